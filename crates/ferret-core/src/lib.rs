@@ -1,0 +1,23 @@
+//! ferret-core: the vocabulary every ferret engine shares.
+//!
+//! Data flows one way through ferret: files, logs and hosts go in; [`Finding`]s,
+//! [`Problem`]s and a [`Summary`] come out. Engines push findings and problems into a
+//! [`Sink`] while they run and return a [`Summary`] when they finish. An `Err` from an
+//! engine means only "could not start"; every per-item failure is a [`Problem`].
+//!
+//! Nothing here does I/O, prints or exits.
+
+pub mod fields;
+pub mod finding;
+pub mod path;
+pub mod problem;
+pub mod sink;
+pub mod summary;
+pub mod text;
+
+pub use fields::{FieldValue, Fields};
+pub use finding::{Engine, Evidence, Finding, LogRef, RuleRef, Severity};
+pub use path::ReportPath;
+pub use problem::{Problem, ProblemKind};
+pub use sink::{Collector, NullProgress, Progress, Sink};
+pub use summary::{RuleStats, Summary};

@@ -1,0 +1,141 @@
+//! The summary of a run: what was examined and, as plainly, what was not.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Severity;
+use crate::problem::ProblemKind;
+
+/// Rule loading statistics for one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleStats {
+    /// Rules or indicators loaded, by kind (`yara`, `hash`, `filename`, `sigma`, …).
+    pub loaded: BTreeMap<String, u64>,
+    /// Rules or rule files not loaded, by reason.
+    pub not_loaded: BTreeMap<String, u64>,
+}
+
+impl RuleStats {
+    /// Total rules not loaded.
+    pub fn not_loaded_total(&self) -> u64 {
+        self.not_loaded.values().sum()
+    }
+
+    /// Adds `n` loaded rules of `kind`.
+    pub fn add_loaded(&mut self, kind: &str, n: u64) {
+        *self.loaded.entry(kind.to_owned()).or_default() += n;
+    }
+
+    /// Counts one rule or file not loaded for `reason`.
+    pub fn add_not_loaded(&mut self, reason: &str) {
+        *self.not_loaded.entry(reason.to_owned()).or_default() += 1;
+    }
+}
+
+/// The summary of one run of one verb. Counters are named by the engine; the shared
+/// ones are `files_seen`, `files_scanned`, `bytes_scanned`, `events_read`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// What was counted (files, bytes, events, …).
+    pub counters: BTreeMap<String, u64>,
+    /// Items not examined by policy or type, by reason (`size`, `fifo`, `excluded`, …).
+    pub skipped: BTreeMap<String, u64>,
+    /// Problems by kind.
+    pub problems: BTreeMap<ProblemKind, u64>,
+    /// Rule loading.
+    pub rules: RuleStats,
+    /// Findings by severity (after the score threshold).
+    pub findings: BTreeMap<Severity, u64>,
+    /// Whether everything that should have been examined was.
+    pub complete: bool,
+    /// Plain sentences saying what was not checked and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
+    /// Engine-specific extras (per-source coverage, verdicts, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Summary {
+    /// Adds `n` to a counter.
+    pub fn count(&mut self, counter: &str, n: u64) {
+        *self.counters.entry(counter.to_owned()).or_default() += n;
+    }
+
+    /// Adds `n` to a skip reason.
+    pub fn skip(&mut self, reason: &str, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(reason.to_owned()).or_default() += n;
+        }
+    }
+
+    /// A counter's value (0 when absent).
+    pub fn counter(&self, counter: &str) -> u64 {
+        self.counters.get(counter).copied().unwrap_or(0)
+    }
+
+    /// Total findings.
+    pub fn findings_total(&self) -> u64 {
+        self.findings.values().sum()
+    }
+
+    /// Total problems.
+    pub fn problems_total(&self) -> u64 {
+        self.problems.values().sum()
+    }
+
+    /// Recomputes `complete` from the problems and rule statistics: complete when no
+    /// problem of an *incomplete* kind was counted and every rule loaded.
+    pub fn settle(&mut self) {
+        self.complete = self.rules.not_loaded_total() == 0
+            && !self.problems.iter().any(|(k, n)| *n > 0 && k.makes_incomplete());
+    }
+
+    /// Folds another summary into this one (for verbs that run several engines).
+    pub fn merge(&mut self, other: Summary) {
+        for (k, v) in other.counters {
+            *self.counters.entry(k).or_default() += v;
+        }
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        for (k, v) in other.problems {
+            *self.problems.entry(k).or_default() += v;
+        }
+        for (k, v) in other.rules.loaded {
+            *self.rules.loaded.entry(k).or_default() += v;
+        }
+        for (k, v) in other.rules.not_loaded {
+            *self.rules.not_loaded.entry(k).or_default() += v;
+        }
+        for (k, v) in other.findings {
+            *self.findings.entry(k).or_default() += v;
+        }
+        self.not_checked.extend(other.not_checked);
+        self.details.extend(other.details);
+        self.settle();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settle_marks_incomplete_on_read_errors_and_rules() {
+        let mut s = Summary::default();
+        s.settle();
+        assert!(s.complete);
+        s.problems.insert(ProblemKind::Skipped, 3);
+        s.settle();
+        assert!(s.complete, "skips by policy keep the run complete");
+        s.problems.insert(ProblemKind::ReadError, 1);
+        s.settle();
+        assert!(!s.complete);
+        let mut s = Summary::default();
+        s.rules.add_not_loaded("syntax error");
+        s.settle();
+        assert!(!s.complete);
+    }
+}

@@ -1,0 +1,92 @@
+//! CSV: one row per finding, then one row per problem (`type` column first).
+//!
+//! Cells holding attacker-controlled text are escaped with [`ferret_core::text::escape`]
+//! (no raw newlines or escape sequences) and, when they start with `=`, `+`, `-` or `@`,
+//! prefixed with `'` so that a spreadsheet never evaluates them as formulas.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+
+use ferret_core::text::escape;
+
+use crate::Report;
+
+/// The header row.
+pub const HEADER: [&str; 14] = [
+    "type", "engine", "severity", "score", "rule_id", "rule_name", "path", "size", "sha256",
+    "time", "location", "message", "evidence", "source",
+];
+
+fn cell(s: &str) -> Cow<'_, str> {
+    let e = escape(s);
+    if e.starts_with(['=', '+', '-', '@']) { Cow::Owned(format!("'{e}")) } else { e }
+}
+
+fn to_io(e: ::csv::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Writes the report as CSV.
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = ::csv::Writer::from_writer(out);
+    w.write_record(HEADER).map_err(to_io)?;
+    for f in &report.findings {
+        let path = f.path.as_ref().map(|p| p.lossy().into_owned()).unwrap_or_default();
+        let location = f
+            .log
+            .as_ref()
+            .map(|l| match (l.record_id, l.line) {
+                (Some(r), _) => format!("record {r}"),
+                (None, Some(n)) => format!("line {n}"),
+                _ => String::new(),
+            })
+            .unwrap_or_default();
+        let evidence = f
+            .evidence
+            .iter()
+            .map(|e| match e.offset {
+                Some(o) => format!("{}@{o}={}", e.label, e.data),
+                None => format!("{}={}", e.label, e.data),
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let row: [Cow<'_, str>; 14] = [
+            "finding".into(),
+            f.engine.as_str().into(),
+            f.severity.as_str().into(),
+            f.score.to_string().into(),
+            cell(&f.rule.id),
+            cell(&f.rule.name),
+            cell(&path).into_owned().into(),
+            f.size.map(|s| s.to_string()).unwrap_or_default().into(),
+            f.sha256.clone().unwrap_or_default().into(),
+            f.time.map(|t| t.to_rfc3339()).unwrap_or_default().into(),
+            location.into(),
+            cell(f.message.as_deref().unwrap_or("")),
+            cell(&evidence).into_owned().into(),
+            cell(f.rule.source.as_deref().unwrap_or("")),
+        ];
+        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(to_io)?;
+    }
+    for p in &report.problems {
+        let path = p.path.as_ref().map(|p| p.lossy().into_owned()).unwrap_or_default();
+        let row: [Cow<'_, str>; 14] = [
+            "problem".into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            p.kind.as_str().into(),
+            "".into(),
+            cell(&path).into_owned().into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            cell(p.position.as_deref().unwrap_or("")),
+            cell(&p.reason),
+            "".into(),
+            "".into(),
+        ];
+        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(to_io)?;
+    }
+    w.flush()
+}

@@ -1,0 +1,103 @@
+//! ferret-report: the versioned report every verb produces, and its renderers.
+//!
+//! A [`Report`] is one run of one verb: who ran it ([`ToolInfo`], host, run id, times),
+//! the findings, the problems and the [`Summary`]. Renderers:
+//!
+//! * [`jsonl`]: one JSON object per line, the machine format. Specified in
+//!   `docs/report-format.md`; every record has `"type"` (`finding`, `problem`, `summary`) and
+//!   the summary record carries [`SCHEMA_VERSION`] and the run header.
+//! * [`csv`]: one row per finding, then one per problem.
+//! * [`text`]: the terminal view: findings grouped per file, problems, then the summary,
+//!   with every attacker-controlled string escaped.
+//!
+//! Renderers sort before writing, so output is deterministic for the same input.
+
+pub mod csv;
+pub mod jsonl;
+pub mod text;
+
+use chrono::{DateTime, Utc};
+use ferret_core::{Finding, Problem, Summary};
+use serde::{Deserialize, Serialize};
+
+/// Version of the report wire format. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Identity of the ferret that produced a report, so a collector can spot a host whose
+/// binary or rules differ from the published ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    /// Always `ferret`.
+    pub name: String,
+    /// ferret's version.
+    pub version: String,
+    /// SHA-256 of the running executable, when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe_sha256: Option<String>,
+    /// SHA-256 over the loaded rule set (sources in load order), when rules were loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruleset_sha256: Option<String>,
+}
+
+/// One run of one verb.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// The ferret that ran.
+    pub tool: ToolInfo,
+    /// The verb: `scan`, `verify`, `hunt`, `check`, …
+    pub verb: String,
+    /// A unique id for this run (a retry of an upload reuses it).
+    pub run_id: String,
+    /// The host name ferret ran on.
+    pub host: String,
+    /// The paths or targets examined.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// When the run started.
+    pub started: DateTime<Utc>,
+    /// When the run finished.
+    pub finished: DateTime<Utc>,
+    /// What was found.
+    pub findings: Vec<Finding>,
+    /// What could not be done.
+    pub problems: Vec<Problem>,
+    /// Problems counted but not kept (beyond the collector's cap).
+    #[serde(default)]
+    pub problems_dropped: u64,
+    /// Counts and coverage.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Sorts findings (by path, then time, then engine and rule) and problems (by path,
+    /// then kind), so every renderer is deterministic.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            a.path
+                .cmp(&b.path)
+                .then_with(|| a.time.cmp(&b.time))
+                .then_with(|| b.score.cmp(&a.score))
+                .then_with(|| a.engine.cmp(&b.engine))
+                .then_with(|| a.rule.id.cmp(&b.rule.id))
+        });
+        self.problems.sort_by(|a, b| {
+            a.path.cmp(&b.path).then_with(|| a.kind.cmp(&b.kind)).then_with(|| a.reason.cmp(&b.reason))
+        });
+    }
+
+    /// Sorts findings by event time first (the timeline view for log verbs).
+    pub fn sort_timeline(&mut self) {
+        self.sort();
+        self.findings.sort_by(|a, b| a.time.cmp(&b.time));
+    }
+
+    /// Recounts `summary.findings` by severity from the findings held.
+    pub fn count_findings(&mut self) {
+        self.summary.findings.clear();
+        for f in &self.findings {
+            *self.summary.findings.entry(f.severity).or_default() += 1;
+        }
+    }
+}
