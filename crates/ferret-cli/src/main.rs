@@ -1,1 +1,20 @@
-fn main() {}
+//! The `ferret` binary: parse arguments, run one verb, render its report, exit.
+//!
+//! Everything below is in [`commands`] (one module per verb), [`output`] (the only place that
+//! prints) and [`exit`] (the one exit-status enum).
+
+mod commands;
+mod exit;
+mod output;
+mod progress;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = commands::Cli::parse();
+    let status = match commands::run(cli) {
+        Ok(status) => status,
+        Err(err) => output::report_error(&err),
+    };
+    status.into()
+}

@@ -1,0 +1,58 @@
+//! The command line: one module per verb, each with its clap `Args`, a conversion into the
+//! engine's configuration, and `run()`.
+
+pub mod common;
+#[cfg(feature = "scan")]
+pub mod rules;
+#[cfg(feature = "scan")]
+pub mod scan;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::ExitStatus;
+
+/// ferret: were we hit, is a backdoor still here, and is it fixed?
+#[derive(Debug, Parser)]
+#[command(name = "ferret", version, about, long_about = None, disable_version_flag = true)]
+pub struct Cli {
+    /// Print version (with --verbose: the executable's SHA-256 and the built-in rule set's).
+    #[arg(short = 'V', long = "version", global = false)]
+    pub version: bool,
+    /// With --version: print build identity and hashes.
+    #[arg(long, requires = "version")]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sweep files for known-bad hashes, names and YARA rules.
+    #[cfg(feature = "scan")]
+    Scan(scan::ScanArgs),
+    /// Manage rule sets (compile a bundle).
+    #[cfg(feature = "scan")]
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+/// Runs the chosen verb.
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    if cli.version {
+        crate::output::note(&common::version_text(cli.verbose));
+        return Ok(ExitStatus::Clean);
+    }
+    let Some(command) = cli.command else {
+        use clap::CommandFactory as _;
+        let mut cmd = Cli::command();
+        crate::output::note(&cmd.render_help().to_string());
+        return Ok(ExitStatus::Failed);
+    };
+    match command {
+        #[cfg(feature = "scan")]
+        Command::Scan(args) => scan::run(args),
+        #[cfg(feature = "scan")]
+        Command::Rules(cmd) => rules::run(cmd),
+    }
+}
