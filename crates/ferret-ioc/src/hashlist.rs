@@ -1,0 +1,209 @@
+//! Plain hash lists and ClamAV `.hdb`/`.hsb` hash signatures.
+//!
+//! Plain lists: one hash a line (MD5, SHA-1 or SHA-256 by length), optionally followed by a
+//! separator (`;`, `,`, `:`, `|`, `*`, whitespace) and text that becomes the description
+//! (`sha256sum` output, CSV exports with `hash,…` rows). `#` starts a comment; a comment of
+//! the form `# reference: URL` applies that reference to the following entries. A line of
+//! other text is a heading (vendor lists name the family and file above its hashes): the
+//! headings since the last blank line or hash describe the hashes that follow. A hex token
+//! of another length (SHA-384, SHA-512, a truncated hash) is a problem for that line.
+//!
+//! ClamAV: `HASH:SIZE:NAME[:FLEVEL…]`; `.hdb` holds MD5s, `.hsb` SHA-1/SHA-256s; `SIZE` may be
+//! `*` (any size). A file matches only when the size matches too.
+
+use ferret_core::RuleRef;
+
+use crate::{DEFAULT_HASH_SCORE, Digest, LoadCtx, urls_in};
+
+/// Parses a hex digest of 32/40/64 hex digits (either case).
+pub(crate) fn parse_hex_digest(s: &str) -> Option<Digest> {
+    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    match s.len() {
+        32 => {
+            let mut d = [0u8; 16];
+            hex::decode_to_slice(s, &mut d).ok()?;
+            Some(Digest::Md5(d))
+        }
+        40 => {
+            let mut d = [0u8; 20];
+            hex::decode_to_slice(s, &mut d).ok()?;
+            Some(Digest::Sha1(d))
+        }
+        64 => {
+            let mut d = [0u8; 32];
+            hex::decode_to_slice(s, &mut d).ok()?;
+            Some(Digest::Sha256(d))
+        }
+        _ => None,
+    }
+}
+
+/// The leading hex run of a line, when it is followed by the end or a separator.
+fn leading_hex(line: &str) -> Option<(&str, &str)> {
+    let end = line.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(line.len());
+    let (hex, rest) = line.split_at(end);
+    let sep_ok = rest.is_empty()
+        || rest
+            .starts_with(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | ':' | '|' | '*'));
+    (sep_ok && !hex.is_empty()).then_some((hex, rest))
+}
+
+/// A line's leading digest and the rest of the line.
+pub(crate) fn leading_hash(line: &str) -> Option<(Digest, &str)> {
+    let (hex, rest) = leading_hex(line)?;
+    Some((parse_hex_digest(hex)?, rest))
+}
+
+/// `# reference: URL` → the URL.
+pub(crate) fn reference_directive(comment: &str) -> Option<&str> {
+    let body = comment.trim_start_matches('#').trim();
+    let (key, value) = body.split_once(':')?;
+    (key.trim().eq_ignore_ascii_case("reference") && !value.trim().is_empty()).then(|| value.trim())
+}
+
+pub(crate) fn digest_length_name(len: usize) -> &'static str {
+    match len {
+        56 => "SHA-224",
+        96 => "SHA-384",
+        128 => "SHA-512",
+        _ => "unknown",
+    }
+}
+
+fn is_boolish(s: &str) -> bool {
+    matches!(s.to_ascii_lowercase().as_str(), "" | "true" | "false" | "yes" | "no" | "1" | "0")
+}
+
+pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
+    let mut heading: Vec<String> = Vec::new();
+    let mut reset_heading = false;
+    let mut reference: Option<String> = None;
+    let file_label = ctx.source().rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+    for (n, raw) in text.lines().enumerate() {
+        let line_no = n + 1;
+        let line = raw.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() {
+            reset_heading = true;
+            continue;
+        }
+        if line.starts_with('#') {
+            if let Some(r) = reference_directive(line) {
+                reference = Some(r.to_owned());
+            }
+            continue;
+        }
+        if let Some((digest, rest)) = leading_hash(line) {
+            reset_heading = true;
+            let trailing = rest
+                .trim_start_matches(|c: char| {
+                    c.is_whitespace() || matches!(c, ';' | ',' | ':' | '|' | '*')
+                })
+                .trim();
+            let name = if !is_boolish(trailing) {
+                trailing.to_owned()
+            } else if !heading.is_empty() {
+                heading.join(" - ")
+            } else {
+                format!("hash listed in {file_label}")
+            };
+            let mut references = urls_in(&name);
+            if let Some(r) = &reference
+                && !references.contains(r)
+            {
+                references.insert(0, r.clone());
+            }
+            let rule = RuleRef {
+                id: digest.hex(),
+                name,
+                source: Some(ctx.source_at(line_no)),
+                references,
+            };
+            ctx.add_hash(digest, None, rule, DEFAULT_HASH_SCORE, "hash");
+            continue;
+        }
+        if let Some((hex, _)) = leading_hex(line)
+            && hex.len() >= 32
+        {
+            ctx.line_problem(
+                line_no,
+                format!(
+                    "hex digest of {} digits ({}) is not supported; md5, sha1 and sha256 are",
+                    hex.len(),
+                    digest_length_name(hex.len())
+                ),
+            );
+            continue;
+        }
+        // A heading line (family, file name) for the hashes below it; CSV headers are not.
+        if reset_heading {
+            heading.clear();
+            reset_heading = false;
+        }
+        if !line.contains(',') && heading.len() < 4 {
+            heading.push(line.chars().take(200).collect());
+        }
+    }
+}
+
+pub(crate) fn load_clamav(ctx: &mut LoadCtx<'_>, text: &str, sha: bool) {
+    let what = if sha { "hsb" } else { "hdb" };
+    for (n, raw) in text.lines().enumerate() {
+        let line_no = n + 1;
+        let line = raw.trim().trim_start_matches('\u{feff}');
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split(':');
+        let (Some(hash), Some(size), Some(name)) = (fields.next(), fields.next(), fields.next())
+        else {
+            ctx.line_problem(line_no, format!("expected HASH:SIZE:NAME in a ClamAV .{what} line"));
+            continue;
+        };
+        let Some(digest) = parse_hex_digest(hash.trim()) else {
+            ctx.line_problem(
+                line_no,
+                format!("not an md5, sha1 or sha256 hex digest: {:.80}", hash.trim()),
+            );
+            continue;
+        };
+        let kind_ok = match digest {
+            Digest::Md5(_) => !sha,
+            Digest::Sha1(_) | Digest::Sha256(_) => sha,
+        };
+        if !kind_ok {
+            ctx.line_problem(
+                line_no,
+                format!(
+                    "{} digest in a .{what} file (.hdb holds md5, .hsb sha1/sha256)",
+                    digest.kind().label()
+                ),
+            );
+            continue;
+        }
+        let size = match size.trim() {
+            "*" => None,
+            s => {
+                if let Ok(v) = s.parse::<u64>() {
+                    Some(v)
+                } else {
+                    ctx.line_problem(line_no, format!("size is not a number or '*': {s:.40}"));
+                    continue;
+                }
+            }
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            ctx.line_problem(line_no, "empty signature name");
+            continue;
+        }
+        let rule = RuleRef {
+            id: digest.hex(),
+            name: name.to_owned(),
+            source: Some(ctx.source_at(line_no)),
+            references: Vec::new(),
+        };
+        ctx.add_hash(digest, size, rule, DEFAULT_HASH_SCORE, "clamav");
+    }
+}
