@@ -96,11 +96,26 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
         }
         if let Some((digest, rest)) = leading_hash(line) {
             reset_heading = true;
-            let trailing = rest
-                .trim_start_matches(|c: char| {
-                    c.is_whitespace() || matches!(c, ';' | ',' | ':' | '|' | '*')
+            let mut digests = vec![digest];
+            let trailing = if rest.starts_with(',') {
+                // A CSV row: later columns may hold the other digests of the same file.
+                let mut words = Vec::new();
+                for f in rest.split(',').map(|f| f.trim().trim_matches('"')) {
+                    match parse_hex_digest(f) {
+                        Some(d) => digests.push(d),
+                        None if !is_boolish(f) => words.push(f),
+                        None => {}
+                    }
+                }
+                words.join(" ")
+            } else {
+                rest.trim_start_matches(|c: char| {
+                    c.is_whitespace() || matches!(c, ';' | ':' | '|' | '*')
                 })
-                .trim();
+                .trim()
+                .to_owned()
+            };
+            let trailing = trailing.as_str();
             let name = if !is_boolish(trailing) {
                 trailing.to_owned()
             } else if !heading.is_empty() {
@@ -114,13 +129,15 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
             {
                 references.insert(0, r.clone());
             }
-            let rule = RuleRef {
-                id: digest.hex(),
-                name,
-                source: Some(ctx.source_at(line_no)),
-                references,
-            };
-            ctx.add_hash(digest, None, rule, DEFAULT_HASH_SCORE, "hash");
+            for d in digests {
+                let rule = RuleRef {
+                    id: d.hex(),
+                    name: name.clone(),
+                    source: Some(ctx.source_at(line_no)),
+                    references: references.clone(),
+                };
+                ctx.add_hash(d, None, rule, DEFAULT_HASH_SCORE, "hash");
+            }
             continue;
         }
         if let Some((hex, _)) = leading_hex(line)

@@ -81,10 +81,11 @@ impl std::fmt::Display for Format {
 /// `None` means "not an IOC file this crate reads" (YARA files, C2 or keyword lists, …).
 /// Rules, in order: `.hdb`/`.hsb` by extension; `.ioc` or an `<OpenIOC`/`<ioc` root;
 /// `.json`/`.stix` or content starting with `{` that names a bundle or indicator; then
-/// text files (`.txt`, `.csv`, `.lst`, `.ioc`-less names): a name containing `filename`
-/// is a Loki file-name list, a name containing `hash` is a Loki hash list when its first
-/// data line is `hash;…`, a plain hash list otherwise; any other text whose first data line
-/// starts with a 32/40/64-hex-digit token is a plain hash list.
+/// text: a name containing `filename` is a Loki file-name list; a first data line
+/// `hash;…` makes a Loki hash list; a first data line starting with a 32/40/64-hex-digit
+/// token, or (for `.txt`/`.csv`/`.lst` files and names containing `hash`) any such line in
+/// the first 8 KiB, makes a plain hash list. Names with a word `c2`, `keyword(s)`, `readme`, `ja3`,
+/// `ipv4`, `ipv6`, `uri(s)` or `mitre` (network indicators, TLS fingerprints) are not file IOCs.
 pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     let lower = file_name.to_ascii_lowercase();
     let base = lower.rsplit(['/', '\\']).next().unwrap_or(&lower);
@@ -116,7 +117,9 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     if matches!(ext, "json" | "stix" | "xml") {
         return None;
     }
-    if base.contains("c2") || base.contains("keyword") || base.contains("readme") {
+    let not_files =
+        ["c2", "keyword", "keywords", "readme", "ja3", "ipv4", "ipv6", "uri", "uris", "mitre"];
+    if base.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| not_files.contains(&w)) {
         return None;
     }
     let first = first_data_line(&head_text);
@@ -127,13 +130,13 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     let first_is_loki = first.is_some_and(|l| {
         l.split_once(';').is_some_and(|(h, _)| hashlist::parse_hex_digest(h.trim()).is_some())
     });
-    if base.contains("hash") {
-        return if first_is_loki { Some(Format::LokiHash) } else { Some(Format::HashList) };
-    }
     if first_is_loki {
         return Some(Format::LokiHash);
     }
-    if first_is_hash || (matches!(ext, "txt" | "csv" | "lst") && any_hash_line(&head_text)) {
+    if first_is_hash
+        || ((matches!(ext, "txt" | "csv" | "lst") || base.contains("hash"))
+            && any_hash_line(&head_text))
+    {
         return Some(Format::HashList);
     }
     None
