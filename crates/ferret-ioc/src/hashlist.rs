@@ -11,9 +11,7 @@
 //! ClamAV: `HASH:SIZE:NAME[:FLEVEL…]`; `.hdb` holds MD5s, `.hsb` SHA-1/SHA-256s; `SIZE` may be
 //! `*` (any size). A file matches only when the size matches too.
 
-use ferret_core::RuleRef;
-
-use crate::{DEFAULT_HASH_SCORE, Digest, LoadCtx, urls_in};
+use crate::{DEFAULT_HASH_SCORE, Digest, HashMeta, LoadCtx, urls_in};
 
 /// Parses a hex digest of 32/40/64 hex digits (either case).
 pub(crate) fn parse_hex_digest(s: &str) -> Option<Digest> {
@@ -130,13 +128,13 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
                 references.insert(0, r.clone());
             }
             for d in digests {
-                let rule = RuleRef {
-                    id: d.hex(),
-                    name: name.clone(),
-                    source: Some(ctx.source_at(line_no)),
-                    references: references.clone(),
+                let meta = HashMeta {
+                    id: None,
+                    name: &name,
+                    line: Some(line_no),
+                    references: &references,
                 };
-                ctx.add_hash(d, None, rule, DEFAULT_HASH_SCORE, "hash");
+                ctx.add_hash(d, None, &meta, DEFAULT_HASH_SCORE, "hash");
             }
             continue;
         }
@@ -215,12 +213,7 @@ pub(crate) fn load_clamav(ctx: &mut LoadCtx<'_>, text: &str, sha: bool) {
             ctx.line_problem(line_no, "empty signature name");
             continue;
         }
-        let rule = RuleRef {
-            id: digest.hex(),
-            name: name.to_owned(),
-            source: Some(ctx.source_at(line_no)),
-            references: Vec::new(),
-        };
-        ctx.add_hash(digest, size, rule, DEFAULT_HASH_SCORE, "clamav");
+        let meta = HashMeta { id: None, name, line: Some(line_no), references: &[] };
+        ctx.add_hash(digest, size, &meta, DEFAULT_HASH_SCORE, "clamav");
     }
 }

@@ -31,6 +31,7 @@ mod pathre;
 mod stix;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use ferret_core::{Engine, Evidence, Problem, ProblemKind, RuleRef};
 
@@ -274,16 +275,37 @@ impl Digest {
     }
 }
 
-/// A hash indicator: one digest, optionally bound to a file size (ClamAV).
+/// A hash indicator: one digest, optionally bound to a file size (ClamAV). Compact: the
+/// rule id defaults to the digest's hex, and names, sources and references are shared
+/// between consecutive entries that have the same ones.
 #[derive(Clone, Debug)]
 struct HashIoc {
-    rule: RuleRef,
+    /// The rule id when it is not the digest (STIX/OpenIOC indicator ids).
+    id: Option<Arc<str>>,
+    name: Arc<str>,
+    source: Arc<str>,
+    /// 1-based line in `source`, 0 when none.
+    line: u32,
+    references: Arc<[String]>,
     score: u8,
     size: Option<u64>,
     kind: HashKind,
     /// The counter this indicator is counted under (`hash`, `clamav`, `stix`, …).
     family: &'static str,
+    /// The next indicator with the same digest (`u32::MAX`: none).
+    next: u32,
 }
+
+/// What a parser knows about a hash indicator besides its digest.
+pub(crate) struct HashMeta<'a> {
+    /// The rule id when it is not the digest's hex.
+    pub id: Option<&'a str>,
+    pub name: &'a str,
+    pub line: Option<usize>,
+    pub references: &'a [String],
+}
+
+const NO_NEXT: u32 = u32::MAX;
 
 /// A compound indicator (STIX pattern, OpenIOC tree) evaluated per file.
 #[derive(Clone, Debug)]
@@ -296,9 +318,9 @@ struct CompoundIoc {
 /// A set of loaded indicators. `Send + Sync`; matching takes `&self`.
 #[derive(Default)]
 pub struct IocSet {
-    md5: HashMap<[u8; 16], Vec<u32>>,
-    sha1: HashMap<[u8; 20], Vec<u32>>,
-    sha256: HashMap<[u8; 32], Vec<u32>>,
+    md5: HashMap<[u8; 16], u32>,
+    sha1: HashMap<[u8; 20], u32>,
+    sha256: HashMap<[u8; 32], u32>,
     hashes: Vec<HashIoc>,
     names: names::NameSet,
     compound: Vec<CompoundIoc>,
@@ -336,7 +358,16 @@ impl IocSet {
         text: &str,
         problems: &mut Vec<Problem>,
     ) -> usize {
-        let mut ctx = LoadCtx { set: self, source, problems, added: 0, names_added: false };
+        let mut ctx = LoadCtx {
+            set: self,
+            source,
+            source_arc: Arc::from(source),
+            last_name: Arc::from(""),
+            last_refs: Arc::from(Vec::new()),
+            problems,
+            added: 0,
+            names_added: false,
+        };
         match format {
             Format::LokiHash => loki::load_hashes(&mut ctx, text),
             Format::LokiFilename => loki::load_filenames(&mut ctx, text),
@@ -346,10 +377,16 @@ impl IocSet {
             Format::Stix2 => stix::load(&mut ctx, text),
             Format::OpenIoc => openioc::load(&mut ctx, text),
         }
-        let added = ctx.added;
+        let mut added = ctx.added;
         if ctx.names_added {
             let LoadCtx { set, problems, source, .. } = ctx;
+            let before = set.names.failed();
             set.names.rebuild(source, problems);
+            let failed = set.names.failed() - before;
+            added -= failed;
+            if let Some(c) = set.counts.get_mut("filename") {
+                *c -= failed as u64;
+            }
         }
         added
     }
@@ -381,19 +418,19 @@ impl IocSet {
     /// terms are then unknown (never a match).
     pub fn match_file(&self, facts: &FileFacts<'_>, out: &mut Vec<IocMatch>) {
         if let Some(d) = facts.md5
-            && let Some(ids) = self.md5.get(&d)
+            && let Some(&head) = self.md5.get(&d)
         {
-            self.push_hash_hits(ids, &Digest::Md5(d), facts, out);
+            self.push_hash_hits(head, &Digest::Md5(d), facts, out);
         }
         if let Some(d) = facts.sha1
-            && let Some(ids) = self.sha1.get(&d)
+            && let Some(&head) = self.sha1.get(&d)
         {
-            self.push_hash_hits(ids, &Digest::Sha1(d), facts, out);
+            self.push_hash_hits(head, &Digest::Sha1(d), facts, out);
         }
         if let Some(d) = facts.sha256
-            && let Some(ids) = self.sha256.get(&d)
+            && let Some(&head) = self.sha256.get(&d)
         {
-            self.push_hash_hits(ids, &Digest::Sha256(d), facts, out);
+            self.push_hash_hits(head, &Digest::Sha256(d), facts, out);
         }
         self.names.match_path(facts.path, out);
         for c in &self.compound {
@@ -418,18 +455,29 @@ impl IocSet {
 
     fn push_hash_hits(
         &self,
-        ids: &[u32],
+        head: u32,
         digest: &Digest,
         facts: &FileFacts<'_>,
         out: &mut Vec<IocMatch>,
     ) {
-        for &id in ids {
-            let Some(h) = self.hashes.get(id as usize) else { continue };
+        let mut id = head;
+        while let Some(h) = self.hashes.get(id as usize) {
+            id = h.next;
             if h.size.is_some_and(|s| s != facts.size) {
                 continue;
             }
             debug_assert_eq!(h.kind, digest.kind());
             let hex = digest.hex();
+            let rule = RuleRef {
+                id: h.id.as_deref().map_or_else(|| hex.clone(), str::to_owned),
+                name: h.name.to_string(),
+                source: Some(if h.line == 0 {
+                    h.source.to_string()
+                } else {
+                    format!("{}:{}", h.source, h.line)
+                }),
+                references: h.references.to_vec(),
+            };
             let mut evidence =
                 vec![Evidence { label: h.kind.label().into(), offset: None, data: hex }];
             if let Some(s) = h.size {
@@ -437,7 +485,7 @@ impl IocSet {
             }
             out.push(IocMatch {
                 engine: Engine::Hash,
-                rule: h.rule.clone(),
+                rule,
                 score: h.score,
                 message: Some(format!(
                     "file {} is a known-bad {}",
@@ -453,20 +501,30 @@ impl IocSet {
         *self.counts.entry(family.to_owned()).or_insert(0) += 1;
     }
 
-    fn add_hash(
-        &mut self,
-        digest: Digest,
-        size: Option<u64>,
-        rule: RuleRef,
-        score: u8,
-        family: &'static str,
-    ) {
+    fn add_hash(&mut self, digest: Digest, ioc: HashIoc) {
         let Ok(id) = u32::try_from(self.hashes.len()) else { return };
-        self.hashes.push(HashIoc { rule, score, size, kind: digest.kind(), family });
-        match digest {
-            Digest::Md5(d) => self.md5.entry(d).or_default().push(id),
-            Digest::Sha1(d) => self.sha1.entry(d).or_default().push(id),
-            Digest::Sha256(d) => self.sha256.entry(d).or_default().push(id),
+        if id == NO_NEXT {
+            return;
+        }
+        let family = ioc.family;
+        self.hashes.push(ioc);
+        let head = match digest {
+            Digest::Md5(d) => *self.md5.entry(d).or_insert(id),
+            Digest::Sha1(d) => *self.sha1.entry(d).or_insert(id),
+            Digest::Sha256(d) => *self.sha256.entry(d).or_insert(id),
+        };
+        if head != id {
+            // Append to the chain so hits come out in load order.
+            let mut at = head;
+            while let Some(h) = self.hashes.get(at as usize) {
+                if h.next == NO_NEXT {
+                    break;
+                }
+                at = h.next;
+            }
+            if let Some(h) = self.hashes.get_mut(at as usize) {
+                h.next = id;
+            }
         }
         self.bump(family);
     }
@@ -496,6 +554,9 @@ impl HashIoc {
 pub(crate) struct LoadCtx<'a> {
     set: &'a mut IocSet,
     source: &'a str,
+    source_arc: Arc<str>,
+    last_name: Arc<str>,
+    last_refs: Arc<[String]>,
     problems: &'a mut Vec<Problem>,
     added: usize,
     names_added: bool,
@@ -525,11 +586,29 @@ impl LoadCtx<'_> {
         &mut self,
         digest: Digest,
         size: Option<u64>,
-        rule: RuleRef,
+        meta: &HashMeta<'_>,
         score: u8,
         family: &'static str,
     ) {
-        self.set.add_hash(digest, size, rule, score, family);
+        if *self.last_name != *meta.name {
+            self.last_name = Arc::from(meta.name);
+        }
+        if *self.last_refs != *meta.references {
+            self.last_refs = Arc::from(meta.references);
+        }
+        let ioc = HashIoc {
+            id: meta.id.map(Arc::from),
+            name: Arc::clone(&self.last_name),
+            source: Arc::clone(&self.source_arc),
+            line: meta.line.and_then(|l| u32::try_from(l).ok()).unwrap_or(0),
+            references: Arc::clone(&self.last_refs),
+            score,
+            size,
+            kind: digest.kind(),
+            family,
+            next: NO_NEXT,
+        };
+        self.set.add_hash(digest, ioc);
         self.added += 1;
     }
 

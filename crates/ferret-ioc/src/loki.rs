@@ -14,12 +14,14 @@
 //! entries below it (ferret's extension, a plain comment to Loki); URLs inside a
 //! description are references too.
 
+use std::sync::OnceLock;
+
 use ferret_core::RuleRef;
 
 use crate::hashlist::{digest_length_name, parse_hex_digest, reference_directive};
 use crate::names::{NameIoc, compile};
 use crate::pathre::translate;
-use crate::{DEFAULT_HASH_SCORE, LoadCtx, urls_in};
+use crate::{DEFAULT_HASH_SCORE, HashMeta, LoadCtx, urls_in};
 
 fn references(description: &str, directive: Option<&String>) -> Vec<String> {
     let mut refs = urls_in(description);
@@ -74,13 +76,9 @@ pub(crate) fn load_hashes(ctx: &mut LoadCtx<'_>, text: &str) {
         } else {
             description.to_owned()
         };
-        let rule = RuleRef {
-            id: digest.hex(),
-            references: references(&name, reference.as_ref()),
-            name,
-            source: Some(ctx.source_at(line_no)),
-        };
-        ctx.add_hash(digest, None, rule, score.unwrap_or(DEFAULT_HASH_SCORE), "hash");
+        let refs = references(&name, reference.as_ref());
+        let meta = HashMeta { id: None, name: &name, line: Some(line_no), references: &refs };
+        ctx.add_hash(digest, None, &meta, score.unwrap_or(DEFAULT_HASH_SCORE), "hash");
     }
 }
 
@@ -122,13 +120,6 @@ pub(crate) fn load_filenames(ctx: &mut LoadCtx<'_>, text: &str) {
             continue;
         }
         let pattern = translate(regex);
-        let compiled = match compile(&pattern) {
-            Ok(r) => r,
-            Err(reason) => {
-                ctx.line_problem(line_no, reason);
-                continue;
-            }
-        };
         let fp = match parts.next().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(fp) => match compile(&translate(fp)) {
@@ -150,6 +141,6 @@ pub(crate) fn load_filenames(ctx: &mut LoadCtx<'_>, text: &str) {
             name,
             source: Some(ctx.source_at(line_no)),
         };
-        ctx.add_name(NameIoc { pattern, regex: compiled, fp, rule, score });
+        ctx.add_name(NameIoc { pattern, regex: OnceLock::new(), fp, rule, score });
     }
 }

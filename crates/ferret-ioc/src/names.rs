@@ -1,12 +1,15 @@
 //! File-name indicators: regexes over the full path, compiled into chunked `RegexSet`s.
 //!
-//! Each regex is first compiled alone (with size limits) so a broken or oversized one is a
-//! problem for its own line only; the valid ones are then compiled into sets of
-//! [`CHUNK`] patterns (smaller sets keep the lazy DFA's cache effective on thousands of
-//! patterns). A path is run through every set; for each hit the indicator's
-//! false-positive regex, if any, is checked and the match's text becomes the evidence.
+//! The regexes are compiled straight into sets of [`CHUNK`] patterns (smaller sets keep
+//! the lazy DFA's cache effective on thousands of patterns). When a set does not compile,
+//! it is split in halves until the patterns at fault are alone: each is then a problem for
+//! its own line and the rest load. The single-pattern regex of an indicator (for the
+//! evidence text) is compiled only when it first matches. A path is run through every set;
+//! for each hit the indicator's false-positive regex, if any, is checked.
 
 use ferret_core::{Engine, Evidence, Problem, ProblemKind, RuleRef};
+use std::sync::OnceLock;
+
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use crate::IocMatch;
@@ -25,7 +28,8 @@ const SET_DFA_LIMIT: usize = 8 << 20;
 pub(crate) struct NameIoc {
     /// The pattern after separator translation (what is compiled).
     pub pattern: String,
-    pub regex: Regex,
+    /// Compiled on first hit.
+    pub regex: OnceLock<Option<Regex>>,
     pub fp: Option<Regex>,
     pub rule: RuleRef,
     pub score: u8,
@@ -37,16 +41,19 @@ pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(n) => {
-                format!("regex too big when compiled (limit {n} bytes)")
-            }
-            e => {
-                let msg = e.to_string();
-                let last = msg.lines().rev().find(|l| l.starts_with("error:")).unwrap_or(&msg);
-                format!("regex does not compile: {}", last.trim_start_matches("error: "))
-            }
-        })
+        .map_err(|e| describe(&e))
+}
+
+/// A one-line reason for a regex error.
+fn describe(e: &regex::Error) -> String {
+    match e {
+        regex::Error::CompiledTooBig(n) => format!("regex too big when compiled (limit {n} bytes)"),
+        e => {
+            let msg = e.to_string();
+            let last = msg.lines().rev().find(|l| l.starts_with("error:")).unwrap_or(&msg);
+            format!("regex does not compile: {}", last.trim_start_matches("error: "))
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -54,13 +61,20 @@ pub(crate) struct NameSet {
     iocs: Vec<NameIoc>,
     /// Sets and, per set, the indices into `iocs` of its patterns.
     sets: Vec<(RegexSet, Vec<usize>)>,
-    /// How many of `iocs` are in `sets`.
+    /// How many of `iocs` went through set compilation.
     built: usize,
+    /// Indicators whose regex did not compile (left out).
+    failed: Vec<usize>,
 }
 
 impl NameSet {
     pub(crate) fn is_empty(&self) -> bool {
-        self.iocs.is_empty()
+        self.iocs.len() == self.failed.len()
+    }
+
+    /// How many indicators were left out because their regex did not compile.
+    pub(crate) fn failed(&self) -> usize {
+        self.failed.len()
     }
 
     pub(crate) fn push(&mut self, ioc: NameIoc) {
@@ -79,16 +93,15 @@ impl NameSet {
     fn build_chunk(&mut self, ids: Vec<usize>, source: &str, problems: &mut Vec<Problem>) {
         let patterns: Vec<&str> =
             ids.iter().filter_map(|&i| self.iocs.get(i)).map(|n| n.pattern.as_str()).collect();
+        let limit = if ids.len() == 1 { REGEX_SIZE_LIMIT } else { SET_SIZE_LIMIT };
         match RegexSetBuilder::new(&patterns)
-            .size_limit(SET_SIZE_LIMIT)
+            .size_limit(limit)
             .dfa_size_limit(SET_DFA_LIMIT)
             .build()
         {
             Ok(set) => self.sets.push((set, ids)),
-            Err(e) if ids.len() > 1 => {
-                let _ = e;
-                let mid = ids.len() / 2;
-                let (a, b) = ids.split_at(mid);
+            Err(_) if ids.len() > 1 => {
+                let (a, b) = ids.split_at(ids.len() / 2);
                 let (a, b) = (a.to_vec(), b.to_vec());
                 self.build_chunk(a, source, problems);
                 self.build_chunk(b, source, problems);
@@ -99,16 +112,12 @@ impl NameSet {
                     .and_then(|r| r.source.as_deref())
                     .and_then(|s| s.rsplit_once(':'))
                     .map(|(_, line)| line.to_owned());
-                let mut p = Problem::at(
-                    ProblemKind::RuleLoad,
-                    source,
-                    format!(
-                        "file-name regex left out: {}",
-                        e.to_string().lines().last().unwrap_or("")
-                    ),
-                );
+                let mut p = Problem::at(ProblemKind::RuleLoad, source, describe(&e));
                 p.position = position;
                 problems.push(p);
+                if let Some(&i) = ids.first() {
+                    self.failed.push(i);
+                }
             }
         }
     }
@@ -123,7 +132,9 @@ impl NameSet {
                 if ioc.fp.as_ref().is_some_and(|fp| fp.is_match(path)) {
                     continue;
                 }
-                let matched = ioc.regex.find(path).map_or(path, |m| m.as_bytes());
+                let regex = ioc.regex.get_or_init(|| compile(&ioc.pattern).ok());
+                let matched =
+                    regex.as_ref().and_then(|r| r.find(path)).map_or(path, |m| m.as_bytes());
                 out.push(IocMatch {
                     engine: Engine::Filename,
                     rule: ioc.rule.clone(),

@@ -25,7 +25,7 @@ use quick_xml::events::{BytesStart, Event};
 use crate::expr::{Cmp, Expr, Field, NumOp, Term};
 use crate::hashlist::parse_hex_digest;
 use crate::names::compile;
-use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, HashKind, LoadCtx};
+use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, HashKind, HashMeta, LoadCtx};
 
 const MAX_DEPTH: usize = 64;
 
@@ -229,17 +229,19 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
         .find(|s| !s.is_empty())
         .unwrap_or("OpenIOC indicator");
     let id = if meta.id.is_empty() { ctx.source().to_owned() } else { meta.id.clone() };
-    let rule = RuleRef {
-        id,
-        name: name.chars().take(300).collect(),
-        source: Some(ctx.source().to_owned()),
-        references: meta.links.clone(),
-    };
+    let name: String = name.chars().take(300).collect();
     if let Some(digests) = expr.as_digest_alternatives() {
         for d in digests {
-            ctx.add_hash(d, None, rule.clone(), DEFAULT_HASH_SCORE, "openioc");
+            let m = HashMeta { id: Some(&id), name: &name, line: None, references: &meta.links };
+            ctx.add_hash(d, None, &m, DEFAULT_HASH_SCORE, "openioc");
         }
     } else {
+        let rule = RuleRef {
+            id,
+            name,
+            source: Some(ctx.source().to_owned()),
+            references: meta.links.clone(),
+        };
         ctx.add_compound(rule, DEFAULT_COMPOUND_SCORE, expr, "openioc");
     }
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::expr::{Cmp, Expr, Field, NumOp, Term};
 use crate::hashlist::parse_hex_digest;
 use crate::names::compile;
-use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, Digest, LoadCtx};
+use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, Digest, HashMeta, LoadCtx};
 
 /// Most per-indicator "unsupported" problems reported for one file.
 pub(crate) const MAX_NOTES: usize = 100;
@@ -138,21 +138,18 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
                 }
             }
         }
-        let source = match line {
-            Some(l) => ctx.source_at(l),
-            None => ctx.source().to_owned(),
-        };
-        let rule = RuleRef {
-            id: id.clone(),
-            name: name.chars().take(300).collect(),
-            source: Some(source),
-            references,
-        };
+        let name: String = name.chars().take(300).collect();
         if let Some(digests) = expr.as_digest_alternatives() {
             for d in digests {
-                ctx.add_hash(d, None, rule.clone(), DEFAULT_HASH_SCORE, "stix");
+                let meta = HashMeta { id: Some(&id), name: &name, line, references: &references };
+                ctx.add_hash(d, None, &meta, DEFAULT_HASH_SCORE, "stix");
             }
         } else {
+            let source = match line {
+                Some(l) => ctx.source_at(l),
+                None => ctx.source().to_owned(),
+            };
+            let rule = RuleRef { id: id.clone(), name, source: Some(source), references };
             let score =
                 if needs_digest_only(&expr) { DEFAULT_HASH_SCORE } else { DEFAULT_COMPOUND_SCORE };
             ctx.add_compound(rule, score, expr, "stix");

@@ -75,8 +75,9 @@ fn loki_hash_lines_and_problems() {
 fn loki_filename_regexes() {
     let (set, problems, n) = load(Format::LokiFilename, "loki_filename_mixed.txt");
     assert_eq!(n, 3);
-    assert_eq!(positions(&problems), vec!["7", "9", "11"], "{problems:#?}");
-    assert!(problems[0].reason.contains("regex does not compile"), "{}", problems[0].reason);
+    // Line problems first, then regexes that did not compile (found when the sets are built).
+    assert_eq!(positions(&problems), vec!["9", "11", "7"], "{problems:#?}");
+    assert!(problems[2].reason.contains("regex does not compile"), "{}", problems[2].reason);
     assert_eq!(set.needs(), HashNeeds::default());
     assert_eq!(set.counts()["filename"], 3);
 
@@ -268,5 +269,26 @@ fn sniffing() {
     ];
     for (name, content, want) in cases {
         assert_eq!(sniff(name, content.as_bytes()), *want, "{name}");
+    }
+}
+
+#[test]
+fn broken_regex_among_many_leaves_the_rest_loaded() {
+    let mut text = String::new();
+    for i in 0..600 {
+        if i == 300 {
+            text.push_str("\\\\bad(?=x)\\.exe;70\n");
+        } else {
+            text.push_str(&format!("\\\\tool{i}\\.exe$;70\n"));
+        }
+    }
+    let mut set = IocSet::default();
+    let mut problems = Vec::new();
+    assert_eq!(set.load(Format::LokiFilename, "many.txt", &text, &mut problems), 599);
+    assert_eq!(positions(&problems), vec!["301"]);
+    assert_eq!(set.counts()["filename"], 599);
+    for i in [0, 299, 301, 599] {
+        let p = format!("/x/tool{i}.exe");
+        assert_eq!(matches(&set, &path(&p)).len(), 1, "{p}");
     }
 }
