@@ -1,5 +1,7 @@
 //! Per-format loading and matching, on synthetic fixtures under `tests/data/ioc/`.
 
+use std::fmt::Write as _;
+
 use ferret_core::{Engine, Problem, ProblemKind};
 use ferret_ioc::{FileFacts, Format, HashNeeds, IocMatch, IocSet, sniff};
 
@@ -279,7 +281,7 @@ fn broken_regex_among_many_leaves_the_rest_loaded() {
         if i == 300 {
             text.push_str("\\\\bad(?=x)\\.exe;70\n");
         } else {
-            text.push_str(&format!("\\\\tool{i}\\.exe$;70\n"));
+            writeln!(text, "\\\\tool{i}\\.exe$;70").unwrap();
         }
     }
     let mut set = IocSet::default();
