@@ -79,6 +79,7 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
     let mut reset_heading = false;
     let mut reference: Option<String> = None;
     let file_label = ctx.source().rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+    let default_name = format!("hash listed in {file_label}");
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = raw.trim().trim_start_matches('\u{feff}');
@@ -119,9 +120,9 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
             } else if !heading.is_empty() {
                 heading.join(" - ")
             } else {
-                format!("hash listed in {file_label}")
+                default_name.clone()
             };
-            let mut references = urls_in(&name);
+            let mut references = if name.contains("http") { urls_in(&name) } else { Vec::new() };
             if let Some(r) = &reference
                 && !references.contains(r)
             {

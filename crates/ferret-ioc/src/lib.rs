@@ -275,6 +275,37 @@ impl Digest {
     }
 }
 
+/// Hashing for maps keyed by digests: the key is already uniformly distributed (MD5/SHA
+/// output), so its first eight bytes are the hash. Keys come from rule files, not from the
+/// examined files, so there is no flooding concern from the scanned system.
+#[derive(Clone, Copy, Default, Debug)]
+struct DigestHash;
+
+impl std::hash::BuildHasher for DigestHash {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+/// See [`DigestHash`].
+#[derive(Clone, Copy, Default, Debug)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        for (w, b) in word.iter_mut().zip(bytes) {
+            *w = *b;
+        }
+        self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+    }
+    fn write_usize(&mut self, _length_prefix: usize) {}
+}
+
 /// A hash indicator: one digest, optionally bound to a file size (ClamAV). Compact: the
 /// rule id defaults to the digest's hex, and names, sources and references are shared
 /// between consecutive entries that have the same ones.
@@ -318,9 +349,9 @@ struct CompoundIoc {
 /// A set of loaded indicators. `Send + Sync`; matching takes `&self`.
 #[derive(Default)]
 pub struct IocSet {
-    md5: HashMap<[u8; 16], u32>,
-    sha1: HashMap<[u8; 20], u32>,
-    sha256: HashMap<[u8; 32], u32>,
+    md5: HashMap<[u8; 16], u32, DigestHash>,
+    sha1: HashMap<[u8; 20], u32, DigestHash>,
+    sha256: HashMap<[u8; 32], u32, DigestHash>,
     hashes: Vec<HashIoc>,
     names: names::NameSet,
     compound: Vec<CompoundIoc>,
@@ -498,7 +529,11 @@ impl IocSet {
     }
 
     fn bump(&mut self, family: &str) {
-        *self.counts.entry(family.to_owned()).or_insert(0) += 1;
+        if let Some(c) = self.counts.get_mut(family) {
+            *c += 1;
+        } else {
+            self.counts.insert(family.to_owned(), 1);
+        }
     }
 
     fn add_hash(&mut self, digest: Digest, ioc: HashIoc) {
