@@ -54,6 +54,43 @@ pub(crate) fn leading_hash(line: &str) -> Option<(Digest, &str)> {
     Some((parse_hex_digest(hex)?, rest))
 }
 
+/// The `# reference: URL` directives in force: consecutive directives accumulate; the
+/// first directive after an entry starts a new list.
+#[derive(Default)]
+pub(crate) struct References {
+    refs: Vec<String>,
+    entry_seen: bool,
+}
+
+impl References {
+    /// Feeds a comment line; returns whether it was a directive.
+    pub(crate) fn comment(&mut self, line: &str) -> bool {
+        let Some(r) = reference_directive(line) else { return false };
+        if self.entry_seen {
+            self.refs.clear();
+            self.entry_seen = false;
+        }
+        if !self.refs.iter().any(|x| x == r) {
+            self.refs.push(r.to_owned());
+        }
+        true
+    }
+
+    /// The references of an entry with this description: the directives, then URLs in it.
+    pub(crate) fn for_entry(&mut self, description: &str) -> Vec<String> {
+        self.entry_seen = true;
+        let mut out = self.refs.clone();
+        if description.contains("http") {
+            for u in urls_in(description) {
+                if !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+        }
+        out
+    }
+}
+
 /// `# reference: URL` → the URL.
 pub(crate) fn reference_directive(comment: &str) -> Option<&str> {
     let body = comment.trim_start_matches('#').trim();
@@ -77,7 +114,7 @@ fn is_boolish(s: &str) -> bool {
 pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
     let mut heading: Vec<String> = Vec::new();
     let mut reset_heading = false;
-    let mut reference: Option<String> = None;
+    let mut refs = References::default();
     let file_label = ctx.source().rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
     let default_name = format!("hash listed in {file_label}");
     for (n, raw) in text.lines().enumerate() {
@@ -88,9 +125,7 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
             continue;
         }
         if line.starts_with('#') {
-            if let Some(r) = reference_directive(line) {
-                reference = Some(r.to_owned());
-            }
+            refs.comment(line);
             continue;
         }
         if let Some((digest, rest)) = leading_hash(line) {
@@ -122,12 +157,7 @@ pub(crate) fn load_plain(ctx: &mut LoadCtx<'_>, text: &str) {
             } else {
                 default_name.clone()
             };
-            let mut references = if name.contains("http") { urls_in(&name) } else { Vec::new() };
-            if let Some(r) = &reference
-                && !references.contains(r)
-            {
-                references.insert(0, r.clone());
-            }
+            let references = refs.for_entry(&name);
             for d in digests {
                 let meta = HashMeta {
                     id: None,

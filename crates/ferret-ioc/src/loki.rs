@@ -18,27 +18,17 @@ use std::sync::OnceLock;
 
 use ferret_core::RuleRef;
 
-use crate::hashlist::{digest_length_name, parse_hex_digest, reference_directive};
+use crate::hashlist::{References, digest_length_name, parse_hex_digest};
 use crate::names::{NameIoc, compile};
 use crate::pathre::translate;
-use crate::{DEFAULT_HASH_SCORE, HashMeta, LoadCtx, urls_in};
-
-fn references(description: &str, directive: Option<&String>) -> Vec<String> {
-    let mut refs = urls_in(description);
-    if let Some(r) = directive
-        && !refs.contains(r)
-    {
-        refs.insert(0, r.clone());
-    }
-    refs
-}
+use crate::{DEFAULT_HASH_SCORE, HashMeta, LoadCtx};
 
 fn parse_score(s: &str) -> Option<u8> {
     s.trim().parse::<u8>().ok().filter(|&v| v <= 100)
 }
 
 pub(crate) fn load_hashes(ctx: &mut LoadCtx<'_>, text: &str) {
-    let mut reference: Option<String> = None;
+    let mut refs = References::default();
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = raw.trim().trim_start_matches('\u{feff}');
@@ -46,9 +36,7 @@ pub(crate) fn load_hashes(ctx: &mut LoadCtx<'_>, text: &str) {
             continue;
         }
         if line.starts_with('#') {
-            if let Some(r) = reference_directive(line) {
-                reference = Some(r.to_owned());
-            }
+            refs.comment(line);
             continue;
         }
         let (hash, rest) = line.split_once(';').unwrap_or((line, ""));
@@ -76,14 +64,14 @@ pub(crate) fn load_hashes(ctx: &mut LoadCtx<'_>, text: &str) {
         } else {
             description.to_owned()
         };
-        let refs = references(&name, reference.as_ref());
-        let meta = HashMeta { id: None, name: &name, line: Some(line_no), references: &refs };
+        let references = refs.for_entry(&name);
+        let meta = HashMeta { id: None, name: &name, line: Some(line_no), references: &references };
         ctx.add_hash(digest, None, &meta, score.unwrap_or(DEFAULT_HASH_SCORE), "hash");
     }
 }
 
 pub(crate) fn load_filenames(ctx: &mut LoadCtx<'_>, text: &str) {
-    let mut reference: Option<String> = None;
+    let mut refs = References::default();
     let mut last_comment = String::new();
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
@@ -92,9 +80,7 @@ pub(crate) fn load_filenames(ctx: &mut LoadCtx<'_>, text: &str) {
             continue;
         }
         if line.starts_with('#') {
-            if let Some(r) = reference_directive(line) {
-                reference = Some(r.to_owned());
-            } else {
+            if !refs.comment(line) {
                 let c = line.trim_start_matches('#').trim();
                 if !c.is_empty() {
                     last_comment = c.chars().take(300).collect();
@@ -137,7 +123,7 @@ pub(crate) fn load_filenames(ctx: &mut LoadCtx<'_>, text: &str) {
         };
         let rule = RuleRef {
             id: regex.to_owned(),
-            references: references(&name, reference.as_ref()),
+            references: refs.for_entry(&name),
             name,
             source: Some(ctx.source_at(line_no)),
         };
