@@ -103,11 +103,7 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     let head_text = String::from_utf8_lossy(head);
     let trimmed = head_text.trim_start_matches('\u{feff}').trim_start();
     if ext == "ioc" || (trimmed.starts_with('<') && looks_like_openioc(trimmed)) {
-        return if looks_like_openioc(trimmed) || ext == "ioc" {
-            Some(Format::OpenIoc)
-        } else {
-            None
-        };
+        return Some(Format::OpenIoc);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let stixy = trimmed.contains("\"bundle\"")

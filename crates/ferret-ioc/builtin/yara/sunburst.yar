@@ -22,13 +22,14 @@ rule ferret_sunburst_backdoor_class
 rule ferret_sunburst_c2_domain
 {
     meta:
-        description = "File naming avsvmcloud.com, the domain SUNBURST resolved for its first-stage command and control (DNS logs, configs, unpacked code)"
+        description = "File naming avsvmcloud.com, the domain SUNBURST resolved for its first-stage command and control (DNS logs, configs, unpacked code); YARA rule files naming it are left alone"
         author = "ferret"
         reference = "https://www.cisa.gov/news-events/cybersecurity-advisories/aa20-352a"
         date = "2020-12-17"
         score = 60
     strings:
         $domain = "avsvmcloud.com" ascii wide nocase
+        $rule_text = "condition:"
     condition:
-        $domain
+        $domain and not $rule_text
 }
