@@ -58,17 +58,12 @@ fn corpus_ioc_files_load_or_report() {
         *per_format.entry(format.to_string()).or_default() += n;
         assert!(n > 0 || problems.len() > before, "{name}: nothing loaded and nothing reported");
         loaded_files += 1;
-        if std::env::var_os("FERRET_IOC_DUMP").is_some() {
-            eprintln!("{format} {n} {name}");
-        }
-    }
-    if std::env::var_os("FERRET_IOC_DUMP").is_some() {
-        for p in &problems {
-            eprintln!("{p}");
-        }
-        eprintln!("{:?}", set.counts());
     }
     assert!(loaded_files > 10);
+    // Known gaps are reported, not silent: SHA-384/512 digests in the CISA CSVs, and the
+    // OpenIOC documents about processes, registry and network events.
+    assert!(problems.iter().any(|p| p.reason.contains("SHA-384")));
+    assert!(problems.iter().any(|p| p.reason.contains("no term applies to files at rest")));
     let counts = set.counts();
     assert!(counts.get("hash").copied().unwrap_or(0) > 3000, "{counts:?}");
     assert!(counts.get("filename").copied().unwrap_or(0) > 3000, "{counts:?}");
