@@ -13,35 +13,48 @@
 
 use crate::{DEFAULT_HASH_SCORE, Digest, HashMeta, LoadCtx, urls_in};
 
-/// Parses a hex digest of 32/40/64 hex digits (either case).
-pub(crate) fn parse_hex_digest(s: &str) -> Option<Digest> {
-    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+/// A hex digit's value; 0xff for any other byte.
+fn hex_value(b: u8) -> u8 {
+    match b {
+        b'0'..=b'9' => b - b'0',
+        b'a'..=b'f' => b - b'a' + 10,
+        b'A'..=b'F' => b - b'A' + 10,
+        _ => 0xff,
+    }
+}
+
+/// Decodes exactly `2 * N` hex digits.
+fn decode_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
+    if s.len() != 2 * N {
         return None;
     }
-    match s.len() {
-        32 => {
-            let mut d = [0u8; 16];
-            hex::decode_to_slice(s, &mut d).ok()?;
-            Some(Digest::Md5(d))
+    let mut out = [0u8; N];
+    for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        let (hi, lo) = (hex_value(*hi), hex_value(*lo));
+        if hi > 15 || lo > 15 {
+            return None;
         }
-        40 => {
-            let mut d = [0u8; 20];
-            hex::decode_to_slice(s, &mut d).ok()?;
-            Some(Digest::Sha1(d))
-        }
-        64 => {
-            let mut d = [0u8; 32];
-            hex::decode_to_slice(s, &mut d).ok()?;
-            Some(Digest::Sha256(d))
-        }
+        *o = (hi << 4) | lo;
+    }
+    Some(out)
+}
+
+/// Parses a hex digest of 32/40/64 hex digits (either case).
+pub(crate) fn parse_hex_digest(s: &str) -> Option<Digest> {
+    let b = s.as_bytes();
+    match b.len() {
+        32 => decode_hex(b).map(Digest::Md5),
+        40 => decode_hex(b).map(Digest::Sha1),
+        64 => decode_hex(b).map(Digest::Sha256),
         _ => None,
     }
 }
 
 /// The leading hex run of a line, when it is followed by the end or a separator.
 fn leading_hex(line: &str) -> Option<(&str, &str)> {
-    let end = line.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(line.len());
-    let (hex, rest) = line.split_at(end);
+    let end = line.bytes().position(|b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
+    let (hex, rest) = line.split_at_checked(end)?;
     let sep_ok = rest.is_empty()
         || rest
             .starts_with(|c: char| c.is_whitespace() || matches!(c, ';' | ',' | ':' | '|' | '*'));
@@ -246,5 +259,30 @@ pub(crate) fn load_clamav(ctx: &mut LoadCtx<'_>, text: &str, sha: bool) {
         }
         let meta = HashMeta { id: None, name, line: Some(line_no), references: &[] };
         ctx.add_hash(digest, size, &meta, DEFAULT_HASH_SCORE, "clamav");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_digests_decode() {
+        let d = parse_hex_digest("00ff10aB").is_none();
+        assert!(d, "wrong length");
+        assert_eq!(
+            parse_hex_digest("0123456789abcdefABCDEF0123456789"),
+            Some(Digest::Md5([
+                0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45,
+                0x67, 0x89
+            ]))
+        );
+        assert!(parse_hex_digest(&"g".repeat(32)).is_none());
+        assert!(parse_hex_digest(&"é".repeat(16)).is_none());
+        assert_eq!(
+            leading_hash(&format!("{};x", "a".repeat(40))).map(|(d, r)| (d.kind(), r)),
+            Some((crate::HashKind::Sha1, ";x"))
+        );
+        assert!(leading_hash(&format!("{}x", "a".repeat(40))).is_none());
     }
 }
