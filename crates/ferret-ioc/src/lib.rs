@@ -363,8 +363,8 @@ impl std::fmt::Debug for IocSet {
 
 /// Default score of a hash indicator that carries none (Loki: 100).
 pub const DEFAULT_HASH_SCORE: u8 = 100;
-/// Default score of a compound (STIX/OpenIOC) indicator that carries none.
-pub const DEFAULT_COMPOUND_SCORE: u8 = 90;
+/// Score of a compound (STIX/OpenIOC) indicator that is not digests alone (high).
+pub const DEFAULT_COMPOUND_SCORE: u8 = 80;
 
 impl IocSet {
     /// An empty set.

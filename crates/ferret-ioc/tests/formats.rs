@@ -203,6 +203,7 @@ fn openioc_and_or_negate() {
     assert_eq!(m[0].rule.references, vec!["https://example.org/openioc-1".to_owned()]);
     assert_eq!(m[0].engine, Engine::Filename);
     assert!(m[0].evidence.iter().any(|e| e.label == "file name"));
+    assert_eq!(m[0].score, ferret_ioc::DEFAULT_COMPOUND_SCORE);
     assert!(matches(&set, &shell("C:\\Vendor\\TestShell.aspx", 100)).is_empty(), "negate");
     assert!(matches(&set, &shell("C:\\inetpub\\TestShell.aspx", 5)).is_empty(), "size");
     // OR: any one digest.
