@@ -227,6 +227,21 @@ pub struct IocMatch {
     pub evidence: Vec<Evidence>,
 }
 
+impl IocMatch {
+    /// The finding for this match: engine, rule, score and its severity band
+    /// ([`ferret_core::Severity::from_score`]), message and evidence. The caller adds the
+    /// file's path, size and SHA-256.
+    pub fn into_finding(self) -> ferret_core::Finding {
+        let mut f = ferret_core::Finding::new(self.engine, self.rule, ferret_core::Severity::Info)
+            .with_score(self.score);
+        f.message = self.message;
+        for e in self.evidence {
+            f.push_evidence(e);
+        }
+        f
+    }
+}
+
 /// The digest kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum HashKind {

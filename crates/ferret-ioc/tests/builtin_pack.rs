@@ -66,6 +66,10 @@ fn builtin_hash_and_name_fire() {
     assert_eq!(out[0].score, 100);
     assert!(out[0].rule.name.contains("SUNBURST"));
     assert!(out[0].rule.references.iter().any(|r| r.contains("sunburst")));
+    let finding = out[0].clone().into_finding();
+    assert_eq!(finding.severity, ferret_core::Severity::Critical);
+    assert_eq!(finding.score, 100);
+    assert_eq!(finding.evidence[0].label, "sha256");
 
     let mut out = Vec::new();
     let facts = FileFacts {
