@@ -2,7 +2,6 @@
 //! hostile filesystem.
 
 #![cfg(feature = "scan")]
-#![expect(clippy::disallowed_methods, reason = "tests build their fixtures")]
 
 use std::path::Path;
 use std::time::Duration;
@@ -69,7 +68,10 @@ fn filename_ioc_and_yara_rule() {
     content.extend(ferret_testkit::eicar_like());
     t.file("opt/app/blob.dat", &content);
     let rules = Tree::new();
-    let names = rules.file("filename-iocs.txt", "# names\n(?i)\\\\aspnet_client\\\\system_web\\\\.*\\.aspx;70\n");
+    let names = rules.file(
+        "filename-iocs.txt",
+        "# names\n(?i)\\\\aspnet_client\\\\system_web\\\\.*\\.aspx;70\n",
+    );
     let yar = rules.file(
         "test.yar",
         "rule planted_marker { meta: description = \"test marker\" score = 60 strings: $m = \"FERRET-TEST-MARKER\" condition: $m }",
@@ -95,7 +97,8 @@ fn clean_tree_exits_0() {
     let t = Tree::new();
     t.file("a.txt", b"hello");
     let rules = Tree::new();
-    let yar = rules.file("r.yar", "rule never { strings: $a = \"zzzzzzzzzzzzzz-never\" condition: $a }");
+    let yar =
+        rules.file("r.yar", "rule never { strings: $a = \"zzzzzzzzzzzzzz-never\" condition: $a }");
     let (code, recs) = scan_jsonl(t.root(), &["--rules", yar.to_str().unwrap()]);
     assert_eq!(code, 0, "{recs:?}");
     assert_eq!(of_type(&recs, "summary")[0]["complete"], true);
@@ -131,13 +134,18 @@ fn usage_errors_exit_2() {
 #[test]
 fn builtin_pack_detects_a_chopper_style_shell_with_no_setup() {
     let t = Tree::new();
-    let shell = ["<%@ Page Language=\"Jscript\"%><%", "eval(Request", ".Item[\"z\"],\"unsafe\");%>"].concat();
+    let shell =
+        ["<%@ Page Language=\"Jscript\"%><%", "eval(Request", ".Item[\"z\"],\"unsafe\");%>"]
+            .concat();
     t.file("inetpub/wwwroot/aspnet_client/x.aspx", shell);
     let out = ferret().arg("scan").arg(t.root()).args(["--format", "jsonl"]).output().unwrap();
     let recs = records(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{recs:?}");
     let f = of_type(&recs, "finding");
-    assert!(f.iter().any(|r| r["rule"]["name"] == "ferret_proxylogon_chopper_aspx"), "{recs:?}");
+    assert!(
+        f.iter().any(|r| r["rule"]["name"] == "ferret_webshell_china_chopper_aspx"),
+        "{recs:?}"
+    );
 }
 
 #[test]
@@ -155,7 +163,10 @@ fn compiled_bundle_loads_like_its_sources() {
         .assert()
         .code(0);
     let raw = std::fs::read(&bundle).unwrap();
-    assert!(!raw.windows(11).any(|w| w == b"TEST-MARKER"), "bundle must not hold rule text in clear");
+    assert!(
+        !raw.windows(11).any(|w| w == b"TEST-MARKER"),
+        "bundle must not hold rule text in clear"
+    );
     let (code, recs) = scan_jsonl(t.root(), &["--rules", bundle.to_str().unwrap()]);
     assert_eq!(code, 1, "{recs:?}");
     assert_eq!(of_type(&recs, "finding")[0]["rule"]["name"], "marker");
@@ -166,7 +177,8 @@ fn csv_and_min_score() {
     let t = Tree::new();
     t.file("x.bin", ferret_testkit::eicar_like());
     let rules = Tree::new();
-    let yar = rules.file("m.yar", "rule low { meta: score = 30 strings: $m = \"TEST-MARKER\" condition: $m }");
+    let yar = rules
+        .file("m.yar", "rule low { meta: score = 30 strings: $m = \"TEST-MARKER\" condition: $m }");
     let out = ferret()
         .arg("scan")
         .arg(t.root())
@@ -246,7 +258,8 @@ fn hostile_filesystem_finishes_and_reports_each_case() {
     let recs = records(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{recs:?}");
     let problems = of_type(&recs, "problem");
-    let reasons: Vec<String> = problems.iter().map(|p| format!("{} {}", p["kind"], p["reason"])).collect();
+    let reasons: Vec<String> =
+        problems.iter().map(|p| format!("{} {}", p["kind"], p["reason"])).collect();
     assert!(reasons.iter().any(|r| r.contains("fifo not opened")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("socket not opened")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("loop")), "{reasons:?}");
@@ -254,7 +267,10 @@ fn hostile_filesystem_finishes_and_reports_each_case() {
     assert!(s["skipped"]["excluded"].as_u64().unwrap() >= 1, "the /proc link is excluded: {s}");
     let f = of_type(&recs, "finding");
     assert_eq!(f.len(), 1);
-    assert!(f[0]["path"].as_str().unwrap().contains("evil\nname\u{1b}[31m.txt"), "jsonl is lossless");
+    assert!(
+        f[0]["path"].as_str().unwrap().contains("evil\nname\u{1b}[31m.txt"),
+        "jsonl is lossless"
+    );
 
     // The text view escapes the name; the non-UTF-8 name is walked without error.
     let out = ferret()
@@ -276,7 +292,8 @@ fn unreadable_file_is_reported_when_not_root() {
     let p = t.file("secret.bin", b"x");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
     let rules = Tree::new();
-    let yar = rules.file("m.yar", "rule never { strings: $m = \"never-ever-present\" condition: $m }");
+    let yar =
+        rules.file("m.yar", "rule never { strings: $m = \"never-ever-present\" condition: $m }");
     let (code, recs) = scan_jsonl(t.root(), &["--rules", yar.to_str().unwrap()]);
     if std::fs::read(&p).is_ok() {
         // Running as root: every file is readable; the scan must be clean.

@@ -82,7 +82,11 @@ pub fn write_bundle(rules: &RuleSet, out: &mut dyn Write) -> std::io::Result<()>
         iocs: rules
             .ioc_texts
             .iter()
-            .map(|(n, f, t)| IocEntry { name: n.clone(), format: f.as_str().into(), len: t.len() as u64 })
+            .map(|(n, f, t)| IocEntry {
+                name: n.clone(),
+                format: f.as_str().into(),
+                len: t.len() as u64,
+            })
             .collect(),
     };
     let header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
@@ -123,7 +127,10 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
     };
     let yara = if header.yara_len > 0 {
         if header.yara_x != "1.22.1" {
-            return Err(format!("compiled with yara-x {}; this ferret uses 1.22.1: recompile", header.yara_x));
+            return Err(format!(
+                "compiled with yara-x {}; this ferret uses 1.22.1: recompile",
+                header.yara_x
+            ));
         }
         let raw = take(&mut rest, header.yara_len)?;
         Some(yara_x::Rules::deserialize(&raw).map_err(|e| format!("bad compiled rules: {e}"))?)
@@ -133,7 +140,8 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
     let mut iocs = Vec::new();
     for e in header.iocs {
         let raw = take(&mut rest, e.len)?;
-        let format = format_from(&e.format).ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
+        let format =
+            format_from(&e.format).ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
         iocs.push((e.name, format, String::from_utf8_lossy(&raw).into_owned()));
     }
     Ok(Bundle { yara, iocs, origins: header.origins })

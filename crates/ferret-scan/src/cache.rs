@@ -37,7 +37,11 @@ fn key(sources: &[YaraSource]) -> String {
 }
 
 /// Compiles `sources` (one namespace per source), or loads them from the cache.
-pub(crate) fn compile_cached(sources: &[YaraSource], cache_dir: Option<&Path>, problems: &mut Vec<Problem>) -> Compiled {
+pub(crate) fn compile_cached(
+    sources: &[YaraSource],
+    cache_dir: Option<&Path>,
+    problems: &mut Vec<Problem>,
+) -> Compiled {
     let file = cache_dir.map(|d| d.join(format!("yara-{}.bin", key(sources))));
     if let Some(f) = &file
         && let Ok(bytes) = std::fs::read(f)
@@ -55,7 +59,10 @@ pub(crate) fn compile_cached(sources: &[YaraSource], cache_dir: Option<&Path>, p
     compiled
 }
 
-#[expect(clippy::disallowed_methods, reason = "ferret's own cache directory, never the examined tree")]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "ferret's own cache directory, never the examined tree"
+)]
 fn store(path: &Path, bytes: &[u8]) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -72,7 +79,8 @@ fn store(path: &Path, bytes: &[u8]) {
 pub(crate) fn namespace(name: &str, i: usize) -> String {
     let stem = name.rsplit(['/', '\\', ':']).next().unwrap_or(name);
     let stem = stem.split('.').next().unwrap_or(stem);
-    let mut ns: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let mut ns: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
     if ns.is_empty() || ns.starts_with(|c: char| c.is_ascii_digit()) {
         ns.insert(0, 'r');
     }

@@ -59,17 +59,18 @@ pub struct RuleSet {
     pub(crate) origins: std::collections::HashMap<String, String>,
 }
 
-/// A built-in YARA source: (name, text).
-const BUILTIN_YARA: &[(&str, &str)] = &[
-    ("builtin:proxylogon.yar", include_str!("../builtin/yara/proxylogon.yar")),
-    ("builtin:sunburst.yar", include_str!("../builtin/yara/sunburst.yar")),
-    ("builtin:pulse_secure.yar", include_str!("../builtin/yara/pulse_secure.yar")),
-];
+/// Built-in YARA sources of this crate, beside the campaign pack's in
+/// [`ferret_ioc::builtin::yara_sources`]: (name, text).
+const BUILTIN_YARA: &[(&str, &str)] = &[("extra.yar", include_str!("../builtin/yara/extra.yar"))];
+
+fn builtin_yara() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ferret_ioc::builtin::yara_sources().iter().chain(BUILTIN_YARA.iter()).copied()
+}
 
 /// SHA-256 over the built-in pack's sources (YARA and IOC texts, in order).
 pub fn builtin_sha256() -> String {
     let mut h = Sha256::new();
-    for (name, text) in BUILTIN_YARA {
+    for (name, text) in builtin_yara() {
         h.update(name.as_bytes());
         h.update(text.as_bytes());
     }
@@ -101,18 +102,22 @@ impl RuleSet {
         };
         let mut yara_sources = Vec::new();
         if opts.builtin {
-            for (name, text) in BUILTIN_YARA {
-                yara_sources.push(YaraSource { name: (*name).to_owned(), text: text.as_bytes().to_vec() });
+            for (name, text) in builtin_yara() {
+                yara_sources.push(YaraSource {
+                    name: format!("builtin:{name}"),
+                    text: text.as_bytes().to_vec(),
+                });
             }
             for (name, format, text) in ferret_ioc::builtin::sources() {
-                set.add_ioc(name, *format, text.as_bytes(), problems);
+                set.add_ioc(&format!("builtin:{name}"), *format, text.as_bytes(), problems);
             }
         }
         for path in &opts.paths {
             set.load_path(path, &mut yara_sources, problems);
         }
         if !yara_sources.is_empty() {
-            let compiled = crate::cache::compile_cached(&yara_sources, opts.cache_dir.as_deref(), problems);
+            let compiled =
+                crate::cache::compile_cached(&yara_sources, opts.cache_dir.as_deref(), problems);
             for (i, s) in yara_sources.iter().enumerate() {
                 set.origins.insert(crate::cache::namespace(&s.name, i), s.name.clone());
                 set.sources.push(RuleSource {
@@ -149,7 +154,11 @@ impl RuleSet {
             self.stats.add_not_loaded(&format!("{format} entry rejected"));
         }
         if n == 0 && bad == 0 {
-            problems.push(Problem::at(ProblemKind::RuleLoad, name, format!("{format} file holds no indicators")));
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                name,
+                format!("{format} file holds no indicators"),
+            ));
             self.stats.add_not_loaded("empty ioc file");
         }
         self.sources.push(RuleSource {
@@ -163,7 +172,11 @@ impl RuleSet {
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) => {
-                problems.push(Problem::at(ProblemKind::RuleLoad, path, format!("cannot read rules: {}", reason(&e))));
+                problems.push(Problem::at(
+                    ProblemKind::RuleLoad,
+                    path,
+                    format!("cannot read rules: {}", reason(&e)),
+                ));
                 self.stats.add_not_loaded("unreadable rule path");
                 return;
             }
@@ -178,17 +191,31 @@ impl RuleSet {
         } else if meta.is_file() {
             self.load_file(path, true, yara, problems);
         } else {
-            problems.push(Problem::at(ProblemKind::RuleLoad, path, "not a regular file or directory"));
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                path,
+                "not a regular file or directory",
+            ));
             self.stats.add_not_loaded("not a file");
         }
     }
 
-    fn load_file(&mut self, path: &Path, explicit: bool, yara: &mut Vec<YaraSource>, problems: &mut Vec<Problem>) {
+    fn load_file(
+        &mut self,
+        path: &Path,
+        explicit: bool,
+        yara: &mut Vec<YaraSource>,
+        problems: &mut Vec<Problem>,
+    ) {
         let name = path.to_string_lossy().into_owned();
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                problems.push(Problem::at(ProblemKind::RuleLoad, path, format!("cannot read: {}", reason(&e))));
+                problems.push(Problem::at(
+                    ProblemKind::RuleLoad,
+                    path,
+                    format!("cannot read: {}", reason(&e)),
+                ));
                 self.stats.add_not_loaded("unreadable rule file");
                 return;
             }
@@ -196,7 +223,8 @@ impl RuleSet {
         if bytes.starts_with(crate::BUNDLE_MAGIC) {
             match crate::bundle::read_bundle(&bytes) {
                 Ok(b) => {
-                    self.stats.add_loaded("yara", b.yara.as_ref().map_or(0, |r| r.iter().count() as u64));
+                    self.stats
+                        .add_loaded("yara", b.yara.as_ref().map_or(0, |r| r.iter().count() as u64));
                     set_origins(&mut self.origins, b.origins);
                     if let Some(r) = b.yara {
                         self.yara.push(r);
@@ -211,14 +239,20 @@ impl RuleSet {
                     });
                 }
                 Err(e) => {
-                    problems.push(Problem::at(ProblemKind::RuleLoad, path, format!("bad rule bundle: {e}")));
+                    problems.push(Problem::at(
+                        ProblemKind::RuleLoad,
+                        path,
+                        format!("bad rule bundle: {e}"),
+                    ));
                     self.stats.add_not_loaded("bad bundle");
                 }
             }
             return;
         }
-        let lower = name.to_ascii_lowercase();
-        if lower.ends_with(".yar") || lower.ends_with(".yara") {
+        let is_yara = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara"));
+        if is_yara {
             yara.push(YaraSource { name, text: bytes });
             return;
         }
@@ -257,11 +291,20 @@ impl RuleSet {
     }
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Problem>, stats: &mut RuleStats) {
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+    stats: &mut RuleStats,
+) {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) => {
-            problems.push(Problem::at(ProblemKind::RuleLoad, dir, format!("cannot list rule directory: {}", reason(&e))));
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                dir,
+                format!("cannot list rule directory: {}", reason(&e)),
+            ));
             stats.add_not_loaded("unreadable rule directory");
             return;
         }
@@ -294,7 +337,7 @@ pub(crate) fn render_compile_error(err: &yara_x::errors::CompileError) -> (Optio
         if let (Some(l), Some(c)) = (line, col) {
             position = Some(format!("{l}:{c}"));
         }
-        label_text = label.text().to_owned();
+        label.text().clone_into(&mut label_text);
     }
     let mut reason = format!("{}: {}", err.code(), err.title());
     if !label_text.is_empty() {
@@ -303,6 +346,9 @@ pub(crate) fn render_compile_error(err: &yara_x::errors::CompileError) -> (Optio
     (position, reason)
 }
 
-fn set_origins(into: &mut std::collections::HashMap<String, String>, from: std::collections::BTreeMap<String, String>) {
+fn set_origins(
+    into: &mut std::collections::HashMap<String, String>,
+    from: std::collections::BTreeMap<String, String>,
+) {
     into.extend(from);
 }

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use ferret_core::{Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink, Summary};
+use ferret_core::{
+    Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink, Summary,
+};
 use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
 use ferret_fs::{EntryKind, OpenError, WalkOptions, Walker};
 use ferret_ioc::{FileFacts, IocMatch};
@@ -25,7 +27,11 @@ pub struct ScanConfig {
 
 impl Default for ScanConfig {
     fn default() -> Self {
-        ScanConfig { walk: WalkOptions::default(), max_file_size: 512 << 20, yara_timeout: Duration::from_secs(60) }
+        ScanConfig {
+            walk: WalkOptions::default(),
+            max_file_size: 512 << 20,
+            yara_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -128,7 +134,8 @@ pub fn scan(
     }
     let errs = c.read_errors.load(Ordering::Relaxed) + stats.errors;
     if errs > 0 {
-        s.not_checked.push(format!("{errs} file(s) or directories could not be read (see problems)"));
+        s.not_checked
+            .push(format!("{errs} file(s) or directories could not be read (see problems)"));
     }
     if rules.stats.not_loaded_total() > 0 {
         s.not_checked.push(format!(
@@ -193,7 +200,17 @@ impl<'a> Worker<'a> {
                 s
             })
             .collect();
-        Worker { rules, scanners, config, kinds, sink, c, owners, buf: Vec::new(), matches: Vec::new() }
+        Worker {
+            rules,
+            scanners,
+            config,
+            kinds,
+            sink,
+            c,
+            owners,
+            buf: Vec::new(),
+            matches: Vec::new(),
+        }
     }
 
     fn file(&mut self, path: &Path, listed: &std::fs::Metadata) {
@@ -204,7 +221,11 @@ impl<'a> Worker<'a> {
             self.sink.problem(Problem::at(
                 ProblemKind::Skipped,
                 path,
-                format!("{} bytes, over the size limit of {}; not read", listed.len(), self.config.max_file_size),
+                format!(
+                    "{} bytes, over the size limit of {}; not read",
+                    listed.len(),
+                    self.config.max_file_size
+                ),
             ));
             self.names_only(path, path_bytes, listed.len());
             return;
@@ -236,7 +257,11 @@ impl<'a> Worker<'a> {
                 // Name indicators only: nothing to read.
                 digests = Digests::default();
             } else {
-                match hash_reader(self.kinds, &mut std::io::Read::take(&mut file, self.config.max_file_size), &mut self.buf) {
+                match hash_reader(
+                    self.kinds,
+                    &mut std::io::Read::take(&mut file, self.config.max_file_size),
+                    &mut self.buf,
+                ) {
                     Ok((d, n)) => {
                         digests = d;
                         read_bytes = n;
@@ -246,7 +271,12 @@ impl<'a> Worker<'a> {
                 }
             }
         } else {
-            match ferret_fs::read_limited(&mut file, &meta, &mut self.buf, self.config.max_file_size) {
+            match ferret_fs::read_limited(
+                &mut file,
+                &meta,
+                &mut self.buf,
+                self.config.max_file_size,
+            ) {
                 Ok(out) => {
                     in_memory = true;
                     changed = out.changed;
@@ -269,7 +299,13 @@ impl<'a> Worker<'a> {
 
         let mut findings = Vec::new();
         self.matches.clear();
-        let facts = FileFacts { path: path_bytes, size, md5: digests.md5, sha1: digests.sha1, sha256: digests.sha256 };
+        let facts = FileFacts {
+            path: path_bytes,
+            size,
+            md5: digests.md5,
+            sha1: digests.sha1,
+            sha256: digests.sha256,
+        };
         self.rules.iocs.match_file(&facts, &mut self.matches);
         findings.extend(self.matches.drain(..).map(ioc_finding));
         if in_memory && !self.scanners.is_empty() {
@@ -280,7 +316,11 @@ impl<'a> Worker<'a> {
         }
         let sha256 = match digests.sha256 {
             Some(d) => Some(hex::encode(d)),
-            None if in_memory => hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf).sha256.map(hex::encode),
+            None if in_memory => {
+                hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf)
+                    .sha256
+                    .map(hex::encode)
+            }
             None => rehash(path),
         };
         for mut f in findings {
@@ -313,9 +353,16 @@ impl<'a> Worker<'a> {
                 Err(yara_x::ScanError::Timeout) => self.sink.problem(Problem::at(
                     ProblemKind::Timeout,
                     path,
-                    format!("yara scan exceeded {} s; file not fully checked", self.config.yara_timeout.as_secs()),
+                    format!(
+                        "yara scan exceeded {} s; file not fully checked",
+                        self.config.yara_timeout.as_secs()
+                    ),
                 )),
-                Err(err) => self.sink.problem(Problem::at(ProblemKind::ReadError, path, format!("yara scan failed: {err}"))),
+                Err(err) => self.sink.problem(Problem::at(
+                    ProblemKind::ReadError,
+                    path,
+                    format!("yara scan failed: {err}"),
+                )),
             }
         }
     }
@@ -327,7 +374,11 @@ impl<'a> Worker<'a> {
         } else {
             ProblemKind::ReadError
         };
-        self.sink.problem(Problem::at(kind, path, format!("read failed: {}", err.to_string().to_lowercase())));
+        self.sink.problem(Problem::at(
+            kind,
+            path,
+            format!("read failed: {}", err.to_string().to_lowercase()),
+        ));
         self.names_only(path, path_bytes, size);
     }
 
@@ -348,7 +399,8 @@ impl<'a> Worker<'a> {
 fn rehash(path: &Path) -> Option<String> {
     let (mut f, _) = ferret_fs::open_read_only(path).ok()?;
     let mut buf = Vec::new();
-    let (d, _) = hash_reader(HashKinds { sha256: true, ..HashKinds::default() }, &mut f, &mut buf).ok()?;
+    let (d, _) =
+        hash_reader(HashKinds { sha256: true, ..HashKinds::default() }, &mut f, &mut buf).ok()?;
     d.sha256.map(hex::encode)
 }
 
@@ -362,12 +414,12 @@ fn ioc_finding(m: IocMatch) -> Finding {
 }
 
 fn meta_str(rule: &yara_x::Rule<'_, '_>, key: &str) -> Option<String> {
-    rule.metadata().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| match v {
-        yara_x::MetaValue::String(s) => Some(s.to_owned()),
-        yara_x::MetaValue::Bytes(b) => Some(String::from_utf8_lossy(b.as_ref()).into_owned()),
-        yara_x::MetaValue::Integer(i) => Some(i.to_string()),
-        yara_x::MetaValue::Float(f) => Some(f.to_string()),
-        yara_x::MetaValue::Bool(b) => Some(b.to_string()),
+    rule.metadata().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| match v {
+        yara_x::MetaValue::String(s) => s.to_owned(),
+        yara_x::MetaValue::Bytes(b) => String::from_utf8_lossy(b.as_ref()).into_owned(),
+        yara_x::MetaValue::Integer(i) => i.to_string(),
+        yara_x::MetaValue::Float(f) => f.to_string(),
+        yara_x::MetaValue::Bool(b) => b.to_string(),
     })
 }
 
@@ -379,7 +431,11 @@ fn yara_finding(rule: &yara_x::Rule<'_, '_>, origins: &HashMap<String, String>) 
     let score = meta_str(rule, "score")
         .and_then(|s| s.trim().parse::<i64>().ok())
         .map(|s| u8::try_from(s.clamp(0, 100)).unwrap_or(100))
-        .or_else(|| meta_str(rule, "severity").and_then(|s| Severity::parse(&s)).map(Severity::default_score))
+        .or_else(|| {
+            meta_str(rule, "severity")
+                .and_then(|s| Severity::parse(&s))
+                .map(Severity::default_score)
+        })
         .unwrap_or(DEFAULT_YARA_SCORE);
     let references = meta_str(rule, "reference").into_iter().collect();
     let origin = origins.get(rule.namespace()).cloned();
@@ -396,7 +452,11 @@ fn yara_finding(rule: &yara_x::Rule<'_, '_>, origins: &HashMap<String, String>) 
             if f.evidence.len() >= Finding::MAX_EVIDENCE {
                 break 'outer;
             }
-            f.push_evidence(Evidence::from_bytes(pattern.identifier(), Some(m.range().start as u64), m.data()));
+            f.push_evidence(Evidence::from_bytes(
+                pattern.identifier(),
+                Some(m.range().start as u64),
+                m.data(),
+            ));
         }
     }
     f

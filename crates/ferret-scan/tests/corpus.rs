@@ -1,6 +1,8 @@
 //! Loads the real public rule sets in the shared corpus (when it is present next to the
 //! repository): every file loads or is reported with its reason, and the rest still load.
 
+#![expect(clippy::print_stderr, reason = "the corpus tests say what they loaded and why they skip")]
+
 use std::path::{Path, PathBuf};
 
 use ferret_core::{Problem, ProblemKind};
@@ -52,7 +54,10 @@ fn campaign_countermeasures_load_or_are_reported() {
         "nsa-mitigating-web-shells",
     ] {
         let (rules, problems) = load(vec![c.join(dir)]);
-        eprintln!("{dir}: loaded {:?}; not loaded {:?}", rules.stats.loaded, rules.stats.not_loaded);
+        eprintln!(
+            "{dir}: loaded {:?}; not loaded {:?}",
+            rules.stats.loaded, rules.stats.not_loaded
+        );
         for p in &problems {
             eprintln!("  {p}");
         }

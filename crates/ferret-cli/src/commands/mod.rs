@@ -51,7 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     };
     match command {
         #[cfg(feature = "scan")]
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
     }

@@ -127,7 +127,7 @@ pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> 
 }
 
 /// Runs `ferret scan`.
-pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let started = chrono::Utc::now();
     let collector = Collector::with_min_score(args.min_score);
     let rules = match load_rules(&args.rules, &collector) {
@@ -167,8 +167,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitStatus> {
     let summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
     bar.finish();
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let report =
-        common::build_report("scan", targets, started, collector, summary, Some(rules.sha256().to_owned()));
+    let report = common::build_report(
+        "scan",
+        targets,
+        started,
+        collector,
+        summary,
+        Some(rules.sha256().to_owned()),
+    );
     output::emit(&report, &args.output)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
