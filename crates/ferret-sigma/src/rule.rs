@@ -261,7 +261,10 @@ pub(crate) fn compile_doc(
                     }
                 }
                 _ => {
-                    return Err(fail(FailureKind::BadCondition, "condition is not a string".into()));
+                    return Err(fail(
+                        FailureKind::BadCondition,
+                        "condition is not a string".into(),
+                    ));
                 }
             },
             "timeframe" => {
