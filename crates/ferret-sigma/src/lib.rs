@@ -217,6 +217,11 @@ impl RuleSet {
                 by_ref.entry(n.as_str()).or_insert(i);
             }
         }
+        let correlation_refs: Vec<String> = self
+            .correlations
+            .iter()
+            .flat_map(|c| std::iter::once(c.meta.id.clone()).chain(c.name.clone()))
+            .collect();
         let mut kept = Vec::new();
         let mut no_generate = vec![false; self.rules.len()];
         let mut yes_generate = vec![false; self.rules.len()];
@@ -234,6 +239,9 @@ impl RuleSet {
                         n.extend(rule.and_then(|x| x.name.clone()));
                         names.push(n);
                     }
+                    None if correlation_refs.contains(r) => {
+                        missing.push(format!("{r} (a correlation: chaining is not supported)"));
+                    }
                     None => missing.push(r.clone()),
                 }
             }
@@ -243,10 +251,7 @@ impl RuleSet {
                     rule_id: Some(c.meta.id.clone()),
                     title: Some(c.meta.title.clone()),
                     kind: FailureKind::Correlation,
-                    reason: format!(
-                        "references rules that are not loaded (or are correlations): {}",
-                        missing.join(", ")
-                    ),
+                    reason: format!("references rules that are not loaded: {}", missing.join(", ")),
                 });
                 continue;
             }

@@ -36,6 +36,53 @@ pub(crate) struct Detection {
     pub(crate) event_ids: Vec<u32>,
 }
 
+impl Detection {
+    /// Literals one of which occurs in some field value of every event this detection
+    /// matches (the Aho-Corasick prefilter anchor), or `None` when no such set is known.
+    pub(crate) fn anchor(&self) -> Option<Vec<String>> {
+        expr_anchor(&self.cond, &self.selections, 0)
+    }
+}
+
+/// How selective an anchor is: its shortest literal (longer is better), then fewer literals.
+fn anchor_score(a: &[String]) -> (usize, std::cmp::Reverse<usize>) {
+    (a.iter().map(String::len).min().unwrap_or(0), std::cmp::Reverse(a.len()))
+}
+
+fn union(parts: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
+fn best(parts: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {
+    parts.flatten().max_by_key(|a| anchor_score(a))
+}
+
+fn expr_anchor(e: &Expr, sels: &[Selection], depth: usize) -> Option<Vec<String>> {
+    if depth > 64 {
+        return None;
+    }
+    match e {
+        Expr::Sel(i) => {
+            let sel = sels.get(*i)?;
+            union(sel.alts.iter().map(|alt| best(alt.iter().map(FieldItem::anchor))))
+        }
+        Expr::And(v) => best(v.iter().map(|x| expr_anchor(x, sels, depth + 1))),
+        Expr::AtLeast(n, v) if *n >= v.len() => {
+            best(v.iter().map(|x| expr_anchor(x, sels, depth + 1)))
+        }
+        Expr::Or(v) | Expr::AtLeast(_, v) => {
+            union(v.iter().map(|x| expr_anchor(x, sels, depth + 1)))
+        }
+        Expr::Not(_) => None,
+    }
+}
+
 /// A detection rule ready for indexing.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledRule {
@@ -92,14 +139,10 @@ pub(crate) fn documents(path: &Path, text: &str) -> (Vec<Value>, Option<LoadFail
             m.remove("action");
         }
         match action.as_deref() {
-            Some("global") => {
-                global = Some(doc);
-                continue;
-            }
+            Some("global") => global = Some(doc),
             Some("reset") => {
                 global = None;
                 previous = None;
-                continue;
             }
             Some("repeat") => {
                 let Some(prev) = previous.clone() else {

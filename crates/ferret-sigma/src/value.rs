@@ -44,11 +44,6 @@ impl Lit {
     pub(crate) fn text(&self) -> &str {
         &self.s
     }
-
-    /// Whether the comparison ignores case.
-    pub(crate) fn is_ci(&self) -> bool {
-        self.ci
-    }
 }
 
 /// One glob token.
@@ -133,10 +128,10 @@ pub(crate) struct FieldItem {
 impl FieldItem {
     /// Renames the field through a logsource field map.
     pub(crate) fn rename(&mut self, map: &BTreeMap<String, String>) {
-        if let Some(f) = &self.field {
-            if let Some(n) = map.get(f) {
-                self.field = Some(n.clone());
-            }
+        if let Some(f) = &self.field
+            && let Some(n) = map.get(f)
+        {
+            self.field = Some(n.clone());
         }
         if let ItemTest::FieldRef { others, .. } = &mut self.test {
             for o in others.iter_mut() {
@@ -157,21 +152,39 @@ impl FieldItem {
 
     /// The value text that satisfied this item, for explanations (allocates; match path only).
     pub(crate) fn explain(&self, event: &dyn Fields) -> Option<(String, String)> {
-        match &self.field {
-            Some(f) => {
-                let v = event.get(f);
-                let text = v.as_ref().map(value_text).unwrap_or_default();
-                Some((f.clone(), text))
-            }
-            None => {
-                let mut found = None;
-                event.for_each(&mut |name, v| {
-                    if found.is_none() && self.test_value_only(&v) {
-                        found = Some((name.to_owned(), value_text(&v)));
-                    }
-                });
-                found
-            }
+        if let Some(f) = &self.field {
+            let v = event.get(f);
+            let text = v.as_ref().map(value_text).unwrap_or_default();
+            Some((f.clone(), text))
+        } else {
+            let mut found = None;
+            event.for_each(&mut |name, v| {
+                if found.is_none() && self.test_value_only(&v) {
+                    found = Some((name.to_owned(), value_text(&v)));
+                }
+            });
+            found
+        }
+    }
+
+    /// Literals (lowercase ASCII) one of which occurs in some field value whenever this item
+    /// holds; `None` when the item has no such literal (prefilter anchor).
+    pub(crate) fn anchor(&self) -> Option<Vec<String>> {
+        let ItemTest::Values { patterns, all, null: false } = &self.test else { return None };
+        let lits: Option<Vec<String>> = patterns
+            .iter()
+            .map(|p| {
+                p.required_literal()
+                    .filter(|l| l.ascii && !l.s.is_empty())
+                    .map(|l| l.s.to_ascii_lowercase())
+            })
+            .collect();
+        let lits = lits.filter(|l| !l.is_empty())?;
+        if *all {
+            // Every pattern must match: one (the longest) literal suffices as anchor.
+            lits.into_iter().max_by_key(String::len).map(|l| vec![l])
+        } else {
+            Some(lits)
         }
     }
 
@@ -205,17 +218,16 @@ impl FieldItem {
 
     /// Keyword semantics: the test holds on some field value (`all`: each pattern somewhere).
     fn matches_keywords(&self, event: &dyn Fields) -> bool {
-        match &self.test {
-            ItemTest::Values { patterns, all: true, .. } => patterns.iter().all(|p| {
+        if let ItemTest::Values { patterns, all: true, .. } = &self.test {
+            patterns.iter().all(|p| {
                 let mut hit = false;
                 event.for_each(&mut |_, v| hit = hit || p.matches_value(&v));
                 hit
-            }),
-            _ => {
-                let mut hit = false;
-                event.for_each(&mut |_, v| hit = hit || self.test_value_only(&v));
-                hit
-            }
+            })
+        } else {
+            let mut hit = false;
+            event.for_each(&mut |_, v| hit = hit || self.test_value_only(&v));
+            hit
         }
     }
 
@@ -323,7 +335,7 @@ fn num_cmp(v: f64, op: CmpOp, n: f64) -> bool {
     }
 }
 
-fn fmt_i64(i: i64, buf: &mut [u8; 24]) -> &str {
+pub(crate) fn fmt_i64(i: i64, buf: &mut [u8; 24]) -> &str {
     let mut n = i.unsigned_abs();
     let mut pos = buf.len();
     loop {
@@ -534,7 +546,8 @@ fn simplify(toks: Vec<GTok>, ci: bool) -> Pattern {
     if toks == [GTok::Star] {
         return Pattern::Any;
     }
-    let inner = &toks[usize::from(star_lead)..toks.len() - usize::from(star_trail)];
+    let inner =
+        toks.get(usize::from(star_lead)..toks.len() - usize::from(star_trail)).unwrap_or_default();
     if inner.iter().all(|t| matches!(t, GTok::Char(_))) {
         let text: String =
             inner.iter().map(|t| if let GTok::Char(c) = t { *c } else { ' ' }).collect();
@@ -630,8 +643,12 @@ pub(crate) fn compile_item(
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or_default().trim();
     let mods: Vec<&str> = parts.collect();
-    let m = parse_mods(&mods)?;
+    let mut m = parse_mods(&mods)?;
     let field = if field.is_empty() { None } else { Some(field.to_owned()) };
+    if field.is_none() && !m.re && !m.cidr && m.cmp.is_none() && !m.startswith && !m.endswith {
+        // Keywords are a full-text search: a keyword matches inside any field value.
+        m.contains = true;
+    }
 
     let values: Vec<&Value> = match value {
         Value::Sequence(s) => s.iter().collect(),
@@ -802,7 +819,9 @@ fn windash(s: &str) -> Vec<String> {
         if c == '-' {
             out = out.iter().flat_map(|o| DASHES.iter().map(move |d| format!("{o}{d}"))).collect();
         } else {
-            out.iter_mut().for_each(|o| o.push(c));
+            for o in &mut out {
+                o.push(c);
+            }
         }
     }
     out

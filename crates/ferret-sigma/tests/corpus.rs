@@ -47,6 +47,8 @@ fn sigmahq_regression_data_fires() {
     infos.sort();
     let (mut cases, mut fired) = (0usize, 0usize);
     let mut misses = Vec::new();
+    let mut per_rule: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut n_events = 0usize;
     for info in &infos {
         let text = std::fs::read_to_string(info).unwrap();
         let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
@@ -71,6 +73,17 @@ fn sigmahq_regression_data_fires() {
                 hits.clear();
                 m.eval(LogKind::Windows, &ev, &mut hits);
                 hit |= hits.iter().any(|h| h.rule == ri);
+                let mut slow = Vec::new();
+                m.eval_exhaustive(LogKind::Windows, &ev, &mut slow);
+                let mut a: Vec<usize> = hits.iter().map(|h| h.rule).collect();
+                let mut b: Vec<usize> = slow.iter().map(|h| h.rule).collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                assert_eq!(a, b, "prefiltered and exhaustive evaluation differ on {}", j.display());
+                n_events += 1;
+                for h in &hits {
+                    *per_rule.entry(h.rule).or_default() += 1;
+                }
             }
             if hit {
                 fired += 1;
@@ -83,6 +96,11 @@ fn sigmahq_regression_data_fires() {
         eprintln!("miss: {miss}");
     }
     eprintln!("regression cases: {cases}, fired: {fired}");
+    let mut top: Vec<(usize, usize)> = per_rule.into_iter().collect();
+    top.sort_by_key(|b| std::cmp::Reverse(b.1));
+    for (r, n) in top.iter().take(8) {
+        eprintln!("busiest rule: {n} of {n_events} events: {}", m.rules()[*r].title);
+    }
     assert!(cases > 0);
     assert!(fired * 100 >= cases * 99, "fired {fired} of {cases}");
 }
