@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use correlation::{CorrelationHit, Correlator};
 pub use logsource::{LogKind, LogSource};
-pub use matcher::{Matcher, RuleHit};
+pub use matcher::{Matcher, RouteStat, RuleHit};
 
 use rule::{Compiled, CompiledRule, PendingCorrelation};
 

@@ -42,6 +42,11 @@ impl Detection {
     pub(crate) fn anchor(&self) -> Option<Vec<String>> {
         expr_anchor(&self.cond, &self.selections, 0)
     }
+
+    /// Every field the detection reads (`None`: a keyword search over all fields).
+    pub(crate) fn fields(&self) -> impl Iterator<Item = Option<&str>> {
+        self.selections.iter().flat_map(|s| s.alts.iter().flatten()).map(|it| it.field.as_deref())
+    }
 }
 
 /// How selective an anchor is: its shortest literal (longer is better), then fewer literals.
