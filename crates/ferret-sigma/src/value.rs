@@ -81,11 +81,53 @@ pub(crate) enum Pattern {
     },
     /// `*` alone: any value.
     Any,
-    Regex(Box<Re>),
+    Regex(Box<CompiledRe>),
     /// Any of several case-insensitive substrings (ASCII-foldable), in one Aho-Corasick scan.
     ContainsAny(Box<aho_corasick::AhoCorasick>, Vec<String>),
     Cidr(IpAddr, u8),
     Num(CmpOp, f64),
+}
+
+/// A compiled regular expression and the literals one of which every match contains.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledRe {
+    re: Re,
+    anchor: Option<Vec<String>>,
+}
+
+/// Literals (lowercase) one of which every match of `pattern` contains, from the regex's
+/// required prefixes; `None` when the set is unknown, infinite or has short members.
+fn regex_anchor(pattern: &str, m: &Mods) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(m.re_i)
+        .multi_line(m.re_m)
+        .dot_matches_new_line(m.re_s)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut best: Option<Vec<String>> = None;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let mut ex = Extractor::new();
+        ex.kind(kind).limit_class(4).limit_total(64);
+        let seq = ex.extract(&hir);
+        let lits = seq.literals()?;
+        let mut out: Vec<String> = Vec::new();
+        for l in lits {
+            let s = std::str::from_utf8(l.as_bytes()).ok()?;
+            if s.len() < MIN_ANCHOR || !s.chars().all(|c| c.is_ascii() || !has_case(c)) {
+                out.clear();
+                break;
+            }
+            out.push(s.to_ascii_lowercase());
+        }
+        out.sort();
+        out.dedup();
+        if !out.is_empty() && best.as_ref().is_none_or(|b| out.len() < b.len()) {
+            best = Some(out);
+        }
+    }
+    best
 }
 
 /// A compiled regular expression (`regex` first; `fancy-regex` for look-around/backrefs).
@@ -318,7 +360,7 @@ impl Pattern {
             Pattern::Glob { toks, ci } => glob_match(toks, s, *ci),
             Pattern::Any => true,
             Pattern::ContainsAny(ac, _) => ac.is_match(s),
-            Pattern::Regex(re) => match re.as_ref() {
+            Pattern::Regex(re) => match &re.re {
                 Re::Std(r) => r.is_match(s),
                 Re::Fancy(r) => r.is_match(s).unwrap_or(false),
             },
@@ -338,6 +380,24 @@ impl Pattern {
             Pattern::ContainsAny(_, lits) => {
                 lits.iter().all(|l| l.len() >= MIN_ANCHOR).then(|| lits.clone())
             }
+            Pattern::Glob { toks, .. } => {
+                // The longest run of plain characters between wildcards.
+                let mut best = String::new();
+                let mut run = String::new();
+                for t in toks.iter().chain(std::iter::once(&GTok::Star)) {
+                    if let GTok::Char(c) = t {
+                        run.push(*c);
+                    } else {
+                        if run.len() > best.len() {
+                            best = std::mem::take(&mut run);
+                        }
+                        run.clear();
+                    }
+                }
+                let foldable = best.chars().all(|c| c.is_ascii() || !has_case(c));
+                (foldable && best.len() >= MIN_ANCHOR).then(|| vec![best.to_ascii_lowercase()])
+            }
+            Pattern::Regex(re) => re.anchor.clone(),
             _ => None,
         }
     }
@@ -803,7 +863,10 @@ fn compile_re(text: &str, m: &Mods) -> Result<Pattern, CompileError> {
         .size_limit(1 << 22)
         .build();
     match std {
-        Ok(r) => Ok(Pattern::Regex(Box::new(Re::Std(r)))),
+        Ok(r) => Ok(Pattern::Regex(Box::new(CompiledRe {
+            re: Re::Std(r),
+            anchor: regex_anchor(text, m),
+        }))),
         Err(std_err) => {
             let mut flags = String::new();
             for (on, f) in [(m.re_i, 'i'), (m.re_m, 'm'), (m.re_s, 's')] {
@@ -812,9 +875,11 @@ fn compile_re(text: &str, m: &Mods) -> Result<Pattern, CompileError> {
                 }
             }
             let pat = if flags.is_empty() { text.to_owned() } else { format!("(?{flags}){text}") };
-            fancy_regex::Regex::new(&pat).map(|r| Pattern::Regex(Box::new(Re::Fancy(r)))).map_err(
-                |e| (FailureKind::BadRegex, format!("bad regex `{text}`: {e} ({std_err})")),
-            )
+            fancy_regex::Regex::new(&pat)
+                .map(|r| Pattern::Regex(Box::new(CompiledRe { re: Re::Fancy(r), anchor: None })))
+                .map_err(|e| {
+                    (FailureKind::BadRegex, format!("bad regex `{text}`: {e} ({std_err})"))
+                })
         }
     }
 }
