@@ -376,6 +376,11 @@ impl Matcher {
         self.test_all(&list, event, hits, start);
     }
 
+    /// Number of correlation rules (when zero, hits need not be fed to a [`Correlator`]).
+    pub fn correlation_count(&self) -> usize {
+        self.correlations.len()
+    }
+
     /// A fresh correlator for one stream of hits.
     pub fn correlator(&self) -> Correlator {
         Correlator::new(Arc::clone(&self.correlations), Arc::clone(&self.by_rule))

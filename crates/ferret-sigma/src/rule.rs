@@ -248,6 +248,8 @@ fn meta(path: &Path, m: &Mapping, kind: RuleKind) -> RuleMeta {
         description: opt_str(m, "description"),
         references: str_list(m.get("references")),
         tags: str_list(m.get("tags")),
+        author: opt_str(m, "author"),
+        falsepositives: str_list(m.get("falsepositives")),
         path: path.to_path_buf(),
         logsource: LogSource {
             product: lsf("product"),
