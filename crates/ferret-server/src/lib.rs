@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
