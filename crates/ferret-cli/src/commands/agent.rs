@@ -203,7 +203,7 @@ fn once(base: &str, token: &str) -> anyhow::Result<(usize, usize)> {
 }
 
 /// Runs `ferret agent`.
-pub fn run(args: AgentArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
     let cfg = upload::load_config()?;
     let base = upload::base_url(args.url.as_deref().unwrap_or(&cfg.url));
     loop {

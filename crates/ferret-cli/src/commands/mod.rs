@@ -5,11 +5,11 @@ pub mod agent;
 pub mod common;
 pub mod enroll;
 pub mod report;
-pub mod serve;
 #[cfg(feature = "scan")]
 pub mod rules;
 #[cfg(feature = "scan")]
 pub mod scan;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -63,10 +63,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failed);
     };
     match command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(&args),
         Command::Enroll(args) => enroll::run(args),
         Command::Report(cmd) => report::run(cmd),
-        Command::Agent(args) => agent::run(args),
+        Command::Agent(args) => agent::run(&args),
         #[cfg(feature = "scan")]
         Command::Scan(args) => scan::run(args),
         #[cfg(feature = "scan")]

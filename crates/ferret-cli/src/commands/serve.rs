@@ -52,14 +52,12 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -70,7 +68,7 @@ async fn shutdown_signal() {
 }
 
 /// Runs `ferret serve`.
-pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
     let db = match &args.db {
         Some(d) => d.clone(),
         None => default_db()?,
@@ -122,7 +120,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitStatus> {
         ));
         match tls {
             Some(cfg) => {
-                ferret_server::tls::serve_tls(listener, state, cfg, shutdown_signal()).await?
+                ferret_server::tls::serve_tls(listener, state, cfg, shutdown_signal()).await?;
             }
             None => ferret_server::serve(listener, state, shutdown_signal()).await?,
         }
