@@ -83,7 +83,7 @@ pub fn stacked_columns(
     names: &[&str],
 ) -> String {
     let total_max = columns.iter().map(|c| c.1.iter().sum::<u64>()).max().unwrap_or(0).max(1);
-    let col_w = 36u64;
+    let col_w = 40u64;
     let gap = 10u64;
     let plot_h = 140u64;
     let n = u64::try_from(columns.len()).unwrap_or(0);
@@ -337,10 +337,12 @@ pub fn run_body(report: &Report, finding_link: &dyn Fn(usize) -> String) -> Stri
             h3 { "Problems by kind" }
             table { @for (k, v) in &s.problems { tr { td { (k.as_str()) } td { (v) } } } }
         }
+        @if !s.rules.loaded.is_empty() || !s.rules.not_loaded.is_empty() {
         h3 { "Rules" }
         table {
             @for (k, v) in &s.rules.loaded { tr { td { "loaded: " (escape(k)) } td { (v) } } }
             @for (k, v) in &s.rules.not_loaded { tr { td.warn { "not loaded: " (escape(k)) } td { (v) } } }
+        }
         }
     }
     .into_string()

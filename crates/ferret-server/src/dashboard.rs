@@ -417,7 +417,11 @@ pub fn status_over_time(
         let answered =
             get(HostStatus::Affected) + get(HostStatus::Clean) + get(HostStatus::Errored);
         let silent = total.saturating_sub(answered);
-        let label = end.format("%m-%d %H:%M").to_string();
+        let label = if span < 86_400_000 {
+            end.format("%H:%M").to_string()
+        } else {
+            end.format("%m-%d").to_string()
+        };
         out.push((
             label,
             vec![
