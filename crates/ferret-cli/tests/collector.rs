@@ -202,3 +202,46 @@ fn enroll_upload_spool_send_and_agent() {
     let out = c.ferret().args(["agent", "--once"]).output().unwrap();
     assert!(stdout(&out).contains("ran 0 directive(s)"), "{}", stdout(&out));
 }
+
+#[test]
+fn serve_prints_the_admin_token_once_and_answers() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = format!("sqlite:{}", dir.path().join("s.db").display());
+    let start = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ferret"))
+            .args(["serve", "--db", &db, "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("http://127.0.0.1:{port}/")), "{line}");
+    let mut resp =
+        ureq::get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json")).call().unwrap();
+    assert!(resp.body_mut().read_to_string().unwrap().contains("openapi"));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let first = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(first.starts_with("admin token (shown once; keep it): "), "{first}");
+    // A second start on the same database prints no token.
+    let mut child = start();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // Refused: a database URL of no supported kind.
+    let out = Command::cargo_bin("ferret")
+        .unwrap()
+        .args(["serve", "--db", "mysql://x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
