@@ -114,6 +114,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             secure_cookies: true,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
+        if tls.is_none() && !addr.ip().is_loopback() {
+            output::note(
+                "ferret: warning: serving plain HTTP beyond loopback; tokens and passwords \
+                 cross the network unencrypted unless a TLS proxy is in front (--tls-cert/--tls-key)",
+            );
+        }
         output::note(&format!(
             "ferret collector on {scheme}://{addr}/ ({} database)",
             store.backend()
