@@ -71,6 +71,12 @@ pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
             lock.flush()?;
         }
     }
+    if let Some(url) = &args.report_to {
+        let outcome = crate::upload::send_or_spool(report, url)?;
+        if !args.quiet {
+            note(&format!("ferret: {}", crate::commands::report::describe(&outcome)));
+        }
+    }
     Ok(())
 }
 

@@ -33,6 +33,11 @@ pub struct OutputArgs {
     /// No progress bar and no notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Also send the report to a ferret collector (after `ferret enroll`). An unreachable
+    /// collector gets it later: the report is spooled and sent by the next run or
+    /// `ferret report send`.
+    #[arg(long, value_name = "URL")]
+    pub report_to: Option<String>,
 }
 
 /// SHA-256 of the running executable, when it can be read.
