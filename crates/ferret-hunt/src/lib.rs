@@ -1,0 +1,1 @@
+//! ferret-hunt: logs × Sigma.
