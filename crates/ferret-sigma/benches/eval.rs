@@ -1,0 +1,2 @@
+//! Micro-benchmarks for the Sigma matcher (filled in below).
+fn main() {}
