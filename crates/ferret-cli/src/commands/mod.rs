@@ -2,6 +2,7 @@
 //! engine's configuration, and `run()`.
 
 pub mod common;
+pub mod hunt;
 #[cfg(feature = "scan")]
 pub mod rules;
 #[cfg(feature = "scan")]
@@ -28,6 +29,8 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
+    Hunt(hunt::HuntArgs),
     /// Sweep files for known-bad hashes, names and YARA rules.
     #[cfg(feature = "scan")]
     Scan(scan::ScanArgs),
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failed);
     };
     match command {
+        Command::Hunt(args) => hunt::run(args),
         #[cfg(feature = "scan")]
         Command::Scan(args) => scan::run(args),
         #[cfg(feature = "scan")]
