@@ -76,34 +76,29 @@ fn parse_level(s: &str) -> Result<Severity, String> {
 
 /// Runs `ferret hunt`.
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
-    if args.sigma.is_empty() {
+    let HuntArgs { paths, sigma, from, to, min_level, output: out } = args;
+    if sigma.is_empty() {
         bail!(
             "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"
         );
     }
-    if let (Some(f), Some(t)) = (args.from, args.to)
+    if let (Some(f), Some(t)) = (from, to)
         && f > t
     {
         bail!("--from ({f}) is after --to ({t})");
     }
     let started = Utc::now();
     let collector = Collector::new();
-    let rules = load_rules(&args.sigma, &ferret_sigma::LoadOptions::default(), &collector);
-    let config = HuntConfig {
-        paths: args.paths.clone(),
-        from: args.from,
-        to: args.to,
-        min_level: args.min_level,
-        ..HuntConfig::default()
-    };
-    let bar = Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
+    let rules = load_rules(&sigma, &ferret_sigma::LoadOptions::default(), &collector);
+    let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let config = HuntConfig { paths, from, to, min_level, ..HuntConfig::default() };
+    let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
     let summary = ferret_hunt::hunt(&config, &rules, &collector, &bar);
     bar.finish();
     let summary = summary.context("cannot hunt")?;
-    let targets = args.paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let mut report = build_report("hunt", targets, started, collector, summary, None);
     report.sort_timeline();
-    output::emit(&report, &args.output)?;
+    output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
 
