@@ -5,7 +5,7 @@
 //! empty; engine-specific extras go in [`Finding::details`], a sorted map.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -165,7 +165,7 @@ impl Evidence {
         for chunk in bytes.utf8_chunks() {
             data.push_str(chunk.valid());
             for b in chunk.invalid() {
-                data.push_str(&format!("\\x{b:02x}"));
+                let _ = write!(data, "\\x{b:02x}");
             }
         }
         if cut {

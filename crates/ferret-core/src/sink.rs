@@ -90,11 +90,11 @@ impl Sink for Collector {
         if let Ok(mut c) = self.problem_counts.lock() {
             *c.entry(problem.kind).or_default() += 1;
         }
-        if let Ok(mut p) = self.problems.lock() {
-            if p.len() < Self::MAX_PROBLEMS {
-                p.push(problem);
-                return;
-            }
+        if let Ok(mut p) = self.problems.lock()
+            && p.len() < Self::MAX_PROBLEMS
+        {
+            p.push(problem);
+            return;
         }
         self.dropped_problems.fetch_add(1, Ordering::Relaxed);
     }

@@ -34,14 +34,14 @@ fn cell(s: &str) -> Cow<'_, str> {
     if e.starts_with(['=', '+', '-', '@']) { Cow::Owned(format!("'{e}")) } else { e }
 }
 
-fn to_io(e: ::csv::Error) -> io::Error {
+fn to_io(e: &::csv::Error) -> io::Error {
     io::Error::other(e.to_string())
 }
 
 /// Writes the report as CSV.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
-    w.write_record(HEADER).map_err(to_io)?;
+    w.write_record(HEADER).map_err(|e| to_io(&e))?;
     for f in &report.findings {
         let path = f.path.as_ref().map(|p| p.lossy().into_owned()).unwrap_or_default();
         let location = f
@@ -78,7 +78,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&evidence).into_owned().into(),
             cell(f.rule.source.as_deref().unwrap_or("")),
         ];
-        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(to_io)?;
+        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
     }
     for p in &report.problems {
         let path = p.path.as_ref().map(|p| p.lossy().into_owned()).unwrap_or_default();
@@ -98,7 +98,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "".into(),
             "".into(),
         ];
-        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(to_io)?;
+        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
     }
     w.flush()
 }

@@ -93,6 +93,21 @@ impl std::fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+#[derive(serde::Deserialize)]
+struct Header {
+    schema_version: u32,
+    tool: crate::ToolInfo,
+    verb: String,
+    run_id: String,
+    host: String,
+    #[serde(default)]
+    targets: Vec<String>,
+    started: chrono::DateTime<chrono::Utc>,
+    finished: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    problems_dropped: u64,
+}
+
 /// Reads a JSONL report back into a [`Report`] (the collector's input). Unknown fields are
 /// ignored; a missing or repeated summary record, an unknown `type` or a newer
 /// `schema_version` is an error.
@@ -142,20 +157,6 @@ pub fn parse(text: &str) -> Result<Report, ParseError> {
         line: text.lines().count(),
         reason: "no summary record".into(),
     })?;
-    #[derive(serde::Deserialize)]
-    struct Header {
-        schema_version: u32,
-        tool: crate::ToolInfo,
-        verb: String,
-        run_id: String,
-        host: String,
-        #[serde(default)]
-        targets: Vec<String>,
-        started: chrono::DateTime<chrono::Utc>,
-        finished: chrono::DateTime<chrono::Utc>,
-        #[serde(default)]
-        problems_dropped: u64,
-    }
     let header: Header = serde_json::from_value(v.clone())
         .map_err(|e| ParseError { line: n, reason: format!("bad summary header: {e}") })?;
     if header.schema_version > crate::SCHEMA_VERSION {

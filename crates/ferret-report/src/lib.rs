@@ -93,7 +93,7 @@ impl Report {
     /// Sorts findings by event time first (the timeline view for log verbs).
     pub fn sort_timeline(&mut self) {
         self.sort();
-        self.findings.sort_by(|a, b| a.time.cmp(&b.time));
+        self.findings.sort_by_key(|f| f.time);
     }
 
     /// Recounts `summary.findings` by severity from the findings held.
