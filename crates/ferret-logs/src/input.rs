@@ -10,33 +10,10 @@ use ferret_core::{Problem, ProblemKind, Sink};
 
 use crate::{Event, ReadOptions, SourceCoverage};
 
-/// Opens an examined log read-only: no atime update, no symlink following, never blocking on
-/// a FIFO; refuses anything that is not a regular file.
-#[expect(clippy::disallowed_methods, reason = "the one place logs are opened, read-only")]
-pub(crate) fn open_log(path: &Path) -> io::Result<File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOATIME);
-    }
-    let file = match opts.open(path) {
-        Ok(f) => f,
-        // O_NOATIME is refused on files the caller does not own (EPERM): retry without it.
-        #[cfg(unix)]
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut o = std::fs::OpenOptions::new();
-            o.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
-            o.open(path)?
-        }
-        Err(e) => return Err(e),
-    };
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
-    }
-    Ok(file)
+/// Opens an examined log through the one door to the examined filesystem: read-only, no atime
+/// update, no symlink following, never blocking; anything but a regular file is refused.
+pub(crate) fn open_log(path: &Path) -> Result<File, ferret_fs::OpenError> {
+    ferret_fs::open_read_only(path).map(|(file, _meta)| file)
 }
 
 /// Whether `head` starts with the gzip magic.
@@ -93,11 +70,14 @@ pub(crate) fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
 
 /// Opens `path` as a byte stream: the file itself, or its decompressed content when it is
 /// gzip (capped at `opts.max_decompressed`).
-pub(crate) fn open_stream(path: &Path, opts: &ReadOptions) -> io::Result<(Box<dyn Read>, bool)> {
+pub(crate) fn open_stream(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(Box<dyn Read>, bool), ferret_fs::OpenError> {
     let mut file = open_log(path)?;
     let mut magic = [0u8; 2];
-    let n = read_full(&mut file, &mut magic)?;
-    file.seek(io::SeekFrom::Start(0))?;
+    let n = read_full(&mut file, &mut magic).map_err(ferret_fs::OpenError::Io)?;
+    file.seek(io::SeekFrom::Start(0)).map_err(ferret_fs::OpenError::Io)?;
     if n == 2 && is_gzip(&magic) {
         let dec = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(64 * 1024, file));
         Ok((Box::new(Capped::new(dec, opts.max_decompressed)), true))

@@ -251,7 +251,7 @@ pub fn read(
     let (mut stream, gzip) = match input::open_stream(path, opts) {
         Ok(s) => s,
         Err(e) => {
-            sink.problem(open_problem(path, &e));
+            sink.problem(refused_problem(path, &e));
             return SourceCoverage { truncated: true, ..SourceCoverage::default() };
         }
     };
@@ -304,6 +304,17 @@ fn read_text(
         LogFormat::DnsWindows | LogFormat::DnsBind => dns::read(r, format, source, ctx, on_event),
         LogFormat::Evtx | LogFormat::EvtxJson | LogFormat::Json => {}
     }
+}
+
+fn refused_problem(path: &Path, e: &ferret_fs::OpenError) -> Problem {
+    use ferret_fs::OpenError;
+    let kind = match e {
+        OpenError::NotRegular { .. } | OpenError::Symlink(_) => ProblemKind::Skipped,
+        OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
+        OpenError::Vanished(_) => ProblemKind::Vanished,
+        OpenError::Io(_) => ProblemKind::ReadError,
+    };
+    Problem::at(kind, path, format!("cannot read log: {e}"))
 }
 
 fn open_problem(path: &Path, e: &std::io::Error) -> Problem {
