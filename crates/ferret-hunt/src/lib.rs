@@ -253,6 +253,62 @@ fn in_window(config: &HuntConfig, t: Option<DateTime<Utc>>) -> bool {
     config.from.is_none_or(|f| t >= f) && config.to.is_none_or(|to| t <= to)
 }
 
+/// Events evaluated together: the reader fills a batch, then the batch's events are matched in
+/// parallel (rule evaluation costs far more than reading), so one large log uses every core.
+const BATCH: usize = 2048;
+
+/// Per-file tallies and outputs of the sequential part.
+struct FileState<'a> {
+    config: &'a HuntConfig,
+    matcher: &'a Matcher,
+    idx: usize,
+    correlate: bool,
+    kept: Vec<Kept>,
+    hits: u64,
+    below: u64,
+}
+
+impl FileState<'_> {
+    /// Matches a batch in parallel, then reports its hits in event order.
+    fn flush(&mut self, batch: &mut Vec<Event>, sink: &dyn Sink) {
+        let matcher = self.matcher;
+        let results: Vec<(usize, Vec<RuleHit>)> = batch
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, ev)| {
+                let mut hits = Vec::new();
+                matcher.eval(log_kind(ev.format), ev, &mut hits);
+                (!hits.is_empty()).then_some((i, hits))
+            })
+            .collect();
+        let rules = matcher.rules();
+        for (i, hits) in results {
+            let Some(ev) = batch.get(i) else { continue };
+            for h in &hits {
+                self.hits += 1;
+                let Some(meta) = rules.get(h.rule) else { continue };
+                if let (true, Some(t)) = (self.correlate, ev.time) {
+                    self.kept.push(Kept {
+                        time: t,
+                        file: self.idx,
+                        rule: h.rule,
+                        event: ev.clone(),
+                    });
+                }
+                if !meta.generate {
+                    continue;
+                }
+                if meta.level < self.config.min_level {
+                    self.below += 1;
+                    continue;
+                }
+                sink.finding(finding(meta, ev, h));
+            }
+        }
+        batch.clear();
+    }
+}
+
 fn hunt_file(
     config: &HuntConfig,
     matcher: &Matcher,
@@ -261,10 +317,17 @@ fn hunt_file(
     kept: Option<&Mutex<Vec<Kept>>>,
     sink: &dyn Sink,
 ) -> FileResult {
-    let rules = matcher.rules();
-    let mut hits: Vec<RuleHit> = Vec::new();
-    let (mut outside, mut untimed, mut n_hits, mut below) = (0u64, 0u64, 0u64, 0u64);
-    let mut local_kept: Vec<Kept> = Vec::new();
+    let (mut outside, mut untimed) = (0u64, 0u64);
+    let mut state = FileState {
+        config,
+        matcher,
+        idx,
+        correlate: kept.is_some(),
+        kept: Vec::new(),
+        hits: 0,
+        below: 0,
+    };
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let cov = ferret_logs::read(path, &config.read, sink, &mut |ev| {
         if ev.time.is_none() {
             untimed += 1;
@@ -273,32 +336,20 @@ fn hunt_file(
             outside += 1;
             return ControlFlow::Continue(());
         }
-        hits.clear();
-        matcher.eval(log_kind(ev.format), ev, &mut hits);
-        for h in &hits {
-            n_hits += 1;
-            let Some(meta) = rules.get(h.rule) else { continue };
-            if let (Some(_), Some(t)) = (kept, ev.time) {
-                local_kept.push(Kept { time: t, file: idx, rule: h.rule, event: ev.clone() });
-            }
-            if !meta.generate {
-                continue;
-            }
-            if meta.level < config.min_level {
-                below += 1;
-                continue;
-            }
-            sink.finding(finding(meta, ev, h));
+        batch.push(ev.clone());
+        if batch.len() >= BATCH {
+            state.flush(&mut batch, sink);
         }
         ControlFlow::Continue(())
     });
+    state.flush(&mut batch, sink);
     if let Some(k) = kept
-        && !local_kept.is_empty()
+        && !state.kept.is_empty()
         && let Ok(mut k) = k.lock()
     {
-        k.append(&mut local_kept);
+        k.append(&mut state.kept);
     }
-    FileResult { cov, outside_window: outside, untimed, hits: n_hits, below_level: below }
+    FileResult { cov, outside_window: outside, untimed, hits: state.hits, below_level: state.below }
 }
 
 fn rule_ref(meta: &RuleMeta) -> RuleRef {
