@@ -10,7 +10,8 @@
 //!   attributes as `Parent_Attribute` (`Provider_Name`, `Provider_Guid`,
 //!   `Execution_ProcessID`, `Security_UserID`, `TimeCreated_SystemTime`) and the aliases
 //!   `TimeCreated` (the system time) and `Provider_Name`; `EventData` and the element inside
-//!   `UserData` flattened by name (`Image`, `CommandLine`, …); unnamed `Data` kept as `Data`.
+//!   `UserData` flattened by name (`Image`, `CommandLine`, …), names with spaces also without
+//!   them (`Threat Name` → `ThreatName`); unnamed `Data` kept as `Data`.
 //! * flat (Winlogbeat/OTRF style): top-level keys as they are; `SourceName` is also exposed as
 //!   `Provider_Name`, `Hostname` as `Computer`.
 //!
@@ -260,7 +261,14 @@ fn fill_data(data: J, ev: &mut Event) {
                             push_json(&k, t, ev);
                         }
                     }
-                    (_, v) => flatten_into(&k, v, ev),
+                    (_, v) => {
+                        // Names with spaces (Defender: `Threat Name`) are also exposed without
+                        // them (`ThreatName`), as Sigma rules name them.
+                        if k.contains(' ') && !matches!(v, J::Object(_)) {
+                            push_json(&k.replace(' ', ""), v.clone(), ev);
+                        }
+                        flatten_into(&k, v, ev);
+                    }
                 }
             }
         }

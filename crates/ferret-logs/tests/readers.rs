@@ -207,6 +207,8 @@ fn evtx_json_nested_pretty() {
     let e = &ev[1];
     assert_eq!(text(e, "EventID"), "1102");
     assert_eq!(text(e, "SubjectUserName"), "alice");
+    assert_eq!(text(e, "Threat Name"), "Tool:Win32/Test");
+    assert_eq!(text(e, "ThreatName"), "Tool:Win32/Test");
     assert_eq!(e.line, Some(42));
 }
 
