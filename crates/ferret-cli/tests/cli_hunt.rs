@@ -71,6 +71,7 @@ const CASES: &[(&str, &str, usize, &str)] = &[
     ("zeek-dns_basic.log", "0004", 1, "zeek-dns"),
     ("json_flat_otrf.json", "0001", 1, "evtx-json"),
     ("evtx-json_nested_pretty.json", "0001", 1, "evtx-json"),
+    ("evtx-json_winlogbeat.json", "0001", 1, "evtx-json"),
     ("json_generic.jsonl", "0005", 1, "json"),
 ];
 

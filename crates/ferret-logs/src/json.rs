@@ -15,6 +15,9 @@
 //! * flat (Winlogbeat/OTRF style): top-level keys as they are; `SourceName` is also exposed as
 //!   `Provider_Name`, `Hostname` as `Computer`.
 //!
+//! Winlogbeat (`winlog.event_data`, `winlog.channel`, `winlog.event_id`, …): `event_data` by
+//! name, System fields under the Sigma names above; `@timestamp` is the time.
+//!
 //! Other JSON: nested objects flattened with `.` (`requestParameters.userName`).
 
 use std::io::BufRead;
@@ -31,7 +34,8 @@ use crate::{Event, LogFormat, Value, time};
 pub(crate) fn sniff_kind(head: &str) -> LogFormat {
     let nested = head.contains("\"Event\"") && head.contains("\"System\"");
     let flat = head.contains("\"EventID\"") && (head.contains("\"Channel\""));
-    if nested || flat { LogFormat::EvtxJson } else { LogFormat::Json }
+    let beat = head.contains("\"winlog\"") && head.contains("\"event_id\"");
+    if nested || flat || beat { LogFormat::EvtxJson } else { LogFormat::Json }
 }
 
 pub(crate) fn read(
@@ -146,6 +150,9 @@ pub(crate) fn fill_object(mut obj: Map<String, J>, ev: &mut Event) {
         fill_windows(event, ev);
         return;
     }
+    if let Some(J::Object(winlog)) = obj.remove("winlog") {
+        fill_winlogbeat(winlog, ev);
+    }
     let windows = obj.contains_key("EventID") && obj.contains_key("Channel");
     for (k, v) in obj {
         flatten_into(&k, v, ev);
@@ -179,6 +186,39 @@ pub(crate) fn fill_object(mut obj: Map<String, J>, ev: &mut Event) {
     ]
     .iter()
     .find_map(|k| time_of(ev, k));
+}
+
+/// Winlogbeat's `winlog` object: `event_data` fields by name, and the System fields under the
+/// names Sigma uses (`EventID`, `Channel`, `Computer`, `Provider_Name`, `EventRecordID`).
+fn fill_winlogbeat(mut w: Map<String, J>, ev: &mut Event) {
+    for (from, to) in [
+        ("event_id", "EventID"),
+        ("channel", "Channel"),
+        ("computer_name", "Computer"),
+        ("provider_name", "Provider_Name"),
+        ("record_id", "EventRecordID"),
+    ] {
+        if let Some(v) = w.remove(from) {
+            let v = match v {
+                J::String(s) if to == "EventID" || to == "EventRecordID" => {
+                    s.parse::<i64>().map_or(J::String(s), J::from)
+                }
+                other => other,
+            };
+            push_json(to, v, ev);
+        }
+    }
+    if let Some(data) = w.remove("event_data") {
+        fill_data(data, ev);
+    }
+    if let Some(data) = w.remove("user_data") {
+        fill_data(data, ev);
+    }
+    for (k, v) in w {
+        flatten_into(&format!("winlog.{k}"), v, ev);
+    }
+    ev.channel = ev.get_text("Channel");
+    ev.record_id = ev.get_text("EventRecordID").and_then(|s| s.parse().ok());
 }
 
 fn time_of(ev: &Event, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -179,6 +179,19 @@ fn json_flat_windows() {
 }
 
 #[test]
+fn json_winlogbeat() {
+    let ev = check("evtx-json_winlogbeat.json", LogFormat::EvtxJson, 1);
+    let e = &ev[0];
+    assert_eq!(text(e, "EventID"), "1");
+    assert_eq!(text(e, "Channel"), "Microsoft-Windows-Sysmon/Operational");
+    assert_eq!(text(e, "Computer"), "ws02");
+    assert_eq!(text(e, "Image"), "C:\\Windows\\System32\\cmd.exe");
+    assert_eq!(text(e, "event.code"), "1");
+    assert_eq!(e.record_id, Some(77));
+    assert_eq!(rfc(e), "2021-03-03T01:02:03.000Z");
+}
+
+#[test]
 fn json_generic() {
     let ev = check("json_generic.jsonl", LogFormat::Json, 2);
     assert_eq!(text(&ev[0], "requestParameters.userName"), "evil");
