@@ -1,8 +1,9 @@
 //! EVTX, through the `evtx` crate: each record is rendered to JSON and flattened exactly like an
 //! evtx-to-JSON export (see [`crate::json`]), so a rule sees the same fields from both forms.
 //! A damaged record or chunk is a malformed record (position `record N` or `chunk N`); the
-//! parser goes on with the next one. Gzip-compressed EVTX is decompressed into memory (the file
-//! format needs seeking), up to [`crate::ReadOptions::max_in_memory`].
+//! parser goes on with the next one. A plain file is read in place; gzip-compressed EVTX is
+//! decompressed into memory (the format needs seeking), up to
+//! [`crate::ReadOptions::max_in_memory`].
 
 use std::io::{Read, Seek};
 use std::ops::ControlFlow;
@@ -42,6 +43,21 @@ pub(crate) fn read(
         }
     }
     read_seek(std::io::Cursor::new(buf), source, ctx, on_event);
+}
+
+/// Reads an uncompressed EVTX file in place (seeking in the file, not loading it).
+pub(crate) fn read_file(
+    path: &Path,
+    source: Arc<Path>,
+    ctx: &mut Ctx<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) {
+    match crate::input::open_log(path) {
+        Ok(file) => {
+            read_seek(std::io::BufReader::with_capacity(64 * 1024, file), source, ctx, on_event);
+        }
+        Err(e) => ctx.read_failed("0", &std::io::Error::other(e.to_string())),
+    }
 }
 
 fn read_seek<T: Read + Seek + 'static>(

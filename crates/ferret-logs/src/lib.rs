@@ -126,7 +126,7 @@ pub struct ReadOptions {
     pub max_line: usize,
     /// Most bytes a gzip file may decompress to; past it reading stops with a problem.
     pub max_decompressed: u64,
-    /// Largest EVTX file or non-line JSON document read into memory, in bytes.
+    /// Largest gzip-compressed EVTX file decompressed into memory, in bytes.
     pub max_in_memory: u64,
     /// The year for syslog RFC 3164 timestamps, which have none. `None`: the year of the
     /// file's modification time (a month after that month means the year before).
@@ -275,6 +275,10 @@ pub fn read(
     let source: Arc<Path> = Arc::from(path);
     let whole = std::io::Cursor::new(head).chain(stream);
     match format {
+        LogFormat::Evtx if !gzip => {
+            drop(whole);
+            evtx::read_file(path, source, &mut ctx, on_event);
+        }
         LogFormat::Evtx => evtx::read(whole, source, &mut ctx, on_event),
         LogFormat::EvtxJson | LogFormat::Json => {
             let mut r = BufReader::with_capacity(256 * 1024, whole);
