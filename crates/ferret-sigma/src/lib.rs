@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use correlation::{CorrelationHit, Correlator};
 pub use logsource::{LogKind, LogSource};
-pub use matcher::{Matcher, RuleHit};
+pub use matcher::{Matcher, RouteStat, RuleHit};
 
 use rule::{Compiled, CompiledRule, PendingCorrelation};
 
@@ -89,6 +89,17 @@ pub struct LoadFailure {
     pub reason: String,
 }
 
+impl std::fmt::Display for LoadFailure {
+    /// `path: rule-id: category: reason` (the id, or the title, when known).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(r) = self.rule_id.as_ref().or(self.title.as_ref()) {
+            write!(f, ": {r}")?;
+        }
+        write!(f, ": {}: {}", self.kind.as_str(), self.reason)
+    }
+}
+
 /// Detection rule or correlation rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuleKind {
@@ -115,6 +126,10 @@ pub struct RuleMeta {
     pub references: Vec<String>,
     /// `tags`.
     pub tags: Vec<String>,
+    /// `author`.
+    pub author: Option<String>,
+    /// `falsepositives`.
+    pub falsepositives: Vec<String>,
     /// The file the rule came from.
     pub path: PathBuf,
     /// `logsource`.

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::sync::Arc;
 
 use ferret_core::{FieldValue, Fields};
@@ -46,10 +46,13 @@ struct Bucket {
     ac: Option<AhoCorasick>,
     /// Pattern id → detections anchored on it.
     pat_dets: Vec<Vec<u32>>,
+    /// Fields the prefilter scans, lowercase and sorted (`None`: every field, because some
+    /// detection here searches keywords).
+    scan_fields: Option<Vec<String>>,
 }
 
 impl Bucket {
-    fn finish(&mut self, anchors: &[Option<Vec<String>>]) {
+    fn finish(&mut self, anchors: &[Option<Vec<String>>], dets: &[(usize, Detection)]) {
         let anchored: Vec<u32> = self
             .dets
             .iter()
@@ -74,15 +77,44 @@ impl Bucket {
         match AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&pats)
         {
             Ok(ac) => {
                 self.ac = Some(ac);
                 self.pat_dets = lits.into_values().collect();
+                let mut fields = Vec::new();
+                let mut all = false;
+                for &d in &self.dets {
+                    for f in dets.get(d as usize).into_iter().flat_map(|(_, det)| det.fields()) {
+                        match f {
+                            Some(f) => fields.push(f.to_ascii_lowercase()),
+                            None => all = true,
+                        }
+                    }
+                }
+                fields.sort();
+                fields.dedup();
+                self.scan_fields = (!all).then_some(fields);
             }
             Err(_) => self.unanchored.clear(),
         }
     }
+}
+
+/// One routing bucket, for diagnostics and docs ([`Matcher::routing_stats`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteStat {
+    /// Log kind.
+    pub kind: LogKind,
+    /// Channel (`None`: rules that need no particular channel).
+    pub channel: Option<String>,
+    /// Event id (`None`: rules that need no particular event id).
+    pub event_id: Option<u32>,
+    /// Detections routed here.
+    pub detections: usize,
+    /// Of those, how many are tested on every event (no prefilter anchor).
+    pub always_tested: usize,
 }
 
 #[derive(Debug, Default)]
@@ -106,10 +138,10 @@ impl EidIndex {
         self.any.dets.len() + self.by_eid.values().map(|b| b.dets.len()).sum::<usize>()
     }
 
-    fn finish(&mut self, anchors: &[Option<Vec<String>>]) {
-        self.any.finish(anchors);
+    fn finish(&mut self, anchors: &[Option<Vec<String>>], dets: &[(usize, Detection)]) {
+        self.any.finish(anchors, dets);
         for b in self.by_eid.values_mut() {
-            b.finish(anchors);
+            b.finish(anchors, dets);
         }
     }
 }
@@ -168,9 +200,9 @@ impl Matcher {
         }
         let anchors: Vec<Option<Vec<String>>> = dets.iter().map(|(_, d)| d.anchor()).collect();
         for ki in &mut index {
-            ki.any_channel.finish(&anchors);
+            ki.any_channel.finish(&anchors, &dets);
             for (_, e) in &mut ki.channels {
-                e.finish(&anchors);
+                e.finish(&anchors, &dets);
             }
         }
         let n_rules = metas.len();
@@ -216,6 +248,39 @@ impl Matcher {
         })
     }
 
+    /// The routing table as built: one row per (kind, channel, event id) bucket with the number
+    /// of detections routed there and how many of them the literal prefilter cannot skip.
+    pub fn routing_stats(&self) -> Vec<RouteStat> {
+        let mut out = Vec::new();
+        for kind in LogKind::ALL {
+            let Some(ki) = self.index.get(kind.index()) else { continue };
+            let chans = std::iter::once((None, &ki.any_channel))
+                .chain(ki.channels.iter().map(|(c, e)| (Some(c.clone()), e)));
+            for (channel, ei) in chans {
+                let eids = std::iter::once((None, &ei.any))
+                    .chain(ei.by_eid.iter().map(|(e, b)| (Some(*e), b)));
+                for (event_id, b) in eids {
+                    if b.dets.is_empty() {
+                        continue;
+                    }
+                    out.push(RouteStat {
+                        kind,
+                        channel: channel.clone(),
+                        event_id,
+                        detections: b.dets.len(),
+                        always_tested: if b.ac.is_some() {
+                            b.unanchored.len()
+                        } else {
+                            b.dets.len()
+                        },
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.kind, &a.channel, a.event_id).cmp(&(b.kind, &b.channel, b.event_id)));
+        out
+    }
+
     /// Appends a [`RuleHit`] for every detection rule that matches `event`.
     ///
     /// Windows events are routed by their `Channel` and `EventID` fields.
@@ -253,7 +318,14 @@ impl Matcher {
         };
         // Which anchor literals occur anywhere in the event's values.
         let mut seen: Vec<u32> = Vec::new();
-        event.for_each(&mut |_, v| scan_value(ac, &v, &mut seen));
+        match &b.scan_fields {
+            None => event.for_each(&mut |_, v| scan_value(ac, &v, &mut seen)),
+            Some(fields) => event.for_each(&mut |name, v| {
+                if fields.binary_search_by(|f| cmp_ascii_ci(f, name)).is_ok() {
+                    scan_value(ac, &v, &mut seen);
+                }
+            }),
+        }
         let mut cand: Vec<u32> = b.unanchored.clone();
         for p in seen {
             if let Some(ds) = b.pat_dets.get(p as usize) {
@@ -304,10 +376,20 @@ impl Matcher {
         self.test_all(&list, event, hits, start);
     }
 
+    /// Number of correlation rules (when zero, hits need not be fed to a [`Correlator`]).
+    pub fn correlation_count(&self) -> usize {
+        self.correlations.len()
+    }
+
     /// A fresh correlator for one stream of hits.
     pub fn correlator(&self) -> Correlator {
         Correlator::new(Arc::clone(&self.correlations), Arc::clone(&self.by_rule))
     }
+}
+
+/// Compares `lower` (already lowercase) with `name` ignoring ASCII case, without allocating.
+fn cmp_ascii_ci(lower: &str, name: &str) -> std::cmp::Ordering {
+    lower.bytes().cmp(name.bytes().map(|b| b.to_ascii_lowercase()))
 }
 
 /// Adds the ids of the patterns found in `v` (lists element by element).

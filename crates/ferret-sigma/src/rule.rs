@@ -42,6 +42,11 @@ impl Detection {
     pub(crate) fn anchor(&self) -> Option<Vec<String>> {
         expr_anchor(&self.cond, &self.selections, 0)
     }
+
+    /// Every field the detection reads (`None`: a keyword search over all fields).
+    pub(crate) fn fields(&self) -> impl Iterator<Item = Option<&str>> {
+        self.selections.iter().flat_map(|s| s.alts.iter().flatten()).map(|it| it.field.as_deref())
+    }
 }
 
 /// How selective an anchor is: its shortest literal (longer is better), then fewer literals.
@@ -243,6 +248,8 @@ fn meta(path: &Path, m: &Mapping, kind: RuleKind) -> RuleMeta {
         description: opt_str(m, "description"),
         references: str_list(m.get("references")),
         tags: str_list(m.get("tags")),
+        author: opt_str(m, "author"),
+        falsepositives: str_list(m.get("falsepositives")),
         path: path.to_path_buf(),
         logsource: LogSource {
             product: lsf("product"),

@@ -26,12 +26,15 @@ pub(crate) type CompileError = (FailureKind, String);
 pub(crate) struct Lit {
     s: String,
     ci: bool,
+    /// Only ASCII characters carry case (ASCII folding suffices).
     ascii: bool,
 }
 
 impl Lit {
     fn new(s: &str, ci: bool) -> Lit {
-        let ascii = s.is_ascii();
+        // ASCII folding is exact when every character that has case is ASCII (emoji,
+        // punctuation and digits have none); otherwise full Unicode lowercase is used.
+        let ascii = s.chars().all(|c| c.is_ascii() || !has_case(c));
         let s = if ci {
             if ascii { s.to_ascii_lowercase() } else { s.to_lowercase() }
         } else {
@@ -44,6 +47,16 @@ impl Lit {
     pub(crate) fn text(&self) -> &str {
         &self.s
     }
+}
+
+/// Shortest literal worth an Aho-Corasick anchor: shorter ones occur in nearly every event.
+const MIN_ANCHOR: usize = 3;
+
+/// Whether a character has a distinct lower- or uppercase form.
+fn has_case(c: char) -> bool {
+    let mut lo = c.to_lowercase();
+    let mut up = c.to_uppercase();
+    !(lo.next() == Some(c) && lo.next().is_none() && up.next() == Some(c) && up.next().is_none())
 }
 
 /// One glob token.
@@ -68,9 +81,53 @@ pub(crate) enum Pattern {
     },
     /// `*` alone: any value.
     Any,
-    Regex(Box<Re>),
+    Regex(Box<CompiledRe>),
+    /// Any of several case-insensitive substrings (ASCII-foldable), in one Aho-Corasick scan.
+    ContainsAny(Box<aho_corasick::AhoCorasick>, Vec<String>),
     Cidr(IpAddr, u8),
     Num(CmpOp, f64),
+}
+
+/// A compiled regular expression and the literals one of which every match contains.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledRe {
+    re: Re,
+    anchor: Option<Vec<String>>,
+}
+
+/// Literals (lowercase) one of which every match of `pattern` contains, from the regex's
+/// required prefixes; `None` when the set is unknown, infinite or has short members.
+fn regex_anchor(pattern: &str, m: &Mods) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(m.re_i)
+        .multi_line(m.re_m)
+        .dot_matches_new_line(m.re_s)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut best: Option<Vec<String>> = None;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let mut ex = Extractor::new();
+        ex.kind(kind).limit_class(4).limit_total(64);
+        let seq = ex.extract(&hir);
+        let lits = seq.literals()?;
+        let mut out: Vec<String> = Vec::new();
+        for l in lits {
+            let s = std::str::from_utf8(l.as_bytes()).ok()?;
+            if s.len() < MIN_ANCHOR || !s.chars().all(|c| c.is_ascii() || !has_case(c)) {
+                out.clear();
+                break;
+            }
+            out.push(s.to_ascii_lowercase());
+        }
+        out.sort();
+        out.dedup();
+        if !out.is_empty() && best.as_ref().is_none_or(|b| out.len() < b.len()) {
+            best = Some(out);
+        }
+    }
+    best
 }
 
 /// A compiled regular expression (`regex` first; `fancy-regex` for look-around/backrefs).
@@ -171,20 +228,18 @@ impl FieldItem {
     /// holds; `None` when the item has no such literal (prefilter anchor).
     pub(crate) fn anchor(&self) -> Option<Vec<String>> {
         let ItemTest::Values { patterns, all, null: false } = &self.test else { return None };
-        let lits: Option<Vec<String>> = patterns
-            .iter()
-            .map(|p| {
-                p.required_literal()
-                    .filter(|l| l.ascii && !l.s.is_empty())
-                    .map(|l| l.s.to_ascii_lowercase())
-            })
-            .collect();
-        let lits = lits.filter(|l| !l.is_empty())?;
         if *all {
-            // Every pattern must match: one (the longest) literal suffices as anchor.
-            lits.into_iter().max_by_key(String::len).map(|l| vec![l])
+            // Every pattern must match: any one pattern's anchor suffices; take the longest.
+            patterns
+                .iter()
+                .filter_map(Pattern::anchor_lits)
+                .max_by_key(|a| a.iter().map(String::len).min().unwrap_or(0))
         } else {
-            Some(lits)
+            let mut out = Vec::new();
+            for p in patterns {
+                out.extend(p.anchor_lits()?);
+            }
+            (!out.is_empty()).then_some(out)
         }
     }
 
@@ -304,7 +359,8 @@ impl Pattern {
             Pattern::Contains(l) => contains_lit(s, l),
             Pattern::Glob { toks, ci } => glob_match(toks, s, *ci),
             Pattern::Any => true,
-            Pattern::Regex(re) => match re.as_ref() {
+            Pattern::ContainsAny(ac, _) => ac.is_match(s),
+            Pattern::Regex(re) => match &re.re {
                 Re::Std(r) => r.is_match(s),
                 Re::Fancy(r) => r.is_match(s).unwrap_or(false),
             },
@@ -315,12 +371,33 @@ impl Pattern {
         }
     }
 
-    /// The literal that any matching value must contain, if the pattern has one (prefilter).
-    pub(crate) fn required_literal(&self) -> Option<&Lit> {
+    /// Lowercase literals one of which any matching value contains (prefilter anchor).
+    pub(crate) fn anchor_lits(&self) -> Option<Vec<String>> {
         match self {
             Pattern::Equals(l) | Pattern::Prefix(l) | Pattern::Suffix(l) | Pattern::Contains(l) => {
-                Some(l)
+                (l.ascii && l.s.len() >= MIN_ANCHOR).then(|| vec![l.s.to_ascii_lowercase()])
             }
+            Pattern::ContainsAny(_, lits) => {
+                lits.iter().all(|l| l.len() >= MIN_ANCHOR).then(|| lits.clone())
+            }
+            Pattern::Glob { toks, .. } => {
+                // The longest run of plain characters between wildcards.
+                let mut best = String::new();
+                let mut run = String::new();
+                for t in toks.iter().chain(std::iter::once(&GTok::Star)) {
+                    if let GTok::Char(c) = t {
+                        run.push(*c);
+                    } else {
+                        if run.len() > best.len() {
+                            best = std::mem::take(&mut run);
+                        }
+                        run.clear();
+                    }
+                }
+                let foldable = best.chars().all(|c| c.is_ascii() || !has_case(c));
+                (foldable && best.len() >= MIN_ANCHOR).then(|| vec![best.to_ascii_lowercase()])
+            }
+            Pattern::Regex(re) => re.anchor.clone(),
             _ => None,
         }
     }
@@ -724,7 +801,36 @@ pub(crate) fn compile_item(
     if m.all && patterns.len() > 1 && field.is_none() {
         // keyword `all`: handled in matches_keywords
     }
+    if !m.all {
+        patterns = group_contains(patterns);
+    }
     Ok(FieldItem { field, test: ItemTest::Values { patterns, all: m.all, null } })
+}
+
+/// Fewest case-insensitive substrings worth one Aho-Corasick automaton instead of scans.
+const GROUP_CONTAINS: usize = 4;
+
+/// Replaces many case-insensitive `contains` literals by one automaton (any-of semantics).
+fn group_contains(patterns: Vec<Pattern>) -> Vec<Pattern> {
+    let groupable =
+        |p: &Pattern| matches!(p, Pattern::Contains(l) if l.ci && l.ascii && !l.s.is_empty());
+    if patterns.iter().filter(|p| groupable(p)).count() < GROUP_CONTAINS {
+        return patterns;
+    }
+    let (group, mut rest): (Vec<Pattern>, Vec<Pattern>) = patterns.into_iter().partition(groupable);
+    let lits: Vec<String> = group
+        .iter()
+        .filter_map(|p| if let Pattern::Contains(l) = p { Some(l.s.clone()) } else { None })
+        .collect();
+    match aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(&lits)
+    {
+        Ok(ac) => rest.insert(0, Pattern::ContainsAny(Box::new(ac), lits)),
+        Err(_) => rest.extend(group),
+    }
+    rest
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -757,7 +863,10 @@ fn compile_re(text: &str, m: &Mods) -> Result<Pattern, CompileError> {
         .size_limit(1 << 22)
         .build();
     match std {
-        Ok(r) => Ok(Pattern::Regex(Box::new(Re::Std(r)))),
+        Ok(r) => Ok(Pattern::Regex(Box::new(CompiledRe {
+            re: Re::Std(r),
+            anchor: regex_anchor(text, m),
+        }))),
         Err(std_err) => {
             let mut flags = String::new();
             for (on, f) in [(m.re_i, 'i'), (m.re_m, 'm'), (m.re_s, 's')] {
@@ -766,9 +875,11 @@ fn compile_re(text: &str, m: &Mods) -> Result<Pattern, CompileError> {
                 }
             }
             let pat = if flags.is_empty() { text.to_owned() } else { format!("(?{flags}){text}") };
-            fancy_regex::Regex::new(&pat).map(|r| Pattern::Regex(Box::new(Re::Fancy(r)))).map_err(
-                |e| (FailureKind::BadRegex, format!("bad regex `{text}`: {e} ({std_err})")),
-            )
+            fancy_regex::Regex::new(&pat)
+                .map(|r| Pattern::Regex(Box::new(CompiledRe { re: Re::Fancy(r), anchor: None })))
+                .map_err(|e| {
+                    (FailureKind::BadRegex, format!("bad regex `{text}`: {e} ({std_err})"))
+                })
         }
     }
 }
@@ -896,8 +1007,47 @@ fn compile_string(text: &str, m: &Mods, ci: bool, out: &mut Vec<Pattern>) {
         if (m.contains || m.startswith) && toks.last() != Some(&GTok::Star) {
             toks.push(GTok::Star);
         }
-        out.push(simplify(toks, ci));
+        out.extend(unicode_case_variants(simplify(toks, ci)));
     }
+}
+
+/// Most case variants a literal with non-ASCII cased characters is expanded into.
+const MAX_CASE_VARIANTS: usize = 16;
+
+/// A case-insensitive literal whose cased characters are not all ASCII becomes its few
+/// lower/upper variants (each compared with ASCII folding), so it needs no allocation when
+/// matched and can anchor the prefilter. Patterns with too many variants stay as they are.
+fn unicode_case_variants(p: Pattern) -> Vec<Pattern> {
+    let (lit, make): (&Lit, fn(Lit) -> Pattern) = match &p {
+        Pattern::Equals(l) => (l, Pattern::Equals),
+        Pattern::Prefix(l) => (l, Pattern::Prefix),
+        Pattern::Suffix(l) => (l, Pattern::Suffix),
+        Pattern::Contains(l) => (l, Pattern::Contains),
+        _ => return vec![p],
+    };
+    if !lit.ci || lit.ascii {
+        return vec![p];
+    }
+    let mut variants = vec![String::new()];
+    for c in lit.s.chars() {
+        if c.is_ascii() || !has_case(c) {
+            for v in &mut variants {
+                v.push(c);
+            }
+            continue;
+        }
+        let mut forms: Vec<String> = vec![c.to_lowercase().collect(), c.to_uppercase().collect()];
+        forms.dedup();
+        if variants.len() * forms.len() > MAX_CASE_VARIANTS {
+            return vec![p];
+        }
+        variants =
+            variants.iter().flat_map(|v| forms.iter().map(move |f| format!("{v}{f}"))).collect();
+    }
+    variants
+        .into_iter()
+        .map(|v| make(Lit { s: v.to_ascii_lowercase(), ci: true, ascii: true }))
+        .collect()
 }
 
 #[cfg(test)]

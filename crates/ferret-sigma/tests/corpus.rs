@@ -28,6 +28,16 @@ fn sigmahq_rules_load() {
     for k in LogKind::ALL {
         eprintln!("routed {}: {}", k.as_str(), m.routed(k));
     }
+    for r in m.routing_stats() {
+        eprintln!(
+            "bucket {} {:?} {:?}: {} detections, {} always tested",
+            r.kind.as_str(),
+            r.channel,
+            r.event_id,
+            r.detections,
+            r.always_tested
+        );
+    }
 }
 
 #[test]

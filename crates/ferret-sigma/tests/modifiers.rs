@@ -282,3 +282,21 @@ fn unicode_values_fold_case() {
     let d = "    sel:\n        Name|contains: 'ÄRGER'\n    condition: sel";
     assert!(check(d, &[("Name", json!("viel ärger hier"))]));
 }
+
+#[test]
+fn many_contains_values_match_like_few() {
+    // Four or more case-insensitive substrings are matched by one automaton.
+    let d = "    sel:\n        CommandLine|contains:\n            - 'alpha'\n            - 'bravo'\n            - 'charlie'\n            - 'delta'\n            - '☠'\n    condition: sel";
+    assert!(check(d, &[("CommandLine", json!("x CHARLIE y"))]));
+    assert!(check(d, &[("CommandLine", json!("skull ☠ here"))]));
+    assert!(!check(d, &[("CommandLine", json!("echo"))]));
+}
+
+#[test]
+fn non_ascii_cased_literals_fold_both_ways() {
+    // Cyrillic 'а' and 'е' have case: either case in the event matches.
+    let d = "    sel:\n        CommandLine|contains: 'powеrshеll'\n    condition: sel";
+    assert!(check(d, &[("CommandLine", json!("POWЕRSHЕLL -x"))]));
+    assert!(check(d, &[("CommandLine", json!("powеrshеll -x"))]));
+    assert!(!check(d, &[("CommandLine", json!("powershell -x"))]), "Latin e is not Cyrillic е");
+}

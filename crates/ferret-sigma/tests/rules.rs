@@ -131,6 +131,11 @@ fn unsupported_logsource_is_a_load_failure() {
     assert_eq!(f[0].kind, FailureKind::UnsupportedLogsource);
     assert_eq!(f[0].rule_id.as_deref(), Some("x"));
     assert_eq!(f[0].title.as_deref(), Some("t"));
+    assert!(
+        f[0].to_string().starts_with("t.yml: x: unsupported logsource: no routing"),
+        "{}",
+        f[0]
+    );
 }
 
 #[test]

@@ -1,12 +1,16 @@
 //! The command line: one module per verb, each with its clap `Args`, a conversion into the
 //! engine's configuration, and `run()`.
 
+pub mod agent;
 pub mod common;
 pub mod hunt;
+pub mod enroll;
+pub mod report;
 #[cfg(feature = "scan")]
 pub mod rules;
 #[cfg(feature = "scan")]
 pub mod scan;
+pub mod serve;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +35,15 @@ pub struct Cli {
 pub enum Command {
     /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
     Hunt(hunt::HuntArgs),
+    /// Run the fleet collector and its dashboard.
+    Serve(serve::ServeArgs),
+    /// Enrol this host with a collector.
+    Enroll(enroll::EnrollArgs),
+    /// Send reports to the collector (spooled ones, or a JSONL file).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Run the directives the collector has for this host.
+    Agent(agent::AgentArgs),
     /// Sweep files for known-bad hashes, names and YARA rules.
     #[cfg(feature = "scan")]
     Scan(scan::ScanArgs),
@@ -54,8 +67,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     };
     match command {
         Command::Hunt(args) => hunt::run(args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Enroll(args) => enroll::run(args),
+        Command::Report(cmd) => report::run(cmd),
+        Command::Agent(args) => agent::run(&args),
         #[cfg(feature = "scan")]
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
     }
