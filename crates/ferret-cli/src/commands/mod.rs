@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod common;
+pub mod hunt;
 pub mod enroll;
 pub mod report;
 #[cfg(feature = "scan")]
@@ -32,6 +33,8 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
+    Hunt(hunt::HuntArgs),
     /// Run the fleet collector and its dashboard.
     Serve(serve::ServeArgs),
     /// Enrol this host with a collector.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failed);
     };
     match command {
+        Command::Hunt(args) => hunt::run(args),
         Command::Serve(args) => serve::run(&args),
         Command::Enroll(args) => enroll::run(args),
         Command::Report(cmd) => report::run(cmd),

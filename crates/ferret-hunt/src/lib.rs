@@ -1,0 +1,496 @@
+//! ferret-hunt: every log under the given paths through the Sigma engine, with coverage.
+//!
+//! Entry points:
+//! * [`load_rules`] loads Sigma rule files and directories, reports every rule that cannot run as
+//!   a [`Problem`] (`rule_load`, rule file, reason) and returns a [`Rules`] holding the compiled
+//!   [`Matcher`] and the loaded / not-loaded statistics.
+//! * [`hunt`] walks the paths (recursively, never following symlinks), sniffs each file's format
+//!   with [`ferret_logs`], reads the logs in parallel (one rayon task per file), routes each event
+//!   to the rules for its [`LogKind`], and pushes one [`Finding`] per rule hit into the [`Sink`].
+//!   Correlation rules run after all files are read, over the hits sorted by event time.
+//!
+//! The returned [`Summary`] carries counters (`files_seen`, `files_read`, `events_read`,
+//! `parse_errors`, …), skips by reason (`symlink`, `not_a_log`, …), the rule statistics, and
+//! `details["coverage"]`: one entry per log read with its format, events, parse errors and the
+//! time span covered (first and last event) — how far back the logs reach decides whether
+//! "nothing found" means anything. `details["time_span"]` is the span over all logs.
+//!
+//! Invariants: nothing is written; examined files are opened only by [`ferret_logs::read`];
+//! every file that should have been read and was not is a counted skip or a problem.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use ferret_core::{
+    Engine, Evidence, Finding, LogRef, Problem, ProblemKind, Progress, RuleRef, RuleStats,
+    Severity, Sink, Summary,
+};
+use ferret_logs::{Event, LogFormat, ReadOptions, SourceCoverage};
+use ferret_sigma::{LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet};
+use rayon::prelude::*;
+use serde_json::json;
+
+/// Why a hunt could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HuntError {
+    /// No rule could be loaded, so there is nothing to hunt with.
+    #[error("no sigma rule could be loaded from the given paths ({failed} failed to load)")]
+    NoRules {
+        /// Rules or files that failed to load.
+        failed: usize,
+    },
+    /// No path to hunt in was given.
+    #[error("no path to hunt in was given")]
+    NoPaths,
+}
+
+/// Loaded and compiled rules, with the loading statistics.
+#[derive(Debug)]
+pub struct Rules {
+    /// The compiled matcher.
+    pub matcher: Matcher,
+    /// Loaded by kind (`sigma`, `sigma_correlation`) and not loaded by reason.
+    pub stats: RuleStats,
+}
+
+/// Loads Sigma rules from files and directories. Each rule that cannot run is pushed to `sink`
+/// as a [`ProblemKind::RuleLoad`] problem naming the file (and rule id/title when known) and
+/// the reason, and counted by reason in [`Rules::stats`].
+pub fn load_rules(paths: &[PathBuf], opts: &LoadOptions, sink: &dyn Sink) -> Rules {
+    let (set, failures) = RuleSet::load_paths(paths, opts);
+    let matcher = set.compile();
+    let mut stats = RuleStats::default();
+    for m in matcher.rules() {
+        let kind = match m.kind {
+            RuleKind::Detection => "sigma",
+            RuleKind::Correlation => "sigma_correlation",
+        };
+        stats.add_loaded(kind, 1);
+    }
+    for f in failures {
+        stats.add_not_loaded(f.kind.as_str());
+        let mut reason = f.reason.clone();
+        if let Some(id) = f.rule_id.as_deref().or(f.title.as_deref()) {
+            reason = format!("rule {id}: {reason}");
+        }
+        sink.problem(Problem::at(ProblemKind::RuleLoad, f.path.as_path(), reason));
+    }
+    Rules { matcher, stats }
+}
+
+/// What to hunt in and how.
+#[derive(Clone, Debug)]
+pub struct HuntConfig {
+    /// Files or directories (searched recursively; symlinks are not followed).
+    pub paths: Vec<PathBuf>,
+    /// Only events at or after this time (events without a time are always checked).
+    pub from: Option<DateTime<Utc>>,
+    /// Only events at or before this time (events without a time are always checked).
+    pub to: Option<DateTime<Utc>>,
+    /// Findings below this level are counted but not reported.
+    pub min_level: Severity,
+    /// Reader limits.
+    pub read: ReadOptions,
+}
+
+impl Default for HuntConfig {
+    fn default() -> Self {
+        HuntConfig {
+            paths: Vec::new(),
+            from: None,
+            to: None,
+            min_level: Severity::Info,
+            read: ReadOptions::default(),
+        }
+    }
+}
+
+/// The Sigma log kind a reader's events belong to.
+pub fn log_kind(format: LogFormat) -> LogKind {
+    match format {
+        LogFormat::Evtx | LogFormat::EvtxJson => LogKind::Windows,
+        LogFormat::W3c | LogFormat::Access | LogFormat::ExchangeCsv => LogKind::Webserver,
+        LogFormat::Syslog => LogKind::Linux,
+        LogFormat::DnsWindows | LogFormat::DnsBind | LogFormat::ZeekDns => LogKind::Dns,
+        LogFormat::Json | LogFormat::Zeek => LogKind::Generic,
+    }
+}
+
+/// A hit kept for the correlation pass.
+struct Kept {
+    time: DateTime<Utc>,
+    file: usize,
+    rule: usize,
+    event: Event,
+}
+
+/// What reading one file produced.
+struct FileResult {
+    cov: SourceCoverage,
+    outside_window: u64,
+    untimed: u64,
+    hits: u64,
+    below_level: u64,
+}
+
+/// Runs the hunt. Findings and problems go to `sink`; progress (files, bytes) to `progress`.
+/// `Err` only when there is nothing to run (no rules, no paths).
+pub fn hunt(
+    config: &HuntConfig,
+    rules: &Rules,
+    sink: &dyn Sink,
+    progress: &dyn Progress,
+) -> Result<Summary, HuntError> {
+    if config.paths.is_empty() {
+        return Err(HuntError::NoPaths);
+    }
+    let matcher = &rules.matcher;
+    if matcher.rules().is_empty() {
+        return Err(HuntError::NoRules {
+            failed: usize::try_from(rules.stats.not_loaded_total()).unwrap_or(usize::MAX),
+        });
+    }
+    let mut summary = Summary { rules: rules.stats.clone(), ..Summary::default() };
+
+    let mut files: Vec<(PathBuf, u64)> = Vec::new();
+    for p in &config.paths {
+        walk(p, true, &mut files, &mut summary, sink);
+    }
+    files.sort();
+    files.dedup();
+    summary.count("files_seen", files.len() as u64);
+    progress.set_total(files.len() as u64, files.iter().map(|(_, s)| s).sum());
+
+    let correlate = matcher.rules().iter().any(|m| m.kind == RuleKind::Correlation);
+    let kept: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+
+    let results: Vec<FileResult> = files
+        .par_iter()
+        .enumerate()
+        .map(|(idx, (path, size))| {
+            let r = hunt_file(config, matcher, path, idx, correlate.then_some(&kept), sink);
+            progress.advance(1, *size);
+            r
+        })
+        .collect();
+
+    // Coverage and counters, in path order.
+    let mut coverage = Vec::new();
+    let mut span: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
+    let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let (mut untimed, mut outside, mut below) = (0u64, 0u64, 0u64);
+    for ((path, _), r) in files.iter().zip(&results) {
+        let Some(format) = r.cov.format else {
+            if !r.cov.truncated {
+                summary.skip("not_a_log", 1);
+            }
+            continue;
+        };
+        summary.count("files_read", 1);
+        summary.count("events_read", r.cov.events);
+        summary.count("parse_errors", r.cov.parse_errors);
+        summary.count("rule_hits", r.hits);
+        *by_kind.entry(log_kind(format).as_str()).or_default() += 1;
+        untimed += r.untimed;
+        outside += r.outside_window;
+        below += r.below_level;
+        if let Some(f) = r.cov.first {
+            span.0 = Some(span.0.map_or(f, |s| s.min(f)));
+        }
+        if let Some(l) = r.cov.last {
+            span.1 = Some(span.1.map_or(l, |s| s.max(l)));
+        }
+        coverage.push(json!({
+            "path": path.to_string_lossy(),
+            "format": format.as_str(),
+            "kind": log_kind(format).as_str(),
+            "events": r.cov.events,
+            "parse_errors": r.cov.parse_errors,
+            "first": r.cov.first,
+            "last": r.cov.last,
+            "gzip": r.cov.gzip,
+            "truncated": r.cov.truncated,
+        }));
+    }
+    summary.count("events_outside_window", outside);
+    summary.count("events_without_time", untimed);
+    summary.count("hits_below_min_level", below);
+
+    if correlate {
+        let hits = correlation_pass(matcher, &files, kept, config, sink);
+        summary.count("correlation_hits", hits);
+    }
+
+    // Honest gaps: logs read for which no loaded rule applies.
+    for (kind, n) in &by_kind {
+        let has_rules = matcher.kinds().iter().any(|k| k.as_str() == *kind);
+        if !has_rules {
+            summary.not_checked.push(format!(
+                "{n} {kind} log file(s) were read but no loaded rule applies to {kind} logs"
+            ));
+        }
+    }
+    if untimed > 0 && (config.from.is_some() || config.to.is_some()) {
+        summary.not_checked.push(format!(
+            "{untimed} event(s) carry no time; they were checked regardless of --from/--to"
+        ));
+    }
+    if summary.counter("files_read") == 0 {
+        summary.not_checked.push("no log file was found under the given paths".to_owned());
+    }
+    summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
+    summary.details.insert("time_span".to_owned(), json!({ "first": span.0, "last": span.1 }));
+    summary.details.insert("files_by_kind".to_owned(), json!(by_kind));
+    summary.settle();
+    Ok(summary)
+}
+
+fn in_window(config: &HuntConfig, t: Option<DateTime<Utc>>) -> bool {
+    let Some(t) = t else { return true };
+    config.from.is_none_or(|f| t >= f) && config.to.is_none_or(|to| t <= to)
+}
+
+/// Events evaluated together: the reader fills a batch, then the batch's events are matched in
+/// parallel (rule evaluation costs far more than reading), so one large log uses every core.
+const BATCH: usize = 2048;
+
+/// Per-file tallies and outputs of the sequential part.
+struct FileState<'a> {
+    config: &'a HuntConfig,
+    matcher: &'a Matcher,
+    idx: usize,
+    correlate: bool,
+    kept: Vec<Kept>,
+    hits: u64,
+    below: u64,
+}
+
+impl FileState<'_> {
+    /// Matches a batch in parallel, then reports its hits in event order.
+    fn flush(&mut self, batch: &mut Vec<Event>, sink: &dyn Sink) {
+        let matcher = self.matcher;
+        let results: Vec<(usize, Vec<RuleHit>)> = batch
+            .par_iter()
+            .enumerate()
+            .filter_map(|(i, ev)| {
+                let mut hits = Vec::new();
+                matcher.eval(log_kind(ev.format), ev, &mut hits);
+                (!hits.is_empty()).then_some((i, hits))
+            })
+            .collect();
+        let rules = matcher.rules();
+        for (i, hits) in results {
+            let Some(ev) = batch.get(i) else { continue };
+            for h in &hits {
+                self.hits += 1;
+                let Some(meta) = rules.get(h.rule) else { continue };
+                if let (true, Some(t)) = (self.correlate, ev.time) {
+                    self.kept.push(Kept {
+                        time: t,
+                        file: self.idx,
+                        rule: h.rule,
+                        event: ev.clone(),
+                    });
+                }
+                if !meta.generate {
+                    continue;
+                }
+                if meta.level < self.config.min_level {
+                    self.below += 1;
+                    continue;
+                }
+                sink.finding(finding(meta, ev, h));
+            }
+        }
+        batch.clear();
+    }
+}
+
+fn hunt_file(
+    config: &HuntConfig,
+    matcher: &Matcher,
+    path: &Path,
+    idx: usize,
+    kept: Option<&Mutex<Vec<Kept>>>,
+    sink: &dyn Sink,
+) -> FileResult {
+    let (mut outside, mut untimed) = (0u64, 0u64);
+    let mut state = FileState {
+        config,
+        matcher,
+        idx,
+        correlate: kept.is_some(),
+        kept: Vec::new(),
+        hits: 0,
+        below: 0,
+    };
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
+    let cov = ferret_logs::read(path, &config.read, sink, &mut |ev| {
+        if ev.time.is_none() {
+            untimed += 1;
+        }
+        if !in_window(config, ev.time) {
+            outside += 1;
+            return ControlFlow::Continue(());
+        }
+        // No rule reads this family: nothing to match (the event still counts as covered).
+        if !matcher.kinds().contains(&log_kind(ev.format)) {
+            return ControlFlow::Continue(());
+        }
+        batch.push(ev.clone());
+        if batch.len() >= BATCH {
+            state.flush(&mut batch, sink);
+        }
+        ControlFlow::Continue(())
+    });
+    state.flush(&mut batch, sink);
+    if let Some(k) = kept
+        && !state.kept.is_empty()
+        && let Ok(mut k) = k.lock()
+    {
+        k.append(&mut state.kept);
+    }
+    FileResult { cov, outside_window: outside, untimed, hits: state.hits, below_level: state.below }
+}
+
+fn rule_ref(meta: &RuleMeta) -> RuleRef {
+    RuleRef {
+        id: meta.id.clone(),
+        name: meta.title.clone(),
+        source: Some(meta.path.to_string_lossy().into_owned()),
+        references: meta.references.clone(),
+    }
+}
+
+fn log_ref(ev: &Event) -> LogRef {
+    LogRef {
+        format: Some(ev.format.as_str().to_owned()),
+        record_id: ev.record_id,
+        line: ev.line,
+        channel: ev.channel.clone(),
+    }
+}
+
+/// One finding for one rule hit.
+fn finding(meta: &RuleMeta, ev: &Event, hit: &RuleHit) -> Finding {
+    let mut f = Finding::new(Engine::Sigma, rule_ref(meta), meta.level).with_path(&*ev.source);
+    f.time = ev.time;
+    f.log = Some(log_ref(ev));
+    for (field, value) in &hit.matched {
+        f.push_evidence(Evidence::from_bytes(field.clone(), None, value.as_bytes()));
+    }
+    if let Some(c) = ev.get_text("Computer") {
+        f.details.insert("computer".to_owned(), json!(c));
+    }
+    if let Some(id) = ev.get_text("EventID") {
+        f.details.insert("event_id".to_owned(), json!(id));
+    }
+    if !meta.tags.is_empty() {
+        f.details.insert("tags".to_owned(), json!(meta.tags));
+    }
+    f
+}
+
+/// Feeds the kept hits, in time order, to one correlator; reports each correlation that fires.
+fn correlation_pass(
+    matcher: &Matcher,
+    files: &[(PathBuf, u64)],
+    kept: Mutex<Vec<Kept>>,
+    config: &HuntConfig,
+    sink: &dyn Sink,
+) -> u64 {
+    let mut kept = kept.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    kept.sort_by(|a, b| {
+        a.time
+            .cmp(&b.time)
+            .then(a.file.cmp(&b.file))
+            .then(a.event.record_id.cmp(&b.event.record_id))
+            .then(a.event.line.cmp(&b.event.line))
+            .then(a.rule.cmp(&b.rule))
+    });
+    let mut correlator = matcher.correlator();
+    let rules = matcher.rules();
+    let mut n = 0;
+    for k in &kept {
+        for c in correlator.observe(k.rule, k.time, &k.event) {
+            let Some(meta) = rules.get(c.rule) else { continue };
+            n += 1;
+            if !meta.generate || meta.level < config.min_level {
+                continue;
+            }
+            let mut f = Finding::new(Engine::Sigma, rule_ref(meta), meta.level);
+            if let Some((p, _)) = files.get(k.file) {
+                f = f.with_path(p.as_path());
+            }
+            f.time = Some(c.last);
+            f.log = Some(log_ref(&k.event));
+            f.message = Some(format!(
+                "correlation fired: {} event(s) from {} to {}",
+                c.count,
+                c.first.to_rfc3339(),
+                c.last.to_rfc3339()
+            ));
+            for (field, value) in &c.group {
+                f.push_evidence(Evidence::from_bytes(field.clone(), None, value.as_bytes()));
+            }
+            f.details.insert("count".to_owned(), json!(c.count));
+            f.details.insert("first".to_owned(), json!(c.first));
+            sink.finding(f);
+        }
+    }
+    n
+}
+
+/// Collects regular files under `p`. Symlinks are skipped (counted), as are other non-regular
+/// files; unreadable directories are problems.
+fn walk(
+    p: &Path,
+    top: bool,
+    out: &mut Vec<(PathBuf, u64)>,
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) {
+    let meta = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) => {
+            let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                ProblemKind::PermissionDenied
+            } else if top {
+                ProblemKind::ReadError
+            } else {
+                ProblemKind::Vanished
+            };
+            sink.problem(Problem::at(kind, p, format!("cannot examine: {e}")));
+            return;
+        }
+    };
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        summary.skip("symlink", 1);
+    } else if ft.is_file() {
+        out.push((p.to_path_buf(), meta.len()));
+    } else if ft.is_dir() {
+        let rd = match std::fs::read_dir(p) {
+            Ok(rd) => rd,
+            Err(e) => {
+                let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    ProblemKind::PermissionDenied
+                } else {
+                    ProblemKind::Walk
+                };
+                sink.problem(Problem::at(kind, p, format!("cannot list directory: {e}")));
+                return;
+            }
+        };
+        let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        children.sort();
+        for c in children {
+            walk(&c, false, out, summary, sink);
+        }
+    } else {
+        summary.skip("not_a_regular_file", 1);
+    }
+}

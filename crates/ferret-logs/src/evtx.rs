@@ -1,0 +1,141 @@
+//! EVTX, through the `evtx` crate: each record is rendered to JSON and flattened exactly like an
+//! evtx-to-JSON export (see [`crate::json`]), so a rule sees the same fields from both forms.
+//! A damaged record or chunk is a malformed record (position `record N` or `chunk N`); the
+//! parser goes on with the next one. A plain file is read in place; gzip-compressed EVTX is
+//! decompressed into memory (the format needs seeking), up to
+//! [`crate::ReadOptions::max_in_memory`].
+
+use std::io::{Read, Seek};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::DateTime;
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, ParserSettings};
+use serde_json::Value as J;
+
+use crate::input::Ctx;
+use crate::{Event, LogFormat};
+
+pub(crate) fn read(
+    mut r: impl Read,
+    source: Arc<Path>,
+    ctx: &mut Ctx<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) {
+    let cap = ctx.opts.max_in_memory;
+    let mut buf = Vec::new();
+    match (&mut r).take(cap.saturating_add(1)).read_to_end(&mut buf) {
+        Ok(_) if buf.len() as u64 > cap => {
+            ctx.read_failed(
+                "0",
+                &std::io::Error::other(format!("evtx larger than {cap} bytes; not read")),
+            );
+            return;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            ctx.read_failed("0", &e);
+            if buf.is_empty() {
+                return;
+            }
+        }
+    }
+    read_seek(std::io::Cursor::new(buf), source, ctx, on_event);
+}
+
+/// Reads an uncompressed EVTX file in place (seeking in the file, not loading it).
+pub(crate) fn read_file(
+    path: &Path,
+    source: Arc<Path>,
+    ctx: &mut Ctx<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) {
+    match crate::input::open_log(path) {
+        Ok(file) => {
+            read_seek(std::io::BufReader::with_capacity(64 * 1024, file), source, ctx, on_event);
+        }
+        Err(e) => ctx.read_failed("0", &std::io::Error::other(e.to_string())),
+    }
+}
+
+fn read_seek<T: Read + Seek + 'static>(
+    rs: T,
+    source: Arc<Path>,
+    ctx: &mut Ctx<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) {
+    let parser = match EvtxParser::from_read_seek(rs) {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.malformed("header", format!("not a readable evtx file: {}", chain(&e)));
+            return;
+        }
+    };
+    let settings = ParserSettings::new().num_threads(1).separate_json_attributes(false);
+    let mut parser = parser.with_configuration(settings);
+    let mut ev = Event::new(LogFormat::Evtx, source);
+    for rec in parser.records_json_value() {
+        if ctx.stopped {
+            return;
+        }
+        match rec {
+            Ok(rec) => {
+                ev.clear();
+                ev.record_id = Some(rec.event_record_id);
+                let J::Object(mut o) = rec.data else {
+                    ctx.malformed(
+                        format!("record {}", rec.event_record_id),
+                        "evtx record is not an xml element",
+                    );
+                    continue;
+                };
+                match o.remove("Event") {
+                    Some(J::Object(event)) => crate::json::fill_windows(event, &mut ev),
+                    _ => crate::json::fill_object(o, &mut ev),
+                }
+                if ev.time.is_none() {
+                    let ts = rec.timestamp;
+                    ev.time = DateTime::from_timestamp(
+                        ts.as_second(),
+                        u32::try_from(ts.subsec_nanosecond()).unwrap_or(0),
+                    );
+                }
+                if ev.record_id.is_none() {
+                    ev.record_id = Some(rec.event_record_id);
+                }
+                ctx.emit(&ev, on_event);
+            }
+            Err(e) => {
+                let pos = match &e {
+                    EvtxError::FailedToParseChunk { chunk_id, .. } => format!("chunk {chunk_id}"),
+                    EvtxError::FailedToParseRecord { record_id, .. } => {
+                        format!("record {record_id}")
+                    }
+                    EvtxError::FailedToReadRecordAt { chunk: Some(c), offset, .. } => {
+                        format!("chunk {c} offset {offset}")
+                    }
+                    _ => "record".to_owned(),
+                };
+                ctx.malformed(pos, format!("damaged evtx data: {}", chain(&e)));
+            }
+        }
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string().to_lowercase();
+    let mut cur = e.source();
+    let mut depth = 0;
+    while let Some(c) = cur {
+        if depth > 4 {
+            break;
+        }
+        s.push_str(": ");
+        s.push_str(&c.to_string().to_lowercase());
+        cur = c.source();
+        depth += 1;
+    }
+    s
+}
