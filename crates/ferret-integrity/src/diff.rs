@@ -22,15 +22,16 @@ pub struct DiffOutcome {
 pub fn diff<A: Read + Seek, B: Read + Seek>(
     old: A,
     new: B,
-    trust: &Trust,
+    trust_old: &Trust,
+    trust_new: &Trust,
     policy: &Policy,
     sink: &dyn Sink,
 ) -> Result<DiffOutcome, VerifyError> {
     let (((mut summary, new_header, new_auth), ()), old_header, old_auth) =
-        with_manifest(old, trust, |old_reader, old_auth| {
+        with_manifest(old, trust_old, |old_reader, old_auth| {
             let old_id = old_reader.header().id.clone();
             let old_hash = old_reader.header().hash;
-            let inner = with_manifest(new, trust, |new_reader, new_auth| {
+            let inner = with_manifest(new, trust_new, |new_reader, new_auth| {
                 let ctx = FindingContext {
                     root: crate::compare::no_root().to_path_buf(),
                     authenticated: old_auth.is_some() && new_auth.is_some(),
