@@ -54,6 +54,8 @@ pub struct DpkgOptions {
     pub root: PathBuf,
     /// Look for files no package owns in system directories.
     pub unowned: bool,
+    /// Check only these packages (names without `:arch`); empty: all.
+    pub packages: Vec<String>,
 }
 
 /// One conffile recorded in `status`.
@@ -436,6 +438,10 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
     let mut seen_conf = HashSet::new();
     let mut excluded = 0u64;
     for (pkg, path) in &md5_files {
+        let pkg_name = pkg.split(':').next().unwrap_or(pkg);
+        if !opts.packages.is_empty() && !opts.packages.iter().any(|p| p == pkg_name) {
+            continue;
+        }
         let text = match read_db(path) {
             Ok(t) => t,
             Err((k, r)) => {
@@ -451,7 +457,7 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
                 format!("{bad} malformed line(s) skipped"),
             ));
         }
-        let pkg_name = pkg.split(':').next().unwrap_or(pkg).to_owned();
+        let pkg_name = pkg_name.to_owned();
         for (md5, rel) in lines {
             let abs = [b"/", &rel[..]].concat();
             if filters.excluded(&abs) {
@@ -473,7 +479,7 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
         }
     }
     for (rel, (pkg, md5)) in &conffiles {
-        if seen_conf.contains(rel) {
+        if seen_conf.contains(rel) || (!opts.packages.is_empty() && !opts.packages.contains(pkg)) {
             continue;
         }
         let real = resolver.file(rel);

@@ -46,6 +46,9 @@ pub struct VerifyArgs {
     /// Verify installed Debian packages against var/lib/dpkg under the root instead.
     #[arg(long, conflicts_with_all = ["manifest", "pubkey", "allow_unsigned"])]
     pub dpkg: bool,
+    /// With --dpkg: check only this package (repeatable).
+    #[arg(long, value_name = "NAME", requires = "dpkg")]
+    pub package: Vec<String>,
     /// With --dpkg: do not look for files no package owns.
     #[arg(long, requires = "dpkg")]
     pub no_unowned: bool,
@@ -65,8 +68,11 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
     let collector = Collector::new();
     let summary = if args.dpkg {
-        let opts =
-            ferret_integrity::dpkg::DpkgOptions { root: root.clone(), unowned: !args.no_unowned };
+        let opts = ferret_integrity::dpkg::DpkgOptions {
+            root: root.clone(),
+            unowned: !args.no_unowned,
+            packages: args.package.clone(),
+        };
         let summary = ferret_integrity::dpkg::verify_dpkg(&opts, &collector)?;
         if !args.output.quiet {
             crate::output::note(&format!("ferret: note: {}", ferret_integrity::dpkg::TRUST_NOTE));
