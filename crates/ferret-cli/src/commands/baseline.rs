@@ -1,5 +1,6 @@
 //! `ferret baseline`: walk a root and write a (signed) manifest of it.
 
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -105,7 +106,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     let out = crate::output::create_output(&args.output)?;
     let sink = Collector::new();
     let (out, outcome) = baseline(&args.root, &policy, &opts, out, &sink)?;
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    out.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
     let (_, problems, _, dropped) = sink.into_parts();
     let mut note = format!(
         "manifest {} ({} entries, id {}, created {})",
@@ -126,7 +127,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         let mut w = crate::output::create_output(&sig_path)?;
         std::io::Write::write_all(&mut w, sig.as_bytes())?;
         std::io::Write::flush(&mut w)?;
-        note.push_str(&format!("\nsigned with key {key_id}: {}", sig_path.display()));
+        let _ = write!(note, "\nsigned with key {key_id}: {}", sig_path.display());
     } else {
         note.push_str("\nnot signed: verify will refuse it unless --allow-unsigned");
     }
@@ -136,9 +137,10 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         }
         let total = problems.len() as u64 + dropped;
         if total > 0 {
-            note.push_str(&format!(
+            let _ = write!(
+                note,
                 "\n{total} path(s) could not be read completely; they are recorded without a digest"
-            ));
+            );
         }
         crate::output::note(&note);
     }
