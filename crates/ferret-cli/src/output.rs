@@ -94,3 +94,4 @@ pub fn create_output(path: &Path) -> anyhow::Result<io::BufWriter<std::fs::File>
     let file = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(io::BufWriter::new(file))
 }
+

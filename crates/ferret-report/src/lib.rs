@@ -83,10 +83,7 @@ impl Report {
                 .then_with(|| a.rule.id.cmp(&b.rule.id))
         });
         self.problems.sort_by(|a, b| {
-            a.path
-                .cmp(&b.path)
-                .then_with(|| a.kind.cmp(&b.kind))
-                .then_with(|| a.reason.cmp(&b.reason))
+            a.path.cmp(&b.path).then_with(|| a.kind.cmp(&b.kind)).then_with(|| a.reason.cmp(&b.reason))
         });
     }
 
