@@ -67,6 +67,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     let root =
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
     let collector = Collector::new();
+    let mut target = root.display().to_string();
     let summary = if args.dpkg {
         let opts = ferret_integrity::dpkg::DpkgOptions {
             root: root.clone(),
@@ -104,27 +105,21 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         };
         let file = std::io::BufReader::new(open_input(manifest)?);
         let outcome = verify(&root, file, &trust, &policy, &opts, &collector)?;
+        let h = &outcome.header;
+        let who = outcome.authenticity.as_ref().map_or_else(
+            || "UNAUTHENTICATED (signature not checked)".to_owned(),
+            |a| format!("signed by key {}", a.key_id),
+        );
+        let identity =
+            format!("manifest {} created {} on {} ({}), {who}", h.id, h.created, h.host, h.root);
         if !args.output.quiet {
-            let h = &outcome.header;
-            let who = outcome.authenticity.as_ref().map_or_else(
-                || "UNAUTHENTICATED (signature not checked)".to_owned(),
-                |a| format!("signed by key {}", a.key_id),
-            );
-            crate::output::note(&format!(
-                "manifest {} created {} on {} ({}), {who}",
-                h.id, h.created, h.host, h.root
-            ));
+            crate::output::note(&identity);
         }
+        target = format!("{target} against {identity}");
         outcome.summary
     };
-    let report = super::common::build_report(
-        "verify",
-        vec![root.display().to_string()],
-        started,
-        collector,
-        summary,
-        None,
-    );
+    let report =
+        super::common::build_report("verify", vec![target], started, collector, summary, None);
     crate::output::emit(&report, &args.output)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
