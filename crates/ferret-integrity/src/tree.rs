@@ -229,6 +229,7 @@ pub struct Tree<'a> {
     hash: HashAlgorithm,
     sink: &'a dyn Sink,
     ready: VecDeque<Entry>,
+    pending: Option<Vec<WalkItem>>,
     /// Counters.
     pub stats: TreeStats,
 }
@@ -259,6 +260,7 @@ impl<'a> Tree<'a> {
             hash,
             sink,
             ready: VecDeque::new(),
+            pending: None,
             stats: TreeStats::default(),
         }
     }
@@ -273,31 +275,53 @@ impl<'a> Tree<'a> {
         self.walk.excluded()
     }
 
+    /// Hashes the batch walked ahead while the walk reads the next one (a pipeline of two
+    /// stages on rayon's pool).
     fn fill(&mut self) {
-        let mut batch = Vec::with_capacity(BATCH_ENTRIES);
-        let mut bytes = 0u64;
-        while batch.len() < BATCH_ENTRIES && bytes < BATCH_BYTES {
-            let Some(item) = self.walk.next() else { break };
-            if item.meta.is_file() {
-                bytes += item.meta.len();
-            }
-            batch.push(item);
+        let batch = match self.pending.take() {
+            Some(b) => b,
+            None => walk_batch(&mut self.walk),
+        };
+        if batch.is_empty() {
+            self.pending = Some(batch);
+            return;
         }
         let policy = self.policy;
         let hash = self.hash;
         let sink = self.sink;
         let stats = &self.stats;
-        let built: Vec<Entry> = batch
-            .into_par_iter()
-            .with_max_len(1)
-            .map(|item| {
-                let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT);
-                build_entry(item, want.then_some(hash), sink, stats)
-            })
-            .collect();
+        let walk = &mut self.walk;
+        let (built, next) = rayon::join(
+            || {
+                batch
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .map(|item| {
+                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT);
+                        build_entry(item, want.then_some(hash), sink, stats)
+                    })
+                    .collect::<Vec<Entry>>()
+            },
+            || walk_batch(walk),
+        );
+        self.pending = Some(next);
         self.stats.entries.fetch_add(built.len() as u64, Ordering::Relaxed);
         self.ready.extend(built);
     }
+}
+
+/// The next batch of the walk: up to [`BATCH_ENTRIES`] items or [`BATCH_BYTES`] of files.
+fn walk_batch(walk: &mut SortedWalk<'_>) -> Vec<WalkItem> {
+    let mut batch = Vec::with_capacity(BATCH_ENTRIES);
+    let mut bytes = 0u64;
+    while batch.len() < BATCH_ENTRIES && bytes < BATCH_BYTES {
+        let Some(item) = walk.next() else { break };
+        if item.meta.is_file() {
+            bytes += item.meta.len();
+        }
+        batch.push(item);
+    }
+    batch
 }
 
 impl Iterator for Tree<'_> {
