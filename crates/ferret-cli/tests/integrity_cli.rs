@@ -122,3 +122,38 @@ fn verify_dpkg_on_a_test_root() {
         .stdout(predicate::str::contains("DPKG001"))
         .stderr(predicate::str::contains("only as trustworthy"));
 }
+
+/// The standard `minisign` tool checks ferret's signatures (skipped when it is not installed).
+#[test]
+fn minisign_tool_accepts_ferret_signatures() {
+    if std::process::Command::new("minisign").arg("-v").output().is_err() {
+        eprintln!("skipped: minisign is not installed");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    put(&w.join("tree"), "a", b"a");
+    ferret().args(["keygen", "-o"]).arg(w.join("key")).assert().success();
+    for (name, zstd) in [("m.jsonl", false), ("m.jsonl.zst", true)] {
+        let mut c = ferret();
+        c.arg("baseline")
+            .arg(w.join("tree"))
+            .arg("-o")
+            .arg(w.join(name))
+            .arg("--sign")
+            .arg(w.join("key"));
+        if zstd {
+            c.arg("--zstd");
+        }
+        c.assert().success();
+        let out = std::process::Command::new("minisign")
+            .arg("-Vm")
+            .arg(w.join(name))
+            .arg("-p")
+            .arg(w.join("key.pub"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ferret-manifest id="));
+    }
+}
