@@ -369,10 +369,16 @@ pub fn build_entry(
             )),
         }
     }
-    for name in SECURITY_XATTRS {
-        // ENOTSUP / ENODATA and the like mean "none here".
-        if let Ok(Some(v)) = xattr::get(&item.abs, name) {
-            entry.xattrs.insert(name.to_owned(), v);
+    // One listxattr call; values are read only for the security names present. Errors
+    // (ENOTSUP and the like) mean "none here".
+    if let Ok(names) = xattr::list(&item.abs) {
+        for name in names {
+            if let Some(known) =
+                SECURITY_XATTRS.iter().find(|k| name.as_encoded_bytes() == k.as_bytes())
+                && let Ok(Some(v)) = xattr::get(&item.abs, known)
+            {
+                entry.xattrs.insert((*known).to_owned(), v);
+            }
         }
     }
     if let (EntryKind::File, Some(alg)) = (kind, hash) {
@@ -389,7 +395,7 @@ pub fn build_entry(
 }
 
 /// Read size for hashing.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 256 << 10;
 
 thread_local! {
     static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; CHUNK]);
