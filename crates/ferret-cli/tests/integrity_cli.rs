@@ -107,6 +107,18 @@ fn keygen_baseline_verify_diff() {
 }
 
 #[test]
+fn manifest_written_inside_the_root_is_not_recorded() {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path();
+    put(tree, "a", b"a");
+    let m = tree.join("m.jsonl");
+    ferret().arg("baseline").arg(tree).arg("-o").arg(&m).assert().success();
+    let text = std::fs::read_to_string(&m).unwrap();
+    assert!(!text.contains("\"p\":\"m.jsonl\""), "{text}");
+    ferret().arg("verify").arg(tree).arg("-m").arg(&m).arg("--allow-unsigned").assert().code(0);
+}
+
+#[test]
 fn verify_dpkg_on_a_test_root() {
     let work = tempfile::tempdir().unwrap();
     let root = work.path();

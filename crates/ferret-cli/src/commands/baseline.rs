@@ -89,10 +89,28 @@ pub fn set_threads(threads: Option<usize>) {
     }
 }
 
+/// When the manifest is written inside the root, excludes it and its signature (they change
+/// while the tree is walked).
+fn own_output_excludes(root: &Path, output: &Path) -> Vec<String> {
+    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (Ok(root), Ok(dir)) = (root.canonicalize(), parent.canonicalize()) else {
+        return Vec::new();
+    };
+    let (Ok(rel), Some(name)) = (dir.strip_prefix(&root), output.file_name()) else {
+        return Vec::new();
+    };
+    let rel = rel.join(name);
+    let Some(rel) = rel.to_str() else { return Vec::new() };
+    let glob = globset::escape(rel);
+    vec![format!("{glob}.minisig"), glob]
+}
+
 /// Runs `ferret baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     set_threads(args.threads);
-    let policy = load_policy(args.policy.as_deref(), &args.exclude)?;
+    let mut excludes = args.exclude.clone();
+    excludes.extend(own_output_excludes(&args.root, &args.output));
+    let policy = load_policy(args.policy.as_deref(), &excludes)?;
     let secret = args.sign.as_deref().map(read_input).transpose()?;
     let opts = BaselineOptions {
         hash: match args.hash {
