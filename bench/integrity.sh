@@ -25,6 +25,8 @@ data=$(cd "$data" && pwd)
 tree=$data/corpus
 work=$data/integrity-work
 mkdir -p "$work"
+# Everything printed is also kept in $work/bench.log.
+exec > >(tee "$work/bench.log") 2>&1
 
 echo "== load: $(uptime)"
 echo "== threads: $threads, runs: $runs"
@@ -38,7 +40,8 @@ if ! command -v aide >/dev/null; then
 fi
 
 echo "== building ferret (release, without the scan feature)"
-(cd "$repo" && cargo build --release -q -p ferret-cli --no-default-features)
+(cd "$repo" && cargo build --release -q -p ferret-cli --no-default-features 2>"$work/build.log") || {
+  cat "$work/build.log"; exit 1; }
 
 files=$(find "$tree" -type f | wc -l)
 bytes=$(du -sb "$tree" | cut -f1)
@@ -51,7 +54,8 @@ find "$tree" -type f -print0 | xargs -0 cat >/dev/null
 best_of() {
   local best="" t
   for _ in $(seq "$runs"); do
-    t=$( { /usr/bin/time -f "%e" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -f "%e" -o "$work/time.out" "$@" >/dev/null 2>&1 || true
+    t=$(tail -1 "$work/time.out")
     if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
   done
   echo "$best"
@@ -81,8 +85,8 @@ database_out=file:$work/aide.db.new
 gzip_dbout=no
 num_workers=$threads
 report_url=stdout
-R = sha256+p+u+g+s+ftype+l
-$tree R
+FERRETBENCH = sha256+p+u+g+s+ftype+l
+$tree FERRETBENCH
 EOF
 ai=$(best_of aide --init -c "$work/aide.conf")
 aide --init -c "$work/aide.conf" >/dev/null 2>&1 || true
