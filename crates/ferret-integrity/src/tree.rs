@@ -162,7 +162,9 @@ impl Iterator for SortedWalk<'_> {
         if !self.started {
             self.started = true;
             let root = self.root.clone();
-            match std::fs::symlink_metadata(&root) {
+            // The root itself may be a symlink to the tree (a mount point alias); below it,
+            // nothing is followed.
+            match std::fs::metadata(&root) {
                 Ok(meta) => {
                     self.root_dev = Some(meta.dev());
                     if meta.is_dir() {
