@@ -1,31 +1,30 @@
-//! `cargo xtask`: ferret's project automation (tidy checks for now).
+//! `cargo xtask`: ferret's project automation (tidy checks).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("tidy") => match tidy() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
-                {
-                    eprintln!("xtask tidy: {e:#}");
-                }
-                ExitCode::FAILURE
-            }
-        },
-        _ => {
+    if args.first().map(String::as_str) != Some("tidy") {
+        #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
+        {
+            eprintln!("usage: cargo xtask tidy");
+        }
+        return ExitCode::from(2);
+    }
+    match tidy() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
             #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
             {
-                eprintln!("usage: cargo xtask tidy");
+                eprintln!("xtask tidy: {e:#}");
             }
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }
 
-/// Checks that every Rust source file under `crates/` starts with a `//!` doc comment.
+/// Checks that every Rust source file under `crates/` and `xtask/` starts with a `//!` doc
+/// comment.
 fn tidy() -> anyhow::Result<()> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut missing = Vec::new();

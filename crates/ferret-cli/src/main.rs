@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod output;
 mod progress;
+pub mod upload;
 
 use clap::Parser;
 

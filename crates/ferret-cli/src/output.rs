@@ -44,6 +44,12 @@ pub fn note(msg: &str) {
     let _ = writeln!(err, "{msg}");
 }
 
+/// Writes one line to stdout (the result of a verb that produces no report).
+pub fn line(msg: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{msg}")
+}
+
 /// Whether stderr is a terminal (progress bars, colours).
 pub fn stderr_is_tty() -> bool {
     io::stderr().is_terminal()
@@ -77,6 +83,7 @@ fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> 
         ),
         Format::Jsonl => ferret_report::jsonl::write(report, out),
         Format::Csv => ferret_report::csv::write(report, out),
+        Format::Html => ferret_report::html::write(report, out),
     }
 }
 
@@ -94,4 +101,3 @@ pub fn create_output(path: &Path) -> anyhow::Result<io::BufWriter<std::fs::File>
     let file = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(io::BufWriter::new(file))
 }
-

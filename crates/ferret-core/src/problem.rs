@@ -86,7 +86,11 @@ pub struct Problem {
 
 impl Problem {
     /// A problem about a file.
-    pub fn at(kind: ProblemKind, path: impl Into<ReportPath>, reason: impl Into<String>) -> Problem {
+    pub fn at(
+        kind: ProblemKind,
+        path: impl Into<ReportPath>,
+        reason: impl Into<String>,
+    ) -> Problem {
         Problem { kind, path: Some(path.into()), position: None, reason: reason.into() }
     }
 

@@ -358,8 +358,11 @@ mod tests {
 
     #[test]
     fn bad_glob_is_an_error() {
-        let opts =
-            WalkOptions { roots: vec![".".into()], excludes: vec!["a[".into()], ..Default::default() };
+        let opts = WalkOptions {
+            roots: vec![".".into()],
+            excludes: vec!["a[".into()],
+            ..Default::default()
+        };
         assert!(matches!(Walker::new(opts), Err(WalkError::BadGlob { .. })));
     }
 

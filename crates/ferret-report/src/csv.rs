@@ -13,8 +13,20 @@ use crate::Report;
 
 /// The header row.
 pub const HEADER: [&str; 14] = [
-    "type", "engine", "severity", "score", "rule_id", "rule_name", "path", "size", "sha256",
-    "time", "location", "message", "evidence", "source",
+    "type",
+    "engine",
+    "severity",
+    "score",
+    "rule_id",
+    "rule_name",
+    "path",
+    "size",
+    "sha256",
+    "time",
+    "location",
+    "message",
+    "evidence",
+    "source",
 ];
 
 fn cell(s: &str) -> Cow<'_, str> {

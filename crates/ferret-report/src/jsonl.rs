@@ -146,7 +146,10 @@ pub fn parse(text: &str) -> Result<Report, ParseError> {
                 summary = Some((n, v));
             }
             other => {
-                return Err(ParseError { line: n, reason: format!("unknown record type {other:?}") });
+                return Err(ParseError {
+                    line: n,
+                    reason: format!("unknown record type {other:?}"),
+                });
             }
         }
     }

@@ -7,12 +7,15 @@
 //!   `docs/report-format.md`; every record has `"type"` (`finding`, `problem`, `summary`) and
 //!   the summary record carries [`SCHEMA_VERSION`] and the run header.
 //! * [`csv`]: one row per finding, then one per problem.
+//! * [`html`]: one self-contained page (inline CSS and SVG, no script, no external
+//!   reference); the collector's dashboard renders a stored run with the same code.
 //! * [`text`]: the terminal view: findings grouped per file, problems, then the summary,
 //!   with every attacker-controlled string escaped.
 //!
 //! Renderers sort before writing, so output is deterministic for the same input.
 
 pub mod csv;
+pub mod html;
 pub mod jsonl;
 pub mod text;
 
@@ -83,7 +86,10 @@ impl Report {
                 .then_with(|| a.rule.id.cmp(&b.rule.id))
         });
         self.problems.sort_by(|a, b| {
-            a.path.cmp(&b.path).then_with(|| a.kind.cmp(&b.kind)).then_with(|| a.reason.cmp(&b.reason))
+            a.path
+                .cmp(&b.path)
+                .then_with(|| a.kind.cmp(&b.kind))
+                .then_with(|| a.reason.cmp(&b.reason))
         });
     }
 

@@ -1,6 +1,17 @@
-//! ferret-scan: the file scanner (being wired).
+//! ferret-scan: sweep files for known-bad hashes, names and YARA rules.
+//!
+//! Entry points: [`RuleSet::load`] gathers rules (the built-in pack, `--rules` files and
+//! directories, compiled bundles) and reports every file or line it could not load;
+//! [`scan`] walks the targets through `ferret-fs`, reads each regular file once, computes
+//! only the digests the loaded indicators need, runs YARA over the same bytes and pushes
+//! findings and problems into a sink. yara-x is linked here and nowhere else.
 
-/// SHA-256 over the built-in rule pack.
-pub fn builtin_sha256() -> String {
-    String::new()
-}
+mod bundle;
+mod cache;
+mod filetype;
+mod rules;
+mod scan;
+
+pub use bundle::{BUNDLE_MAGIC, write_bundle};
+pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256};
+pub use scan::{ScanConfig, scan};

@@ -17,6 +17,8 @@ pub enum Format {
     Jsonl,
     /// One row per finding, then per problem.
     Csv,
+    /// One self-contained HTML page (inline CSS and SVG; no script, no network).
+    Html,
 }
 
 /// Output options shared by every verb that produces a report.

@@ -1,14 +1,18 @@
 //! The command line: one module per verb, each with its clap `Args`, a conversion into the
 //! engine's configuration, and `run()`.
 
+pub mod agent;
 pub mod baseline;
 pub mod common;
 pub mod diff;
+pub mod enroll;
 pub mod keygen;
+pub mod report;
 #[cfg(feature = "scan")]
 pub mod rules;
 #[cfg(feature = "scan")]
 pub mod scan;
+pub mod serve;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +36,15 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the fleet collector and its dashboard.
+    Serve(serve::ServeArgs),
+    /// Enrol this host with a collector.
+    Enroll(enroll::EnrollArgs),
+    /// Send reports to the collector (spooled ones, or a JSONL file).
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Run the directives the collector has for this host.
+    Agent(agent::AgentArgs),
     /// Sweep files for known-bad hashes, names and YARA rules.
     #[cfg(feature = "scan")]
     Scan(scan::ScanArgs),
@@ -62,8 +75,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failed);
     };
     match command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Enroll(args) => enroll::run(args),
+        Command::Report(cmd) => report::run(cmd),
+        Command::Agent(args) => agent::run(&args),
         #[cfg(feature = "scan")]
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
         Command::Keygen(args) => keygen::run(&args),

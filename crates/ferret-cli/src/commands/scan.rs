@@ -1,17 +1,194 @@
 //! `ferret scan`: sweep files for known-bad hashes, names and YARA rules.
 
-use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use clap::Args;
+use ferret_core::{Collector, Problem, Sink as _};
+use ferret_fs::WalkOptions;
+use ferret_scan::{LoadOptions, RuleSet, ScanConfig};
+
+use crate::commands::common::{self, OutputArgs};
 use crate::exit::ExitStatus;
+use crate::output;
+
+/// Rule-source options shared by `scan` and `rules compile`.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// A rule file or directory: YARA (.yar/.yara), signature-base/Loki hash or file-name
+    /// IOCs, plain hash lists, ClamAV .hdb/.hsb, STIX 2.1 JSON, OpenIOC .ioc, or a compiled
+    /// bundle. Repeatable.
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Do not load the built-in rule pack.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Do not read or write the compiled-rule cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl RuleArgs {
+    /// The loader options.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            builtin: !self.no_builtin,
+            paths: self.rules.clone(),
+            cache_dir: if self.no_cache { None } else { cache_dir() },
+        }
+    }
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("ferret"))
+}
 
 /// Arguments of `ferret scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Files or directories to scan (default: `/`).
-    pub paths: Vec<std::path::PathBuf>,
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Skip entries whose path (or, for patterns without `/`, name) matches GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Do not exclude /proc, /sys, /dev and /run when scanning `/`.
+    #[arg(long)]
+    pub no_default_excludes: bool,
+    /// Files larger than this are skipped and counted, never read (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub max_file_size: u64,
+    /// Follow symbolic links (loops are detected).
+    #[arg(long, short = 'L')]
+    pub follow_symlinks: bool,
+    /// Stay on the filesystem of each root (default: on when scanning `/`).
+    #[arg(long, overrides_with = "cross_filesystems")]
+    pub one_file_system: bool,
+    /// Descend into other filesystems even when scanning `/`.
+    #[arg(long)]
+    pub cross_filesystems: bool,
+    /// Report only findings with at least this score (0–100).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_score: u8,
+    /// Worker threads (0: one per CPU).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Per-file YARA time limit in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub yara_timeout: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Parses `512M`, `10k`, `1G`, `123`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_lowercase() {
+                'k' => 1 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                't' => 1 << 40,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
+}
+
+/// Loads rules, reporting problems into the collector; fails when nothing at all loaded.
+pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let rules = RuleSet::load(&args.load_options(), &mut problems);
+    for p in problems {
+        sink.problem(p);
+    }
+    if rules.is_empty() {
+        anyhow::bail!(
+            "no rules loaded{}",
+            if args.no_builtin && args.rules.is_empty() {
+                ": --no-builtin needs at least one --rules PATH"
+            } else {
+                " (see the problems above)"
+            }
+        );
+    }
+    Ok(rules)
 }
 
 /// Runs `ferret scan`.
-pub fn run(_args: ScanArgs) -> anyhow::Result<ExitStatus> {
-    anyhow::bail!("scan is being wired")
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    let started = chrono::Utc::now();
+    let collector = Collector::with_min_score(args.min_score);
+    let rules = match load_rules(&args.rules, &collector) {
+        Ok(r) => r,
+        Err(e) => {
+            let (_, problems, _, _) = collector.into_parts();
+            for p in problems.iter().take(20) {
+                output::note(&format!("ferret: {p}"));
+            }
+            return Err(e);
+        }
+    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from("/")] } else { args.paths.clone() };
+    for p in &paths {
+        std::fs::symlink_metadata(p).with_context(|| format!("cannot scan {}", p.display()))?;
+    }
+    let one_fs = if args.cross_filesystems {
+        Some(false)
+    } else if args.one_file_system {
+        Some(true)
+    } else {
+        None
+    };
+    let config = ScanConfig {
+        walk: WalkOptions {
+            roots: paths.clone(),
+            follow_symlinks: args.follow_symlinks,
+            one_file_system: one_fs,
+            excludes: args.exclude.clone(),
+            default_excludes: !args.no_default_excludes,
+            threads: args.threads,
+        },
+        max_file_size: args.max_file_size,
+        yara_timeout: Duration::from_secs(args.yara_timeout.max(1)),
+    };
+    let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
+    let summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
+    bar.finish();
+    let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let report = common::build_report(
+        "scan",
+        targets,
+        started,
+        collector,
+        summary,
+        Some(rules.sha256().to_owned()),
+    );
+    output::emit(&report, &args.output)?;
+    Ok(ExitStatus::from_summary(&report.summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("10k"), Ok(10 << 10));
+        assert_eq!(parse_size("7"), Ok(7));
+        assert!(parse_size("1X").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
 }

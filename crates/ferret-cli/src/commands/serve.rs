@@ -1,0 +1,136 @@
+//! `ferret serve`: run the fleet collector and its dashboard.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+
+use crate::exit::ExitStatus;
+use crate::output;
+
+/// Arguments of `ferret serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Database: `sqlite:PATH` (default: collector.db in ferret's data directory) or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+    /// Address to listen on. Loopback by default; put a reverse proxy or --tls-* in front
+    /// before listening on other addresses.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A file holding an admin API token to accept (instead of printing a generated one on
+    /// first start).
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Largest accepted upload, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ferret_server::DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+}
+
+fn default_db() -> anyhow::Result<String> {
+    let dir = match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("ferret"),
+        None => PathBuf::from(std::env::var_os("HOME").context("no HOME: give --db")?)
+            .join(".local")
+            .join("share")
+            .join("ferret"),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(format!("sqlite:{}", dir.join("collector.db").display()))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            let _ = ctrl_c.await;
+            return;
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Runs `ferret serve`.
+pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
+    let db = match &args.db {
+        Some(d) => d.clone(),
+        None => default_db()?,
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => {
+            let cert = std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
+            let key = std::fs::read(k).with_context(|| format!("cannot read {}", k.display()))?;
+            Some(ferret_server::tls::server_config(&cert, &key)?)
+        }
+        _ => None,
+    };
+    let admin_token = match &args.admin_token_file {
+        Some(f) => {
+            let t = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            if t.trim().len() < 16 {
+                bail!("the admin token in {} is shorter than 16 characters", f.display());
+            }
+            Some(t.trim().to_owned())
+        }
+        None => None,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async move {
+        let store =
+            ferret_store::open(&db).await.with_context(|| "cannot open the database".to_owned())?;
+        match admin_token {
+            Some(t) => ferret_server::add_admin_token(store.as_ref(), &t).await?,
+            None => {
+                if let Some(t) = ferret_server::bootstrap_admin(store.as_ref()).await? {
+                    output::line(&format!("admin token (shown once; keep it): {t}"))?;
+                }
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let state = ferret_server::AppState {
+            store: Arc::clone(&store),
+            body_limit: args.body_limit,
+            secure_cookies: true,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if tls.is_none() && !addr.ip().is_loopback() {
+            output::note(
+                "ferret: warning: serving plain HTTP beyond loopback; tokens and passwords \
+                 cross the network unencrypted unless a TLS proxy is in front (--tls-cert/--tls-key)",
+            );
+        }
+        output::note(&format!(
+            "ferret collector on {scheme}://{addr}/ ({} database)",
+            store.backend()
+        ));
+        match tls {
+            Some(cfg) => {
+                ferret_server::tls::serve_tls(listener, state, cfg, shutdown_signal()).await?;
+            }
+            None => ferret_server::serve(listener, state, shutdown_signal()).await?,
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitStatus::Clean)
+}

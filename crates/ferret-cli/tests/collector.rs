@@ -1,0 +1,247 @@
+//! The collector verbs end to end against an in-process collector on 127.0.0.1:0:
+//! `ferret enroll`, `ferret report upload` (idempotent replay), spooling when the collector
+//! is unreachable and `ferret report send`, and `ferret agent --once` running directives.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use chrono::{Duration, TimeZone as _, Utc};
+use ferret_core::{Engine, Finding, RuleRef, Severity, Summary};
+use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use ferret_store::{HostStatus, Store};
+use serde_json::json;
+
+struct Collector {
+    base: String,
+    admin: String,
+    store: Arc<dyn Store>,
+    rt: tokio::runtime::Runtime,
+    dir: tempfile::TempDir,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = format!("sqlite:{}", dir.path().join("c.db").display());
+        let (base, admin, store) = rt.block_on(async {
+            let store = ferret_store::open(&url).await.unwrap();
+            let admin = ferret_server::bootstrap_admin(store.as_ref()).await.unwrap().unwrap();
+            let state = ferret_server::AppState::new(Arc::clone(&store));
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(ferret_server::serve(listener, state, std::future::pending()));
+            (format!("http://{addr}"), admin, store)
+        });
+        Collector { base, admin, store, rt, dir }
+    }
+
+    fn admin_post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let mut resp = ureq::post(&format!("{}{path}", self.base))
+            .header("authorization", &format!("Bearer {}", self.admin))
+            .header("content-type", "application/json")
+            .send(body.to_string().as_bytes())
+            .unwrap();
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap()
+    }
+
+    fn ferret(&self) -> Command {
+        let mut c = Command::cargo_bin("ferret").unwrap();
+        c.env("FERRET_CONFIG_DIR", self.dir.path().join("config"))
+            .env("FERRET_SPOOL_DIR", self.dir.path().join("spool"))
+            .env("FERRET_UPLOAD_BACKOFF_MS", "1")
+            .env_remove("FERRET_DIRECTIVE");
+        c
+    }
+
+    fn spooled(&self) -> usize {
+        std::fs::read_dir(self.dir.path().join("spool")).map_or(0, |rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl.gz"))
+                .count()
+        })
+    }
+}
+
+#[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+fn report_file(dir: &Path, run_id: &str, findings: usize) -> String {
+    let started = Utc.with_ymd_and_hms(2026, 4, 1, 8, 0, 0).unwrap();
+    let findings = (0..findings)
+        .map(|i| {
+            Finding::new(
+                Engine::Check,
+                RuleRef {
+                    id: format!("PS00{i}"),
+                    name: "pulse-secure-webshell".into(),
+                    ..Default::default()
+                },
+                Severity::Critical,
+            )
+            .with_path(format!("/home/webserver/htdocs/dana-na/x{i}.cgi"))
+        })
+        .collect();
+    let mut r = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
+        verb: "check".into(),
+        run_id: run_id.into(),
+        host: "web-1".into(),
+        targets: vec![],
+        started,
+        finished: started + Duration::seconds(1),
+        findings,
+        problems: vec![],
+        problems_dropped: 0,
+        summary: Summary { complete: true, ..Default::default() },
+    };
+    r.count_findings();
+    let mut out = Vec::new();
+    ferret_report::jsonl::write(&r, &mut out).unwrap();
+    let path = dir.join(format!("{run_id}.jsonl"));
+    std::fs::write(&path, out).unwrap();
+    path.display().to_string()
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn enroll_upload_spool_send_and_agent() {
+    let c = Collector::start();
+    let org = c.admin_post("/api/v1/admin/orgs", &json!({ "name": "agency" }));
+    let secret = org["enrolment_secret"].as_str().unwrap().to_owned();
+    let org_id = org["id"].as_i64().unwrap();
+
+    // Before enrolment, uploads say what to do.
+    let f1 = report_file(c.dir.path(), "run-1", 2);
+    let out = c.ferret().args(["report", "upload", &f1]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ferret enroll"));
+
+    let out = c
+        .ferret()
+        .args(["enroll", &c.base, "--secret", &secret, "--name", "web-1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            std::fs::metadata(c.dir.path().join("config/agent.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = c.ferret().args(["enroll", &c.base, "--secret", "wrong"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // Upload, then the same run again: stored once.
+    let out = c.ferret().args(["report", "upload", &f1]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).contains("report run-1 sent"), "{}", stdout(&out));
+    let out = c.ferret().args(["report", "upload", &f1]).output().unwrap();
+    assert!(stdout(&out).contains("already at the collector"), "{}", stdout(&out));
+
+    // Collector unreachable: spooled, exit 3; nothing lost.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let f2 = report_file(c.dir.path(), "run-2", 0);
+    let out = c.ferret().args(["report", "upload", &f2, "--report-to", &dead]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).contains("spooled"));
+    let f3 = report_file(c.dir.path(), "run-3", 0);
+    c.ferret().args(["report", "upload", &f3, "--report-to", &dead]).output().unwrap();
+    assert_eq!(c.spooled(), 2);
+
+    // The next upload to a live collector sends the spool first.
+    let f4 = report_file(c.dir.path(), "run-4", 0);
+    let out = c.ferret().args(["report", "upload", &f4]).output().unwrap();
+    assert!(stdout(&out).contains("and 2 spooled report(s)"), "{}", stdout(&out));
+    assert_eq!(c.spooled(), 0);
+    let out = c.ferret().args(["report", "send"]).output().unwrap();
+    assert!(stdout(&out).contains("sent 0, waiting 0"), "{}", stdout(&out));
+    let runs = c.rt.block_on(c.store.list_runs(org_id, None, 100)).unwrap();
+    let mut ids: Vec<_> = runs.iter().map(|r| r.run_id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["run-1", "run-2", "run-3", "run-4"], "each run once");
+
+    // Directives: one that reports findings, one whose verb is not allowed.
+    let f5 = report_file(c.dir.path(), "run-5", 1);
+    let d = c.admin_post(
+        "/api/v1/admin/directives",
+        &json!({ "name": "pulse", "command": format!("report upload '{f5}'"),
+                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
+    );
+    let did = d["id"].as_i64().unwrap();
+    c.admin_post(
+        "/api/v1/admin/directives",
+        &json!({ "name": "bad", "command": "serve --listen 0.0.0.0:1", "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
+    );
+    let out = c.ferret().args(["agent", "--once"]).output().unwrap();
+    assert!(
+        stdout(&out).contains("ran 2 directive(s), 1 errored"),
+        "{} {}",
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let st = c.rt.block_on(c.store.directive_status(org_id, did, Utc::now())).unwrap().unwrap();
+    assert_eq!(st.hosts.len(), 1);
+    assert_eq!(st.hosts[0].status, HostStatus::Affected);
+    assert_eq!(st.hosts[0].findings, 1);
+    // Nothing left to do.
+    let out = c.ferret().args(["agent", "--once"]).output().unwrap();
+    assert!(stdout(&out).contains("ran 0 directive(s)"), "{}", stdout(&out));
+}
+
+#[test]
+fn serve_prints_the_admin_token_once_and_answers() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = format!("sqlite:{}", dir.path().join("s.db").display());
+    let start = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ferret"))
+            .args(["serve", "--db", &db, "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains(&format!("http://127.0.0.1:{port}/")), "{line}");
+    let mut resp =
+        ureq::get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json")).call().unwrap();
+    assert!(resp.body_mut().read_to_string().unwrap().contains("openapi"));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let first = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(first.starts_with("admin token (shown once; keep it): "), "{first}");
+    // A second start on the same database prints no token.
+    let mut child = start();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    // Refused: a database URL of no supported kind.
+    let out = Command::cargo_bin("ferret")
+        .unwrap()
+        .args(["serve", "--db", "mysql://x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

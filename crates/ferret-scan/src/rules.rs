@@ -1,0 +1,354 @@
+//! Gathering rules: the built-in pack, `--rules` files and directories, compiled bundles.
+//!
+//! Format is sniffed per file: `.yar`/`.yara` are YARA (compiled together by yara-x, one
+//! namespace per file, with the Loki/THOR external variables `filename`, `filepath`,
+//! `extension`, `filetype` and `owner` declared); a file starting with [`BUNDLE_MAGIC`] is a
+//! compiled bundle; anything else is offered to [`ferret_ioc::sniff`]. A file or line that
+//! cannot be loaded becomes a [`Problem`] (`path:line:col`, the compiler's code and message)
+//! and loading goes on.
+//!
+//! [`BUNDLE_MAGIC`]: crate::BUNDLE_MAGIC
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use ferret_core::{Problem, ProblemKind, RuleStats};
+use ferret_ioc::{Format, IocSet};
+use sha2::{Digest, Sha256};
+
+/// The external variables every YARA rule may use, with their per-file values set by the
+/// scanner.
+pub(crate) const EXTERNALS: [&str; 5] = ["filename", "filepath", "extension", "filetype", "owner"];
+
+/// Where the rules come from.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Include the built-in pack.
+    pub builtin: bool,
+    /// `--rules` paths (files or directories), in order.
+    pub paths: Vec<PathBuf>,
+    /// Where compiled YARA rules are cached (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// One loaded rule source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSource {
+    /// Its path, or `builtin:<name>`.
+    pub name: String,
+    /// `yara`, `bundle` or the IOC format.
+    pub kind: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+/// Everything a scan matches with.
+pub struct RuleSet {
+    pub(crate) yara: Vec<yara_x::Rules>,
+    pub(crate) iocs: IocSet,
+    /// The sources loaded, in order.
+    pub sources: Vec<RuleSource>,
+    /// Rules loaded and not loaded.
+    pub stats: RuleStats,
+    sha256: String,
+    /// Rule files found in directories that are neither YARA nor a known IOC format.
+    pub unrecognised: u64,
+    /// The IOC texts loaded (name, format, text), kept for writing a bundle.
+    pub(crate) ioc_texts: Vec<(String, Format, String)>,
+    /// YARA namespace → the source it came from.
+    pub(crate) origins: std::collections::HashMap<String, String>,
+}
+
+/// Built-in YARA sources of this crate, beside the campaign pack's in
+/// [`ferret_ioc::builtin::yara_sources`]: (name, text).
+const BUILTIN_YARA: &[(&str, &str)] = &[("extra.yar", include_str!("../builtin/yara/extra.yar"))];
+
+fn builtin_yara() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ferret_ioc::builtin::yara_sources().iter().chain(BUILTIN_YARA.iter()).copied()
+}
+
+/// SHA-256 over the built-in pack's sources (YARA and IOC texts, in order).
+pub fn builtin_sha256() -> String {
+    let mut h = Sha256::new();
+    for (name, text) in builtin_yara() {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    for (name, _, text) in ferret_ioc::builtin::sources() {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+pub(crate) struct YaraSource {
+    pub(crate) name: String,
+    pub(crate) text: Vec<u8>,
+}
+
+impl RuleSet {
+    /// Loads rules as `opts` says. Per-file and per-line failures go to `problems` (kind
+    /// `rule_load`) and are counted in [`RuleSet::stats`]; loading goes on.
+    pub fn load(opts: &LoadOptions, problems: &mut Vec<Problem>) -> RuleSet {
+        let mut set = RuleSet {
+            yara: Vec::new(),
+            iocs: IocSet::new(),
+            sources: Vec::new(),
+            stats: RuleStats::default(),
+            sha256: String::new(),
+            unrecognised: 0,
+            ioc_texts: Vec::new(),
+            origins: std::collections::HashMap::new(),
+        };
+        let mut yara_sources = Vec::new();
+        if opts.builtin {
+            for (name, text) in builtin_yara() {
+                yara_sources.push(YaraSource {
+                    name: format!("builtin:{name}"),
+                    text: text.as_bytes().to_vec(),
+                });
+            }
+            for (name, format, text) in ferret_ioc::builtin::sources() {
+                set.add_ioc(&format!("builtin:{name}"), *format, text.as_bytes(), problems);
+            }
+        }
+        for path in &opts.paths {
+            set.load_path(path, &mut yara_sources, problems);
+        }
+        if !yara_sources.is_empty() {
+            let compiled =
+                crate::cache::compile_cached(&yara_sources, opts.cache_dir.as_deref(), problems);
+            for (i, s) in yara_sources.iter().enumerate() {
+                set.origins.insert(crate::cache::namespace(&s.name, i), s.name.clone());
+                set.sources.push(RuleSource {
+                    name: s.name.clone(),
+                    kind: "yara".into(),
+                    sha256: hex::encode(Sha256::digest(&s.text)),
+                });
+            }
+            set.stats.add_loaded("yara", compiled.rules.iter().count() as u64);
+            for _ in 0..compiled.failed_files {
+                set.stats.add_not_loaded("yara compile error");
+            }
+            set.yara.push(compiled.rules);
+        }
+        for (kind, n) in set.iocs.counts() {
+            set.stats.add_loaded(&kind, n);
+        }
+        let mut h = Sha256::new();
+        for s in &set.sources {
+            h.update(s.name.as_bytes());
+            h.update(s.sha256.as_bytes());
+        }
+        set.sha256 = hex::encode(h.finalize());
+        set
+    }
+
+    fn add_ioc(&mut self, name: &str, format: Format, bytes: &[u8], problems: &mut Vec<Problem>) {
+        let text = String::from_utf8_lossy(bytes);
+        let before = problems.len();
+        let n = self.iocs.load(format, name, &text, problems);
+        self.ioc_texts.push((name.to_owned(), format, text.into_owned()));
+        let bad = problems.len() - before;
+        for _ in 0..bad {
+            self.stats.add_not_loaded(&format!("{format} entry rejected"));
+        }
+        if n == 0 && bad == 0 {
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                name,
+                format!("{format} file holds no indicators"),
+            ));
+            self.stats.add_not_loaded("empty ioc file");
+        }
+        self.sources.push(RuleSource {
+            name: name.to_owned(),
+            kind: format.as_str().to_owned(),
+            sha256: hex::encode(Sha256::digest(bytes)),
+        });
+    }
+
+    fn load_path(&mut self, path: &Path, yara: &mut Vec<YaraSource>, problems: &mut Vec<Problem>) {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.push(Problem::at(
+                    ProblemKind::RuleLoad,
+                    path,
+                    format!("cannot read rules: {}", reason(&e)),
+                ));
+                self.stats.add_not_loaded("unreadable rule path");
+                return;
+            }
+        };
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            collect_files(path, &mut files, problems, &mut self.stats);
+            files.sort();
+            for f in files {
+                self.load_file(&f, false, yara, problems);
+            }
+        } else if meta.is_file() {
+            self.load_file(path, true, yara, problems);
+        } else {
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                path,
+                "not a regular file or directory",
+            ));
+            self.stats.add_not_loaded("not a file");
+        }
+    }
+
+    fn load_file(
+        &mut self,
+        path: &Path,
+        explicit: bool,
+        yara: &mut Vec<YaraSource>,
+        problems: &mut Vec<Problem>,
+    ) {
+        let name = path.to_string_lossy().into_owned();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(Problem::at(
+                    ProblemKind::RuleLoad,
+                    path,
+                    format!("cannot read: {}", reason(&e)),
+                ));
+                self.stats.add_not_loaded("unreadable rule file");
+                return;
+            }
+        };
+        if bytes.starts_with(crate::BUNDLE_MAGIC) {
+            match crate::bundle::read_bundle(&bytes) {
+                Ok(b) => {
+                    self.stats
+                        .add_loaded("yara", b.yara.as_ref().map_or(0, |r| r.iter().count() as u64));
+                    set_origins(&mut self.origins, b.origins);
+                    if let Some(r) = b.yara {
+                        self.yara.push(r);
+                    }
+                    for (src, format, text) in b.iocs {
+                        self.add_ioc(&format!("{name}!{src}"), format, text.as_bytes(), problems);
+                    }
+                    self.sources.push(RuleSource {
+                        name,
+                        kind: "bundle".into(),
+                        sha256: hex::encode(Sha256::digest(&bytes)),
+                    });
+                }
+                Err(e) => {
+                    problems.push(Problem::at(
+                        ProblemKind::RuleLoad,
+                        path,
+                        format!("bad rule bundle: {e}"),
+                    ));
+                    self.stats.add_not_loaded("bad bundle");
+                }
+            }
+            return;
+        }
+        let is_yara = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara"));
+        if is_yara {
+            yara.push(YaraSource { name, text: bytes });
+            return;
+        }
+        match ferret_ioc::sniff(&name, &bytes) {
+            Some(format) => self.add_ioc(&name, format, &bytes, problems),
+            None if explicit => {
+                problems.push(Problem::at(
+                    ProblemKind::RuleLoad,
+                    path,
+                    "not a YARA file, a rule bundle or a known IOC format",
+                ));
+                self.stats.add_not_loaded("unrecognised format");
+            }
+            None => self.unrecognised += 1,
+        }
+    }
+
+    /// SHA-256 over the loaded sources (names and content hashes, in load order).
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Whether nothing at all was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.iocs.is_empty() && self.yara.iter().all(|r| r.iter().next().is_none())
+    }
+
+    /// The loaded YARA rule sets (one per compile or bundle).
+    pub fn yara(&self) -> &[yara_x::Rules] {
+        &self.yara
+    }
+
+    /// The loaded indicators.
+    pub fn iocs(&self) -> &IocSet {
+        &self.iocs
+    }
+}
+
+fn collect_files(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+    stats: &mut RuleStats,
+) {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            problems.push(Problem::at(
+                ProblemKind::RuleLoad,
+                dir,
+                format!("cannot list rule directory: {}", reason(&e)),
+            ));
+            stats.add_not_loaded("unreadable rule directory");
+            return;
+        }
+    };
+    for entry in rd.flatten() {
+        let p = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => collect_files(&p, out, problems, stats),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}
+
+fn reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s).to_owned();
+    s.to_lowercase()
+}
+
+/// Renders a yara-x compile error as `path:line:col: code: title (label text)`.
+pub(crate) fn render_compile_error(err: &yara_x::errors::CompileError) -> (Option<String>, String) {
+    let mut position = None;
+    let mut label_text = String::new();
+    if let Some(label) = err.labels().next()
+        && let Ok(v) = serde_json::to_value(&label)
+    {
+        let line = v.get("line").and_then(serde_json::Value::as_u64);
+        let col = v.get("column").and_then(serde_json::Value::as_u64);
+        if let (Some(l), Some(c)) = (line, col) {
+            position = Some(format!("{l}:{c}"));
+        }
+        label.text().clone_into(&mut label_text);
+    }
+    let mut reason = format!("{}: {}", err.code(), err.title());
+    if !label_text.is_empty() {
+        let _ = write!(reason, " ({label_text})");
+    }
+    (position, reason)
+}
+
+fn set_origins(
+    into: &mut std::collections::HashMap<String, String>,
+    from: std::collections::BTreeMap<String, String>,
+) {
+    into.extend(from);
+}

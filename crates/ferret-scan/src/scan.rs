@@ -1,0 +1,488 @@
+//! The file scan: walk → read once → digests the indicators need + YARA on the same bytes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use ferret_core::{
+    Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink, Summary,
+};
+use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
+use ferret_fs::{EntryKind, OpenError, WalkOptions, Walker};
+use ferret_ioc::{FileFacts, IocMatch};
+
+use crate::RuleSet;
+
+/// What to scan and how.
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    /// Roots, symlink policy, excludes, threads.
+    pub walk: WalkOptions,
+    /// Files larger than this are skipped (counted, never read); name indicators still apply.
+    pub max_file_size: u64,
+    /// Per-file YARA time limit.
+    pub yara_timeout: Duration,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            walk: WalkOptions::default(),
+            max_file_size: 512 << 20,
+            yara_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    files: AtomicU64,
+    scanned: AtomicU64,
+    bytes: AtomicU64,
+    dirs: AtomicU64,
+    symlinks: AtomicU64,
+    skipped_size: AtomicU64,
+    skipped_special: [AtomicU64; 5],
+    read_errors: AtomicU64,
+}
+
+fn special_index(k: EntryKind) -> usize {
+    match k {
+        EntryKind::Fifo => 0,
+        EntryKind::Socket => 1,
+        EntryKind::BlockDevice => 2,
+        EntryKind::CharDevice => 3,
+        _ => 4,
+    }
+}
+
+const SPECIAL_NAMES: [&str; 5] = ["fifo", "socket", "block_device", "char_device", "other"];
+
+/// Scans the targets in `config` with `rules`. Findings and problems go to `sink`;
+/// the returned summary counts what was and was not examined. Returns an error only when
+/// the walk cannot start (no roots, a bad exclude pattern).
+pub fn scan(
+    config: &ScanConfig,
+    rules: &RuleSet,
+    sink: &dyn Sink,
+    progress: &dyn Progress,
+) -> Result<Summary, ferret_fs::WalkError> {
+    let walker = Walker::new(config.walk.clone())?;
+    let needs = rules.iocs.needs();
+    let kinds = HashKinds { md5: needs.md5, sha1: needs.sha1, sha256: needs.sha256, blake3: false };
+    let counters = Counters::default();
+    let owners = Owners::load();
+    let threads = if config.walk.threads == 0 {
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    } else {
+        config.walk.threads
+    };
+    // yara-x scanners cannot move between threads, so each scanning thread makes its own;
+    // the walker's threads only list entries and queue regular files.
+    let (tx, rx) = crossbeam_channel::bounded::<(std::path::PathBuf, std::fs::Metadata)>(4096);
+    let stats = std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let rx = rx.clone();
+            let counters = &counters;
+            let owners = &owners;
+            scope.spawn(move || {
+                let mut worker = Worker::new(rules, config, kinds, sink, counters, owners);
+                for (path, meta) in rx {
+                    worker.file(&path, &meta);
+                    progress.advance(1, meta.len());
+                }
+            });
+        }
+        drop(rx);
+        let stats = walker.run(
+            || {
+                let tx = tx.clone();
+                let counters = &counters;
+                move |entry: ferret_fs::Entry<'_>| {
+                    if entry.kind == EntryKind::File {
+                        let _ = tx.send((entry.path.to_path_buf(), entry.meta.clone()));
+                    } else {
+                        visit_other(&entry, counters, sink);
+                    }
+                }
+            },
+            sink,
+        );
+        drop(tx);
+        stats
+    });
+    let mut s = Summary::default();
+    let c = &counters;
+    s.count("files_seen", c.files.load(Ordering::Relaxed));
+    s.count("files_scanned", c.scanned.load(Ordering::Relaxed));
+    s.count("bytes_scanned", c.bytes.load(Ordering::Relaxed));
+    s.count("directories", c.dirs.load(Ordering::Relaxed));
+    s.count("symlinks_not_followed", c.symlinks.load(Ordering::Relaxed));
+    s.skip("excluded", stats.excluded);
+    s.skip("size", c.skipped_size.load(Ordering::Relaxed));
+    for (i, name) in SPECIAL_NAMES.iter().enumerate() {
+        s.skip(name, c.skipped_special.get(i).map_or(0, |a| a.load(Ordering::Relaxed)));
+    }
+    s.rules = rules.stats.clone();
+    let size = c.skipped_size.load(Ordering::Relaxed);
+    if size > 0 {
+        s.not_checked.push(format!(
+            "{size} file(s) larger than {} bytes were not read (names checked only)",
+            config.max_file_size
+        ));
+    }
+    let errs = c.read_errors.load(Ordering::Relaxed) + stats.errors;
+    if errs > 0 {
+        s.not_checked
+            .push(format!("{errs} file(s) or directories could not be read (see problems)"));
+    }
+    if rules.stats.not_loaded_total() > 0 {
+        s.not_checked.push(format!(
+            "{} rule file(s) or entries could not be loaded (see problems)",
+            rules.stats.not_loaded_total()
+        ));
+    }
+    s.settle();
+    Ok(s)
+}
+
+fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
+    match e.kind {
+        EntryKind::Dir => {
+            c.dirs.fetch_add(1, Ordering::Relaxed);
+        }
+        EntryKind::Symlink => {
+            c.symlinks.fetch_add(1, Ordering::Relaxed);
+        }
+        EntryKind::File => {}
+        other => {
+            if let Some(a) = c.skipped_special.get(special_index(other)) {
+                a.fetch_add(1, Ordering::Relaxed);
+            }
+            sink.problem(Problem::at(
+                ProblemKind::Skipped,
+                e.path,
+                format!("{} not opened", other.as_str().replace('_', " ")),
+            ));
+        }
+    }
+}
+
+struct Worker<'a> {
+    rules: &'a RuleSet,
+    scanners: Vec<yara_x::Scanner<'a>>,
+    config: &'a ScanConfig,
+    kinds: HashKinds,
+    sink: &'a dyn Sink,
+    c: &'a Counters,
+    owners: &'a Owners,
+    buf: Vec<u8>,
+    matches: Vec<IocMatch>,
+}
+
+impl<'a> Worker<'a> {
+    fn new(
+        rules: &'a RuleSet,
+        config: &'a ScanConfig,
+        kinds: HashKinds,
+        sink: &'a dyn Sink,
+        c: &'a Counters,
+        owners: &'a Owners,
+    ) -> Worker<'a> {
+        let scanners = rules
+            .yara
+            .iter()
+            .filter(|r| r.iter().next().is_some())
+            .map(|r| {
+                let mut s = yara_x::Scanner::new(r);
+                s.set_timeout(config.yara_timeout);
+                s
+            })
+            .collect();
+        Worker {
+            rules,
+            scanners,
+            config,
+            kinds,
+            sink,
+            c,
+            owners,
+            buf: Vec::new(),
+            matches: Vec::new(),
+        }
+    }
+
+    fn file(&mut self, path: &Path, listed: &std::fs::Metadata) {
+        self.c.files.fetch_add(1, Ordering::Relaxed);
+        let path_bytes = path.as_os_str().as_encoded_bytes();
+        if listed.len() > self.config.max_file_size {
+            self.c.skipped_size.fetch_add(1, Ordering::Relaxed);
+            self.sink.problem(Problem::at(
+                ProblemKind::Skipped,
+                path,
+                format!(
+                    "{} bytes, over the size limit of {}; not read",
+                    listed.len(),
+                    self.config.max_file_size
+                ),
+            ));
+            self.names_only(path, path_bytes, listed.len());
+            return;
+        }
+        let (mut file, meta) = match ferret_fs::open_read_only(path) {
+            Ok(x) => x,
+            Err(err) => {
+                let kind = match &err {
+                    OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
+                    OpenError::Vanished(_) => ProblemKind::Vanished,
+                    OpenError::NotRegular { .. } | OpenError::Symlink(_) => ProblemKind::Changed,
+                    OpenError::Io(_) => ProblemKind::ReadError,
+                };
+                if kind.makes_incomplete() {
+                    self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                self.sink.problem(Problem::at(kind, path, format!("cannot open: {err}")));
+                self.names_only(path, path_bytes, listed.len());
+                return;
+            }
+        };
+        let size = meta.len();
+        let digests;
+        let mut in_memory = false;
+        let mut changed = false;
+        let mut read_bytes = 0u64;
+        if self.scanners.is_empty() {
+            if self.kinds.is_empty() {
+                // Name indicators only: nothing to read.
+                digests = Digests::default();
+            } else {
+                match hash_reader(
+                    self.kinds,
+                    &mut std::io::Read::take(&mut file, self.config.max_file_size),
+                    &mut self.buf,
+                ) {
+                    Ok((d, n)) => {
+                        digests = d;
+                        read_bytes = n;
+                        changed = n != size;
+                    }
+                    Err(err) => return self.read_failed(path, path_bytes, size, &err),
+                }
+            }
+        } else {
+            match ferret_fs::read_limited(
+                &mut file,
+                &meta,
+                &mut self.buf,
+                self.config.max_file_size,
+            ) {
+                Ok(out) => {
+                    in_memory = true;
+                    changed = out.changed;
+                    read_bytes = out.len as u64;
+                    digests = hash_bytes(self.kinds, &self.buf);
+                }
+                Err(err) => return self.read_failed(path, path_bytes, size, &err),
+            }
+        }
+        drop(file);
+        if changed {
+            self.sink.problem(Problem::at(
+                ProblemKind::Changed,
+                path,
+                "file changed while it was read; checked as read",
+            ));
+        }
+        self.c.scanned.fetch_add(1, Ordering::Relaxed);
+        self.c.bytes.fetch_add(read_bytes, Ordering::Relaxed);
+
+        let mut findings = Vec::new();
+        self.matches.clear();
+        let facts = FileFacts {
+            path: path_bytes,
+            size,
+            md5: digests.md5,
+            sha1: digests.sha1,
+            sha256: digests.sha256,
+        };
+        self.rules.iocs.match_file(&facts, &mut self.matches);
+        findings.extend(self.matches.drain(..).map(ioc_finding));
+        if in_memory && !self.scanners.is_empty() {
+            self.yara(path, &meta, &mut findings);
+        }
+        if findings.is_empty() {
+            return;
+        }
+        let sha256 = match digests.sha256 {
+            Some(d) => Some(hex::encode(d)),
+            None if in_memory => {
+                hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf)
+                    .sha256
+                    .map(hex::encode)
+            }
+            None => rehash(path),
+        };
+        for mut f in findings {
+            f.path = Some(path.into());
+            f.size = Some(size);
+            f.sha256.clone_from(&sha256);
+            self.sink.finding(f);
+        }
+    }
+
+    fn yara(&mut self, path: &Path, meta: &std::fs::Metadata, findings: &mut Vec<Finding>) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+        let full = path.to_string_lossy().into_owned();
+        let ftype = crate::filetype::detect(&self.buf);
+        let owner = self.owners.name(meta);
+        let data = &self.buf;
+        for scanner in &mut self.scanners {
+            let _ = scanner.set_global("filename", name.as_str());
+            let _ = scanner.set_global("filepath", full.as_str());
+            let _ = scanner.set_global("extension", ext.as_str());
+            let _ = scanner.set_global("filetype", ftype);
+            let _ = scanner.set_global("owner", owner.as_str());
+            match scanner.scan(data) {
+                Ok(results) => {
+                    for rule in results.matching_rules() {
+                        findings.push(yara_finding(&rule, &self.rules.origins));
+                    }
+                }
+                Err(yara_x::ScanError::Timeout) => self.sink.problem(Problem::at(
+                    ProblemKind::Timeout,
+                    path,
+                    format!(
+                        "yara scan exceeded {} s; file not fully checked",
+                        self.config.yara_timeout.as_secs()
+                    ),
+                )),
+                Err(err) => self.sink.problem(Problem::at(
+                    ProblemKind::ReadError,
+                    path,
+                    format!("yara scan failed: {err}"),
+                )),
+            }
+        }
+    }
+
+    fn read_failed(&mut self, path: &Path, path_bytes: &[u8], size: u64, err: &std::io::Error) {
+        self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+        let kind = if err.kind() == std::io::ErrorKind::PermissionDenied {
+            ProblemKind::PermissionDenied
+        } else {
+            ProblemKind::ReadError
+        };
+        self.sink.problem(Problem::at(
+            kind,
+            path,
+            format!("read failed: {}", err.to_string().to_lowercase()),
+        ));
+        self.names_only(path, path_bytes, size);
+    }
+
+    /// Name indicators for a file that was not read.
+    fn names_only(&mut self, path: &Path, path_bytes: &[u8], size: u64) {
+        self.matches.clear();
+        let facts = FileFacts { path: path_bytes, size, md5: None, sha1: None, sha256: None };
+        self.rules.iocs.match_file(&facts, &mut self.matches);
+        for m in self.matches.drain(..) {
+            let mut f = ioc_finding(m);
+            f.path = Some(path.into());
+            f.size = Some(size);
+            self.sink.finding(f);
+        }
+    }
+}
+
+fn rehash(path: &Path) -> Option<String> {
+    let (mut f, _) = ferret_fs::open_read_only(path).ok()?;
+    let mut buf = Vec::new();
+    let (d, _) =
+        hash_reader(HashKinds { sha256: true, ..HashKinds::default() }, &mut f, &mut buf).ok()?;
+    d.sha256.map(hex::encode)
+}
+
+fn ioc_finding(m: IocMatch) -> Finding {
+    let mut f = Finding::new(m.engine, m.rule, Severity::from_score(m.score)).with_score(m.score);
+    f.message = m.message;
+    for e in m.evidence {
+        f.push_evidence(e);
+    }
+    f
+}
+
+fn meta_str(rule: &yara_x::Rule<'_, '_>, key: &str) -> Option<String> {
+    rule.metadata().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| match v {
+        yara_x::MetaValue::String(s) => s.to_owned(),
+        yara_x::MetaValue::Bytes(b) => String::from_utf8_lossy(b.as_ref()).into_owned(),
+        yara_x::MetaValue::Integer(i) => i.to_string(),
+        yara_x::MetaValue::Float(f) => f.to_string(),
+        yara_x::MetaValue::Bool(b) => b.to_string(),
+    })
+}
+
+/// Default score for a YARA match whose rule states neither `score` nor `severity`
+/// (Loki's default for YARA matches).
+const DEFAULT_YARA_SCORE: u8 = 75;
+
+fn yara_finding(rule: &yara_x::Rule<'_, '_>, origins: &HashMap<String, String>) -> Finding {
+    let score = meta_str(rule, "score")
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .map(|s| u8::try_from(s.clamp(0, 100)).unwrap_or(100))
+        .or_else(|| {
+            meta_str(rule, "severity")
+                .and_then(|s| Severity::parse(&s))
+                .map(Severity::default_score)
+        })
+        .unwrap_or(DEFAULT_YARA_SCORE);
+    let references = meta_str(rule, "reference").into_iter().collect();
+    let origin = origins.get(rule.namespace()).cloned();
+    let rule_ref = RuleRef {
+        id: format!("{}:{}", rule.namespace(), rule.identifier()),
+        name: rule.identifier().to_owned(),
+        source: origin,
+        references,
+    };
+    let mut f = Finding::new(Engine::Yara, rule_ref, Severity::from_score(score)).with_score(score);
+    f.message = meta_str(rule, "description");
+    'outer: for pattern in rule.patterns() {
+        for m in pattern.matches() {
+            if f.evidence.len() >= Finding::MAX_EVIDENCE {
+                break 'outer;
+            }
+            f.push_evidence(Evidence::from_bytes(
+                pattern.identifier(),
+                Some(m.range().start as u64),
+                m.data(),
+            ));
+        }
+    }
+    f
+}
+
+/// User names by uid, from `/etc/passwd`, for the YARA `owner` external.
+struct Owners(HashMap<u32, String>);
+
+impl Owners {
+    fn load() -> Owners {
+        let mut m = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string("/etc/passwd") {
+            for line in text.lines() {
+                let mut it = line.split(':');
+                if let (Some(name), _, Some(uid)) = (it.next(), it.next(), it.next())
+                    && let Ok(uid) = uid.parse()
+                {
+                    m.insert(uid, name.to_owned());
+                }
+            }
+        }
+        Owners(m)
+    }
+
+    fn name(&self, meta: &std::fs::Metadata) -> String {
+        use std::os::unix::fs::MetadataExt;
+        self.0.get(&meta.uid()).cloned().unwrap_or_else(|| meta.uid().to_string())
+    }
+}

@@ -1,0 +1,103 @@
+//! Credentials: random tokens, Argon2 passwords, bearer tokens of hosts and admins, and
+//! dashboard sessions with their CSRF tokens.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use axum::http::HeaderMap;
+use ferret_store::{Host, Session, hash_token};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "ferret_session";
+/// Name of the pre-login CSRF cookie (double-submit on the login form).
+pub const LOGIN_CSRF_COOKIE: &str = "ferret_login_csrf";
+
+/// A new random token: 32 bytes from the operating system, hex.
+pub fn new_token() -> String {
+    let mut buf = [0u8; 32];
+    // The OS RNG failing is not recoverable; fall back to a time-derived value would be
+    // unsafe, so an all-zero buffer is never handed out: retry once, then abort the request.
+    if getrandom::fill(&mut buf).is_err() {
+        getrandom::fill(&mut buf).expect("operating system random number generator");
+    }
+    hex::encode(buf)
+}
+
+/// The Argon2id PHC string of a password.
+pub fn hash_password(password: &str) -> String {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("operating system random number generator");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+/// Whether `password` matches a stored PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Compares two strings in time independent of where they differ.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// The host whose token is in `Authorization: Bearer`, or 401.
+pub async fn host(state: &AppState, headers: &HeaderMap) -> Result<Host, ApiError> {
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    state.store.host_by_token(&hash_token(token)).await?.ok_or(ApiError::Unauthorized)
+}
+
+/// Succeeds when `Authorization: Bearer` holds an admin token, else 401.
+pub async fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers).ok_or(ApiError::Unauthorized)?;
+    if state.store.admin_token_valid(&hash_token(token)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// A cookie's value from the `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The live session of the request, if any, with its token.
+pub async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, ApiError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let s = state.store.session(&hash_token(token), chrono::Utc::now()).await?;
+    Ok(s.map(|s| (token.to_owned(), s)))
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Path=/, and Secure unless the state
+/// says the collector is plain HTTP on loopback for tests.
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_s: i64) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}")
+}

@@ -1,0 +1,648 @@
+//! The dashboard: server-rendered HTML (maud templates), no script, inline SVG charts.
+//!
+//! Pages: login; an organisation's overview (directives, hosts, recent runs); a directive's
+//! roll-up (hosts by status with counts and a chart over time); a host (runs, findings,
+//! before/after); a run (the same rendering as `ferret … --format html`); a finding (its
+//! evidence); a findings search by rule, severity and host.
+//!
+//! Access: a session cookie (HttpOnly, SameSite=Strict, Secure) from a login with an
+//! Argon2-checked password; a page of an organisation needs a role in it (otherwise 404);
+//! every POST form carries the session's CSRF token (the login form a double-submit one).
+//! Every string from hosts goes through `ferret_core::text::escape` and maud's HTML escaping.
+
+use std::collections::BTreeMap;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
+use ferret_core::Severity;
+use ferret_core::text::escape;
+use ferret_report::html as view;
+use ferret_store::{DirectiveStatus, FindingFilter, HostStatus, Role, Session, hash_token};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::ApiError;
+
+/// How long a login lasts.
+const SESSION_HOURS: i64 = 12;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/o/{org}", get(org_page))
+        .route("/o/{org}/secrets", post(new_secret))
+        .route("/o/{org}/directives/{id}", get(directive_page))
+        .route("/o/{org}/hosts/{id}", get(host_page))
+        .route("/o/{org}/runs/{id}", get(run_page))
+        .route("/o/{org}/findings", get(findings_page))
+        .route("/o/{org}/findings/{id}", get(finding_page))
+}
+
+/// A dashboard failure: go and log in, or an error page.
+pub(crate) enum PageError {
+    Login,
+    Api(ApiError),
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Api(e)
+    }
+}
+
+impl From<ferret_store::StoreError> for PageError {
+    fn from(e: ferret_store::StoreError) -> Self {
+        PageError::Api(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Login => Redirect::to("/login").into_response(),
+            PageError::Api(e) => {
+                let status = e.status();
+                let body = layout(
+                    status.canonical_reason().unwrap_or("error"),
+                    None,
+                    &html! { h1 { (status.as_u16()) " " (e.to_string()) } p { a href="/" { "Back" } } },
+                );
+                (status, body).into_response()
+            }
+        }
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn layout(title: &str, session: Option<&Session>, body: &Markup) -> Html<String> {
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="referrer" content="no-referrer";
+                    title { (title) " — ferret" }
+                    style { (PreEscaped(view::STYLE)) }
+                }
+                body {
+                    header.top {
+                        a href="/" { b { "ferret collector" } }
+                        @if let Some(s) = session {
+                            span { "signed in as " (escape(&s.user_name)) }
+                            form.inline method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                    main { (*body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    resp.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    resp
+}
+
+async fn require_session(state: &AppState, headers: &HeaderMap) -> Result<Session, PageError> {
+    match auth::session(state, headers).await? {
+        Some((_, s)) => Ok(s),
+        None => Err(PageError::Login),
+    }
+}
+
+/// The session and the user's role in `org`; 404 when the user has none.
+async fn member(
+    state: &AppState,
+    headers: &HeaderMap,
+    org: i64,
+) -> Result<(Session, ferret_store::Org, Role), PageError> {
+    let s = require_session(state, headers).await?;
+    let roles = state.store.user_roles(s.user_id).await?;
+    let (o, role) = roles.into_iter().find(|(o, _)| o.id == org).ok_or(ApiError::NotFound)?;
+    Ok((s, o, role))
+}
+
+fn check_csrf(session: &Session, given: &str) -> Result<(), PageError> {
+    if auth::constant_time_eq(&session.csrf, given) {
+        Ok(())
+    } else {
+        Err(PageError::Api(ApiError::Forbidden))
+    }
+}
+
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
+    let s = require_session(&state, &headers).await?;
+    let roles = state.store.user_roles(s.user_id).await?;
+    if let [(o, _)] = roles.as_slice() {
+        return Ok(Redirect::to(&format!("/o/{}", o.id)).into_response());
+    }
+    let body = html! {
+        h1 { "Organisations" }
+        @if roles.is_empty() { p { "You have no role in any organisation." } }
+        ul { @for (o, r) in &roles { li { a href={ "/o/" (o.id) } { (escape(&o.name)) } " (" (r.as_str()) ")" } } }
+    };
+    Ok(no_store(layout("Organisations", Some(&s), &body).into_response()))
+}
+
+fn login_page(status: StatusCode, message: Option<&str>, state: &AppState) -> Response {
+    let csrf = auth::new_token();
+    let body = html! {
+        h1 { "Sign in" }
+        @if let Some(m) = message { p.bad { (m) } }
+        form method="post" action="/login" {
+            input type="hidden" name="csrf" value=(csrf);
+            p { label { "User " input type="text" name="user" autocomplete="username" required; } }
+            p { label { "Password " input type="password" name="password" autocomplete="current-password" required; } }
+            p { button type="submit" { "Sign in" } }
+        }
+    };
+    let mut resp = (status, layout("Sign in", None, &body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(state, LOGIN_CSRF_COOKIE, &csrf, 3600)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    no_store(resp)
+}
+
+async fn login_form(State(state): State<AppState>) -> Response {
+    login_page(StatusCode::OK, None, &state)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    user: String,
+    password: String,
+    csrf: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if cookie_csrf.is_empty() || !auth::constant_time_eq(cookie_csrf, &form.csrf) {
+        return Ok(login_page(StatusCode::FORBIDDEN, Some("The form expired; try again."), &state));
+    }
+    let user = state.store.user_by_name(&form.user).await?;
+    let ok = if let Some(u) = &user {
+        let (pw, phc) = (form.password.clone(), u.password_hash.clone());
+        tokio::task::spawn_blocking(move || auth::verify_password(&pw, &phc)).await.unwrap_or(false)
+    } else {
+        {
+            // Spend the same effort for an unknown user.
+            let pw = form.password.clone();
+            let _ = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await;
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        return Ok(login_page(StatusCode::UNAUTHORIZED, Some("Wrong user or password."), &state));
+    };
+    let token = auth::new_token();
+    let csrf = auth::new_token();
+    state
+        .store
+        .create_session(
+            &hash_token(&token),
+            user.id,
+            &csrf,
+            Utc::now() + Duration::hours(SESSION_HOURS),
+        )
+        .await?;
+    let mut resp = Redirect::to("/").into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    let cookie = auth::set_cookie(&state, SESSION_COOKIE, &token, SESSION_HOURS * 3600);
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let Some((token, s)) = auth::session(&state, &headers).await? else {
+        return Err(PageError::Login);
+    };
+    check_csrf(&s, &form.csrf)?;
+    state.store.delete_session(&hash_token(&token)).await?;
+    let mut resp = Redirect::to("/login").into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(&auth::set_cookie(&state, SESSION_COOKIE, "", 0)) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+fn status_cards(counts: &BTreeMap<HostStatus, usize>) -> Markup {
+    html! {
+        div.cards {
+            @for (st, n) in counts {
+                div.card { b { (n) } span class={ "legend st-" (class_of(*st)) } {} (st.as_str()) }
+            }
+        }
+    }
+}
+
+fn class_of(s: HostStatus) -> &'static str {
+    match s {
+        HostStatus::Affected => "affected",
+        HostStatus::Clean => "clean",
+        HostStatus::Errored => "errored",
+        HostStatus::Pending => "pending",
+        HostStatus::Missing => "missing",
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct HostQuery {
+    #[serde(default)]
+    host: Option<String>,
+}
+
+async fn org_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Query(q): Query<HostQuery>,
+) -> PageResult {
+    let (s, o, role) = member(&state, &headers, org).await?;
+    let directives = state.store.list_directives(org).await?;
+    let hosts = state.store.list_hosts(org, q.host.as_deref()).await?;
+    let runs = state.store.list_runs(org, None, 25).await?;
+    let body = html! {
+        h1 { (escape(&o.name)) }
+        p { a href={ "/o/" (org) "/findings" } { "Search findings" } }
+        h2 { "Directives" }
+        @if directives.is_empty() { p { "No directive applies to this organisation." } }
+        table {
+            tr { th { "name" } th { "command" } th { "deadline" } }
+            @for d in &directives {
+                tr {
+                    td { a href={ "/o/" (org) "/directives/" (d.id) } { (escape(&d.name)) } }
+                    td.mono { (escape(&d.command)) }
+                    td { (d.deadline.to_rfc3339()) }
+                }
+            }
+        }
+        h2 { "Hosts (" (hosts.len()) ")" }
+        form.filters method="get" action={ "/o/" (org) } {
+            input type="text" name="host" placeholder="host name contains" value=(q.host.clone().unwrap_or_default());
+            button type="submit" { "Filter" }
+        }
+        table {
+            tr { th { "host" } th { "enrolled" } th { "last report" } }
+            @for h in hosts.iter().take(500) {
+                tr {
+                    td { a href={ "/o/" (org) "/hosts/" (h.id) } { (escape(&h.name)) } }
+                    td { (h.enrolled.to_rfc3339()) }
+                    td { (h.last_seen.map_or_else(|| "never".into(), |t| t.to_rfc3339())) }
+                }
+            }
+        }
+        @if hosts.len() > 500 { p { "Showing 500 of " (hosts.len()) "; filter by name to narrow." } }
+        h2 { "Recent runs" }
+        (runs_table(org, &runs))
+        @if role == Role::Admin {
+            h2 { "Enrolment" }
+            form method="post" action={ "/o/" (org) "/secrets" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Create an enrolment secret" }
+            }
+        }
+    };
+    Ok(no_store(layout(&o.name, Some(&s), &body).into_response()))
+}
+
+fn runs_table(org: i64, runs: &[ferret_store::Run]) -> Markup {
+    html! {
+        table {
+            tr { th { "finished" } th { "host" } th { "verb" } th { "findings" } th { "worst" } th { "coverage" } th { "ferret" } }
+            @for r in runs {
+                tr {
+                    td { a href={ "/o/" (org) "/runs/" (r.id) } { (r.finished.to_rfc3339()) } }
+                    td { a href={ "/o/" (org) "/hosts/" (r.host_id) } { (escape(&r.host_name)) } }
+                    td { (escape(&r.verb)) }
+                    td class=(if r.findings > 0 { "bad" } else { "ok" }) { (r.findings) }
+                    td { @if let Some(sev) = r.max_severity { span class={ "sev sev-" (sev.as_str()) } { (sev.as_str()) } } }
+                    td { @if r.complete { span.ok { "complete" } } @else { span.warn { "incomplete" } } }
+                    td { (escape(&r.tool_version)) }
+                }
+            }
+        }
+    }
+}
+
+async fn new_secret(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let (s, o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    if role != Role::Admin {
+        return Err(ApiError::Forbidden.into());
+    }
+    let secret = auth::new_token();
+    state.store.add_enrolment_secret(org, &hash_token(&secret)).await?;
+    let body = html! {
+        h1 { "New enrolment secret for " (escape(&o.name)) }
+        p { "Shown once. Enrol a host with:" }
+        pre.mono { "ferret enroll URL --secret " (secret) }
+        p { a href={ "/o/" (org) } { "Back" } }
+    };
+    Ok(no_store(layout("Enrolment secret", Some(&s), &body).into_response()))
+}
+
+/// Host counts per status at the end of each of `n` time buckets.
+pub fn status_over_time(
+    st: &DirectiveStatus,
+    now: DateTime<Utc>,
+    n: usize,
+) -> Vec<(String, Vec<u64>)> {
+    let start = st.directive.created;
+    let last = st.events.last().map_or(now, |e| e.at.max(now));
+    let span = (last - start).num_milliseconds().max(1);
+    let n_i = i64::try_from(n.max(1)).unwrap_or(1);
+    let total = u64::try_from(st.hosts.len()).unwrap_or(0);
+    let mut current: BTreeMap<i64, HostStatus> = BTreeMap::new();
+    let mut counts: BTreeMap<HostStatus, u64> = BTreeMap::new();
+    let mut events = st.events.iter().peekable();
+    let mut out = Vec::with_capacity(n);
+    for i in 1..=n_i {
+        let end = start + Duration::milliseconds(span * i / n_i);
+        while let Some(e) = events.next_if(|e| e.at <= end) {
+            if let Some(prev) = current.insert(e.host_id, e.status)
+                && let Some(c) = counts.get_mut(&prev)
+            {
+                *c = c.saturating_sub(1);
+            }
+            *counts.entry(e.status).or_default() += 1;
+        }
+        let get = |s| counts.get(&s).copied().unwrap_or(0);
+        let answered =
+            get(HostStatus::Affected) + get(HostStatus::Clean) + get(HostStatus::Errored);
+        let silent = total.saturating_sub(answered);
+        let label = if span < 86_400_000 {
+            end.format("%H:%M").to_string()
+        } else {
+            end.format("%m-%d").to_string()
+        };
+        out.push((
+            label,
+            vec![
+                get(HostStatus::Affected),
+                get(HostStatus::Clean),
+                get(HostStatus::Errored),
+                silent,
+            ],
+        ));
+    }
+    out
+}
+
+async fn directive_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+) -> PageResult {
+    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let now = Utc::now();
+    let st = state.store.directive_status(org, id, now).await?.ok_or(ApiError::NotFound)?;
+    let counts = st.counts();
+    let columns = status_over_time(&st, now, 8);
+    let chart = view::stacked_columns(
+        "hosts by status over time",
+        &columns,
+        &["st-affected", "st-clean", "st-errored", "st-pending"],
+        &["affected", "clean", "errored", "not answered"],
+    );
+    let fixed = st.hosts.iter().filter(|h| h.fixed).count();
+    let d = &st.directive;
+    let body = html! {
+        h1 { "Directive: " (escape(&d.name)) }
+        table {
+            tr { th { "command" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "published" } td { (d.created.to_rfc3339()) } }
+            tr { th { "deadline" } td { (d.deadline.to_rfc3339()) @if now > d.deadline { " (passed)" } } }
+            tr { th { "rule bundle" } td { @if let Some(b) = &d.bundle { (b.len()) " bytes" } @else { "none" } } }
+        }
+        h2 { "Hosts by status" }
+        (status_cards(&counts))
+        @if fixed > 0 { p.ok { (fixed) " host(s) fixed: affected before, clean now." } }
+        (PreEscaped(chart))
+        @for status in HostStatus::ALL {
+            @let hosts: Vec<_> = st.hosts.iter().filter(|h| h.status == status).collect();
+            @if !hosts.is_empty() {
+                h2 id=(class_of(status)) { (status.as_str()) " (" (hosts.len()) ")" }
+                table {
+                    tr { th { "host" } th { "findings" } th { "answered" } th { "note" } }
+                    @for h in hosts {
+                        tr {
+                            td { a href={ "/o/" (org) "/hosts/" (h.host_id) } { (escape(&h.host_name)) } }
+                            td { @if let Some(r) = h.run_pk { a href={ "/o/" (org) "/runs/" (r) } { (h.findings) } } }
+                            td { (h.answered.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                            td {
+                                @if h.fixed { span.ok { "fixed (was affected)" } }
+                                @if let Some(m) = &h.message { (escape(m)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(no_store(layout(&d.name, Some(&s), &body).into_response()))
+}
+
+async fn host_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+) -> PageResult {
+    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let host = state.store.get_host(org, id).await?.ok_or(ApiError::NotFound)?;
+    let runs = state.store.list_runs(org, Some(id), 200).await?;
+    let findings = state
+        .store
+        .list_findings(org, &FindingFilter { host_id: Some(id), limit: 200, ..Default::default() })
+        .await?;
+    // Before/after: runs are newest first.
+    let latest = runs.first();
+    let earlier_affected = runs.iter().skip(1).find(|r| r.findings > 0);
+    let body = html! {
+        h1 { "Host " (escape(&host.name)) }
+        table {
+            tr { th { "enrolled" } td { (host.enrolled.to_rfc3339()) } }
+            tr { th { "last report" } td { (host.last_seen.map_or_else(|| "never".into(), |t| t.to_rfc3339())) } }
+        }
+        h2 { "Before / after" }
+        @match (latest, earlier_affected) {
+            (None, _) => p { "No report yet." },
+            (Some(l), Some(e)) if l.findings == 0 => p.ok {
+                "Fixed: affected on " (e.finished.to_rfc3339()) " (" (e.findings) " findings), clean since "
+                (l.finished.to_rfc3339()) "."
+            },
+            (Some(l), _) if l.findings > 0 => p.bad {
+                "Affected: the latest run (" (l.finished.to_rfc3339()) ") has " (l.findings) " findings."
+            },
+            (Some(l), _) => p.ok { "Clean: the latest run (" (l.finished.to_rfc3339()) ") has no findings." },
+        }
+        h2 { "Runs" }
+        (runs_table(org, &runs))
+        h2 { "Findings" }
+        (findings_table(org, &findings))
+    };
+    Ok(no_store(layout(&host.name, Some(&s), &body).into_response()))
+}
+
+fn findings_table(org: i64, rows: &[ferret_store::FindingRow]) -> Markup {
+    html! {
+        table {
+            tr { th { "severity" } th { "rule" } th { "host" } th { "path" } th { "run" } }
+            @for r in rows {
+                @let f = &r.finding;
+                tr {
+                    td { span class={ "sev sev-" (f.severity.as_str()) } { (f.severity.as_str()) } }
+                    td { a href={ "/o/" (org) "/findings/" (r.id) } { (escape(&f.rule.name)) } }
+                    td { a href={ "/o/" (org) "/hosts/" (r.host_id) } { (escape(&r.host_name)) } }
+                    td.mono { (f.path.as_ref().map(|p| escape(&p.lossy()).into_owned()).unwrap_or_default()) }
+                    td { a href={ "/o/" (org) "/runs/" (r.run_pk) } { "run" } }
+                }
+            }
+        }
+    }
+}
+
+async fn run_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+) -> PageResult {
+    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let report = state.store.run_report(org, id).await?.ok_or(ApiError::NotFound)?;
+    let mut rows = state
+        .store
+        .list_findings(
+            org,
+            &FindingFilter { run_pk: Some(id), limit: 100_000, ..Default::default() },
+        )
+        .await?;
+    rows.sort_by_key(|r| r.id);
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let link = |i: usize| match ids.get(i) {
+        Some(fid) => format!("/o/{org}/findings/{fid}"),
+        None => String::from("#"),
+    };
+    let body = view::run_body(&report, &link);
+    Ok(no_store(layout("Run", Some(&s), &html! { (PreEscaped(body)) }).into_response()))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct FindingQuery {
+    #[serde(default)]
+    rule: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+async fn findings_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Query(q): Query<FindingQuery>,
+) -> PageResult {
+    let (s, o, _role) = member(&state, &headers, org).await?;
+    let min = q.severity.as_deref().and_then(Severity::parse);
+    let page = q.page.unwrap_or(0).clamp(0, 1_000_000);
+    let rows = state
+        .store
+        .list_findings(
+            org,
+            &FindingFilter {
+                rule: q.rule.clone(),
+                host: q.host.clone(),
+                min_severity: min,
+                limit: 200,
+                offset: page * 200,
+                ..Default::default()
+            },
+        )
+        .await?;
+    let body = html! {
+        h1 { "Findings in " (escape(&o.name)) }
+        form.filters method="get" action={ "/o/" (org) "/findings" } {
+            input type="text" name="rule" placeholder="rule contains" value=(q.rule.clone().unwrap_or_default());
+            select name="severity" {
+                option value="" { "any severity" }
+                @for sev in Severity::ALL.iter().rev() {
+                    option value=(sev.as_str()) selected[min == Some(*sev)] { "≥ " (sev.as_str()) }
+                }
+            }
+            input type="text" name="host" placeholder="host contains" value=(q.host.clone().unwrap_or_default());
+            button type="submit" { "Search" }
+        }
+        p { (rows.len()) " finding(s) on this page." }
+        (findings_table(org, &rows))
+    };
+    Ok(no_store(layout("Findings", Some(&s), &body).into_response()))
+}
+
+async fn finding_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+) -> PageResult {
+    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let row = state.store.get_finding(org, id).await?.ok_or(ApiError::NotFound)?;
+    let f = &row.finding;
+    let body = html! {
+        h1 { "Finding: " (escape(&f.rule.name)) }
+        p {
+            "On host " a href={ "/o/" (org) "/hosts/" (row.host_id) } { (escape(&row.host_name)) }
+            ", in " a href={ "/o/" (org) "/runs/" (row.run_pk) } { "this run" } "."
+        }
+        (PreEscaped(view::finding_table(f)))
+        h2 { "Evidence" }
+        (PreEscaped(view::evidence_table(f)))
+    };
+    Ok(no_store(layout("Finding", Some(&s), &body).into_response()))
+}

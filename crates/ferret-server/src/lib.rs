@@ -1,0 +1,97 @@
+//! ferret-server: the fleet collector. Hosts enrol and upload reports; coordinators publish
+//! directives; people read the roll-up on a server-rendered dashboard.
+//!
+//! Entry points: [`router`] builds the one route table over an [`AppState`] (which holds the
+//! `Arc<dyn Store>` chosen at start), and [`serve`] runs it on a listener until a shutdown
+//! future resolves, so tests bind `127.0.0.1:0`. The JSON API is in [`api`] (described by
+//! `GET /api/v1/openapi.json`), the dashboard in [`dashboard`]; every failure is an
+//! [`ApiError`].
+//!
+//! This crate links no engine: it depends on ferret-core, ferret-report and ferret-store only.
+//!
+//! Invariants: every secret is stored hashed; every tenant read goes through the caller's
+//! organisation (a host token or a user's role) and answers 404 for anything else; bodies
+//! are capped ([`AppState::body_limit`]); every form carries the session's CSRF token;
+//! every attacker-controlled string is escaped by the templates.
+
+pub mod api;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod tls;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use ferret_store::Store;
+
+pub use error::ApiError;
+
+/// Default cap on a request body (an uploaded report, compressed): 32 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store, chosen once at start.
+    pub store: Arc<dyn Store>,
+    /// Largest accepted request body in bytes (larger → 413).
+    pub body_limit: usize,
+    /// Whether cookies carry `Secure` (true unless testing over plain HTTP).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// A state with the default body limit and secure cookies.
+    pub fn new(store: Arc<dyn Store>) -> AppState {
+        AppState { store, body_limit: DEFAULT_BODY_LIMIT, secure_cookies: true }
+    }
+}
+
+/// The route table.
+pub fn router(state: AppState) -> Router {
+    let limit = state.body_limit;
+    let api = Router::new()
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/admin/orgs", post(api::create_org).get(api::list_orgs))
+        .route("/api/v1/admin/orgs/{id}/secrets", post(api::new_secret))
+        .route("/api/v1/admin/users", post(api::create_user))
+        .route("/api/v1/admin/directives", post(api::create_directive))
+        .route("/api/v1/enroll", post(api::enroll))
+        .route("/api/v1/reports", post(api::ingest))
+        .route("/api/v1/runs/{id}", get(api::get_run))
+        .route("/api/v1/directives/pending", get(api::pending))
+        .route("/api/v1/directives/{id}/outcome", post(api::outcome));
+    api.merge(dashboard::routes()).layer(DefaultBodyLimit::max(limit)).with_state(state)
+}
+
+/// Serves the router on `listener` until `shutdown` resolves; in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// On a store with no admin token yet, creates one and returns it (to be shown once).
+pub async fn bootstrap_admin(store: &dyn Store) -> Result<Option<String>, ApiError> {
+    if store.admin_token_count().await? > 0 {
+        return Ok(None);
+    }
+    let token = auth::new_token();
+    store.add_admin_token(&ferret_store::hash_token(&token)).await?;
+    Ok(Some(token))
+}
+
+/// Registers an admin token given by the operator (from `--admin-token-file`).
+pub async fn add_admin_token(store: &dyn Store, token: &str) -> Result<(), ApiError> {
+    let hash = ferret_store::hash_token(token.trim());
+    if !store.admin_token_valid(&hash).await? {
+        store.add_admin_token(&hash).await?;
+    }
+    Ok(())
+}

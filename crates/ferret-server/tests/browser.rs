@@ -1,0 +1,270 @@
+//! A browser walks the dashboard: headless Chromium, driven over WebDriver (chromedriver on
+//! loopback), logs in, opens a directive, sees the affected host, opens its finding and
+//! keeps a screenshot (`$CARGO_TARGET_TMPDIR/dashboard-finding.png`). It then opens an HTML
+//! report file and checks that the page fetched no resource at all.
+//!
+//! Skipped, with a message, when `/usr/bin/chromium` or `/usr/bin/chromedriver` is absent
+//! (Debian packages `chromium` and `chromium-driver`).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{TimeZone as _, Utc};
+use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity, Summary};
+use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use ferret_server::AppState;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn post(url: &str, auth: Option<&str>, body: &Value) -> (u16, Value) {
+    let mut req = agent().post(url).header("content-type", "application/json");
+    if let Some(a) = auth {
+        req = req.header("authorization", &format!("Bearer {a}"));
+    }
+    let mut resp = req.send(body.to_string().as_bytes()).unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn report(run_id: &str, findings: Vec<Finding>) -> Report {
+    let started = Utc.with_ymd_and_hms(2026, 5, 4, 3, 2, 1).unwrap();
+    let mut r = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
+        verb: "check".into(),
+        run_id: run_id.into(),
+        host: "h".into(),
+        targets: vec![],
+        started,
+        finished: started + chrono::Duration::seconds(4),
+        findings,
+        problems: vec![],
+        problems_dropped: 0,
+        summary: Summary { complete: true, ..Default::default() },
+    };
+    r.count_findings();
+    r
+}
+
+struct WebDriver {
+    base: String,
+    session: String,
+    child: Child,
+}
+
+impl WebDriver {
+    fn start(profile: &Path) -> WebDriver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..100 {
+            if let Ok(mut r) = agent().get(&format!("{base}/status")).call()
+                && r.body_mut().read_to_string().unwrap_or_default().contains("\"ready\":true")
+            {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(ready, "chromedriver did not start");
+        let caps = json!({ "capabilities": { "alwaysMatch": { "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--no-first-run", "--disable-sync",
+                     "--window-size=1280,1000", format!("--user-data-dir={}", profile.display())]
+        } } } });
+        let (status, v) = post(&format!("{base}/session"), None, &caps);
+        assert_eq!(status, 200, "{v}");
+        let session = v["value"]["sessionId"].as_str().unwrap().to_owned();
+        WebDriver { base, session, child }
+    }
+
+    fn cmd(&self, path: &str, body: &Value) -> Value {
+        let (status, v) =
+            post(&format!("{}/session/{}{path}", self.base, self.session), None, body);
+        assert_eq!(status, 200, "{path}: {v}");
+        v["value"].clone()
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let mut r =
+            agent().get(&format!("{}/session/{}{path}", self.base, self.session)).call().unwrap();
+        let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+        v["value"].clone()
+    }
+
+    fn goto(&self, url: &str) {
+        self.cmd("/url", &json!({ "url": url }));
+    }
+
+    fn find(&self, using: &str, value: &str) -> String {
+        let v = self.cmd("/element", &json!({ "using": using, "value": value }));
+        v.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_owned()
+    }
+
+    fn click(&self, using: &str, value: &str) {
+        let e = self.find(using, value);
+        self.cmd(&format!("/element/{e}/click"), &json!({}));
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find("css selector", css);
+        self.cmd(&format!("/element/{e}/value"), &json!({ "text": text }));
+    }
+
+    fn source(&self) -> String {
+        self.get("/source").as_str().unwrap().to_owned()
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let b64 = self.get("/screenshot");
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        #[expect(clippy::disallowed_methods, reason = "the test's screenshot artefact")]
+        let mut f = std::fs::File::create(path).unwrap();
+        f.write_all(&png).unwrap();
+    }
+}
+
+impl Drop for WebDriver {
+    fn drop(&mut self) {
+        let _ = agent().delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        eprintln!(
+            "skipped: {CHROMIUM} or {CHROMEDRIVER} is absent (apt-get install chromium chromium-driver)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("c.db").display());
+    let (base, admin) = rt.block_on(async {
+        let store = ferret_store::open(&url).await.unwrap();
+        let admin = ferret_server::bootstrap_admin(store.as_ref()).await.unwrap().unwrap();
+        let state = AppState::new(Arc::clone(&store));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(ferret_server::serve(listener, state, std::future::pending()));
+        (format!("http://{addr}"), admin)
+    });
+    let (_, org) =
+        post(&format!("{base}/api/v1/admin/orgs"), Some(&admin), &json!({ "name": "Agency" }));
+    let org_id = org["id"].as_i64().unwrap();
+    let secret = org["enrolment_secret"].as_str().unwrap();
+    let (_, d) = post(
+        &format!("{base}/api/v1/admin/directives"),
+        Some(&admin),
+        &json!({ "name": "pulse-2026", "command": "check --campaign pulse-secure",
+                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
+    );
+    let did = d["id"].as_i64().unwrap().to_string();
+    let mut f = Finding::new(
+        Engine::Check,
+        RuleRef { id: "PS001".into(), name: "pulse-secure-webshell".into(), ..Default::default() },
+        Severity::Critical,
+    )
+    .with_path("/home/webserver/htdocs/dana-na/licenseserver/compcheckresult.cgi");
+    f.push_evidence(Evidence {
+        label: "marker".into(),
+        offset: Some(64),
+        data: "<script>evil()</script>".into(),
+    });
+    for (host, findings) in [("web-01", vec![f]), ("web-02", vec![])] {
+        let (_, e) = post(
+            &format!("{base}/api/v1/enroll"),
+            None,
+            &json!({ "secret": secret, "host": host }),
+        );
+        let token = e["token"].as_str().unwrap();
+        let mut body = Vec::new();
+        ferret_report::jsonl::write(&report(&format!("run-{host}"), findings), &mut body).unwrap();
+        let resp = agent()
+            .post(&format!("{base}/api/v1/reports"))
+            .header("authorization", &format!("Bearer {token}"))
+            .header("x-ferret-directive", &did)
+            .send(&body[..])
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+    post(
+        &format!("{base}/api/v1/admin/users"),
+        Some(&admin),
+        &json!({ "name": "analyst", "password": "a long password", "org_id": org_id, "role": "viewer" }),
+    );
+
+    let wd = WebDriver::start(&dir.path().join("profile"));
+    wd.goto(&format!("{base}/login"));
+    wd.type_into("input[name=user]", "analyst");
+    wd.type_into("input[name=password]", "a long password");
+    wd.click("css selector", "button[type=submit]");
+    assert!(wd.source().contains("Directives"), "logged in and on the organisation page");
+    wd.click("link text", "pulse-2026");
+    let page = wd.source();
+    assert!(page.contains("affected (1)"), "{page}");
+    assert!(page.contains("clean (1)"));
+    wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-directive.png"));
+    wd.click("link text", "web-01");
+    assert!(wd.source().contains("Affected: the latest run"));
+    wd.click("link text", "pulse-secure-webshell");
+    let page = wd.source();
+    assert!(page.contains("Evidence"));
+    assert!(page.contains("&lt;script&gt;evil()&lt;/script&gt;"), "evidence shown as text");
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-finding.png");
+    wd.screenshot(&shot);
+    eprintln!("screenshot kept at {}", shot.display());
+
+    // The HTML report opens with no request for any resource.
+    let mut rep = report("file-run", vec![]);
+    rep.findings = vec![Finding::new(
+        Engine::Yara,
+        RuleRef {
+            id: "x".into(),
+            name: "<img src=http://127.0.0.1:9/x.png>".into(),
+            ..Default::default()
+        },
+        Severity::High,
+    )];
+    rep.count_findings();
+    let mut html = Vec::new();
+    ferret_report::html::write(&rep, &mut html).unwrap();
+    let file = dir.path().join("report.html");
+    #[expect(clippy::disallowed_methods, reason = "the test's own report file")]
+    std::fs::write(&file, html).unwrap();
+    wd.goto(&format!("file://{}", file.display()));
+    let resources = wd.cmd(
+        "/execute/sync",
+        &json!({ "script": "return performance.getEntriesByType('resource').length", "args": [] }),
+    );
+    assert_eq!(resources, json!(0), "the report fetched resources");
+    assert!(wd.source().contains("by severity"));
+    wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-report.png"));
+}

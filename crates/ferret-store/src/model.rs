@@ -1,0 +1,310 @@
+//! The records the store keeps and returns: organisations, hosts, users, runs, findings,
+//! directives and their per-host status.
+
+use chrono::{DateTime, Utc};
+use ferret_core::{Finding, Severity};
+use serde::Serialize;
+
+/// An organisation (an agency): hosts, users and runs belong to exactly one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Org {
+    /// Database id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+}
+
+/// An enrolled host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Host {
+    /// Database id.
+    pub id: i64,
+    /// The organisation it reports to.
+    pub org_id: i64,
+    /// The name it gave at enrolment.
+    pub name: String,
+    /// When it enrolled.
+    pub enrolled: DateTime<Utc>,
+    /// When it last sent a report.
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// A dashboard user's role in one organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the organisation's data.
+    Viewer,
+    /// Reads, and manages enrolment secrets.
+    Admin,
+}
+
+impl Role {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses `admin` or `viewer`.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// A dashboard user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Database id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// The Argon2 PHC string of the password.
+    pub password_hash: String,
+}
+
+/// A logged-in dashboard session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    /// The user.
+    pub user_id: i64,
+    /// The user's name.
+    pub user_name: String,
+    /// The CSRF token every form of this session must carry.
+    pub csrf: String,
+    /// When it ends.
+    pub expires: DateTime<Utc>,
+}
+
+/// One stored run (the header of a report).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Run {
+    /// Database id.
+    pub id: i64,
+    /// Organisation.
+    pub org_id: i64,
+    /// Host.
+    pub host_id: i64,
+    /// Host name.
+    pub host_name: String,
+    /// The report's run id (unique per host).
+    pub run_id: String,
+    /// The directive this run answered, if any.
+    pub directive_id: Option<i64>,
+    /// The verb.
+    pub verb: String,
+    /// ferret version of the host.
+    pub tool_version: String,
+    /// SHA-256 of the host's ferret executable.
+    pub exe_sha256: Option<String>,
+    /// SHA-256 of the rule set used.
+    pub ruleset_sha256: Option<String>,
+    /// Run start.
+    pub started: DateTime<Utc>,
+    /// Run end.
+    pub finished: DateTime<Utc>,
+    /// When the collector stored it.
+    pub received: DateTime<Utc>,
+    /// Whether coverage was complete.
+    pub complete: bool,
+    /// Number of findings.
+    pub findings: i64,
+    /// Number of problems.
+    pub problems: i64,
+    /// Highest severity among the findings.
+    pub max_severity: Option<Severity>,
+}
+
+/// What [`crate::Store::ingest`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ingested {
+    /// Database id of the run.
+    pub id: i64,
+    /// The report's run id.
+    pub run_id: String,
+    /// True when this run id was already stored for this host (nothing was added).
+    pub duplicate: bool,
+}
+
+/// One stored finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FindingRow {
+    /// Database id.
+    pub id: i64,
+    /// Database id of the run.
+    pub run_pk: i64,
+    /// Host.
+    pub host_id: i64,
+    /// Host name.
+    pub host_name: String,
+    /// The finding as reported.
+    pub finding: Finding,
+}
+
+/// Filters for listing findings. Every value is bound as a parameter, never spliced.
+#[derive(Clone, Debug, Default)]
+pub struct FindingFilter {
+    /// Only this run.
+    pub run_pk: Option<i64>,
+    /// Only this host.
+    pub host_id: Option<i64>,
+    /// Host name contains this (case-insensitive).
+    pub host: Option<String>,
+    /// Rule id or name contains this (case-insensitive).
+    pub rule: Option<String>,
+    /// At least this severity.
+    pub min_severity: Option<Severity>,
+    /// Most rows returned (0 means 1000).
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
+}
+
+/// A directive to publish.
+#[derive(Clone, Debug, Default)]
+pub struct NewDirective {
+    /// A short name.
+    pub name: String,
+    /// The ferret arguments to run, e.g. `check --campaign pulse-secure`.
+    pub command: String,
+    /// An optional rule bundle the command uses.
+    pub bundle: Option<Vec<u8>>,
+    /// When every host should have answered.
+    pub deadline: DateTime<Utc>,
+    /// The organisations it applies to.
+    pub orgs: Vec<i64>,
+}
+
+/// A published directive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Directive {
+    /// Database id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// The ferret arguments to run.
+    pub command: String,
+    /// The rule bundle.
+    #[serde(skip)]
+    pub bundle: Option<Vec<u8>>,
+    /// Deadline.
+    pub deadline: DateTime<Utc>,
+    /// When it was published.
+    pub created: DateTime<Utc>,
+    /// Organisations it applies to (sorted).
+    pub orgs: Vec<i64>,
+}
+
+/// What an agent says after running a directive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectiveOutcome {
+    /// `ran` (the command finished and reported) or `errored`.
+    pub errored: bool,
+    /// The command's exit code.
+    pub exit_code: Option<i64>,
+    /// A message (the error, for `errored`).
+    pub message: Option<String>,
+    /// The run id of the report it produced.
+    pub run_id: Option<String>,
+}
+
+/// A host's state for one directive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    /// Its latest run for the directive had findings.
+    Affected,
+    /// Its latest run for the directive had none.
+    Clean,
+    /// The agent reported that the command failed.
+    Errored,
+    /// No answer yet; the deadline has not passed.
+    Pending,
+    /// No answer and the deadline has passed.
+    Missing,
+}
+
+impl HostStatus {
+    /// Every status, in display order.
+    pub const ALL: [HostStatus; 5] = [
+        HostStatus::Affected,
+        HostStatus::Clean,
+        HostStatus::Errored,
+        HostStatus::Pending,
+        HostStatus::Missing,
+    ];
+
+    /// The name shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostStatus::Affected => "affected",
+            HostStatus::Clean => "clean",
+            HostStatus::Errored => "errored",
+            HostStatus::Pending => "pending",
+            HostStatus::Missing => "not reported by deadline",
+        }
+    }
+}
+
+/// One host's line in a directive's roll-up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectiveHost {
+    /// Host id.
+    pub host_id: i64,
+    /// Host name.
+    pub host_name: String,
+    /// Its status.
+    pub status: HostStatus,
+    /// Its latest run for the directive.
+    pub run_pk: Option<i64>,
+    /// Findings in that run.
+    pub findings: i64,
+    /// Whether an earlier run for the directive had findings and the latest has none.
+    pub fixed: bool,
+    /// When it last answered.
+    pub answered: Option<DateTime<Utc>>,
+    /// The agent's message (errors).
+    pub message: Option<String>,
+}
+
+/// A status change at a point in time, for the chart over time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatusEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which host.
+    pub host_id: i64,
+    /// Its new status.
+    pub status: HostStatus,
+}
+
+/// A directive's roll-up in one organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectiveStatus {
+    /// The directive.
+    pub directive: Directive,
+    /// Every host of the organisation, sorted by status then name.
+    pub hosts: Vec<DirectiveHost>,
+    /// Answers in time order.
+    pub events: Vec<StatusEvent>,
+}
+
+impl DirectiveStatus {
+    /// Hosts per status.
+    pub fn counts(&self) -> std::collections::BTreeMap<HostStatus, usize> {
+        let mut m: std::collections::BTreeMap<HostStatus, usize> =
+            HostStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        for h in &self.hosts {
+            *m.entry(h.status).or_default() += 1;
+        }
+        m
+    }
+}
