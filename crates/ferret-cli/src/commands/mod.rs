@@ -2,15 +2,19 @@
 //! engine's configuration, and `run()`.
 
 pub mod agent;
+pub mod baseline;
 pub mod common;
-pub mod hunt;
+pub mod diff;
 pub mod enroll;
+pub mod hunt;
+pub mod keygen;
 pub mod report;
 #[cfg(feature = "scan")]
 pub mod rules;
 #[cfg(feature = "scan")]
 pub mod scan;
 pub mod serve;
+pub mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -51,6 +55,14 @@ pub enum Command {
     #[cfg(feature = "scan")]
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Create an Ed25519 key pair (minisign format) for signing manifests.
+    Keygen(keygen::KeygenArgs),
+    /// Record a tree in a (signed) manifest.
+    Baseline(baseline::BaselineArgs),
+    /// Check a tree against a signed manifest, or packages against dpkg's checksums.
+    Verify(verify::VerifyArgs),
+    /// Show what changed between two manifests.
+    Diff(diff::DiffArgs),
 }
 
 /// Runs the chosen verb.
@@ -75,5 +87,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Keygen(args) => keygen::run(&args),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Diff(args) => diff::run(&args),
     }
 }

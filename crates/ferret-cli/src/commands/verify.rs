@@ -1,0 +1,125 @@
+//! `ferret verify`: check a root against a signed manifest, or installed Debian packages
+//! against their recorded checksums (`--dpkg`).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use ferret_core::Collector;
+use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
+
+use super::baseline::{load_policy, open_input, read_input, set_threads};
+use super::common::OutputArgs;
+use crate::exit::ExitStatus;
+
+/// Arguments of `ferret verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The root to check; manifest paths are relative to it (a mounted image is checked
+    /// offline). Default `/`.
+    #[arg(value_name = "ROOT")]
+    pub root_arg: Option<PathBuf>,
+    /// The root (same as ROOT; for `--dpkg`).
+    #[arg(long, value_name = "DIR", conflicts_with = "root_arg")]
+    pub root: Option<PathBuf>,
+    /// The manifest (from `ferret baseline`).
+    #[arg(long, short = 'm', value_name = "MANIFEST", required_unless_present = "dpkg")]
+    pub manifest: Option<PathBuf>,
+    /// The trusted public key (brought from elsewhere, not from the examined host).
+    #[arg(long, value_name = "KEY.pub")]
+    pub pubkey: Option<PathBuf>,
+    /// The detached signature (default: MANIFEST.minisig).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// Check an unsigned manifest anyway; every finding is marked unauthenticated.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// Policy file (TOML); default: the built-in Linux policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Do not walk paths matching GLOB (relative to the root; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Stay on the root's file system.
+    #[arg(long)]
+    pub one_file_system: bool,
+    /// Verify installed Debian packages against var/lib/dpkg under the root instead.
+    #[arg(long, conflicts_with_all = ["manifest", "pubkey", "allow_unsigned"])]
+    pub dpkg: bool,
+    /// With --dpkg: check only this package (repeatable).
+    #[arg(long, value_name = "NAME", requires = "dpkg")]
+    pub package: Vec<String>,
+    /// With --dpkg: do not look for files no package owns.
+    #[arg(long, requires = "dpkg")]
+    pub no_unowned: bool,
+    /// Hashing threads (default: all cores).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Runs `ferret verify`.
+pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    set_threads(args.threads);
+    let started = chrono::Utc::now();
+    let root =
+        args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
+    let collector = Collector::new();
+    let mut target = root.display().to_string();
+    let summary = if args.dpkg {
+        let opts = ferret_integrity::dpkg::DpkgOptions {
+            root: root.clone(),
+            unowned: !args.no_unowned,
+            packages: args.package.clone(),
+        };
+        let summary = ferret_integrity::dpkg::verify_dpkg(&opts, &collector)?;
+        if !args.output.quiet {
+            crate::output::note(&format!("ferret: note: {}", ferret_integrity::dpkg::TRUST_NOTE));
+        }
+        summary
+    } else {
+        let manifest = args.manifest.as_deref().context("--manifest is required")?;
+        let trust = match (&args.pubkey, args.allow_unsigned) {
+            (Some(pk), _) => {
+                let sig_path = args.signature.clone().unwrap_or_else(|| signature_path(manifest));
+                if !sig_path.exists() {
+                    anyhow::bail!(
+                        "the manifest is not signed: {} does not exist; refusing to trust it \
+                         (use --allow-unsigned to check anyway, unauthenticated)",
+                        sig_path.display()
+                    );
+                }
+                Trust::Signed { public_key: read_input(pk)?, signature: read_input(&sig_path)? }
+            }
+            (None, true) => Trust::Unsigned,
+            (None, false) => anyhow::bail!(
+                "no trusted public key given (--pubkey KEY.pub); refusing to trust the manifest \
+                 (use --allow-unsigned to check anyway, unauthenticated)"
+            ),
+        };
+        let policy = load_policy(args.policy.as_deref(), &args.exclude)?;
+        let opts = VerifyOptions {
+            walk: ferret_integrity::tree::WalkOptions { one_file_system: args.one_file_system },
+        };
+        let file = std::io::BufReader::new(open_input(manifest)?);
+        let outcome = verify(&root, file, &trust, &policy, &opts, &collector)?;
+        let h = &outcome.header;
+        let who = outcome.authenticity.as_ref().map_or_else(
+            || "UNAUTHENTICATED (signature not checked)".to_owned(),
+            |a| format!("signed by key {}", a.key_id),
+        );
+        let identity =
+            format!("manifest {} created {} on {} ({}), {who}", h.id, h.created, h.host, h.root);
+        if !args.output.quiet {
+            crate::output::note(&identity);
+        }
+        target = format!("{target} against {identity}");
+        outcome.summary
+    };
+    let report =
+        super::common::build_report("verify", vec![target], started, collector, summary, None);
+    crate::output::emit(&report, &args.output)?;
+    Ok(ExitStatus::from_summary(&report.summary))
+}

@@ -1,0 +1,65 @@
+//! `baseline`: walk a root and write its manifest.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use ferret_core::{Sink, Summary};
+
+use crate::manifest::{HashAlgorithm, Header, ManifestError, ManifestWriter};
+use crate::policy::Policy;
+use crate::tree::{Tree, WalkOptions};
+
+/// Options of a baseline.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineOptions {
+    /// Digest algorithm.
+    pub hash: HashAlgorithm,
+    /// Compress the manifest with zstd.
+    pub zstd: bool,
+    /// Walk options.
+    pub walk: WalkOptions,
+    /// Host name recorded in the header.
+    pub host: String,
+}
+
+/// What a baseline produced.
+#[derive(Debug, Clone)]
+pub struct BaselineOutcome {
+    /// The header written.
+    pub header: Header,
+    /// Entries written.
+    pub entries: u64,
+    /// Counters and problems.
+    pub summary: Summary,
+}
+
+/// Walks `root` under `policy` and writes a manifest to `out`. Files whose content the
+/// policy does not compare are recorded without a digest. Unreadable files are recorded
+/// without a digest and reported as problems.
+pub fn baseline<W: Write>(
+    root: &Path,
+    policy: &Policy,
+    opts: &BaselineOptions,
+    out: W,
+    sink: &dyn Sink,
+) -> Result<(W, BaselineOutcome), ManifestError> {
+    let header =
+        Header::new(&root.to_string_lossy(), &opts.host, opts.hash, policy.excludes().to_vec());
+    let mut writer = ManifestWriter::new(out, &header, opts.zstd)?;
+    let mut tree = Tree::new(root, policy, opts.walk.clone(), opts.hash, sink);
+    for entry in tree.by_ref() {
+        writer.write_entry(&entry)?;
+    }
+    let entries = writer.count();
+    let out = writer.finish()?;
+    let mut summary = Summary::default();
+    summary.count("entries", entries);
+    summary.count("files_hashed", tree.stats.files_hashed.load(Ordering::Relaxed));
+    summary.count("bytes_hashed", tree.stats.bytes_hashed.load(Ordering::Relaxed));
+    summary.skip("excluded", tree.excluded());
+    summary.details.insert("manifest_id".into(), header.id.clone().into());
+    summary.details.insert("manifest_created".into(), header.created.clone().into());
+    summary.details.insert("hash".into(), header.hash.as_str().into());
+    Ok((out, BaselineOutcome { header, entries, summary }))
+}

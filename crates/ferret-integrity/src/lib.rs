@@ -1,0 +1,34 @@
+//! ferret-integrity: signed manifests of a file tree, and checking a tree against them.
+//!
+//! The trust anchor is a public key the operator brings from elsewhere. A **manifest**
+//! ([`manifest`]) lists every path under a root — type, size, mode, owner, digest, symlink
+//! target, security xattrs — sorted, so that a tree of any size can be checked by a streaming
+//! merge-join in bounded memory. It is signed with minisign ([`sign`]) so that `minisign -V`
+//! can check it too.
+//!
+//! Entry points:
+//! - [`baseline::baseline`] walks a root and writes a manifest;
+//! - [`verify::verify`] checks a root against a manifest, pushing findings (engine
+//!   `integrity`) into a [`ferret_core::Sink`];
+//! - [`diff::diff`] compares two manifests;
+//! - [`dpkg::verify_dpkg`] checks installed Debian packages against their recorded MD5 sums
+//!   and looks for files in system directories that no package owns.
+//!
+//! What is expected to change (logs, caches) and which attributes are compared is a
+//! [`policy::Policy`]. Nothing here prints or exits; per-item failures are
+//! [`ferret_core::Problem`]s.
+
+#![warn(clippy::unwrap_used, clippy::indexing_slicing)]
+
+pub mod baseline;
+pub mod compare;
+pub mod diff;
+pub mod dpkg;
+pub mod manifest;
+pub mod policy;
+pub mod sign;
+pub mod tree;
+pub mod verify;
+
+pub use manifest::{Entry, EntryKind, HashAlgorithm, Header, ManifestError};
+pub use policy::{AttrSet, Policy};

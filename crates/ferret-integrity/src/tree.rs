@@ -1,0 +1,473 @@
+//! Walking a tree in manifest order and turning what is found into [`Entry`]s.
+//!
+//! Verification is a merge-join of two sorted streams, so the walk must produce paths in
+//! [`path_cmp`](crate::manifest::path_cmp) order without holding the whole tree in memory.
+//! [`SortedWalk`] is a depth-first walk that reads one directory at a time and visits its
+//! names in byte order: memory is bounded by depth × directory width. It opens nothing but
+//! directories and never follows symlinks. [`Tree`] takes the walk in batches and builds
+//! entries (hashing files through `ferret_fs::open_read_only`, reading security xattrs) in
+//! parallel with rayon, keeping the order.
+
+use std::collections::VecDeque;
+use std::fs::Metadata;
+use std::io::{self, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ferret_core::{Problem, ProblemKind, Sink};
+use rayon::prelude::*;
+
+use crate::manifest::{Entry, EntryKind, HashAlgorithm};
+use crate::policy::{AttrSet, Policy};
+
+/// The xattrs kept in manifests.
+pub const SECURITY_XATTRS: [&str; 2] = ["security.capability", "security.selinux"];
+
+/// One path found by the walk, with its `lstat` metadata.
+#[derive(Debug)]
+pub struct WalkItem {
+    /// Path relative to the root (empty for the root).
+    pub rel: Vec<u8>,
+    /// Absolute path.
+    pub abs: PathBuf,
+    /// `lstat` metadata.
+    pub meta: Metadata,
+}
+
+/// Options of a walk.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Do not descend into directories on another file system than the root.
+    pub one_file_system: bool,
+}
+
+/// A depth-first walk in manifest path order. Problems (unreadable directories, vanished
+/// entries) go to the sink.
+pub struct SortedWalk<'a> {
+    root: PathBuf,
+    policy: &'a Policy,
+    sink: &'a dyn Sink,
+    opts: WalkOptions,
+    root_dev: Option<u64>,
+    started: bool,
+    stack: Vec<std::vec::IntoIter<Vec<u8>>>,
+    unreadable: Vec<Vec<u8>>,
+    excluded: u64,
+}
+
+impl std::fmt::Debug for SortedWalk<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SortedWalk").field("root", &self.root).finish_non_exhaustive()
+    }
+}
+
+fn join(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    if rel.is_empty() {
+        name.to_vec()
+    } else {
+        let mut p = Vec::with_capacity(rel.len() + 1 + name.len());
+        p.extend_from_slice(rel);
+        p.push(b'/');
+        p.extend_from_slice(name);
+        p
+    }
+}
+
+/// The absolute path of a relative manifest path under `root`.
+pub fn abs_path(root: &Path, rel: &[u8]) -> PathBuf {
+    if rel.is_empty() { root.to_path_buf() } else { root.join(std::ffi::OsStr::from_bytes(rel)) }
+}
+
+fn problem_kind(e: &io::Error) -> ProblemKind {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => ProblemKind::PermissionDenied,
+        io::ErrorKind::NotFound => ProblemKind::Vanished,
+        _ => ProblemKind::ReadError,
+    }
+}
+
+impl<'a> SortedWalk<'a> {
+    /// A walk of `root` skipping the policy's excludes.
+    pub fn new(root: &Path, policy: &'a Policy, opts: WalkOptions, sink: &'a dyn Sink) -> Self {
+        SortedWalk {
+            root: root.to_path_buf(),
+            policy,
+            sink,
+            opts,
+            root_dev: None,
+            started: false,
+            stack: Vec::new(),
+            unreadable: Vec::new(),
+            excluded: 0,
+        }
+    }
+
+    /// Whether `rel` lies below a directory that could not be read (so its absence from the
+    /// walk says nothing).
+    pub fn under_unreadable(&self, rel: &[u8]) -> bool {
+        self.unreadable
+            .iter()
+            .any(|d| d.is_empty() || (rel.starts_with(d) && rel.get(d.len()) == Some(&b'/')))
+    }
+
+    /// Entries skipped by the policy's excludes.
+    pub fn excluded(&self) -> u64 {
+        self.excluded
+    }
+
+    fn descend(&mut self, rel: &[u8], abs: &Path, meta: &Metadata) {
+        if let (true, Some(dev)) = (self.opts.one_file_system, self.root_dev)
+            && meta.dev() != dev
+        {
+            return;
+        }
+        match std::fs::read_dir(abs) {
+            Ok(rd) => {
+                let mut names: Vec<Vec<u8>> = Vec::new();
+                for de in rd {
+                    match de {
+                        Ok(de) => names.push(de.file_name().into_vec()),
+                        Err(e) => {
+                            self.sink.problem(Problem::at(
+                                problem_kind(&e),
+                                abs,
+                                format!("cannot list directory: {e}"),
+                            ));
+                            self.unreadable.push(rel.to_vec());
+                        }
+                    }
+                }
+                names.sort_unstable();
+                let full: Vec<Vec<u8>> = names.iter().map(|n| join(rel, n)).collect();
+                self.stack.push(full.into_iter());
+            }
+            Err(e) => {
+                self.sink.problem(Problem::at(
+                    problem_kind(&e),
+                    abs,
+                    format!("cannot list directory: {e}"),
+                ));
+                self.unreadable.push(rel.to_vec());
+            }
+        }
+    }
+}
+
+impl Iterator for SortedWalk<'_> {
+    type Item = WalkItem;
+
+    fn next(&mut self) -> Option<WalkItem> {
+        if !self.started {
+            self.started = true;
+            let root = self.root.clone();
+            // The root itself may be a symlink to the tree (a mount point alias); below it,
+            // nothing is followed.
+            match std::fs::metadata(&root) {
+                Ok(meta) => {
+                    self.root_dev = Some(meta.dev());
+                    if meta.is_dir() {
+                        self.descend(b"", &root, &meta);
+                    }
+                    return Some(WalkItem { rel: Vec::new(), abs: root, meta });
+                }
+                Err(e) => {
+                    self.sink.problem(Problem::at(
+                        problem_kind(&e),
+                        root.as_path(),
+                        format!("cannot examine the root: {e}"),
+                    ));
+                    self.unreadable.push(Vec::new());
+                    return None;
+                }
+            }
+        }
+        loop {
+            let top = self.stack.last_mut()?;
+            let Some(rel) = top.next() else {
+                self.stack.pop();
+                continue;
+            };
+            if self.policy.is_excluded(&rel) {
+                self.excluded += 1;
+                continue;
+            }
+            let abs = abs_path(&self.root, &rel);
+            match std::fs::symlink_metadata(&abs) {
+                Ok(meta) => {
+                    if meta.is_dir() {
+                        self.descend(&rel, &abs, &meta);
+                    }
+                    return Some(WalkItem { rel, abs, meta });
+                }
+                Err(e) => {
+                    self.sink.problem(Problem::at(
+                        problem_kind(&e),
+                        abs.as_path(),
+                        format!("cannot examine: {e}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Counters of a [`Tree`].
+#[derive(Debug, Default)]
+pub struct TreeStats {
+    /// Entries produced.
+    pub entries: AtomicU64,
+    /// Regular files hashed.
+    pub files_hashed: AtomicU64,
+    /// Bytes hashed.
+    pub bytes_hashed: AtomicU64,
+}
+
+/// Entries of a tree in manifest order, built in parallel batches.
+pub struct Tree<'a> {
+    walk: SortedWalk<'a>,
+    policy: &'a Policy,
+    hash: HashAlgorithm,
+    sink: &'a dyn Sink,
+    ready: VecDeque<Entry>,
+    pending: Option<Vec<WalkItem>>,
+    /// Counters.
+    pub stats: TreeStats,
+}
+
+impl std::fmt::Debug for Tree<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tree").field("walk", &self.walk).finish_non_exhaustive()
+    }
+}
+
+/// Most entries built per batch.
+const BATCH_ENTRIES: usize = 2048;
+/// Most file bytes per batch (bounds latency, not memory: files are streamed).
+const BATCH_BYTES: u64 = 512 << 20;
+
+impl<'a> Tree<'a> {
+    /// A tree under `root`; files whose policy compares `content` are hashed with `hash`.
+    pub fn new(
+        root: &Path,
+        policy: &'a Policy,
+        opts: WalkOptions,
+        hash: HashAlgorithm,
+        sink: &'a dyn Sink,
+    ) -> Tree<'a> {
+        Tree {
+            walk: SortedWalk::new(root, policy, opts, sink),
+            policy,
+            hash,
+            sink,
+            ready: VecDeque::new(),
+            pending: None,
+            stats: TreeStats::default(),
+        }
+    }
+
+    /// See [`SortedWalk::under_unreadable`].
+    pub fn under_unreadable(&self, rel: &[u8]) -> bool {
+        self.walk.under_unreadable(rel)
+    }
+
+    /// Entries skipped by excludes.
+    pub fn excluded(&self) -> u64 {
+        self.walk.excluded()
+    }
+
+    /// Hashes the batch walked ahead while the walk reads the next one (a pipeline of two
+    /// stages on rayon's pool).
+    fn fill(&mut self) {
+        let batch = match self.pending.take() {
+            Some(b) => b,
+            None => walk_batch(&mut self.walk),
+        };
+        if batch.is_empty() {
+            self.pending = Some(batch);
+            return;
+        }
+        let policy = self.policy;
+        let hash = self.hash;
+        let sink = self.sink;
+        let stats = &self.stats;
+        let walk = &mut self.walk;
+        let (built, next) = rayon::join(
+            || {
+                batch
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .map(|item| {
+                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT);
+                        build_entry(item, want.then_some(hash), sink, stats)
+                    })
+                    .collect::<Vec<Entry>>()
+            },
+            || walk_batch(walk),
+        );
+        self.pending = Some(next);
+        self.stats.entries.fetch_add(built.len() as u64, Ordering::Relaxed);
+        self.ready.extend(built);
+    }
+}
+
+/// The next batch of the walk: up to [`BATCH_ENTRIES`] items or [`BATCH_BYTES`] of files.
+fn walk_batch(walk: &mut SortedWalk<'_>) -> Vec<WalkItem> {
+    let mut batch = Vec::with_capacity(BATCH_ENTRIES);
+    let mut bytes = 0u64;
+    while batch.len() < BATCH_ENTRIES && bytes < BATCH_BYTES {
+        let Some(item) = walk.next() else { break };
+        if item.meta.is_file() {
+            bytes += item.meta.len();
+        }
+        batch.push(item);
+    }
+    batch
+}
+
+impl Iterator for Tree<'_> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        if self.ready.is_empty() {
+            self.fill();
+        }
+        self.ready.pop_front()
+    }
+}
+
+/// Builds an entry from a walked item: reads the symlink target and security xattrs, and
+/// hashes a regular file when `hash` is given. Failures become problems (the entry is kept,
+/// without a digest).
+pub fn build_entry(
+    item: WalkItem,
+    hash: Option<HashAlgorithm>,
+    sink: &dyn Sink,
+    stats: &TreeStats,
+) -> Entry {
+    let meta = &item.meta;
+    let kind = EntryKind::from_file_type(meta.file_type());
+    let mut entry = Entry {
+        path: item.rel,
+        kind,
+        size: if kind == EntryKind::File { meta.len() } else { 0 },
+        mode: meta.mode() & 0o7777,
+        uid: meta.uid(),
+        gid: meta.gid(),
+        digest: None,
+        target: None,
+        xattrs: std::collections::BTreeMap::new(),
+        rdev: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice).then(|| meta.rdev()),
+        mtime: meta.mtime(),
+    };
+    if kind == EntryKind::Symlink {
+        match std::fs::read_link(&item.abs) {
+            Ok(t) => entry.target = Some(t.into_os_string().into_vec()),
+            Err(e) => sink.problem(Problem::at(
+                problem_kind(&e),
+                item.abs.as_path(),
+                format!("cannot read symlink: {e}"),
+            )),
+        }
+    }
+    // One listxattr call; values are read only for the security names present. Errors
+    // (ENOTSUP and the like) mean "none here".
+    if let Ok(names) = xattr::list(&item.abs) {
+        for name in names {
+            if let Some(known) =
+                SECURITY_XATTRS.iter().find(|k| name.as_encoded_bytes() == k.as_bytes())
+                && let Ok(Some(v)) = xattr::get(&item.abs, known)
+            {
+                entry.xattrs.insert((*known).to_owned(), v);
+            }
+        }
+    }
+    if let (EntryKind::File, Some(alg)) = (kind, hash) {
+        match digest_file(&item.abs, meta, alg) {
+            Ok((d, n)) => {
+                entry.digest = Some(d);
+                stats.files_hashed.fetch_add(1, Ordering::Relaxed);
+                stats.bytes_hashed.fetch_add(n, Ordering::Relaxed);
+            }
+            Err((kind, reason)) => sink.problem(Problem::at(kind, item.abs.as_path(), reason)),
+        }
+    }
+    entry
+}
+
+/// Read size for hashing.
+const CHUNK: usize = 256 << 10;
+
+thread_local! {
+    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; CHUNK]);
+}
+
+/// Hashes one examined file (opened read-only through ferret-fs), checking that it is the
+/// file `lstat` saw. Returns the hex digest and the bytes read.
+pub fn digest_file(
+    path: &Path,
+    seen: &Metadata,
+    alg: HashAlgorithm,
+) -> Result<(String, u64), (ProblemKind, String)> {
+    let (file, meta) = open_examined(path)?;
+    if meta.ino() != seen.ino() || meta.dev() != seen.dev() {
+        return Err((ProblemKind::Changed, "file was replaced while being examined".into()));
+    }
+    digest_reader(file, alg).map_err(|e| (problem_kind(&e), format!("cannot read: {e}")))
+}
+
+/// Hashes a reader in large chunks with [`ferret_fs::hash::hash_reader`].
+pub fn digest_reader(mut r: impl Read, alg: HashAlgorithm) -> io::Result<(String, u64)> {
+    let kinds = ferret_fs::hash::HashKinds {
+        sha256: alg == HashAlgorithm::Sha256,
+        blake3: alg == HashAlgorithm::Blake3,
+        ..Default::default()
+    };
+    BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let (d, n) = ferret_fs::hash::hash_reader(kinds, &mut r, &mut buf)?;
+        let raw = match alg {
+            HashAlgorithm::Sha256 => d.sha256,
+            HashAlgorithm::Blake3 => d.blake3,
+        };
+        Ok((raw.map(hex::encode).unwrap_or_default(), n))
+    })
+}
+
+/// Opens an examined regular file read-only through ferret-fs.
+pub fn open_examined(path: &Path) -> Result<(std::fs::File, Metadata), (ProblemKind, String)> {
+    use ferret_fs::OpenError;
+    ferret_fs::open_read_only(path).map_err(|e| {
+        let kind = match &e {
+            OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
+            OpenError::Vanished(_) => ProblemKind::Vanished,
+            OpenError::Symlink(_) | OpenError::NotRegular { .. } => ProblemKind::Changed,
+            OpenError::Io(_) => ProblemKind::ReadError,
+        };
+        (kind, format!("cannot open: {e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferret_core::Collector;
+
+    #[test]
+    fn walk_is_in_manifest_order_and_skips_excludes() {
+        let d = tempfile::tempdir().unwrap();
+        for p in ["a/b", "a.txt", "b", "a/c/d", "proc/x"] {
+            let path = d.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            #[expect(clippy::disallowed_methods, reason = "test fixture")]
+            std::fs::write(&path, b"x").unwrap();
+        }
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let rels: Vec<String> = SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink)
+            .map(|i| String::from_utf8(i.rel).unwrap())
+            .collect();
+        assert_eq!(rels, ["", "a", "a/b", "a/c", "a/c/d", "a.txt", "b"]);
+    }
+}
