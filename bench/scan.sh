@@ -13,7 +13,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 data=${1:-$repo/bench-data}
 shared=${FERRET_SHARED:-$repo/../shared}
 threads=${THREADS:-$(nproc)}
-tree=$data/tree
+tree=$data/corpus
 sigbase=$shared/corpus/signature-base/yara
 results=$data/results
 mkdir -p "$data" "$results"
@@ -26,6 +26,10 @@ cargo build --release --locked -p ferret-cli --manifest-path "$repo/Cargo.toml"
 ferret=$repo/target/release/ferret
 [ -x "$ferret" ] || ferret=${CARGO_TARGET_DIR:-$repo/target}/release/ferret
 
+# The Loki/THOR external variables the signature-base rules use, declared for yr as ferret
+# declares them (empty strings).
+yr_defs="-d filename=\"\" -d filepath=\"\" -d extension=\"\" -d filetype=\"\" -d owner=\"\""
+
 echo "machine: $(nproc) cores, threads=$threads, load: $(uptime)"
 echo "yr: $(yr --version)   ferret: $($ferret --version 2>&1)"
 echo "tree: $(du -sb "$tree" | cut -f1) bytes, $(find "$tree" -type f | wc -l) files"
@@ -36,14 +40,14 @@ cat $(find "$tree" -type f) > /dev/null 2>&1 || true
 
 echo "== YARA: full signature-base set"
 hyperfine --warmup 1 --runs 3 --export-json "$results/yara.json" --ignore-failure \
-  -n "yr scan -r" "yr scan -r --threads $threads --disable-console-logs -d filename= -d filepath= -d extension= -d filetype= -d owner= $sigbase $tree > /dev/null" \
+  -n "yr scan -r" "yr scan -r -p $threads --disable-console-logs -w $yr_defs $sigbase $tree > /dev/null" \
   -n "ferret scan" "$ferret scan $tree --no-builtin -r $sigbase -j $threads -q --format jsonl -o /dev/null" \
   -n "ferret scan (no rule cache)" "$ferret scan $tree --no-builtin -r $sigbase -j $threads -q --no-cache --format jsonl -o /dev/null"
 
 echo "== peak memory, full signature-base set"
 /usr/bin/time -v "$ferret" scan "$tree" --no-builtin -r "$sigbase" -j "$threads" -q --format jsonl -o /dev/null 2> "$results/ferret-time.txt" || true
 grep -E "Maximum resident|Elapsed" "$results/ferret-time.txt"
-/usr/bin/time -v sh -c "yr scan -r --threads $threads --disable-console-logs -d filename= -d filepath= -d extension= -d filetype= -d owner= $sigbase $tree > /dev/null" 2> "$results/yr-time.txt" || true
+/usr/bin/time -v sh -c "yr scan -r -p $threads --disable-console-logs -w $yr_defs $sigbase $tree > /dev/null" 2> "$results/yr-time.txt" || true
 grep -E "Maximum resident|Elapsed" "$results/yr-time.txt"
 
 echo "== hashes: 100,000 SHA-256 IOCs alone"
