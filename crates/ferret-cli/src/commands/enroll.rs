@@ -8,7 +8,7 @@ use crate::{output, upload};
 /// Arguments of `ferret enroll`.
 #[derive(Debug, Args)]
 pub struct EnrollArgs {
-    /// The collector's URL, e.g. https://collector.example:8443
+    /// The collector's URL, for example `https://collector.example:8443`
     pub url: String,
     /// The organisation's enrolment secret.
     #[arg(long)]
