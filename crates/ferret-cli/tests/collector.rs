@@ -245,3 +245,35 @@ fn serve_prints_the_admin_token_once_and_answers() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[cfg(feature = "scan")]
+#[test]
+#[expect(clippy::disallowed_methods, reason = "fixtures in the test's temporary directory")]
+fn scan_report_to_sends_the_run_to_the_collector() {
+    let c = Collector::start();
+    let org = c.admin_post("/api/v1/admin/orgs", &json!({ "name": "agency" }));
+    let secret = org["enrolment_secret"].as_str().unwrap().to_owned();
+    let org_id = org["id"].as_i64().unwrap();
+    let out = c.ferret().args(["enroll", &c.base, "--secret", &secret]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let tree = c.dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("x.bin"), ferret_testkit::eicar_like()).unwrap();
+    let rule = c.dir.path().join("m.yar");
+    std::fs::write(&rule, "rule marker { strings: $m = \"TEST-MARKER\" condition: $m }").unwrap();
+    let out = c
+        .ferret()
+        .arg("scan")
+        .arg(&tree)
+        .args(["--no-builtin", "--no-cache", "--format", "jsonl", "--report-to", &c.base, "-r"])
+        .arg(&rule)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let runs = c.rt.block_on(c.store.list_runs(org_id, None, 10)).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].verb, "scan");
+    assert_eq!(runs[0].findings, 1);
+    assert!(runs[0].ruleset_sha256.is_some());
+}
