@@ -28,7 +28,8 @@ ferret=$repo/target/release/ferret
 
 # The Loki/THOR external variables the signature-base rules use, declared for yr as ferret
 # declares them (empty strings).
-yr_defs="-d filename=\"\" -d filepath=\"\" -d extension=\"\" -d filetype=\"\" -d owner=\"\""
+# (single-quoted so that the shell hyperfine starts keeps the double quotes yr expects).
+yr_defs="-d filename='\"\"' -d filepath='\"\"' -d extension='\"\"' -d filetype='\"\"' -d owner='\"\"'"
 
 echo "machine: $(nproc) cores, threads=$threads, load: $(uptime)"
 echo "yr: $(yr --version)   ferret: $($ferret --version 2>&1)"
@@ -36,7 +37,7 @@ echo "tree: $(du -sb "$tree" | cut -f1) bytes, $(find "$tree" -type f | wc -l) f
 
 # Warm the page cache and ferret's compiled-rule cache (yr compiles every run; ferret's cache
 # is part of what is measured as a feature, so a cold-cache ferret run is measured too).
-cat $(find "$tree" -type f) > /dev/null 2>&1 || true
+find "$tree" -type f -exec cat {} + > /dev/null 2>&1 || true
 
 echo "== YARA: full signature-base set"
 hyperfine --warmup 1 --runs 3 --export-json "$results/yara.json" --ignore-failure \
