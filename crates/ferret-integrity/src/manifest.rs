@@ -199,24 +199,18 @@ impl EntryKind {
         }
     }
 
-    /// The kind of a file type from `lstat`.
+    /// The kind of a file type from `lstat` (classified by `ferret_fs`; anything it cannot
+    /// name is recorded as a file).
     #[cfg(unix)]
     pub fn from_file_type(ft: std::fs::FileType) -> EntryKind {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_symlink() {
-            EntryKind::Symlink
-        } else if ft.is_dir() {
-            EntryKind::Dir
-        } else if ft.is_fifo() {
-            EntryKind::Fifo
-        } else if ft.is_socket() {
-            EntryKind::Socket
-        } else if ft.is_char_device() {
-            EntryKind::CharDevice
-        } else if ft.is_block_device() {
-            EntryKind::BlockDevice
-        } else {
-            EntryKind::File
+        match ferret_fs::EntryKind::of(ft) {
+            ferret_fs::EntryKind::Symlink => EntryKind::Symlink,
+            ferret_fs::EntryKind::Dir => EntryKind::Dir,
+            ferret_fs::EntryKind::Fifo => EntryKind::Fifo,
+            ferret_fs::EntryKind::Socket => EntryKind::Socket,
+            ferret_fs::EntryKind::CharDevice => EntryKind::CharDevice,
+            ferret_fs::EntryKind::BlockDevice => EntryKind::BlockDevice,
+            ferret_fs::EntryKind::File | ferret_fs::EntryKind::Other => EntryKind::File,
         }
     }
 }

@@ -57,6 +57,22 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order.
+    pub const ALL: [Format; 7] = [
+        Format::LokiHash,
+        Format::LokiFilename,
+        Format::HashList,
+        Format::ClamAvHdb,
+        Format::ClamAvHsb,
+        Format::Stix2,
+        Format::OpenIoc,
+    ];
+
+    /// The format named `name` as [`Format::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// A short lowercase name (`loki-hash`, `stix2`, …).
     pub fn as_str(self) -> &'static str {
         match self {

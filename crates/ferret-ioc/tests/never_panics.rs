@@ -4,15 +4,7 @@
 use ferret_ioc::{FileFacts, Format, IocSet};
 use proptest::prelude::*;
 
-const FORMATS: [Format; 7] = [
-    Format::LokiHash,
-    Format::LokiFilename,
-    Format::HashList,
-    Format::ClamAvHdb,
-    Format::ClamAvHsb,
-    Format::Stix2,
-    Format::OpenIoc,
-];
+const FORMATS: [Format; 7] = Format::ALL;
 
 fn exercise(format: Format, text: &str, path: &[u8]) {
     let mut set = IocSet::default();

@@ -49,20 +49,6 @@ pub(crate) struct Bundle {
     pub(crate) origins: std::collections::BTreeMap<String, String>,
 }
 
-fn format_from(s: &str) -> Option<Format> {
-    [
-        Format::LokiHash,
-        Format::LokiFilename,
-        Format::HashList,
-        Format::ClamAvHdb,
-        Format::ClamAvHsb,
-        Format::Stix2,
-        Format::OpenIoc,
-    ]
-    .into_iter()
-    .find(|f| f.as_str() == s)
-}
-
 /// Writes `rules` as a bundle. Fails only on I/O or when more than one compiled YARA set
 /// is loaded (bundles of bundles are not supported: compile from sources).
 pub fn write_bundle(rules: &RuleSet, out: &mut dyn Write) -> std::io::Result<()> {
@@ -141,7 +127,7 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
     for e in header.iocs {
         let raw = take(&mut rest, e.len)?;
         let format =
-            format_from(&e.format).ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
+            Format::parse(&e.format).ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
         iocs.push((e.name, format, String::from_utf8_lossy(&raw).into_owned()));
     }
     Ok(Bundle { yara, iocs, origins: header.origins })
