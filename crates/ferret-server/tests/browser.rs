@@ -97,7 +97,10 @@ impl WebDriver {
         let (status, v) = post(&format!("{base}/session"), None, &caps);
         assert_eq!(status, 200, "{v}");
         let session = v["value"]["sessionId"].as_str().unwrap().to_owned();
-        WebDriver { base, session, child }
+        let wd = WebDriver { base, session, child };
+        // Pages load slowly on a busy machine: let element look-ups wait for the next page.
+        wd.cmd("/timeouts", &json!({ "implicit": 30_000, "pageLoad": 60_000 }));
+        wd
     }
 
     fn cmd(&self, path: &str, body: &Value) -> Value {
@@ -135,6 +138,19 @@ impl WebDriver {
 
     fn source(&self) -> String {
         self.get("/source").as_str().unwrap().to_owned()
+    }
+
+    /// The page source once it contains `needle` (a click's navigation may still be under way),
+    /// or the last source seen after 30 seconds.
+    fn source_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let page = self.source();
+            if page.contains(needle) || std::time::Instant::now() > deadline {
+                return page;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     fn screenshot(&self, path: &Path) {
@@ -226,16 +242,19 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     wd.type_into("input[name=user]", "analyst");
     wd.type_into("input[name=password]", "a long password");
     wd.click("css selector", "button[type=submit]");
-    assert!(wd.source().contains("Directives"), "logged in and on the organisation page");
+    assert!(
+        wd.source_with("Directives").contains("Directives"),
+        "logged in and on the organisation page"
+    );
     wd.click("link text", "pulse-2026");
-    let page = wd.source();
+    let page = wd.source_with("affected (1)");
     assert!(page.contains("affected (1)"), "{page}");
     assert!(page.contains("clean (1)"));
     wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-directive.png"));
     wd.click("link text", "web-01");
-    assert!(wd.source().contains("Affected: the latest run"));
+    assert!(wd.source_with("Affected: the latest run").contains("Affected: the latest run"));
     wd.click("link text", "pulse-secure-webshell");
-    let page = wd.source();
+    let page = wd.source_with("Evidence");
     assert!(page.contains("Evidence"));
     assert!(page.contains("&lt;script&gt;evil()&lt;/script&gt;"), "evidence shown as text");
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-finding.png");
@@ -265,6 +284,6 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
         &json!({ "script": "return performance.getEntriesByType('resource').length", "args": [] }),
     );
     assert_eq!(resources, json!(0), "the report fetched resources");
-    assert!(wd.source().contains("by severity"));
+    assert!(wd.source_with("by severity").contains("by severity"));
     wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("html-report.png"));
 }
