@@ -1,0 +1,48 @@
+//! Every detector, listed once. Order here is the order of `docs/detectors.md`.
+
+use crate::detector::Registration;
+use crate::proxylogon;
+
+/// Every detector ferret knows.
+pub static DETECTORS: &[&Registration] = &[&proxylogon::pl001_anchor_mailbox::DETECTOR];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::Campaign;
+
+    #[test]
+    fn codes_and_names_are_unique_and_well_formed() {
+        let mut codes = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for d in DETECTORS {
+            let i = &d.info;
+            assert!(codes.insert(i.code), "duplicate code {}", i.code);
+            assert!(names.insert(i.name), "duplicate name {}", i.name);
+            let prefix = match i.campaign {
+                Campaign::ProxyLogon => ("PL", "proxylogon-"),
+                Campaign::Sunburst => ("SB", "sunburst-"),
+                Campaign::PulseSecure => ("PS", "pulse-"),
+            };
+            assert!(i.code.len() == 5 && i.code.starts_with(prefix.0), "{}", i.code);
+            assert!(i.code[2..].bytes().all(|b| b.is_ascii_digit()), "{}", i.code);
+            assert!(i.name.starts_with(prefix.1), "{} should start with {}", i.name, prefix.1);
+            assert!(
+                i.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            );
+            assert!(!i.inputs.is_empty(), "{} names no input", i.code);
+            let doc = &i.doc;
+            for (h, t) in [
+                ("what", doc.what),
+                ("why", doc.why),
+                ("evidence", doc.evidence),
+                ("false positives", doc.false_positives),
+            ] {
+                assert!(!t.trim().is_empty(), "{}: empty {h}", i.code);
+            }
+            assert!(!doc.references.is_empty(), "{}: no reference", i.code);
+        }
+    }
+}
