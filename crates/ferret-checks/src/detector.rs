@@ -26,7 +26,7 @@
 //! [`Detector::finish`] runs last, for detectors that accumulate state across events (behind
 //! their own lock: events of different files arrive from different threads).
 //!
-//! Findings are pushed into the `out` vector; the runner stamps them with the engine
+//! Findings go into [`Out`] (with problems and "not checked" sentences); the runner stamps them with the engine
 //! (`check`) and the rule (code, name, references) when [`Info::finding`] was not used, counts
 //! them per campaign for the verdict, and forwards them to the sink. A finding at
 //! [`Severity::High`] or above is *evidence* and makes its campaign AFFECTED; below that it is a
@@ -39,7 +39,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use ferret_core::{Engine, Evidence, Finding, LogRef, RuleRef, Severity};
+use ferret_core::{Engine, Evidence, Finding, LogRef, Problem, RuleRef, Severity};
 use ferret_logs::Event;
 
 use crate::CheckError;
@@ -256,11 +256,48 @@ impl<'a> FileEntry<'a> {
     }
 }
 
+/// Where a detector puts what it found: findings, problems (a file it could not read, a
+/// signature it could not check) and plain sentences saying what it could not check, which
+/// go into its campaign's verdict.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) not_checked: Vec<String>,
+}
+
+impl Out {
+    /// Records a finding.
+    pub fn finding(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    /// Records a problem (it also makes the run incomplete when its kind says so).
+    pub fn problem(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    /// Says what could not be checked and why (shown with the campaign's verdict).
+    pub fn not_checked(&mut self, sentence: impl Into<String>) {
+        self.not_checked.push(sentence.into());
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty() && self.problems.is_empty() && self.not_checked.is_empty()
+    }
+
+    /// The findings recorded so far (for tests of a single detector).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
 /// A detector. Every method has a default that does nothing, so a detector implements only
 /// the kind of work it does. See the module doc for the contract.
 pub trait Detector: Send + Sync {
     /// One log event of a source named in [`Info::inputs`] (and passing the needles).
-    fn on_event(&self, _ev: &Event, _source: LogSource, _out: &mut Vec<Finding>) {}
+    fn on_event(&self, _ev: &Event, _source: LogSource, _out: &mut Out) {}
 
     /// Whether [`Detector::on_file`] wants this file (cheap: path and size only).
     fn wants_file(&self, _path: &Path, _size: u64) -> bool {
@@ -268,13 +305,13 @@ pub trait Detector: Send + Sync {
     }
 
     /// A file [`Detector::wants_file`] asked for.
-    fn on_file(&self, _file: &FileEntry<'_>, _out: &mut Vec<Finding>) {}
+    fn on_file(&self, _file: &FileEntry<'_>, _out: &mut Out) {}
 
     /// Once after the walk, with everything the walk saw.
-    fn on_tree(&self, _inventory: &Inventory, _out: &mut Vec<Finding>) {}
+    fn on_tree(&self, _inventory: &Inventory, _out: &mut Out) {}
 
     /// Last, after every log was read.
-    fn finish(&self, _out: &mut Vec<Finding>) {}
+    fn finish(&self, _out: &mut Out) {}
 }
 
 /// A registered detector: its [`Info`] and how to build it for a run.

@@ -26,7 +26,7 @@ pub mod registry;
 mod run;
 pub mod sunburst;
 
-pub use detector::{Campaign, Detector, Doc, FileEntry, Info, Input, Registration};
+pub use detector::{Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration};
 pub use ferret_core::Summary;
 pub use inventory::{Inventory, LogSource, Marker};
 pub use options::CheckOptions;

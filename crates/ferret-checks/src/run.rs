@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ferret_core::{
-    CampaignVerdict, Finding, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
+    CampaignVerdict, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
 };
 use ferret_fs::{EntryKind, WalkOptions, Walker};
 use ferret_logs::{Event, LogFormat};
@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde_json::json;
 
 use crate::CheckError;
-use crate::detector::{Campaign, Detector, FileEntry, Info, Input};
+use crate::detector::{Campaign, Detector, FileEntry, Info, Input, Out};
 use crate::inventory::{Inventory, LogRead, LogSource};
 use crate::options::CheckOptions;
 use crate::registry::DETECTORS;
@@ -38,6 +38,7 @@ struct Active {
     leads: AtomicU64,
     events: AtomicU64,
     files: AtomicU64,
+    not_checked: Mutex<Vec<String>>,
 }
 
 /// Which detectors read a log source, and the prefilter over their needles.
@@ -75,6 +76,7 @@ impl Plan {
                 leads: AtomicU64::new(0),
                 events: AtomicU64::new(0),
                 files: AtomicU64::new(0),
+                not_checked: Mutex::new(Vec::new()),
             });
         }
         let mut sources = BTreeMap::new();
@@ -107,13 +109,23 @@ impl Plan {
         Ok(Plan { active, sources, files })
     }
 
-    /// Stamps, counts and forwards findings of detector `i`.
-    fn emit(&self, i: usize, out: &mut Vec<Finding>, sink: &dyn Sink) {
+    /// Stamps, counts and forwards what detector `i` recorded.
+    fn emit(&self, i: usize, out: &mut Out, sink: &dyn Sink) {
         let Some(a) = self.active.get(i) else {
-            out.clear();
+            *out = Out::default();
             return;
         };
-        for mut f in out.drain(..) {
+        for p in out.problems.drain(..) {
+            sink.problem(p);
+        }
+        if !out.not_checked.is_empty()
+            && let Ok(mut n) = a.not_checked.lock()
+        {
+            for s in out.not_checked.drain(..) {
+                n.push(format!("{} {}: {s}", a.info.code, a.info.name));
+            }
+        }
+        for mut f in out.findings.drain(..) {
             if f.rule.id.is_empty() {
                 f.rule = a.info.rule();
             }
@@ -199,7 +211,7 @@ pub fn check(
     );
 
     // 3. Tree detectors, then the end of every detector.
-    let mut out = Vec::new();
+    let mut out = Out::default();
     for (i, a) in plan.active.iter().enumerate() {
         a.det.on_tree(&inv, &mut out);
         plan.emit(i, &mut out, sink);
@@ -296,7 +308,7 @@ fn examine(
     want_logs: bool,
     sink: &dyn Sink,
 ) -> FileResult {
-    let mut out = Vec::new();
+    let mut out = Out::default();
     // File detectors.
     let entry = FileEntry::new(path, size, opts.max_file_read);
     for &i in &plan.files {
@@ -359,7 +371,7 @@ fn dispatch(
     sp: &SourcePlan,
     src: LogSource,
     ev: &Event,
-    out: &mut Vec<Finding>,
+    out: &mut Out,
     sink: &dyn Sink,
 ) {
     for &i in &sp.all {
@@ -452,6 +464,9 @@ fn verdicts(
                 if let Input::Log(s) = input {
                     sources.insert(*s);
                 }
+            }
+            if let Ok(n) = a.not_checked.lock() {
+                v.not_checked.extend(n.iter().cloned());
             }
             match ran(a, inv) {
                 Some(s) => v.checked.push(s),

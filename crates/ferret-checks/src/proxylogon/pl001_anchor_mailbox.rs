@@ -1,10 +1,12 @@
 //! PL001 proxylogon-anchor-mailbox-ssrf: the CVE-2021-26855 server-side request forgery as
 //! Exchange's HttpProxy logs record it. The worked example of a log-event detector.
 
-use ferret_core::{Finding, Severity};
+use ferret_core::Severity;
 use ferret_logs::Event;
 
-use crate::detector::{Campaign, Detector, Doc, Info, Input, Registration, evidence, stateless};
+use crate::detector::{
+    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
+};
 use crate::inventory::LogSource;
 use crate::proxylogon::{
     REF_AA21_062A, REF_MSFT_HAFNIUM, REF_VOLEXITY, field, find_ci, starts_with_ci,
@@ -67,7 +69,7 @@ pub(crate) fn forged_anchor(anchor: &str) -> bool {
 }
 
 impl Detector for AnchorMailbox {
-    fn on_event(&self, ev: &Event, _: LogSource, out: &mut Vec<Finding>) {
+    fn on_event(&self, ev: &Event, _: LogSource, out: &mut Out) {
         let anchor = field(ev, "AnchorMailbox");
         if !forged_anchor(&anchor) {
             return;
@@ -84,7 +86,7 @@ impl Detector for AnchorMailbox {
                 f.push_evidence(evidence(name, &v));
             }
         }
-        out.push(f);
+        out.finding(f);
     }
 }
 
