@@ -22,6 +22,7 @@ pub mod docs;
 pub mod inventory;
 pub mod options;
 pub mod proxylogon;
+pub mod pulse;
 pub mod registry;
 mod run;
 pub mod sunburst;

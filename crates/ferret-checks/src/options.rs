@@ -18,6 +18,9 @@ pub struct CheckOptions {
     pub manifest: Option<PathBuf>,
     /// The vendor's public key (PEM) for checking a Pulse Connect Secure manifest signature.
     pub vendor_key: Option<PathBuf>,
+    /// The vendor's manifest for the appliance's release (`<path> <sha256>` lines): entries of
+    /// the on-box manifest that it does not hold were never shipped.
+    pub vendor_manifest: Option<PathBuf>,
     /// Host identities to match SUNBURST DNS queries against (`MAC,DOMAIN,MACHINEGUID`).
     pub match_hosts: Vec<String>,
     /// Log reader limits.
@@ -35,6 +38,7 @@ impl Default for CheckOptions {
             campaigns: Vec::new(),
             manifest: None,
             vendor_key: None,
+            vendor_manifest: None,
             match_hosts: Vec::new(),
             read: ReadOptions::default(),
             max_file_read: 64 * 1024 * 1024,

@@ -1,10 +1,20 @@
 //! Every detector, listed once. Order here is the order of `docs/detectors.md`.
 
 use crate::detector::Registration;
-use crate::proxylogon;
+use crate::{proxylogon, pulse};
 
 /// Every detector ferret knows.
-pub static DETECTORS: &[&Registration] = &[&proxylogon::pl001_anchor_mailbox::DETECTOR];
+pub static DETECTORS: &[&Registration] = &[
+    &proxylogon::pl001_anchor_mailbox::DETECTOR,
+    // Pulse Connect Secure
+    &pulse::ps001_manifest_signature::DETECTOR,
+    &pulse::ps002_manifest_integrity::DETECTOR,
+    &pulse::ps003_manifest_unshipped::DETECTOR,
+    &pulse::ps004_family_file::DETECTOR,
+    &pulse::ps005_integrity_tooling::DETECTOR,
+    &pulse::ps006_web_exploitation::DETECTOR,
+    &pulse::ps007_log_wiping::DETECTOR,
+];
 
 #[cfg(test)]
 mod tests {
