@@ -1,0 +1,3 @@
+//! SUNBURST (the trojanized SolarWinds Orion business layer): detectors and the DNS beacon decoder.
+
+pub mod dga;
