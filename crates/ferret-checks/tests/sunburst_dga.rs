@@ -2,8 +2,8 @@
 //! and no panic on arbitrary input.
 
 use ferret_checks::sunburst::dga::{
-    Encoding, Message, ProductState, Reassembler, Seq, Status, encode_domain, encode_status, matches_host,
-    parse_query, region_for, user_id,
+    Encoding, Message, ProductState, Reassembler, Seq, Status, encode_domain, encode_status,
+    matches_host, parse_query, region_for, user_id,
 };
 use proptest::prelude::*;
 
@@ -18,7 +18,8 @@ fn fragment_text(name: &str) -> (Seq, String) {
 fn cloudflare_example_is_the_first_fragment_of_neophotonics() {
     // Cloudflare, "A quirk in the SUNBURST DGA algorithm": guid 7cbtailjomqle1p, byte j,
     // encoded hostname vr2d32i2voe60ce2; RedDrip's list has the decoded "neophotonics.co".
-    let (seq, text) = fragment_text("7cbtailjomqle1pjvr2d32i2voe60ce2.appsync-api.us-east-1.avsvmcloud.com");
+    let (seq, text) =
+        fragment_text("7cbtailjomqle1pjvr2d32i2voe60ce2.appsync-api.us-east-1.avsvmcloud.com");
     assert_eq!(seq, Seq::Index(0));
     assert_eq!(text, "neophotonics.co");
 }
@@ -56,7 +57,11 @@ fn case_and_trailing_dot_do_not_matter() {
 
 #[test]
 fn long_domain_round_trip_through_the_reassembler() {
-    let id = user_id("00:50:56:9A:1B:2C", "corp.example-industries.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32");
+    let id = user_id(
+        "00:50:56:9A:1B:2C",
+        "corp.example-industries.com",
+        "4c4c4544-0042-3510-8051-b4c04f4b4d32",
+    );
     let names = encode_domain(&id, "corp.example-industries.com", 11);
     assert!(names.len() > 1, "split into fragments: {names:?}");
     let mut r = Reassembler::new();
@@ -64,7 +69,8 @@ fn long_domain_round_trip_through_the_reassembler() {
     for (t, name) in names.iter().enumerate().rev() {
         assert!(r.push_name(Some(1_600_000_000 + i64::try_from(t).unwrap()), name));
     }
-    let status = Status { time: 1_592_038_800, stage2: true, products: Some([ProductState::default(); 8]) };
+    let status =
+        Status { time: 1_592_038_800, stage2: true, products: Some([ProductState::default(); 8]) };
     assert!(r.push_name(Some(1_600_000_100), &encode_status(&id, &status, 3)));
     let reports = r.reports();
     assert_eq!(reports.len(), 1);
@@ -113,7 +119,10 @@ fn upper_case_domain_goes_through_base32() {
         r.push_name(None, n);
     }
     let d = r.reports()[0].domain.clone().unwrap();
-    assert_eq!((d.name.as_str(), d.complete, d.encoding), ("BrokenArrow.Local", true, Encoding::Base32));
+    assert_eq!(
+        (d.name.as_str(), d.complete, d.encoding),
+        ("BrokenArrow.Local", true, Encoding::Base32)
+    );
 }
 
 #[test]
@@ -146,9 +155,24 @@ fn host_matching() {
     let mac = "00-50-56-9A-1B-2C";
     let id = user_id("0050569a1b2c", "CORP.example.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32");
     assert_eq!(id, user_id(mac, "CORP.example.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32"));
-    assert!(matches_host(&id, &["11:22:33:44:55:66", mac], "CORP.example.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32"));
-    assert!(!matches_host(&id, &["11:22:33:44:55:66"], "CORP.example.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32"));
-    assert!(!matches_host(&id, &[mac], "other.example.com", "4c4c4544-0042-3510-8051-b4c04f4b4d32"));
+    assert!(matches_host(
+        &id,
+        &["11:22:33:44:55:66", mac],
+        "CORP.example.com",
+        "4c4c4544-0042-3510-8051-b4c04f4b4d32"
+    ));
+    assert!(!matches_host(
+        &id,
+        &["11:22:33:44:55:66"],
+        "CORP.example.com",
+        "4c4c4544-0042-3510-8051-b4c04f4b4d32"
+    ));
+    assert!(!matches_host(
+        &id,
+        &[mac],
+        "other.example.com",
+        "4c4c4544-0042-3510-8051-b4c04f4b4d32"
+    ));
     // The name the host resolves carries the same id.
     let q = parse_query(&encode_domain(&id, "corp.example.com", 4)[0]).unwrap();
     assert_eq!(q.victim, id);
@@ -163,11 +187,7 @@ fn user_id_is_md5_folded() {
 
 /// Domains the implant substitution-encodes, and others it sends in base32.
 fn domain_strategy() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[0-9a-z_.-]{1,80}",
-        "[0-9A-Za-z_.-]{0,30}[A-Z][0-9A-Za-z_.-]{0,30}",
-        "\\PC{1,40}",
-    ]
+    prop_oneof!["[0-9a-z_.-]{1,80}", "[0-9A-Za-z_.-]{0,30}[A-Z][0-9A-Za-z_.-]{0,30}", "\\PC{1,40}",]
 }
 
 proptest! {
@@ -199,8 +219,9 @@ proptest! {
         prop_assert_eq!(reports.len(), 1);
         prop_assert_eq!(reports[0].victim, id);
         let d = reports[0].domain.clone().unwrap();
-        // A lone fragment without a dot could be the tail of a longer name: reported partial.
-        if names.len() == 1 && !domain.contains('.') && d.encoding == Encoding::Substitution {
+        // A lone fragment that does not look like a domain (no dot after a label of two or
+        // more characters) could be the tail of a longer name: it is reported partial.
+        if names.len() == 1 && d.encoding == Encoding::Substitution && domain.find('.').is_none_or(|dot| dot < 2) {
             prop_assert!(!d.complete);
             prop_assert_eq!(d.name, format!("…{domain}"));
         } else {

@@ -203,7 +203,8 @@ pub fn parse_query(name: &str) -> Option<Query> {
     if !subzone.eq_ignore_ascii_case(C2_SUBZONE.as_bytes()) {
         return None;
     }
-    let region = REGIONS.iter().copied().find(|r| region_label.eq_ignore_ascii_case(r.as_bytes()))?;
+    let region =
+        REGIONS.iter().copied().find(|r| region_label.eq_ignore_ascii_case(r.as_bytes()))?;
     if label.len() > LABEL_MAX || label.len() <= ID_CHARS {
         return None;
     }
@@ -235,14 +236,19 @@ pub fn parse_query(name: &str) -> Option<Query> {
         let first = id_chars.first().copied()?;
         let seq = (seq_value + 36 - first % 36) % 36;
         let seq = if seq == FINAL_SEQ { Seq::Final } else { Seq::Index(seq) };
-        if payload.is_empty() || !payload.iter().all(|&c| c == b'0' || SUBST_REV[usize::from(c)] != 0xFF) {
+        if payload.is_empty()
+            || !payload.iter().all(|&c| c == b'0' || SUBST_REV[usize::from(c)] != 0xFF)
+        {
             return None;
         }
         let payload = payload.strip_suffix(b"0").unwrap_or(payload);
         if payload.is_empty() {
             return None;
         }
-        message = Message::Fragment(Fragment { seq, payload: String::from_utf8_lossy(payload).into_owned() });
+        message = Message::Fragment(Fragment {
+            seq,
+            payload: String::from_utf8_lossy(payload).into_owned(),
+        });
     } else {
         let (size, data_len) = match lower.len() {
             20 => (1, 0),
@@ -270,7 +276,8 @@ pub fn parse_query(name: &str) -> Option<Query> {
             *out = plain[i] ^ plain[10 - i % 2];
         }
         victim = id;
-        let stamp = (i64::from(plain[8] & 0x0F) << 16) | (i64::from(plain[9]) << 8) | i64::from(plain[10]);
+        let stamp =
+            (i64::from(plain[8] & 0x0F) << 16) | (i64::from(plain[9]) << 8) | i64::from(plain[10]);
         let products = (data_len == 2).then(|| decode_products([plain[11], plain[12]]));
         message = Message::Status(Status {
             time: EPOCH_2010 + (stamp >> 1) * TICK_SECS,
@@ -323,6 +330,20 @@ fn base32_decode_into(chars: &[u8], out: &mut [u8]) -> Option<usize> {
     Some(n)
 }
 
+/// Whether `chars` is exactly what the implant writes for some byte string: no character
+/// more than needed and zero padding bits.
+fn base32_is_canonical(chars: &[u8]) -> bool {
+    let bytes = chars.len() * 5 / 8;
+    if chars.len() != (bytes * 8).div_ceil(5) {
+        return false;
+    }
+    let spare = chars.len() * 5 - bytes * 8;
+    chars.last().is_none_or(|&c| {
+        let v = BASE32_REV[usize::from(c)];
+        v != 0xFF && (spare == 0 || v >> (5 - spare) == 0)
+    })
+}
+
 fn base32_decode(chars: &[u8]) -> Option<Vec<u8>> {
     let mut out = vec![0u8; chars.len() * 5 / 8];
     let n = base32_decode_into(chars, &mut out)?;
@@ -347,7 +368,10 @@ fn substitution_decode(chars: &[u8]) -> Option<String> {
             if idx == 0xFF {
                 return None;
             }
-            out.push(char::from(SUBST_ALPHABET[(usize::from(idx) + SUBST_ALPHABET.len() - 4) % SUBST_ALPHABET.len()]));
+            out.push(char::from(
+                SUBST_ALPHABET
+                    [(usize::from(idx) + SUBST_ALPHABET.len() - 4) % SUBST_ALPHABET.len()],
+            ));
         }
     }
     Some(out)
@@ -387,7 +411,10 @@ fn decode_products(data: [u8; 2]) -> [ProductState; 8] {
 pub fn user_id(mac: &str, domain: &str, machine_guid: &str) -> VictimId {
     let mut input = Vec::with_capacity(12 + domain.len() + machine_guid.len());
     input.extend(
-        mac.chars().filter(|c| !matches!(c, ':' | '-' | '.') && !c.is_whitespace()).flat_map(ascii_units).map(|b| b.to_ascii_uppercase()),
+        mac.chars()
+            .filter(|c| !matches!(c, ':' | '-' | '.') && !c.is_whitespace())
+            .flat_map(ascii_units)
+            .map(|b| b.to_ascii_uppercase()),
     );
     input.extend(domain.chars().flat_map(ascii_units));
     input.extend(machine_guid.chars().flat_map(ascii_units));
@@ -410,7 +437,11 @@ fn ascii_units(c: char) -> impl Iterator<Item = u8> {
 /// (the implant used them as Windows reported them).
 pub fn matches_host(victim: &VictimId, macs: &[&str], domain: &str, machine_guid: &str) -> bool {
     let domains = [domain.to_owned(), domain.to_ascii_lowercase(), domain.to_ascii_uppercase()];
-    let guids = [machine_guid.to_owned(), machine_guid.to_ascii_lowercase(), machine_guid.to_ascii_uppercase()];
+    let guids = [
+        machine_guid.to_owned(),
+        machine_guid.to_ascii_lowercase(),
+        machine_guid.to_ascii_uppercase(),
+    ];
     macs.iter()
         .any(|mac| domains.iter().any(|d| guids.iter().any(|g| user_id(mac, d, g) == *victim)))
 }
@@ -480,7 +511,10 @@ impl VictimReport {
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                self.statuses.iter().filter_map(|s| s.products).any(|p| p.get(*i).is_some_and(&pick))
+                self.statuses
+                    .iter()
+                    .filter_map(|s| s.products)
+                    .any(|p| p.get(*i).is_some_and(&pick))
             })
             .map(|(_, n)| *n)
             .collect()
@@ -562,7 +596,7 @@ impl Reassembler {
                 statuses: s.statuses.iter().cloned().collect(),
             })
             .collect();
-        out.sort_by(|a, b| a.victim.cmp(&b.victim));
+        out.sort_by_key(|r| r.victim);
         out
     }
 }
@@ -574,8 +608,13 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
         let last = last?;
         let (name, encoding) = decode_payload(last)?;
         // A lone last fragment is a whole name unless it is the tail of a longer one whose
-        // first fragments were not logged; AD domains have a dot, tails seldom do.
-        let complete = encoding == Encoding::Base32 || name.contains('.');
+        // first fragments were not logged: a base32 one starts the name (`00`); otherwise
+        // take it as whole when it looks like a domain (a dot, not at the start, after a
+        // label of two or more characters).
+        let complete = match encoding {
+            Encoding::Base32 => base32_is_canonical(last.as_bytes().get(2..).unwrap_or_default()),
+            Encoding::Substitution => name.find('.').is_some_and(|dot| dot >= 2),
+        };
         let name = if complete { name } else { format!("…{name}") };
         return Some(RecoveredDomain { name, complete, encoding, fragments: count });
     }
@@ -584,7 +623,12 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
         let mut encoded: String = fragments.values().map(String::as_str).collect();
         encoded.push_str(last);
         let (name, encoding) = decode_payload(&encoded)?;
-        return Some(RecoveredDomain { name, complete: true, encoding, fragments: count });
+        // Fragments between the highest index seen and the last one may have been missed;
+        // base32 shows it when the length or the padding bits do not add up.
+        let complete = encoding == Encoding::Substitution
+            || base32_is_canonical(encoded.as_bytes().get(2..).unwrap_or_default());
+        let name = if complete { name } else { format!("{name}…") };
+        return Some(RecoveredDomain { name, complete, encoding, fragments: count });
     }
     // Partial: decode each contiguous run of fragments; `…` marks what is missing.
     let base32 = fragments.get(&0).is_some_and(|f| f.starts_with("00"));
@@ -705,8 +749,8 @@ fn masked(data: &[u8], fragment: bool, rng: &mut Rng) -> String {
     base32_encode(&bytes, Some(rng))
 }
 
-fn beacon_name(label: &str, victim: &VictimId) -> String {
-    format!("{label}.{C2_SUBZONE}.{}.{C2_ZONE}", region_for(victim))
+fn beacon_name(label: &str, victim: VictimId) -> String {
+    format!("{label}.{C2_SUBZONE}.{}.{C2_ZONE}", region_for(&victim))
 }
 
 /// The domain-fragment query names the implant resolves, in order, for `domain` on the host
@@ -726,7 +770,9 @@ pub fn encode_domain(victim: &VictimId, domain: &str, seed: u64) -> Vec<String> 
     while offset < encoded.len() && count <= 36 {
         let id = masked(victim, true, &mut rng);
         let take = FRAGMENT_MAX.min(encoded.len() - offset);
-        let mut chunk = String::from_utf8_lossy(encoded.get(offset..offset + take).unwrap_or_default()).into_owned();
+        let mut chunk =
+            String::from_utf8_lossy(encoded.get(offset..offset + take).unwrap_or_default())
+                .into_owned();
         offset += take;
         if chunk.ends_with(['-', '_', '0']) {
             if take == FRAGMENT_MAX {
@@ -741,7 +787,7 @@ pub fn encode_domain(victim: &VictimId, domain: &str, seed: u64) -> Vec<String> 
         let first = id.bytes().next().unwrap_or(b'0');
         let n = u8::try_from(count).ok().filter(|&n| n < 36).unwrap_or(FINAL_SEQ);
         let seq_char = base36_char((n + first % 36) % 36);
-        names.push(beacon_name(&format!("{id}{seq_char}{chunk}"), victim));
+        names.push(beacon_name(&format!("{id}{seq_char}{chunk}"), *victim));
         if count < 0 {
             break;
         }
@@ -772,7 +818,7 @@ pub fn encode_status(victim: &VictimId, status: &Status, seed: u64) -> String {
     for i in 0..8 {
         buf[i] ^= buf[10 - i % 2];
     }
-    beacon_name(&masked(&buf, false, &mut rng), victim)
+    beacon_name(&masked(&buf, false, &mut rng), *victim)
 }
 
 /// Format Unix seconds as `YYYY-MM-DDTHH:MMZ` (UTC).

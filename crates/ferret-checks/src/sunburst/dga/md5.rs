@@ -98,6 +98,7 @@ pub(crate) fn digest(data: &[u8]) -> [u8; 16] {
     out
 }
 
+#[expect(clippy::many_single_char_names, reason = "the names of RFC 1321")]
 fn compress(state: &mut [u32; 4], block: &[u8]) {
     let mut m = [0u32; 16];
     for (word, bytes) in m.iter_mut().zip(block.chunks_exact(4)) {

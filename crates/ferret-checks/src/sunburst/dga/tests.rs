@@ -41,7 +41,9 @@ fn product_bits_follow_the_implant_layout() {
     let states = decode_products([0b0000_0010, 0b0000_0011]);
     assert_eq!(states[0], ProductState { running: true, stopped: true });
     assert_eq!(states[4], ProductState { running: true, stopped: false });
-    assert!(states.iter().enumerate().all(|(i, s)| i == 0 || i == 4 || *s == ProductState::default()));
+    assert!(
+        states.iter().enumerate().all(|(i, s)| i == 0 || i == 4 || *s == ProductState::default())
+    );
 }
 
 #[test]
