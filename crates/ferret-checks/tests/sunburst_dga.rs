@@ -79,7 +79,7 @@ fn long_domain_round_trip_through_the_reassembler() {
     let d = rep.domain.as_ref().unwrap();
     assert_eq!(d.name, "corp.example-industries.com");
     assert!(d.complete);
-    assert_eq!(d.encoding, Encoding::Substitution);
+    assert_eq!(d.encoding, Some(Encoding::Substitution));
     assert_eq!(rep.queries, names.len() + 1);
     assert_eq!(rep.first_seen, Some(1_600_000_000));
     assert_eq!(rep.last_seen, Some(1_600_000_100));
@@ -121,7 +121,7 @@ fn upper_case_domain_goes_through_base32() {
     let d = r.reports()[0].domain.clone().unwrap();
     assert_eq!(
         (d.name.as_str(), d.complete, d.encoding),
-        ("BrokenArrow.Local", true, Encoding::Base32)
+        ("BrokenArrow.Local", true, Some(Encoding::Base32))
     );
 }
 
@@ -219,17 +219,19 @@ proptest! {
         prop_assert_eq!(reports.len(), 1);
         prop_assert_eq!(reports[0].victim, id);
         let d = reports[0].domain.clone().unwrap();
+        let plain = domain.bytes().all(|c| b"0123456789abcdefghijklmnopqrstuvwxyz-_.".contains(&c));
+        let want = if plain { Encoding::Substitution } else { Encoding::Base32 };
         // A lone fragment that does not look like a domain (no dot after a label of two or
         // more characters) could be the tail of a longer name: it is reported partial.
-        if names.len() == 1 && d.encoding == Encoding::Substitution && domain.find('.').is_none_or(|dot| dot < 2) {
+        if names.len() == 1 && plain && domain.find('.').is_none_or(|dot| dot < 2) {
             prop_assert!(!d.complete);
             prop_assert_eq!(d.name, format!("…{domain}"));
+            prop_assert_eq!(d.encoding, None);
         } else {
             prop_assert!(d.complete);
             prop_assert_eq!(&d.name, &domain);
+            prop_assert_eq!(d.encoding, Some(want));
         }
-        let plain = domain.bytes().all(|c| b"0123456789abcdefghijklmnopqrstuvwxyz-_.".contains(&c));
-        prop_assert_eq!(d.encoding, if plain { Encoding::Substitution } else { Encoding::Base32 });
     }
 
     #[test]

@@ -528,8 +528,10 @@ pub struct RecoveredDomain {
     pub name: String,
     /// Every fragment up to the last one was seen.
     pub complete: bool,
-    /// The encoding (substitution unless fragment 0 says otherwise).
-    pub encoding: Encoding,
+    /// The encoding, known when the start of the name (fragment 0, or a lone base32
+    /// fragment) was seen; `None` otherwise, and the text is then decoded as substitution
+    /// (garbage if the name was in base32).
+    pub encoding: Option<Encoding>,
     /// Number of distinct fragments seen.
     pub fragments: usize,
 }
@@ -616,6 +618,7 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
             Encoding::Substitution => name.find('.').is_some_and(|dot| dot >= 2),
         };
         let name = if complete { name } else { format!("…{name}") };
+        let encoding = (complete || encoding == Encoding::Base32).then_some(encoding);
         return Some(RecoveredDomain { name, complete, encoding, fragments: count });
     }
     let contiguous = fragments.keys().copied().zip(0u8..).all(|(k, want)| k == want);
@@ -628,7 +631,12 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
         let complete = encoding == Encoding::Substitution
             || base32_is_canonical(encoded.as_bytes().get(2..).unwrap_or_default());
         let name = if complete { name } else { format!("{name}…") };
-        return Some(RecoveredDomain { name, complete, encoding, fragments: count });
+        return Some(RecoveredDomain {
+            name,
+            complete,
+            encoding: Some(encoding),
+            fragments: count,
+        });
     }
     // Partial: decode each contiguous run of fragments; `…` marks what is missing.
     let base32 = fragments.get(&0).is_some_and(|f| f.starts_with("00"));
@@ -654,6 +662,7 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
     if last.is_none() {
         name.push('…');
     }
+    let encoding = fragments.contains_key(&0).then_some(encoding);
     Some(RecoveredDomain { name, complete: false, encoding, fragments: count })
 }
 
