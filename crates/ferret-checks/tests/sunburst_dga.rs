@@ -3,7 +3,7 @@
 
 use ferret_checks::sunburst::dga::{
     Encoding, Message, ProductState, Reassembler, Seq, Status, encode_domain, encode_status,
-    matches_host, parse_query, region_for, user_id,
+    find_in_line, matches_host, parse_query, region_for, user_id,
 };
 use proptest::prelude::*;
 
@@ -252,6 +252,8 @@ proptest! {
     #[test]
     fn never_panics_on_arbitrary_names(s in "\\PC{0,80}") {
         let _ = parse_query(&s);
+        let _ = find_in_line(&s);
+        let _ = find_in_line(&format!("{s}avsvmcloud{s}"));
         let mut r = Reassembler::new();
         r.push_name(Some(0), &s);
         let _ = r.reports();

@@ -288,6 +288,35 @@ pub fn parse_query(name: &str) -> Option<Query> {
     Some(Query { victim, region, region_matches_id: region_for(&victim) == region, message })
 }
 
+/// Find and decode a beacon name anywhere in a log line: dotted (`a.b.avsvmcloud.com`, as in
+/// BIND, dnsmasq, Zeek or Sysmon logs) or in the Windows DNS debug-log form
+/// (`(32)…(11)appsync-api(9)us-east-1(10)avsvmcloud(3)com(0)`). Lines without the zone name are
+/// rejected by a byte search before any allocation.
+pub fn find_in_line(line: &str) -> Option<Query> {
+    let bytes = line.as_bytes();
+    let at = bytes.windows(10).position(|w| w.eq_ignore_ascii_case(b"avsvmcloud"))?;
+    let is_name =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'(' | b')');
+    let start = bytes.get(..at)?.iter().rposition(|b| !is_name(b)).map_or(0, |p| p + 1);
+    let end = bytes.get(at..)?.iter().position(|b| !is_name(b)).map_or(bytes.len(), |p| at + p);
+    let token = line.get(start..end)?;
+    if token.contains('(') {
+        let mut dotted = String::with_capacity(token.len());
+        for label in token.split(|c: char| c == '(' || c == ')') {
+            if label.is_empty() || label.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if !dotted.is_empty() {
+                dotted.push('.');
+            }
+            dotted.push_str(label);
+        }
+        parse_query(&dotted)
+    } else {
+        parse_query(token)
+    }
+}
+
 /// The region the implant uses for a victim id.
 pub fn region_for(victim: &VictimId) -> &'static str {
     REGIONS[usize::from(victim[0] % 4)]

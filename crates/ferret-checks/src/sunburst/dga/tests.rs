@@ -52,3 +52,22 @@ fn utc_formatting() {
     assert_eq!(format_utc(1_592_038_800), "2020-06-13T09:00Z");
     assert_eq!(format_utc(0), "1970-01-01T00:00Z");
 }
+
+#[test]
+fn beacons_found_in_log_lines() {
+    let dotted = "7cbtailjomqle1pjvr2d32i2voe60ce2.appsync-api.us-east-1.avsvmcloud.com";
+    let want = parse_query(dotted).unwrap();
+    let windows = "20/06/2020 14:02:11 0E1C PACKET  000001D2 UDP Rcv 10.0.0.5 a1b2   Q [0001   D   NOERROR] A      \
+                   (32)7cbtailjomqle1pjvr2d32i2voe60ce2(11)appsync-api(9)us-east-1(10)avsvmcloud(3)com(0)";
+    assert_eq!(find_in_line(windows).as_ref(), Some(&want));
+    let bind =
+        format!("client @0x7f 10.0.0.5#53211 ({dotted}): query: {dotted} IN A +E(0)K (10.0.0.1)");
+    assert_eq!(find_in_line(&bind).as_ref(), Some(&want));
+    let zeek = format!(
+        "1592038800.1\tCabc\t10.0.0.5\t53211\t10.0.0.1\t53\tudp\t1\t-\t{dotted}\t1\tC_INTERNET"
+    );
+    assert_eq!(find_in_line(&zeek).as_ref(), Some(&want));
+    assert_eq!(find_in_line("query: www.example.com IN A"), None);
+    assert_eq!(find_in_line("api.avsvmcloud.com"), None);
+    assert_eq!(find_in_line("avsvmcloud"), None);
+}
