@@ -302,7 +302,7 @@ pub fn find_in_line(line: &str) -> Option<Query> {
     let token = line.get(start..end)?;
     if token.contains('(') {
         let mut dotted = String::with_capacity(token.len());
-        for label in token.split(|c: char| c == '(' || c == ')') {
+        for label in token.split(['(', ')']) {
             if label.is_empty() || label.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
