@@ -187,7 +187,13 @@ fn user_id_is_md5_folded() {
 
 /// Domains the implant substitution-encodes, and others it sends in base32.
 fn domain_strategy() -> impl Strategy<Value = String> {
-    prop_oneof!["[0-9a-z_.-]{1,80}", "[0-9A-Za-z_.-]{0,30}[A-Z][0-9A-Za-z_.-]{0,30}", "\\PC{1,40}",]
+    prop_oneof![
+        "[0-9a-z_-]{2,20}\\.[0-9a-z_.-]{1,60}",
+        "[0-9A-Za-z_-]{0,10}[A-Z][0-9A-Za-z_-]{1,10}\\.[0-9A-Za-z_.-]{1,30}",
+        "\\PC{2,12}\\.\\PC{1,20}",
+        "[0-9a-z_.-]{1,80}",
+        "\\PC{1,40}",
+    ]
 }
 
 proptest! {
@@ -221,15 +227,19 @@ proptest! {
         let d = reports[0].domain.clone().unwrap();
         let plain = domain.bytes().all(|c| b"0123456789abcdefghijklmnopqrstuvwxyz-_.".contains(&c));
         let want = if plain { Encoding::Substitution } else { Encoding::Base32 };
-        // A lone fragment that does not look like a domain (no dot after a label of two or
-        // more characters) could be the tail of a longer name: it is reported partial.
-        if names.len() == 1 && plain && domain.find('.').is_none_or(|dot| dot < 2) {
+        // A name that does not look like a domain (a dot after a first label of two or more
+        // characters) is reported partial: it could be cut (fragments missed).
+        if domain.find('.').is_some_and(|dot| dot >= 2) {
+            prop_assert!(d.complete);
+            prop_assert_eq!(&d.name, &domain);
+            prop_assert_eq!(d.encoding, Some(want));
+        } else if names.len() == 1 && plain {
             prop_assert!(!d.complete);
             prop_assert_eq!(d.name, format!("…{domain}"));
             prop_assert_eq!(d.encoding, None);
         } else {
-            prop_assert!(d.complete);
-            prop_assert_eq!(&d.name, &domain);
+            prop_assert!(!d.complete);
+            prop_assert_eq!(d.name, format!("{domain}…"));
             prop_assert_eq!(d.encoding, Some(want));
         }
     }

@@ -639,14 +639,16 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
         let last = last?;
         let (name, encoding) = decode_payload(last)?;
         // A lone last fragment is a whole name unless it is the tail of a longer one whose
-        // first fragments were not logged: a base32 one starts the name (`00`); otherwise
-        // take it as whole when it looks like a domain (a dot, not at the start, after a
-        // label of two or more characters).
-        let complete = match encoding {
-            Encoding::Base32 => base32_is_canonical(last.as_bytes().get(2..).unwrap_or_default()),
-            Encoding::Substitution => name.find('.').is_some_and(|dot| dot >= 2),
+        // first fragments were not logged (a base32 one starts the name: `00`); it is taken
+        // as whole when it looks like a domain.
+        let complete = looks_like_domain(&name)
+            && (encoding == Encoding::Substitution
+                || base32_is_canonical(last.as_bytes().get(2..).unwrap_or_default()));
+        let name = match (complete, encoding) {
+            (true, _) => name,
+            (false, Encoding::Substitution) => format!("…{name}"),
+            (false, Encoding::Base32) => format!("{name}…"),
         };
-        let name = if complete { name } else { format!("…{name}") };
         let encoding = (complete || encoding == Encoding::Base32).then_some(encoding);
         return Some(RecoveredDomain { name, complete, encoding, fragments: count });
     }
@@ -655,10 +657,12 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
         let mut encoded: String = fragments.values().map(String::as_str).collect();
         encoded.push_str(last);
         let (name, encoding) = decode_payload(&encoded)?;
-        // Fragments between the highest index seen and the last one may have been missed;
-        // base32 shows it when the length or the padding bits do not add up.
-        let complete = encoding == Encoding::Substitution
-            || base32_is_canonical(encoded.as_bytes().get(2..).unwrap_or_default());
+        // Fragments between the highest index seen and the last one may have been missed:
+        // base32 shows it when the length or the padding bits do not add up, and a cut name
+        // often lacks its dot.
+        let complete = looks_like_domain(&name)
+            && (encoding == Encoding::Substitution
+                || base32_is_canonical(encoded.as_bytes().get(2..).unwrap_or_default()));
         let name = if complete { name } else { format!("{name}…") };
         return Some(RecoveredDomain {
             name,
@@ -693,6 +697,11 @@ fn assemble(fragments: &BTreeMap<u8, String>, last: Option<&str>) -> Option<Reco
     }
     let encoding = fragments.contains_key(&0).then_some(encoding);
     Some(RecoveredDomain { name, complete: false, encoding, fragments: count })
+}
+
+/// An AD DNS domain has a dot after a first label of two characters or more.
+fn looks_like_domain(name: &str) -> bool {
+    name.find('.').is_some_and(|dot| dot >= 2)
 }
 
 /// Append the decoded text of a run of consecutive fragments. A base32 run decodes only from
