@@ -1,11 +1,17 @@
 //! Every detector, listed once. Order here is the order of `docs/detectors.md`.
 
 use crate::detector::Registration;
-use crate::{proxylogon, pulse};
+use crate::{proxylogon, pulse, sunburst};
 
 /// Every detector ferret knows.
 pub static DETECTORS: &[&Registration] = &[
     &proxylogon::pl001_anchor_mailbox::DETECTOR,
+    // SUNBURST
+    &sunburst::sb001_orion_dll::DETECTOR,
+    &sunburst::sb002_related_file::DETECTOR,
+    &sunburst::sb003_report_watcher_retry::DETECTOR,
+    &sunburst::sb004_dns_beacon::DETECTOR,
+    &sunburst::sb005_stage2_infrastructure::DETECTOR,
     // Pulse Connect Secure
     &pulse::ps001_manifest_signature::DETECTOR,
     &pulse::ps002_manifest_integrity::DETECTOR,
