@@ -4,7 +4,15 @@ use crate::detector::Registration;
 use crate::proxylogon;
 
 /// Every detector ferret knows.
-pub static DETECTORS: &[&Registration] = &[&proxylogon::pl001_anchor_mailbox::DETECTOR];
+pub static DETECTORS: &[&Registration] = &[
+    &proxylogon::pl001_anchor_mailbox::DETECTOR,
+    &proxylogon::pl002_um_invalid_cast::DETECTOR,
+    &proxylogon::pl003_oab_file_write::DETECTOR,
+    &proxylogon::pl004_ecp_virtual_directory::DETECTOR,
+    &proxylogon::pl005_iis_exploit_requests::DETECTOR,
+    &proxylogon::pl006_web_shell::DETECTOR,
+    &proxylogon::pl007_lsass_dump::DETECTOR,
+];
 
 #[cfg(test)]
 mod tests {
