@@ -5,6 +5,7 @@ mod common;
 
 use common::{HTTPPROXY_HEADER, V15, httpproxy_line, run};
 use ferret_checks::Campaign;
+use ferret_core::Severity::{Critical, High, Medium};
 use ferret_core::Verdict;
 use ferret_testkit::Tree;
 
@@ -303,7 +304,6 @@ fn pl006_web_shells() {
         .collect();
     hits.sort();
     assert_eq!(hits.len(), 3, "{:#?}", r.findings);
-    use ferret_core::Severity::{Critical, High, Medium};
     assert!(hits.iter().any(|(p, s)| p.ends_with("RedirSuiteServerProxy.aspx") && *s == Critical));
     assert!(hits.iter().any(|(p, s)| p.ends_with("supp0rt.aspx") && *s == High));
     assert!(hits.iter().any(|(p, s)| p.ends_with("notes.aspx") && *s == Medium));
