@@ -6,6 +6,12 @@ use crate::{proxylogon, pulse, sunburst};
 /// Every detector ferret knows.
 pub static DETECTORS: &[&Registration] = &[
     &proxylogon::pl001_anchor_mailbox::DETECTOR,
+    &proxylogon::pl002_um_invalid_cast::DETECTOR,
+    &proxylogon::pl003_oab_file_write::DETECTOR,
+    &proxylogon::pl004_ecp_virtual_directory::DETECTOR,
+    &proxylogon::pl005_iis_exploit_requests::DETECTOR,
+    &proxylogon::pl006_web_shell::DETECTOR,
+    &proxylogon::pl007_lsass_dump::DETECTOR,
     // SUNBURST
     &sunburst::sb001_orion_dll::DETECTOR,
     &sunburst::sb002_related_file::DETECTOR,

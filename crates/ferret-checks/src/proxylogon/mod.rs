@@ -2,6 +2,12 @@
 //! helpers they share.
 
 pub mod pl001_anchor_mailbox;
+pub mod pl002_um_invalid_cast;
+pub mod pl003_oab_file_write;
+pub mod pl004_ecp_virtual_directory;
+pub mod pl005_iis_exploit_requests;
+pub mod pl006_web_shell;
+pub mod pl007_lsass_dump;
 
 use ferret_core::Fields as _;
 use ferret_logs::Event;
