@@ -199,3 +199,18 @@ fn sb005_stage2_domain_in_dns() {
     assert_eq!(f.severity, Severity::High);
     assert!(f.log.as_ref().and_then(|l| l.line).is_some());
 }
+
+#[test]
+fn published_cname_beacons_decode() {
+    // The six beacon names of FireEye's network indicator list.
+    for n in [
+        "6a57jk2ba1d9keg15cbg.appsync-api.eu-west-1.avsvmcloud.com",
+        "7sbvaemscs0mc925tb99.appsync-api.us-west-2.avsvmcloud.com",
+        "gq1h856599gqh538acqn.appsync-api.us-west-2.avsvmcloud.com",
+        "ihvpgv9psvq02ffo77et.appsync-api.us-east-2.avsvmcloud.com",
+        "k5kcubuassl3alrf7gm3.appsync-api.eu-west-1.avsvmcloud.com",
+        "mhdosoksaccf9sni9icp.appsync-api.eu-west-1.avsvmcloud.com",
+    ] {
+        assert!(ferret_checks::sunburst::dga::parse_query(n).is_some(), "{n}");
+    }
+}
