@@ -84,6 +84,23 @@ impl Campaign {
         }
     }
 
+    /// When the campaign's activity began, as published (a date in UTC, and who says so).
+    /// Logs that begin later cannot show the start of it; the verdict says so.
+    pub fn active_since(self) -> (chrono::NaiveDate, &'static str) {
+        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+        match self {
+            Campaign::ProxyLogon => {
+                (d(2021, 1, 6), "Volexity saw exploitation from 6 January 2021")
+            }
+            Campaign::Sunburst => {
+                (d(2020, 3, 1), "trojanized Orion updates shipped from March 2020")
+            }
+            Campaign::PulseSecure => {
+                (d(2020, 6, 1), "Mandiant traced the exploitation back to June 2020")
+            }
+        }
+    }
+
     /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` also accepted).
     pub fn parse(s: &str) -> Option<Campaign> {
         let s = s.trim().to_ascii_lowercase();

@@ -12,6 +12,7 @@ pub static DETECTORS: &[&Registration] = &[
     &proxylogon::pl005_iis_exploit_requests::DETECTOR,
     &proxylogon::pl006_web_shell::DETECTOR,
     &proxylogon::pl007_lsass_dump::DETECTOR,
+    &proxylogon::pl008_published_client_ip::DETECTOR,
     // SUNBURST
     &sunburst::sb001_orion_dll::DETECTOR,
     &sunburst::sb002_related_file::DETECTOR,

@@ -486,6 +486,18 @@ fn verdicts(
             .into_iter()
             .filter(|s| sources.iter().any(|x| x.as_str() == s.source))
             .collect();
+        let (since, who) = c.active_since();
+        for s in &v.sources {
+            if let Some(first) = s.first
+                && first.date_naive() > since
+            {
+                v.not_checked.push(format!(
+                    "{} logs begin on {}, after the campaign began ({who}): earlier activity is not covered",
+                    s.source,
+                    first.date_naive()
+                ));
+            }
+        }
         if v.evidence > 0 {
             v.verdict = Verdict::Affected;
             v.reason = format!("{} finding(s) at evidence level", v.evidence);

@@ -321,3 +321,21 @@ fn pl007_lsass_dump_and_staging() {
     assert_eq!(hits.len(), 3, "{:#?}", r.findings);
     assert!(hits.iter().any(|f| f.evidence.iter().any(|e| e.data.contains("MDMP"))));
 }
+
+#[test]
+fn pl008_published_client_ip() {
+    let t = Tree::new();
+    let dir = "inetpub/logs/LogFiles/W3SVC1";
+    t.file(format!("{dir}/u_ex210301.log"), iis_benign());
+    let r = run(t.root(), &[Campaign::ProxyLogon]);
+    assert!(r.of("PL008").is_empty(), "{:#?}", r.findings);
+    let mut pos = iis_benign();
+    pos.push_str("2021-02-27 01:02:03 10.0.0.2 GET /owa/ - 443 - 5.254.43.18 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 3\n");
+    t.file(format!("{dir}/u_ex210227.log"), pos);
+    let r = run(t.root(), &[Campaign::ProxyLogon]);
+    let hits = r.of("PL008");
+    assert_eq!(hits.len(), 1, "{:#?}", r.findings);
+    // A lead: reported, but it does not make the campaign AFFECTED.
+    assert_eq!(r.verdict(Campaign::ProxyLogon), Some(Verdict::NotFound));
+    assert_eq!(r.outcome.verdicts[0].leads, 1);
+}

@@ -164,7 +164,8 @@ fn benign_appliance_raises_nothing() {
     assert_eq!(r.verdict(Campaign::PulseSecure), Some(Verdict::NotFound));
     let v = &r.outcome.verdicts[0];
     assert!(v.checked.iter().any(|c| c.starts_with("PS001")), "{v:#?}");
-    assert!(v.not_checked.is_empty(), "{v:#?}");
+    // Every detector had what it needs (the campaign-window note about the logs aside).
+    assert!(!v.not_checked.iter().any(|s| s.starts_with("PS0")), "{v:#?}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod pl004_ecp_virtual_directory;
 pub mod pl005_iis_exploit_requests;
 pub mod pl006_web_shell;
 pub mod pl007_lsass_dump;
+pub mod pl008_published_client_ip;
 
 use ferret_core::Fields as _;
 use ferret_logs::Event;

@@ -25,14 +25,13 @@ pub static DETECTOR: Registration = Registration {
         inputs: &[
             Input::Log(LogSource::Dns),
             Input::Log(LogSource::WebAccess),
-            Input::Log(LogSource::Iis),
             Input::Log(LogSource::Syslog),
             Input::Log(LogSource::Other),
         ],
         needles: NEEDLES,
         doc: Doc {
-            what: "Log lines (DNS queries and answers, proxy and web logs, syslog, Zeek and \
-                   JSON logs) naming a published stage-2 domain or one of its subdomains \
+            what: "Log lines (DNS queries and answers, proxy and web access logs, syslog, Zeek \
+                   and JSON logs; not IIS logs, which record inbound requests to the server) naming a published stage-2 domain or one of its subdomains \
                    (`freescanonline.com`, `deftsecurity.com`, `thedoccloud.com`, \
                    `websitetheme.com`, `highdatabase.com`, `incomeupdate.com`, \
                    `databasegalore.com`, `panhardware.com`, `zupertech.com`, \
