@@ -19,6 +19,7 @@ pub static DETECTORS: &[&Registration] = &[
     &sunburst::sb003_report_watcher_retry::DETECTOR,
     &sunburst::sb004_dns_beacon::DETECTOR,
     &sunburst::sb005_stage2_infrastructure::DETECTOR,
+    &sunburst::sb006_supernova_request::DETECTOR,
     // Pulse Connect Secure
     &pulse::ps001_manifest_signature::DETECTOR,
     &pulse::ps002_manifest_integrity::DETECTOR,

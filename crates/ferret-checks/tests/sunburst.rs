@@ -50,7 +50,27 @@ fn benign_tree() -> Tree {
     );
     t.file("Windows/SysWOW64/netapi32.dll", b"MZ placeholder");
     t.file("dns/named-queries.log", bind_log(&[]));
+    t.file("inetpub/logs/LogFiles/W3SVC1/u_ex201215.log", iis_log(&[]));
     t
+}
+
+const IIS_HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2020-12-15 00:00:00\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
+
+fn iis_log(extra: &[&str]) -> String {
+    let mut s = IIS_HEADER.to_owned();
+    for i in 0..30 {
+        s.push_str(&format!(
+            "2020-12-15 08:{i:02}:00 10.20.30.5 GET /Orion/LogoImageHandler.ashx id=SitelogoImage&time={i} 443 admin 10.20.30.77 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 12\n"
+        ));
+        s.push_str(&format!(
+            "2020-12-15 08:{i:02}:30 10.20.30.5 GET /Orion/SummaryView.aspx - 443 admin 10.20.30.77 Mozilla/5.0+(Windows+NT+10.0) - 200 0 0 80\n"
+        ));
+    }
+    for l in extra {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
 }
 
 fn bind_line(sec: u32, name: &str) -> String {
@@ -213,4 +233,18 @@ fn published_cname_beacons_decode() {
     ] {
         assert!(ferret_checks::sunburst::dga::parse_query(n).is_some(), "{n}");
     }
+}
+
+#[test]
+fn sb006_supernova_request_in_iis_log() {
+    let t = benign_tree();
+    t.file(
+        "inetpub/logs/LogFiles/W3SVC1/u_ex201215.log",
+        iis_log(&["2020-12-15 09:10:00 10.20.30.5 GET /Orion/LogoImageHandler.ashx codes=dXNpbmcgU3lzdGVt&clazz=Foo&method=Run&args=whoami 443 - 198.51.100.23 python-requests/2.25 - 200 0 0 310"]),
+    );
+    let r = run(t.root(), &[]);
+    assert_only(&r, "SB006");
+    let f = r.of("SB006")[0];
+    assert_eq!(f.severity, Severity::High);
+    assert_eq!(f.log.as_ref().and_then(|l| l.line), Some(65));
 }

@@ -10,6 +10,7 @@ pub mod sb002_related_file;
 pub mod sb003_report_watcher_retry;
 pub mod sb004_dns_beacon;
 pub mod sb005_stage2_infrastructure;
+pub mod sb006_supernova_request;
 
 use std::sync::LazyLock;
 
