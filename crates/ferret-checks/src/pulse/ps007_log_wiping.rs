@@ -64,8 +64,8 @@ pub const GAP: TimeDelta = TimeDelta::hours(24);
 
 #[derive(Default)]
 struct LogWiping {
-    /// Per log file: the last time seen and the gaps found.
-    state: Mutex<HashMap<Arc<Path>, FileGaps>>,
+    /// Per log file: the last time seen and the gaps found (`None`: not an appliance log).
+    state: Mutex<HashMap<Arc<Path>, Option<FileGaps>>>,
 }
 
 #[derive(Default)]
@@ -134,13 +134,11 @@ impl Detector for LogWiping {
     fn on_event(&self, ev: &Event, _: LogSource, _out: &mut Out) {
         let Some(t) = ev.time else { return };
         let Ok(mut st) = self.state.lock() else { return };
-        if !st.contains_key(&ev.source) {
+        let slot = st.entry(Arc::clone(&ev.source)).or_insert_with(|| {
             let n = norm(&ev.source);
-            if !(in_appliance_area(&n) || n.contains("pulse")) {
-                return;
-            }
-        }
-        let g = st.entry(Arc::clone(&ev.source)).or_default();
+            (in_appliance_area(&n) || n.contains("pulse")).then(FileGaps::default)
+        });
+        let Some(g) = slot else { return };
         if let Some(last) = g.last
             && t - last > GAP
         {
@@ -153,7 +151,8 @@ impl Detector for LogWiping {
 
     fn finish(&self, out: &mut Out) {
         let Ok(st) = self.state.lock() else { return };
-        let mut files: Vec<(&Arc<Path>, &FileGaps)> = st.iter().collect();
+        let mut files: Vec<(&Arc<Path>, &FileGaps)> =
+            st.iter().filter_map(|(p, g)| g.as_ref().map(|g| (p, g))).collect();
         files.sort_by(|a, b| a.0.cmp(b.0));
         for (path, g) in files {
             for (from, to, line) in g.gaps.iter().take(20) {
