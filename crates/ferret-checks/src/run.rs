@@ -205,10 +205,6 @@ pub fn check(
             summary.count("logs_unreadable", 1);
         }
     }
-    summary.count(
-        "files_examined",
-        plan.active.iter().map(|a| a.files.load(Ordering::Relaxed)).sum::<u64>(),
-    );
 
     // 3. Tree detectors, then the end of every detector.
     let mut out = Out::default();
@@ -473,7 +469,7 @@ fn verdicts(
                 None => {
                     let needs: Vec<&str> = a.info.inputs.iter().map(|i| i.describe()).collect();
                     v.not_checked.push(format!(
-                        "{} {}: no {} found",
+                        "{} {}: nothing to read; it needs {}",
                         a.info.code,
                         a.info.name,
                         needs.join(" or ")
