@@ -1,5 +1,6 @@
 //! The run: walk once, read each log once, dispatch, decide a verdict per campaign.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -205,10 +206,6 @@ pub fn check(
             summary.count("logs_unreadable", 1);
         }
     }
-    summary.count(
-        "files_examined",
-        plan.active.iter().map(|a| a.files.load(Ordering::Relaxed)).sum::<u64>(),
-    );
 
     // 3. Tree detectors, then the end of every detector.
     let mut out = Out::default();
@@ -326,24 +323,39 @@ fn examine(
     if !want_logs || !log_candidate(path) {
         return none;
     }
-    // Logs: read once, dispatch each event to the detectors of its source.
-    let mut source: Option<(LogSource, Option<&SourcePlan>)> = None;
-    let cov = ferret_logs::read(path, &opts.read, sink, &mut |ev: &Event| {
-        let (src, sp) = *source.get_or_insert_with(|| {
-            let s = LogSource::classify(path, ev.format, ev.channel.as_deref());
-            (s, plan.sources.get(&s))
-        });
-        let _ = src;
-        let Some(sp) = sp else {
-            return ControlFlow::Continue(());
+    // Logs: read once, dispatch each event to the detectors of its source. The source is
+    // decided from the path, the format and the channel (`#Log-type:`), cached while they stay
+    // the same; lines that no detector of their source can want are only counted.
+    let cache: RefCell<Option<(LogFormat, Option<String>, LogSource)>> = RefCell::new(None);
+    let source_of = |format: LogFormat, channel: Option<&str>| -> LogSource {
+        let mut c = cache.borrow_mut();
+        match &*c {
+            Some((f, ch, s)) if *f == format && ch.as_deref() == channel => *s,
+            _ => {
+                let s = LogSource::classify(path, format, channel);
+                *c = Some((format, channel.map(str::to_owned), s));
+                s
+            }
+        }
+    };
+    let keep = |format: LogFormat, channel: Option<&str>, line: &str| -> bool {
+        let Some(sp) = plan.sources.get(&source_of(format, channel)) else {
+            return false;
         };
-        dispatch(plan, sp, src, ev, &mut out, sink);
+        !sp.all.is_empty() || sp.needles.as_ref().is_none_or(|ac| ac.is_match(line))
+    };
+    let cov = ferret_logs::read_filtered(path, &opts.read, sink, &keep, &mut |ev: &Event| {
+        let src = source_of(ev.format, ev.channel.as_deref());
+        if let Some(sp) = plan.sources.get(&src) {
+            dispatch(plan, sp, src, ev, &mut out, sink);
+        }
         ControlFlow::Continue(())
     });
     let Some(format) = cov.format else {
         return FileResult { not_a_log: !cov.truncated, truncated: cov.truncated, ..none };
     };
-    let source = source.map_or_else(|| LogSource::classify(path, format, None), |(s, _)| s);
+    let cached = cache.borrow().as_ref().map(|c| c.2);
+    let source = cached.unwrap_or_else(|| LogSource::classify(path, format, None));
     if let Some(sp) = plan.sources.get(&source) {
         for &i in sp.all.iter().chain(&sp.filtered) {
             if let Some(a) = plan.active.get(i) {
@@ -473,7 +485,7 @@ fn verdicts(
                 None => {
                     let needs: Vec<&str> = a.info.inputs.iter().map(|i| i.describe()).collect();
                     v.not_checked.push(format!(
-                        "{} {}: no {} found",
+                        "{} {}: nothing to read; it needs {}",
                         a.info.code,
                         a.info.name,
                         needs.join(" or ")

@@ -339,3 +339,61 @@ fn pl008_published_client_ip() {
     assert_eq!(r.verdict(Campaign::ProxyLogon), Some(Verdict::NotFound));
     assert_eq!(r.outcome.verdicts[0].leads, 1);
 }
+
+#[test]
+#[expect(clippy::disallowed_methods, reason = "test writes its manifest fixture")]
+fn pl006_new_versus_manifest() {
+    let t = Tree::new();
+    exchange_tree(&t);
+    // The install's manifest, taken before the shell was planted.
+    let root = t.path(V15);
+    let mut manifest = Vec::new();
+    ferret_integrity::baseline::baseline(
+        &root,
+        &ferret_integrity::Policy::empty(),
+        &ferret_integrity::baseline::BaselineOptions::default(),
+        &mut manifest,
+        &ferret_core::Collector::new(),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mpath = out.path().join("exchange.manifest");
+    std::fs::write(&mpath, &manifest).unwrap();
+    let opts = ferret_checks::CheckOptions {
+        manifest: Some(mpath.clone()),
+        ..ferret_checks::CheckOptions::default()
+    };
+    let r = common::run_with(t.root(), opts.clone());
+    assert!(r.of("PL006").is_empty(), "{:#?}", r.findings);
+    // An inert page nobody shipped: new versus the manifest.
+    t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/Current/themes/x.aspx"), "<%@ Page %>hi");
+    let r = common::run_with(t.root(), opts);
+    let hits = r.of("PL006");
+    assert_eq!(hits.len(), 1, "{:#?}", r.findings);
+    assert!(hits[0].evidence.iter().any(|e| e.label == "manifest"));
+    assert!(r.outcome.verdicts[0].not_checked.iter().any(|s| s.contains("signature")));
+}
+
+#[test]
+fn garbage_and_special_files_do_not_stop_the_run() {
+    let t = Tree::new();
+    exchange_tree(&t);
+    t.file(
+        format!("{V15}/Logging/HttpProxy/Owa/HttpProxy_garbage.LOG"),
+        [0u8, 159, 146, 150, 0, 1, 2, 3],
+    );
+    t.file(
+        format!("{V15}/Logging/HttpProxy/Owa/HttpProxy_half.LOG"),
+        format!("{HTTPPROXY_HEADER}a,b,c\n"),
+    );
+    t.fifo(format!("{V15}/Logging/HttpProxy/Owa/HttpProxy_fifo.LOG"));
+    let r = run(t.root(), &[]);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert_eq!(r.outcome.summary.skipped.get("not_a_regular_file"), Some(&1));
+    assert_eq!(r.outcome.summary.counter("parse_errors"), 1);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.path.as_ref().is_some_and(|x| x.lossy().contains("HttpProxy_half")))
+    );
+}
