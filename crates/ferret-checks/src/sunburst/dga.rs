@@ -20,8 +20,7 @@
 //! round-trip. Written from the published descriptions (FireEye/Mandiant, Microsoft, Prevasio,
 //! RedDrip, Netresec, Cloudflare, Kaspersky); see `docs/sunburst-dns.md`.
 
-mod md5;
-
+use md5::Digest as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
@@ -447,7 +446,7 @@ pub fn user_id(mac: &str, domain: &str, machine_guid: &str) -> VictimId {
     );
     input.extend(domain.chars().flat_map(ascii_units));
     input.extend(machine_guid.chars().flat_map(ascii_units));
-    let digest = md5::digest(&input);
+    let digest: [u8; 16] = md5::Md5::digest(&input).into();
     let mut id = [0u8; 8];
     for (i, b) in digest.iter().enumerate() {
         id[i % 8] ^= b;
