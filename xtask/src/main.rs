@@ -1,13 +1,26 @@
-//! `cargo xtask`: ferret's project automation (tidy checks).
+//! `cargo xtask`: ferret's project automation (tidy checks; `detectors` renders
+//! `docs/detectors.md` from the detector registry).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("detectors") {
+        return match write_detectors_doc() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
+                {
+                    eprintln!("xtask detectors: {e:#}");
+                }
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) != Some("tidy") {
         #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
         {
-            eprintln!("usage: cargo xtask tidy");
+            eprintln!("usage: cargo xtask tidy | cargo xtask detectors");
         }
         return ExitCode::from(2);
     }
@@ -46,5 +59,27 @@ fn tidy() -> anyhow::Result<()> {
     }
     missing.sort();
     anyhow::ensure!(missing.is_empty(), "files without a //! header:\n{}", missing.join("\n"));
+    check_detectors_doc(&root)?;
+    Ok(())
+}
+
+/// `docs/detectors.md`, relative to the workspace root.
+const DETECTORS_DOC: &str = "docs/detectors.md";
+
+/// Writes `docs/detectors.md` from the detector registry.
+#[expect(clippy::disallowed_methods, reason = "xtask writes the generated doc")]
+fn write_detectors_doc() -> anyhow::Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::write(root.join(DETECTORS_DOC), ferret_checks::docs::render())?;
+    Ok(())
+}
+
+/// Fails when `docs/detectors.md` differs from what the registry renders.
+fn check_detectors_doc(root: &std::path::Path) -> anyhow::Result<()> {
+    let on_disk = std::fs::read_to_string(root.join(DETECTORS_DOC)).unwrap_or_default();
+    anyhow::ensure!(
+        on_disk == ferret_checks::docs::render(),
+        "{DETECTORS_DOC} is stale: run `cargo xtask detectors`"
+    );
     Ok(())
 }

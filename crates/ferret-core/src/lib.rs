@@ -14,6 +14,7 @@ pub mod problem;
 pub mod sink;
 pub mod summary;
 pub mod text;
+pub mod verdict;
 
 pub use fields::{FieldValue, Fields};
 pub use finding::{Engine, Evidence, Finding, LogRef, RuleRef, Severity};
@@ -21,3 +22,4 @@ pub use path::ReportPath;
 pub use problem::{Problem, ProblemKind};
 pub use sink::{Collector, NullProgress, Progress, Sink};
 pub use summary::{RuleStats, Summary};
+pub use verdict::{CampaignVerdict, SourceSpan, Verdict};

@@ -110,6 +110,8 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a ReadOptions,
     pub cov: SourceCoverage,
     pub stopped: bool,
+    /// The caller's test on raw lines (header-driven text formats only).
+    pub keep: crate::KeepLine<'a>,
 }
 
 impl Ctx<'_> {
@@ -137,17 +139,22 @@ impl Ctx<'_> {
 
     /// Hands an event to the caller, updating coverage.
     pub fn emit(&mut self, ev: &Event, on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>) {
+        self.count(ev.time);
+        if on_event(ev).is_break() {
+            self.stopped = true;
+        }
+    }
+
+    /// Counts a record in the coverage without handing it to the caller.
+    pub fn count(&mut self, time: Option<chrono::DateTime<chrono::Utc>>) {
         self.cov.events += 1;
-        if let Some(t) = ev.time {
+        if let Some(t) = time {
             if self.cov.first.is_none_or(|f| t < f) {
                 self.cov.first = Some(t);
             }
             if self.cov.last.is_none_or(|l| t > l) {
                 self.cov.last = Some(t);
             }
-        }
-        if on_event(ev).is_break() {
-            self.stopped = true;
         }
     }
 

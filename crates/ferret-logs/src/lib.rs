@@ -248,6 +248,25 @@ pub fn read(
     sink: &dyn Sink,
     on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
 ) -> SourceCoverage {
+    read_filtered(path, opts, sink, &|_, _, _| true, on_event)
+}
+
+/// Decides from a text record's raw line whether the caller wants it as an event:
+/// `keep(format, channel, line)`.
+pub type KeepLine<'a> = &'a dyn Fn(LogFormat, Option<&str>, &str) -> bool;
+
+/// [`read`] with a cheap test on the raw line. For the header-driven text formats (W3C/IIS,
+/// Exchange CSV, Zeek), a well-formed record whose line `keep` rejects is counted in the
+/// coverage (events, first and last time) but no event is built for it and `on_event` is not
+/// called: a caller that needs only lines holding some literals (an Aho-Corasick prefilter)
+/// skips the cost of building every event. Other formats ignore `keep`.
+pub fn read_filtered(
+    path: &Path,
+    opts: &ReadOptions,
+    sink: &dyn Sink,
+    keep: KeepLine<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) -> SourceCoverage {
     let (mut stream, gzip) = match input::open_stream(path, opts) {
         Ok(s) => s,
         Err(e) => {
@@ -271,6 +290,7 @@ pub fn read(
         opts,
         cov: SourceCoverage { format: Some(format), gzip, ..SourceCoverage::default() },
         stopped: false,
+        keep,
     };
     let source: Arc<Path> = Arc::from(path);
     let whole = std::io::Cursor::new(head).chain(stream);

@@ -142,6 +142,26 @@ pub(crate) fn read(
             );
             return;
         }
+        let col = |i: Option<usize>| -> Option<Cow<'_, str>> {
+            let (s, e, o) = spans.get(i?)?;
+            Some(match o {
+                Some(o) => Cow::Borrowed(o.as_str()),
+                None => Cow::Borrowed(sub(line, *s, *e)),
+            })
+        };
+        let when = if let (Some(d), Some(t)) = (col(h.date), col(h.time)) {
+            time::parse_date_time(&d, &t)
+        } else if let Some(dt) = col(h.datetime) {
+            time::parse_iso(&dt)
+        } else if let Some(ts) = col(h.ts) {
+            time::parse_epoch(&ts)
+        } else {
+            None
+        };
+        if !(ctx.keep)(format, channel.as_deref(), line) {
+            ctx.count(when);
+            return;
+        }
         ev.clear();
         ev.set_text(line);
         ev.line = Some(lineno);
@@ -154,22 +174,7 @@ pub(crate) fn read(
                 }
             }
         }
-        let col = |i: Option<usize>| -> Option<Cow<'_, str>> {
-            let (s, e, o) = spans.get(i?)?;
-            Some(match o {
-                Some(o) => Cow::Borrowed(o.as_str()),
-                None => Cow::Borrowed(sub(line, *s, *e)),
-            })
-        };
-        ev.time = if let (Some(d), Some(t)) = (col(h.date), col(h.time)) {
-            time::parse_date_time(&d, &t)
-        } else if let Some(dt) = col(h.datetime) {
-            time::parse_iso(&dt)
-        } else if let Some(ts) = col(h.ts) {
-            time::parse_epoch(&ts)
-        } else {
-            None
-        };
+        ev.time = when;
         ctx.emit(&ev, on_event);
     });
 }

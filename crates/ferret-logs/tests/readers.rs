@@ -384,3 +384,22 @@ fn fifo_and_symlink_are_refused() {
     assert_eq!(cov.format, None);
     assert_eq!(problems.len(), 1);
 }
+
+#[test]
+fn read_filtered_counts_unkept_lines_in_the_coverage() {
+    let path = data("exchange-csv_httpproxy.log");
+    let sink = Collector::new();
+    let mut seen = Vec::new();
+    let keep = |f: LogFormat, channel: Option<&str>, line: &str| {
+        assert_eq!(f, LogFormat::ExchangeCsv);
+        assert_eq!(channel, Some("HttpProxy Logs"));
+        line.contains("ServerInfo~")
+    };
+    let cov = ferret_logs::read_filtered(&path, &ReadOptions::default(), &sink, &keep, &mut |e| {
+        seen.push(e.line);
+        ControlFlow::Continue(())
+    });
+    let (all, _, _) = read_all(&path);
+    assert_eq!(seen, [Some(6)], "only the kept line becomes an event");
+    assert_eq!(cov, all, "the coverage is the same as reading everything");
+}

@@ -1,4 +1,7 @@
-//! CSV: one row per finding, then one row per problem (`type` column first).
+//! CSV: one row per finding, then one row per problem, then (for `ferret check`) one row per
+//! campaign verdict (`type` column first; a verdict row has the campaign in `rule_id`, the
+//! verdict in `rule_name`, the reason in `message`, what was and was not checked in
+//! `evidence`, and the oldest log event in `time`).
 //!
 //! Cells holding attacker-controlled text are escaped with [`ferret_core::text::escape`]
 //! (no raw newlines or escape sequences) and, when they start with `=`, `+`, `-` or `@`,
@@ -97,6 +100,33 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             cell(&p.reason),
             "".into(),
             "".into(),
+        ];
+        w.write_record(row.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
+    }
+    for v in report.verdicts() {
+        let oldest = v.sources.iter().filter_map(|s| s.first).min();
+        let evidence = v
+            .checked
+            .iter()
+            .map(|c| format!("checked: {c}"))
+            .chain(v.not_checked.iter().map(|c| format!("not checked: {c}")))
+            .collect::<Vec<_>>()
+            .join(" | ");
+        let row: [Cow<'_, str>; 14] = [
+            "verdict".into(),
+            "check".into(),
+            "".into(),
+            "".into(),
+            cell(&v.campaign).into_owned().into(),
+            v.verdict.label().into(),
+            "".into(),
+            "".into(),
+            "".into(),
+            oldest.map(|t| t.to_rfc3339()).unwrap_or_default().into(),
+            "".into(),
+            cell(&v.reason).into_owned().into(),
+            cell(&evidence).into_owned().into(),
+            "builtin:ferret-checks".into(),
         ];
         w.write_record(row.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
     }

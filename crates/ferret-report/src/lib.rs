@@ -20,7 +20,7 @@ pub mod jsonl;
 pub mod text;
 
 use chrono::{DateTime, Utc};
-use ferret_core::{Finding, Problem, Summary};
+use ferret_core::{CampaignVerdict, Finding, Problem, Summary};
 use serde::{Deserialize, Serialize};
 
 /// Version of the report wire format. Bumped on any incompatible change.
@@ -74,6 +74,16 @@ pub struct Report {
 }
 
 impl Report {
+    /// The campaign verdicts `ferret check` put in `summary.details["verdicts"]` (empty for
+    /// other verbs, or when they do not parse).
+    pub fn verdicts(&self) -> Vec<CampaignVerdict> {
+        self.summary
+            .details
+            .get("verdicts")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
     /// Sorts findings (by path, then time, then engine and rule) and problems (by path,
     /// then kind), so every renderer is deterministic.
     pub fn sort(&mut self) {

@@ -140,6 +140,7 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
         }
         out.push('\n');
     }
+    verdict_lines(report, &mut out);
     let _ = writeln!(out, "Summary ({} on {}):", report.verb, escape(&report.host));
     if !report.targets.is_empty() {
         let t: Vec<_> = report.targets.iter().map(|t| escape(t).into_owned()).collect();
@@ -189,6 +190,38 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
     };
     let _ = writeln!(out, "  result:   {verdict}");
     out
+}
+
+/// The campaign verdicts of `ferret check`, when the report has them.
+fn verdict_lines(report: &Report, out: &mut String) {
+    let verdicts = report.verdicts();
+    if verdicts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Verdicts:");
+    for v in &verdicts {
+        let _ =
+            writeln!(out, "  {:<13} {:<10} {}", v.campaign, v.verdict.label(), escape(&v.title));
+        let _ = writeln!(out, "    why: {}", escape(&v.reason));
+        for s in &v.sources {
+            let span = match (s.first, s.last) {
+                (Some(f), Some(l)) => format!("{} … {}", f.to_rfc3339(), l.to_rfc3339()),
+                _ => "no event time".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "    logs: {} — {} file(s), {} event(s), {span}",
+                s.source, s.files, s.events
+            );
+        }
+        for c in &v.checked {
+            let _ = writeln!(out, "    checked: {}", escape(c));
+        }
+        for c in &v.not_checked {
+            let _ = writeln!(out, "    not checked: {}", escape(c));
+        }
+    }
+    out.push('\n');
 }
 
 /// Writes [`render`]'s output.

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod baseline;
+pub mod check;
 pub mod common;
 pub mod diff;
 pub mod enroll;
@@ -37,6 +38,8 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Answer per campaign (ProxyLogon, SUNBURST, Pulse Secure): AFFECTED, NOT FOUND or UNKNOWN.
+    Check(check::CheckArgs),
     /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
     Hunt(hunt::HuntArgs),
     /// Run the fleet collector and its dashboard.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Failed);
     };
     match command {
+        Command::Check(args) => check::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Serve(args) => serve::run(&args),
         Command::Enroll(args) => enroll::run(args),

@@ -1,0 +1,354 @@
+//! The detector API: what a detector declares ([`Info`], [`Doc`], [`Input`]) and what it
+//! implements ([`Detector`]).
+//!
+//! A detector is one file under its campaign's folder that exports one
+//! `pub static DETECTOR: Registration`, listed once in [`crate::registry::DETECTORS`]. It
+//! declares a stable code (`PL001`), a name for the pattern it finds
+//! (`proxylogon-anchor-mailbox-ssrf`), its campaign, its severity, the inputs it needs, and a
+//! doc with fixed headings that `cargo xtask detectors` renders into `docs/detectors.md`.
+//!
+//! Three kinds of work, all optional methods of [`Detector`]:
+//!
+//! * **log events** — [`Detector::on_event`] receives every event of the log sources named in
+//!   [`Info::inputs`] ([`Input::Log`]). Each log is read once per run and its events are
+//!   dispatched to every interested detector. When [`Info::needles`] is not empty, only events
+//!   whose raw line contains one of the needles (ASCII case-insensitive) are dispatched: the
+//!   needles must be a *necessary* condition of a hit. Structured events (EVTX) have no raw line
+//!   and are always dispatched.
+//! * **files** — [`Detector::wants_file`] is asked for every regular file the walk meets (by
+//!   path and size only, so it must be cheap); for the files it wants, [`Detector::on_file`]
+//!   gets a [`FileEntry`] whose content and SHA-256 are read at most once and shared between
+//!   detectors.
+//! * **the tree** — [`Detector::on_tree`] runs once after the walk with the [`Inventory`]
+//!   (every path seen, the markers found, the logs read), for whole-tree checks such as a
+//!   manifest comparison.
+//!
+//! [`Detector::finish`] runs last, for detectors that accumulate state across events (behind
+//! their own lock: events of different files arrive from different threads).
+//!
+//! Findings go into [`Out`] (with problems and "not checked" sentences); the runner stamps them with the engine
+//! (`check`) and the rule (code, name, references) when [`Info::finding`] was not used, counts
+//! them per campaign for the verdict, and forwards them to the sink. A finding at
+//! [`Severity::High`] or above is *evidence* and makes its campaign AFFECTED; below that it is a
+//! *lead* that is reported but does not decide the verdict.
+//!
+//! Detectors never open files themselves except through [`FileEntry`] or
+//! [`ferret_fs::open_read_only`], never print, and never panic on any input.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use ferret_core::{Engine, Evidence, Finding, LogRef, Problem, RuleRef, Severity};
+use ferret_logs::Event;
+
+use crate::CheckError;
+use crate::inventory::{Inventory, LogSource, Marker};
+use crate::options::CheckOptions;
+
+/// A campaign `ferret check` answers for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Campaign {
+    /// Microsoft Exchange ProxyLogon (CVE-2021-26855/26857/26858/27065), AA21-062A.
+    ProxyLogon,
+    /// SolarWinds Orion SUNBURST (AA20-352A).
+    Sunburst,
+    /// Pulse Connect Secure backdoors (AA21-110A, ED 21-03).
+    PulseSecure,
+}
+
+impl Campaign {
+    /// Every campaign, in report order.
+    pub const ALL: [Campaign; 3] =
+        [Campaign::ProxyLogon, Campaign::Sunburst, Campaign::PulseSecure];
+
+    /// The id used on the command line and in reports.
+    pub fn id(self) -> &'static str {
+        match self {
+            Campaign::ProxyLogon => "proxylogon",
+            Campaign::Sunburst => "sunburst",
+            Campaign::PulseSecure => "pulse-secure",
+        }
+    }
+
+    /// The title shown with the verdict.
+    pub fn title(self) -> &'static str {
+        match self {
+            Campaign::ProxyLogon => {
+                "ProxyLogon: Exchange CVE-2021-26855/26857/26858/27065 (AA21-062A)"
+            }
+            Campaign::Sunburst => "SUNBURST: SolarWinds Orion supply chain (AA20-352A)",
+            Campaign::PulseSecure => {
+                "Pulse Connect Secure exploitation and backdoors (AA21-110A, ED 21-03)"
+            }
+        }
+    }
+
+    /// When the campaign's activity began, as published (a date in UTC, and who says so).
+    /// Logs that begin later cannot show the start of it; the verdict says so.
+    pub fn active_since(self) -> (chrono::NaiveDate, &'static str) {
+        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+        match self {
+            Campaign::ProxyLogon => {
+                (d(2021, 1, 6), "Volexity saw exploitation from 6 January 2021")
+            }
+            Campaign::Sunburst => {
+                (d(2020, 3, 1), "trojanized Orion updates shipped from March 2020")
+            }
+            Campaign::PulseSecure => {
+                (d(2020, 6, 1), "Mandiant traced the exploitation back to June 2020")
+            }
+        }
+    }
+
+    /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` also accepted).
+    pub fn parse(s: &str) -> Option<Campaign> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "pulse" | "pulsesecure" => Some(Campaign::PulseSecure),
+            _ => Campaign::ALL.into_iter().find(|c| c.id() == s),
+        }
+    }
+}
+
+impl fmt::Display for Campaign {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// Something a detector needs to decide. A detector *ran* when at least one of its inputs was
+/// present; otherwise its campaign's verdict lists it under "not checked" with
+/// [`Input::describe`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Input {
+    /// Events of this log source were read.
+    Log(LogSource),
+    /// The walk met a path with this marker.
+    Tree(Marker),
+}
+
+impl Input {
+    /// What it is, for "what was missing" sentences.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Input::Log(s) => s.describe(),
+            Input::Tree(m) => m.describe(),
+        }
+    }
+}
+
+/// A detector's documentation, rendered into `docs/detectors.md` under fixed headings. Each
+/// field is Markdown; keep to facts from the references.
+#[derive(Clone, Copy, Debug)]
+pub struct Doc {
+    /// What it finds.
+    pub what: &'static str,
+    /// Why it matters.
+    pub why: &'static str,
+    /// What the finding carries as evidence.
+    pub evidence: &'static str,
+    /// Known false positives and how to tell them apart.
+    pub false_positives: &'static str,
+    /// Advisories and vendor write-ups (titles with URLs).
+    pub references: &'static [&'static str],
+}
+
+/// What a detector is: identity, campaign, inputs and doc.
+#[derive(Clone, Copy, Debug)]
+pub struct Info {
+    /// Stable code: two letters for the campaign and three digits (`PL001`, `SB003`, `PS010`).
+    pub code: &'static str,
+    /// The pattern's name, kebab-case, prefixed by the campaign (`proxylogon-anchor-mailbox-ssrf`).
+    pub name: &'static str,
+    /// One line: what a hit means.
+    pub title: &'static str,
+    /// The campaign it belongs to.
+    pub campaign: Campaign,
+    /// Default severity of its findings (high or critical: evidence; below: a lead).
+    pub severity: Severity,
+    /// The inputs it reads; it ran when any was present.
+    pub inputs: &'static [Input],
+    /// Literal prefilter for log events (see the module doc). Empty: every event.
+    pub needles: &'static [&'static str],
+    /// Documentation.
+    pub doc: Doc,
+}
+
+impl Info {
+    /// The rule reference findings carry.
+    pub fn rule(&self) -> RuleRef {
+        RuleRef {
+            id: self.code.to_owned(),
+            name: self.name.to_owned(),
+            source: Some("builtin:ferret-checks".to_owned()),
+            references: self.doc.references.iter().map(|r| reference_url(r).to_owned()).collect(),
+        }
+    }
+
+    /// A finding of this detector at its default severity, with its title as message.
+    pub fn finding(&self) -> Finding {
+        Finding::new(Engine::Check, self.rule(), self.severity)
+            .with_message(self.title)
+            .with_detail("campaign", self.campaign.id())
+    }
+
+    /// A finding about a log event: path, time and position filled in from `ev`.
+    pub fn event_finding(&self, ev: &Event) -> Finding {
+        let mut f = self.finding().with_path(&*ev.source);
+        f.time = ev.time;
+        f.log = Some(LogRef {
+            format: Some(ev.format.as_str().to_owned()),
+            record_id: ev.record_id,
+            line: ev.line,
+            channel: ev.channel.clone(),
+        });
+        f
+    }
+}
+
+/// The URL in a reference written as `Title <URL>`, or the whole text.
+fn reference_url(r: &str) -> &str {
+    match (r.rfind('<'), r.ends_with('>')) {
+        (Some(i), true) => r.get(i + 1..r.len() - 1).unwrap_or(r),
+        _ => r,
+    }
+}
+
+/// Evidence from a text value (capped and escaped like any evidence).
+pub fn evidence(label: &str, data: &str) -> Evidence {
+    Evidence::from_bytes(label, None, data.as_bytes())
+}
+
+/// One file the walk met, offered to the detectors that want it. Content and SHA-256 are read
+/// on first use through [`ferret_fs::open_read_only`] and shared by every detector.
+pub struct FileEntry<'a> {
+    /// The path as reached under a root.
+    pub path: &'a Path,
+    /// Size from the walk's metadata.
+    pub size: u64,
+    pub(crate) max_read: u64,
+    pub(crate) content: OnceLock<Result<Vec<u8>, String>>,
+    pub(crate) sha256: OnceLock<Option<String>>,
+}
+
+impl<'a> FileEntry<'a> {
+    /// A file entry; `max_read` caps what [`FileEntry::content`] reads.
+    pub fn new(path: &'a Path, size: u64, max_read: u64) -> FileEntry<'a> {
+        FileEntry { path, size, max_read, content: OnceLock::new(), sha256: OnceLock::new() }
+    }
+
+    /// The file's content (up to the run's read cap), or why it could not be read.
+    pub fn content(&self) -> Result<&[u8], &str> {
+        self.content
+            .get_or_init(|| {
+                let (mut file, meta) =
+                    ferret_fs::open_read_only(self.path).map_err(|e| e.to_string())?;
+                let mut buf = Vec::new();
+                ferret_fs::read_limited(&mut file, &meta, &mut buf, self.max_read)
+                    .map_err(|e| e.to_string())?;
+                Ok(buf)
+            })
+            .as_ref()
+            .map(Vec::as_slice)
+            .map_err(String::as_str)
+    }
+
+    /// The content's SHA-256 in lowercase hex, `None` when unreadable.
+    pub fn sha256(&self) -> Option<&str> {
+        self.sha256
+            .get_or_init(|| {
+                use sha2::Digest as _;
+                self.content().ok().map(|c| hex::encode(sha2::Sha256::digest(c)))
+            })
+            .as_deref()
+    }
+
+    /// Whether the content could not be read (the runner reports it as a problem).
+    pub fn read_error(&self) -> Option<&str> {
+        match self.content.get() {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Where a detector puts what it found: findings, problems (a file it could not read, a
+/// signature it could not check) and plain sentences saying what it could not check, which
+/// go into its campaign's verdict.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) problems: Vec<Problem>,
+    pub(crate) not_checked: Vec<String>,
+}
+
+impl Out {
+    /// Records a finding.
+    pub fn finding(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    /// Records a problem (it also makes the run incomplete when its kind says so).
+    pub fn problem(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    /// Says what could not be checked and why (shown with the campaign's verdict).
+    pub fn not_checked(&mut self, sentence: impl Into<String>) {
+        self.not_checked.push(sentence.into());
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.findings.is_empty() && self.problems.is_empty() && self.not_checked.is_empty()
+    }
+
+    /// The findings recorded so far (for tests of a single detector).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+}
+
+/// A detector. Every method has a default that does nothing, so a detector implements only
+/// the kind of work it does. See the module doc for the contract.
+pub trait Detector: Send + Sync {
+    /// One log event of a source named in [`Info::inputs`] (and passing the needles).
+    fn on_event(&self, _ev: &Event, _source: LogSource, _out: &mut Out) {}
+
+    /// Whether [`Detector::on_file`] wants this file (cheap: path and size only).
+    fn wants_file(&self, _path: &Path, _size: u64) -> bool {
+        false
+    }
+
+    /// A file [`Detector::wants_file`] asked for.
+    fn on_file(&self, _file: &FileEntry<'_>, _out: &mut Out) {}
+
+    /// Once after the walk, with everything the walk saw.
+    fn on_tree(&self, _inventory: &Inventory, _out: &mut Out) {}
+
+    /// Last, after every log was read.
+    fn finish(&self, _out: &mut Out) {}
+}
+
+/// A registered detector: its [`Info`] and how to build it for a run.
+pub struct Registration {
+    /// What it is.
+    pub info: Info,
+    /// Builds it for a run; `Err` when an option it needs is unusable (a key that does not
+    /// parse), which stops the run before it starts.
+    pub build: fn(&CheckOptions) -> Result<Box<dyn Detector>, CheckError>,
+}
+
+/// The `build` of a detector that needs no option and no state: `build: stateless::<MyDetector>`.
+pub fn stateless<D: Detector + Default + 'static>(
+    _: &CheckOptions,
+) -> Result<Box<dyn Detector>, CheckError> {
+    Ok(Box::new(D::default()))
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration").field("info", &self.info).finish_non_exhaustive()
+    }
+}

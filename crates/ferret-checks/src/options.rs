@@ -1,0 +1,48 @@
+//! What to check and how: the run's configuration, built by the CLI.
+
+use std::path::PathBuf;
+
+use ferret_logs::ReadOptions;
+
+use crate::detector::Campaign;
+
+/// The configuration of one `ferret check` run.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Files or directories to examine (walked recursively; symlinks are not followed).
+    pub paths: Vec<PathBuf>,
+    /// The campaigns asked for. Empty: every campaign whose inputs are present.
+    pub campaigns: Vec<Campaign>,
+    /// An integrity manifest of the product tree (ferret's manifest format): files under the
+    /// web folders that it does not list are new.
+    pub manifest: Option<PathBuf>,
+    /// The vendor's public key (PEM) for checking a Pulse Connect Secure manifest signature.
+    pub vendor_key: Option<PathBuf>,
+    /// The vendor's manifest for the appliance's release (`<path> <sha256>` lines): entries of
+    /// the on-box manifest that it does not hold were never shipped.
+    pub vendor_manifest: Option<PathBuf>,
+    /// Host identities to match SUNBURST DNS queries against (`MAC,DOMAIN,MACHINEGUID`).
+    pub match_hosts: Vec<String>,
+    /// Log reader limits.
+    pub read: ReadOptions,
+    /// Largest file content read for file detectors, in bytes.
+    pub max_file_read: u64,
+    /// Exclude globs for the walk (as `ferret scan --exclude`).
+    pub excludes: Vec<String>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            paths: Vec::new(),
+            campaigns: Vec::new(),
+            manifest: None,
+            vendor_key: None,
+            vendor_manifest: None,
+            match_hosts: Vec::new(),
+            read: ReadOptions::default(),
+            max_file_read: 64 * 1024 * 1024,
+            excludes: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! ProxyLogon (CVE-2021-26855/26857/26858/27065, AA21-062A) detectors, one file each, and the
+//! helpers they share.
+
+pub mod pl001_anchor_mailbox;
+pub mod pl002_um_invalid_cast;
+pub mod pl003_oab_file_write;
+pub mod pl004_ecp_virtual_directory;
+pub mod pl005_iis_exploit_requests;
+pub mod pl006_web_shell;
+pub mod pl007_lsass_dump;
+pub mod pl008_published_client_ip;
+
+use ferret_core::Fields as _;
+use ferret_logs::Event;
+
+/// CISA alert AA21-062A.
+pub const REF_AA21_062A: &str = "CISA AA21-062A, Mitigate Microsoft Exchange Server Vulnerabilities <https://us-cert.cisa.gov/ncas/alerts/aa21-062a>";
+/// Microsoft's HAFNIUM write-up with the log queries for each CVE.
+pub const REF_MSFT_HAFNIUM: &str = "Microsoft, HAFNIUM targeting Exchange Servers with 0-day exploits <https://www.microsoft.com/security/blog/2021/03/02/hafnium-targeting-exchange-servers/>";
+/// Volexity's write-up of the exploitation it observed.
+pub const REF_VOLEXITY: &str = "Volexity, Operation Exchange Marauder <https://www.volexity.com/blog/2021/03/02/active-exploitation-of-microsoft-exchange-zero-day-vulnerabilities/>";
+
+/// A field's text, or `""` when absent or not text.
+pub(crate) fn field<'e>(ev: &'e Event, name: &str) -> std::borrow::Cow<'e, str> {
+    use ferret_core::FieldValue;
+    use std::borrow::Cow;
+    match ev.get(name) {
+        Some(FieldValue::Str(s)) => s,
+        Some(v) => v.as_text().map_or(Cow::Borrowed(""), |t| Cow::Owned(t.into_owned())),
+        None => Cow::Borrowed(""),
+    }
+}
+
+/// ASCII case-insensitive `starts_with`.
+pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len()
+        && s.as_bytes().iter().zip(prefix.as_bytes()).all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+/// ASCII case-insensitive `find`.
+pub(crate) fn find_ci(s: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (s.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return Some(0);
+    }
+    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+}

@@ -1,0 +1,560 @@
+//! The run: walk once, read each log once, dispatch, decide a verdict per campaign.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use ferret_core::{
+    CampaignVerdict, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
+};
+use ferret_fs::{EntryKind, WalkOptions, Walker};
+use ferret_logs::{Event, LogFormat};
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::CheckError;
+use crate::detector::{Campaign, Detector, FileEntry, Info, Input, Out};
+use crate::inventory::{Inventory, LogRead, LogSource};
+use crate::options::CheckOptions;
+use crate::registry::DETECTORS;
+
+/// What a run produced besides the findings and problems pushed into the sink.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Counters, skips, coverage (`details["coverage"]`) and verdicts (`details["verdicts"]`).
+    pub summary: Summary,
+    /// The verdicts, one per campaign reported, in campaign order.
+    pub verdicts: Vec<CampaignVerdict>,
+}
+
+/// A detector built for this run, with its tallies.
+struct Active {
+    info: &'static Info,
+    det: Box<dyn Detector>,
+    evidence: AtomicU64,
+    leads: AtomicU64,
+    events: AtomicU64,
+    files: AtomicU64,
+    not_checked: Mutex<Vec<String>>,
+}
+
+/// Which detectors read a log source, and the prefilter over their needles.
+struct SourcePlan {
+    /// Detectors that get every event of the source.
+    all: Vec<usize>,
+    /// Detectors that get only the events whose line contains one of their needles.
+    filtered: Vec<usize>,
+    needles: Option<AhoCorasick>,
+}
+
+impl SourcePlan {
+    fn is_empty(&self) -> bool {
+        self.all.is_empty() && self.filtered.is_empty()
+    }
+}
+
+struct Plan {
+    active: Vec<Active>,
+    sources: BTreeMap<LogSource, SourcePlan>,
+    files: Vec<usize>,
+}
+
+impl Plan {
+    fn build(campaigns: &[Campaign], opts: &CheckOptions) -> Result<Plan, CheckError> {
+        let mut active = Vec::new();
+        for reg in DETECTORS {
+            if !campaigns.contains(&reg.info.campaign) {
+                continue;
+            }
+            active.push(Active {
+                info: &reg.info,
+                det: (reg.build)(opts)?,
+                evidence: AtomicU64::new(0),
+                leads: AtomicU64::new(0),
+                events: AtomicU64::new(0),
+                files: AtomicU64::new(0),
+                not_checked: Mutex::new(Vec::new()),
+            });
+        }
+        let mut sources = BTreeMap::new();
+        for s in LogSource::ALL {
+            let mut plan = SourcePlan { all: Vec::new(), filtered: Vec::new(), needles: None };
+            let mut needles: Vec<&str> = Vec::new();
+            for (i, a) in active.iter().enumerate() {
+                if !a.info.inputs.contains(&Input::Log(s)) {
+                    continue;
+                }
+                if a.info.needles.is_empty() {
+                    plan.all.push(i);
+                } else {
+                    plan.filtered.push(i);
+                    needles.extend(a.info.needles);
+                }
+            }
+            if !needles.is_empty() {
+                plan.needles = AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&needles)
+                    .ok();
+            }
+            if !plan.is_empty() {
+                sources.insert(s, plan);
+            }
+        }
+        let files = (0..active.len()).collect();
+        Ok(Plan { active, sources, files })
+    }
+
+    /// Stamps, counts and forwards what detector `i` recorded.
+    fn emit(&self, i: usize, out: &mut Out, sink: &dyn Sink) {
+        let Some(a) = self.active.get(i) else {
+            *out = Out::default();
+            return;
+        };
+        for p in out.problems.drain(..) {
+            sink.problem(p);
+        }
+        if !out.not_checked.is_empty()
+            && let Ok(mut n) = a.not_checked.lock()
+        {
+            for s in out.not_checked.drain(..) {
+                n.push(format!("{} {}: {s}", a.info.code, a.info.name));
+            }
+        }
+        for mut f in out.findings.drain(..) {
+            if f.rule.id.is_empty() {
+                f.rule = a.info.rule();
+            }
+            f.details.entry("campaign".to_owned()).or_insert_with(|| json!(a.info.campaign.id()));
+            if f.severity >= Severity::High {
+                a.evidence.fetch_add(1, Ordering::Relaxed);
+            } else {
+                a.leads.fetch_add(1, Ordering::Relaxed);
+            }
+            sink.finding(f);
+        }
+    }
+}
+
+/// Whether a file may be a log worth sniffing: by extension (or none, or a rotation number).
+fn log_candidate(path: &Path) -> bool {
+    let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
+        return true;
+    };
+    let ext = ext.to_ascii_lowercase();
+    matches!(
+        ext.as_str(),
+        "log" | "txt" | "evtx" | "json" | "jsonl" | "ndjson" | "gz" | "csv" | "tsv" | "out"
+    ) || ext.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// What reading one file produced.
+struct FileResult {
+    log: Option<LogRead>,
+    truncated: bool,
+    parse_errors: u64,
+    not_a_log: bool,
+}
+
+/// Runs the checks. Findings and problems go to `sink`; progress (files, bytes) to
+/// `progress`. `Err` only when the run cannot start.
+pub fn check(
+    opts: &CheckOptions,
+    sink: &dyn Sink,
+    progress: &dyn Progress,
+) -> Result<Outcome, CheckError> {
+    if opts.paths.is_empty() {
+        return Err(CheckError::NoPaths);
+    }
+    let explicit = !opts.campaigns.is_empty();
+    let campaigns: Vec<Campaign> =
+        if explicit { dedup(&opts.campaigns) } else { Campaign::ALL.to_vec() };
+    let plan = Plan::build(&campaigns, opts)?;
+    let mut summary = Summary::default();
+
+    // 1. Walk once.
+    let mut inv = walk(opts, &mut summary, sink)?;
+    summary.count("files_seen", inv.files.len() as u64);
+    progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
+
+    // 2. Files and logs, in parallel per file.
+    let want_logs = !plan.sources.is_empty();
+    let results: Vec<FileResult> = inv
+        .files
+        .par_iter()
+        .map(|(path, size)| {
+            let r = examine(&plan, opts, path, *size, want_logs, sink);
+            progress.advance(1, *size);
+            r
+        })
+        .collect();
+    for r in results {
+        summary.count("parse_errors", r.parse_errors);
+        if r.not_a_log {
+            continue;
+        }
+        if let Some(log) = r.log {
+            summary.count("logs_read", 1);
+            summary.count("events_read", log.events);
+            inv.logs.push(log);
+        } else if r.truncated {
+            summary.count("logs_unreadable", 1);
+        }
+    }
+
+    // 3. Tree detectors, then the end of every detector.
+    let mut out = Out::default();
+    for (i, a) in plan.active.iter().enumerate() {
+        a.det.on_tree(&inv, &mut out);
+        plan.emit(i, &mut out, sink);
+    }
+    for (i, a) in plan.active.iter().enumerate() {
+        a.det.finish(&mut out);
+        plan.emit(i, &mut out, sink);
+    }
+
+    // 4. Verdicts.
+    let verdicts = verdicts(&plan, &inv, &campaigns, explicit);
+    let coverage: Vec<serde_json::Value> = inv
+        .logs
+        .iter()
+        .map(|l| {
+            json!({
+                "path": l.path.to_string_lossy(),
+                "source": l.source.as_str(),
+                "events": l.events,
+                "first": l.first,
+                "last": l.last,
+            })
+        })
+        .collect();
+    summary.rules.add_loaded("check", plan.active.len() as u64);
+    summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
+    summary.details.insert("log_spans".to_owned(), json!(inv.spans()));
+    summary.details.insert("verdicts".to_owned(), json!(verdicts));
+    for v in &verdicts {
+        if v.verdict == Verdict::Unknown {
+            summary.not_checked.push(format!("{}: {}", v.campaign, v.reason));
+        }
+    }
+    summary.settle();
+    if verdicts.iter().any(|v| v.verdict == Verdict::Unknown) {
+        summary.complete = false;
+    }
+    Ok(Outcome { summary, verdicts })
+}
+
+fn dedup(c: &[Campaign]) -> Vec<Campaign> {
+    let set: BTreeSet<Campaign> = c.iter().copied().collect();
+    set.into_iter().collect()
+}
+
+fn walk(
+    opts: &CheckOptions,
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> Result<Inventory, CheckError> {
+    let walker = Walker::new(WalkOptions {
+        roots: opts.paths.clone(),
+        excludes: opts.excludes.clone(),
+        ..WalkOptions::default()
+    })?;
+    let seen: Mutex<(Inventory, BTreeMap<&'static str, u64>)> = Mutex::new((
+        Inventory { roots: opts.paths.clone(), ..Inventory::default() },
+        BTreeMap::new(),
+    ));
+    let stats = walker.run(
+        || {
+            |e: ferret_fs::Entry<'_>| {
+                let Ok(mut g) = seen.lock() else { return };
+                let (inv, skips) = &mut *g;
+                inv.mark(e.path);
+                match e.kind {
+                    EntryKind::File => inv.files.push((e.path.to_path_buf(), e.meta.len())),
+                    EntryKind::Dir => {}
+                    EntryKind::Symlink => *skips.entry("symlink").or_default() += 1,
+                    _ => *skips.entry("not_a_regular_file").or_default() += 1,
+                }
+            }
+        },
+        sink,
+    );
+    let (mut inv, skips) = seen.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (k, v) in skips {
+        summary.skip(k, v);
+    }
+    summary.skip("excluded", stats.excluded);
+    inv.files.sort();
+    inv.files.dedup();
+    for v in inv.markers.values_mut() {
+        v.sort();
+    }
+    Ok(inv)
+}
+
+fn examine(
+    plan: &Plan,
+    opts: &CheckOptions,
+    path: &Path,
+    size: u64,
+    want_logs: bool,
+    sink: &dyn Sink,
+) -> FileResult {
+    let mut out = Out::default();
+    // File detectors.
+    let entry = FileEntry::new(path, size, opts.max_file_read);
+    for &i in &plan.files {
+        let Some(a) = plan.active.get(i) else { continue };
+        if a.det.wants_file(path, size) {
+            a.files.fetch_add(1, Ordering::Relaxed);
+            a.det.on_file(&entry, &mut out);
+            plan.emit(i, &mut out, sink);
+        }
+    }
+    if let Some(e) = entry.read_error() {
+        sink.problem(Problem::at(ProblemKind::ReadError, path, format!("cannot read: {e}")));
+    }
+    let none = FileResult { log: None, truncated: false, parse_errors: 0, not_a_log: true };
+    if !want_logs || !log_candidate(path) {
+        return none;
+    }
+    // Logs: read once, dispatch each event to the detectors of its source. The source is
+    // decided from the path, the format and the channel (`#Log-type:`), cached while they stay
+    // the same; lines that no detector of their source can want are only counted.
+    let cache: RefCell<Option<(LogFormat, Option<String>, LogSource)>> = RefCell::new(None);
+    let source_of = |format: LogFormat, channel: Option<&str>| -> LogSource {
+        let mut c = cache.borrow_mut();
+        match &*c {
+            Some((f, ch, s)) if *f == format && ch.as_deref() == channel => *s,
+            _ => {
+                let s = LogSource::classify(path, format, channel);
+                *c = Some((format, channel.map(str::to_owned), s));
+                s
+            }
+        }
+    };
+    let keep = |format: LogFormat, channel: Option<&str>, line: &str| -> bool {
+        let Some(sp) = plan.sources.get(&source_of(format, channel)) else {
+            return false;
+        };
+        !sp.all.is_empty() || sp.needles.as_ref().is_none_or(|ac| ac.is_match(line))
+    };
+    let cov = ferret_logs::read_filtered(path, &opts.read, sink, &keep, &mut |ev: &Event| {
+        let src = source_of(ev.format, ev.channel.as_deref());
+        if let Some(sp) = plan.sources.get(&src) {
+            dispatch(plan, sp, src, ev, &mut out, sink);
+        }
+        ControlFlow::Continue(())
+    });
+    let Some(format) = cov.format else {
+        return FileResult { not_a_log: !cov.truncated, truncated: cov.truncated, ..none };
+    };
+    let cached = cache.borrow().as_ref().map(|c| c.2);
+    let source = cached.unwrap_or_else(|| LogSource::classify(path, format, None));
+    if let Some(sp) = plan.sources.get(&source) {
+        for &i in sp.all.iter().chain(&sp.filtered) {
+            if let Some(a) = plan.active.get(i) {
+                a.events.fetch_add(cov.events, Ordering::Relaxed);
+                a.files.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    FileResult {
+        log: Some(LogRead {
+            path: path.to_path_buf(),
+            source,
+            events: cov.events,
+            first: cov.first,
+            last: cov.last,
+        }),
+        truncated: cov.truncated,
+        parse_errors: cov.parse_errors,
+        not_a_log: false,
+    }
+}
+
+fn dispatch(
+    plan: &Plan,
+    sp: &SourcePlan,
+    src: LogSource,
+    ev: &Event,
+    out: &mut Out,
+    sink: &dyn Sink,
+) {
+    for &i in &sp.all {
+        if let Some(a) = plan.active.get(i) {
+            a.det.on_event(ev, src, out);
+            if !out.is_empty() {
+                plan.emit(i, out, sink);
+            }
+        }
+    }
+    if sp.filtered.is_empty() {
+        return;
+    }
+    let text = ev.text();
+    // Structured events have no line: every detector sees them.
+    let pass = text.is_empty()
+        || matches!(ev.format, LogFormat::Evtx | LogFormat::EvtxJson | LogFormat::Json)
+        || sp.needles.as_ref().is_none_or(|ac| ac.is_match(text));
+    if !pass {
+        return;
+    }
+    for &i in &sp.filtered {
+        if let Some(a) = plan.active.get(i) {
+            a.det.on_event(ev, src, out);
+            if !out.is_empty() {
+                plan.emit(i, out, sink);
+            }
+        }
+    }
+}
+
+/// Whether a detector's inputs were present, and a sentence saying what it looked at.
+fn ran(a: &Active, inv: &Inventory) -> Option<String> {
+    let mut what = Vec::new();
+    for input in a.info.inputs {
+        match *input {
+            Input::Log(s) => {
+                let n = inv.logs.iter().filter(|l| l.source == s).count();
+                if n > 0 {
+                    what.push(format!("{n} {s} log file(s)"));
+                }
+            }
+            Input::Tree(m) => {
+                if inv.has(m) {
+                    what.push(m.describe().to_owned());
+                }
+            }
+        }
+    }
+    if what.is_empty() {
+        return None;
+    }
+    let mut s = format!("{} {}: {}", a.info.code, a.info.name, what.join(", "));
+    let files = a.files.load(Ordering::Relaxed);
+    let events = a.events.load(Ordering::Relaxed);
+    if events > 0 {
+        s.push_str(&format!("; {events} event(s)"));
+    } else if files > 0 {
+        s.push_str(&format!("; {files} file(s) examined"));
+    }
+    Some(s)
+}
+
+fn verdicts(
+    plan: &Plan,
+    inv: &Inventory,
+    campaigns: &[Campaign],
+    explicit: bool,
+) -> Vec<CampaignVerdict> {
+    let mut all = Vec::new();
+    for &c in campaigns {
+        let mut v = CampaignVerdict {
+            campaign: c.id().to_owned(),
+            title: c.title().to_owned(),
+            verdict: Verdict::Unknown,
+            reason: String::new(),
+            evidence: 0,
+            leads: 0,
+            checked: Vec::new(),
+            not_checked: Vec::new(),
+            sources: Vec::new(),
+        };
+        let mut sources: BTreeSet<LogSource> = BTreeSet::new();
+        let mut detectors = 0;
+        for a in plan.active.iter().filter(|a| a.info.campaign == c) {
+            detectors += 1;
+            v.evidence += a.evidence.load(Ordering::Relaxed);
+            v.leads += a.leads.load(Ordering::Relaxed);
+            for input in a.info.inputs {
+                if let Input::Log(s) = input {
+                    sources.insert(*s);
+                }
+            }
+            if let Ok(n) = a.not_checked.lock() {
+                v.not_checked.extend(n.iter().cloned());
+            }
+            match ran(a, inv) {
+                Some(s) => v.checked.push(s),
+                None => {
+                    let needs: Vec<&str> = a.info.inputs.iter().map(|i| i.describe()).collect();
+                    v.not_checked.push(format!(
+                        "{} {}: nothing to read; it needs {}",
+                        a.info.code,
+                        a.info.name,
+                        needs.join(" or ")
+                    ));
+                }
+            }
+        }
+        v.sources = inv
+            .spans()
+            .into_iter()
+            .filter(|s| sources.iter().any(|x| x.as_str() == s.source))
+            .collect();
+        let (since, who) = c.active_since();
+        for s in &v.sources {
+            if let Some(first) = s.first
+                && first.date_naive() > since
+            {
+                v.not_checked.push(format!(
+                    "{} logs begin on {}, after the campaign began ({who}): earlier activity is not covered",
+                    s.source,
+                    first.date_naive()
+                ));
+            }
+        }
+        if v.evidence > 0 {
+            v.verdict = Verdict::Affected;
+            v.reason = format!("{} finding(s) at evidence level", v.evidence);
+        } else if v.checked.is_empty() {
+            v.verdict = Verdict::Unknown;
+            v.reason = if detectors == 0 {
+                "no detector is available for this campaign yet".to_owned()
+            } else {
+                "none of the inputs its detectors need was found under the given paths".to_owned()
+            };
+        } else {
+            v.verdict = Verdict::NotFound;
+            let oldest = v.sources.iter().filter_map(|s| s.first).min();
+            v.reason = format!(
+                "no trace found by {} of {} detector(s){}",
+                v.checked.len(),
+                detectors,
+                oldest.map_or_else(String::new, |t| format!(
+                    "; logs reach back to {}",
+                    t.to_rfc3339()
+                ))
+            );
+            if v.leads > 0 {
+                v.reason.push_str(&format!("; {} lead(s) below evidence level to review", v.leads));
+            }
+        }
+        all.push(v);
+    }
+    if !explicit && all.iter().any(|v| v.verdict != Verdict::Unknown) {
+        all.retain(|v| v.verdict != Verdict::Unknown);
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_candidates() {
+        assert!(log_candidate(Path::new("a/HttpProxy_2021030301-1.LOG")));
+        assert!(log_candidate(Path::new("messages")));
+        assert!(log_candidate(Path::new("messages.1")));
+        assert!(log_candidate(Path::new("u_ex210303.log.gz")));
+        assert!(!log_candidate(Path::new("x.aspx")));
+        assert!(!log_candidate(Path::new("x.dll")));
+    }
+}

@@ -1,0 +1,92 @@
+//! SB001 sunburst-orion-dll-trojanized: the SolarWinds Orion business-layer DLL that carries
+//! SUNBURST, by its published hashes and file versions.
+
+use std::path::Path;
+
+use ferret_core::Severity;
+
+use crate::detector::{
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+};
+use crate::inventory::{Marker, normalized};
+use crate::sunburst::pe_version::file_version;
+use crate::sunburst::{
+    ORION_DLL, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_SOLARWINDS, TROJANIZED_VERSIONS,
+    file_by_hash,
+};
+
+/// The registration.
+pub static DETECTOR: Registration = Registration {
+    info: Info {
+        code: "SB001",
+        name: "sunburst-orion-dll-trojanized",
+        title: "Trojanized SolarWinds.Orion.Core.BusinessLayer.dll (SUNBURST)",
+        campaign: Campaign::Sunburst,
+        severity: Severity::Critical,
+        inputs: &[Input::Tree(Marker::OrionInstall)],
+        needles: &[],
+        doc: Doc {
+            what: "Every `SolarWinds.Orion.Core.BusinessLayer.dll`: its SHA-256 against the \
+                   published SUNBURST builds (evidence) and the attacker's test builds that \
+                   carry the `OrionImprovementBusinessLayer` class without the backdoor (a \
+                   lead); and its file version, read from the PE version resource, against the \
+                   versions of the published builds (2019.4.5200.9083, 2020.2.100.12299, \
+                   2020.2.5200.12394, 2020.2.5300.12432): a trojanized version with another \
+                   hash is still evidence, since SolarWinds shipped these builds signed.",
+            why: "This DLL is SUNBURST: loaded by the Orion business-layer service, it waits up \
+                  to two weeks, then beacons through the `avsvmcloud.com` DGA and, for chosen \
+                  victims, hands over to TEARDROP and Cobalt Strike. AA20-352A and Emergency \
+                  Directive 21-01 treat any host that ran an affected version as compromised.",
+            evidence: "The DLL's path, SHA-256 and file version; the published build it \
+                       matches.",
+            false_positives: "None for the hashes. The version test assumes the vendor's \
+                              version numbering: a clean rebuild with the same version does not \
+                              exist in SolarWinds' releases (the fixed releases have new \
+                              versions).",
+            references: &[REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_SOLARWINDS],
+        },
+    },
+    build: stateless::<OrionDll>,
+};
+
+#[derive(Default)]
+struct OrionDll;
+
+impl Detector for OrionDll {
+    fn wants_file(&self, path: &Path, _size: u64) -> bool {
+        normalized(path).rsplit('/').next() == Some(ORION_DLL)
+    }
+
+    fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
+        let Ok(content) = file.content() else { return };
+        let sha = file.sha256().unwrap_or("").to_owned();
+        let version = file_version(content);
+        let hash_hit = file_by_hash(&sha).filter(|i| i.family.starts_with("SUNBURST"));
+        let version_hit = version.as_deref().filter(|v| TROJANIZED_VERSIONS.contains(v));
+        let (severity, message) = match (hash_hit, version_hit) {
+            (Some(i), _) if i.severity >= Severity::High => (
+                Severity::Critical,
+                "SUNBURST: published hash of the trojanized Orion business-layer DLL",
+            ),
+            (_, Some(_)) => (
+                Severity::High,
+                "SUNBURST: Orion business-layer DLL with the file version of a trojanized build",
+            ),
+            (Some(i), None) => (
+                i.severity,
+                "Orion business-layer DLL of the attacker's test builds (no backdoor code)",
+            ),
+            (None, None) => return,
+        };
+        let mut f = DETECTOR.info.finding().with_path(file.path).with_message(message);
+        f.severity = severity;
+        f.push_evidence(evidence("sha256", &sha));
+        if let Some(v) = &version {
+            f.push_evidence(evidence("file_version", v));
+        }
+        if let Some(i) = hash_hit {
+            f.push_evidence(evidence("published", i.note));
+        }
+        out.finding(f);
+    }
+}

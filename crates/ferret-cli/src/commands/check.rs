@@ -1,0 +1,99 @@
+//! `ferret check`: were we hit by ProxyLogon, SUNBURST or the Pulse Secure backdoors? One
+//! verdict per campaign (AFFECTED, NOT FOUND, UNKNOWN) with the evidence, what was checked and
+//! how far back the logs reach.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Args;
+use ferret_checks::{Campaign, CheckOptions};
+use ferret_core::{Collector, Verdict};
+
+use crate::commands::common::{OutputArgs, build_report};
+use crate::exit::ExitStatus;
+use crate::output;
+use crate::progress::Bar;
+
+/// Arguments of `ferret check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// What to examine: a host's drive or a mounted image, an install tree, log folders
+    /// (searched recursively; `.gz` logs are read transparently; symlinks are not followed).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// A campaign to answer for: proxylogon, sunburst, pulse-secure (repeatable). Without it,
+    /// every campaign whose inputs are found under PATH.
+    #[arg(long = "campaign", value_name = "CAMPAIGN", value_parser = parse_campaign)]
+    pub campaigns: Vec<Campaign>,
+    /// An integrity manifest (made by `ferret baseline`) of the product's tree: web files it
+    /// does not list are reported as new.
+    #[arg(long, value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    /// The vendor's public key (PEM) that signs the Pulse Connect Secure manifest. Never the
+    /// key found on the image.
+    #[arg(long = "vendor-key", value_name = "KEY.pem")]
+    pub vendor_key: Option<PathBuf>,
+    /// The vendor's manifest for the Pulse Connect Secure release (`<path> <sha256>` lines):
+    /// on-box manifest entries it does not hold were never shipped.
+    #[arg(long = "vendor-manifest", value_name = "MANIFEST")]
+    pub vendor_manifest: Option<PathBuf>,
+    /// A host whose SUNBURST user id to look for in decoded DNS queries:
+    /// `mac=…,domain=…,guid=…` or `MAC,DOMAIN,MACHINEGUID` (repeatable).
+    #[arg(long = "match-host", value_name = "MAC,DOMAIN,GUID")]
+    pub match_host: Vec<String>,
+    /// Skip paths matching this glob (repeatable; full path, or name for patterns without `/`).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn parse_campaign(s: &str) -> Result<Campaign, String> {
+    Campaign::parse(s)
+        .ok_or_else(|| format!("unknown campaign {s:?} (proxylogon, sunburst, pulse-secure)"))
+}
+
+/// Runs `ferret check`.
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
+    let CheckArgs {
+        paths,
+        campaigns,
+        manifest,
+        vendor_key,
+        vendor_manifest,
+        match_host,
+        exclude,
+        output: out,
+    } = args;
+    let started = Utc::now();
+    let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let opts = CheckOptions {
+        paths,
+        campaigns,
+        manifest,
+        vendor_key,
+        vendor_manifest,
+        match_hosts: match_host,
+        excludes: exclude,
+        ..CheckOptions::default()
+    };
+    let collector = Collector::new();
+    let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
+    let outcome = ferret_checks::check(&opts, &collector, &bar);
+    bar.finish();
+    let outcome = outcome.context("cannot check")?;
+    let mut report = build_report("check", targets, started, collector, outcome.summary, None);
+    let unknown = outcome.verdicts.iter().any(|v| v.verdict == Verdict::Unknown);
+    if unknown {
+        report.summary.complete = false;
+    }
+    output::emit(&report, &out)?;
+    Ok(if outcome.verdicts.iter().any(|v| v.verdict == Verdict::Affected) {
+        ExitStatus::Findings
+    } else if report.summary.complete {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Incomplete
+    })
+}

@@ -1,0 +1,75 @@
+//! Campaign verdicts: the answer `ferret check` gives per campaign.
+//!
+//! A [`CampaignVerdict`] says whether a campaign's traces were found ([`Verdict::Affected`]),
+//! looked for and not found ([`Verdict::NotFound`], with what was checked and how far back the
+//! logs reach), or could not be decided ([`Verdict::Unknown`], with what was missing). Verdicts
+//! travel in `Summary::details["verdicts"]` as a JSON array (see `docs/report-format.md`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The answer for one campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Evidence of the campaign was found.
+    Affected,
+    /// Looked for and not found (within what was checked).
+    NotFound,
+    /// Could not decide: the inputs the detectors need were not there.
+    Unknown,
+}
+
+impl Verdict {
+    /// The terminal form: `AFFECTED`, `NOT FOUND`, `UNKNOWN`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Affected => "AFFECTED",
+            Verdict::NotFound => "NOT FOUND",
+            Verdict::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// How far back one kind of log reaches.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceSpan {
+    /// The log source (`exchange-httpproxy`, `iis`, `windows-event`, …).
+    pub source: String,
+    /// Files read.
+    pub files: u64,
+    /// Events read.
+    pub events: u64,
+    /// The oldest event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<DateTime<Utc>>,
+    /// The newest event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// The verdict for one campaign, with what backs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignVerdict {
+    /// The campaign's id (`proxylogon`, `sunburst`, `pulse-secure`).
+    pub campaign: String,
+    /// Its title (with CVEs or advisory).
+    pub title: String,
+    /// The answer.
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    /// Findings at evidence level (high or critical).
+    pub evidence: u64,
+    /// Findings below evidence level: leads worth a look that do not decide the verdict.
+    pub leads: u64,
+    /// What was checked: one sentence per detector that ran on its inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checked: Vec<String>,
+    /// What was not checked and why: one sentence per detector whose inputs were missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
+    /// The time span of each log source read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceSpan>,
+}
