@@ -45,3 +45,40 @@ pub(crate) fn find_ci(s: &str, needle: &str) -> Option<usize> {
     }
     h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
 }
+
+#[cfg(test)]
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Every matcher the ProxyLogon detectors run on log text and file content takes any
+        /// input without panicking.
+        #[test]
+        fn matchers_take_any_text(s in ".{0,300}", b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = pl001_anchor_mailbox::forged_anchor(&s);
+            let _ = pl003_oab_file_write::written_path(&s).map(pl003_oab_file_write::under_oab);
+            let _ = pl004_ecp_virtual_directory::cmdlet_end(&s, "Set-");
+            let _ = pl004_ecp_virtual_directory::set_with_script(&s);
+            let _ = pl005_iis_exploit_requests::exploit_stem(&s);
+            let _ = pl005_iis_exploit_requests::published_agent(&s);
+            let _ = pl006_web_shell::content_cue(&b);
+            let _ = pl006_web_shell::content_cue(s.as_bytes());
+            let _ = pl007_lsass_dump::classify(&s);
+            let _ = find_ci(&s, "ServerInfo~");
+        }
+
+        /// Matchers anchored on literals find them wherever they sit.
+        #[test]
+        fn anchors_found_anywhere(pre in "[a-z ,]{0,40}", post in "[a-z0-9./]{1,40}") {
+            let line = format!("{pre}Download failed and temporary file 'C:\\\\x\\\\{post}' needs to be removed");
+            prop_assert!(pl003_oab_file_write::written_path(&line).is_some());
+            let anchor = format!("ServerInfo~h/{post}");
+            prop_assert_eq!(
+                pl001_anchor_mailbox::forged_anchor(&anchor),
+                !format!("/{post}").to_ascii_lowercase().contains("/autodiscover")
+            );
+        }
+    }
+}
