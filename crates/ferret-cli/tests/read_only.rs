@@ -38,14 +38,40 @@ type Verb = (&'static str, fn(&Fixture) -> Vec<OsString>);
 /// Every verb that examines a tree.
 const VERBS: &[Verb] = &[
     #[cfg(feature = "scan")]
-    ("scan", |f| args(&["scan", "--no-builtin", "--no-cache", "-q", "--rules"], &[f.out("m.yar"), f.tree.clone().into()])),
+    ("scan", |f| {
+        args(
+            &["scan", "--no-builtin", "--no-cache", "-q", "--rules"],
+            &[f.out("m.yar"), f.tree.clone().into()],
+        )
+    }),
     #[cfg(feature = "scan")]
-    ("scan -L", |f| args(&["scan", "-L", "--low-priority", "-q", "--rules"], &[f.out("m.yar"), f.tree.clone().into()])),
-    ("baseline", |f| args(&["baseline", "-q", "-o"], &[f.out("m1.manifest"), f.tree.clone().into()])),
-    ("baseline again", |f| args(&["baseline", "-q", "--hash", "blake3", "-o"], &[f.out("m2.manifest"), f.tree.clone().into()])),
-    ("verify", |f| args(&["verify", "--allow-unsigned", "-q", "-m"], &[f.out("m1.manifest"), f.tree.clone().into()])),
-    ("diff", |f| args(&["diff", "--allow-unsigned", "-q"], &[f.out("m1.manifest"), f.out("m1.manifest")])),
-    ("hunt", |f| args(&["hunt", "-q", "--sigma"], &[f.sigma.clone().into(), f.tree.clone().into()])),
+    ("scan -L", |f| {
+        args(
+            &["scan", "-L", "--low-priority", "-q", "--rules"],
+            &[f.out("m.yar"), f.tree.clone().into()],
+        )
+    }),
+    ("baseline", |f| {
+        args(&["baseline", "-q", "-o"], &[f.out("m1.manifest"), f.tree.clone().into()])
+    }),
+    ("baseline again", |f| {
+        args(
+            &["baseline", "-q", "--hash", "blake3", "-o"],
+            &[f.out("m2.manifest"), f.tree.clone().into()],
+        )
+    }),
+    ("verify", |f| {
+        args(
+            &["verify", "--allow-unsigned", "-q", "-m"],
+            &[f.out("m1.manifest"), f.tree.clone().into()],
+        )
+    }),
+    ("diff", |f| {
+        args(&["diff", "--allow-unsigned", "-q"], &[f.out("m1.manifest"), f.out("m1.manifest")])
+    }),
+    ("hunt", |f| {
+        args(&["hunt", "-q", "--sigma"], &[f.sigma.clone().into(), f.tree.clone().into()])
+    }),
 ];
 
 fn args(fixed: &[&str], rest: &[OsString]) -> Vec<OsString> {

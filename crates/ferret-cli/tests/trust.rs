@@ -28,8 +28,8 @@ fn tool(stdout: &[u8]) -> Value {
 fn version_verbose_prints_the_executable_hash() {
     let out = ferret().args(["--version", "--verbose"]).output().unwrap();
     assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains(&format!("ferret {}", env!("CARGO_PKG_VERSION"))), "{text}");
     assert!(text.contains(&format!("executable sha256: {}", exe_sha256())), "{text}");
     #[cfg(feature = "scan")]
