@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use assert_cmd::Command;
+use base64::Engine as _;
 use ferret_testkit::Tree;
 use serde_json::Value;
 
@@ -359,7 +360,7 @@ fn files_deleted_truncated_and_grown_during_a_scan() {
                         2 => std::fs::OpenOptions::new()
                             .append(true)
                             .open(&p)
-                            .and_then(|mut f| f.write_all(&[b'b'; 128 * 1024])),
+                            .and_then(|mut f| f.write_all(&vec![b'b'; 128 * 1024])),
                         _ => std::fs::write(&p, vec![b'c'; 32 * 1024]),
                     };
                 }
@@ -469,7 +470,6 @@ fn hostile_names_are_escaped_in_text_csv_html_and_lossless_in_jsonl() {
     assert_eq!(run.code, 1);
     assert_eq!(run.findings.len(), names.len());
     // JSONL: every name comes back byte for byte (path_b64 when not UTF-8).
-    use base64::Engine as _;
     for n in &names {
         let want = [t.root().as_os_str().as_bytes(), b"/", n].concat();
         let found = run.findings.iter().any(|f| match f["path_b64"].as_str() {
