@@ -34,7 +34,7 @@ FERRET_BIN=$bin FERRET_MEASURE=$log \
 mkdir -p "$(dirname "$out")"
 {
   printf 'case\tpeak_rss_kib\tseconds\texit\n'
-  grep -v 'terminated by signal' "$log" || true
+  grep -v -e 'terminated by signal' -e '^Command exited' "$log" || true
 } >"$out"
 if grep -q 'terminated by signal' "$log"; then
   echo "a ferret run was killed by a signal:" >&2
