@@ -6,6 +6,7 @@
 mod commands;
 mod exit;
 mod output;
+mod priority;
 mod progress;
 pub mod upload;
 

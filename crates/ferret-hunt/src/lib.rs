@@ -94,6 +94,9 @@ pub struct HuntConfig {
     pub min_level: Severity,
     /// Reader limits.
     pub read: ReadOptions,
+    /// Files larger than this are skipped and reported, never read (default: no limit;
+    /// logs are streamed, so size costs time, not memory).
+    pub max_file_size: u64,
 }
 
 impl Default for HuntConfig {
@@ -104,6 +107,7 @@ impl Default for HuntConfig {
             to: None,
             min_level: Severity::Info,
             read: ReadOptions::default(),
+            max_file_size: u64::MAX,
         }
     }
 }
@@ -157,7 +161,7 @@ pub fn hunt(
 
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
     for p in &config.paths {
-        walk(p, true, &mut files, &mut summary, sink);
+        walk(p, true, config.max_file_size, &mut files, &mut summary, sink);
     }
     files.sort();
     files.dedup();
@@ -446,9 +450,26 @@ fn correlation_pass(
 
 /// Collects regular files under `p`. Symlinks are skipped (counted), as are other non-regular
 /// files; unreadable directories are problems.
+/// A short name for a file type that is neither a file, a directory nor a symlink.
+fn special_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "char device"
+    } else {
+        "special file"
+    }
+}
+
 fn walk(
     p: &Path,
     top: bool,
+    max_size: u64,
     out: &mut Vec<(PathBuf, u64)>,
     summary: &mut Summary,
     sink: &dyn Sink,
@@ -470,6 +491,13 @@ fn walk(
     let ft = meta.file_type();
     if ft.is_symlink() {
         summary.skip("symlink", 1);
+    } else if ft.is_file() && meta.len() > max_size {
+        summary.skip("size", 1);
+        sink.problem(Problem::at(
+            ProblemKind::Skipped,
+            p,
+            format!("{} bytes, over the size limit of {max_size}; not read", meta.len()),
+        ));
     } else if ft.is_file() {
         out.push((p.to_path_buf(), meta.len()));
     } else if ft.is_dir() {
@@ -488,9 +516,12 @@ fn walk(
         let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         children.sort();
         for c in children {
-            walk(&c, false, out, summary, sink);
+            walk(&c, false, max_size, out, summary, sink);
         }
     } else {
+        // FIFOs, sockets and devices are never opened (an open could block, a read never end).
         summary.skip("not_a_regular_file", 1);
+        let kind = special_kind(ft);
+        sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
     }
 }

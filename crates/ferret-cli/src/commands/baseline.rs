@@ -53,6 +53,8 @@ pub struct BaselineArgs {
     /// No notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub priority: super::common::PriorityArgs,
 }
 
 /// Reads a file ferret was pointed at by its operator (a policy, a key, a manifest).
@@ -73,13 +75,33 @@ pub fn read_input(path: &Path) -> anyhow::Result<String> {
 
 /// The policy from `--policy` (or the built-in one) plus `--exclude` globs.
 pub fn load_policy(file: Option<&Path>, excludes: &[String]) -> anyhow::Result<Policy> {
-    let mut policy = match file {
-        Some(p) => Policy::from_toml(&read_input(p)?)
-            .with_context(|| format!("in policy {}", p.display()))?,
-        None => Policy::builtin(),
+    load_policy_hashed(file, excludes).map(|(policy, _)| policy)
+}
+
+/// [`load_policy`], plus the SHA-256 of what was loaded (the policy text, or the built-in
+/// policy's, then each `--exclude` glob on its own line): the report's `ruleset_sha256`.
+pub fn load_policy_hashed(
+    file: Option<&Path>,
+    excludes: &[String],
+) -> anyhow::Result<(Policy, String)> {
+    use sha2::{Digest as _, Sha256};
+    let (mut policy, text) = match file {
+        Some(p) => {
+            let text = read_input(p)?;
+            let policy =
+                Policy::from_toml(&text).with_context(|| format!("in policy {}", p.display()))?;
+            (policy, text)
+        }
+        None => (Policy::builtin(), ferret_integrity::policy::BUILTIN_LINUX.to_owned()),
     };
     policy.add_excludes(excludes)?;
-    Ok(policy)
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    for e in excludes {
+        h.update(b"\nexclude ");
+        h.update(e.as_bytes());
+    }
+    Ok((policy, hex::encode(h.finalize())))
 }
 
 /// Sets the size of rayon's global pool.
@@ -107,6 +129,7 @@ fn own_output_excludes(root: &Path, output: &Path) -> Vec<String> {
 
 /// Runs `ferret baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
+    args.priority.apply();
     set_threads(args.threads);
     let mut excludes = args.exclude.clone();
     excludes.extend(own_output_excludes(&args.root, &args.output));

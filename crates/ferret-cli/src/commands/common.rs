@@ -40,6 +40,27 @@ pub struct OutputArgs {
     pub report_to: Option<String>,
 }
 
+/// Options that bound what a verb examining the host costs it (shared by every such verb).
+#[derive(Clone, Debug, Args)]
+pub struct PriorityArgs {
+    /// Run at the lowest CPU priority (niceness 19) and in the idle I/O class, so the host's
+    /// own work goes first.
+    #[arg(long)]
+    pub low_priority: bool,
+}
+
+impl PriorityArgs {
+    /// Lowers the priority when asked; call before any worker thread starts. A failure is
+    /// a warning, not a reason to stop.
+    pub fn apply(&self) {
+        if self.low_priority
+            && let Err(e) = crate::priority::lower()
+        {
+            crate::output::note(&format!("ferret: warning: --low-priority: {e}"));
+        }
+    }
+}
+
 /// SHA-256 of the running executable, when it can be read.
 pub fn exe_sha256() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
@@ -106,4 +127,24 @@ pub fn build_report(
     report.count_findings();
     report.sort();
     report
+}
+
+/// Parses `512M`, `10k`, `1G`, `123`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_lowercase() {
+                'k' => 1 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                't' => 1 << 40,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
 }

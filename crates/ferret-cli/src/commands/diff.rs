@@ -50,9 +50,16 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     };
     let trust_old = trust(&args.old)?;
     let trust_new = trust(&args.new)?;
-    let policy = match &args.policy {
-        Some(p) => Policy::from_toml(&read_input(p)?)?,
-        None => Policy::empty(),
+    let (policy, policy_text) = match &args.policy {
+        Some(p) => {
+            let text = read_input(p)?;
+            (Policy::from_toml(&text)?, text)
+        }
+        None => (Policy::empty(), String::new()),
+    };
+    let policy_sha256 = {
+        use sha2::{Digest as _, Sha256};
+        hex::encode(Sha256::digest(policy_text.as_bytes()))
     };
     let collector = Collector::new();
     let outcome = ferret_integrity::diff::diff(
@@ -69,7 +76,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
         started,
         collector,
         outcome.summary,
-        None,
+        Some(policy_sha256),
     );
     crate::output::emit(&report, &args.output)?;
     Ok(ExitStatus::from_summary(&report.summary))

@@ -34,6 +34,18 @@ pub struct HuntArgs {
     /// Report only rules at or above this level (informational, low, medium, high, critical).
     #[arg(long, value_name = "LEVEL", default_value = "informational", value_parser = parse_level)]
     pub min_level: Severity,
+    /// Worker threads (0: one per CPU).
+    #[arg(long, short = 'j', default_value_t = 0)]
+    pub threads: usize,
+    /// Skip (and report) log files larger than this, unread (K, M, G, T suffixes; default:
+    /// no limit, logs are streamed).
+    #[arg(long, value_name = "SIZE", value_parser = crate::commands::common::parse_size)]
+    pub max_file_size: Option<u64>,
+    /// Stop decompressing a `.gz` log after this many bytes, and report it.
+    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::commands::common::parse_size)]
+    pub max_decompressed: u64,
+    #[command(flatten)]
+    pub priority: crate::commands::common::PriorityArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -76,7 +88,20 @@ fn parse_level(s: &str) -> Result<Severity, String> {
 
 /// Runs `ferret hunt`.
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
-    let HuntArgs { paths, sigma, from, to, min_level, output: out } = args;
+    let HuntArgs {
+        paths,
+        sigma,
+        from,
+        to,
+        min_level,
+        threads,
+        max_file_size,
+        max_decompressed,
+        priority,
+        output: out,
+    } = args;
+    priority.apply();
+    crate::commands::baseline::set_threads((threads > 0).then_some(threads));
     if sigma.is_empty() {
         bail!(
             "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"
@@ -91,7 +116,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     let collector = Collector::new();
     let rules = load_rules(&sigma, &ferret_sigma::LoadOptions::default(), &collector);
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let config = HuntConfig { paths, from, to, min_level, ..HuntConfig::default() };
+    let mut config = HuntConfig { paths, from, to, min_level, ..HuntConfig::default() };
+    config.max_file_size = max_file_size.unwrap_or(u64::MAX);
+    config.read.max_decompressed = max_decompressed;
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
     let summary = ferret_hunt::hunt(&config, &rules, &collector, &bar);
     bar.finish();

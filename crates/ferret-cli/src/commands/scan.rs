@@ -62,7 +62,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_default_excludes: bool,
     /// Files larger than this are skipped and counted, never read (K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = common::parse_size)]
     pub max_file_size: u64,
     /// Follow symbolic links (loops are detected).
     #[arg(long, short = 'L')]
@@ -83,27 +83,9 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub yara_timeout: u64,
     #[command(flatten)]
+    pub priority: common::PriorityArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
-}
-
-/// Parses `512M`, `10k`, `1G`, `123`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_lowercase() {
-                'k' => 1 << 10,
-                'm' => 1 << 20,
-                'g' => 1 << 30,
-                't' => 1 << 40,
-                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 /// Loads rules, reporting problems into the collector; fails when nothing at all loaded.
@@ -128,6 +110,7 @@ pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> 
 
 /// Runs `ferret scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    args.priority.apply();
     let started = chrono::Utc::now();
     let collector = Collector::with_min_score(args.min_score);
     let rules = match load_rules(&args.rules, &collector) {
@@ -181,7 +164,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::common::parse_size;
 
     #[test]
     fn sizes() {

@@ -8,7 +8,7 @@ use clap::Args;
 use ferret_core::Collector;
 use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
 
-use super::baseline::{load_policy, open_input, read_input, set_threads};
+use super::baseline::{load_policy_hashed, open_input, read_input, set_threads};
 use super::common::OutputArgs;
 use crate::exit::ExitStatus;
 
@@ -55,6 +55,8 @@ pub struct VerifyArgs {
     /// Hashing threads (default: all cores).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub priority: super::common::PriorityArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -62,12 +64,14 @@ pub struct VerifyArgs {
 
 /// Runs `ferret verify`.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    args.priority.apply();
     set_threads(args.threads);
     let started = chrono::Utc::now();
     let root =
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
     let collector = Collector::new();
     let mut target = root.display().to_string();
+    let mut ruleset_sha256 = None;
     let summary = if args.dpkg {
         let opts = ferret_integrity::dpkg::DpkgOptions {
             root: root.clone(),
@@ -99,7 +103,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                  (use --allow-unsigned to check anyway, unauthenticated)"
             ),
         };
-        let policy = load_policy(args.policy.as_deref(), &args.exclude)?;
+        let (policy, policy_sha256) = load_policy_hashed(args.policy.as_deref(), &args.exclude)?;
+        ruleset_sha256 = Some(policy_sha256);
         let opts = VerifyOptions {
             walk: ferret_integrity::tree::WalkOptions { one_file_system: args.one_file_system },
         };
@@ -118,8 +123,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         target = format!("{target} against {identity}");
         outcome.summary
     };
-    let report =
-        super::common::build_report("verify", vec![target], started, collector, summary, None);
+    let report = super::common::build_report(
+        "verify",
+        vec![target],
+        started,
+        collector,
+        summary,
+        ruleset_sha256,
+    );
     crate::output::emit(&report, &args.output)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
