@@ -28,6 +28,7 @@ mod event;
 mod evtx;
 mod input;
 mod json;
+mod split;
 mod syslog;
 mod time;
 mod w3c;
@@ -43,6 +44,7 @@ use ferret_core::{Problem, ProblemKind, Sink};
 use serde::Serialize;
 
 pub use event::{Event, Value};
+pub use split::{Block, BlockParser, Blocks, merge_coverage, split};
 
 /// A log format ferret reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -271,6 +273,7 @@ pub fn read(
         opts,
         cov: SourceCoverage { format: Some(format), gzip, ..SourceCoverage::default() },
         stopped: false,
+        reported: None,
     };
     let source: Arc<Path> = Arc::from(path);
     let whole = std::io::Cursor::new(head).chain(stream);
