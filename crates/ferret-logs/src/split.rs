@@ -370,8 +370,10 @@ mod tests {
         let cov = f(&sink, &mut |ev| {
             let mut fields = Vec::new();
             ev.for_each(&mut |n, v| {
-                fields
-                    .push((n.to_owned(), v.as_text().map(|t| t.into_owned()).unwrap_or_default()));
+                fields.push((
+                    n.to_owned(),
+                    v.as_text().map(std::borrow::Cow::into_owned).unwrap_or_default(),
+                ));
             });
             seen.push((ev.line, ev.time.map(|t| t.to_rfc3339()), ev.channel.clone(), fields));
             ControlFlow::Continue(())
