@@ -1,11 +1,10 @@
 //! The run: walk once, read each log once, dispatch, decide a verdict per campaign.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ferret_core::{
@@ -326,9 +325,9 @@ fn examine(
     // Logs: read once, dispatch each event to the detectors of its source. The source is
     // decided from the path, the format and the channel (`#Log-type:`), cached while they stay
     // the same; lines that no detector of their source can want are only counted.
-    let cache: RefCell<Option<(LogFormat, Option<String>, LogSource)>> = RefCell::new(None);
+    let cache: Mutex<Option<(LogFormat, Option<String>, LogSource)>> = Mutex::new(None);
     let source_of = |format: LogFormat, channel: Option<&str>| -> LogSource {
-        let mut c = cache.borrow_mut();
+        let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
         match &*c {
             Some((f, ch, s)) if *f == format && ch.as_deref() == channel => *s,
             _ => {
@@ -354,7 +353,7 @@ fn examine(
     let Some(format) = cov.format else {
         return FileResult { not_a_log: !cov.truncated, truncated: cov.truncated, ..none };
     };
-    let cached = cache.borrow().as_ref().map(|c| c.2);
+    let cached = cache.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|c| c.2);
     let source = cached.unwrap_or_else(|| LogSource::classify(path, format, None));
     if let Some(sp) = plan.sources.get(&source) {
         for &i in sp.all.iter().chain(&sp.filtered) {

@@ -122,6 +122,25 @@ fn clean_and_complete_exits_zero() {
 }
 
 #[test]
+fn report_records_the_ruleset_sha256() {
+    let a = hunt_file(&logs("syslog_rfc3164.log"));
+    let sha = a.summary["tool"]["ruleset_sha256"].as_str().expect("ruleset_sha256 is set");
+    assert_eq!(sha.len(), 64, "{sha}");
+    assert!(sha.bytes().all(|b| b.is_ascii_hexdigit()), "{sha}");
+    // Same rules, same hash; other rules, another hash.
+    let b = hunt_file(&logs("w3c_iis.log"));
+    assert_eq!(b.summary["tool"]["ruleset_sha256"], a.summary["tool"]["ruleset_sha256"]);
+    let c = hunt(&[
+        logs("syslog_rfc3164.log").as_os_str(),
+        "--sigma".as_ref(),
+        rules().as_os_str(),
+        "--sigma".as_ref(),
+        broken_rules().as_os_str(),
+    ]);
+    assert_ne!(c.summary["tool"]["ruleset_sha256"], a.summary["tool"]["ruleset_sha256"]);
+}
+
+#[test]
 fn rules_not_loaded_make_the_run_incomplete() {
     let log = logs("syslog_rfc3164.log");
     let r = hunt(&[

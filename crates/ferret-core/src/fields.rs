@@ -42,4 +42,12 @@ pub trait Fields {
 
     /// Calls `f` for every field, in a stable order.
     fn for_each(&self, f: &mut dyn FnMut(&str, FieldValue<'_>));
+
+    /// Calls `f` with values whose texts together contain the text of every field value
+    /// (and possibly more): a literal prefilter may search these instead of each field.
+    /// The default hands over each field's value; an event read from one line of text may
+    /// hand over that line once (each field being a part of it) plus any value that is not.
+    fn for_each_blob(&self, f: &mut dyn FnMut(FieldValue<'_>)) {
+        self.for_each(&mut |_, v| f(v));
+    }
 }

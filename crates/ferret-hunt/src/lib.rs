@@ -29,7 +29,7 @@ use ferret_core::{
     Severity, Sink, Summary,
 };
 use ferret_logs::{Event, LogFormat, ReadOptions, SourceCoverage};
-use ferret_sigma::{LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet};
+use ferret_sigma::{LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet, Scratch};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -261,8 +261,12 @@ fn in_window(config: &HuntConfig, t: Option<DateTime<Utc>>) -> bool {
 /// parallel (rule evaluation costs far more than reading), so one large log uses every core.
 const BATCH: usize = 2048;
 
-/// Per-file tallies and outputs of the sequential part.
-struct FileState<'a> {
+/// Size of the blocks a large line-based log is cut into, each read and matched by one
+/// thread (see [`ferret_logs::split`]).
+const BLOCK_LEN: usize = 1 << 20;
+
+/// What matching part of a file produced: counters and the hits kept for correlation.
+struct Tally<'a> {
     config: &'a HuntConfig,
     matcher: &'a Matcher,
     idx: usize,
@@ -270,46 +274,101 @@ struct FileState<'a> {
     kept: Vec<Kept>,
     hits: u64,
     below: u64,
+    outside: u64,
+    untimed: u64,
 }
 
-impl FileState<'_> {
+impl<'a> Tally<'a> {
+    fn new(config: &'a HuntConfig, matcher: &'a Matcher, idx: usize, correlate: bool) -> Self {
+        Tally {
+            config,
+            matcher,
+            idx,
+            correlate,
+            kept: Vec::new(),
+            hits: 0,
+            below: 0,
+            outside: 0,
+            untimed: 0,
+        }
+    }
+
+    /// Counts the event's time; whether it is inside the time window.
+    fn admit(&mut self, ev: &Event) -> bool {
+        if ev.time.is_none() {
+            self.untimed += 1;
+        }
+        if in_window(self.config, ev.time) {
+            true
+        } else {
+            self.outside += 1;
+            false
+        }
+    }
+
+    /// Reports the hits of one event (in rule order).
+    fn record(&mut self, ev: &Event, hits: &[RuleHit], sink: &dyn Sink) {
+        let rules = self.matcher.rules();
+        for h in hits {
+            self.hits += 1;
+            let Some(meta) = rules.get(h.rule) else { continue };
+            if let (true, Some(t)) = (self.correlate, ev.time) {
+                self.kept.push(Kept { time: t, file: self.idx, rule: h.rule, event: ev.clone() });
+            }
+            if !meta.generate {
+                continue;
+            }
+            if meta.level < self.config.min_level {
+                self.below += 1;
+                continue;
+            }
+            sink.finding(finding(meta, ev, h));
+        }
+    }
+
+    fn absorb(&mut self, other: Tally<'_>) {
+        self.kept.extend(other.kept);
+        self.hits += other.hits;
+        self.below += other.below;
+        self.outside += other.outside;
+        self.untimed += other.untimed;
+    }
+
     /// Matches a batch in parallel, then reports its hits in event order.
     fn flush(&mut self, batch: &mut Vec<Event>, sink: &dyn Sink) {
         let matcher = self.matcher;
         let results: Vec<(usize, Vec<RuleHit>)> = batch
             .par_iter()
             .enumerate()
-            .filter_map(|(i, ev)| {
+            .map_init(Scratch::default, |scratch, (i, ev)| {
                 let mut hits = Vec::new();
-                matcher.eval(log_kind(ev.format), ev, &mut hits);
-                (!hits.is_empty()).then_some((i, hits))
+                matcher.eval_with(log_kind(ev.format), ev, &mut hits, scratch);
+                (i, hits)
             })
+            .filter(|(_, hits)| !hits.is_empty())
             .collect();
-        let rules = matcher.rules();
         for (i, hits) in results {
             let Some(ev) = batch.get(i) else { continue };
-            for h in &hits {
-                self.hits += 1;
-                let Some(meta) = rules.get(h.rule) else { continue };
-                if let (true, Some(t)) = (self.correlate, ev.time) {
-                    self.kept.push(Kept {
-                        time: t,
-                        file: self.idx,
-                        rule: h.rule,
-                        event: ev.clone(),
-                    });
-                }
-                if !meta.generate {
-                    continue;
-                }
-                if meta.level < self.config.min_level {
-                    self.below += 1;
-                    continue;
-                }
-                sink.finding(finding(meta, ev, h));
-            }
+            self.record(ev, &hits, sink);
         }
         batch.clear();
+    }
+
+    fn finish(self, cov: SourceCoverage, kept: Option<&Mutex<Vec<Kept>>>) -> FileResult {
+        let mut own = self.kept;
+        if let Some(k) = kept
+            && !own.is_empty()
+            && let Ok(mut k) = k.lock()
+        {
+            k.append(&mut own);
+        }
+        FileResult {
+            cov,
+            outside_window: self.outside,
+            untimed: self.untimed,
+            hits: self.hits,
+            below_level: self.below,
+        }
     }
 }
 
@@ -321,23 +380,13 @@ fn hunt_file(
     kept: Option<&Mutex<Vec<Kept>>>,
     sink: &dyn Sink,
 ) -> FileResult {
-    let (mut outside, mut untimed) = (0u64, 0u64);
-    let mut state = FileState {
-        config,
-        matcher,
-        idx,
-        correlate: kept.is_some(),
-        kept: Vec::new(),
-        hits: 0,
-        below: 0,
-    };
+    if let Some((parser, blocks)) = ferret_logs::split(path, &config.read, sink, BLOCK_LEN) {
+        return hunt_blocks(config, matcher, idx, kept, sink, &parser, blocks);
+    }
+    let mut state = Tally::new(config, matcher, idx, kept.is_some());
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let cov = ferret_logs::read(path, &config.read, sink, &mut |ev| {
-        if ev.time.is_none() {
-            untimed += 1;
-        }
-        if !in_window(config, ev.time) {
-            outside += 1;
+        if !state.admit(ev) {
             return ControlFlow::Continue(());
         }
         // No rule reads this family: nothing to match (the event still counts as covered).
@@ -351,13 +400,51 @@ fn hunt_file(
         ControlFlow::Continue(())
     });
     state.flush(&mut batch, sink);
-    if let Some(k) = kept
-        && !state.kept.is_empty()
-        && let Ok(mut k) = k.lock()
-    {
-        k.append(&mut state.kept);
+    state.finish(cov, kept)
+}
+
+/// A line-based log cut into blocks: the threads pull blocks in file order and each parses
+/// and matches its own, so a single large file uses every core without copying events.
+fn hunt_blocks(
+    config: &HuntConfig,
+    matcher: &Matcher,
+    idx: usize,
+    kept: Option<&Mutex<Vec<Kept>>>,
+    sink: &dyn Sink,
+    parser: &ferret_logs::BlockParser<'_>,
+    mut blocks: ferret_logs::Blocks<'_>,
+) -> FileResult {
+    let kind = log_kind(parser.format());
+    let check = matcher.kinds().contains(&kind);
+    let correlate = kept.is_some();
+    let parts: Vec<(Tally<'_>, SourceCoverage)> = blocks
+        .by_ref()
+        .par_bridge()
+        .map(|block| {
+            let mut tally = Tally::new(config, matcher, idx, correlate);
+            let mut scratch = Scratch::default();
+            let mut hits: Vec<RuleHit> = Vec::new();
+            let cov = parser.parse(&block, &mut |ev| {
+                if tally.admit(ev) && check {
+                    hits.clear();
+                    matcher.eval_with(kind, ev, &mut hits, &mut scratch);
+                    if !hits.is_empty() {
+                        tally.record(ev, &hits, sink);
+                    }
+                }
+                ControlFlow::Continue(())
+            });
+            (tally, cov)
+        })
+        .collect();
+    let mut total = Tally::new(config, matcher, idx, correlate);
+    let mut cov = SourceCoverage::default();
+    for (t, c) in parts {
+        total.absorb(t);
+        ferret_logs::merge_coverage(&mut cov, &c);
     }
-    FileResult { cov, outside_window: outside, untimed, hits: state.hits, below_level: state.below }
+    let cov = blocks.finish(&cov);
+    total.finish(cov, kept)
 }
 
 fn rule_ref(meta: &RuleMeta) -> RuleRef {

@@ -162,9 +162,20 @@ pub(crate) fn read(
     ctx: &mut Ctx<'_>,
     on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
 ) {
+    read_lines(r, source, ctx, on_event, 0);
+}
+
+/// Reads records from a part of a file that `before` lines precede.
+pub(crate) fn read_lines(
+    r: &mut dyn BufRead,
+    source: Arc<Path>,
+    ctx: &mut Ctx<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+    before: u64,
+) {
     let n = Names::new();
     let mut ev = Event::new(LogFormat::Access, source);
-    crate::input::for_each_line(r, ctx, |lineno, line, ctx| {
+    crate::input::for_each_line_from(r, ctx, before, |lineno, line, ctx| {
         if line.trim().is_empty() {
             return;
         }

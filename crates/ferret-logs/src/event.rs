@@ -168,6 +168,21 @@ impl Fields for Event {
             f(n, self.slot_view(s));
         }
     }
+
+    /// The record text once (every span field is a part of it), then each owned value.
+    fn for_each_blob(&self, f: &mut dyn FnMut(FieldValue<'_>)) {
+        let mut text_done = false;
+        for (_, s) in &self.fields {
+            match s {
+                Slot::Span(..) if !text_done => {
+                    text_done = true;
+                    f(FieldValue::Str(Cow::Borrowed(&self.text)));
+                }
+                Slot::Span(..) => {}
+                Slot::Value(v) => f(v.view()),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -190,5 +205,8 @@ mod tests {
         let mut names = Vec::new();
         e.for_each(&mut |n, _| names.push(n.to_owned()));
         assert_eq!(names, ["cs-method", "n", "bad"]);
+        let mut blobs = Vec::new();
+        e.for_each_blob(&mut |v| blobs.push(v.as_text().map(Cow::into_owned).unwrap_or_default()));
+        assert_eq!(blobs, ["GET /a", "3"]);
     }
 }

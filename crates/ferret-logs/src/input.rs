@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek as _};
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferret_core::{Problem, ProblemKind, Sink};
 
@@ -73,7 +74,7 @@ pub(crate) fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
 pub(crate) fn open_stream(
     path: &Path,
     opts: &ReadOptions,
-) -> Result<(Box<dyn Read>, bool), ferret_fs::OpenError> {
+) -> Result<(Box<dyn Read + Send>, bool), ferret_fs::OpenError> {
     let mut file = open_log(path)?;
     let mut magic = [0u8; 2];
     let n = read_full(&mut file, &mut magic).map_err(ferret_fs::OpenError::Io)?;
@@ -110,15 +111,27 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a ReadOptions,
     pub cov: SourceCoverage,
     pub stopped: bool,
+    /// The file's malformed-record count when the file is parsed in blocks by several
+    /// threads (the first [`MAX_REPORTED_PER_FILE`] of the file are reported).
+    pub reported: Option<&'a AtomicU64>,
     /// The caller's test on raw lines (header-driven text formats only).
     pub keep: crate::KeepLine<'a>,
+}
+
+/// The [`crate::KeepLine`] that keeps every line.
+pub(crate) fn keep_all(_: crate::LogFormat, _: Option<&str>, _: &str) -> bool {
+    true
 }
 
 impl Ctx<'_> {
     /// Counts a malformed record and reports it (the first [`MAX_REPORTED_PER_FILE`]).
     pub fn malformed(&mut self, position: impl Into<String>, reason: impl Into<String>) {
         self.cov.parse_errors += 1;
-        if self.cov.parse_errors <= MAX_REPORTED_PER_FILE {
+        let n = match self.reported {
+            Some(all) => all.fetch_add(1, Ordering::Relaxed) + 1,
+            None => self.cov.parse_errors,
+        };
+        if n <= MAX_REPORTED_PER_FILE {
             self.sink.problem(
                 Problem::at(ProblemKind::Parse, self.path, reason).with_position(position),
             );
@@ -189,10 +202,20 @@ fn cap_text(err: &io::Error) -> String {
 pub(crate) fn for_each_line(
     r: &mut dyn BufRead,
     ctx: &mut Ctx<'_>,
+    f: impl FnMut(u64, &str, &mut Ctx<'_>),
+) {
+    for_each_line_from(r, ctx, 0, f);
+}
+
+/// [`for_each_line`] for a part of a file: `before` lines precede the first one.
+pub(crate) fn for_each_line_from(
+    r: &mut dyn BufRead,
+    ctx: &mut Ctx<'_>,
+    before: u64,
     mut f: impl FnMut(u64, &str, &mut Ctx<'_>),
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let mut lineno: u64 = 0;
+    let mut lineno: u64 = before;
     let max = ctx.opts.max_line;
     loop {
         if ctx.stopped {

@@ -28,6 +28,7 @@ mod event;
 mod evtx;
 mod input;
 mod json;
+mod split;
 mod syslog;
 mod time;
 mod w3c;
@@ -43,6 +44,7 @@ use ferret_core::{Problem, ProblemKind, Sink};
 use serde::Serialize;
 
 pub use event::{Event, Value};
+pub use split::{Block, BlockParser, Blocks, merge_coverage, split};
 
 /// A log format ferret reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -253,7 +255,7 @@ pub fn read(
 
 /// Decides from a text record's raw line whether the caller wants it as an event:
 /// `keep(format, channel, line)`.
-pub type KeepLine<'a> = &'a dyn Fn(LogFormat, Option<&str>, &str) -> bool;
+pub type KeepLine<'a> = &'a (dyn Fn(LogFormat, Option<&str>, &str) -> bool + Sync);
 
 /// [`read`] with a cheap test on the raw line. For the header-driven text formats (W3C/IIS,
 /// Exchange CSV, Zeek), a well-formed record whose line `keep` rejects is counted in the
@@ -291,6 +293,7 @@ pub fn read_filtered(
         cov: SourceCoverage { format: Some(format), gzip, ..SourceCoverage::default() },
         stopped: false,
         keep,
+        reported: None,
     };
     let source: Arc<Path> = Arc::from(path);
     let whole = std::io::Cursor::new(head).chain(stream);

@@ -102,39 +102,71 @@ pub(crate) fn read(
     ctx: &mut Ctx<'_>,
     on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
 ) {
-    let mut sep = match format {
-        LogFormat::ExchangeCsv => Sep::Comma,
-        LogFormat::Zeek | LogFormat::ZeekDns => Sep::Tab,
-        _ => Sep::Space,
-    };
-    let mut header: Option<Header> = None;
-    let mut channel: Option<String> = None;
-    let mut ev = Event::new(format, source);
-    let mut spans: Vec<(usize, usize, Option<String>)> = Vec::new();
-    crate::input::for_each_line(r, ctx, |lineno, line, ctx| {
+    let mut p = Parser::new(format, source);
+    crate::input::for_each_line(r, ctx, |lineno, line, ctx| p.line(lineno, line, ctx, on_event));
+}
+
+/// The state of reading one header-driven log: the header and channel in effect.
+pub(crate) struct Parser {
+    format: LogFormat,
+    sep: Sep,
+    header: Option<Header>,
+    channel: Option<String>,
+    ev: Event,
+    spans: Vec<(usize, usize, Option<String>)>,
+}
+
+impl Parser {
+    pub(crate) fn new(format: LogFormat, source: Arc<Path>) -> Parser {
+        let sep = match format {
+            LogFormat::ExchangeCsv => Sep::Comma,
+            LogFormat::Zeek | LogFormat::ZeekDns => Sep::Tab,
+            _ => Sep::Space,
+        };
+        Parser {
+            format,
+            sep,
+            header: None,
+            channel: None,
+            ev: Event::new(format, source),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Handles one line: a directive, a CSV header, or a record.
+    pub(crate) fn line(
+        &mut self,
+        lineno: u64,
+        line: &str,
+        ctx: &mut Ctx<'_>,
+        on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+    ) {
+        let format = self.format;
+        let spans = &mut self.spans;
+        let ev = &mut self.ev;
         if line.is_empty() {
             return;
         }
         if let Some(d) = line.strip_prefix('#') {
-            directive(d, format, &mut sep, &mut header, &mut channel);
+            directive(d, format, &mut self.sep, &mut self.header, &mut self.channel);
             return;
         }
-        let Some(h) = header.as_ref() else {
+        let Some(h) = self.header.as_ref() else {
             if format == LogFormat::ExchangeCsv && looks_like_csv_header(line) {
                 spans.clear();
-                split(line, Sep::Comma, &mut spans);
+                split(line, Sep::Comma, spans);
                 let names: Vec<String> = spans
                     .iter()
                     .map(|(s, e, o)| o.clone().unwrap_or_else(|| sub(line, *s, *e).to_owned()))
                     .collect();
-                header = Some(Header::new(&names, format));
+                self.header = Some(Header::new(&names, format));
                 return;
             }
             ctx.malformed(format!("line {lineno}"), "data line before any #Fields header");
             return;
         };
         spans.clear();
-        split(line, sep, &mut spans);
+        split(line, self.sep, spans);
         if spans.len() != h.cols.len() {
             ctx.malformed(
                 format!("line {lineno}"),
@@ -158,14 +190,14 @@ pub(crate) fn read(
         } else {
             None
         };
-        if !(ctx.keep)(format, channel.as_deref(), line) {
+        if !(ctx.keep)(format, self.channel.as_deref(), line) {
             ctx.count(when);
             return;
         }
         ev.clear();
         ev.set_text(line);
         ev.line = Some(lineno);
-        ev.channel.clone_from(&channel);
+        ev.channel.clone_from(&self.channel);
         for ((s, e, owned), names) in spans.iter().zip(&h.cols) {
             for n in names {
                 match owned {
@@ -175,8 +207,24 @@ pub(crate) fn read(
             }
         }
         ev.time = when;
-        ctx.emit(&ev, on_event);
-    });
+        ctx.emit(ev, on_event);
+    }
+}
+
+/// What a line changes in a header-driven log's state, for splitting a log into blocks that
+/// are parsed apart: `Some(true)` a header (`#Fields:`, Zeek `#fields`), `Some(false)` a
+/// channel directive (`#Log-type:`, Zeek `#path`), `None` nothing.
+pub(crate) fn state_line(line: &str, format: LogFormat) -> Option<bool> {
+    let d = line.strip_prefix('#')?;
+    if d.starts_with("Fields:") || d.starts_with("fields") {
+        Some(true)
+    } else if d.starts_with("Log-type:")
+        || (d.starts_with("path") && matches!(format, LogFormat::Zeek | LogFormat::ZeekDns))
+    {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 fn sub(line: &str, s: usize, e: usize) -> &str {

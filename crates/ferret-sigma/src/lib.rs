@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 
 pub use correlation::{CorrelationHit, Correlator};
 pub use logsource::{LogKind, LogSource};
-pub use matcher::{Matcher, RouteStat, RuleHit};
+pub use matcher::{Matcher, RouteStat, RuleHit, Scratch};
 
 use rule::{Compiled, CompiledRule, PendingCorrelation};
+use sha2::{Digest as _, Sha256};
 
 /// Why a rule could not be loaded (a stable category; the detail is in [`LoadFailure::reason`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -153,6 +154,8 @@ pub struct LoadOptions {
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
     correlations: Vec<PendingCorrelation>,
+    /// SHA-256 over every rule source read (name, then content hash), in load order.
+    hasher: Sha256,
 }
 
 impl RuleSet {
@@ -161,13 +164,26 @@ impl RuleSet {
         let mut files = Vec::new();
         let mut failures = Vec::new();
         for p in paths {
+            let start = files.len();
             collect_files(p, &mut files, &mut failures);
+            // Hash names relative to the folder given, so the same rules hash the same
+            // wherever they are checked out.
+            for (f, name) in files.iter_mut().skip(start) {
+                *name = if p.is_dir() {
+                    f.strip_prefix(p).unwrap_or(f).to_string_lossy().replace('\\', "/")
+                } else {
+                    f.file_name().unwrap_or(f.as_os_str()).to_string_lossy().into_owned()
+                };
+            }
         }
         let mut set = RuleSet::default();
         let table = logsource::RoutingTable::builtin();
-        for f in &files {
+        for (f, name) in &files {
             match std::fs::read_to_string(f) {
-                Ok(text) => set.add_text(f, &text, opts, &table, &mut failures),
+                Ok(text) => {
+                    set.hash_source(name, &text);
+                    set.add_text(f, &text, opts, &table, &mut failures);
+                }
                 Err(e) => failures.push(rule::failure(
                     f,
                     None,
@@ -184,6 +200,7 @@ impl RuleSet {
     pub fn load_str(source: &Path, text: &str, opts: &LoadOptions) -> (RuleSet, Vec<LoadFailure>) {
         let mut set = RuleSet::default();
         let mut failures = Vec::new();
+        set.hash_source(&source.to_string_lossy(), text);
         set.add_text(source, text, opts, &logsource::RoutingTable::builtin(), &mut failures);
         set.resolve(&mut failures);
         (set, failures)
@@ -199,9 +216,22 @@ impl RuleSet {
         self.len() == 0
     }
 
+    /// SHA-256 (hex) of the rule sources read, in load order: for each file its name (relative
+    /// to the folder given, or its file name) and the SHA-256 of its text. Files that could not
+    /// be read are not part of it; files whose rules failed to load are.
+    pub fn sha256(&self) -> String {
+        hex_lower(&self.hasher.clone().finalize())
+    }
+
     /// Builds the routed matcher.
     pub fn compile(self) -> Matcher {
-        Matcher::build(self.rules, self.correlations)
+        let sha256 = self.sha256();
+        Matcher::build(self.rules, self.correlations, sha256)
+    }
+
+    fn hash_source(&mut self, name: &str, text: &str) {
+        self.hasher.update(name.as_bytes());
+        self.hasher.update(hex_lower(&Sha256::digest(text.as_bytes())).as_bytes());
     }
 
     fn add_text(
@@ -290,7 +320,16 @@ impl RuleSet {
     }
 }
 
-fn collect_files(p: &Path, files: &mut Vec<PathBuf>, failures: &mut Vec<LoadFailure>) {
+fn hex_lower(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn collect_files(p: &Path, files: &mut Vec<(PathBuf, String)>, failures: &mut Vec<LoadFailure>) {
     if p.is_dir() {
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(p) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -312,10 +351,32 @@ fn collect_files(p: &Path, files: &mut Vec<PathBuf>, failures: &mut Vec<LoadFail
                 .extension()
                 .is_some_and(|x| x.eq_ignore_ascii_case("yml") || x.eq_ignore_ascii_case("yaml"))
             {
-                files.push(e);
+                files.push((e, String::new()));
             }
         }
     } else {
-        files.push(p.to_path_buf());
+        files.push((p.to_path_buf(), String::new()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: &str = "title: t\nid: r1\nlogsource: {product: linux}\ndetection:\n  sel: {a: b}\n  condition: sel\n";
+
+    #[test]
+    fn ruleset_sha256_follows_names_and_content() {
+        let opts = LoadOptions::default();
+        let (a, _) = RuleSet::load_str(Path::new("a.yml"), RULE, &opts);
+        let (a2, _) = RuleSet::load_str(Path::new("a.yml"), RULE, &opts);
+        let (b, _) = RuleSet::load_str(Path::new("b.yml"), RULE, &opts);
+        let (c, _) = RuleSet::load_str(Path::new("a.yml"), &RULE.replace("a: b", "a: c"), &opts);
+        assert_eq!(a.sha256().len(), 64);
+        assert_eq!(a.sha256(), a2.sha256());
+        assert_ne!(a.sha256(), b.sha256());
+        assert_ne!(a.sha256(), c.sha256());
+        let sha = a.sha256();
+        assert_eq!(a.compile().ruleset_sha256(), sha);
     }
 }

@@ -32,6 +32,9 @@ pub struct RuleHit {
     pub matched: Vec<(String, String)>,
 }
 
+/// Largest total length of a bucket's anchor literals compiled into a DFA (else an NFA).
+const DFA_MAX_BYTES: usize = 16384;
+
 /// Buckets with fewer anchored detections than this are tested without the prefilter.
 const MIN_PREFILTER: usize = 12;
 
@@ -74,10 +77,18 @@ impl Bucket {
             }
         }
         let pats: Vec<&str> = lits.keys().copied().collect();
+        // A DFA scans several times faster than an NFA; its size grows with the literals'
+        // total length, so large sets keep the compact NFA.
+        let total: usize = pats.iter().map(|p| p.len()).sum();
+        let kind = if total <= DFA_MAX_BYTES {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
         match AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .kind(Some(kind))
             .build(&pats)
         {
             Ok(ac) => {
@@ -150,6 +161,16 @@ impl EidIndex {
 struct KindIndex {
     any_channel: EidIndex,
     channels: Vec<(String, EidIndex)>,
+    /// Whether any bucket of this kind is keyed by event id (else the id is not looked up).
+    has_eids: bool,
+}
+
+/// Working buffers for [`Matcher::eval_with`]; keep one per thread and reuse it.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    seen: Vec<u32>,
+    cand: Vec<u32>,
+    start: usize,
 }
 
 /// Rules compiled once and routed by log kind, channel and event id. `Send + Sync`.
@@ -162,12 +183,14 @@ pub struct Matcher {
     kinds: BTreeSet<LogKind>,
     correlations: Arc<Vec<(usize, CorrelationDef)>>,
     by_rule: Arc<Vec<Vec<usize>>>,
+    ruleset_sha256: String,
 }
 
 impl Matcher {
     pub(crate) fn build(
         rules: Vec<CompiledRule>,
         correlations: Vec<PendingCorrelation>,
+        ruleset_sha256: String,
     ) -> Matcher {
         let mut metas = Vec::new();
         let mut dets = Vec::new();
@@ -200,6 +223,8 @@ impl Matcher {
         }
         let anchors: Vec<Option<Vec<String>>> = dets.iter().map(|(_, d)| d.anchor()).collect();
         for ki in &mut index {
+            ki.has_eids = !ki.any_channel.by_eid.is_empty()
+                || ki.channels.iter().any(|(_, e)| !e.by_eid.is_empty());
             ki.any_channel.finish(&anchors, &dets);
             for (_, e) in &mut ki.channels {
                 e.finish(&anchors, &dets);
@@ -228,7 +253,15 @@ impl Matcher {
             kinds,
             correlations: Arc::new(defs),
             by_rule: Arc::new(by_rule),
+            ruleset_sha256,
         }
+    }
+
+    /// SHA-256 (hex) of the rule sources this matcher was built from ([`RuleSet::sha256`]).
+    ///
+    /// [`RuleSet::sha256`]: crate::RuleSet::sha256
+    pub fn ruleset_sha256(&self) -> &str {
+        &self.ruleset_sha256
     }
 
     /// Every loaded rule: detection rules first, then correlation rules.
@@ -285,15 +318,27 @@ impl Matcher {
     ///
     /// Windows events are routed by their `Channel` and `EventID` fields.
     pub fn eval(&self, kind: LogKind, event: &dyn Fields, hits: &mut Vec<RuleHit>) {
+        self.eval_with(kind, event, hits, &mut Scratch::default());
+    }
+
+    /// [`Matcher::eval`] with caller-owned working buffers, so that matching many events
+    /// allocates nothing for events no rule matches.
+    pub fn eval_with(
+        &self,
+        kind: LogKind,
+        event: &dyn Fields,
+        hits: &mut Vec<RuleHit>,
+        scratch: &mut Scratch,
+    ) {
         let Some(ki) = self.index.get(kind.index()) else { return };
-        let start = hits.len();
-        let eid = event_id(event);
-        self.run(&ki.any_channel, eid, event, hits, start);
+        scratch.start = hits.len();
+        let eid = if ki.has_eids { event_id(event) } else { None };
+        self.run(&ki.any_channel, eid, event, hits, scratch);
         if !ki.channels.is_empty()
             && let Some(FieldValue::Str(ch)) = event.get("Channel")
             && let Some((_, ei)) = ki.channels.iter().find(|(n, _)| n.eq_ignore_ascii_case(&ch))
         {
-            self.run(ei, eid, event, hits, start);
+            self.run(ei, eid, event, hits, scratch);
         }
     }
 
@@ -303,38 +348,44 @@ impl Matcher {
         eid: Option<u32>,
         event: &dyn Fields,
         hits: &mut Vec<RuleHit>,
-        start: usize,
+        scratch: &mut Scratch,
     ) {
-        self.bucket(&ei.any, event, hits, start);
+        self.bucket(&ei.any, event, hits, scratch);
         if let Some(b) = eid.and_then(|e| ei.by_eid.get(&e)) {
-            self.bucket(b, event, hits, start);
+            self.bucket(b, event, hits, scratch);
         }
     }
 
-    fn bucket(&self, b: &Bucket, event: &dyn Fields, hits: &mut Vec<RuleHit>, start: usize) {
+    fn bucket(&self, b: &Bucket, event: &dyn Fields, hits: &mut Vec<RuleHit>, sc: &mut Scratch) {
         let Some(ac) = &b.ac else {
-            self.test_all(&b.dets, event, hits, start);
+            self.test_all(&b.dets, event, hits, sc.start);
             return;
         };
         // Which anchor literals occur anywhere in the event's values.
-        let mut seen: Vec<u32> = Vec::new();
+        let seen = &mut sc.seen;
+        seen.clear();
         match &b.scan_fields {
-            None => event.for_each(&mut |_, v| scan_value(ac, &v, &mut seen)),
+            // A keyword search reads every field: scan the event's text in as few pieces as
+            // it offers (a line-based record hands over its line once).
+            None => event.for_each_blob(&mut |v| scan_value(ac, &v, seen)),
             Some(fields) => event.for_each(&mut |name, v| {
                 if fields.binary_search_by(|f| cmp_ascii_ci(f, name)).is_ok() {
-                    scan_value(ac, &v, &mut seen);
+                    scan_value(ac, &v, seen);
                 }
             }),
         }
-        let mut cand: Vec<u32> = b.unanchored.clone();
-        for p in seen {
+        let cand = &mut sc.cand;
+        cand.clear();
+        cand.extend_from_slice(&b.unanchored);
+        for &p in seen.iter() {
             if let Some(ds) = b.pat_dets.get(p as usize) {
                 cand.extend_from_slice(ds);
             }
         }
         cand.sort_unstable();
         cand.dedup();
-        self.test_all(&cand, event, hits, start);
+        let start = sc.start;
+        self.test_all(cand, event, hits, start);
     }
 
     fn test_all(&self, list: &[u32], event: &dyn Fields, hits: &mut Vec<RuleHit>, start: usize) {

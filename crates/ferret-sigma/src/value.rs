@@ -353,7 +353,11 @@ impl Pattern {
     /// Tests one text value.
     pub(crate) fn matches_str(&self, s: &str) -> bool {
         match self {
-            Pattern::Equals(l) => eq_lit(s, l),
+            // Windows pads some values with a trailing space (`LogonProcessName` is
+            // `NtLmSsp `): an exact match ignores trailing spaces of the value.
+            Pattern::Equals(l) => {
+                eq_lit(s, l) || (s.ends_with(' ') && eq_lit(s.trim_end_matches(' '), l))
+            }
             Pattern::Prefix(l) => prefix_lit(s, l),
             Pattern::Suffix(l) => suffix_lit(s, l),
             Pattern::Contains(l) => contains_lit(s, l),
@@ -1065,6 +1069,15 @@ mod tests {
         let esc = simplify(parse_glob("a\\*b", true), true);
         assert!(esc.matches_str("A*B"));
         assert!(!esc.matches_str("axb"));
+    }
+
+    #[test]
+    fn equals_ignores_trailing_spaces_of_the_value() {
+        let p = simplify(parse_glob("NtLmSsp", true), true);
+        assert!(p.matches_str("NtLmSsp "));
+        assert!(p.matches_str("ntlmssp"));
+        assert!(!p.matches_str(" NtLmSsp"));
+        assert!(!p.matches_str("NtLmSspx"));
     }
 
     #[test]

@@ -123,7 +123,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     let summary = ferret_hunt::hunt(&config, &rules, &collector, &bar);
     bar.finish();
     let summary = summary.context("cannot hunt")?;
-    let mut report = build_report("hunt", targets, started, collector, summary, None);
+    let ruleset_sha256 = Some(rules.matcher.ruleset_sha256().to_owned());
+    let mut report = build_report("hunt", targets, started, collector, summary, ruleset_sha256);
     report.sort_timeline();
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))
