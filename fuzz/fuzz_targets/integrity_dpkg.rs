@@ -2,7 +2,9 @@
 //! diversions, dpkg path-exclude configuration).
 #![no_main]
 
-use ferret_integrity::dpkg::{PathFilters, parse_diversions, parse_list, parse_md5sums, parse_status};
+use ferret_integrity::dpkg::{
+    PathFilters, parse_diversions, parse_list, parse_md5sums, parse_status,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
