@@ -184,7 +184,7 @@ impl RuleSet {
     pub fn load_str(source: &Path, text: &str, opts: &LoadOptions) -> (RuleSet, Vec<LoadFailure>) {
         let mut set = RuleSet::default();
         let mut failures = Vec::new();
-        set.add_text(source, text, opts, &logsource::RoutingTable::builtin(), &mut failures);
+        set.add_text(source, text, opts, logsource::RoutingTable::shared(), &mut failures);
         set.resolve(&mut failures);
         (set, failures)
     }
