@@ -15,41 +15,30 @@ pub const GZIP_EXPANSION: usize = 16;
 pub const MAX_RUN_ID: usize = 128;
 
 /// Why an uploaded body was refused.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     /// A `Content-Encoding` other than identity or gzip.
+    #[error("unsupported content-encoding {0:?}")]
     Encoding(String),
     /// The body claims gzip but does not decompress.
-    Gzip(std::io::Error),
+    #[error("body is not valid gzip: {0}")]
+    Gzip(#[source] std::io::Error),
     /// The decompressed body is larger than `limit` bytes.
+    #[error("body larger than {limit} bytes")]
     TooLarge {
         /// The cap that was exceeded, in bytes.
         limit: usize,
     },
     /// The body is not UTF-8.
+    #[error("report is not UTF-8")]
     NotUtf8,
     /// The body is not a valid JSONL report.
-    Malformed(ParseError),
+    #[error("malformed report: {0}")]
+    Malformed(#[source] ParseError),
     /// The report's run id is empty or longer than [`MAX_RUN_ID`] bytes.
+    #[error("malformed report: run_id must be 1 to {MAX_RUN_ID} bytes")]
     RunId,
 }
-
-impl std::fmt::Display for UploadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UploadError::Encoding(e) => write!(f, "unsupported content-encoding {e:?}"),
-            UploadError::Gzip(e) => write!(f, "body is not valid gzip: {e}"),
-            UploadError::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
-            UploadError::NotUtf8 => f.write_str("report is not UTF-8"),
-            UploadError::Malformed(e) => write!(f, "malformed report: {e}"),
-            UploadError::RunId => {
-                write!(f, "malformed report: run_id must be 1 to {MAX_RUN_ID} bytes")
-            }
-        }
-    }
-}
-
-impl std::error::Error for UploadError {}
 
 /// Decodes an uploaded body into a [`Report`]. `content_encoding` is the header's value
 /// (`None`, empty or `identity`: plain; `gzip`: expanded up to [`GZIP_EXPANSION`] × `limit`
