@@ -1,52 +1,59 @@
-//! `cargo xtask`: ferret's project automation (tidy checks; `detectors` renders
+//! `cargo xtask`: ferret's project automation (tidy checks, fuzzing; `detectors` renders
 //! `docs/detectors.md` from the detector registry).
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask tidy
+       cargo xtask detectors
+       cargo xtask fuzz --list
+       cargo xtask fuzz TARGET [--secs N] [--seeds DIR]... [-- LIBFUZZER-ARGS...]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("detectors") {
-        return match write_detectors_doc() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
-                {
-                    eprintln!("xtask detectors: {e:#}");
-                }
-                ExitCode::FAILURE
+    let result = match args.first().map(String::as_str) {
+        Some("tidy") => tidy(),
+        Some("detectors") => write_detectors_doc(),
+        Some("fuzz") => fuzz(args.get(1..).unwrap_or_default()),
+        _ => {
+            #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
+            {
+                eprintln!("{USAGE}");
             }
-        };
-    }
-    if args.first().map(String::as_str) != Some("tidy") {
-        #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
-        {
-            eprintln!("usage: cargo xtask tidy | cargo xtask detectors");
+            return ExitCode::from(2);
         }
-        return ExitCode::from(2);
-    }
-    match tidy() {
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
             {
-                eprintln!("xtask tidy: {e:#}");
+                eprintln!("xtask: {e:#}");
             }
             ExitCode::FAILURE
         }
     }
 }
 
-/// Checks that every Rust source file under `crates/` and `xtask/` starts with a `//!` doc
-/// comment.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Checks that every Rust source file under `crates/`, `xtask/` and `fuzz/` starts with a
+/// `//!` doc comment.
 fn tidy() -> anyhow::Result<()> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = root();
     let mut missing = Vec::new();
-    let mut stack = vec![root.join("crates"), root.join("xtask")];
+    let mut stack = vec![root.join("crates"), root.join("xtask"), root.join("fuzz")];
+    let skipped = ["target", "data", "corpus", "artifacts", "seeds", "coverage"];
     while let Some(dir) = stack.pop() {
+        if !dir.is_dir() {
+            continue;
+        }
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.is_dir() {
-                if path.file_name().is_some_and(|n| n != "target" && n != "data") {
+                if path.file_name().is_some_and(|n| !skipped.iter().any(|s| n == *s)) {
                     stack.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "rs") {
@@ -81,5 +88,79 @@ fn check_detectors_doc(root: &std::path::Path) -> anyhow::Result<()> {
         on_disk == ferret_checks::docs::render(),
         "{DETECTORS_DOC} is stale: run `cargo xtask detectors`"
     );
+    Ok(())
+}
+
+/// The fuzz targets declared in `fuzz/Cargo.toml` (`[[bin]]` names), in file order.
+fn fuzz_targets(fuzz_dir: &Path) -> anyhow::Result<Vec<String>> {
+    let manifest = std::fs::read_to_string(fuzz_dir.join("Cargo.toml"))?;
+    let mut targets = Vec::new();
+    let mut in_bin = false;
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if in_bin
+            && let Some(value) = line.strip_prefix("name").map(str::trim_start)
+            && let Some(value) = value.strip_prefix('=')
+        {
+            targets.push(value.trim().trim_matches('"').to_owned());
+        }
+    }
+    Ok(targets)
+}
+
+/// `cargo xtask fuzz`: lists the targets, or runs one with cargo-fuzz on the nightly
+/// toolchain for `--secs` seconds (default 60) over its corpus (`fuzz/corpus/TARGET`, kept
+/// out of git) and its committed seeds (`fuzz/seeds/TARGET`, plus any `--seeds DIR`).
+fn fuzz(args: &[String]) -> anyhow::Result<()> {
+    let fuzz_dir = root().join("fuzz");
+    let targets = fuzz_targets(&fuzz_dir)?;
+    let mut target = None;
+    let mut secs: u64 = 60;
+    let mut seeds = Vec::new();
+    let mut extra: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--list" => {
+                #[expect(clippy::print_stdout, reason = "xtask reports to the developer")]
+                for t in &targets {
+                    println!("{t}");
+                }
+                return Ok(());
+            }
+            "--secs" => {
+                let v = it.next().ok_or_else(|| anyhow::anyhow!("--secs needs a value"))?;
+                secs = v.parse().map_err(|_| anyhow::anyhow!("--secs {v:?} is not a number"))?;
+            }
+            "--seeds" => {
+                let v = it.next().ok_or_else(|| anyhow::anyhow!("--seeds needs a directory"))?;
+                seeds.push(PathBuf::from(v));
+            }
+            "--" => extra.extend(it.by_ref().cloned()),
+            t if !t.starts_with('-') && target.is_none() => target = Some(t.to_owned()),
+            other => anyhow::bail!("unexpected argument {other:?}\n{USAGE}"),
+        }
+    }
+    let target = target.ok_or_else(|| anyhow::anyhow!("which target?\n{USAGE}"))?;
+    anyhow::ensure!(
+        targets.contains(&target),
+        "no fuzz target {target:?}; targets: {}",
+        targets.join(", ")
+    );
+    let corpus = fuzz_dir.join("corpus").join(&target);
+    std::fs::create_dir_all(&corpus)?;
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root())
+        .args(["+nightly", "fuzz", "run", &target])
+        .arg(&corpus)
+        .arg(fuzz_dir.join("seeds").join(&target))
+        .args(&seeds)
+        .arg("--")
+        .arg(format!("-max_total_time={secs}"))
+        .args(["-rss_limit_mb=2048", "-timeout=10", "-print_final_stats=1"])
+        .args(&extra);
+    let status = cmd.status()?;
+    anyhow::ensure!(status.success(), "cargo fuzz run {target} failed ({status})");
     Ok(())
 }

@@ -250,7 +250,7 @@ pub fn read(
     sink: &dyn Sink,
     on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
 ) -> SourceCoverage {
-    read_filtered(path, opts, sink, &|_, _, _| true, on_event)
+    read_filtered(path, opts, sink, &input::keep_all, on_event)
 }
 
 /// Decides from a text record's raw line whether the caller wants it as an event:
@@ -269,13 +269,48 @@ pub fn read_filtered(
     keep: KeepLine<'_>,
     on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
 ) -> SourceCoverage {
-    let (mut stream, gzip) = match input::open_stream(path, opts) {
+    let (stream, gzip) = match input::open_stream(path, opts) {
         Ok(s) => s,
         Err(e) => {
             sink.problem(refused_problem(path, &e));
             return SourceCoverage { truncated: true, ..SourceCoverage::default() };
         }
     };
+    read_opened(path, stream, gzip, true, opts, sink, keep, on_event)
+}
+
+/// Reads a log held in memory, as [`read`] reads a file: `bytes` are the file's content (gzip
+/// decompressed transparently, with the same cap) and `path` only names the source in events and
+/// problems (and, for `.evtx`, helps [`sniff`]). Nothing is opened.
+pub fn read_bytes(
+    path: &Path,
+    bytes: &[u8],
+    opts: &ReadOptions,
+    sink: &dyn Sink,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) -> SourceCoverage {
+    let gzip = input::is_gzip(bytes);
+    let stream: Box<dyn Read + '_> = if gzip {
+        let dec = flate2::read::MultiGzDecoder::new(bytes);
+        Box::new(input::Capped::new(dec, opts.max_decompressed))
+    } else {
+        Box::new(bytes)
+    };
+    read_opened(path, stream, gzip, false, opts, sink, &input::keep_all, on_event)
+}
+
+/// Sniffs and reads an opened stream. `in_place`: an uncompressed EVTX file is re-opened at
+/// `path` and read by seeking instead of being loaded into memory.
+fn read_opened(
+    path: &Path,
+    mut stream: Box<dyn Read + '_>,
+    gzip: bool,
+    in_place: bool,
+    opts: &ReadOptions,
+    sink: &dyn Sink,
+    keep: KeepLine<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) -> SourceCoverage {
     let head = match input::read_head(&mut stream, SNIFF_LEN) {
         Ok(h) => h,
         Err(e) => {
@@ -298,7 +333,7 @@ pub fn read_filtered(
     let source: Arc<Path> = Arc::from(path);
     let whole = std::io::Cursor::new(head).chain(stream);
     match format {
-        LogFormat::Evtx if !gzip => {
+        LogFormat::Evtx if !gzip && in_place => {
             drop(whole);
             evtx::read_file(path, source, &mut ctx, on_event);
         }

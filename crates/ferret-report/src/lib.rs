@@ -18,6 +18,7 @@ pub mod csv;
 pub mod html;
 pub mod jsonl;
 pub mod text;
+pub mod upload;
 
 use chrono::{DateTime, Utc};
 use ferret_core::{CampaignVerdict, Finding, Problem, Summary};

@@ -1,8 +1,6 @@
 //! The JSON API under `/api/v1`: administration (bearer admin token), enrolment, report
 //! ingest and directives (bearer host token). Described in `openapi.json`.
 
-use std::io::Read as _;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -234,36 +232,6 @@ pub(crate) async fn enroll(
     ))
 }
 
-/// Decodes an upload: gzip when `Content-Encoding: gzip`, capped at the body limit.
-fn decode_body(headers: &HeaderMap, body: &[u8], limit: usize) -> Result<String, ApiError> {
-    let encoding = headers
-        .get(axum::http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("identity")
-        .trim()
-        .to_ascii_lowercase();
-    let raw = match encoding.as_str() {
-        "identity" | "" => body.to_vec(),
-        "gzip" => {
-            // Expanded size is capped at 16 times the limit: a small bomb is refused.
-            let cap = limit.saturating_mul(16);
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body)
-                .take(u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1))
-                .read_to_end(&mut out)
-                .map_err(|e| ApiError::BadRequest(format!("body is not valid gzip: {e}")))?;
-            if out.len() > cap {
-                return Err(ApiError::TooLarge { limit: cap });
-            }
-            out
-        }
-        other => {
-            return Err(ApiError::BadRequest(format!("unsupported content-encoding {other:?}")));
-        }
-    };
-    String::from_utf8(raw).map_err(|_| ApiError::BadRequest("report is not UTF-8".into()))
-}
-
 /// `POST /api/v1/reports` answer.
 #[derive(Debug, Serialize)]
 pub struct Ingested {
@@ -288,12 +256,12 @@ pub(crate) async fn ingest(
             ApiError::BadRequest(format!("could not read the body: {e}"))
         }
     })?;
-    let text = decode_body(&headers, &body, state.body_limit)?;
-    let report = ferret_report::jsonl::parse(&text)
-        .map_err(|e| ApiError::BadRequest(format!("malformed report: {e}")))?;
-    if report.run_id.is_empty() || report.run_id.len() > 128 {
-        return Err(ApiError::BadRequest("malformed report: run_id must be 1 to 128 bytes".into()));
-    }
+    let encoding = headers.get(axum::http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+    let report =
+        ferret_report::upload::decode(encoding, &body, state.body_limit).map_err(|e| match e {
+            ferret_report::upload::UploadError::TooLarge { limit } => ApiError::TooLarge { limit },
+            other => ApiError::BadRequest(other.to_string()),
+        })?;
     let directive = match headers.get(DIRECTIVE_HEADER) {
         Some(v) => Some(
             v.to_str()

@@ -201,7 +201,7 @@ impl RuleSet {
         let mut set = RuleSet::default();
         let mut failures = Vec::new();
         set.hash_source(&source.to_string_lossy(), text);
-        set.add_text(source, text, opts, &logsource::RoutingTable::builtin(), &mut failures);
+        set.add_text(source, text, opts, logsource::RoutingTable::shared(), &mut failures);
         set.resolve(&mut failures);
         (set, failures)
     }

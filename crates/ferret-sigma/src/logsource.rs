@@ -130,6 +130,12 @@ impl RoutingTable {
         RoutingTable { entries }
     }
 
+    /// The shipped table, parsed once per process.
+    pub(crate) fn shared() -> &'static RoutingTable {
+        static TABLE: std::sync::OnceLock<RoutingTable> = std::sync::OnceLock::new();
+        TABLE.get_or_init(RoutingTable::builtin)
+    }
+
     /// The route for a logsource, or why there is none.
     pub fn route(&self, ls: &LogSource) -> Result<Route, String> {
         let eq = |a: &Option<String>, b: &Option<String>| match (a, b) {

@@ -1,0 +1,75 @@
+//! `upload::decode`, the collector's decoding of an uploaded body (also a fuzz target): plain
+//! and gzip bodies round-trip, and every way a body can be wrong is refused with its reason.
+
+use std::io::Write as _;
+
+use chrono::{TimeZone as _, Utc};
+use ferret_core::Summary;
+use ferret_report::upload::{GZIP_EXPANSION, UploadError, decode};
+use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+
+fn report(run_id: &str) -> Report {
+    let started = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
+        verb: "scan".into(),
+        run_id: run_id.into(),
+        host: "h".into(),
+        targets: vec!["/".into()],
+        started,
+        finished: started,
+        findings: vec![],
+        problems: vec![],
+        problems_dropped: 0,
+        summary: Summary { complete: true, ..Default::default() },
+    }
+}
+
+fn jsonl(r: &Report) -> Vec<u8> {
+    let mut out = Vec::new();
+    ferret_report::jsonl::write(r, &mut out).unwrap();
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn plain_and_gzip_bodies_decode() {
+    let body = jsonl(&report("run-1"));
+    for enc in [None, Some(""), Some("identity"), Some(" IDENTITY ")] {
+        assert_eq!(decode(enc, &body, 1 << 20).unwrap().run_id, "run-1");
+    }
+    assert_eq!(decode(Some("gzip"), &gzip(&body), 1 << 20).unwrap().run_id, "run-1");
+}
+
+#[test]
+fn bad_bodies_are_refused_with_their_reason() {
+    let body = jsonl(&report("run-1"));
+    assert!(
+        matches!(decode(Some("br"), &body, 1 << 20), Err(UploadError::Encoding(e)) if e == "br")
+    );
+    assert!(matches!(decode(Some("gzip"), &body, 1 << 20), Err(UploadError::Gzip(_))));
+    assert!(matches!(decode(None, b"\xff\xfe", 1 << 20), Err(UploadError::NotUtf8)));
+    assert!(matches!(decode(None, b"{}", 1 << 20), Err(UploadError::Malformed(_))));
+    assert!(matches!(decode(None, &jsonl(&report("")), 1 << 20), Err(UploadError::RunId)));
+    let long = "r".repeat(129);
+    assert!(matches!(decode(None, &jsonl(&report(&long)), 1 << 20), Err(UploadError::RunId)));
+    let msg = decode(None, &jsonl(&report("")), 1 << 20).unwrap_err().to_string();
+    assert_eq!(msg, "malformed report: run_id must be 1 to 128 bytes");
+}
+
+#[test]
+fn gzip_bomb_is_refused_at_the_expansion_cap() {
+    let limit = 1000;
+    let bomb = gzip(&vec![b' '; limit * GZIP_EXPANSION + 1]);
+    assert!(bomb.len() < limit);
+    match decode(Some("gzip"), &bomb, limit) {
+        Err(UploadError::TooLarge { limit: cap }) => assert_eq!(cap, limit * GZIP_EXPANSION),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

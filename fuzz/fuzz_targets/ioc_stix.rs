@@ -1,0 +1,12 @@
+//! Fuzz target: STIX 2.1 bundles and indicator patterns.
+#![no_main]
+
+#[path = "ioc_common.rs"]
+mod ioc_common;
+
+use ferret_ioc::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    ioc_common::load_and_match(Format::Stix2, data);
+});
