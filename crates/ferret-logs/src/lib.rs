@@ -301,6 +301,7 @@ pub fn read_bytes(
 
 /// Sniffs and reads an opened stream. `in_place`: an uncompressed EVTX file is re-opened at
 /// `path` and read by seeking instead of being loaded into memory.
+#[expect(clippy::too_many_arguments, reason = "private glue under the three public entry points")]
 fn read_opened(
     path: &Path,
     mut stream: Box<dyn Read + '_>,
