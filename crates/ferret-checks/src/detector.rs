@@ -58,6 +58,15 @@ pub enum Campaign {
 }
 
 impl Campaign {
+    /// What must be present for a clean result to mean NOT FOUND, for "what was missing".
+    pub fn core_inputs(self) -> &'static str {
+        match self {
+            Campaign::ProxyLogon => "an Exchange install or Exchange/IIS logs",
+            Campaign::Sunburst => "an Orion install or DNS query logs",
+            Campaign::PulseSecure => "a Pulse Connect Secure tree (home/etc/manifest/manifest)",
+        }
+    }
+
     /// Every campaign, in report order.
     pub const ALL: [Campaign; 3] =
         [Campaign::ProxyLogon, Campaign::Sunburst, Campaign::PulseSecure];

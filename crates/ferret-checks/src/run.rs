@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::CheckError;
 use crate::detector::{Campaign, Detector, FileEntry, Info, Input, Out};
-use crate::inventory::{Inventory, LogRead, LogSource};
+use crate::inventory::{Inventory, LogRead, LogSource, Marker};
 use crate::options::CheckOptions;
 use crate::registry::DETECTORS;
 
@@ -519,6 +519,13 @@ fn verdicts(
             } else {
                 "none of the inputs its detectors need was found under the given paths".to_owned()
             };
+        } else if !applies(c, inv) {
+            v.verdict = Verdict::Unknown;
+            v.reason = format!(
+                "{} was not found under the given paths, so a clean result from the other \
+                 detectors does not decide",
+                c.core_inputs()
+            );
         } else {
             v.verdict = Verdict::NotFound;
             let oldest = v.sources.iter().filter_map(|s| s.first).min();
@@ -541,6 +548,30 @@ fn verdicts(
         all.retain(|v| v.verdict != Verdict::Unknown);
     }
     all
+}
+
+/// Whether what the walk found lets a clean result decide `c` (and makes `c` worth an
+/// automatic verdict): an Exchange install or
+/// its logs (IIS included) for ProxyLogon; an Orion install or DNS query logs (where SUNBURST's
+/// beacons show) for SUNBURST; an appliance tree for Pulse Connect Secure.
+fn applies(c: Campaign, inv: &Inventory) -> bool {
+    let has_log = |s: LogSource| inv.logs.iter().any(|l| l.source == s);
+    match c {
+        Campaign::ProxyLogon => {
+            inv.has(Marker::ExchangeInstall)
+                || [
+                    LogSource::ExchangeHttpProxy,
+                    LogSource::ExchangeEcpServer,
+                    LogSource::ExchangeOabGenerator,
+                    LogSource::ExchangeOther,
+                    LogSource::Iis,
+                ]
+                .into_iter()
+                .any(has_log)
+        }
+        Campaign::Sunburst => inv.has(Marker::OrionInstall) || has_log(LogSource::Dns),
+        Campaign::PulseSecure => inv.has(Marker::PulseTree),
+    }
 }
 
 #[cfg(test)]
