@@ -224,6 +224,27 @@ fn reference_url(r: &str) -> &str {
     }
 }
 
+/// A field's text, or `""` when absent or not text.
+pub fn field<'e>(ev: &'e Event, name: &str) -> std::borrow::Cow<'e, str> {
+    use ferret_core::{FieldValue, Fields as _};
+    use std::borrow::Cow;
+    match ev.get(name) {
+        Some(FieldValue::Str(s)) => s,
+        Some(v) => v.as_text().map_or(Cow::Borrowed(""), |t| Cow::Owned(t.into_owned())),
+        None => Cow::Borrowed(""),
+    }
+}
+
+/// Adds each named field of `ev` that holds text as evidence (label = field name).
+pub fn push_fields(f: &mut Finding, ev: &Event, names: &[&str]) {
+    for name in names {
+        let v = field(ev, name);
+        if !v.is_empty() {
+            f.push_evidence(evidence(name, &v));
+        }
+    }
+}
+
 /// Evidence from a text value (capped and escaped like any evidence).
 pub fn evidence(label: &str, data: &str) -> Evidence {
     Evidence::from_bytes(label, None, data.as_bytes())

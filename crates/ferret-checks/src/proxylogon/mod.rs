@@ -10,9 +10,6 @@ pub mod pl006_web_shell;
 pub mod pl007_lsass_dump;
 pub mod pl008_published_client_ip;
 
-use ferret_core::Fields as _;
-use ferret_logs::Event;
-
 /// CISA alert AA21-062A.
 pub const REF_AA21_062A: &str = "CISA AA21-062A, Mitigate Microsoft Exchange Server Vulnerabilities <https://us-cert.cisa.gov/ncas/alerts/aa21-062a>";
 /// Microsoft's HAFNIUM write-up with the log queries for each CVE.
@@ -20,16 +17,7 @@ pub const REF_MSFT_HAFNIUM: &str = "Microsoft, HAFNIUM targeting Exchange Server
 /// Volexity's write-up of the exploitation it observed.
 pub const REF_VOLEXITY: &str = "Volexity, Operation Exchange Marauder <https://www.volexity.com/blog/2021/03/02/active-exploitation-of-microsoft-exchange-zero-day-vulnerabilities/>";
 
-/// A field's text, or `""` when absent or not text.
-pub(crate) fn field<'e>(ev: &'e Event, name: &str) -> std::borrow::Cow<'e, str> {
-    use ferret_core::FieldValue;
-    use std::borrow::Cow;
-    match ev.get(name) {
-        Some(FieldValue::Str(s)) => s,
-        Some(v) => v.as_text().map_or(Cow::Borrowed(""), |t| Cow::Owned(t.into_owned())),
-        None => Cow::Borrowed(""),
-    }
-}
+pub(crate) use crate::detector::field;
 
 /// ASCII case-insensitive `starts_with`.
 pub(crate) fn starts_with_ci(s: &str, prefix: &str) -> bool {

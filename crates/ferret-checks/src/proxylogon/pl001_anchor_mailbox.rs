@@ -5,7 +5,7 @@ use ferret_core::Severity;
 use ferret_logs::Event;
 
 use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, push_fields, stateless,
 };
 use crate::inventory::LogSource;
 use crate::proxylogon::{
@@ -80,12 +80,7 @@ impl Detector for AnchorMailbox {
         }
         let mut f = DETECTOR.info.event_finding(ev);
         f.push_evidence(evidence("AnchorMailbox", &anchor));
-        for name in ["UrlStem", "ClientIpAddress", "UserAgent", "HttpStatus"] {
-            let v = field(ev, name);
-            if !v.is_empty() {
-                f.push_evidence(evidence(name, &v));
-            }
-        }
+        push_fields(&mut f, ev, &["UrlStem", "ClientIpAddress", "UserAgent", "HttpStatus"]);
         out.finding(f);
     }
 }

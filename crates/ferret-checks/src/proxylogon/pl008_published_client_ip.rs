@@ -5,7 +5,7 @@ use ferret_core::Severity;
 use ferret_logs::Event;
 
 use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, push_fields, stateless,
 };
 use crate::inventory::LogSource;
 use crate::proxylogon::{REF_AA21_062A, REF_VOLEXITY, field};
@@ -70,12 +70,7 @@ impl Detector for PublishedClientIp {
         }
         let mut f = DETECTOR.info.event_finding(ev);
         f.push_evidence(evidence("c-ip", ip));
-        for name in ["cs-method", "cs-uri-stem", "sc-status"] {
-            let v = field(ev, name);
-            if !v.is_empty() {
-                f.push_evidence(evidence(name, &v));
-            }
-        }
+        push_fields(&mut f, ev, &["cs-method", "cs-uri-stem", "sc-status"]);
         out.finding(f);
     }
 }

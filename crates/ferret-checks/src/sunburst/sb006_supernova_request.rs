@@ -5,7 +5,7 @@ use ferret_core::Severity;
 use ferret_logs::Event;
 
 use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, push_fields, stateless,
 };
 use crate::inventory::LogSource;
 use crate::proxylogon::{field, find_ci};
@@ -69,12 +69,7 @@ impl Detector for SupernovaRequest {
         let mut f = DETECTOR.info.event_finding(ev);
         f.push_evidence(evidence("cs-uri-stem", &stem));
         f.push_evidence(evidence("cs-uri-query", &query));
-        for name in ["c-ip", "cs-user-agent", "sc-status"] {
-            let v = field(ev, name);
-            if !v.is_empty() {
-                f.push_evidence(evidence(name, &v));
-            }
-        }
+        push_fields(&mut f, ev, &["c-ip", "cs-user-agent", "sc-status"]);
         out.finding(f);
     }
 }
