@@ -551,6 +551,11 @@ fn catastrophic_sigma_regexes_finish() {
         "the ordinary rule still fires: {:?}",
         run.findings
     );
+    // The backtracking patterns that gave up are reported by rule file, not silently dropped.
+    let gave_up = run.problem_for("redos2.yml").expect("the rule that gave up is reported");
+    assert_eq!(gave_up["kind"], "timeout");
+    assert!(gave_up["reason"].as_str().unwrap().contains("backtracking limit"), "{gave_up}");
+    assert!(run.summary["counters"]["regex_gave_up_events"].as_u64() >= Some(1), "{}", run.summary);
 }
 
 // ----- logs ------------------------------------------------------------------------------
@@ -603,13 +608,17 @@ fn gzip_bomb_is_bounded_and_reported() {
     let prob = run.problem_for("/access.log.gz").expect("bomb reported");
     assert!(prob["reason"].as_str().unwrap().contains("longer than"), "{prob}");
     // With a decompression cap below the expansion, the cap itself is reported.
+    // The rest of the log was not examined, so the run says it is incomplete (exit 3).
     let run = hunt_with(&[&p], &hunt_rules(), &["--max-decompressed", "64M"]);
     run.assert_complete();
     assert!(
-        run.problems.iter().any(|p| p["reason"].as_str().is_some_and(|r| r.contains("cap"))),
+        run.problems.iter().any(|p| p["reason"].as_str().is_some_and(|r| r.contains("cap"))
+            && p["kind"] == "read_error"),
         "{:?}",
         run.reasons()
     );
+    assert_eq!(run.summary["complete"], false, "a log cut at the cap makes the hunt incomplete");
+    assert!(matches!(run.code, 1 | 3), "exit {}", run.code);
 }
 
 /// Sets the CRC-32 of an EVTX file header (over its first 120 bytes, stored at 124).

@@ -18,10 +18,10 @@
 //! Invariants: nothing is written; examined files are opened only by [`ferret_logs::read`];
 //! every file that should have been read and was not is a counted skip or a problem.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use ferret_core::{
@@ -29,7 +29,9 @@ use ferret_core::{
     Severity, Sink, Summary,
 };
 use ferret_logs::{Event, LogFormat, ReadOptions, SourceCoverage};
-use ferret_sigma::{LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet, Scratch};
+use ferret_sigma::{
+    LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet, SchemaView, Scratch,
+};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -134,6 +136,8 @@ struct Kept {
 /// What reading one file produced.
 struct FileResult {
     cov: SourceCoverage,
+    /// Rules of the log's kind that cannot match it: it lacks the fields they need.
+    inapplicable: Vec<usize>,
     outside_window: u64,
     untimed: u64,
     hits: u64,
@@ -186,6 +190,8 @@ pub fn hunt(
     let mut span: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut untimed, mut outside, mut below) = (0u64, 0u64, 0u64);
+    let mut inapplicable: BTreeSet<usize> = BTreeSet::new();
+    let mut inapplicable_files = 0u64;
     for ((path, _), r) in files.iter().zip(&results) {
         let Some(format) = r.cov.format else {
             if !r.cov.truncated {
@@ -217,7 +223,12 @@ pub fn hunt(
             "last": r.cov.last,
             "gzip": r.cov.gzip,
             "truncated": r.cov.truncated,
+            "rules_inapplicable": r.inapplicable.len(),
         }));
+        if !r.inapplicable.is_empty() {
+            inapplicable_files += 1;
+            inapplicable.extend(r.inapplicable.iter().copied());
+        }
     }
     summary.count("events_outside_window", outside);
     summary.count("events_without_time", untimed);
@@ -226,6 +237,39 @@ pub fn hunt(
     if correlate {
         let hits = correlation_pass(matcher, &files, kept, config, sink);
         summary.count("correlation_hits", hits);
+    }
+
+    // Rules whose backtracking regex gave up on some events: a hit may be missing there.
+    let gave_up = matcher.regex_gave_up();
+    for &(ri, n) in &gave_up {
+        let Some(meta) = matcher.rules().get(ri) else { continue };
+        sink.problem(Problem::at(
+            ProblemKind::Timeout,
+            meta.path.as_path(),
+            format!(
+                "rule {} ({}): a regular expression reached its backtracking limit on {n} \
+                 event(s), which were taken as not matching it",
+                meta.id, meta.title
+            ),
+        ));
+    }
+    summary.count("regex_gave_up_events", gave_up.iter().map(|(_, n)| n).sum());
+
+    // Rules written for fields some logs do not have: loaded, but they never ran there.
+    if !inapplicable.is_empty() {
+        let names: Vec<&str> = inapplicable
+            .iter()
+            .filter_map(|&r| matcher.rules().get(r).map(|m| m.title.as_str()))
+            .take(5)
+            .collect();
+        let more = inapplicable.len().saturating_sub(names.len());
+        summary.not_checked.push(format!(
+            "{} rule(s) could not apply to {inapplicable_files} log file(s) that lack the fields \
+             they need (per file: coverage rules_inapplicable): {}{}",
+            inapplicable.len(),
+            names.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        ));
     }
 
     // Honest gaps: logs read for which no loaded rule applies.
@@ -364,6 +408,7 @@ impl<'a> Tally<'a> {
         }
         FileResult {
             cov,
+            inapplicable: Vec::new(),
             outside_window: self.outside,
             untimed: self.untimed,
             hits: self.hits,
@@ -417,6 +462,7 @@ fn hunt_blocks(
     let kind = log_kind(parser.format());
     let check = matcher.kinds().contains(&kind);
     let correlate = kept.is_some();
+    let views = Views::default();
     let parts: Vec<(Tally<'_>, SourceCoverage)> = blocks
         .by_ref()
         .par_bridge()
@@ -424,10 +470,24 @@ fn hunt_blocks(
             let mut tally = Tally::new(config, matcher, idx, correlate);
             let mut scratch = Scratch::default();
             let mut hits: Vec<RuleHit> = Vec::new();
+            // This thread's views by field list (an access log's lines differ in whether
+            // they carry a query or extra fields; a W3C block has one list).
+            let mut local: Vec<(Vec<Arc<str>>, Arc<SchemaView>)> = Vec::new();
             let cov = parser.parse(&block, &mut |ev| {
                 if tally.admit(ev) && check {
                     hits.clear();
-                    matcher.eval_with(kind, ev, &mut hits, &mut scratch);
+                    let view = match local.iter().find(|(names, _)| same_names(names, ev)) {
+                        Some((_, view)) => Arc::clone(view),
+                        None => {
+                            let view = views.get(matcher, kind, ev);
+                            if local.len() >= LOCAL_VIEWS {
+                                local.remove(0);
+                            }
+                            local.push((ev.names().cloned().collect(), Arc::clone(&view)));
+                            view
+                        }
+                    };
+                    matcher.eval_view(&view, ev, &mut hits, &mut scratch);
                     if !hits.is_empty() {
                         tally.record(ev, &hits, sink);
                     }
@@ -444,7 +504,54 @@ fn hunt_blocks(
         ferret_logs::merge_coverage(&mut cov, &c);
     }
     let cov = blocks.finish(&cov);
-    total.finish(cov, kept)
+    let mut result = total.finish(cov, kept);
+    result.inapplicable = views.inapplicable();
+    result
+}
+
+/// Field lists whose views a thread keeps at hand.
+const LOCAL_VIEWS: usize = 8;
+
+/// Whether `ev`'s field names are `names` (the same allocations, or equal text).
+fn same_names(names: &[Arc<str>], ev: &Event) -> bool {
+    ev.names().len() == names.len()
+        && ev.names().zip(names).all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
+}
+
+/// The matcher's [`SchemaView`]s of one log, one per distinct list of field names (a log's
+/// header may change mid-file), built on first use and shared by the threads.
+#[derive(Default)]
+struct Views {
+    cache: Mutex<Vec<(Vec<String>, Arc<SchemaView>)>>,
+}
+
+impl Views {
+    fn get(&self, matcher: &Matcher, kind: LogKind, ev: &Event) -> Arc<SchemaView> {
+        let names: Vec<String> = ev.names().map(|n| String::from(&**n)).collect();
+        let mut cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, v)) = cache.iter().find(|(n, _)| *n == names) {
+            return Arc::clone(v);
+        }
+        let view = Arc::new(
+            matcher.for_schema(kind, &|f| names.iter().any(|n| n.eq_ignore_ascii_case(f))),
+        );
+        cache.push((names, Arc::clone(&view)));
+        view
+    }
+
+    /// Rules that could apply under none of the log's field lists.
+    fn inapplicable(&self) -> Vec<usize> {
+        let cache = self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out: Option<BTreeSet<usize>> = None;
+        for (_, v) in cache.iter() {
+            let set: BTreeSet<usize> = v.inapplicable().iter().copied().collect();
+            out = Some(match out {
+                None => set,
+                Some(o) => o.intersection(&set).copied().collect(),
+            });
+        }
+        out.map(|s| s.into_iter().collect()).unwrap_or_default()
+    }
 }
 
 fn rule_ref(meta: &RuleMeta) -> RuleRef {

@@ -108,3 +108,35 @@ fn no_rules_is_an_error() {
         Err(HuntError::NoRules { .. })
     ));
 }
+
+#[test]
+fn rules_for_fields_a_log_lacks_are_reported_and_a_new_header_brings_them_back() {
+    const UA_RULE: &str = "title: scanner agent\nid: 11111111-0000-4000-8000-000000000003\nlevel: medium\nlogsource:\n    category: proxy\ndetection:\n    sel:\n        c-useragent|contains: 'sqlmap'\n    condition: sel\n";
+    let dir = tempfile::tempdir().unwrap();
+    let r = rules(dir.path(), &[WEB_RULE, UA_RULE]);
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // No user-agent column at all: the agent rule cannot apply to this log.
+    std::fs::write(
+        logs.join("a.log"),
+        w3c(&["2021-03-03 01:00:00 GET /sqlmap/x.aspx - 1.2.3.4 200"]),
+    )
+    .unwrap();
+    // Its header changes mid-file to one that has the column: the rule applies after it.
+    let mut b = w3c(&["2021-03-03 02:00:00 GET /index.html - 1.2.3.4 200"]);
+    b.push_str("#Fields: date time cs-method cs-uri-stem c-ip c-useragent sc-status\n");
+    b.push_str("2021-03-03 03:00:00 GET /index.html 1.2.3.4 sqlmap/1.5 200\n");
+    std::fs::write(logs.join("b.log"), b).unwrap();
+    let sink = Collector::new();
+    let config = HuntConfig { paths: vec![logs], ..HuntConfig::default() };
+    let summary = hunt(&config, &r, &sink, &NullProgress).unwrap();
+    let (findings, _, _, _) = sink.into_parts();
+    let agent_hits: Vec<_> = findings.iter().filter(|f| f.severity == Severity::Medium).collect();
+    assert_eq!(agent_hits.len(), 1, "{findings:?}");
+    let cov = summary.details["coverage"].as_array().unwrap();
+    assert_eq!(cov[0]["rules_inapplicable"], 1, "a.log lacks c-useragent: {cov:?}");
+    assert_eq!(cov[1]["rules_inapplicable"], 0, "b.log has it under its second header");
+    let note = summary.not_checked.iter().find(|n| n.contains("lack the fields")).unwrap();
+    assert!(note.starts_with("1 rule(s) could not apply to 1 log file(s)"), "{note}");
+    assert!(note.contains("scanner agent"), "{note}");
+}

@@ -122,6 +122,12 @@ impl Event {
         self.push(name, Value::Str(value.into()));
     }
 
+    /// The field names in the order the reader produced them. Events parsed under one
+    /// header (a W3C `#Fields` line, a CSV header) share the same name allocations.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &Arc<str>> {
+        self.fields.iter().map(|(n, _)| n)
+    }
+
     /// Number of fields.
     pub fn len(&self) -> usize {
         self.fields.len()

@@ -140,7 +140,9 @@ impl Ctx<'_> {
 
     /// Reports an I/O failure that ended the reading of the file.
     pub fn read_failed(&mut self, position: impl Into<String>, err: &io::Error) {
-        let kind = if is_cap(err) { ProblemKind::Skipped } else { ProblemKind::ReadError };
+        // A cut at the decompression cap leaves the rest of the log unexamined: that is an
+        // incomplete result (exit status 3), like any other read that stopped early.
+        let kind = ProblemKind::ReadError;
         let reason = if is_cap(err) {
             format!("{}; the rest of the file was not read", cap_text(err))
         } else {

@@ -44,6 +44,23 @@ impl Expr {
         }
     }
 
+    /// Whether the expression can be true when `sel(i)` says whether selection `i` can
+    /// match (`false`: it cannot). Conservative: `not` is taken as possibly true, and the
+    /// answer is `false` only when the expression is false whatever the selections that
+    /// can match do.
+    pub(crate) fn may_hold(&self, sel: &dyn Fn(usize) -> bool, depth: usize) -> bool {
+        if depth > 64 {
+            return true;
+        }
+        match self {
+            Expr::Sel(i) => sel(*i),
+            Expr::And(v) => v.iter().all(|e| e.may_hold(sel, depth + 1)),
+            Expr::Or(v) => v.iter().any(|e| e.may_hold(sel, depth + 1)),
+            Expr::Not(_) => true,
+            Expr::AtLeast(n, v) => v.iter().filter(|e| e.may_hold(sel, depth + 1)).count() >= *n,
+        }
+    }
+
     /// Selections that must match for the expression to be true (positive conjuncts).
     pub(crate) fn required(&self, out: &mut Vec<usize>) {
         match self {

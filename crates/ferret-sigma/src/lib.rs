@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use correlation::{CorrelationHit, Correlator};
 pub use logsource::{LogKind, LogSource};
-pub use matcher::{Matcher, RouteStat, RuleHit, Scratch};
+pub use matcher::{Matcher, RouteStat, RuleHit, SchemaView, Scratch};
 
 use rule::{Compiled, CompiledRule, PendingCorrelation};
 use sha2::{Digest as _, Sha256};

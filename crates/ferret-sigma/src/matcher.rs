@@ -7,9 +7,10 @@
 //! `service: security` rules). Evaluation allocates nothing for a non-matching rule.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use std::sync::Arc;
 
 use ferret_core::{FieldValue, Fields};
 
@@ -17,6 +18,7 @@ use crate::RuleMeta;
 use crate::correlation::{CorrelationDef, Correlator};
 use crate::logsource::LogKind;
 use crate::rule::{CompiledRule, Detection, PendingCorrelation};
+use crate::value::take_regex_gave_up;
 
 /// Most `(field, value)` pairs kept in one [`RuleHit`].
 const MAX_MATCHED: usize = 16;
@@ -165,6 +167,36 @@ struct KindIndex {
     has_eids: bool,
 }
 
+impl KindIndex {
+    /// Routes detection `di` by its channels and event ids.
+    fn add(&mut self, di: u32, d: &Detection) {
+        if d.channels.is_empty() {
+            self.any_channel.add(di, &d.event_ids);
+            return;
+        }
+        for c in &d.channels {
+            let found = self.channels.iter().position(|(n, _)| n.eq_ignore_ascii_case(c));
+            let pos = found.unwrap_or_else(|| {
+                self.channels.push((c.clone(), EidIndex::default()));
+                self.channels.len() - 1
+            });
+            if let Some((_, e)) = self.channels.get_mut(pos) {
+                e.add(di, &d.event_ids);
+            }
+        }
+    }
+
+    /// Builds the prefilters once every detection is routed.
+    fn finish(&mut self, anchors: &[Option<Vec<String>>], dets: &[(usize, Detection)]) {
+        self.has_eids = !self.any_channel.by_eid.is_empty()
+            || self.channels.iter().any(|(_, e)| !e.by_eid.is_empty());
+        self.any_channel.finish(anchors, dets);
+        for (_, e) in &mut self.channels {
+            e.finish(anchors, dets);
+        }
+    }
+}
+
 /// Working buffers for [`Matcher::eval_with`]; keep one per thread and reuse it.
 #[derive(Debug, Default)]
 pub struct Scratch {
@@ -184,6 +216,31 @@ pub struct Matcher {
     correlations: Arc<Vec<(usize, CorrelationDef)>>,
     by_rule: Arc<Vec<Vec<usize>>>,
     ruleset_sha256: String,
+    /// Per rule: events on which one of its backtracking regexes gave up.
+    gave_up: Box<[AtomicU64]>,
+    /// Per detection: its prefilter anchor (kept to index [`SchemaView`]s).
+    anchors: Vec<Option<Vec<String>>>,
+}
+
+/// The detections of one log kind that can match events with a known set of field names
+/// (a W3C log's `#Fields` header, say), indexed like the matcher itself. A detection whose
+/// condition cannot hold while the fields it names are absent is left out, so a log is
+/// never tested against rules written for fields it does not have. Built by
+/// [`Matcher::for_schema`], used with [`Matcher::eval_view`].
+#[derive(Debug)]
+pub struct SchemaView {
+    kind: LogKind,
+    index: KindIndex,
+    /// Rules of this kind none of whose detections can match (index into [`Matcher::rules`]).
+    inapplicable: Vec<usize>,
+}
+
+impl SchemaView {
+    /// The rules of this kind that cannot match any event of the schema, because the fields
+    /// their detection needs are not among its fields (index into [`Matcher::rules`]).
+    pub fn inapplicable(&self) -> &[usize] {
+        &self.inapplicable
+    }
 }
 
 impl Matcher {
@@ -202,20 +259,8 @@ impl Matcher {
             metas.push(r.meta);
             for d in r.detections {
                 let di = u32::try_from(dets.len()).unwrap_or(u32::MAX);
-                let Some(ki) = index.get_mut(r.kind.index()) else { continue };
-                if d.channels.is_empty() {
-                    ki.any_channel.add(di, &d.event_ids);
-                } else {
-                    for c in &d.channels {
-                        let found = ki.channels.iter().position(|(n, _)| n.eq_ignore_ascii_case(c));
-                        let pos = found.unwrap_or_else(|| {
-                            ki.channels.push((c.clone(), EidIndex::default()));
-                            ki.channels.len() - 1
-                        });
-                        if let Some((_, e)) = ki.channels.get_mut(pos) {
-                            e.add(di, &d.event_ids);
-                        }
-                    }
+                if let Some(ki) = index.get_mut(r.kind.index()) {
+                    ki.add(di, &d);
                 }
                 dets.push((ri, d));
                 det_kinds.push(r.kind);
@@ -223,12 +268,7 @@ impl Matcher {
         }
         let anchors: Vec<Option<Vec<String>>> = dets.iter().map(|(_, d)| d.anchor()).collect();
         for ki in &mut index {
-            ki.has_eids = !ki.any_channel.by_eid.is_empty()
-                || ki.channels.iter().any(|(_, e)| !e.by_eid.is_empty());
-            ki.any_channel.finish(&anchors, &dets);
-            for (_, e) in &mut ki.channels {
-                e.finish(&anchors, &dets);
-            }
+            ki.finish(&anchors, &dets);
         }
         let n_rules = metas.len();
         let mut defs = Vec::new();
@@ -254,7 +294,25 @@ impl Matcher {
             correlations: Arc::new(defs),
             by_rule: Arc::new(by_rule),
             ruleset_sha256,
+            gave_up: (0..n_rules).map(|_| AtomicU64::new(0)).collect(),
+            anchors,
         }
+    }
+
+    /// Rules (index into [`Matcher::rules`]) with the number of events on which one of their
+    /// regular expressions gave up since this matcher was built. Only look-around and
+    /// back-reference patterns backtrack (the rest run in linear time); `fancy-regex` stops
+    /// them at its backtrack limit, and the event is then taken as not matching that
+    /// pattern, so a hit may have been missed there.
+    pub fn regex_gave_up(&self) -> Vec<(usize, u64)> {
+        self.gave_up
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let n = n.load(Ordering::Relaxed);
+                (n > 0).then_some((i, n))
+            })
+            .collect()
     }
 
     /// SHA-256 (hex) of the rule sources this matcher was built from ([`RuleSet::sha256`]).
@@ -331,6 +389,52 @@ impl Matcher {
         scratch: &mut Scratch,
     ) {
         let Some(ki) = self.index.get(kind.index()) else { return };
+        self.eval_index(ki, event, hits, scratch);
+    }
+
+    /// The detections of `kind` that can match an event whose field names are those for
+    /// which `has_field` (compared ignoring ASCII case, as events look fields up) is true.
+    /// Sound: a detection is left out only when its condition is false for every event
+    /// lacking those fields, whatever the other fields hold.
+    pub fn for_schema(&self, kind: LogKind, has_field: &dyn Fn(&str) -> bool) -> SchemaView {
+        let mut index = KindIndex::default();
+        let mut kept_rules = BTreeSet::new();
+        let mut kind_rules = BTreeSet::new();
+        for (di, ((rule, det), k)) in self.dets.iter().zip(&self.det_kinds).enumerate() {
+            if *k != kind {
+                continue;
+            }
+            kind_rules.insert(*rule);
+            if det.may_hold(has_field) {
+                kept_rules.insert(*rule);
+                index.add(u32::try_from(di).unwrap_or(u32::MAX), det);
+            }
+        }
+        index.finish(&self.anchors, &self.dets);
+        let inapplicable = kind_rules.difference(&kept_rules).copied().collect();
+        SchemaView { kind, index, inapplicable }
+    }
+
+    /// [`Matcher::eval_with`] through a [`SchemaView`] of this matcher: the same hits for
+    /// any event of `view`'s kind whose field names belong to the view's schema.
+    pub fn eval_view(
+        &self,
+        view: &SchemaView,
+        event: &dyn Fields,
+        hits: &mut Vec<RuleHit>,
+        scratch: &mut Scratch,
+    ) {
+        debug_assert!(self.index.get(view.kind.index()).is_some());
+        self.eval_index(&view.index, event, hits, scratch);
+    }
+
+    fn eval_index(
+        &self,
+        ki: &KindIndex,
+        event: &dyn Fields,
+        hits: &mut Vec<RuleHit>,
+        scratch: &mut Scratch,
+    ) {
         scratch.start = hits.len();
         let eid = if ki.has_eids { event_id(event) } else { None };
         self.run(&ki.any_channel, eid, event, hits, scratch);
@@ -391,11 +495,20 @@ impl Matcher {
     fn test_all(&self, list: &[u32], event: &dyn Fields, hits: &mut Vec<RuleHit>, start: usize) {
         for &di in list {
             let Some((rule, det)) = self.dets.get(di as usize) else { continue };
-            if det.cond.eval(&mut |i| det.selections.get(i).is_some_and(|s| s.matches(event))) {
+            let hit =
+                det.cond.eval(&mut |i| det.selections.get(i).is_some_and(|s| s.matches(event)));
+            if take_regex_gave_up()
+                && let Some(n) = self.gave_up.get(*rule)
+            {
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+            if hit {
                 if hits.get(start..).is_some_and(|h| h.iter().any(|h| h.rule == *rule)) {
                     continue;
                 }
                 hits.push(RuleHit { rule: *rule, matched: explain(det, event) });
+                // Re-testing for the explanation may trip the same limit: counted above.
+                take_regex_gave_up();
             }
         }
     }

@@ -43,15 +43,34 @@ impl Detection {
         expr_anchor(&self.cond, &self.selections, 0)
     }
 
+    /// Whether the condition can hold for an event whose field names are those for which
+    /// `has_field` is true: `false` only when it is false for every such event.
+    pub(crate) fn may_hold(&self, has_field: &dyn Fn(&str) -> bool) -> bool {
+        let sel = |i: usize| {
+            self.selections.get(i).is_none_or(|s| {
+                s.alts.iter().any(|alt| {
+                    alt.iter().all(|it| {
+                        it.field.as_deref().is_none_or(|f| has_field(f) || it.holds_when_absent())
+                    })
+                })
+            })
+        };
+        self.cond.may_hold(&sel, 0)
+    }
+
     /// Every field the detection reads (`None`: a keyword search over all fields).
     pub(crate) fn fields(&self) -> impl Iterator<Item = Option<&str>> {
         self.selections.iter().flat_map(|s| s.alts.iter().flatten()).map(|it| it.field.as_deref())
     }
 }
 
-/// How selective an anchor is: its shortest literal (longer is better), then fewer literals.
+/// How selective an anchor is: its least distinctive literal (higher is better), then fewer
+/// literals. A literal's distinctiveness is its length plus one for each punctuation or
+/// space character, so `={{` (an injection marker) outranks `get` (an HTTP method that
+/// nearly every web request carries) although both have three characters.
 fn anchor_score(a: &[String]) -> (usize, std::cmp::Reverse<usize>) {
-    (a.iter().map(String::len).min().unwrap_or(0), std::cmp::Reverse(a.len()))
+    let distinct = |l: &String| l.len() + l.bytes().filter(|b| !b.is_ascii_alphanumeric()).count();
+    (a.iter().map(distinct).min().unwrap_or(0), std::cmp::Reverse(a.len()))
 }
 
 fn union(parts: impl Iterator<Item = Option<Vec<String>>>) -> Option<Vec<String>> {

@@ -9,6 +9,7 @@
 //! Unicode lowercase.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -130,6 +131,18 @@ fn regex_anchor(pattern: &str, m: &Mods) -> Option<Vec<String>> {
     best
 }
 
+thread_local! {
+    /// Set when a backtracking regular expression gave up on a value (its backtrack limit
+    /// was reached) on this thread since the last [`take_regex_gave_up`].
+    static REGEX_GAVE_UP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a backtracking regular expression gave up on this thread since the last call
+/// (and clears the flag). A value it gave up on is taken as not matching.
+pub(crate) fn take_regex_gave_up() -> bool {
+    REGEX_GAVE_UP.with(|g| g.get() && g.replace(false))
+}
+
 /// A compiled regular expression (`regex` first; `fancy-regex` for look-around/backrefs).
 #[derive(Debug)]
 pub(crate) enum Re {
@@ -204,6 +217,16 @@ impl FieldItem {
         match &self.field {
             Some(f) => self.matches_value(event.get(f).as_ref(), event),
             None => self.matches_keywords(event),
+        }
+    }
+
+    /// Whether the item holds on an event that lacks its field (`field: null`, `exists:
+    /// false`); mirrors [`FieldItem::matches`] for an absent field.
+    pub(crate) fn holds_when_absent(&self) -> bool {
+        match &self.test {
+            ItemTest::Exists(want) => !*want,
+            ItemTest::Values { null, .. } => *null,
+            ItemTest::FieldRef { .. } => false,
         }
     }
 
@@ -366,7 +389,10 @@ impl Pattern {
             Pattern::ContainsAny(ac, _) => ac.is_match(s),
             Pattern::Regex(re) => match &re.re {
                 Re::Std(r) => r.is_match(s),
-                Re::Fancy(r) => r.is_match(s).unwrap_or(false),
+                Re::Fancy(r) => r.is_match(s).unwrap_or_else(|_| {
+                    REGEX_GAVE_UP.with(|g| g.set(true));
+                    false
+                }),
             },
             Pattern::Cidr(net, bits) => {
                 s.trim().parse::<IpAddr>().is_ok_and(|ip| cidr_contains(*net, *bits, ip))

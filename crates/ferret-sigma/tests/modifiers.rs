@@ -116,6 +116,26 @@ fn modifier_re_and_flags() {
 }
 
 #[test]
+fn backtracking_regex_that_gives_up_is_counted_per_rule() {
+    let text = "title: t\nid: 00000000-0000-0000-0000-000000000001\nlogsource:\n    product: test\n\
+                detection:\n    sel:\n        Text|re: '^(a|aa)+(?!x)b'\n    condition: sel\n";
+    let (set, failures) = RuleSet::load_str(Path::new("t.yml"), text, &LoadOptions::default());
+    assert!(failures.is_empty(), "{failures:?}");
+    let m = set.compile();
+    let mut hits = Vec::new();
+    m.eval(LogKind::Generic, &MapEvent::from_pairs(&[("Text", json!("aab"))]), &mut hits);
+    assert_eq!(hits.len(), 1, "an ordinary value matches");
+    assert!(m.regex_gave_up().is_empty(), "nothing gave up yet");
+    hits.clear();
+    let evil = "a".repeat(5000);
+    for _ in 0..2 {
+        m.eval(LogKind::Generic, &MapEvent::from_pairs(&[("Text", json!(evil))]), &mut hits);
+    }
+    assert!(hits.is_empty());
+    assert_eq!(m.regex_gave_up(), vec![(0, 2)], "both events are counted against the rule");
+}
+
+#[test]
 fn bad_regex_is_a_load_failure() {
     let (k, _) = fails("    sel:\n        Text|re: '(unclosed'\n    condition: sel");
     assert_eq!(k, FailureKind::BadRegex);
