@@ -41,7 +41,8 @@ pub struct HuntArgs {
     /// no limit, logs are streamed).
     #[arg(long, value_name = "SIZE", value_parser = crate::commands::common::parse_size)]
     pub max_file_size: Option<u64>,
-    /// Stop decompressing a `.gz` log after this many bytes, and report it.
+    /// Stop decompressing a `.gz` log after this many bytes, and report it (the rest of the
+    /// log was not examined: the run is incomplete).
     #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::commands::common::parse_size)]
     pub max_decompressed: u64,
     #[command(flatten)]
