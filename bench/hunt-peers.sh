@@ -62,9 +62,10 @@ if [[ -n $CHAINSAW ]]; then
         while [[ $d != / && ! -f $d/mappings/sigma-event-logs-all.yml ]]; do d=$(dirname "$d"); done
         mapping=$d/mappings/sigma-event-logs-all.yml
     fi
-    chainsaw_cmd=("$CHAINSAW" hunt "$evtx" -s "$RULES" --mapping "$mapping" --json -q
-        --output "$BENCH_DIR/chainsaw.json")
-    cmds+=("${chainsaw_cmd[*]}")
+    # chainsaw 2.16.4's --output file loses its last buffered bytes (the JSON ends
+    # mid-record); its standard output is complete, so the hits are taken from there.
+    chainsaw_cmd=("$CHAINSAW" hunt "$evtx" -s "$RULES" --mapping "$mapping" --json -q)
+    cmds+=("${chainsaw_cmd[*]} > '$BENCH_DIR/chainsaw.json'")
     names+=(chainsaw)
 fi
 if [[ -n $HAYABUSA ]]; then

@@ -169,6 +169,34 @@ fn windows_process_creation_routes_to_sysmon_and_security_4688() {
 }
 
 #[test]
+fn wmi_event_routes_to_sysmon_and_wmi_activity_5861() {
+    let text = "title: t\nid: wmi\nlogsource:\n    product: windows\n    category: wmi_event\ndetection:\n    sel:\n        Destination|contains: ' -nop '\n    condition: sel\n";
+    let m = load(text);
+    let sysmon = [
+        ("Channel", json!("Microsoft-Windows-Sysmon/Operational")),
+        ("EventID", json!(20)),
+        ("Destination", json!("powershell.exe -nop -w hidden")),
+    ];
+    assert_eq!(hits(&m, LogKind::Windows, &sysmon), ["wmi"]);
+    // A permanent consumer bound to a filter, as the WMI-Activity log records it.
+    let wmi_activity = [
+        ("Channel", json!("Microsoft-Windows-WMI-Activity/Operational")),
+        ("EventID", json!(5861)),
+        (
+            "PossibleCause",
+            json!("Perm. Consumer: CommandLineTemplate = \"powershell.exe -noP -ep bypass\""),
+        ),
+    ];
+    assert_eq!(hits(&m, LogKind::Windows, &wmi_activity), ["wmi"]);
+    let other_id = [
+        ("Channel", json!("Microsoft-Windows-WMI-Activity/Operational")),
+        ("EventID", json!(5857)),
+        ("PossibleCause", json!("powershell.exe -nop ")),
+    ];
+    assert!(hits(&m, LogKind::Windows, &other_id).is_empty());
+}
+
+#[test]
 fn security_rule_is_indexed_by_its_event_id() {
     let text = "title: t\nid: s\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID: 4624\n        LogonType: 10\n    condition: sel\n";
     let m = load(text);
