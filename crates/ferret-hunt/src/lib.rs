@@ -476,18 +476,23 @@ fn hunt_blocks(
             let cov = parser.parse(&block, &mut |ev| {
                 if tally.admit(ev) && check {
                     hits.clear();
-                    let view = match local.iter().find(|(names, _)| same_names(names, ev)) {
-                        Some((_, view)) => Arc::clone(view),
+                    // Borrowed, not cloned: a reference count shared by the threads would
+                    // be written on every event.
+                    let pos = match local.iter().position(|(names, _)| same_names(names, ev)) {
+                        Some(p) => p,
                         None => {
                             let view = views.get(matcher, kind, ev);
                             if local.len() >= LOCAL_VIEWS {
                                 local.remove(0);
                             }
-                            local.push((ev.names().cloned().collect(), Arc::clone(&view)));
-                            view
+                            local.push((ev.names().cloned().collect(), view));
+                            local.len() - 1
                         }
                     };
-                    matcher.eval_view(&view, ev, &mut hits, &mut scratch);
+                    let Some((_, view)) = local.get(pos) else {
+                        return ControlFlow::Continue(());
+                    };
+                    matcher.eval_view(view, ev, &mut hits, &mut scratch);
                     if !hits.is_empty() {
                         tally.record(ev, &hits, sink);
                     }
