@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O, prints or exits.
 
+pub mod cancel;
 pub mod fields;
 pub mod finding;
 pub mod path;
@@ -16,6 +17,7 @@ pub mod summary;
 pub mod text;
 pub mod verdict;
 
+pub use cancel::Cancel;
 pub use fields::{FieldValue, Fields};
 pub use finding::{Engine, Evidence, Finding, LogRef, RuleRef, Severity};
 pub use path::ReportPath;

@@ -77,7 +77,9 @@ impl Collector {
 }
 
 impl Sink for Collector {
-    fn finding(&self, finding: Finding) {
+    fn finding(&self, mut finding: Finding) {
+        // Severity follows the score by the documented bands, whatever the engine set.
+        finding.severity = crate::finding::Severity::from_score(finding.score);
         if finding.score < self.min_score {
             return;
         }

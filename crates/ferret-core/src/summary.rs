@@ -55,6 +55,17 @@ pub struct Summary {
     /// Engine-specific extras (per-source coverage, verdicts, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+    /// Why the run examined less than it was asked to (a missing target, no log found, an
+    /// unknown package, rules the verb cannot use, …). Any entry makes the run incomplete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete_reasons: Vec<String>,
+    /// Nothing at all was examined: never a clean result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_examined: bool,
+    /// The run was stopped (SIGINT, SIGTERM) before it finished; what it had found so far is
+    /// in the report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 impl Summary {
@@ -85,11 +96,59 @@ impl Summary {
         self.problems.values().sum()
     }
 
-    /// Recomputes `complete` from the problems and rule statistics: complete when no
-    /// problem of an *incomplete* kind was counted and every rule loaded.
+    /// Recomputes `complete` from the problems, rule statistics and the recorded reasons:
+    /// complete when no problem of an *incomplete* kind was counted, every rule loaded,
+    /// something was examined, nothing was left out and the run was not interrupted.
     pub fn settle(&mut self) {
         self.complete = self.rules.not_loaded_total() == 0
-            && !self.problems.iter().any(|(k, n)| *n > 0 && k.makes_incomplete());
+            && !self.problems.iter().any(|(k, n)| *n > 0 && k.makes_incomplete())
+            && self.incomplete_reasons.is_empty()
+            && !self.nothing_examined
+            && !self.interrupted;
+    }
+
+    /// Records that the run examined less than asked, and why; the run is incomplete.
+    pub fn mark_incomplete(&mut self, reason: impl Into<String>) {
+        let reason = reason.into();
+        if !self.incomplete_reasons.contains(&reason) {
+            self.incomplete_reasons.push(reason);
+        }
+        self.complete = false;
+    }
+
+    /// Records that nothing at all was examined, and why.
+    pub fn mark_nothing_examined(&mut self, reason: impl Into<String>) {
+        self.nothing_examined = true;
+        self.mark_incomplete(reason);
+    }
+
+    /// Records that the run was interrupted before it finished.
+    pub fn mark_interrupted(&mut self) {
+        self.interrupted = true;
+        self.mark_incomplete("interrupted before the run finished");
+    }
+
+    /// The one-line result every renderer prints, agreeing with the exit status:
+    /// `FINDINGS`, `CLEAN (complete)`, `NOTHING EXAMINED` or `INCOMPLETE`, with the reason.
+    pub fn result_line(&self) -> String {
+        let why = if self.incomplete_reasons.is_empty() {
+            "see problems above".to_owned()
+        } else {
+            self.incomplete_reasons.join("; ")
+        };
+        if self.findings_total() > 0 {
+            if self.complete {
+                "FINDINGS".to_owned()
+            } else {
+                format!("FINDINGS, INCOMPLETE: {why}")
+            }
+        } else if self.nothing_examined {
+            format!("NOTHING EXAMINED: {why}")
+        } else if self.complete {
+            "CLEAN (complete)".to_owned()
+        } else {
+            format!("INCOMPLETE, nothing found: {why}")
+        }
     }
 
     /// Folds another summary into this one (for verbs that run several engines).
@@ -114,6 +173,13 @@ impl Summary {
         }
         self.not_checked.extend(other.not_checked);
         self.details.extend(other.details);
+        for r in other.incomplete_reasons {
+            if !self.incomplete_reasons.contains(&r) {
+                self.incomplete_reasons.push(r);
+            }
+        }
+        self.nothing_examined |= other.nothing_examined;
+        self.interrupted |= other.interrupted;
         self.settle();
     }
 }
@@ -137,5 +203,28 @@ mod tests {
         s.rules.add_not_loaded("syntax error");
         s.settle();
         assert!(!s.complete);
+    }
+
+    #[test]
+    fn reasons_interrupts_and_nothing_examined_are_never_clean() {
+        let mut s = Summary::default();
+        s.mark_incomplete("target /x does not exist");
+        s.settle();
+        assert!(!s.complete);
+        assert!(s.result_line().starts_with("INCOMPLETE"), "{}", s.result_line());
+        let mut s = Summary::default();
+        s.mark_nothing_examined("no log file was found");
+        s.settle();
+        assert!(!s.complete);
+        assert_eq!(s.result_line(), "NOTHING EXAMINED: no log file was found");
+        let mut s = Summary::default();
+        s.mark_interrupted();
+        s.settle();
+        assert!(!s.complete && s.interrupted);
+        let mut s = Summary::default();
+        s.settle();
+        assert_eq!(s.result_line(), "CLEAN (complete)");
+        s.findings.insert(Severity::High, 1);
+        assert_eq!(s.result_line(), "FINDINGS");
     }
 }

@@ -183,12 +183,7 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
     } else {
         let _ = writeln!(out, "  findings: none");
     }
-    let verdict = match (total > 0, s.complete) {
-        (true, _) => "FINDINGS",
-        (false, true) => "CLEAN (complete)",
-        (false, false) => "NOTHING FOUND, BUT INCOMPLETE (see problems above)",
-    };
-    let _ = writeln!(out, "  result:   {verdict}");
+    let _ = writeln!(out, "  result:   {}", escape(&s.result_line()));
     out
 }
 
