@@ -5,6 +5,7 @@
 
 mod commands;
 mod exit;
+mod interrupt;
 mod output;
 mod priority;
 mod progress;

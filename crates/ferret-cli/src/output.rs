@@ -55,13 +55,87 @@ pub fn stderr_is_tty() -> bool {
     io::stderr().is_terminal()
 }
 
+/// Checks, before any work starts, that the report can be delivered: the output file's
+/// folder exists and is writable, and with `--report-to` the host is enrolled and the URL is
+/// a collector URL. A run that would fail only at the end fails here, at once (status 2).
+pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if let Some(path) = &args.output {
+        let probe = AtomicOutput::create(path)
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+        drop(probe);
+    }
+    if let Some(url) = &args.report_to {
+        let base = crate::upload::base_url(url);
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            anyhow::bail!("--report-to {url:?} is not a collector URL (https://HOST:PORT)");
+        }
+        crate::upload::load_config().context("cannot report to the collector")?;
+    }
+    Ok(())
+}
+
+/// An output file written in full beside its destination and renamed over it only when
+/// complete, so a reader never sees half a report, bundle or manifest and an interrupted
+/// run leaves the previous file as it was. Dropped without [`AtomicOutput::commit`], the
+/// temporary file is removed.
+pub struct AtomicOutput {
+    tmp: io::BufWriter<tempfile::NamedTempFile>,
+    path: std::path::PathBuf,
+}
+
+impl AtomicOutput {
+    /// Creates the temporary file in the destination's folder.
+    pub fn create(path: &Path) -> anyhow::Result<AtomicOutput> {
+        use anyhow::Context as _;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map_or_else(|| "ferret-output".to_owned(), |n| n.to_string_lossy().into_owned());
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        Ok(AtomicOutput { tmp: io::BufWriter::new(tmp), path: path.to_path_buf() })
+    }
+
+    /// Where the bytes go until [`AtomicOutput::commit`].
+    pub fn writer(&mut self) -> &mut dyn Write {
+        &mut self.tmp
+    }
+
+    /// Flushes, syncs and renames the file over its destination.
+    pub fn commit(self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let path = self.path;
+        let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+}
+
+impl Write for AtomicOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tmp.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
 /// Renders the report in the chosen format to stdout or the output file.
 pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
-            let mut file = create_output(path)?;
-            render(report, args.format, false, &mut file)?;
-            file.flush()?;
+            let mut file = AtomicOutput::create(path)?;
+            render(report, args.format, false, file.writer())?;
+            file.commit()?;
         }
         None => {
             let stdout = io::stdout();

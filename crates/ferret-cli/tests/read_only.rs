@@ -47,7 +47,7 @@ const VERBS: &[Verb] = &[
     #[cfg(feature = "scan")]
     ("scan -L", |f| {
         args(
-            &["scan", "-L", "--low-priority", "-q", "--rules"],
+            &["scan", "-L", "--low-priority", "-q", "-j", "3", "--rules"],
             &[f.out("m.yar"), f.tree.clone().into()],
         )
     }),
@@ -72,6 +72,7 @@ const VERBS: &[Verb] = &[
     ("hunt", |f| {
         args(&["hunt", "-q", "--sigma"], &[f.sigma.clone().into(), f.tree.clone().into()])
     }),
+    ("check", |f| args(&["check", "-q"], &[f.tree.clone().into()])),
 ];
 
 fn args(fixed: &[&str], rest: &[OsString]) -> Vec<OsString> {
@@ -178,10 +179,19 @@ fn every_examining_verb_leaves_the_tree_unchanged() {
     build_tree(&f.tree);
     let before = snapshot(&f.tree);
     assert!(before.len() >= 10, "{before:?}");
+    // ferret's own state would go under $HOME or the XDG folders: nothing may appear there.
+    let home = work.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
     for (name, verb) in VERBS {
         let out = Command::cargo_bin("ferret")
             .unwrap()
-            .env("XDG_CACHE_HOME", f.out.join("cache"))
+            .env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_STATE_HOME", home.join(".local/state"))
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env_remove("FERRET_CONFIG_DIR")
+            .env_remove("FERRET_SPOOL_DIR")
             .args(verb(&f))
             .timeout(Duration::from_secs(120))
             .output()
@@ -197,5 +207,8 @@ fn every_examining_verb_leaves_the_tree_unchanged() {
             assert_eq!(after.get(path), Some(was), "{name} changed {}", path.display());
         }
         assert_eq!(after.len(), before.len(), "{name} added entries to the tree");
+        let state: Vec<_> =
+            snapshot(&home).into_keys().filter(|p| !p.as_os_str().is_empty()).collect();
+        assert!(state.is_empty(), "{name} wrote under $HOME or the XDG folders: {state:?}");
     }
 }

@@ -59,6 +59,10 @@ pub struct Summary {
     /// unknown package, rules the verb cannot use, …). Any entry makes the run incomplete.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incomplete_reasons: Vec<String>,
+    /// Plain remarks on how the run was done that change no verdict (threads lowered to what
+    /// the machine can use, a time zone assumed, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Nothing at all was examined: never a clean result.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nothing_examined: bool,
@@ -178,6 +182,7 @@ impl Summary {
                 self.incomplete_reasons.push(r);
             }
         }
+        self.notes.extend(other.notes);
         self.nothing_examined |= other.nothing_examined;
         self.interrupted |= other.interrupted;
         self.settle();

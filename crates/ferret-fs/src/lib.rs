@@ -15,7 +15,9 @@
 
 pub mod hash;
 mod open;
+mod threads;
 mod walk;
 
 pub use open::{EntryKind, OpenError, ReadOutcome, open_read_only, read_limited};
+pub use threads::ThreadBudget;
 pub use walk::{Entry, WalkError, WalkOptions, WalkStats, Walker};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ferret_core::{Problem, ProblemKind, Sink};
+use ferret_core::{Cancel, Problem, ProblemKind, Sink};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::open::EntryKind;
@@ -31,8 +31,10 @@ pub struct WalkOptions {
     pub excludes: Vec<String>,
     /// Exclude `/proc`, `/sys`, `/dev` and `/run` when walking `/`.
     pub default_excludes: bool,
-    /// Worker threads (0: one per CPU).
+    /// Worker threads (0: one per CPU); bounded by [`crate::ThreadBudget`].
     pub threads: usize,
+    /// Raised to stop the walk early (SIGINT); entries not yet listed are not visited.
+    pub cancel: Cancel,
 }
 
 impl Default for WalkOptions {
@@ -44,6 +46,7 @@ impl Default for WalkOptions {
             excludes: Vec::new(),
             default_excludes: true,
             threads: 0,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -167,11 +170,7 @@ impl Walker {
         for r in roots {
             b.add(r);
         }
-        let threads = if self.opts.threads == 0 {
-            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-        } else {
-            self.opts.threads
-        };
+        let threads = crate::ThreadBudget::for_request(self.opts.threads).threads;
         b.standard_filters(false)
             .hidden(false)
             .parents(false)
@@ -198,10 +197,14 @@ impl Walker {
             });
         }
         let errors = AtomicU64::new(0);
+        let cancel = &self.opts.cancel;
         b.build_parallel().run(|| {
             let mut visit = make_visitor();
             let errors = &errors;
             Box::new(move |res| {
+                if cancel.is_cancelled() {
+                    return ignore::WalkState::Quit;
+                }
                 match res {
                     Ok(entry) => match entry.metadata() {
                         Ok(meta) => {

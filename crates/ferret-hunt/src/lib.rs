@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use ferret_core::{
-    Engine, Evidence, Finding, LogRef, Problem, ProblemKind, Progress, RuleRef, RuleStats,
+    Cancel, Engine, Evidence, Finding, LogRef, Problem, ProblemKind, Progress, RuleRef, RuleStats,
     Severity, Sink, Summary,
 };
 use ferret_logs::{Event, LogFormat, ReadOptions, SourceCoverage};
@@ -96,6 +96,8 @@ pub struct HuntConfig {
     pub min_level: Severity,
     /// Reader limits.
     pub read: ReadOptions,
+    /// Raised to stop early (SIGINT): no new file or block is started.
+    pub cancel: Cancel,
     /// Files larger than this are skipped and reported, never read (default: no limit;
     /// logs are streamed, so size costs time, not memory).
     pub max_file_size: u64,
@@ -110,6 +112,7 @@ impl Default for HuntConfig {
             min_level: Severity::Info,
             read: ReadOptions::default(),
             max_file_size: u64::MAX,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -142,6 +145,20 @@ struct FileResult {
     untimed: u64,
     hits: u64,
     below_level: u64,
+}
+
+impl FileResult {
+    /// A file never started (the run was interrupted first).
+    fn not_read() -> FileResult {
+        FileResult {
+            cov: SourceCoverage::default(),
+            inapplicable: Vec::new(),
+            outside_window: 0,
+            untimed: 0,
+            hits: 0,
+            below_level: 0,
+        }
+    }
 }
 
 /// Runs the hunt. Findings and problems go to `sink`; progress (files, bytes) to `progress`.
@@ -179,6 +196,9 @@ pub fn hunt(
         .par_iter()
         .enumerate()
         .map(|(idx, (path, size))| {
+            if config.cancel.is_cancelled() {
+                return FileResult::not_read();
+            }
             let r = hunt_file(config, matcher, path, idx, correlate.then_some(&kept), sink);
             progress.advance(1, *size);
             r
@@ -286,8 +306,14 @@ pub fn hunt(
             "{untimed} event(s) carry no time; they were checked regardless of --from/--to"
         ));
     }
-    if summary.counter("files_read") == 0 {
-        summary.not_checked.push("no log file was found under the given paths".to_owned());
+    if config.cancel.is_cancelled() {
+        summary.mark_interrupted();
+        summary.not_checked.push(
+            "the hunt was interrupted; logs and blocks not yet started were not read".to_owned(),
+        );
+    }
+    if summary.counter("files_read") == 0 && !summary.interrupted {
+        summary.mark_nothing_examined("no log file was found under the given paths");
     }
     summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
     summary.details.insert("time_span".to_owned(), json!({ "first": span.0, "last": span.1 }));
@@ -431,6 +457,9 @@ fn hunt_file(
     let mut state = Tally::new(config, matcher, idx, kept.is_some());
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
     let cov = ferret_logs::read(path, &config.read, sink, &mut |ev| {
+        if config.cancel.is_cancelled() {
+            return ControlFlow::Break(());
+        }
         if !state.admit(ev) {
             return ControlFlow::Continue(());
         }
@@ -468,6 +497,9 @@ fn hunt_blocks(
         .par_bridge()
         .map(|block| {
             let mut tally = Tally::new(config, matcher, idx, correlate);
+            if config.cancel.is_cancelled() {
+                return (tally, SourceCoverage::default());
+            }
             let mut scratch = Scratch::default();
             let mut hits: Vec<RuleHit> = Vec::new();
             // This thread's views by field list (an access log's lines differ in whether

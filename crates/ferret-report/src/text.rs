@@ -172,6 +172,9 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
     for line in &s.not_checked {
         let _ = writeln!(out, "  not checked: {}", escape(line));
     }
+    for line in &s.notes {
+        let _ = writeln!(out, "  note:     {}", escape(line));
+    }
     let total = s.findings_total();
     let by: Vec<_> = Severity::ALL
         .iter()

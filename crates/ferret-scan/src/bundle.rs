@@ -62,7 +62,7 @@ pub fn write_bundle(rules: &RuleSet, out: &mut dyn Write) -> std::io::Result<()>
     let header = Header {
         version: 1,
         ferret: env!("CARGO_PKG_VERSION").into(),
-        yara_x: "1.22.1".into(),
+        yara_x: crate::cache::YARA_X_VERSION.into(),
         yara_len: yara.len() as u64,
         origins: rules.origins.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         iocs: rules
@@ -112,10 +112,11 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
         Ok(a.to_vec())
     };
     let yara = if header.yara_len > 0 {
-        if header.yara_x != "1.22.1" {
+        if header.yara_x != crate::cache::YARA_X_VERSION {
             return Err(format!(
-                "compiled with yara-x {}; this ferret uses 1.22.1: recompile",
-                header.yara_x
+                "compiled with yara-x {}; this ferret uses {}: recompile",
+                header.yara_x,
+                crate::cache::YARA_X_VERSION
             ));
         }
         let raw = take(&mut rest, header.yara_len)?;

@@ -9,9 +9,13 @@
 mod bundle;
 mod cache;
 mod filetype;
+mod intel_doc;
+mod own;
 mod rules;
 mod scan;
 
 pub use bundle::{BUNDLE_MAGIC, write_bundle};
+pub use cache::YARA_X_VERSION;
+pub use own::OwnFiles;
 pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256};
 pub use scan::{ScanConfig, scan};

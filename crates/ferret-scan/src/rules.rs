@@ -57,6 +57,11 @@ pub struct RuleSet {
     pub(crate) ioc_texts: Vec<(String, Format, String)>,
     /// YARA namespace → the source it came from.
     pub(crate) origins: std::collections::HashMap<String, String>,
+    /// The rule files and bundles read from disk (ferret's own files during a scan).
+    pub loaded_files: Vec<PathBuf>,
+    /// `--rules` paths from which nothing this verb can use was loaded, with the number of
+    /// files there in other formats (Sigma rules, documents, …).
+    pub unusable_paths: Vec<(PathBuf, u64)>,
 }
 
 /// Built-in YARA sources of this crate, beside the campaign pack's in
@@ -84,6 +89,8 @@ pub fn builtin_sha256() -> String {
 pub(crate) struct YaraSource {
     pub(crate) name: String,
     pub(crate) text: Vec<u8>,
+    /// The file it was read from (`None` for the built-in pack).
+    pub(crate) path: Option<PathBuf>,
 }
 
 impl RuleSet {
@@ -99,6 +106,8 @@ impl RuleSet {
             unrecognised: 0,
             ioc_texts: Vec::new(),
             origins: std::collections::HashMap::new(),
+            loaded_files: Vec::new(),
+            unusable_paths: Vec::new(),
         };
         let mut yara_sources = Vec::new();
         if opts.builtin {
@@ -106,6 +115,7 @@ impl RuleSet {
                 yara_sources.push(YaraSource {
                     name: format!("builtin:{name}"),
                     text: text.as_bytes().to_vec(),
+                    path: None,
                 });
             }
             for (name, format, text) in ferret_ioc::builtin::sources() {
@@ -113,11 +123,21 @@ impl RuleSet {
             }
         }
         for path in &opts.paths {
+            let (files, yara, unrecognised) =
+                (set.loaded_files.len(), yara_sources.len(), set.unrecognised);
             set.load_path(path, &mut yara_sources, problems);
+            if set.loaded_files.len() == files && yara_sources.len() == yara {
+                set.unusable_paths.push((path.clone(), set.unrecognised - unrecognised));
+            }
         }
         if !yara_sources.is_empty() {
-            let compiled =
-                crate::cache::compile_cached(&yara_sources, opts.cache_dir.as_deref(), problems);
+            let compiled = crate::cache::compile_cached(
+                &yara_sources,
+                opts.cache_dir.as_deref(),
+                problems,
+                &mut set.loaded_files,
+            );
+            set.loaded_files.extend(yara_sources.iter().filter_map(|s| s.path.clone()));
             for (i, s) in yara_sources.iter().enumerate() {
                 set.origins.insert(crate::cache::namespace(&s.name, i), s.name.clone());
                 set.sources.push(RuleSource {
@@ -223,6 +243,7 @@ impl RuleSet {
         if bytes.starts_with(crate::BUNDLE_MAGIC) {
             match crate::bundle::read_bundle(&bytes) {
                 Ok(b) => {
+                    self.loaded_files.push(path.to_path_buf());
                     self.stats
                         .add_loaded("yara", b.yara.as_ref().map_or(0, |r| r.iter().count() as u64));
                     set_origins(&mut self.origins, b.origins);
@@ -253,11 +274,14 @@ impl RuleSet {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara"));
         if is_yara {
-            yara.push(YaraSource { name, text: bytes });
+            yara.push(YaraSource { name, text: bytes, path: Some(path.to_path_buf()) });
             return;
         }
         match ferret_ioc::sniff(&name, &bytes) {
-            Some(format) => self.add_ioc(&name, format, &bytes, problems),
+            Some(format) => {
+                self.loaded_files.push(path.to_path_buf());
+                self.add_ioc(&name, format, &bytes, problems);
+            }
             None if explicit => {
                 problems.push(Problem::at(
                     ProblemKind::RuleLoad,
@@ -268,6 +292,26 @@ impl RuleSet {
             }
             None => self.unrecognised += 1,
         }
+    }
+
+    /// ferret's own files for a scan with these rules: `exe` (the running executable), every
+    /// rule file and bundle loaded, the compiled-rule cache file, and the built-in pack's
+    /// sources wherever a copy of them sits.
+    pub fn own_files(&self, exe: Option<&Path>) -> crate::OwnFiles {
+        let mut own = crate::OwnFiles::new();
+        if let Some(exe) = exe {
+            own.add_file(exe);
+        }
+        for f in &self.loaded_files {
+            own.add_file(f);
+        }
+        for (_, text) in builtin_yara() {
+            own.add_bytes(text.as_bytes());
+        }
+        for (_, _, text) in ferret_ioc::builtin::sources() {
+            own.add_bytes(text.as_bytes());
+        }
+        own
     }
 
     /// SHA-256 over the loaded sources (names and content hashes, in load order).

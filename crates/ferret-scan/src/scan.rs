@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferret_core::{
-    Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink, Summary,
+    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink,
+    Summary,
 };
 use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
-use ferret_fs::{EntryKind, OpenError, WalkOptions, Walker};
+use ferret_fs::{EntryKind, OpenError, ThreadBudget, WalkOptions, Walker};
 use ferret_ioc::{FileFacts, IocMatch};
 
 use crate::RuleSet;
+use crate::own::OwnFiles;
 
 /// What to scan and how.
 #[derive(Clone, Debug)]
@@ -23,6 +25,8 @@ pub struct ScanConfig {
     pub max_file_size: u64,
     /// Per-file YARA time limit.
     pub yara_timeout: Duration,
+    /// ferret's own files (executable, loaded rules, built-in sources): never matched.
+    pub own: OwnFiles,
 }
 
 impl Default for ScanConfig {
@@ -31,6 +35,7 @@ impl Default for ScanConfig {
             walk: WalkOptions::default(),
             max_file_size: 512 << 20,
             yara_timeout: Duration::from_secs(60),
+            own: OwnFiles::default(),
         }
     }
 }
@@ -45,6 +50,8 @@ struct Counters {
     skipped_size: AtomicU64,
     skipped_special: [AtomicU64; 5],
     read_errors: AtomicU64,
+    own: AtomicU64,
+    not_scanned: AtomicU64,
 }
 
 fn special_index(k: EntryKind) -> usize {
@@ -68,18 +75,18 @@ pub fn scan(
     sink: &dyn Sink,
     progress: &dyn Progress,
 ) -> Result<Summary, ferret_fs::WalkError> {
-    let walker = Walker::new(config.walk.clone())?;
+    let budget = ThreadBudget::for_request(config.walk.threads);
+    let mut walk = config.walk.clone();
+    walk.threads = budget.threads;
+    let walker = Walker::new(walk)?;
+    let cancel: &Cancel = &config.walk.cancel;
     let needs = rules.iocs.needs();
     let kinds = HashKinds { md5: needs.md5, sha1: needs.sha1, sha256: needs.sha256, blake3: false };
     let counters = Counters::default();
     let owners = Owners::load();
-    let threads = if config.walk.threads == 0 {
-        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-    } else {
-        config.walk.threads
-    };
-    // yara-x scanners cannot move between threads, so each scanning thread makes its own;
-    // the walker's threads only list entries and queue regular files.
+    let threads = budget.threads;
+    // yara-x scanners cannot move between threads, so each scanning thread makes its own
+    // (on its first file); the walker's threads only list entries and queue regular files.
     let (tx, rx) = crossbeam_channel::bounded::<(std::path::PathBuf, std::fs::Metadata)>(4096);
     let stats = std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -89,6 +96,10 @@ pub fn scan(
             scope.spawn(move || {
                 let mut worker = Worker::new(rules, config, kinds, sink, counters, owners);
                 for (path, meta) in rx {
+                    if cancel.is_cancelled() {
+                        counters.not_scanned.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     worker.file(&path, &meta);
                     progress.advance(1, meta.len());
                 }
@@ -125,6 +136,21 @@ pub fn scan(
         s.skip(name, c.skipped_special.get(i).map_or(0, |a| a.load(Ordering::Relaxed)));
     }
     s.rules = rules.stats.clone();
+    let own = c.own.load(Ordering::Relaxed);
+    s.skip("ferret_own", own);
+    if own > 0 {
+        s.notes.push(format!("ferret's own files, not matched: {own}"));
+    }
+    if let Some(note) = budget.note() {
+        s.notes.push(note);
+    }
+    if cancel.is_cancelled() {
+        s.mark_interrupted();
+        let left = c.not_scanned.load(Ordering::Relaxed);
+        s.not_checked.push(format!(
+            "the scan was interrupted; {left} listed file(s) and everything not yet listed were not scanned"
+        ));
+    }
     let size = c.skipped_size.load(Ordering::Relaxed);
     if size > 0 {
         s.not_checked.push(format!(
@@ -171,7 +197,9 @@ fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
 
 struct Worker<'a> {
     rules: &'a RuleSet,
-    scanners: Vec<yara_x::Scanner<'a>>,
+    /// Made on the first file that needs them (and again after a scanner panicked).
+    scanners: Option<Vec<yara_x::Scanner<'a>>>,
+    has_yara: bool,
     config: &'a ScanConfig,
     kinds: HashKinds,
     sink: &'a dyn Sink,
@@ -190,19 +218,11 @@ impl<'a> Worker<'a> {
         c: &'a Counters,
         owners: &'a Owners,
     ) -> Worker<'a> {
-        let scanners = rules
-            .yara
-            .iter()
-            .filter(|r| r.iter().next().is_some())
-            .map(|r| {
-                let mut s = yara_x::Scanner::new(r);
-                s.set_timeout(config.yara_timeout);
-                s
-            })
-            .collect();
+        let has_yara = rules.yara.iter().any(|r| r.iter().next().is_some());
         Worker {
             rules,
-            scanners,
+            scanners: None,
+            has_yara,
             config,
             kinds,
             sink,
@@ -213,8 +233,37 @@ impl<'a> Worker<'a> {
         }
     }
 
+    fn scanners(&mut self) -> &mut Vec<yara_x::Scanner<'a>> {
+        let rules = self.rules;
+        let timeout = self.config.yara_timeout;
+        self.scanners.get_or_insert_with(|| {
+            rules
+                .yara
+                .iter()
+                .filter(|r| r.iter().next().is_some())
+                .map(|r| {
+                    let mut s = yara_x::Scanner::new(r);
+                    s.set_timeout(timeout);
+                    s
+                })
+                .collect()
+        })
+    }
+
+    fn own_file(&self, path: &Path) {
+        self.c.own.fetch_add(1, Ordering::Relaxed);
+        self.sink.problem(Problem::at(
+            ProblemKind::Skipped,
+            path,
+            "one of ferret's own files (its executable or a rule source of this run); not matched",
+        ));
+    }
+
     fn file(&mut self, path: &Path, listed: &std::fs::Metadata) {
         self.c.files.fetch_add(1, Ordering::Relaxed);
+        if self.config.own.is_own_inode(listed) {
+            return self.own_file(path);
+        }
         let path_bytes = path.as_os_str().as_encoded_bytes();
         if listed.len() > self.config.max_file_size {
             self.c.skipped_size.fetch_add(1, Ordering::Relaxed);
@@ -252,7 +301,22 @@ impl<'a> Worker<'a> {
         let mut in_memory = false;
         let mut changed = false;
         let mut read_bytes = 0u64;
-        if self.scanners.is_empty() {
+        if self.has_yara {
+            match ferret_fs::read_limited(
+                &mut file,
+                &meta,
+                &mut self.buf,
+                self.config.max_file_size,
+            ) {
+                Ok(out) => {
+                    in_memory = true;
+                    changed = out.changed;
+                    read_bytes = out.len as u64;
+                    digests = hash_bytes(self.kinds, &self.buf);
+                }
+                Err(err) => return self.read_failed(path, path_bytes, size, &err),
+            }
+        } else {
             if self.kinds.is_empty() {
                 // Name indicators only: nothing to read.
                 digests = Digests::default();
@@ -270,23 +334,24 @@ impl<'a> Worker<'a> {
                     Err(err) => return self.read_failed(path, path_bytes, size, &err),
                 }
             }
-        } else {
-            match ferret_fs::read_limited(
-                &mut file,
-                &meta,
-                &mut self.buf,
-                self.config.max_file_size,
-            ) {
-                Ok(out) => {
-                    in_memory = true;
-                    changed = out.changed;
-                    read_bytes = out.len as u64;
-                    digests = hash_bytes(self.kinds, &self.buf);
-                }
-                Err(err) => return self.read_failed(path, path_bytes, size, &err),
-            }
         }
         drop(file);
+        let mut own_sha256 = None;
+        if self.config.own.size_may_match(size) {
+            let d = match digests.sha256 {
+                Some(d) => Some(d),
+                None if in_memory => {
+                    hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf).sha256
+                }
+                None => rehash(path).and_then(|h| hex::decode(h).ok()?.try_into().ok()),
+            };
+            if let Some(d) = d {
+                if self.config.own.is_own_content(size, &d) {
+                    return self.own_file(path);
+                }
+                own_sha256 = Some(d);
+            }
+        }
         if changed {
             self.sink.problem(Problem::at(
                 ProblemKind::Changed,
@@ -308,13 +373,18 @@ impl<'a> Worker<'a> {
         };
         self.rules.iocs.match_file(&facts, &mut self.matches);
         findings.extend(self.matches.drain(..).map(ioc_finding));
-        if in_memory && !self.scanners.is_empty() {
-            self.yara(path, &meta, &mut findings);
+        let mut name_rules = Vec::new();
+        if in_memory && self.has_yara {
+            self.yara(path, &meta, &mut findings, &mut name_rules);
         }
         if findings.is_empty() {
             return;
         }
-        let sha256 = match digests.sha256 {
+        if !name_rules.is_empty() {
+            lower_documents(path, &self.buf, &mut findings, &name_rules);
+        }
+        let mut findings = one_per_fact(findings);
+        let sha256 = match digests.sha256.or(own_sha256) {
             Some(d) => Some(hex::encode(d)),
             None if in_memory => {
                 hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf)
@@ -323,47 +393,90 @@ impl<'a> Worker<'a> {
             }
             None => rehash(path),
         };
-        for mut f in findings {
+        for f in &mut findings {
             f.path = Some(path.into());
             f.size = Some(size);
             f.sha256.clone_from(&sha256);
+        }
+        for f in findings {
             self.sink.finding(f);
         }
     }
 
-    fn yara(&mut self, path: &Path, meta: &std::fs::Metadata, findings: &mut Vec<Finding>) {
+    fn yara(
+        &mut self,
+        path: &Path,
+        meta: &std::fs::Metadata,
+        findings: &mut Vec<Finding>,
+        name_rules: &mut Vec<String>,
+    ) {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
         let full = path.to_string_lossy().into_owned();
         let ftype = crate::filetype::detect(&self.buf);
         let owner = self.owners.name(meta);
-        let data = &self.buf;
-        for scanner in &mut self.scanners {
+        let origins = &self.rules.origins;
+        let timeout = self.config.yara_timeout.as_secs();
+        let sink = self.sink;
+        let data = std::mem::take(&mut self.buf);
+        let mut panicked = false;
+        for scanner in self.scanners().iter_mut() {
             let _ = scanner.set_global("filename", name.as_str());
             let _ = scanner.set_global("filepath", full.as_str());
             let _ = scanner.set_global("extension", ext.as_str());
             let _ = scanner.set_global("filetype", ftype);
             let _ = scanner.set_global("owner", owner.as_str());
-            match scanner.scan(data) {
-                Ok(results) => {
-                    for rule in results.matching_rules() {
-                        findings.push(yara_finding(&rule, &self.rules.origins));
+            // A panic inside the rule engine is this file's problem, not the run's end.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                scanner.scan(&data).map(|results| {
+                    results
+                        .matching_rules()
+                        .map(|rule| {
+                            let f = yara_finding(&rule, origins);
+                            let is_name = meta_bool(&rule, "indicator_name");
+                            (f, is_name)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            }));
+            match outcome {
+                Ok(Ok(hits)) => {
+                    for (f, is_name) in hits {
+                        if is_name {
+                            name_rules.push(f.rule.id.clone());
+                        }
+                        findings.push(f);
                     }
                 }
-                Err(yara_x::ScanError::Timeout) => self.sink.problem(Problem::at(
+                Ok(Err(yara_x::ScanError::Timeout)) => sink.problem(Problem::at(
                     ProblemKind::Timeout,
                     path,
-                    format!(
-                        "yara scan exceeded {} s; file not fully checked",
-                        self.config.yara_timeout.as_secs()
-                    ),
+                    format!("yara scan exceeded {timeout} s; file not fully checked"),
                 )),
-                Err(err) => self.sink.problem(Problem::at(
+                Ok(Err(err)) => sink.problem(Problem::at(
                     ProblemKind::ReadError,
                     path,
                     format!("yara scan failed: {err}"),
                 )),
+                Err(panic) => {
+                    panicked = true;
+                    sink.problem(Problem::at(
+                        ProblemKind::InternalError,
+                        path,
+                        format!(
+                            "the YARA engine failed on this file ({}); not fully checked",
+                            panic_text(&*panic)
+                        ),
+                    ));
+                    break;
+                }
             }
+        }
+        self.buf = data;
+        if panicked {
+            // The scanner's state is unknown after a panic: make fresh ones for the next file.
+            self.scanners = None;
+            self.c.read_errors.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -396,6 +509,72 @@ impl<'a> Worker<'a> {
     }
 }
 
+/// The message of a caught panic.
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// Lowers the matches of indicator-name rules on a file that parses, whole, as a document
+/// about indicators (a rule file, a STIX bundle, an IOC list) to one `info` note.
+fn lower_documents(path: &Path, data: &[u8], findings: &mut [Finding], name_rules: &[String]) {
+    let Some(format) = crate::intel_doc::intel_document(path, data) else {
+        return;
+    };
+    for f in findings.iter_mut().filter(|f| name_rules.contains(&f.rule.id)) {
+        let what = f.message.take().unwrap_or_else(|| f.rule.name.clone());
+        f.score = Severity::Info.default_score();
+        f.severity = Severity::Info;
+        f.message = Some(format!(
+            "the file is a {format} that names this indicator, not a trace of it ({what})"
+        ));
+        f.details.insert("document".to_owned(), format.into());
+    }
+}
+
+/// One finding per fact: the same rule matching one file through two loaded copies (a
+/// bundle and the built-in pack), or one indicator listed by MD5 and by SHA-256, becomes one
+/// finding with the highest score and every matching indicator in its evidence.
+fn one_per_fact(findings: Vec<Finding>) -> Vec<Finding> {
+    if findings.len() < 2 {
+        return findings;
+    }
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    for f in findings {
+        let same = out.iter_mut().find(|o| o.engine == f.engine && o.rule.name == f.rule.name);
+        match same {
+            None => out.push(f),
+            Some(o) => {
+                if o.rule.id != f.rule.id {
+                    let also = o
+                        .details
+                        .entry("also_matched".to_owned())
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                    if let serde_json::Value::Array(v) = also {
+                        let id = serde_json::Value::from(f.rule.id.clone());
+                        if !v.contains(&id) {
+                            v.push(id);
+                        }
+                    }
+                }
+                for e in f.evidence {
+                    if !o.evidence.contains(&e) {
+                        o.push_evidence(e);
+                    }
+                }
+                if f.score > o.score {
+                    o.score = f.score;
+                    o.severity = Severity::from_score(f.score);
+                }
+            }
+        }
+    }
+    out
+}
+
 fn rehash(path: &Path) -> Option<String> {
     let (mut f, _) = ferret_fs::open_read_only(path).ok()?;
     let mut buf = Vec::new();
@@ -411,6 +590,17 @@ fn ioc_finding(m: IocMatch) -> Finding {
         f.push_evidence(e);
     }
     f
+}
+
+fn meta_bool(rule: &yara_x::Rule<'_, '_>, key: &str) -> bool {
+    rule.metadata().any(|(k, v)| {
+        k.eq_ignore_ascii_case(key)
+            && match v {
+                yara_x::MetaValue::Bool(b) => b,
+                yara_x::MetaValue::String(s) => s.eq_ignore_ascii_case("true"),
+                _ => false,
+            }
+    })
 }
 
 fn meta_str(rule: &yara_x::Rule<'_, '_>, key: &str) -> Option<String> {

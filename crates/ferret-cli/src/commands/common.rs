@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use ferret_core::{Collector, Summary};
@@ -127,6 +128,70 @@ pub fn build_report(
     report.count_findings();
     report.sort();
     report
+}
+
+/// The targets as absolute paths (a relative one resolved once against the working folder,
+/// without following a final symlink), and `--exclude` patterns that match however a target
+/// was typed: a relative pattern with a `/` is also tried against the absolute path.
+pub fn absolute_targets(
+    paths: &[PathBuf],
+    excludes: &[String],
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut abs = Vec::with_capacity(paths.len());
+    for p in paths {
+        abs.push(
+            std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?,
+        );
+    }
+    let mut ex = excludes.to_vec();
+    let cwd = std::env::current_dir().ok();
+    for pattern in excludes {
+        if pattern.contains('/')
+            && !pattern.starts_with('/')
+            && !pattern.starts_with('*')
+            && let Some(cwd) = &cwd
+        {
+            let joined = cwd.join(pattern.trim_start_matches("./"));
+            ex.push(joined.to_string_lossy().into_owned());
+        }
+    }
+    Ok((abs, ex))
+}
+
+/// Splits the targets into those that exist and problems for those that do not; fails
+/// (status 2) when none exists.
+pub fn existing_targets(
+    paths: Vec<PathBuf>,
+    verb: &str,
+    sink: &dyn ferret_core::Sink,
+) -> anyhow::Result<(Vec<PathBuf>, Vec<String>)> {
+    let mut ok = Vec::new();
+    let mut missing = Vec::new();
+    for p in paths {
+        match std::fs::symlink_metadata(&p) {
+            Ok(_) => ok.push(p),
+            Err(e) => {
+                let reason = io_reason(&e);
+                sink.problem(ferret_core::Problem::at(
+                    ferret_core::ProblemKind::ReadError,
+                    p.as_path(),
+                    format!("target not examined: {reason}"),
+                ));
+                missing.push(format!("target {} not examined: {reason}", p.display()));
+            }
+        }
+    }
+    if ok.is_empty() {
+        anyhow::bail!("nothing to {verb}: {}", missing.join("; "));
+    }
+    Ok((ok, missing))
+}
+
+/// A lowercase reason for an I/O error, without the "(os error N)" suffix.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s).to_owned();
+    s.to_lowercase()
 }
 
 /// Parses `512M`, `10k`, `1G`, `123`.

@@ -101,8 +101,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
         priority,
         output: out,
     } = args;
+    output::prepare(&out)?;
     priority.apply();
-    crate::commands::baseline::set_threads((threads > 0).then_some(threads));
+    let cancel = crate::interrupt::cancel_on_signals();
+    let budget = ferret_fs::ThreadBudget::for_request(threads);
+    crate::commands::baseline::set_threads(Some(budget.threads));
     if sigma.is_empty() {
         bail!(
             "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"
@@ -115,15 +118,23 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     }
     let started = Utc::now();
     let collector = Collector::new();
+    let (paths, _) = crate::commands::common::absolute_targets(&paths, &[])?;
+    let (paths, missing) = crate::commands::common::existing_targets(paths, "hunt", &collector)?;
     let rules = load_rules(&sigma, &ferret_sigma::LoadOptions::default(), &collector);
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let mut config = HuntConfig { paths, from, to, min_level, ..HuntConfig::default() };
+    let mut config = HuntConfig { paths, from, to, min_level, cancel, ..HuntConfig::default() };
     config.max_file_size = max_file_size.unwrap_or(u64::MAX);
     config.read.max_decompressed = max_decompressed;
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
     let summary = ferret_hunt::hunt(&config, &rules, &collector, &bar);
     bar.finish();
-    let summary = summary.context("cannot hunt")?;
+    let mut summary = summary.context("cannot hunt")?;
+    for m in missing {
+        summary.mark_incomplete(m);
+    }
+    if let Some(note) = budget.note() {
+        summary.notes.push(note);
+    }
     let ruleset_sha256 = Some(rules.matcher.ruleset_sha256().to_owned());
     let mut report = build_report("hunt", targets, started, collector, summary, ruleset_sha256);
     report.sort_timeline();

@@ -1,6 +1,5 @@
 //! `ferret rules`: compile rule sets into a bundle that survives antivirus quarantine.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
@@ -37,15 +36,15 @@ pub fn run(cmd: RulesCommand) -> anyhow::Result<ExitStatus> {
 fn compile(args: &CompileArgs) -> anyhow::Result<ExitStatus> {
     let collector = Collector::new();
     let mut rules_args = args.rules.clone();
-    rules_args.no_cache = true;
+    rules_args.cache_dir = None;
     let rules = load_rules(&rules_args, &collector)?;
     let (_, problems, _, _) = collector.into_parts();
     for p in &problems {
         output::note(&format!("ferret: {p}"));
     }
-    let mut out = output::create_output(&args.output)?;
+    let mut out = output::AtomicOutput::create(&args.output)?;
     ferret_scan::write_bundle(&rules, &mut out)?;
-    out.flush()?;
+    out.commit()?;
     let loaded: Vec<String> = rules.stats.loaded.iter().map(|(k, v)| format!("{k} {v}")).collect();
     output::note(&format!(
         "ferret: wrote {} ({}; rule set sha256 {})",

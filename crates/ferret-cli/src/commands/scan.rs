@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
 use ferret_core::{Collector, Problem, Sink as _};
 use ferret_fs::WalkOptions;
@@ -24,8 +23,12 @@ pub struct RuleArgs {
     /// Do not load the built-in rule pack.
     #[arg(long)]
     pub no_builtin: bool,
-    /// Do not read or write the compiled-rule cache.
-    #[arg(long)]
+    /// Keep compiled YARA rules in DIR and reuse them while the sources are unchanged (off by
+    /// default: rules are compiled in memory and nothing is written on the examined host).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile in memory (the default; kept for older scripts).
+    #[arg(long, hide = true, conflicts_with = "cache_dir")]
     pub no_cache: bool,
 }
 
@@ -35,17 +38,9 @@ impl RuleArgs {
         LoadOptions {
             builtin: !self.no_builtin,
             paths: self.rules.clone(),
-            cache_dir: if self.no_cache { None } else { cache_dir() },
+            cache_dir: self.cache_dir.clone(),
         }
     }
-}
-
-fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("ferret"))
 }
 
 /// Arguments of `ferret scan`.
@@ -110,7 +105,9 @@ pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> 
 
 /// Runs `ferret scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
+    output::prepare(&args.output)?;
     args.priority.apply();
+    let cancel = crate::interrupt::cancel_on_signals();
     let started = chrono::Utc::now();
     let collector = Collector::with_min_score(args.min_score);
     let rules = match load_rules(&args.rules, &collector) {
@@ -124,9 +121,8 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let paths = if args.paths.is_empty() { vec![PathBuf::from("/")] } else { args.paths.clone() };
-    for p in &paths {
-        std::fs::symlink_metadata(p).with_context(|| format!("cannot scan {}", p.display()))?;
-    }
+    let (paths, excludes) = common::absolute_targets(&paths, &args.exclude)?;
+    let (paths, missing) = common::existing_targets(paths, "scan", &collector)?;
     let one_fs = if args.cross_filesystems {
         Some(false)
     } else if args.one_file_system {
@@ -134,21 +130,45 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         None
     };
+    let exe = std::env::current_exe().ok();
+    let mut own = rules.own_files(exe.as_deref());
+    if let Some(out) = &args.output.output {
+        // An earlier report at the same place quotes what it found.
+        own.add_file(out);
+    }
     let config = ScanConfig {
         walk: WalkOptions {
             roots: paths.clone(),
             follow_symlinks: args.follow_symlinks,
             one_file_system: one_fs,
-            excludes: args.exclude.clone(),
+            excludes,
             default_excludes: !args.no_default_excludes,
             threads: args.threads,
+            cancel,
         },
         max_file_size: args.max_file_size,
         yara_timeout: Duration::from_secs(args.yara_timeout.max(1)),
+        own,
     };
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
-    let summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
+    let mut summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
     bar.finish();
+    for m in missing {
+        summary.mark_incomplete(m);
+    }
+    for (p, others) in &rules.unusable_paths {
+        let hint = if *others > 0 {
+            format!(
+                " ({others} file(s) there are in formats scan does not read, such as Sigma rules for `ferret hunt --sigma`)"
+            )
+        } else {
+            String::new()
+        };
+        summary.mark_incomplete(format!(
+            "--rules {}: nothing scan can use was loaded{hint}",
+            p.display()
+        ));
+    }
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let report = common::build_report(
         "scan",

@@ -22,14 +22,14 @@ rule ferret_sunburst_backdoor_class
 rule ferret_sunburst_c2_domain
 {
     meta:
-        description = "File naming avsvmcloud.com, the domain SUNBURST resolved for its first-stage command and control (DNS logs, configs, unpacked code); YARA rule files naming it are left alone"
+        description = "File naming avsvmcloud.com, the domain SUNBURST resolved for its first-stage command and control (DNS logs, configs, unpacked code); a file that parses whole as a rule file or an indicator list only gets an info note"
+        indicator_name = true
         author = "ferret"
         reference = "https://www.cisa.gov/news-events/cybersecurity-advisories/aa20-352a"
         date = "2020-12-17"
         score = 60
     strings:
         $domain = "avsvmcloud.com" ascii wide nocase
-        $rule_text = "condition:"
     condition:
-        $domain and not $rule_text
+        $domain
 }
