@@ -33,6 +33,9 @@ pub enum ProblemKind {
     Parse,
     /// Work that hit a time limit, e.g. a YARA scan timeout (incomplete).
     Timeout,
+    /// ferret itself failed on an item: a panic inside a third-party parser, caught and
+    /// turned into a problem naming the file; the run went on (incomplete).
+    InternalError,
     /// Anything else (incomplete).
     Other,
 }
@@ -58,6 +61,7 @@ impl ProblemKind {
             ProblemKind::RuleLoad => "rule_load",
             ProblemKind::Parse => "parse",
             ProblemKind::Timeout => "timeout",
+            ProblemKind::InternalError => "internal_error",
             ProblemKind::Other => "other",
         }
     }
