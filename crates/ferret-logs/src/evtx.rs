@@ -204,3 +204,65 @@ fn chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, SeekFrom};
+
+    use ferret_core::{Collector, ProblemKind};
+
+    use super::*;
+    use crate::ReadOptions;
+    use crate::input::keep_all;
+
+    /// A reader that panics once the parser reads past the header: a stand-in for a panic
+    /// inside the `evtx` crate on hostile bytes.
+    struct PanicsMidway {
+        inner: io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for PanicsMidway {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            assert!(self.inner.position() < 4096, "boom inside the parser");
+            self.inner.read(buf)
+        }
+    }
+
+    impl Seek for PanicsMidway {
+        fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    #[test]
+    fn a_panic_in_the_parser_is_an_internal_error_naming_the_file() {
+        let mut bytes = vec![0u8; 4096 + 65536];
+        bytes[..8].copy_from_slice(b"ElfFile\0");
+        bytes[32..36].copy_from_slice(&128u32.to_le_bytes());
+        bytes[38..40].copy_from_slice(&3u16.to_le_bytes());
+        bytes[40..42].copy_from_slice(&4096u16.to_le_bytes());
+        bytes[42..44].copy_from_slice(&1u16.to_le_bytes());
+        bytes[4096..4104].copy_from_slice(b"ElfChnk\0");
+        let path = Path::new("/logs/Security.evtx");
+        let sink = Collector::new();
+        let opts = ReadOptions::default();
+        let mut ctx = Ctx {
+            path,
+            sink: &sink,
+            opts: &opts,
+            cov: crate::SourceCoverage::default(),
+            stopped: false,
+            reported: None,
+            keep: &keep_all,
+        };
+        let reader = PanicsMidway { inner: io::Cursor::new(bytes) };
+        read_seek(reader, Arc::from(path), &mut ctx, &mut |_| ControlFlow::Continue(()));
+        assert!(ctx.cov.truncated);
+        let (_, problems, _, _) = sink.into_parts();
+        let internal: Vec<_> =
+            problems.iter().filter(|p| p.kind == ProblemKind::InternalError).collect();
+        assert_eq!(internal.len(), 1, "{problems:?}");
+        assert!(internal[0].reason.contains("boom inside the parser"), "{problems:?}");
+        assert!(ProblemKind::InternalError.makes_incomplete());
+    }
+}
