@@ -93,21 +93,14 @@ impl Campaign {
         }
     }
 
-    /// When the campaign's activity began, as published (a date in UTC, and who says so).
-    /// Logs that begin later cannot show the start of it; the verdict says so.
-    pub fn active_since(self) -> (chrono::NaiveDate, &'static str) {
-        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
-        match self {
-            Campaign::ProxyLogon => {
-                (d(2021, 1, 6), "Volexity saw exploitation from 6 January 2021")
-            }
-            Campaign::Sunburst => {
-                (d(2020, 3, 1), "trojanized Orion updates shipped from March 2020")
-            }
-            Campaign::PulseSecure => {
-                (d(2020, 6, 1), "Mandiant traced the exploitation back to June 2020")
-            }
-        }
+    /// The time window that matters for the campaign, as published (`data/campaign-windows.tsv`).
+    pub fn window(self) -> Option<Window> {
+        WINDOWS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(Window::parse)
+            .find(|(id, _)| *id == self.id())
+            .map(|(_, w)| w)
     }
 
     /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` also accepted).
@@ -117,6 +110,45 @@ impl Campaign {
             "pulse" | "pulsesecure" => Some(Campaign::PulseSecure),
             _ => Campaign::ALL.into_iter().find(|c| c.id() == s),
         }
+    }
+}
+
+static WINDOWS_TSV: &str = include_str!("../data/campaign-windows.tsv");
+
+/// The time window a campaign's traces fall in, with its published source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// First day (UTC).
+    pub from: chrono::NaiveDate,
+    /// Last day (UTC); `None`: no end.
+    pub to: Option<chrono::NaiveDate>,
+    /// Who says so.
+    pub source: &'static str,
+}
+
+impl Window {
+    /// Parses one row `campaign\tfrom\tto\tsource` (dates `YYYY-MM-DD`, `to` may be empty).
+    fn parse(line: &'static str) -> Option<(&'static str, Window)> {
+        let mut it = line.split('\t');
+        let id = it.next()?;
+        let date = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        let from = date(it.next()?)?;
+        let to = it.next()?;
+        let to = if to.trim().is_empty() { None } else { Some(date(to)?) };
+        Some((id, Window { from, to, source: it.next()?.trim() }))
+    }
+
+    /// `from 2021-01-03` or `2020-03-01 to 2020-12-31`.
+    pub fn describe(&self) -> String {
+        match self.to {
+            Some(to) => format!("{} to {}", self.from, to),
+            None => format!("from {}, no end", self.from),
+        }
+    }
+
+    /// The source's title without its URL.
+    pub fn source_title(&self) -> &'static str {
+        self.source.split(" <").next().unwrap_or(self.source)
     }
 }
 

@@ -205,6 +205,10 @@ pub struct LogRead {
     pub first: Option<DateTime<Utc>>,
     /// The newest event.
     pub last: Option<DateTime<Utc>>,
+    /// Whether reading stopped before the end of the file (a cut-short copy, a read error).
+    pub truncated: bool,
+    /// The time zone assumed for times written without one, if any (`"UTC"`).
+    pub assumed_timezone: Option<&'static str>,
 }
 
 /// Everything the walk saw, handed to tree detectors and used for the verdicts.

@@ -17,8 +17,11 @@
 //! campaign is AFFECTED only on findings at evidence level (high or critical); a campaign
 //! whose detectors had none of their inputs is UNKNOWN, never NOT FOUND.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod detector;
 pub mod docs;
+pub mod intel;
 pub mod inventory;
 pub mod options;
 pub mod proxylogon;

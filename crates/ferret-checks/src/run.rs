@@ -229,21 +229,39 @@ pub fn check(
                 "events": l.events,
                 "first": l.first,
                 "last": l.last,
+                "truncated": l.truncated,
+                "assumed_timezone": l.assumed_timezone,
             })
         })
         .collect();
+    let zoneless: Vec<&LogRead> =
+        inv.logs.iter().filter(|l| l.assumed_timezone.is_some()).collect();
+    if let Some(first) = zoneless.first() {
+        summary.not_checked.push(format!(
+            "{} log file(s) (e.g. {}) write times without a time zone; they were read as {}: \
+             shift the coverage and the findings' times if the host logged local time",
+            zoneless.len(),
+            first.path.display(),
+            first.assumed_timezone.unwrap_or("UTC")
+        ));
+    }
+    let cut: Vec<&LogRead> = inv.logs.iter().filter(|l| l.truncated).collect();
+    if !cut.is_empty() {
+        summary.mark_incomplete(format!(
+            "{} log file(s) could not be read to their end (see problems)",
+            cut.len()
+        ));
+    }
     summary.rules.add_loaded("check", plan.active.len() as u64);
     summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
     summary.details.insert("log_spans".to_owned(), json!(inv.spans()));
     summary.details.insert("verdicts".to_owned(), json!(verdicts));
+    summary.settle();
     for v in &verdicts {
         if v.verdict == Verdict::Unknown {
             summary.not_checked.push(format!("{}: {}", v.campaign, v.reason));
+            summary.mark_incomplete(format!("{} is UNKNOWN", v.campaign));
         }
-    }
-    summary.settle();
-    if verdicts.iter().any(|v| v.verdict == Verdict::Unknown) {
-        summary.complete = false;
     }
     Ok(Outcome { summary, verdicts })
 }
@@ -370,6 +388,8 @@ fn examine(
             events: cov.events,
             first: cov.first,
             last: cov.last,
+            truncated: cov.truncated,
+            assumed_timezone: cov.assumed_timezone,
         }),
         truncated: cov.truncated,
         parse_errors: cov.parse_errors,
@@ -497,18 +517,45 @@ fn verdicts(
             .into_iter()
             .filter(|s| sources.iter().any(|x| x.as_str() == s.source))
             .collect();
-        let (since, who) = c.active_since();
-        for s in &v.sources {
-            if let Some(first) = s.first
-                && first.date_naive() > since
-            {
-                v.not_checked.push(format!(
-                    "{} logs begin on {}, after the campaign began ({who}): earlier activity is not covered",
-                    s.source,
-                    first.date_naive()
-                ));
+        // The logs must cover the campaign's window: logs that end before it or begin after it
+        // cannot show the campaign.
+        let mut uncovered = Vec::new();
+        if let Some(w) = c.window() {
+            let who = w.source_title();
+            for s in &v.sources {
+                let first = s.first.map(|t| t.date_naive());
+                let last = s.last.map(|t| t.date_naive());
+                if let Some(last) = last
+                    && last < w.from
+                {
+                    uncovered.push(format!(
+                        "{} logs end on {last}, before the campaign's window ({}; {who}): they \
+                         cannot show it",
+                        s.source,
+                        w.describe()
+                    ));
+                } else if let (Some(first), Some(to)) = (first, w.to)
+                    && first > to
+                {
+                    uncovered.push(format!(
+                        "{} logs begin on {first}, after the campaign's window ({}; {who}): they \
+                         cannot show it",
+                        s.source,
+                        w.describe()
+                    ));
+                } else if let Some(first) = first
+                    && first > w.from
+                {
+                    v.not_checked.push(format!(
+                        "{} logs begin on {first}, after the campaign's window opened ({}; {who}): \
+                         earlier activity is not covered",
+                        s.source,
+                        w.describe()
+                    ));
+                }
             }
         }
+        v.not_checked.extend(uncovered.iter().cloned());
         if v.evidence > 0 {
             v.verdict = Verdict::Affected;
             v.reason = format!("{} finding(s) at evidence level", v.evidence);
@@ -519,6 +566,12 @@ fn verdicts(
             } else {
                 "none of the inputs its detectors need was found under the given paths".to_owned()
             };
+        } else if !uncovered.is_empty() {
+            v.verdict = Verdict::Unknown;
+            v.reason = format!(
+                "the logs read do not cover the campaign's window: {}",
+                uncovered.join("; ")
+            );
         } else if !applies(c, inv) {
             v.verdict = Verdict::Unknown;
             v.reason = format!(

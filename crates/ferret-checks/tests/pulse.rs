@@ -98,7 +98,7 @@ fn access_log(extra: &[&str]) -> String {
 /// `manifest.2`. The vendor manifest (what was shipped) is written outside the image.
 struct Appliance {
     tree: Tree,
-    _vendor: Tree,
+    vendor: Tree,
     vendor_manifest: PathBuf,
     vendor_pub: PathBuf,
 }
@@ -118,9 +118,11 @@ impl Appliance {
         tree.file(format!("{ROOT}/home/runtime/logs/log.events.vc0"), b"\x00\x01event\x09\x00");
         tree.file("exports/pulse-access.log", access_log(&[]));
         let vendor = Tree::new();
-        let vendor_manifest = vendor.file("vendor/manifest", manifest_text(&product_files()));
+        let shipped = manifest_text(&product_files());
+        let vendor_manifest = vendor.file("vendor/manifest", &shipped);
+        vendor.file("vendor/manifest.1", sign(VENDOR_KEY, shipped.as_bytes()));
         let vendor_pub = vendor.file("vendor/vendor.pub.pem", VENDOR_PUB);
-        Appliance { tree, _vendor: vendor, vendor_manifest, vendor_pub }
+        Appliance { tree, vendor, vendor_manifest, vendor_pub }
     }
 
     fn benign() -> Appliance {
@@ -328,4 +330,148 @@ fn bad_vendor_key_stops_the_run() {
     let sink = ferret_core::Collector::new();
     let e = ferret_checks::check(&opts, &sink, &ferret_core::NullProgress).unwrap_err();
     assert!(e.to_string().contains("--vendor-key"), "{e}");
+}
+
+/// Genuine appliance pages that published families modify, with content of the genuine kind
+/// (none of the families' code). Paths as on the appliance.
+fn genuine_pages() -> Vec<(&'static str, Vec<u8>)> {
+    let page = |what: &str| {
+        format!(
+            "#!/usr/bin/perl\nuse strict;\nuse CGI;\nuse DSSafe;\nmy $id = CGI::param('id');\nprint \"Content-type: text/html\\n\\n\";\nprint \"<html><body>{what}</body></html>\\n\";\n"
+        )
+        .into_bytes()
+    };
+    vec![
+        (
+            "/home/webserver/htdocs/dana-na/meeting/meeting_testjs.cgi",
+            b"#!/usr/bin/perl\nuse CGI;\nprint \"Content-type: text/javascript\\n\\n\";\nprint \"var meetingTest = 1;\\n\";\n".to_vec(),
+        ),
+        ("/home/webserver/htdocs/dana-na/auth/url_default/welcome.cgi", page("welcome")),
+        ("/home/webserver/htdocs/dana-na/auth/compcheckresult.cgi", page("compliance result")),
+        ("/home/webserver/htdocs/dana-na/auth/url_default/secid_canceltoken.cgi", page("token")),
+        ("/home/webserver/htdocs/dana-na/auth/compcheckjava.cgi", page("java check")),
+        ("/home/webserver/htdocs/dana-na/licenseserver/licenseserverproto.cgi", page("license")),
+        ("/home/webserver/htdocs/dana-na/auth/url_default/login.cgi", page("login")),
+        ("/home/webserver/htdocs/dana-na/healthcheck/healthcheck.cgi", page("ok")),
+    ]
+}
+
+/// SLIGHTPULSE-like code (the published markers, assembled from split literals so this file
+/// is inert) added to the genuine meeting test page.
+fn slightpulse_page() -> Vec<u8> {
+    let mut s = String::from_utf8(genuine_pages()[0].1.clone()).expect("utf-8");
+    s.push_str(
+        &[
+            "if (CGI::pa",
+            "ram('img')) { show(); } elsif (1) {\n",
+            "  sys",
+            "tem(\"$cmd > /tmp/7 2>",
+            "&1\");\n",
+            "  open(*F, \"< $out\");\n  while (<F>) { print; }\n",
+            "  print \"Content-type: ima",
+            "ge/gif\\n\\n\";\n}\n",
+        ]
+        .concat(),
+    );
+    s.into_bytes()
+}
+
+/// The product files plus every genuine page that families modify.
+fn full_appliance_files() -> Vec<(&'static str, Vec<u8>)> {
+    let pages = genuine_pages();
+    let mut files: Vec<_> =
+        product_files().into_iter().filter(|(p, _)| !pages.iter().any(|(q, _)| q == p)).collect();
+    files.extend(pages);
+    files
+}
+
+/// A genuine-shaped appliance holding every page whose name the families reuse, its manifest
+/// signed with the vendor key and no vendor manifest: nothing is reported, NOT FOUND.
+#[test]
+fn genuine_appliance_with_every_modified_page_is_not_found() {
+    let files = full_appliance_files();
+    let a = Appliance::new(&files, &manifest_text(&files), VENDOR_KEY, VENDOR_PUB);
+    let r = a.run_opts(true, false);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert_eq!(r.verdict(Campaign::PulseSecure), Some(Verdict::NotFound));
+    // Even without any key: the genuine pages are never judged by name.
+    let r = a.run_opts(false, false);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
+/// The same appliance with SLIGHTPULSE's code in meeting_testjs.cgi, the manifest rewritten
+/// for it and signed with the vendor key (as with a leaked key): the content decides.
+#[test]
+fn slightpulse_code_in_meeting_testjs_is_affected() {
+    let mut files = full_appliance_files();
+    let i = files.iter().position(|(p, _)| p.ends_with("meeting_testjs.cgi")).expect("page");
+    files[i].1 = slightpulse_page();
+    let a = Appliance::new(&files, &manifest_text(&files), VENDOR_KEY, VENDOR_PUB);
+    let r = a.run_opts(true, false);
+    assert_only(&r, "PS004");
+    let f = r.of("PS004")[0];
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(Severity::from_score(f.score), f.severity);
+    assert!(f.evidence.iter().any(|e| e.label == "family" && e.data == "SLIGHTPULSE"), "{f:#?}");
+    assert!(f.evidence.iter().any(|e| e.label == "markers"), "{f:#?}");
+    assert_eq!(r.verdict(Campaign::PulseSecure), Some(Verdict::Affected));
+}
+
+/// A file with a never-shipped name that the vendor-signed manifest lists with this very hash
+/// is the vendor's: not a name finding. The same file with other content is.
+#[test]
+fn never_shipped_name_vouched_by_the_vendor_manifest_is_not_a_finding() {
+    let mut files = product_files();
+    files.push(("/home/bin/dshelper", b"\x7fELF vendor helper".to_vec()));
+    let a = Appliance::new(&files, &manifest_text(&files), VENDOR_KEY, VENDOR_PUB);
+    let r = a.run_opts(true, false);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    // Without a vendor key nothing vouches for it: the name decides.
+    let r = a.run_opts(false, false);
+    assert_eq!(r.of("PS004").len(), 1, "{:#?}", r.findings);
+}
+
+/// Re-signed on the box, no vendor manifest: the verdict says how many files can no longer
+/// be vouched for.
+#[test]
+fn resigned_manifest_says_how_many_files_are_no_longer_vouched_for() {
+    let files = full_appliance_files();
+    let manifest = manifest_text(&files);
+    let a = Appliance::new(&files, &manifest, ONBOX_KEY, ONBOX_PUB);
+    let r = a.run_opts(true, false);
+    assert_eq!(r.verdict(Campaign::PulseSecure), Some(Verdict::Affected));
+    let v = &r.outcome.verdicts[0];
+    let n = files.len();
+    assert!(
+        v.not_checked
+            .iter()
+            .any(|s| s.contains(&format!("{n} file(s)")) && s.contains("no longer be vouched")),
+        "{v:#?}"
+    );
+    // With the vendor's manifest the files are judged against it instead.
+    let r = a.run_opts(true, true);
+    let v = &r.outcome.verdicts[0];
+    assert!(!v.not_checked.iter().any(|s| s.contains("no longer be vouched")), "{v:#?}");
+}
+
+/// A vendor manifest whose signature does not hold with the vendor key stops the run.
+#[test]
+fn vendor_manifest_signature_is_checked_with_the_vendor_key() {
+    let a = Appliance::benign();
+    let text = std::fs::read(&a.vendor_manifest).expect("vendor manifest");
+    a.vendor.file("vendor/manifest.1", sign(ONBOX_KEY, &text));
+    let opts = CheckOptions {
+        paths: vec![a.root().to_path_buf()],
+        campaigns: vec![Campaign::PulseSecure],
+        vendor_key: Some(a.vendor_pub.clone()),
+        vendor_manifest: Some(a.vendor_manifest.clone()),
+        ..CheckOptions::default()
+    };
+    let sink = ferret_core::Collector::new();
+    let e = ferret_checks::check(&opts, &sink, &ferret_core::NullProgress).unwrap_err();
+    assert!(e.to_string().contains("--vendor-manifest"), "{e}");
+    // Signed with the vendor key, it is used.
+    a.vendor.file("vendor/manifest.1", sign(VENDOR_KEY, &text));
+    let r = a.run();
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }

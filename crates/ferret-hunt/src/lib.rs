@@ -233,7 +233,7 @@ pub fn hunt(
         if let Some(l) = r.cov.last {
             span.1 = Some(span.1.map_or(l, |s| s.max(l)));
         }
-        coverage.push(json!({
+        let mut entry = json!({
             "path": path.to_string_lossy(),
             "format": format.as_str(),
             "kind": log_kind(format).as_str(),
@@ -244,7 +244,11 @@ pub fn hunt(
             "gzip": r.cov.gzip,
             "truncated": r.cov.truncated,
             "rules_inapplicable": r.inapplicable.len(),
-        }));
+        });
+        if let (Some(tz), Some(o)) = (r.cov.assumed_timezone, entry.as_object_mut()) {
+            o.insert("assumed_timezone".to_owned(), json!(tz));
+        }
+        coverage.push(entry);
         if !r.inapplicable.is_empty() {
             inapplicable_files += 1;
             inapplicable.extend(r.inapplicable.iter().copied());

@@ -196,6 +196,10 @@ pub(crate) fn read(
         ev.set_text(line);
         ev.line = Some(lineno);
         ev.time = rec.time;
+        if rec.time.is_some() {
+            // Windows DNS debug and BIND query logs write local time without a zone.
+            ctx.cov.assumed_timezone = Some("UTC");
+        }
         for (k, v) in rec.fields {
             ev.push_str(k, v);
         }

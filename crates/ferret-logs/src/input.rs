@@ -152,6 +152,23 @@ impl Ctx<'_> {
         self.sink.problem(Problem::at(kind, self.path, reason).with_position(position));
     }
 
+    /// Reports a file shorter than it says it is (an EVTX header announcing more chunks than
+    /// the file holds): the rest was never read, so the result is incomplete.
+    pub fn cut_short(&mut self, position: impl Into<String>, reason: impl Into<String>) {
+        self.cov.truncated = true;
+        self.sink.problem(
+            Problem::at(ProblemKind::ReadError, self.path, reason).with_position(position),
+        );
+    }
+
+    /// Reports that a parser of this file failed inside ferret (a caught panic): what it had
+    /// read stands, the rest of the file was not read.
+    pub fn internal_error(&mut self, reason: impl Into<String>) {
+        self.cov.truncated = true;
+        self.stopped = true;
+        self.sink.problem(Problem::at(ProblemKind::InternalError, self.path, reason));
+    }
+
     /// Hands an event to the caller, updating coverage.
     pub fn emit(&mut self, ev: &Event, on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>) {
         self.count(ev.time);

@@ -16,7 +16,7 @@
 //! Invariants: readers never panic on any input (property-tested), never hold more than
 //! [`ReadOptions::max_line`] bytes of one line, never decompress more than
 //! [`ReadOptions::max_decompressed`] bytes, and never write.
-#![warn(clippy::unwrap_used, clippy::indexing_slicing)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 #![allow(
     clippy::many_single_char_names,
     reason = "parsers name spans and positions by one letter, as the formats' specs do"
@@ -166,6 +166,11 @@ pub struct SourceCoverage {
     pub truncated: bool,
     /// Whether the file was gzip-compressed.
     pub gzip: bool,
+    /// The time zone assumed for timestamps written without one (`"UTC"`), when any was
+    /// read (RFC 3164 syslog, ISO times without an offset). `None`: every time carried its zone
+    /// or the format's own convention (W3C, Exchange and Zeek logs are UTC by definition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumed_timezone: Option<&'static str>,
 }
 
 /// How many bytes of a file's start [`sniff`] wants.

@@ -331,6 +331,7 @@ pub fn merge_coverage(a: &mut SourceCoverage, b: &SourceCoverage) {
     a.events += b.events;
     a.parse_errors += b.parse_errors;
     a.truncated |= b.truncated;
+    a.assumed_timezone = a.assumed_timezone.or(b.assumed_timezone);
     if let Some(f) = b.first {
         a.first = Some(a.first.map_or(f, |x| x.min(f)));
     }

@@ -1,6 +1,7 @@
 //! syslog files, one record per line, in three shapes:
 //! * RFC 3164 / BSD: `[<PRI>]Mmm dd hh:mm:ss host tag[pid]: message` (no year: see
-//!   [`crate::ReadOptions::syslog_year`]; no zone: taken as UTC);
+//!   [`crate::ReadOptions::syslog_year`]; no zone: taken as UTC, and the coverage says so in
+//!   [`crate::SourceCoverage::assumed_timezone`]);
 //! * RFC 5424: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MESSAGE`;
 //! * ISO-timestamped (rsyslog high precision): `2024-01-02T03:04:05.123+00:00 host tag[pid]: message`.
 //!
@@ -33,6 +34,14 @@ struct Rec<'a> {
     msgid: &'a str,
     sd: &'a str,
     message: &'a str,
+    /// The timestamp carried no zone (read as UTC).
+    zoneless: bool,
+}
+
+/// Whether an ISO timestamp carries a zone (`Z` or a `±hh[:mm]` offset after the time).
+fn has_zone(ts: &str) -> bool {
+    let t = ts.trim();
+    t.ends_with(['Z', 'z']) || t.get(11..).is_some_and(|clock| clock.contains(['+', '-']))
 }
 
 fn split_word(s: &str) -> Option<(&str, &str)> {
@@ -87,28 +96,30 @@ fn parse(line: &str, year: i32) -> Option<Rec<'_>> {
             msgid: nil(msgid),
             sd: nil(sd),
             message: msg.strip_prefix('\u{feff}').unwrap_or(msg),
+            zoneless: ts != "-" && !has_zone(ts),
         });
     }
     // ISO timestamp.
     let first = rest.get(..4).unwrap_or("");
-    let (time, month, r) = if first.len() == 4 && first.bytes().all(|b| b.is_ascii_digit()) {
-        let (ts, r) = split_word(rest)?;
-        (Some(time::parse_iso(ts)?), None, r)
-    } else {
-        // Mmm dd hh:mm:ss
-        let mon = time::month(rest.get(..3)?)?;
-        let day: u32 = rest.get(4..6)?.trim().parse().ok()?;
-        let hms = rest.get(7..15)?;
-        if rest.get(3..4)? != " " || rest.get(6..7)? != " " {
-            return None;
-        }
-        let t = chrono::NaiveTime::parse_from_str(hms, "%H:%M:%S").ok()?;
-        let d = NaiveDate::from_ymd_opt(year, mon, day)?;
-        (Some(Utc.from_utc_datetime(&d.and_time(t))), Some(mon), rest.get(15..)?)
-    };
+    let (time, month, r, zoneless) =
+        if first.len() == 4 && first.bytes().all(|b| b.is_ascii_digit()) {
+            let (ts, r) = split_word(rest)?;
+            (Some(time::parse_iso(ts)?), None, r, !has_zone(ts))
+        } else {
+            // Mmm dd hh:mm:ss
+            let mon = time::month(rest.get(..3)?)?;
+            let day: u32 = rest.get(4..6)?.trim().parse().ok()?;
+            let hms = rest.get(7..15)?;
+            if rest.get(3..4)? != " " || rest.get(6..7)? != " " {
+                return None;
+            }
+            let t = chrono::NaiveTime::parse_from_str(hms, "%H:%M:%S").ok()?;
+            let d = NaiveDate::from_ymd_opt(year, mon, day)?;
+            (Some(Utc.from_utc_datetime(&d.and_time(t))), Some(mon), rest.get(15..)?, true)
+        };
     let (host, r) = split_word(r)?;
     let (program, pid, message) = tag(r);
-    Some(Rec { pri, time, month, host, program, pid, msgid: "", sd: "", message })
+    Some(Rec { pri, time, month, host, program, pid, msgid: "", sd: "", message, zoneless })
 }
 
 fn nil(s: &str) -> &str {
@@ -200,7 +211,10 @@ pub(crate) fn read(
         if let (Some(m), Some(t)) = (rec.month, rec.time)
             && m > mtime_month
         {
-            rec.time = t.with_year(year - 1);
+            rec.time = year.checked_sub(1).and_then(|y| t.with_year(y));
+        }
+        if rec.zoneless && rec.time.is_some() {
+            ctx.cov.assumed_timezone = Some("UTC");
         }
         ev.clear();
         ev.set_text(line);

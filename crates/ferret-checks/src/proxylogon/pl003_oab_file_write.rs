@@ -75,8 +75,7 @@ impl Detector for OabFileWrite {
                 f = f.with_detail("written_path", p);
             }
             None => {
-                f.severity = Severity::Medium;
-                f.score = Severity::Medium.default_score();
+                f = f.with_score(Severity::Medium.default_score());
                 f = f.with_message("OABGenerator download failure whose path could not be read");
             }
         }

@@ -31,7 +31,9 @@ pub static DETECTOR: Registration = Registration {
         doc: Doc {
             what: "`.aspx` and `.ashx` files under `aspnet_client`, `owa\\auth`, `ecp` and \
                    `OAB` that are not part of the product: a SHA-256 from the published \
-                   lists (critical); a path from the published lists (high); content with \
+                   lists (critical); a path from the published lists (high; Exchange's own \
+                   `owa\\auth` pages such as `logon.aspx` or `errorFE.aspx` never match by \
+                   name); content with \
                    the China Chopper pattern (a `<script language=\"JScript\" runat=\"server\">` \
                    block that `eval`s a request parameter) or with the strings of the shells \
                    Volexity published (SIMPLESEESHARP, SPORTSBALL, a reGeorg variant) \
@@ -101,6 +103,26 @@ struct WebShell {
 
 /// The web folders this detector looks in.
 const FOLDERS: &[&str] = &["/aspnet_client/", "/owa/auth/", "/ecp/", "/oab/"];
+
+/// Exchange's own pages under `owa\auth` (Exchange 2013–2019 installs): never a finding by
+/// name, whatever a list says; only content, hash or the manifest decide for them.
+const PRODUCT_OWA_AUTH: [&str; 9] = [
+    "errorfe.aspx",
+    "expiredpassword.aspx",
+    "frowny.aspx",
+    "logoff.aspx",
+    "logon.aspx",
+    "outlookcn.aspx",
+    "redirsuiteserviceproxy.aspx",
+    "signout.aspx",
+    "timeoutlogout.aspx",
+];
+
+/// Whether a normalized path is one of Exchange's own pages.
+fn product_page(norm: &str) -> bool {
+    let name = norm.rsplit('/').next().unwrap_or(norm);
+    norm.contains("/owa/auth/") && PRODUCT_OWA_AUTH.contains(&name)
+}
 
 /// A content cue: a label and whether the content matches.
 pub(crate) fn content_cue(content: &[u8]) -> Option<(&'static str, String)> {
@@ -204,7 +226,9 @@ impl Detector for WebShell {
                 ));
             }
         }
-        if let Some(n) = self.names.iter().find(|n| norm.ends_with(n.as_str())) {
+        if let Some(n) = self.names.iter().find(|n| norm.ends_with(n.as_str()))
+            && !product_page(&norm)
+        {
             f.push_evidence(evidence("published path", n.trim_start_matches('/')));
             raise(Severity::High, &mut severity);
         }
@@ -217,8 +241,7 @@ impl Detector for WebShell {
             raise(Severity::Medium, &mut severity);
         }
         let Some(s) = severity else { return };
-        f.severity = s;
-        f.score = s.default_score();
+        f = f.with_score(s.default_score());
         out.finding(f);
     }
 
@@ -250,5 +273,16 @@ mod tests {
         assert_eq!(content_cue(b"<%@ Page Language=\"C#\" %><html>hello</html>"), None);
         let d = build(&CheckOptions::default()).map(|_| ());
         assert!(d.is_ok());
+    }
+
+    #[test]
+    fn published_names_are_not_product_pages() {
+        for line in DATA.lines() {
+            let mut parts = line.split_whitespace();
+            if let (Some("name"), Some(n)) = (parts.next(), parts.next()) {
+                assert!(!product_page(&format!("/{}", n.to_ascii_lowercase())), "{n}");
+            }
+        }
+        assert!(product_page("/v15/frontend/httpproxy/owa/auth/logon.aspx"));
     }
 }

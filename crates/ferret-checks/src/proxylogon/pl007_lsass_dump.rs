@@ -79,8 +79,7 @@ impl Detector for LsassDump {
         let norm = normalized(file.path);
         let Some((severity, why)) = classify(&norm) else { return };
         let mut f = DETECTOR.info.finding().with_path(file.path);
-        f.severity = severity;
-        f.score = severity.default_score();
+        f = f.with_score(severity.default_score());
         f.size = Some(file.size);
         f.push_evidence(evidence("name", why));
         if let Ok(c) = file.content() {

@@ -13,6 +13,7 @@ pub mod ps004_family_file;
 pub mod ps005_integrity_tooling;
 pub mod ps006_web_exploitation;
 pub mod ps007_log_wiping;
+pub mod vendor;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -143,6 +144,8 @@ pub enum Kind {
     LeadName,
     /// A published path too generic to decide alone: a lead.
     LeadPath,
+    /// The name of a genuine product file that a family modifies: never a finding by name.
+    Product,
 }
 
 /// One row of `families.tsv`.
@@ -173,6 +176,7 @@ pub static FAMILIES: LazyLock<Vec<Indicator>> = LazyLock::new(|| {
                 "badpath" => Kind::BadPath,
                 "leadname" => Kind::LeadName,
                 "leadpath" => Kind::LeadPath,
+                "product" => Kind::Product,
                 _ => return None,
             };
             Some(Indicator {
@@ -185,15 +189,90 @@ pub static FAMILIES: LazyLock<Vec<Indicator>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The indicator a file name or appliance path matches by name, if any.
+/// The indicator a file name or appliance path matches by name, if any. Genuine product files
+/// that families modify ([`Kind::Product`]) are never matched by name: see [`product_file`].
 pub fn by_name(appliance_path_or_name: &str) -> Option<&'static Indicator> {
     let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
     let file = p.rsplit('/').next().unwrap_or(&p);
     FAMILIES.iter().find(|i| match i.kind {
         Kind::BadName | Kind::LeadName => file == i.value,
         Kind::BadPath | Kind::LeadPath => p == i.value || p.ends_with(&format!("/root{}", i.value)),
-        Kind::Hash => false,
+        Kind::Hash | Kind::Product => false,
     })
+}
+
+/// The row of a genuine product file that published families modify (`meeting_testjs.cgi`,
+/// `welcome.cgi`, `DSUpgrade.pm`, …), by file name.
+pub fn product_file(appliance_path_or_name: &str) -> Option<&'static Indicator> {
+    let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
+    let file = p.rsplit('/').next().unwrap_or(&p);
+    FAMILIES.iter().find(|i| i.kind == Kind::Product && file == i.value)
+}
+
+/// One set of code markers of a family (`markers.tsv`): all literals present is a match.
+#[derive(Clone, Debug)]
+pub struct MarkerSet {
+    /// The family.
+    pub family: &'static str,
+    /// The published analysis the literals come from.
+    pub source: &'static str,
+    /// The literals.
+    pub literals: Vec<&'static str>,
+}
+
+static MARKERS_TSV: &str = include_str!("markers.tsv");
+
+/// The families' code markers and one automaton over all their literals.
+pub struct Markers {
+    /// The sets, in file order.
+    pub sets: Vec<MarkerSet>,
+    /// Pattern id → (set index, literal index).
+    ids: Vec<(usize, usize)>,
+    ac: Option<aho_corasick::AhoCorasick>,
+}
+
+/// The code markers of `markers.tsv`.
+pub static MARKERS: LazyLock<Markers> = LazyLock::new(|| {
+    let mut sets = Vec::new();
+    for l in MARKERS_TSV.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut it = l.split('\t');
+        let (Some(family), Some(source)) = (it.next(), it.next()) else { continue };
+        let literals: Vec<&str> = it.filter(|x| !x.is_empty()).collect();
+        if !literals.is_empty() {
+            sets.push(MarkerSet { family, source, literals });
+        }
+    }
+    let mut ids = Vec::new();
+    let mut pats = Vec::new();
+    for (si, s) in sets.iter().enumerate() {
+        for (li, l) in s.literals.iter().enumerate() {
+            ids.push((si, li));
+            pats.push(*l);
+        }
+    }
+    let ac = aho_corasick::AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(&pats)
+        .ok();
+    Markers { sets, ids, ac }
+});
+
+impl Markers {
+    /// The first marker set whose literals are all in `content`.
+    pub fn matching(&self, content: &[u8]) -> Option<&MarkerSet> {
+        let ac = self.ac.as_ref()?;
+        let mut seen: Vec<Vec<bool>> =
+            self.sets.iter().map(|s| vec![false; s.literals.len()]).collect();
+        for m in ac.find_overlapping_iter(content) {
+            if let Some(&(si, li)) = self.ids.get(m.pattern().as_usize())
+                && let Some(slot) = seen.get_mut(si).and_then(|v| v.get_mut(li))
+            {
+                *slot = true;
+            }
+        }
+        seen.iter().position(|v| v.iter().all(|b| *b)).and_then(|i| self.sets.get(i))
+    }
 }
 
 /// The indicator a hash (any of MD5/SHA-1/SHA-256, lowercase hex) matches, if any.

@@ -15,8 +15,10 @@ use crate::CheckError;
 use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
 use crate::inventory::{Inventory, Marker};
 use crate::options::CheckOptions;
+use crate::pulse::vendor::Vendor;
 use crate::pulse::{
-    MANIFEST, REF_AA21_110A, REF_ED_21_03, REF_KB44755, REF_MANDIANT_1, appliance_roots, read_small,
+    MANIFEST, Manifest, REF_AA21_110A, REF_ED_21_03, REF_KB44755, REF_MANDIANT_1, appliance_roots,
+    read_small,
 };
 
 /// The registration.
@@ -61,23 +63,15 @@ const SHA512_DIGEST_INFO: [u8; 19] = [
     0x00, 0x04, 0x40,
 ];
 
-/// Largest manifest or key file read.
+/// Largest manifest file read.
 const MAX_READ: u64 = 64 * 1024 * 1024;
 
 fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
-    let vendor = match &opts.vendor_key {
-        None => None,
-        Some(p) => {
-            let pem = read_small(p, 1024 * 1024)
-                .map_err(|reason| CheckError::Option { option: "--vendor-key", reason })?;
-            let key = parse_public_key(&pem).ok_or_else(|| CheckError::Option {
-                option: "--vendor-key",
-                reason: format!("{}: not an RSA public key in PEM form", p.display()),
-            })?;
-            Some((p.clone(), key))
-        }
-    };
-    Ok(Box::new(ManifestSignature { vendor }))
+    let vendor = Vendor::load(opts)?;
+    Ok(Box::new(ManifestSignature {
+        vendor: vendor.key,
+        vendor_manifest: vendor.manifest.is_some(),
+    }))
 }
 
 /// Parses an RSA public key from PEM: SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`) or PKCS#1
@@ -95,7 +89,7 @@ pub fn verifies(key: &RsaPublicKey, data: &[u8], sig: &[u8]) -> bool {
 }
 
 /// The signature bytes of `manifest.1`: raw, or base64 text.
-fn signature_bytes(raw: Vec<u8>) -> Vec<u8> {
+pub(crate) fn signature_bytes(raw: Vec<u8>) -> Vec<u8> {
     let text = String::from_utf8_lossy(&raw);
     let compact: String = text.split_whitespace().collect();
     if !compact.is_empty()
@@ -109,6 +103,8 @@ fn signature_bytes(raw: Vec<u8>) -> Vec<u8> {
 
 struct ManifestSignature {
     vendor: Option<(PathBuf, RsaPublicKey)>,
+    /// Whether the operator brought the vendor's manifest (`--vendor-manifest`).
+    vendor_manifest: bool,
 }
 
 impl ManifestSignature {
@@ -163,6 +159,18 @@ impl ManifestSignature {
             if on_box { "on-box key manifest.2 only" } else { "no key" },
         ));
         f.push_evidence(evidence("vendor_key", &vendor_path.to_string_lossy()));
+        if !self.vendor_manifest {
+            // Nothing vouches for the files any more: the manifest that should is forged.
+            let n = Manifest::parse(&manifest).entries.len();
+            f.push_evidence(evidence("files_not_vouched_for", &n.to_string()));
+            out.not_checked(format!(
+                "{n} file(s) listed in {} can no longer be vouched for: the manifest does not \
+                 verify with the vendor key{}; bring the vendor's manifest for the release \
+                 (--vendor-manifest FILE) to judge them",
+                manifest_path.display(),
+                if on_box { " (it was re-signed on the box)" } else { "" }
+            ));
+        }
         out.finding(f);
     }
 }

@@ -141,7 +141,7 @@ fn check_root(root: &Path, inv: &Inventory, out: &mut Out) {
                     let mut f = DETECTOR.info.finding().with_path(file.as_path()).with_message(
                         "file listed in the Pulse Connect Secure manifest is missing",
                     );
-                    f.severity = Severity::Medium;
+                    f = f.with_score(Severity::Medium.default_score());
                     f.push_evidence(evidence("appliance_path", path));
                     f.push_evidence(evidence("manifest_sha256", want));
                     out.finding(f);
@@ -167,7 +167,7 @@ fn check_root(root: &Path, inv: &Inventory, out: &mut Out) {
             .with_path(p.as_path())
             .with_message("code file under the Pulse Connect Secure product folders that the manifest does not list");
         if !web_cgi {
-            f.severity = Severity::Medium;
+            f = f.with_score(Severity::Medium.default_score());
         }
         f.push_evidence(evidence("appliance_path", &ap));
         out.finding(f);

@@ -10,6 +10,7 @@ use crate::CheckError;
 use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
 use crate::inventory::{Inventory, Marker};
 use crate::options::CheckOptions;
+use crate::pulse::vendor::{Vendor, Vouch};
 use crate::pulse::{
     Kind, MANIFEST, Manifest, REF_AA21_110A, REF_KB44755, REF_MANDIANT_2, appliance_roots, by_name,
     read_small,
@@ -30,8 +31,12 @@ pub static DETECTOR: Registration = Registration {
                    (`--vendor-manifest FILE`, same `<path> <sha256>` format) does not hold, or \
                    holds with another hash; and, with or without a vendor manifest, entries \
                    whose path is a published family file that is never part of the product \
-                   (`/home/perl/PAUS.pm`, `/home/bin/dshelper`, `meeting_testjs.cgi`, \
-                   `licenseserverproto.cgi`, `secid_canceltoken.cgi`, …).",
+                   (`/home/perl/PAUS.pm`, `/home/bin/dshelper`, `dsclslog`, the \
+                   `/tmp/*.statementcounters` files, …) unless the vendor manifest holds that \
+                   very entry. Genuine pages that families modify (`meeting_testjs.cgi`, \
+                   `welcome.cgi`, `compcheckresult.cgi`, …) are never judged by name. When \
+                   the vendor manifest has a signature beside it (`FILE.1` or `FILE.sig`), it \
+                   must verify with `--vendor-key` or the run does not start.",
             why: "An actor who adds files and wants the integrity check to stay quiet adds them \
                   to the manifest, and one who modifies files re-hashes their entries. Both \
                   leave entries the vendor never shipped.",
@@ -51,26 +56,18 @@ pub static DETECTOR: Registration = Registration {
 const MAX_EACH: usize = 100;
 
 fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
-    let vendor = match &opts.vendor_manifest {
-        None => None,
-        Some(p) => {
-            let text = read_small(p, 64 * 1024 * 1024)
-                .map_err(|reason| CheckError::Option { option: "--vendor-manifest", reason })?;
-            let m = Manifest::parse(&text);
-            if m.entries.is_empty() {
-                return Err(CheckError::Option {
-                    option: "--vendor-manifest",
-                    reason: format!("{}: no `<path> <sha256>` line", p.display()),
-                });
-            }
-            Some((p.clone(), m))
-        }
-    };
-    Ok(Box::new(Unshipped { vendor }))
+    let trust = Vendor::load(opts)?;
+    let note = trust.unsigned_note();
+    let vendor = trust.manifest.as_ref().map(|v| (v.path.clone(), v.manifest.clone()));
+    Ok(Box::new(Unshipped { vendor, note, trust }))
 }
 
 struct Unshipped {
     vendor: Option<(PathBuf, Manifest)>,
+    /// Said when the vendor manifest carried no signature that could be checked.
+    note: Option<String>,
+    /// What the operator brought, to tell whether the on-box manifest is the vendor's.
+    trust: Vendor,
 }
 
 impl Unshipped {
@@ -83,11 +80,20 @@ impl Unshipped {
                 return;
             }
         };
+        // An on-box manifest whose signature holds with the vendor key is the vendor's own:
+        // its entries were shipped, whatever their names.
+        let vendor_signed =
+            self.vendor.is_none() && matches!(self.trust.vouch(root), Vouch::OnBox(_));
         let mut n = 0usize;
         for (path, hash) in &onbox.entries {
+            if vendor_signed {
+                break;
+            }
             let family = by_name(path).filter(|i| matches!(i.kind, Kind::BadName | Kind::BadPath));
             let vendor_hash = self.vendor.as_ref().map(|(_, v)| v.entries.get(path));
             let why = match (family, vendor_hash) {
+                // The vendor shipped this very file: nothing to say about its name.
+                (_, Some(Some(v))) if v == hash => continue,
                 (Some(_), _) => "the manifest lists a published family file",
                 (None, Some(None)) => "the manifest lists a file the vendor manifest does not hold",
                 (None, Some(Some(v))) if v != hash => {
@@ -120,6 +126,9 @@ impl Unshipped {
                 n - MAX_EACH,
                 manifest_path.display()
             ));
+        }
+        if let Some(note) = &self.note {
+            out.not_checked(note.clone());
         }
         if self.vendor.is_none() {
             out.not_checked(format!(

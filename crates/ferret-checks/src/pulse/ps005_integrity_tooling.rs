@@ -29,8 +29,9 @@ pub static DETECTOR: Registration = Registration {
                    top-level `exit 0` followed by more of the script (the checker returns \
                    success before it checks anything), and counters of new or mismatched \
                    files set back to zero after they were counted (the checker runs but always \
-                   reports nothing). `DSUpgrade.pm`: the names of published web shells and \
-                   family files, `sed -i` edits of CGI scripts, and Base64-decoded code: what \
+                   reports nothing). `DSUpgrade.pm`: the names of published family files that \
+                   the product never ships, copies from `/tmp` over CGI pages or Perl modules, \
+                   `sed -i` edits of CGI scripts, and Base64-decoded code: what \
                    the persistence patchers add so that the implants are copied into the new \
                    installation during an upgrade.",
             why: "Mandiant found the actor modifying the integrity checker so that it would not \
@@ -137,6 +138,11 @@ pub(crate) fn upgrade_hits(text: &str) -> Vec<(usize, String, &'static str, Seve
         }
         let (what, sev) = if bad.iter().any(|b| lower.contains(b)) {
             ("upgrade script names a published web shell or family file", Severity::High)
+        } else if lower.contains("/tmp/")
+            && (lower.contains(".cgi") || lower.contains(".pm"))
+            && ["cp ", "mv ", "cat ", "rsync "].iter().any(|c| lower.contains(c))
+        {
+            ("upgrade script copies a scratch file over a product page or module", Severity::High)
         } else if lower.contains("sed -i") && lower.contains(".cgi") {
             ("upgrade script edits CGI scripts in place (sed -i)", Severity::High)
         } else if lower.contains("mime::base64") || lower.contains("decode_base64") {
@@ -168,7 +174,7 @@ impl Detector for IntegrityTooling {
             "Pulse Connect Secure integrity tooling tampered: {}",
             hits.iter().find(|h| h.3 == top).map_or("", |h| h.2)
         ));
-        f.severity = top;
+        f = f.with_score(top.default_score());
         for (n, line, what, _) in hits.iter().take(20) {
             f.push_evidence(evidence(&format!("line {n}: {what}"), line.trim()));
         }

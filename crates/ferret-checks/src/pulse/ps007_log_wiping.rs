@@ -113,7 +113,7 @@ impl Detector for LogWiping {
                     .finding()
                     .with_path(file.path)
                     .with_message("Pulse Connect Secure appliance log is empty");
-                f.severity = Severity::Medium;
+                f = f.with_score(Severity::Medium.default_score());
                 out.finding(f);
             }
             return;
@@ -161,7 +161,7 @@ impl Detector for LogWiping {
                     .finding()
                     .with_path(PathBuf::from(&**path))
                     .with_message("gap in a Pulse Connect Secure log's time sequence");
-                f.severity = Severity::Medium;
+                f = f.with_score(Severity::Medium.default_score());
                 f.time = Some(*to);
                 f.push_evidence(evidence("from", &from.to_rfc3339()));
                 f.push_evidence(evidence("to", &to.to_rfc3339()));

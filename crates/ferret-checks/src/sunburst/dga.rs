@@ -71,6 +71,10 @@ const SUFFIX: &[u8] = b".avsvmcloud.com";
 pub type VictimId = [u8; 8];
 
 #[expect(clippy::cast_possible_truncation, reason = "alphabets are shorter than 256")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "evaluated at compile time over the constant alphabets: a bad index is a build error"
+)]
 const fn reverse_table<const N: usize>(alphabet: &[u8; N]) -> [u8; 256] {
     let mut table = [0xFF; 256];
     let mut i = 0;
@@ -79,6 +83,16 @@ const fn reverse_table<const N: usize>(alphabet: &[u8; N]) -> [u8; 256] {
         i += 1;
     }
     table
+}
+
+/// A reverse table's entry for `c` (`0xFF`: not in the alphabet).
+fn rev(table: &[u8; 256], c: u8) -> u8 {
+    table.get(usize::from(c)).copied().unwrap_or(0xFF)
+}
+
+/// The alphabet's symbol at `i` (callers pass an index reduced modulo the alphabet's length).
+fn symbol(alphabet: &[u8], i: usize) -> char {
+    char::from(alphabet.get(i).copied().unwrap_or(b'0'))
 }
 
 static BASE32_REV: [u8; 256] = reverse_table(BASE32_ALPHABET);
@@ -235,9 +249,7 @@ pub fn parse_query(name: &str) -> Option<Query> {
         let first = id_chars.first().copied()?;
         let seq = (seq_value + 36 - first % 36) % 36;
         let seq = if seq == FINAL_SEQ { Seq::Final } else { Seq::Index(seq) };
-        if payload.is_empty()
-            || !payload.iter().all(|&c| c == b'0' || SUBST_REV[usize::from(c)] != 0xFF)
-        {
+        if payload.is_empty() || !payload.iter().all(|&c| c == b'0' || rev(&SUBST_REV, c) != 0xFF) {
             return None;
         }
         let payload = payload.strip_suffix(b"0").unwrap_or(payload);
@@ -264,7 +276,7 @@ pub fn parse_query(name: &str) -> Option<Query> {
             return None;
         }
         let mut plain = [0u8; 13];
-        for (out, b) in plain.iter_mut().zip(&raw[1..]) {
+        for (out, b) in plain.iter_mut().zip(raw.get(1..)?) {
             *out = b ^ key;
         }
         if plain[8] >> 4 != size {
@@ -272,7 +284,7 @@ pub fn parse_query(name: &str) -> Option<Query> {
         }
         let mut id = [0u8; 8];
         for (i, out) in id.iter_mut().enumerate() {
-            *out = plain[i] ^ plain[10 - i % 2];
+            *out = plain.get(i)? ^ plain.get(10 - i % 2)?;
         }
         victim = id;
         let stamp =
@@ -318,7 +330,7 @@ pub fn find_in_line(line: &str) -> Option<Query> {
 
 /// The region the implant uses for a victim id.
 pub fn region_for(victim: &VictimId) -> &'static str {
-    REGIONS[usize::from(victim[0] % 4)]
+    REGIONS.get(usize::from(victim[0] % 4)).copied().unwrap_or_default()
 }
 
 fn base36_value(c: u8) -> Option<u8> {
@@ -340,7 +352,7 @@ fn base32_decode_into(chars: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut bits = 0u32;
     let mut n = 0;
     for &c in chars {
-        let v = BASE32_REV[usize::from(c)];
+        let v = rev(&BASE32_REV, c);
         if v == 0xFF {
             return None;
         }
@@ -367,7 +379,7 @@ fn base32_is_canonical(chars: &[u8]) -> bool {
     }
     let spare = chars.len() * 5 - bytes * 8;
     chars.last().is_none_or(|&c| {
-        let v = BASE32_REV[usize::from(c)];
+        let v = rev(&BASE32_REV, c);
         v != 0xFF && (spare == 0 || v >> (5 - spare) == 0)
     })
 }
@@ -386,20 +398,18 @@ fn substitution_decode(chars: &[u8]) -> Option<String> {
     while let Some(&c) = it.next() {
         if c == b'0' {
             let Some(&next) = it.next() else { break };
-            let idx = SUBST_REV[usize::from(next)];
+            let idx = rev(&SUBST_REV, next);
             if idx == 0xFF {
                 return None;
             }
-            out.push(char::from(SPECIALS[usize::from(idx % 4)]));
+            out.push(char::from(*SPECIALS.get(usize::from(idx % 4))?));
         } else {
-            let idx = SUBST_REV[usize::from(c)];
+            let idx = rev(&SUBST_REV, c);
             if idx == 0xFF {
                 return None;
             }
-            out.push(char::from(
-                SUBST_ALPHABET
-                    [(usize::from(idx) + SUBST_ALPHABET.len() - 4) % SUBST_ALPHABET.len()],
-            ));
+            let n = SUBST_ALPHABET.len();
+            out.push(char::from(*SUBST_ALPHABET.get((usize::from(idx) + n - 4) % n)?));
         }
     }
     Some(out)
@@ -418,7 +428,8 @@ fn decode_payload(payload: &str) -> Option<(String, Encoding)> {
 fn decode_products(data: [u8; 2]) -> [ProductState; 8] {
     let mut states = [ProductState::default(); 8];
     for (i, state) in states.iter_mut().enumerate() {
-        let byte = data[1 - i / 4];
+        // The first four products are in the second byte.
+        let byte = data.get(usize::from(i < 4)).copied().unwrap_or(0);
         let bits = byte >> ((i % 4) * 2);
         *state = ProductState { stopped: bits & 1 != 0, running: bits & 2 != 0 };
     }
@@ -449,7 +460,9 @@ pub fn user_id(mac: &str, domain: &str, machine_guid: &str) -> VictimId {
     let digest: [u8; 16] = md5::Md5::digest(&input).into();
     let mut id = [0u8; 8];
     for (i, b) in digest.iter().enumerate() {
-        id[i % 8] ^= b;
+        if let Some(x) = id.get_mut(i % 8) {
+            *x ^= b;
+        }
     }
     id
 }
@@ -750,7 +763,7 @@ fn base32_encode(bytes: &[u8], pad_random: Option<&mut Rng>) -> String {
         acc |= u32::from(b) << bits;
         bits += 8;
         while bits >= 5 {
-            out.push(char::from(BASE32_ALPHABET[(acc & 31) as usize]));
+            out.push(symbol(BASE32_ALPHABET, (acc & 31) as usize));
             acc >>= 5;
             bits -= 5;
         }
@@ -759,7 +772,7 @@ fn base32_encode(bytes: &[u8], pad_random: Option<&mut Rng>) -> String {
         if let Some(rng) = pad_random {
             acc |= rng.next() << bits;
         }
-        out.push(char::from(BASE32_ALPHABET[(acc & 31) as usize]));
+        out.push(symbol(BASE32_ALPHABET, (acc & 31) as usize));
     }
     out
 }
@@ -772,11 +785,11 @@ fn substitution_encode(domain: &str, rng: &mut Rng) -> String {
         if let Some(special) = SPECIALS.iter().position(|&s| s == c) {
             let variant = rng.next() as usize % (SUBST_ALPHABET.len() / SPECIALS.len());
             out.push('0');
-            out.push(char::from(SUBST_ALPHABET[special + variant * SPECIALS.len()]));
+            out.push(symbol(SUBST_ALPHABET, special + variant * SPECIALS.len()));
         } else {
             // A character outside the table maps as index -1 would, as in the implant.
             let idx = SUBST_ALPHABET.iter().position(|&s| s == c).map_or(0, |i| i + 1);
-            out.push(char::from(SUBST_ALPHABET[(idx + 3) % SUBST_ALPHABET.len()]));
+            out.push(symbol(SUBST_ALPHABET, (idx + 3) % SUBST_ALPHABET.len()));
         }
     }
     out
@@ -857,12 +870,17 @@ pub fn encode_status(victim: &VictimId, status: &Status, seed: u64) -> String {
         let mut data = [0u8; 2];
         for (i, p) in products.iter().enumerate() {
             let bits = u8::from(p.stopped) | (u8::from(p.running) << 1);
-            data[1 - i / 4] |= bits << ((i % 4) * 2);
+            if let Some(d) = data.get_mut(usize::from(i < 4)) {
+                *d |= bits << ((i % 4) * 2);
+            }
         }
         buf.extend_from_slice(&data);
     }
     for i in 0..8 {
-        buf[i] ^= buf[10 - i % 2];
+        let k = buf.get(10 - i % 2).copied().unwrap_or(0);
+        if let Some(b) = buf.get_mut(i) {
+            *b ^= k;
+        }
     }
     beacon_name(&masked(&buf, false, &mut rng), *victim)
 }

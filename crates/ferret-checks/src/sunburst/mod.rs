@@ -45,6 +45,8 @@ pub enum FileKind {
     Name,
     /// Windows path suffix, lowercase with `/`.
     Path,
+    /// The name of a genuine Orion file that a family modifies: never matched by name.
+    Product,
 }
 
 /// One published file indicator.
@@ -75,6 +77,7 @@ pub static FILES: LazyLock<Vec<FileIndicator>> = LazyLock::new(|| {
                 "sha256" => FileKind::Sha256,
                 "name" => FileKind::Name,
                 "path" => FileKind::Path,
+                "product" => FileKind::Product,
                 _ => return None,
             };
             let value = it.next()?;
@@ -95,8 +98,32 @@ pub fn file_by_path(normalized: &str) -> Option<&'static FileIndicator> {
     FILES.iter().find(|i| match i.kind {
         FileKind::Name => name == i.value,
         FileKind::Path => normalized.ends_with(i.value),
-        FileKind::Sha256 => false,
+        FileKind::Sha256 | FileKind::Product => false,
     })
+}
+
+/// Whether a file name (lowercase) is a genuine Orion file that a family modifies.
+pub fn product_file(name: &str) -> bool {
+    FILES.iter().any(|i| i.kind == FileKind::Product && i.value == name)
+}
+
+/// The SUPERNOVA family the content of a compiled ASP.NET page shows, from the published
+/// markers (FireEye's SUPERNOVA rules: the dynamic compilation of a request's code, and the
+/// `clazz`/`codes`/`method`/`args` parameters), if any.
+pub fn supernova_content(content: &[u8]) -> Option<&'static str> {
+    let has = |s: &str| memchr::memmem::find(content, s.as_bytes()).is_some();
+    let solarwinds = content.windows(10).any(|w| w.eq_ignore_ascii_case(b"solarwinds"));
+    let params = ["codes", "clazz", "method", "args"].iter().filter(|p| has(p)).count();
+    if has("DynamicRun") && has("clazz") && params >= 3 && solarwinds {
+        return Some("DynamicRun with the clazz/codes/method/args parameters");
+    }
+    if ["CompileAssemblyFromSource", "CreateCompiler", "ProcessRequest", "IHttpHandler", "clazz"]
+        .iter()
+        .all(|s| has(s))
+    {
+        return Some("an HTTP handler compiling request code (CompileAssemblyFromSource, clazz)");
+    }
+    None
 }
 
 /// The indicator matching a SHA-256 (lowercase hex).

@@ -79,7 +79,7 @@ impl Detector for OrionDll {
             (None, None) => return,
         };
         let mut f = DETECTOR.info.finding().with_path(file.path).with_message(message);
-        f.severity = severity;
+        f = f.with_score(severity.default_score());
         f.push_evidence(evidence("sha256", &sha));
         if let Some(v) = &version {
             f.push_evidence(evidence("file_version", v));

@@ -12,7 +12,7 @@ use crate::detector::{
 use crate::inventory::{Marker, normalized};
 use crate::sunburst::{
     ORION_DLL, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_MSFT_STAGE2, REF_SOLARWINDS,
-    file_by_hash, file_by_path,
+    file_by_hash, file_by_path, product_file, supernova_content,
 };
 
 /// The registration.
@@ -27,13 +27,16 @@ pub static DETECTOR: Registration = Registration {
         needles: &[],
         doc: Doc {
             what: "Files matching the published SUPERNOVA, TEARDROP and second-stage indicators \
-                   (`crates/ferret-checks/src/sunburst/files.tsv`): the SUPERNOVA web shell \
-                   (`App_Web_logoimagehandler.ashx.b6031896.dll`, by name and hash); TEARDROP's \
+                   (`crates/ferret-checks/src/sunburst/files.tsv`): the SUPERNOVA web shell, a \
+                   modified copy of Orion's own compiled `App_Web_logoimagehandler.ashx.b6031896.dll` \
+                   (by hash, or by the published content markers: the handler compiles and runs \
+                   request code, `CompileAssemblyFromSource`/`DynamicRun` with the `clazz`, \
+                   `codes`, `method`, `args` parameters; never by its name); TEARDROP's \
                    `\\Windows\\SysWOW64\\netsetupsvc.dll` and the image files it reads its \
                    payload from (`gracious_truth.jpg`, `upbeat_anxiety.jpg`); the Cobalt Strike \
                    loader paths and hashes of Microsoft's second-stage write-up; the hotfix \
-                   installer `SolarWinds-Core-v2019.4.5220-Hotfix5.msp` (a lead by name, \
-                   evidence by hash). Hashed: files with a listed name or path, compiled \
+                   installer `SolarWinds-Core-v2019.4.5220-Hotfix5.msp` by hash (the vendor's \
+                   file: never by name). Hashed: files with a listed name or path, compiled \
                    ASP.NET pages (`App_Web_*.dll`) and the DLLs, executables and installers \
                    under a SolarWinds Orion install.",
             why: "SUPERNOVA is a web shell planted in Orion through a separate vulnerability \
@@ -42,8 +45,9 @@ pub static DETECTOR: Registration = Registration {
                   Cobalt Strike on chosen victims: finding them means the second stage ran.",
             evidence: "The path, SHA-256, family, and what the source says of the indicator.",
             false_positives: "Hash matches have none. The loader paths imitate Windows \
-                              components but are not part of Windows. The hotfix name alone \
-                              only says an affected hotfix was present (a lead).",
+                              components but are not part of Windows. Orion's own files \
+                              (the compiled logo handler, the hotfix) are never reported by \
+                              name.",
             references: &[
                 REF_AA20_352A,
                 REF_FIREEYE,
@@ -76,16 +80,43 @@ impl Detector for RelatedFile {
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
         let n = normalized(file.path);
         let sha = file.sha256().unwrap_or("").to_owned();
+        let name = n.rsplit('/').next().unwrap_or("");
+        if file_by_hash(&sha).is_none()
+            && name.starts_with("app_web_")
+            && let Ok(content) = file.content()
+            && let Some(what) = supernova_content(content)
+        {
+            let mut f = DETECTOR
+                .info
+                .finding()
+                .with_path(file.path)
+                .with_message("SUPERNOVA web shell (published content markers)")
+                .with_score(95);
+            f.push_evidence(evidence("family", "SUPERNOVA"));
+            f.push_evidence(evidence("matched", what));
+            if product_file(name) {
+                f.push_evidence(evidence("note", "a modified copy of Orion's own compiled page"));
+            }
+            if !sha.is_empty() {
+                f.push_evidence(evidence("sha256", &sha));
+            }
+            out.finding(f);
+            return;
+        }
         let hit = file_by_hash(&sha)
             .map(|i| (i, "hash"))
             .or_else(|| file_by_path(&n).map(|i| (i, "name or path")));
         let Some((i, how)) = hit else { return };
+        let score = match (how, i.severity) {
+            ("hash", Severity::Critical) => 100,
+            (_, s) => s.default_score().min(85),
+        };
         let mut f = DETECTOR
             .info
             .finding()
             .with_path(file.path)
-            .with_message(format!("{} file (published {how})", i.family));
-        f.severity = i.severity;
+            .with_message(format!("{} file (published {how})", i.family))
+            .with_score(score);
         f.push_evidence(evidence("family", i.family));
         f.push_evidence(evidence("matched", how));
         if !i.note.is_empty() {

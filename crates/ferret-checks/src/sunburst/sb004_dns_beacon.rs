@@ -200,13 +200,14 @@ impl Detector for DnsBeacon {
                     f.push_evidence(evidence("first_line", &l.to_string()));
                 }
             }
-            f.severity = if matched.is_some() {
+            let severity = if matched.is_some() {
                 Severity::Critical
             } else if all_mismatched {
                 Severity::Medium
             } else {
                 Severity::High
             };
+            f = f.with_score(severity.default_score());
             f.time = r.first_seen.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
             f.push_evidence(evidence("victim_id", &dga::victim_hex(&r.victim)));
             f.push_evidence(evidence("domain", &domain));

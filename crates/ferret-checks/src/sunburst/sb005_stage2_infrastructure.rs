@@ -95,7 +95,7 @@ impl Detector for Stage2 {
         let hits = indicators_in(line);
         let Some(top) = hits.iter().map(|h| h.1).max() else { return };
         let mut f = DETECTOR.info.event_finding(ev);
-        f.severity = top;
+        f = f.with_score(top.default_score());
         let names: Vec<&str> = hits.iter().map(|h| h.0).collect();
         f.message = Some(format!("SUNBURST stage-2 infrastructure: {}", names.join(", ")));
         for (v, _, src) in &hits {

@@ -34,8 +34,10 @@ pub struct CheckArgs {
     /// key found on the image.
     #[arg(long = "vendor-key", value_name = "KEY.pem")]
     pub vendor_key: Option<PathBuf>,
-    /// The vendor's manifest for the Pulse Connect Secure release (`<path> <sha256>` lines):
-    /// on-box manifest entries it does not hold were never shipped.
+    /// The vendor's genuine manifest for the Pulse Connect Secure release (`<path> <sha256>`
+    /// lines), brought from outside the box: it vouches for the appliance's files instead of
+    /// the on-box manifest, and on-box entries it does not hold were never shipped. A
+    /// signature beside it (`FILE.1` or `FILE.sig`) must verify with --vendor-key.
     #[arg(long = "vendor-manifest", value_name = "MANIFEST")]
     pub vendor_manifest: Option<PathBuf>,
     /// A host whose SUNBURST user id to look for in decoded DNS queries:
@@ -83,11 +85,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let outcome = ferret_checks::check(&opts, &collector, &bar);
     bar.finish();
     let outcome = outcome.context("cannot check")?;
-    let mut report = build_report("check", targets, started, collector, outcome.summary, None);
-    let unknown = outcome.verdicts.iter().any(|v| v.verdict == Verdict::Unknown);
-    if unknown {
-        report.summary.complete = false;
-    }
+    // An UNKNOWN verdict is already an incomplete reason of the summary (it survives `settle`).
+    let report = build_report(
+        "check",
+        targets,
+        started,
+        collector,
+        outcome.summary,
+        Some(ferret_checks::intel::sha256().to_owned()),
+    );
     output::emit(&report, &out)?;
     Ok(if outcome.verdicts.iter().any(|v| v.verdict == Verdict::Affected) {
         ExitStatus::Findings
