@@ -17,7 +17,7 @@ pub struct BaselineOptions {
     pub hash: HashAlgorithm,
     /// Compress the manifest with zstd.
     pub zstd: bool,
-    /// Walk options.
+    /// Walk options (with the stop flag, [`WalkOptions::cancel`]).
     pub walk: WalkOptions,
     /// Host name recorded in the header.
     pub host: String,
@@ -34,22 +34,50 @@ pub struct BaselineOutcome {
     pub summary: Summary,
 }
 
+/// Errors that stop a baseline: nothing usable was written.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The root cannot be examined (missing, permission denied): there is nothing to record.
+    #[error("cannot examine the root {root}")]
+    Root {
+        /// The root, as given.
+        root: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The stop flag was raised before the walk finished; the manifest written so far has no
+    /// trailer and must be discarded.
+    #[error("interrupted before the tree was fully recorded")]
+    Interrupted,
+    /// Writing the manifest failed.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
 /// Walks `root` under `policy` and writes a manifest to `out`. Files whose content the
 /// policy does not compare are recorded without a digest. Unreadable files are recorded
-/// without a digest and reported as problems.
+/// without a digest and reported as problems. A root that cannot be examined is an error
+/// before anything is written; a raised stop flag ends the walk with
+/// [`BaselineError::Interrupted`] (the bytes written to `out` are then not a manifest).
 pub fn baseline<W: Write>(
     root: &Path,
     policy: &Policy,
     opts: &BaselineOptions,
     out: W,
     sink: &dyn Sink,
-) -> Result<(W, BaselineOutcome), ManifestError> {
+) -> Result<(W, BaselineOutcome), BaselineError> {
+    std::fs::metadata(root)
+        .map_err(|source| BaselineError::Root { root: root.display().to_string(), source })?;
     let header =
         Header::new(&root.to_string_lossy(), &opts.host, opts.hash, policy.excludes().to_vec());
     let mut writer = ManifestWriter::new(out, &header, opts.zstd)?;
     let mut tree = Tree::new(root, policy, opts.walk.clone(), opts.hash, sink);
     for entry in tree.by_ref() {
         writer.write_entry(&entry)?;
+    }
+    if tree.stopped() {
+        return Err(BaselineError::Interrupted);
     }
     let entries = writer.count();
     let out = writer.finish()?;

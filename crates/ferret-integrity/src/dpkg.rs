@@ -1,5 +1,6 @@
-//! `verify --dpkg`: installed Debian packages against their recorded MD5 sums, and files in
-//! system directories that no package owns.
+//! `verify --dpkg`: installed Debian packages against their recorded MD5 sums, and files no
+//! package owns in the directories packages install into (plus any the operator adds),
+//! rolled up per package.
 //!
 //! Reads, under a root (`/` or a mounted image): `var/lib/dpkg/status` (packages and their
 //! conffiles with MD5), `var/lib/dpkg/info/*.md5sums` (per-package MD5 of shipped files),
@@ -22,8 +23,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use std::fmt::Write as _;
+
 use ferret_core::{
-    Engine, Evidence, Finding, Problem, ProblemKind, RuleRef, Severity, Sink, Summary,
+    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, RuleRef, Severity, Sink, Summary,
 };
 use globset::{Glob, GlobMatcher};
 use rayon::prelude::*;
@@ -48,14 +51,89 @@ pub enum DpkgError {
 }
 
 /// Options of a dpkg check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DpkgOptions {
     /// The root the package paths are under.
     pub root: PathBuf,
-    /// Look for files no package owns in system directories.
+    /// Look for files no package owns in the directories packages install into
+    /// ([`BIN_DIRS`], [`LIB_DIRS`]). Never done when [`DpkgOptions::packages`] names
+    /// packages: the check is then limited to those packages.
     pub unowned: bool,
-    /// Check only these packages (names without `:arch`); empty: all.
+    /// Further directories (relative to the root; a leading `/` is allowed) searched for
+    /// executables and ELF objects no package owns, such as `usr/local`, `opt` or `home`,
+    /// where packages do not install.
+    pub unowned_in: Vec<PathBuf>,
+    /// Check only these packages (`name` or `name:arch`); empty: all. An unknown or
+    /// uninstalled name makes the run incomplete.
     pub packages: Vec<String>,
+    /// Raised to stop: the check ends at the next file and its summary says `interrupted`.
+    pub cancel: Cancel,
+}
+
+impl DpkgOptions {
+    /// Whether package `name` (architecture `arch`, possibly empty) is selected.
+    fn wants(&self, name: &str, arch: &str) -> bool {
+        self.packages.is_empty() || self.packages.iter().any(|r| request_matches(r, name, arch))
+    }
+
+    /// Whether files no package owns are looked for at all.
+    fn searches_unowned(&self) -> bool {
+        self.packages.is_empty() && (self.unowned || !self.unowned_in.is_empty())
+    }
+}
+
+/// Whether a `--package` request (`name` or `name:arch`) names package `name` of
+/// architecture `arch` (empty when unknown: the name decides).
+fn request_matches(request: &str, name: &str, arch: &str) -> bool {
+    match request.split_once(':') {
+        Some((n, a)) => n == name && (arch.is_empty() || a == arch),
+        None => request == name,
+    }
+}
+
+/// The canonical text of what a dpkg check applies — ferret's own rules, not the examined
+/// host's data: the rule ids and their scores, the directories searched for files no package
+/// owns (and those added with [`DpkgOptions::unowned_in`]) and the package selection. Its
+/// SHA-256 ([`policy_sha256`]) is the report's `tool.ruleset_sha256`.
+pub fn policy_text(opts: &DpkgOptions) -> String {
+    let mut t = String::from(
+        "ferret dpkg policy 1\n\
+         DPKG001 package-file-modified 80 system, 65 other; replaced by another type the same\n\
+         DPKG002 conffile-changed 40 changed, 30 removed\n\
+         DPKG003 package-file-missing 45\n\
+         DPKG004 unowned-system-file 75 executable or ELF in a binary directory, 50 other file \
+         there, 70 ELF in a library directory, 70 executable or ELF in an added directory\n",
+    );
+    let unowned = opts.unowned && opts.packages.is_empty();
+    let _ = writeln!(t, "unowned {}", if unowned { "on" } else { "off" });
+    if unowned {
+        let _ = writeln!(t, "unowned-bin-dirs {}", BIN_DIRS.join(" "));
+        let _ = writeln!(t, "unowned-lib-dirs {}", LIB_DIRS.join(" "));
+    }
+    if opts.packages.is_empty() {
+        let mut added: Vec<Vec<u8>> =
+            opts.unowned_in.iter().map(|d| normalize(d.as_os_str().as_bytes())).collect();
+        added.sort();
+        added.dedup();
+        for d in added {
+            let _ = writeln!(t, "unowned-in /{}", String::from_utf8_lossy(&d));
+        }
+    }
+    let mut packages = opts.packages.clone();
+    packages.sort();
+    packages.dedup();
+    let _ = writeln!(
+        t,
+        "packages {}",
+        if packages.is_empty() { "all".to_owned() } else { packages.join(" ") }
+    );
+    t
+}
+
+/// SHA-256 (hex) of [`policy_text`].
+pub fn policy_sha256(opts: &DpkgOptions) -> String {
+    use sha2::{Digest as _, Sha256};
+    hex::encode(Sha256::digest(policy_text(opts).as_bytes()))
 }
 
 /// One conffile recorded in `status`.
@@ -342,10 +420,12 @@ fn shown(rel: &[u8]) -> String {
     format!("/{}", String::from_utf8_lossy(rel))
 }
 
-/// Directories searched for unowned files: binaries anywhere, ELF objects in library dirs.
-const BIN_DIRS: [&str; 7] =
-    ["usr/bin", "usr/sbin", "bin", "sbin", "usr/local/bin", "usr/local/sbin", "usr/games"];
-const LIB_DIRS: [&str; 9] = [
+/// Directories packages install programs into, searched for files no package owns (any
+/// executable, ELF object or other file). `usr/local` is the local administrator's and is
+/// not searched unless asked ([`DpkgOptions::unowned_in`]).
+pub const BIN_DIRS: [&str; 5] = ["usr/bin", "usr/sbin", "bin", "sbin", "usr/games"];
+/// Library directories packages install into, searched for ELF objects no package owns.
+pub const LIB_DIRS: [&str; 9] = [
     "usr/lib",
     "usr/lib32",
     "usr/lib64",
@@ -363,7 +443,138 @@ pub const TRUST_NOTE: &str = "package checksums and file lists were read from th
     and MD5 is not collision resistant; verify against a signed manifest made elsewhere for a \
     trustworthy answer";
 
+/// The roll-up key of files no package owns.
+pub const NO_PACKAGE: &str = "(no package)";
+
+/// One package's findings, rolled up into one line of the report.
+#[derive(Debug, Default)]
+struct Rollup {
+    modified: u64,
+    missing: u64,
+    conffiles: u64,
+    unowned: u64,
+    findings: u64,
+    /// Score, rule name and path of the worst finding.
+    worst: Option<(u8, &'static str, String)>,
+}
+
+impl Rollup {
+    fn add(&mut self, name: &'static str, score: u8, shown: String) {
+        match name {
+            "package-file-modified" => self.modified += 1,
+            "package-file-missing" => self.missing += 1,
+            "conffile-changed" => self.conffiles += 1,
+            _ => self.unowned += 1,
+        }
+        self.findings += 1;
+        if self.worst.as_ref().is_none_or(|(s, _, p)| score > *s || (score == *s && shown < *p)) {
+            self.worst = Some((score, name, shown));
+        }
+    }
+
+    fn line(&self, package: &str) -> String {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.modified, "file(s) modified"),
+            (self.missing, "missing"),
+            (self.conffiles, "conffile(s) changed"),
+            (self.unowned, "file(s) no package owns"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        let mut line = format!("{package}: {}", parts.join(", "));
+        if let Some((score, name, path)) = &self.worst {
+            let sev = Severity::from_score(*score).as_str().to_ascii_uppercase();
+            let _ = write!(line, "; worst: {sev} {score} {name} {path}");
+        }
+        line
+    }
+
+    fn json(&self, package: &str) -> serde_json::Value {
+        let (score, rule, path) = self.worst.clone().unwrap_or((0, "", String::new()));
+        serde_json::json!({
+            "package": package,
+            "findings": self.findings,
+            "files_modified": self.modified,
+            "files_missing": self.missing,
+            "conffiles_changed": self.conffiles,
+            "unowned_files": self.unowned,
+            "worst_score": score,
+            "worst_severity": Severity::from_score(score).as_str(),
+            "worst_rule": rule,
+            "worst_path": path,
+        })
+    }
+}
+
+/// Puts the per-package roll-up in the summary: `details.packages` (one object per package
+/// with findings, worst first) and `details.rollup` (a title and one text line per package,
+/// which the text report prints above the findings).
+fn record_rollup(summary: &mut Summary, rollup: &BTreeMap<String, Rollup>) {
+    if rollup.is_empty() {
+        return;
+    }
+    let mut rows: Vec<(&String, &Rollup)> = rollup.iter().collect();
+    rows.sort_by(|(an, a), (bn, b)| {
+        let score = |r: &Rollup| r.worst.as_ref().map_or(0, |w| w.0);
+        score(b).cmp(&score(a)).then(b.findings.cmp(&a.findings)).then(an.cmp(bn))
+    });
+    let packages: Vec<serde_json::Value> = rows.iter().map(|(n, r)| r.json(n)).collect();
+    let lines: Vec<String> = rows.iter().map(|(n, r)| r.line(n)).collect();
+    summary.details.insert("packages".into(), packages.into());
+    summary.details.insert(
+        "rollup".into(),
+        serde_json::json!({
+            "title": format!("Findings per package ({} package(s); details below)", rows.len()),
+            "lines": lines,
+        }),
+    );
+}
+
+/// Whether a `Status:` value leaves the package's files on the system (anything but
+/// `not-installed` and `config-files`).
+fn is_installed(status: &str) -> bool {
+    !matches!(status.split_whitespace().last(), Some("not-installed" | "config-files") | None)
+}
+
+/// Marks the run incomplete for every `--package` name the database does not know or that
+/// is not installed.
+fn check_selection(opts: &DpkgOptions, packages: &[Package], summary: &mut Summary) {
+    let mut asked: Vec<&String> = opts.packages.iter().collect();
+    asked.sort();
+    asked.dedup();
+    for r in asked {
+        let (name, arch) = match r.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (r.as_str(), None),
+        };
+        let found: Vec<&Package> = packages
+            .iter()
+            .filter(|p| p.name == name && arch.is_none_or(|a| p.arch == a))
+            .collect();
+        match found.first() {
+            None => summary.mark_incomplete(format!(
+                "unknown package {r:?}: the dpkg database under {} does not list it",
+                opts.root.display()
+            )),
+            Some(p) if !found.iter().any(|p| is_installed(&p.status)) => {
+                summary.mark_incomplete(format!(
+                    "package {r:?} is not installed (status: {})",
+                    p.status
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
 /// Checks installed packages under `opts.root`. Findings go to `sink`.
+///
+/// With [`DpkgOptions::packages`], every check is limited to those packages (no search for
+/// files no package owns) and a name the database does not know makes the run incomplete.
+/// Findings are rolled up per package in the summary (`details.packages`, `details.rollup`).
 pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgError> {
     let root = &opts.root;
     let admin = root.join("var/lib/dpkg");
@@ -375,6 +586,9 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
     summary.not_checked.push(TRUST_NOTE.into());
     let packages = parse_status(&status);
     summary.count("packages", packages.len() as u64);
+    check_selection(opts, &packages, &mut summary);
+    let status_arch: HashMap<&str, &str> =
+        packages.iter().map(|p| (p.name.as_str(), p.arch.as_str())).collect();
 
     let mut filters = PathFilters::default();
     if let Ok(t) = read_db(&root.join("etc/dpkg/dpkg.cfg")) {
@@ -396,9 +610,9 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
     let diverted: HashMap<Vec<u8>, (Vec<u8>, String)> =
         diversions.iter().map(|(f, t, p)| (f.clone(), (t.clone(), p.clone()))).collect();
 
-    // Conffiles by path, from status.
+    // Conffiles by path, from status (of the selected packages only).
     let mut conffiles: BTreeMap<Vec<u8>, (String, String)> = BTreeMap::new();
-    for p in &packages {
+    for p in packages.iter().filter(|p| opts.wants(&p.name, &p.arch)) {
         for c in &p.conffiles {
             if !c.obsolete
                 && c.md5.len() == 32
@@ -436,10 +650,14 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
     let mut resolver = Resolver::new(root);
     let mut tasks = Vec::new();
     let mut seen_conf = HashSet::new();
+    let mut with_sums: HashSet<String> = HashSet::new();
     let mut excluded = 0u64;
     for (pkg, path) in &md5_files {
-        let pkg_name = pkg.split(':').next().unwrap_or(pkg);
-        if !opts.packages.is_empty() && !opts.packages.iter().any(|p| p == pkg_name) {
+        let (pkg_name, arch) = match pkg.split_once(':') {
+            Some((n, a)) => (n, a),
+            None => (pkg.as_str(), status_arch.get(pkg.as_str()).copied().unwrap_or("")),
+        };
+        if !opts.wants(pkg_name, arch) {
             continue;
         }
         let text = match read_db(path) {
@@ -449,6 +667,8 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
                 continue;
             }
         };
+        with_sums.insert(pkg_name.to_owned());
+        with_sums.insert(format!("{pkg_name}:{arch}"));
         let (lines, bad) = parse_md5sums(&text);
         if bad > 0 {
             sink.problem(Problem::at(
@@ -478,8 +698,18 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
             tasks.push(Task { pkg: pkg_name.clone(), rel: target, real, md5, conffile });
         }
     }
+    for r in &opts.packages {
+        let known = packages
+            .iter()
+            .any(|p| is_installed(&p.status) && request_matches(r, &p.name, &p.arch));
+        if known && !with_sums.contains(r) {
+            summary.mark_incomplete(format!(
+                "package {r:?} has no md5sums file: the files it installed could not be checked"
+            ));
+        }
+    }
     for (rel, (pkg, md5)) in &conffiles {
-        if seen_conf.contains(rel) || (!opts.packages.is_empty() && !opts.packages.contains(pkg)) {
+        if seen_conf.contains(rel) {
             continue;
         }
         let real = resolver.file(rel);
@@ -493,9 +723,15 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
     }
     summary.skip("path_exclude", excluded);
 
-    let results: Vec<Outcome> =
-        tasks.par_iter().with_max_len(16).map(|t| md5_of(&abs_path(root, &t.real))).collect();
+    let cancel = &opts.cancel;
+    let results: Vec<Option<Outcome>> = tasks
+        .par_iter()
+        .with_max_len(16)
+        .map(|t| (!cancel.is_cancelled()).then(|| md5_of(&abs_path(root, &t.real))))
+        .collect();
+    let mut rollup: BTreeMap<String, Rollup> = BTreeMap::new();
     for (t, outcome) in tasks.iter().zip(results) {
+        let Some(outcome) = outcome else { continue };
         let path = abs_path(root, &t.real);
         let counter = if t.conffile { "conffiles_checked" } else { "files_checked" };
         summary.count(counter, 1);
@@ -551,6 +787,7 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
             }
         };
         summary.count(name, 1);
+        rollup.entry(t.pkg.clone()).or_default().add(name, score, shown(&t.rel));
         let mut f = Finding::new(Engine::Integrity, rule(id, name), Severity::Info)
             .with_score(score)
             .with_path(path.as_path())
@@ -564,7 +801,13 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
         sink.finding(f);
     }
 
-    if opts.unowned {
+    if !opts.packages.is_empty() {
+        summary.not_checked.push(
+            "files no package owns were not looked for: --package limits every check to the \
+             named packages"
+                .into(),
+        );
+    } else if opts.searches_unowned() && !cancel.is_cancelled() {
         let mut owned: HashSet<Vec<u8>> = HashSet::new();
         for (_, path) in &list_files {
             match read_db(path) {
@@ -580,8 +823,34 @@ pub fn verify_dpkg(opts: &DpkgOptions, sink: &dyn Sink) -> Result<Summary, DpkgE
             owned.insert(resolver.file(to));
         }
         summary.count("owned_paths", owned.len() as u64);
-        unowned(root, &mut resolver, &owned, sink, &mut summary);
+        let mut dirs: Vec<(Vec<u8>, DirKind)> = Vec::new();
+        if opts.unowned {
+            dirs.extend(BIN_DIRS.iter().map(|d| (d.as_bytes().to_vec(), DirKind::Bin)));
+            dirs.extend(LIB_DIRS.iter().map(|d| (d.as_bytes().to_vec(), DirKind::Lib)));
+        }
+        for d in &opts.unowned_in {
+            dirs.push((normalize(d.as_os_str().as_bytes()), DirKind::Added));
+        }
+        let roll = rollup.entry(NO_PACKAGE.to_owned()).or_default();
+        let ctx = UnownedCtx { root, owned: &owned, cancel, sink };
+        unowned(&ctx, &mut resolver, &dirs, &mut summary, roll);
+        if roll.findings == 0 {
+            rollup.remove(NO_PACKAGE);
+        }
+        if opts.unowned_in.is_empty() {
+            summary.not_checked.push(format!(
+                "files no package owns were looked for only where packages install ({} and \
+                 ELF objects in {}); usr/local, opt and home were not searched (--unowned-in \
+                 DIR adds a directory)",
+                BIN_DIRS.join(", "),
+                LIB_DIRS.join(", ")
+            ));
+        }
     }
+    if cancel.is_cancelled() {
+        summary.mark_interrupted();
+    }
+    record_rollup(&mut summary, &rollup);
     summary.details.insert("source".into(), "dpkg".into());
     summary.details.insert("authenticated".into(), false.into());
     Ok(summary)
@@ -593,32 +862,54 @@ fn is_elf(path: &Path) -> bool {
     f.read_exact(&mut magic).is_ok() && magic == *b"\x7fELF"
 }
 
+/// Where an unowned file was found, which decides what is reported and its score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirKind {
+    /// A program directory: any file.
+    Bin,
+    /// A library directory: ELF objects.
+    Lib,
+    /// A directory the operator added: executables and ELF objects.
+    Added,
+}
+
+/// What the search for unowned files needs.
+struct UnownedCtx<'a> {
+    root: &'a Path,
+    owned: &'a HashSet<Vec<u8>>,
+    cancel: &'a Cancel,
+    sink: &'a dyn Sink,
+}
+
 fn unowned(
-    root: &Path,
+    ctx: &UnownedCtx<'_>,
     resolver: &mut Resolver,
-    owned: &HashSet<Vec<u8>>,
-    sink: &dyn Sink,
+    dirs: &[(Vec<u8>, DirKind)],
     summary: &mut Summary,
+    roll: &mut Rollup,
 ) {
+    let root = ctx.root;
     let mut walked: HashSet<Vec<u8>> = HashSet::new();
-    let dirs = BIN_DIRS.iter().map(|d| (*d, true)).chain(LIB_DIRS.iter().map(|d| (*d, false)));
-    for (dir, is_bin) in dirs {
-        let real = resolver.dir(dir.as_bytes(), 0);
+    for (dir, kind) in dirs {
+        let real = resolver.dir(dir, 0);
         if !walked.insert(real.clone()) {
             continue;
         }
         let mut stack = vec![real];
         while let Some(d) = stack.pop() {
+            if ctx.cancel.is_cancelled() {
+                return;
+            }
             let abs = abs_path(root, &d);
             let Ok(rd) = std::fs::read_dir(&abs) else { continue };
             let mut names: Vec<Vec<u8>> = rd.flatten().map(|e| e.file_name().into_vec()).collect();
             names.sort();
             for n in names {
-                let rel = [&d[..], b"/", &n[..]].concat();
+                let rel = if d.is_empty() { n.clone() } else { [&d[..], b"/", &n[..]].concat() };
                 let p = abs_path(root, &rel);
                 let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
                 if meta.is_dir() {
-                    if !walked.contains(&rel) {
+                    if walked.insert(rel.clone()) {
                         stack.push(rel);
                     }
                     continue;
@@ -627,18 +918,20 @@ fn unowned(
                     continue;
                 }
                 summary.count("system_files_seen", 1);
-                if owned.contains(&rel) {
+                if ctx.owned.contains(&rel) {
                     continue;
                 }
                 let exec = meta.permissions().mode() & 0o111 != 0;
                 let elf = is_elf(&p);
-                let score = match (is_bin, exec, elf) {
-                    (true, true, _) | (true, _, true) => 75,
-                    (true, false, false) => 50,
-                    (false, _, true) => 70,
-                    (false, _, false) => continue,
+                let score = match kind {
+                    DirKind::Bin if exec || elf => 75,
+                    DirKind::Bin => 50,
+                    DirKind::Lib if elf => 70,
+                    DirKind::Added if exec || elf => 70,
+                    DirKind::Lib | DirKind::Added => continue,
                 };
                 summary.count("unowned-system-file", 1);
+                roll.add("unowned-system-file", score, shown(&rel));
                 let mut f = Finding::new(
                     Engine::Integrity,
                     rule("DPKG004", "unowned-system-file"),
@@ -660,7 +953,7 @@ fn unowned(
                 .with_detail("authenticated", false)
                 .with_detail("source", "dpkg");
                 f.size = Some(meta.len());
-                sink.finding(f);
+                ctx.sink.finding(f);
             }
         }
     }

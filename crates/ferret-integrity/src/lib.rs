@@ -12,7 +12,10 @@
 //!   `integrity`) into a [`ferret_core::Sink`];
 //! - [`diff::diff`] compares two manifests;
 //! - [`dpkg::verify_dpkg`] checks installed Debian packages against their recorded MD5 sums
-//!   and looks for files in system directories that no package owns.
+//!   and looks for files no package owns where packages install, rolled up per package.
+//!
+//! Each engine takes a stop flag ([`ferret_core::Cancel`], in [`tree::WalkOptions`] and
+//! [`dpkg::DpkgOptions`]) and ends at the next file when it is raised.
 //!
 //! What is expected to change (logs, caches) and which attributes are compared is a
 //! [`policy::Policy`]. Nothing here prints or exits; per-item failures are

@@ -16,7 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ferret_core::{Problem, ProblemKind, Sink};
+use ferret_core::{Cancel, Problem, ProblemKind, Sink};
 use rayon::prelude::*;
 
 use crate::manifest::{Entry, EntryKind, HashAlgorithm};
@@ -41,6 +41,9 @@ pub struct WalkItem {
 pub struct WalkOptions {
     /// Do not descend into directories on another file system than the root.
     pub one_file_system: bool,
+    /// Raised to stop: a [`Tree`] then ends at the next file (the batch under way is
+    /// dropped) and says so with [`Tree::stopped`].
+    pub cancel: Cancel,
 }
 
 /// A depth-first walk in manifest path order. Problems (unreadable directories, vanished
@@ -232,6 +235,8 @@ pub struct Tree<'a> {
     sink: &'a dyn Sink,
     ready: VecDeque<Entry>,
     pending: Option<Vec<WalkItem>>,
+    cancel: Cancel,
+    stopped: bool,
     /// Counters.
     pub stats: TreeStats,
 }
@@ -256,6 +261,7 @@ impl<'a> Tree<'a> {
         hash: HashAlgorithm,
         sink: &'a dyn Sink,
     ) -> Tree<'a> {
+        let cancel = opts.cancel.clone();
         Tree {
             walk: SortedWalk::new(root, policy, opts, sink),
             policy,
@@ -263,8 +269,16 @@ impl<'a> Tree<'a> {
             sink,
             ready: VecDeque::new(),
             pending: None,
+            cancel,
+            stopped: false,
             stats: TreeStats::default(),
         }
+    }
+
+    /// Whether the tree ended early because its [`WalkOptions::cancel`] flag was raised
+    /// (the entries produced are then a prefix of the tree, not all of it).
+    pub fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// See [`SortedWalk::under_unreadable`].
@@ -280,6 +294,11 @@ impl<'a> Tree<'a> {
     /// Hashes the batch walked ahead while the walk reads the next one (a pipeline of two
     /// stages on rayon's pool).
     fn fill(&mut self) {
+        if self.stopped || self.cancel.is_cancelled() {
+            self.stopped = true;
+            self.pending = Some(Vec::new());
+            return;
+        }
         let batch = match self.pending.take() {
             Some(b) => b,
             None => walk_batch(&mut self.walk),
@@ -293,19 +312,27 @@ impl<'a> Tree<'a> {
         let sink = self.sink;
         let stats = &self.stats;
         let walk = &mut self.walk;
+        let cancel = &self.cancel;
         let (built, next) = rayon::join(
             || {
                 batch
                     .into_par_iter()
                     .with_max_len(1)
                     .map(|item| {
-                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT);
+                        // Once stopped, the rest of the batch is not hashed (it is dropped).
+                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
+                            && !cancel.is_cancelled();
                         build_entry(item, want.then_some(hash), sink, stats)
                     })
                     .collect::<Vec<Entry>>()
             },
             || walk_batch(walk),
         );
+        if self.cancel.is_cancelled() {
+            self.stopped = true;
+            self.pending = Some(Vec::new());
+            return;
+        }
         self.pending = Some(next);
         self.stats.entries.fetch_add(built.len() as u64, Ordering::Relaxed);
         self.ready.extend(built);

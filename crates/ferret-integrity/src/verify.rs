@@ -7,6 +7,7 @@
 //! between is detected.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering as AtomicOrdering;
@@ -49,6 +50,16 @@ pub enum VerifyError {
     /// Reading failed.
     #[error("cannot read the manifest")]
     Io(#[source] io::Error),
+    /// The root to check cannot be examined (missing, permission denied): nothing would be
+    /// checked, so the verification does not start.
+    #[error("cannot examine the root {root}")]
+    Root {
+        /// The root, as given.
+        root: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// How the manifest is to be trusted.
@@ -120,22 +131,33 @@ pub fn with_manifest<R: Read + Seek, T>(
     f: impl FnOnce(&mut ManifestReader<'_>, Option<&Authenticity>) -> Result<T, VerifyError>,
 ) -> Result<(T, Header, Option<Authenticity>), VerifyError> {
     let auth = authenticate_manifest(&mut manifest, trust)?;
+    let (value, header) = with_authenticated(manifest, auth.as_ref(), f)?;
+    Ok((value, header, auth))
+}
+
+/// The second half of [`with_manifest`]: parses a manifest whose signature was checked
+/// (`auth`), hashing the bytes parsed and comparing them with the bytes that were checked.
+fn with_authenticated<R: Read, T>(
+    manifest: R,
+    auth: Option<&Authenticity>,
+    f: impl FnOnce(&mut ManifestReader<'_>, Option<&Authenticity>) -> Result<T, VerifyError>,
+) -> Result<(T, Header), VerifyError> {
     let mut hashing = HashingReader::new(manifest);
     let (value, header) = {
         let mut reader = ManifestReader::new(&mut hashing).map_err(VerifyError::Manifest)?;
         let header = reader.header().clone();
-        if let Some(a) = &auth {
+        if let Some(a) = auth {
             check_comment(a, &header)?;
         }
-        (f(&mut reader, auth.as_ref())?, header)
+        (f(&mut reader, auth)?, header)
     };
     io::copy(&mut hashing, &mut io::sink()).map_err(VerifyError::Io)?;
-    if let Some(a) = &auth
+    if let Some(a) = auth
         && a.content_sha256 != hashing.digest()
     {
         return Err(VerifyError::Changed);
     }
-    Ok((value, header, auth))
+    Ok((value, header))
 }
 
 /// Records the manifest's identity in a summary.
@@ -163,20 +185,113 @@ pub fn describe(summary: &mut Summary, header: &Header, auth: Option<&Authentici
 /// Options of a verification.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
-    /// Walk options.
+    /// Walk options, with the stop flag ([`crate::tree::WalkOptions::cancel`]): when it is
+    /// raised the verification stops at the next file and its summary says `interrupted`.
     pub walk: WalkOptions,
 }
 
+/// Most manifest entries whose presence under the root is probed before the merge-join.
+const PROBE_SAMPLE: usize = 1024;
+/// Fewest absent entries that can make a root look wrong (a few deleted files in a tiny
+/// manifest are findings, not a wrong root).
+const WRONG_ROOT_MIN_ABSENT: u64 = 4;
+
+/// Whether `absent` of `total` entries is "most of them" (a wrong root).
+fn mostly_absent(absent: u64, total: u64) -> bool {
+    absent >= WRONG_ROOT_MIN_ABSENT && absent.saturating_mul(2) > total
+}
+
+/// What the probe of the root found: of `sampled` manifest entries, `absent` are not there.
+#[derive(Debug, Clone, Copy, Default)]
+struct Probe {
+    sampled: u64,
+    absent: u64,
+}
+
+/// A small deterministic generator for the reservoir sample (splitmix64).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Reads the manifest once, keeps a uniform sample of its entries (the root entry and
+/// excluded paths left out) and looks each one up under `root` with `lstat`. A root where
+/// most of them are absent is not the tree the manifest was made of (a mistyped or unmounted
+/// mount point): its absences and additions are then counted, not reported one by one.
+/// Best effort: a manifest that does not parse gives what was read (the merge-join reports
+/// the error).
+fn probe_root(root: &Path, manifest: impl Read, policy: &Policy) -> Probe {
+    let Ok(reader) = ManifestReader::new(manifest) else { return Probe::default() };
+    let mut policy = policy.clone();
+    if policy.add_excludes(&reader.header().excludes).is_err() {
+        return Probe::default();
+    }
+    let mut sample: Vec<Vec<u8>> = Vec::with_capacity(PROBE_SAMPLE);
+    let mut rng = SplitMix(0x6665_7272_6574);
+    let mut seen = 0u64;
+    for entry in reader {
+        let Ok(entry) = entry else { break };
+        let clean = entry.path.split(|&c| c == b'/').all(|c| !matches!(c, b"" | b"." | b".."));
+        if !clean || policy.is_excluded_path(&entry.path) {
+            continue;
+        }
+        seen += 1;
+        if sample.len() < PROBE_SAMPLE {
+            sample.push(entry.path);
+        } else if let Ok(i) = usize::try_from(rng.next() % seen)
+            && let Some(slot) = sample.get_mut(i)
+        {
+            *slot = entry.path;
+        }
+    }
+    let mut probe = Probe::default();
+    for rel in &sample {
+        match std::fs::symlink_metadata(crate::tree::abs_path(root, rel)) {
+            Ok(_) => {}
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) =>
+            {
+                probe.absent += 1;
+            }
+            // Unreadable: says nothing about the root.
+            Err(_) => continue,
+        }
+        probe.sampled += 1;
+    }
+    probe
+}
+
 /// Verifies `root` against a manifest. Findings (engine `integrity`) go to `sink`.
+///
+/// The root must exist ([`VerifyError::Root`] otherwise). Manifest paths are relative, so
+/// any root holding the recorded tree can be checked (`/mnt/suspect` against a manifest made
+/// of `/mnt/golden`). When most manifest entries are absent from the root, the root is
+/// probably not that tree: the run is marked incomplete with the count, and absent or
+/// unexpected paths are counted rather than reported one by one. When the stop flag is
+/// raised the run ends at the next file and is marked interrupted.
 pub fn verify<R: Read + Seek>(
     root: &Path,
-    manifest: R,
+    mut manifest: R,
     trust: &Trust,
     policy: &Policy,
     opts: &VerifyOptions,
     sink: &dyn Sink,
 ) -> Result<VerifyOutcome, VerifyError> {
-    let (summary, header, authenticity) = with_manifest(manifest, trust, |reader, auth| {
+    std::fs::metadata(root)
+        .map_err(|source| VerifyError::Root { root: root.display().to_string(), source })?;
+    let authenticity = authenticate_manifest(&mut manifest, trust)?;
+    let probe = probe_root(root, &mut manifest, policy);
+    manifest.rewind().map_err(VerifyError::Io)?;
+    let wrong_root = mostly_absent(probe.absent, probe.sampled);
+    let cancel = opts.walk.cancel.clone();
+    let (summary, header) = with_authenticated(manifest, authenticity.as_ref(), |reader, auth| {
         let mut policy = policy.clone();
         policy.add_excludes(&reader.header().excludes).map_err(VerifyError::Policy)?;
         let ctx = FindingContext {
@@ -185,10 +300,23 @@ pub fn verify<R: Read + Seek>(
             manifest_id: reader.header().id.clone(),
         };
         let mut tree = Tree::new(root, &policy, opts.walk.clone(), reader.header().hash, sink);
-        let mut j = Join { policy: &policy, ctx, sink, summary: Summary::default() };
+        let mut j = Join {
+            policy: &policy,
+            ctx,
+            sink,
+            summary: Summary::default(),
+            wrong_root,
+            recorded: 0,
+            absent: 0,
+            not_reported: 0,
+        };
         let mut m = reader.next();
         let mut t = tree.next();
         loop {
+            if cancel.is_cancelled() {
+                j.summary.mark_interrupted();
+                break;
+            }
             match (m.take(), t.take()) {
                 (None, None) => break,
                 (Some(Err(e)), _) => return Err(VerifyError::Manifest(e)),
@@ -219,10 +347,30 @@ pub fn verify<R: Read + Seek>(
                 },
             }
         }
+        let (recorded, absent, not_reported) = (j.recorded, j.absent, j.not_reported);
         let mut summary = j.summary;
+        summary.count("entries_absent", absent);
         summary.count("files_hashed", tree.stats.files_hashed.load(AtomicOrdering::Relaxed));
         summary.count("bytes_hashed", tree.stats.bytes_hashed.load(AtomicOrdering::Relaxed));
         summary.skip("excluded", tree.excluded());
+        let header = reader.header();
+        if !summary.interrupted && (wrong_root || mostly_absent(absent, recorded)) {
+            let mut reason = format!(
+                "{absent} of {recorded} manifest entries are absent from {} (the manifest \
+                 records {} on host {}): it is probably not the tree the manifest was made of",
+                root.display(),
+                header.root,
+                header.host
+            );
+            if wrong_root {
+                summary.skip("wrong_root", not_reported);
+                let _ = write!(
+                    reason,
+                    "; {not_reported} absent or unexpected path(s) were counted, not reported"
+                );
+            }
+            summary.mark_incomplete(reason);
+        }
         Ok(summary)
     })?;
     let mut summary = summary;
@@ -236,6 +384,14 @@ struct Join<'a> {
     ctx: FindingContext,
     sink: &'a dyn Sink,
     summary: Summary,
+    /// The probe found most entries absent: presence changes are counted, not reported.
+    wrong_root: bool,
+    /// Manifest entries (not excluded, the root entry left out) the tree was checked for.
+    recorded: u64,
+    /// Of those, absent from the tree (and not below an unreadable directory).
+    absent: u64,
+    /// Presence changes not reported because of a wrong root.
+    not_reported: u64,
 }
 
 impl Join<'_> {
@@ -254,21 +410,34 @@ impl Join<'_> {
             self.summary.skip("under_unreadable_directory", 1);
             return;
         }
+        self.recorded += 1;
+        self.absent += 1;
         if self.policy.attrs_for(&old.path).has(AttrSet::PRESENCE) {
-            self.emit(&Change::Removed(old));
+            if self.wrong_root {
+                self.not_reported += 1;
+            } else {
+                self.emit(&Change::Removed(old));
+            }
         }
     }
 
     fn added(&mut self, new: Entry) {
         self.summary.count("entries_walked", 1);
         if self.policy.attrs_for(&new.path).has(AttrSet::PRESENCE) {
-            self.emit(&Change::Added(new));
+            if self.wrong_root {
+                self.not_reported += 1;
+            } else {
+                self.emit(&Change::Added(new));
+            }
         }
     }
 
     fn same(&mut self, old: &Entry, new: &Entry) {
         self.summary.count("entries_checked", 1);
         self.summary.count("entries_walked", 1);
+        if !old.path.is_empty() {
+            self.recorded += 1;
+        }
         let attrs = self.policy.attrs_for(&new.path);
         for c in compare(old, new, attrs) {
             self.emit(&c);

@@ -111,6 +111,7 @@ fn path_header(p: Option<&ReportPath>, f: &Finding) -> String {
 /// Renders the report for a terminal. The report should be sorted ([`Report::sort`]).
 pub fn render(report: &Report, opts: TextOptions) -> String {
     let mut out = String::new();
+    rollup_lines(report, &mut out);
     let mut last: Option<Option<&ReportPath>> = None;
     for f in &report.findings {
         let p = f.path.as_ref();
@@ -188,6 +189,26 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
     }
     let _ = writeln!(out, "  result:   {}", escape(&s.result_line()));
     out
+}
+
+/// A roll-up of the findings an engine put in `summary.details.rollup` (`title`, `lines`;
+/// `verify --dpkg` sums up its findings per package), printed above the findings.
+fn rollup_lines(report: &Report, out: &mut String) {
+    let Some(r) = report.summary.details.get("rollup") else { return };
+    let lines: Vec<&str> = r
+        .get("lines")
+        .and_then(|l| l.as_array())
+        .map(|l| l.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    if lines.is_empty() {
+        return;
+    }
+    let title = r.get("title").and_then(|t| t.as_str()).unwrap_or("Summary of the findings");
+    let _ = writeln!(out, "{}:", escape(title));
+    for l in lines {
+        let _ = writeln!(out, "  {}", escape(l));
+    }
+    out.push('\n');
 }
 
 /// The campaign verdicts of `ferret check`, when the report has them.

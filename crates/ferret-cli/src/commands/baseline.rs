@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use ferret_core::Collector;
-use ferret_integrity::baseline::{BaselineOptions, baseline};
+use ferret_core::{Cancel, Collector};
+use ferret_integrity::baseline::{BaselineError, BaselineOptions, baseline};
 use ferret_integrity::{HashAlgorithm, Policy};
 
 use crate::exit::ExitStatus;
@@ -26,12 +26,17 @@ pub enum HashArg {
 pub struct BaselineArgs {
     /// The root to record (`/`, or a mounted image).
     pub root: PathBuf,
-    /// Manifest file to write.
+    /// Manifest file to write (written beside it under a temporary name, renamed when
+    /// complete: an interrupted run leaves an existing manifest as it was).
     #[arg(short = 'o', long = "output", value_name = "MANIFEST")]
     pub output: PathBuf,
     /// Sign with this secret key (from `ferret keygen`); writes MANIFEST.minisig.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Replace an existing signed manifest (one with MANIFEST.minisig beside it). Its old
+    /// signature is removed, or replaced by the new one with --sign.
+    #[arg(long)]
+    pub force: bool,
     /// Do not walk paths matching GLOB (relative to the root; repeatable).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
@@ -111,43 +116,200 @@ pub fn set_threads(threads: Option<usize>) {
     }
 }
 
-/// When the manifest is written inside the root, excludes it and its signature (they change
-/// while the tree is walked).
-fn own_output_excludes(root: &Path, output: &Path) -> Vec<String> {
-    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let (Ok(root), Ok(dir)) = (root.canonicalize(), parent.canonicalize()) else {
-        return Vec::new();
-    };
-    let (Ok(rel), Some(name)) = (dir.strip_prefix(&root), output.file_name()) else {
-        return Vec::new();
-    };
-    let rel = rel.join(name);
-    let Some(rel) = rel.to_str() else { return Vec::new() };
-    let glob = globset::escape(rel);
-    vec![format!("{glob}.minisig"), glob]
+/// The stop flag handed to the integrity engines (`baseline`, `verify`, `verify --dpkg`):
+/// raised when the run is asked to stop (SIGINT, SIGTERM), after which the engine ends at
+/// the next file and says so.
+pub fn stop_flag() -> Cancel {
+    Cancel::new()
+}
+
+/// The folder an output file goes to (`.` for a bare name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Checks, before any work, that an output file can be written: its folder exists and
+/// takes a new file (one is created beside the destination and removed again), and the
+/// path itself is not a folder.
+pub fn check_output_path(path: &Path) -> anyhow::Result<()> {
+    let dir = parent_dir(path);
+    let meta = std::fs::metadata(dir).with_context(|| {
+        format!("cannot write {}: its folder {} cannot be used", path.display(), dir.display())
+    })?;
+    if !meta.is_dir() {
+        anyhow::bail!("cannot write {}: {} is not a folder", path.display(), dir.display());
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        anyhow::bail!("cannot write {}: it is a folder", path.display());
+    }
+    drop(AtomicFile::create(path)?);
+    Ok(())
+}
+
+/// A file written beside its destination under a temporary name and renamed over the
+/// destination only when complete ([`AtomicFile::commit`]); dropped before that, the
+/// temporary file is removed and the destination is untouched.
+#[derive(Debug)]
+pub struct AtomicFile {
+    dest: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl AtomicFile {
+    /// Creates `.NAME.tmp-RANDOM` in the destination's folder (new, never following a
+    /// symlink).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "ferret's own output file, chosen by the operator"
+    )]
+    pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let name = dest
+            .file_name()
+            .with_context(|| format!("cannot write {}: no file name", dest.display()))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = parent_dir(dest).join(tmp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {} (in its folder)", dest.display()))?;
+        Ok(AtomicFile { dest: dest.to_path_buf(), tmp, file: Some(file) })
+    }
+
+    /// The temporary file's path.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The open temporary file.
+    pub fn file(&self) -> anyhow::Result<&std::fs::File> {
+        self.file.as_ref().context("output file already closed")
+    }
+
+    /// Flushes the temporary file to disk and renames it over the destination (then syncs
+    /// the folder, so the rename survives a crash).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "ferret's own output file, chosen by the operator"
+    )]
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let file = self.file.take().context("output file already closed")?;
+        file.sync_all().with_context(|| format!("cannot write {}", self.tmp.display()))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.dest)
+            .with_context(|| format!("cannot replace {}", self.dest.display()))?;
+        if let Ok(dir) = std::fs::File::open(parent_dir(&self.dest)) {
+            let _ = dir.sync_all();
+        }
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    #[expect(clippy::disallowed_methods, reason = "removes ferret's own unfinished output")]
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// When the manifest is written inside the root, excludes it, its signature and their
+/// temporary files (they change while the tree is walked).
+fn own_output_excludes(root: &Path, outputs: &[&Path]) -> Vec<String> {
+    let mut globs = Vec::new();
+    for output in outputs {
+        let (Ok(root), Ok(dir)) = (root.canonicalize(), parent_dir(output).canonicalize()) else {
+            continue;
+        };
+        let (Ok(rel), Some(name)) = (dir.strip_prefix(&root), output.file_name()) else {
+            continue;
+        };
+        if let Some(rel) = rel.join(name).to_str() {
+            globs.push(globset::escape(rel));
+        }
+    }
+    globs
+}
+
+/// Removes a signature file left from the manifest being replaced.
+#[expect(clippy::disallowed_methods, reason = "ferret's own signature file, being replaced")]
+fn remove_old_signature(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot remove the old signature {}", path.display()))
+        }
+    }
 }
 
 /// Runs `ferret baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     args.priority.apply();
     set_threads(args.threads);
-    let mut excludes = args.exclude.clone();
-    excludes.extend(own_output_excludes(&args.root, &args.output));
-    let policy = load_policy(args.policy.as_deref(), &excludes)?;
+    // Everything that can stop the run is checked before the walk: the root, the output
+    // folder, an existing signed manifest, the policy and the key.
+    std::fs::metadata(&args.root).with_context(|| {
+        format!("cannot examine the root {}: nothing to record", args.root.display())
+    })?;
+    let sig_path = ferret_integrity::verify::signature_path(&args.output);
+    check_output_path(&args.output)?;
+    if !args.force && std::fs::symlink_metadata(&sig_path).is_ok() {
+        anyhow::bail!(
+            "{} exists: refusing to replace a signed manifest (or to leave a stale signature \
+             beside a new one) without --force",
+            sig_path.display()
+        );
+    }
     let secret = args.sign.as_deref().map(read_input).transpose()?;
+    if let Some(secret) = &secret {
+        let key = args.sign.as_deref().unwrap_or(Path::new(""));
+        ferret_integrity::sign::sign(secret, &b""[..], "ferret key check")
+            .with_context(|| format!("cannot sign with {}", key.display()))?;
+    }
+    let manifest = AtomicFile::create(&args.output)?;
+    let mut excludes = args.exclude.clone();
+    excludes
+        .extend(own_output_excludes(&args.root, &[&args.output, &sig_path, manifest.tmp_path()]));
+    let policy = load_policy(args.policy.as_deref(), &excludes)?;
     let opts = BaselineOptions {
         hash: match args.hash {
             HashArg::Sha256 => HashAlgorithm::Sha256,
             HashArg::Blake3 => HashAlgorithm::Blake3,
         },
         zstd: args.zstd,
-        walk: ferret_integrity::tree::WalkOptions { one_file_system: args.one_file_system },
+        walk: ferret_integrity::tree::WalkOptions {
+            one_file_system: args.one_file_system,
+            cancel: stop_flag(),
+        },
         host: super::common::host_name(),
     };
-    let out = crate::output::create_output(&args.output)?;
     let sink = Collector::new();
-    let (out, outcome) = baseline(&args.root, &policy, &opts, out, &sink)?;
-    out.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()?;
+    let out = std::io::BufWriter::with_capacity(1 << 16, manifest.file()?);
+    let (out, outcome) = match baseline(&args.root, &policy, &opts, out, &sink) {
+        Ok(done) => done,
+        Err(BaselineError::Interrupted) => {
+            // The temporary file goes with `manifest` when this returns.
+            if !args.quiet {
+                crate::output::note(&format!(
+                    "ferret: interrupted: no manifest written; {} was left as it was",
+                    args.output.display()
+                ));
+            }
+            return Ok(ExitStatus::Incomplete);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    out.into_inner().map_err(std::io::IntoInnerError::into_error)?;
     let (_, problems, _, dropped) = sink.into_parts();
     let mut note = format!(
         "manifest {} ({} entries, id {}, created {})",
@@ -156,21 +318,37 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         outcome.header.id,
         outcome.header.created
     );
-    if let Some(secret) = secret {
-        let comment = ferret_integrity::sign::trusted_comment(
-            &outcome.header.id,
-            &outcome.header.created,
-            outcome.entries,
-        );
-        let (sig, key_id) =
-            ferret_integrity::sign::sign(&secret, open_input(&args.output)?, &comment)?;
-        let sig_path = ferret_integrity::verify::signature_path(&args.output);
-        let mut w = crate::output::create_output(&sig_path)?;
-        std::io::Write::write_all(&mut w, sig.as_bytes())?;
-        std::io::Write::flush(&mut w)?;
-        let _ = write!(note, "\nsigned with key {key_id}: {}", sig_path.display());
-    } else {
-        note.push_str("\nnot signed: verify will refuse it unless --allow-unsigned");
+    let signature = match secret {
+        Some(secret) => {
+            let comment = ferret_integrity::sign::trusted_comment(
+                &outcome.header.id,
+                &outcome.header.created,
+                outcome.entries,
+            );
+            let (sig, key_id) =
+                ferret_integrity::sign::sign(&secret, open_input(manifest.tmp_path())?, &comment)?;
+            let file = AtomicFile::create(&sig_path)?;
+            let mut w = file.file()?;
+            std::io::Write::write_all(&mut w, sig.as_bytes())?;
+            let _ = write!(note, "\nsigned with key {key_id}: {}", sig_path.display());
+            Some(file)
+        }
+        None => {
+            note.push_str("\nnot signed: verify will refuse it unless --allow-unsigned");
+            None
+        }
+    };
+    // Publish: the old signature goes first, so a new manifest never sits beside a stale
+    // one (a crash in between leaves a manifest without signature, which verify refuses).
+    if std::fs::symlink_metadata(&sig_path).is_ok() {
+        remove_old_signature(&sig_path)?;
+        if signature.is_none() {
+            let _ = write!(note, "\nthe old signature {} was removed", sig_path.display());
+        }
+    }
+    manifest.commit()?;
+    if let Some(sig) = signature {
+        sig.commit()?;
     }
     if !args.quiet {
         for p in problems.iter().take(20) {
@@ -186,4 +364,52 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         crate::output::note(&note);
     }
     Ok(if problems.is_empty() { ExitStatus::Clean } else { ExitStatus::Incomplete })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn atomic_file_dropped_leaves_nothing_and_keeps_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("m.manifest");
+        #[expect(clippy::disallowed_methods, reason = "test fixture")]
+        std::fs::write(&dest, b"old").unwrap();
+        let f = AtomicFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut f.file().unwrap(), b"new, unfinished").unwrap();
+        assert_eq!(names(d.path()).len(), 2);
+        drop(f);
+        assert_eq!(names(d.path()), ["m.manifest"]);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+    }
+
+    #[test]
+    fn atomic_file_commit_replaces_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("m.manifest");
+        let f = AtomicFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut f.file().unwrap(), b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(names(d.path()), ["m.manifest"]);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+    }
+
+    #[test]
+    fn output_path_checked_before_work() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(check_output_path(&d.path().join("no/such/dir/m")).is_err());
+        assert!(check_output_path(d.path()).is_err(), "a folder is not an output file");
+        assert!(check_output_path(&d.path().join("m")).is_ok());
+        assert!(names(d.path()).is_empty(), "the check leaves nothing behind");
+    }
 }

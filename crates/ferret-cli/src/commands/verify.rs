@@ -8,7 +8,9 @@ use clap::Args;
 use ferret_core::Collector;
 use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
 
-use super::baseline::{load_policy_hashed, open_input, read_input, set_threads};
+use super::baseline::{
+    check_output_path, load_policy_hashed, open_input, read_input, set_threads, stop_flag,
+};
 use super::common::OutputArgs;
 use crate::exit::ExitStatus;
 
@@ -46,12 +48,19 @@ pub struct VerifyArgs {
     /// Verify installed Debian packages against var/lib/dpkg under the root instead.
     #[arg(long, conflicts_with_all = ["manifest", "pubkey", "allow_unsigned"])]
     pub dpkg: bool,
-    /// With --dpkg: check only this package (repeatable).
+    /// With --dpkg: check only this package, `NAME` or `NAME:ARCH` (repeatable). Every check
+    /// is limited to the named packages; a name the database does not know makes the run
+    /// incomplete.
     #[arg(long, value_name = "NAME", requires = "dpkg")]
     pub package: Vec<String>,
     /// With --dpkg: do not look for files no package owns.
     #[arg(long, requires = "dpkg")]
     pub no_unowned: bool,
+    /// With --dpkg: also look for executables and ELF objects no package owns in DIR
+    /// (relative to the root; repeatable), e.g. usr/local, opt or home, where packages do
+    /// not install and which are not searched otherwise.
+    #[arg(long, value_name = "DIR", requires = "dpkg", conflicts_with = "package")]
+    pub unowned_in: Vec<PathBuf>,
     /// Hashing threads (default: all cores).
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
@@ -69,15 +78,21 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     let started = chrono::Utc::now();
     let root =
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
+    if let Some(out) = &args.output.output {
+        check_output_path(out)?;
+    }
     let collector = Collector::new();
     let mut target = root.display().to_string();
-    let mut ruleset_sha256 = None;
+    let ruleset_sha256;
     let summary = if args.dpkg {
         let opts = ferret_integrity::dpkg::DpkgOptions {
             root: root.clone(),
             unowned: !args.no_unowned,
+            unowned_in: args.unowned_in.clone(),
             packages: args.package.clone(),
+            cancel: stop_flag(),
         };
+        ruleset_sha256 = Some(ferret_integrity::dpkg::policy_sha256(&opts));
         let summary = ferret_integrity::dpkg::verify_dpkg(&opts, &collector)?;
         if !args.output.quiet {
             crate::output::note(&format!("ferret: note: {}", ferret_integrity::dpkg::TRUST_NOTE));
@@ -85,6 +100,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         summary
     } else {
         let manifest = args.manifest.as_deref().context("--manifest is required")?;
+        // Nothing to check when the root is not there: could not run, at once.
+        std::fs::metadata(&root).with_context(|| {
+            format!("cannot examine the root {}: nothing to verify", root.display())
+        })?;
         let trust = match (&args.pubkey, args.allow_unsigned) {
             (Some(pk), _) => {
                 let sig_path = args.signature.clone().unwrap_or_else(|| signature_path(manifest));
@@ -106,7 +125,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         let (policy, policy_sha256) = load_policy_hashed(args.policy.as_deref(), &args.exclude)?;
         ruleset_sha256 = Some(policy_sha256);
         let opts = VerifyOptions {
-            walk: ferret_integrity::tree::WalkOptions { one_file_system: args.one_file_system },
+            walk: ferret_integrity::tree::WalkOptions {
+                one_file_system: args.one_file_system,
+                cancel: stop_flag(),
+            },
         };
         let file = std::io::BufReader::new(open_input(manifest)?);
         let outcome = verify(&root, file, &trust, &policy, &opts, &collector)?;
