@@ -166,18 +166,3 @@ fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> 
         Format::Html => ferret_report::html::write(report, out),
     }
 }
-
-/// Creates a file ferret writes its own output to (a report, a bundle, a key). Refuses to
-/// follow a symlink at the destination.
-#[expect(clippy::disallowed_methods, reason = "ferret's own output file, chosen by the operator")]
-pub fn create_output(path: &Path) -> anyhow::Result<io::BufWriter<std::fs::File>> {
-    use anyhow::Context as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    opts.custom_flags(libc::O_NOFOLLOW);
-    let file = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(io::BufWriter::new(file))
-}

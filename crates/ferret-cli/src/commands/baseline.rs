@@ -109,18 +109,21 @@ pub fn load_policy_hashed(
     Ok((policy, hex::encode(h.finalize())))
 }
 
-/// Sets the size of rayon's global pool.
-pub fn set_threads(threads: Option<usize>) {
-    if let Some(n) = threads {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
-    }
+/// Sets the size of rayon's global pool, bounded by the machine
+/// ([`ferret_fs::ThreadBudget`]); returns the note a summary carries when a request was
+/// lowered.
+pub fn set_threads(threads: Option<usize>) -> Option<String> {
+    let n = threads?;
+    let budget = ferret_fs::ThreadBudget::for_request(n);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(budget.threads).build_global();
+    budget.note()
 }
 
 /// The stop flag handed to the integrity engines (`baseline`, `verify`, `verify --dpkg`):
 /// raised when the run is asked to stop (SIGINT, SIGTERM), after which the engine ends at
 /// the next file and says so.
 pub fn stop_flag() -> Cancel {
-    Cancel::new()
+    crate::interrupt::cancel_on_signals()
 }
 
 /// The folder an output file goes to (`.` for a bare name).
@@ -255,7 +258,7 @@ fn remove_old_signature(path: &Path) -> anyhow::Result<()> {
 /// Runs `ferret baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     args.priority.apply();
-    set_threads(args.threads);
+    let _ = set_threads(args.threads);
     // Everything that can stop the run is checked before the walk: the root, the output
     // folder, an existing signed manifest, the policy and the key.
     std::fs::metadata(&args.root).with_context(|| {

@@ -68,7 +68,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         exclude,
         output: out,
     } = args;
+    output::prepare(&out)?;
     let started = Utc::now();
+    let collector = Collector::new();
+    let (paths, exclude) = crate::commands::common::absolute_targets(&paths, &exclude)?;
+    let (paths, missing) = crate::commands::common::existing_targets(paths, "check", &collector)?;
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let opts = CheckOptions {
         paths,
@@ -80,11 +84,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         excludes: exclude,
         ..CheckOptions::default()
     };
-    let collector = Collector::new();
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
     let outcome = ferret_checks::check(&opts, &collector, &bar);
     bar.finish();
-    let outcome = outcome.context("cannot check")?;
+    let mut outcome = outcome.context("cannot check")?;
+    for m in missing {
+        outcome.summary.mark_incomplete(m);
+    }
     // An UNKNOWN verdict is already an incomplete reason of the summary (it survives `settle`).
     let report = build_report(
         "check",

@@ -35,9 +35,7 @@ pub struct DiffArgs {
 /// Runs `ferret diff`.
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     let started = chrono::Utc::now();
-    if let Some(out) = &args.output.output {
-        super::baseline::check_output_path(out)?;
-    }
+    crate::output::prepare(&args.output)?;
     let trust = |manifest: &std::path::Path| -> anyhow::Result<Trust> {
         match (&args.pubkey, args.allow_unsigned) {
             (Some(pk), _) => Ok(Trust::Signed {

@@ -105,7 +105,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     priority.apply();
     let cancel = crate::interrupt::cancel_on_signals();
     let budget = ferret_fs::ThreadBudget::for_request(threads);
-    crate::commands::baseline::set_threads(Some(budget.threads));
+    let _ = crate::commands::baseline::set_threads(Some(budget.threads));
     if sigma.is_empty() {
         bail!(
             "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"

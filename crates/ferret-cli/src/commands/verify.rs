@@ -8,9 +8,7 @@ use clap::Args;
 use ferret_core::Collector;
 use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
 
-use super::baseline::{
-    check_output_path, load_policy_hashed, open_input, read_input, set_threads, stop_flag,
-};
+use super::baseline::{load_policy_hashed, open_input, read_input, set_threads, stop_flag};
 use super::common::OutputArgs;
 use crate::exit::ExitStatus;
 
@@ -73,14 +71,13 @@ pub struct VerifyArgs {
 
 /// Runs `ferret verify`.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    crate::output::prepare(&args.output)?;
     args.priority.apply();
-    set_threads(args.threads);
+    let threads_note = set_threads(args.threads);
     let started = chrono::Utc::now();
     let root =
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
-    if let Some(out) = &args.output.output {
-        check_output_path(out)?;
-    }
+    let root = std::path::absolute(&root).unwrap_or(root);
     let collector = Collector::new();
     let mut target = root.display().to_string();
     let ruleset_sha256;
@@ -145,6 +142,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         target = format!("{target} against {identity}");
         outcome.summary
     };
+    let mut summary = summary;
+    if let Some(note) = threads_note {
+        summary.notes.push(note);
+    }
     let report = super::common::build_report(
         "verify",
         vec![target],
