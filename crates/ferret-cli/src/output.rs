@@ -112,7 +112,7 @@ impl AtomicOutput {
     pub fn commit(self) -> anyhow::Result<()> {
         use anyhow::Context as _;
         let path = self.path;
-        let tmp = self.tmp.into_inner().map_err(|e| e.into_error())?;
+        let tmp = self.tmp.into_inner().map_err(io::IntoInnerError::into_error)?;
         tmp.as_file().sync_all()?;
         tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())

@@ -3,7 +3,6 @@
 //! score, and reports name files absolutely.
 
 #![cfg(feature = "scan")]
-#![expect(clippy::disallowed_methods, reason = "the tests build their fixture trees")]
 
 use std::path::Path;
 use std::time::Duration;

@@ -316,23 +316,21 @@ impl<'a> Worker<'a> {
                 }
                 Err(err) => return self.read_failed(path, path_bytes, size, &err),
             }
+        } else if self.kinds.is_empty() {
+            // Name indicators only: nothing to read.
+            digests = Digests::default();
         } else {
-            if self.kinds.is_empty() {
-                // Name indicators only: nothing to read.
-                digests = Digests::default();
-            } else {
-                match hash_reader(
-                    self.kinds,
-                    &mut std::io::Read::take(&mut file, self.config.max_file_size),
-                    &mut self.buf,
-                ) {
-                    Ok((d, n)) => {
-                        digests = d;
-                        read_bytes = n;
-                        changed = n != size;
-                    }
-                    Err(err) => return self.read_failed(path, path_bytes, size, &err),
+            match hash_reader(
+                self.kinds,
+                &mut std::io::Read::take(&mut file, self.config.max_file_size),
+                &mut self.buf,
+            ) {
+                Ok((d, n)) => {
+                    digests = d;
+                    read_bytes = n;
+                    changed = n != size;
                 }
+                Err(err) => return self.read_failed(path, path_bytes, size, &err),
             }
         }
         drop(file);
