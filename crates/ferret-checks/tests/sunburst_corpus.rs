@@ -18,12 +18,12 @@ fn corpus() -> Option<PathBuf> {
 #[test]
 fn corpus_hostnames_decode_to_victim_domains() {
     let Some(root) = corpus() else {
-        eprintln!("skipped: shared corpus not present (set FERRET_CORPUS)");
+        ferret_testkit::skip("the public corpus (set FERRET_CORPUS)");
         return;
     };
     let file = root.join("sunburst-passive-dns/sunburst/uniq-hostnames.txt");
     let Ok(text) = std::fs::read_to_string(&file) else {
-        eprintln!("skipped: {} not present", file.display());
+        ferret_testkit::skip(format_args!("the corpus file {}", file.display()));
         return;
     };
     let names: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();

@@ -32,7 +32,7 @@ fn corpus_evtx_reads_without_panic() {
     let root = corpus();
     let root = root.as_path();
     if !root.is_dir() {
-        eprintln!("corpus not present at {CORPUS}; skipping");
+        ferret_testkit::skip(format_args!("the public corpus at {}", root.display()));
         return;
     }
     let mut evtx = Vec::new();
@@ -62,7 +62,7 @@ fn corpus_evtx_reads_without_panic() {
 fn corpus_regression_json_reads_as_windows_events() {
     let root = corpus().join("sigma/regression_data");
     if !root.is_dir() {
-        eprintln!("regression data not present; skipping");
+        ferret_testkit::skip(format_args!("the corpus folder {}", root.display()));
         return;
     }
     let mut json = Vec::new();
