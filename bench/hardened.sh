@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/hardened.sh — build ferret with `panic = "abort"` (profile `hardened`: release plus
-# abort) and run the hostile-input suite against that binary, then run the suite again under
-# GNU time to record each case's peak memory.
+# bench/hardened.sh — build ferret with profile `hardened` (release, unwinding panics, integer
+# overflow checks on) and run the hostile-input suite against that binary, then run the suite
+# again under GNU time to record each case's peak memory.
 #
 # Usage: bench/hardened.sh
 # Environment:
@@ -9,8 +9,10 @@
 #   OUT                where the memory table goes (default: bench/results/hardened-memory.tsv)
 # Needs: /usr/bin/time (GNU time).
 #
-# A panic anywhere in ferret aborts the process (SIGABRT); the suite then fails with
-# "killed". Exit status: that of the first (unmeasured) suite run.
+# A panic that escapes ferret's isolation exits 101 (an overflow included), which the suite
+# refuses (every case must exit 0, 1 or 3); a run killed by a signal fails it too. Exit
+# status: that of the first (unmeasured) suite run, or 1 when a measured run exited 101 or
+# was killed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +20,7 @@ cd "$repo"
 target=${CARGO_TARGET_DIR:-$repo/target}
 out=${OUT:-$repo/bench/results/hardened-memory.tsv}
 
-echo "== build (profile hardened: release, panic = abort)"
+echo "== build (profile hardened: release, panic = unwind, overflow-checks)"
 cargo build --locked --profile hardened -p ferret-cli
 bin=$target/hardened/ferret
 "$bin" --version --verbose
@@ -39,6 +41,11 @@ mkdir -p "$(dirname "$out")"
 if grep -q 'terminated by signal' "$log"; then
   echo "a ferret run was killed by a signal:" >&2
   grep -B1 'terminated by signal' "$log" >&2
+  status=1
+fi
+if awk -F'\t' '$4 == 101 { found = 1 } END { exit !found }' "$out"; then
+  echo "a ferret run panicked (exit 101):" >&2
+  awk -F'\t' '$4 == 101' "$out" >&2
   status=1
 fi
 rm -f "$log"

@@ -165,7 +165,7 @@ fn device_nodes_fifo_and_socket_are_never_opened() {
         if ok {
             devices.push(name);
         } else {
-            eprintln!("skipping the {name} case: mknod is not permitted here");
+            ferret_testkit::skip(format_args!("mknod (CAP_MKNOD) for the {name} case"));
         }
     }
     t.file("plain.txt", b"hello");
@@ -224,7 +224,7 @@ fn sparse_100_gb_file_is_skipped_by_size_unread() {
     let p = t.path("huge.img");
     let f = std::fs::File::create(&p).unwrap();
     if let Err(e) = f.set_len(100 << 30) {
-        eprintln!("skipping: this filesystem cannot hold a 100 GB sparse file: {e}");
+        ferret_testkit::skip(format_args!("a filesystem that holds a 100 GB sparse file ({e})"));
         return;
     }
     drop(f);
@@ -409,7 +409,7 @@ fn permission_denied_is_reported_and_the_run_goes_on() {
             .output()
             .is_ok_and(|o| o.status.success());
         if !has_setpriv {
-            eprintln!("skipping: running as root and setpriv is not installed to drop privileges");
+            ferret_testkit::skip("setpriv (util-linux) to drop root privileges");
             return;
         }
         for p in [t.root(), rules.root()] {
@@ -558,6 +558,66 @@ fn catastrophic_sigma_regexes_finish() {
     assert!(run.summary["counters"]["regex_gave_up_events"].as_u64() >= Some(1), "{}", run.summary);
 }
 
+/// The hostile Sigma rules kept as fuzz seeds (`fuzz/seeds/sigma/hostile_*.yml`): absurd,
+/// negative and zero timespans, counts beyond any integer, conditions 5,000 levels deep.
+fn hostile_sigma_seeds() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/sigma");
+    let mut seeds: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name().and_then(OsStr::to_str).is_some_and(|n| n.starts_with("hostile_"))
+        })
+        .collect();
+    seeds.sort();
+    assert!(seeds.len() >= 10, "hostile seeds in {}: {seeds:?}", dir.display());
+    seeds
+}
+
+/// The `id` of the correlation document of a seed.
+fn correlation_id(rule_text: &str) -> String {
+    let doc = rule_text
+        .split("\n---\n")
+        .find(|d| d.contains("\ncorrelation:"))
+        .expect("the seed has a correlation document");
+    doc.lines().find_map(|l| l.strip_prefix("id: ")).expect("the correlation has an id").to_owned()
+}
+
+#[test]
+fn hostile_correlations_are_not_loaded_and_never_crash() {
+    let t = Tree::new();
+    // An event no rule matches, so the exit status shows the rules not loaded (3).
+    let log = t.file(
+        "auth.jsonl",
+        "{\"@timestamp\":\"2021-03-03T01:02:03Z\",\"Action\":\"succeeded\",\"Source\":\"203.0.113.7\"}\n",
+    );
+    for seed in hostile_sigma_seeds() {
+        let name = seed.file_name().unwrap().to_str().unwrap().to_owned();
+        let id = correlation_id(&std::fs::read_to_string(&seed).unwrap());
+        let run = hunt(&[&log], &seed);
+        // Never exit 101 (a panic), never killed: a run that finished and wrote its summary.
+        run.assert_complete();
+        assert_eq!(run.code, 3, "{name}: a rule not loaded makes the run incomplete");
+        let reported = run.problems.iter().any(|p| {
+            p["kind"] == "rule_load"
+                && p["path"].as_str().is_some_and(|s| s.ends_with(&name))
+                // A document the YAML reader refuses has no id yet: its position is given.
+                && p["reason"].as_str().is_some_and(|r| r.contains(&id) || r.starts_with("line "))
+        });
+        assert!(
+            reported,
+            "{name}: correlation {id} not reported as not loaded: {:?}",
+            run.reasons()
+        );
+        assert_eq!(
+            run.summary["rules"]["loaded"]["sigma_correlation"].as_u64().unwrap_or(0),
+            0,
+            "{name}: {}",
+            run.summary
+        );
+    }
+}
+
 // ----- logs ------------------------------------------------------------------------------
 
 #[test]
@@ -650,21 +710,14 @@ fn synthetic_evtx(chunks: u16) -> Vec<u8> {
     b
 }
 
-/// The sample corpus (skipped when absent): `FERRET_CORPUS`, else `shared/corpus` beside the
-/// repository.
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
-        PathBuf::from,
-    )
-}
-
 #[test]
 fn evtx_with_corrupt_chunks() {
     let t = Tree::new();
     let synthetic = t.file("synthetic.evtx", synthetic_evtx(3));
     let mut paths = vec![synthetic];
-    let real = corpus().join("chainsaw-testdata/tests/evtx/security_sample.evtx");
+    // A real log of several chunks (the smaller samples hold one chunk only).
+    let real =
+        ferret_testkit::corpus().join("evtx-attack-samples/Command and Control/bits_openvpn.evtx");
     match std::fs::read(&real) {
         Ok(mut b) if b.len() > 4096 + 2 * 65536 => {
             // Break the first chunk's header CRC, and smash records in the second chunk.
@@ -674,7 +727,8 @@ fn evtx_with_corrupt_chunks() {
             }
             paths.push(t.file("real-corrupt.evtx", b));
         }
-        _ => eprintln!("corpus EVTX sample absent: only the synthetic corrupt EVTX is checked"),
+        // Only the synthetic corrupt EVTX is checked then.
+        _ => ferret_testkit::skip(format_args!("the corpus EVTX sample {}", real.display())),
     }
     let sigma = Tree::new();
     sigma.file(

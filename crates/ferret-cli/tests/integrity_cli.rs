@@ -139,7 +139,7 @@ fn verify_dpkg_on_a_test_root() {
 #[test]
 fn minisign_tool_accepts_ferret_signatures() {
     if std::process::Command::new("minisign").arg("-v").output().is_err() {
-        eprintln!("skipped: minisign is not installed");
+        ferret_testkit::skip("the minisign tool (Debian package minisign)");
         return;
     }
     let work = tempfile::tempdir().unwrap();

@@ -31,7 +31,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn corpus_ioc_files_load_or_report() {
     let Some(root) = corpus() else {
-        eprintln!("skipped: shared corpus not present");
+        ferret_testkit::skip("the public corpus (set FERRET_CORPUS)");
         return;
     };
     let mut files = Vec::new();

@@ -1,5 +1,6 @@
-//! Inputs the fuzz targets (`fuzz/`) found or that pin their entry point: every file under
-//! `tests/data/fuzz/<target>/` is read again through the target's path, and reading from memory
+//! The inputs kept for the log fuzz targets (`fuzz/seeds/<target>/`: the seeds, and every
+//! input a fuzz run found) are read again through each target's path under `cargo test`; a
+//! log target without kept inputs fails the test. Reading from memory
 //! ([`ferret_logs::read_bytes`]) must give what reading the same bytes from a file gives.
 #![allow(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
@@ -53,23 +54,46 @@ fn target_format(target: &str, data: &[u8]) -> (Option<LogFormat>, Vec<u8>) {
     }
 }
 
+/// The fuzz targets of this crate, as `fuzz/Cargo.toml` declares them (`evtx`, `logs_*`).
+fn log_targets(fuzz: &Path) -> Vec<String> {
+    let manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let targets: Vec<String> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name = \""))
+        .filter_map(|l| l.strip_suffix('"'))
+        .filter(|n| *n == "evtx" || n.starts_with("logs_"))
+        .map(str::to_owned)
+        .collect();
+    assert!(targets.len() >= 7, "the log fuzz targets of fuzz/Cargo.toml: {targets:?}");
+    targets
+}
+
 #[test]
-fn fuzz_found_inputs_read_without_panic() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz");
-    let Ok(targets) = std::fs::read_dir(&root) else { return };
+fn fuzz_kept_inputs_read_without_panic() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut files: Vec<(String, PathBuf)> = Vec::new();
-    for t in targets {
-        let t = t.unwrap().path();
-        let name = t.file_name().unwrap().to_string_lossy().into_owned();
-        for f in std::fs::read_dir(&t).unwrap() {
-            files.push((name.clone(), f.unwrap().path()));
-        }
+    for target in log_targets(&fuzz) {
+        let dir = fuzz.join("seeds").join(&target);
+        let kept: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|f| f.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        assert!(
+            !kept.is_empty(),
+            "no input kept for the fuzz target {target} in {}",
+            dir.display()
+        );
+        files.extend(kept.into_iter().map(|f| (target.clone(), f)));
     }
     files.sort();
     for (target, file) in files {
         let data = std::fs::read(&file).unwrap();
         let (format, input) = target_format(&target, &data);
         let name = if target == "evtx" { "fuzz.evtx" } else { "fuzz.log" };
+        if target == "logs_sniff" {
+            let _ = ferret_logs::sniff(Path::new(name), &input);
+        }
         let (cov, ids) = from_memory(name, &input, &fuzz_opts(format));
         assert_eq!(cov.events, ids.len() as u64, "{}", file.display());
     }

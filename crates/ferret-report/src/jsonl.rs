@@ -11,27 +11,18 @@
 use std::io::{self, Write};
 
 use serde::Serialize;
-use serde::ser::SerializeMap;
 
 use crate::Report;
 
+/// A record: `"type"` first, then the fields of `inner` in declaration order. Serialized
+/// directly (not through `serde_json::Value`), so the order of the fields does not depend on
+/// which features of `serde_json` a build happens to enable.
+#[derive(Serialize)]
 struct Tagged<'a, T: Serialize> {
+    #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(flatten)]
     inner: &'a T,
-}
-
-impl<T: Serialize> Serialize for Tagged<'_, T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let value = serde_json::to_value(self.inner).map_err(serde::ser::Error::custom)?;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("type", self.kind)?;
-        if let serde_json::Value::Object(obj) = value {
-            for (k, v) in obj {
-                map.serialize_entry(&k, &v)?;
-            }
-        }
-        map.end()
-    }
 }
 
 #[derive(Serialize)]

@@ -14,6 +14,9 @@
 //!
 //! Renderers sort before writing, so output is deterministic for the same input.
 
+// Rules, reports and requests are third-party input: no panic path outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod csv;
 pub mod html;
 pub mod jsonl;

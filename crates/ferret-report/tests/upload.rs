@@ -73,3 +73,25 @@ fn gzip_bomb_is_refused_at_the_expansion_cap() {
         other => panic!("expected TooLarge, got {other:?}"),
     }
 }
+
+/// The inputs kept for the `report_upload` fuzz target (`fuzz/seeds/report_upload/`) go
+/// through the target's path under `cargo test`; the plain seed decodes to a report.
+#[test]
+fn fuzz_kept_inputs_decode_without_panic() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/report_upload");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no input kept in {}", dir.display());
+    let mut decoded = 0;
+    for f in files {
+        let data = std::fs::read(&f).unwrap();
+        let Some((&pick, body)) = data.split_first() else { continue };
+        let encoding = if pick & 1 == 1 { "gzip" } else { "identity" };
+        decoded += usize::from(decode(Some(encoding), body, 1 << 20).is_ok());
+    }
+    assert!(decoded >= 1, "no kept input decodes to a report");
+}

@@ -1,8 +1,6 @@
 //! Loads the real public rule sets in the shared corpus (when it is present next to the
 //! repository): every file loads or is reported with its reason, and the rest still load.
 
-#![expect(clippy::print_stderr, reason = "the corpus tests say what they loaded and why they skip")]
-
 use std::path::{Path, PathBuf};
 
 use ferret_core::{Problem, ProblemKind};
@@ -13,7 +11,7 @@ fn corpus() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipping: shared corpus not found at {}", p.display());
+        ferret_testkit::skip(format_args!("the public corpus at {}", p.display()));
         None
     }
 }

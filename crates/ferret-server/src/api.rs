@@ -46,7 +46,7 @@ pub(crate) async fn create_org(
         return Err(ApiError::BadRequest("organisation name must be 1 to 200 bytes".into()));
     }
     let org = state.store.create_org(name).await?;
-    let secret = auth::new_token();
+    let secret = auth::new_token()?;
     state.store.add_enrolment_secret(org.id, &hash_token(&secret)).await?;
     Ok((
         StatusCode::CREATED,
@@ -69,7 +69,7 @@ pub(crate) async fn new_secret(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     auth::admin(&state, &headers).await?;
     state.store.get_org(org).await?.ok_or(ApiError::NotFound)?;
-    let secret = auth::new_token();
+    let secret = auth::new_token()?;
     state.store.add_enrolment_secret(org, &hash_token(&secret)).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "enrolment_secret": secret }))))
 }
@@ -109,7 +109,7 @@ pub(crate) async fn create_user(
             let pw = body.password.clone();
             let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
                 .await
-                .map_err(|_| ApiError::BadRequest("password hashing failed".into()))?;
+                .map_err(|_| ApiError::Internal("password hashing failed"))??;
             state.store.create_user(&body.name, &phc).await?
         }
     };
@@ -224,7 +224,7 @@ pub(crate) async fn enroll(
     if name.is_empty() || name.len() > 255 {
         return Err(ApiError::BadRequest("host name must be 1 to 255 bytes".into()));
     }
-    let token = auth::new_token();
+    let token = auth::new_token()?;
     let host = state.store.create_host(org, name, &hash_token(&token)).await?;
     Ok((
         StatusCode::CREATED,

@@ -14,26 +14,26 @@ pub const SESSION_COOKIE: &str = "ferret_session";
 /// Name of the pre-login CSRF cookie (double-submit on the login form).
 pub const LOGIN_CSRF_COOKIE: &str = "ferret_login_csrf";
 
-/// A new random token: 32 bytes from the operating system, hex.
-pub fn new_token() -> String {
+const NO_RANDOM: ApiError = ApiError::Internal("no random bytes from the operating system");
+
+/// A new random token: 32 bytes from the operating system, hex. A time-derived fallback
+/// would be guessable and an all-zero buffer is never handed out: when the operating
+/// system's generator fails twice, the request fails (500).
+pub fn new_token() -> Result<String, ApiError> {
     let mut buf = [0u8; 32];
-    // The OS RNG failing is not recoverable; fall back to a time-derived value would be
-    // unsafe, so an all-zero buffer is never handed out: retry once, then abort the request.
-    if getrandom::fill(&mut buf).is_err() {
-        getrandom::fill(&mut buf).expect("operating system random number generator");
-    }
-    hex::encode(buf)
+    getrandom::fill(&mut buf).or_else(|_| getrandom::fill(&mut buf)).map_err(|_| NO_RANDOM)?;
+    Ok(hex::encode(buf))
 }
 
 /// The Argon2id PHC string of a password.
-pub fn hash_password(password: &str) -> String {
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).expect("operating system random number generator");
-    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    getrandom::fill(&mut salt).map_err(|_| NO_RANDOM)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| ApiError::Internal("password salt"))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 with default parameters")
-        .to_string()
+        .map(|h| h.to_string())
+        .map_err(|_| ApiError::Internal("password hashing failed"))
 }
 
 /// Whether `password` matches a stored PHC string.

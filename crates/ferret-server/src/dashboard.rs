@@ -168,7 +168,10 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
 }
 
 fn login_page(status: StatusCode, message: Option<&str>, state: &AppState) -> Response {
-    let csrf = auth::new_token();
+    let csrf = match auth::new_token() {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
     let body = html! {
         h1 { "Sign in" }
         @if let Some(m) = message { p.bad { (m) } }
@@ -221,8 +224,8 @@ async fn login(
     let Some(user) = user.filter(|_| ok) else {
         return Ok(login_page(StatusCode::UNAUTHORIZED, Some("Wrong user or password."), &state));
     };
-    let token = auth::new_token();
-    let csrf = auth::new_token();
+    let token = auth::new_token()?;
+    let csrf = auth::new_token()?;
     state
         .store
         .create_session(
@@ -377,7 +380,7 @@ async fn new_secret(
     if role != Role::Admin {
         return Err(ApiError::Forbidden.into());
     }
-    let secret = auth::new_token();
+    let secret = auth::new_token()?;
     state.store.add_enrolment_secret(org, &hash_token(&secret)).await?;
     let body = html! {
         h1 { "New enrolment secret for " (escape(&o.name)) }
@@ -404,7 +407,9 @@ pub fn status_over_time(
     let mut events = st.events.iter().peekable();
     let mut out = Vec::with_capacity(n);
     for i in 1..=n_i {
-        let end = start + Duration::milliseconds(span * i / n_i);
+        // Checked: the directive's times come from a request.
+        let offset = span.checked_mul(i).map_or(span, |x| x / n_i);
+        let end = start.checked_add_signed(Duration::milliseconds(offset)).unwrap_or(last);
         while let Some(e) = events.next_if(|e| e.at <= end) {
             if let Some(prev) = current.insert(e.host_id, e.status)
                 && let Some(c) = counts.get_mut(&prev)

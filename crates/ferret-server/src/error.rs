@@ -36,6 +36,10 @@ pub enum ApiError {
     /// The store failed.
     #[error("internal error")]
     Store(#[source] StoreError),
+    /// The server could not do its part (the operating system's random number generator,
+    /// password hashing): the reason is logged nowhere and not shown beyond this sentence.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl From<StoreError> for ApiError {
@@ -57,7 +61,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Store(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

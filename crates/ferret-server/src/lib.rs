@@ -14,6 +14,9 @@
 //! are capped ([`AppState::body_limit`]); every form carries the session's CSRF token;
 //! every attacker-controlled string is escaped by the templates.
 
+// Rules, reports and requests are third-party input: no panic path outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod api;
 pub mod auth;
 pub mod dashboard;
@@ -25,7 +28,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, on};
 use ferret_store::Store;
 
 pub use error::ApiError;
@@ -51,21 +54,38 @@ impl AppState {
     }
 }
 
+/// One table declares the JSON API: it builds the router and [`API_ROUTES`], so the list a
+/// test checks against `openapi.json` is the list that is served.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        /// Every JSON API route as (method, path), as routed by [`router`]; each is
+        /// described in `openapi.json` (a test checks both directions).
+        pub const API_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn api_router() -> Router<AppState> {
+            Router::new()$(.route($path, on(MethodFilter::$method, $handler)))*
+        }
+    };
+}
+
+api_routes! {
+    GET "/api/v1/openapi.json" => api::openapi,
+    POST "/api/v1/admin/orgs" => api::create_org,
+    GET "/api/v1/admin/orgs" => api::list_orgs,
+    POST "/api/v1/admin/orgs/{id}/secrets" => api::new_secret,
+    POST "/api/v1/admin/users" => api::create_user,
+    POST "/api/v1/admin/directives" => api::create_directive,
+    POST "/api/v1/enroll" => api::enroll,
+    POST "/api/v1/reports" => api::ingest,
+    GET "/api/v1/runs/{id}" => api::get_run,
+    GET "/api/v1/directives/pending" => api::pending,
+    POST "/api/v1/directives/{id}/outcome" => api::outcome,
+}
+
 /// The route table.
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
-    let api = Router::new()
-        .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/admin/orgs", post(api::create_org).get(api::list_orgs))
-        .route("/api/v1/admin/orgs/{id}/secrets", post(api::new_secret))
-        .route("/api/v1/admin/users", post(api::create_user))
-        .route("/api/v1/admin/directives", post(api::create_directive))
-        .route("/api/v1/enroll", post(api::enroll))
-        .route("/api/v1/reports", post(api::ingest))
-        .route("/api/v1/runs/{id}", get(api::get_run))
-        .route("/api/v1/directives/pending", get(api::pending))
-        .route("/api/v1/directives/{id}/outcome", post(api::outcome));
-    api.merge(dashboard::routes()).layer(DefaultBodyLimit::max(limit)).with_state(state)
+    api_router().merge(dashboard::routes()).layer(DefaultBodyLimit::max(limit)).with_state(state)
 }
 
 /// Serves the router on `listener` until `shutdown` resolves; in-flight requests finish.
@@ -82,7 +102,7 @@ pub async fn bootstrap_admin(store: &dyn Store) -> Result<Option<String>, ApiErr
     if store.admin_token_count().await? > 0 {
         return Ok(None);
     }
-    let token = auth::new_token();
+    let token = auth::new_token()?;
     store.add_admin_token(&ferret_store::hash_token(&token)).await?;
     Ok(Some(token))
 }

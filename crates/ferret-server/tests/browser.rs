@@ -174,9 +174,9 @@ impl Drop for WebDriver {
 #[test]
 fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        eprintln!(
-            "skipped: {CHROMIUM} or {CHROMEDRIVER} is absent (apt-get install chromium chromium-driver)"
-        );
+        ferret_testkit::skip(format_args!(
+            "{CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium and chromium-driver)"
+        ));
         return;
     }
     let dir = tempfile::tempdir().unwrap();

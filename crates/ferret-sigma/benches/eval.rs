@@ -200,7 +200,10 @@ fn synthetic_exhaustive_200_events(b: divan::Bencher) {
 /// SigmaHQ Windows rules over every SigmaHQ regression event (skipped without the corpus).
 #[divan::bench]
 fn sigmahq_windows_regression_events(b: divan::Bencher) {
-    let Some((m, events)) = &*SIGMAHQ else { return };
+    let Some((m, events)) = &*SIGMAHQ else {
+        ferret_testkit::skip("the public corpus (FERRET_CORPUS)");
+        return;
+    };
     let mut hits = Vec::new();
     b.bench_local(|| {
         let mut n = 0;
@@ -216,7 +219,10 @@ fn sigmahq_windows_regression_events(b: divan::Bencher) {
 /// Loading and compiling the SigmaHQ Windows rules (skipped without the corpus).
 #[divan::bench(sample_count = 5)]
 fn sigmahq_windows_load_and_compile() -> usize {
-    let Some(c) = corpus() else { return 0 };
+    let Some(c) = corpus() else {
+        ferret_testkit::skip("the public corpus (FERRET_CORPUS)");
+        return 0;
+    };
     let (set, _) = RuleSet::load_paths(&[c.join("sigma/rules/windows")], &LoadOptions::default());
     set.compile().rules().len()
 }

@@ -175,7 +175,9 @@ impl Correlator {
                 };
                 let group = state.entry(key.clone()).or_default();
                 group.events.push_back((time, pos, value));
-                let horizon = time - def.timespan;
+                // Checked: an event time near chrono's lower limit keeps every event.
+                let horizon =
+                    time.checked_sub_signed(def.timespan).unwrap_or(DateTime::<Utc>::MIN_UTC);
                 while group.events.front().is_some_and(|(t, _, _)| *t < horizon) {
                     group.events.pop_front();
                 }

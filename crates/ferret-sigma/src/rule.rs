@@ -495,14 +495,15 @@ fn compile_correlation(path: &Path, m: &Mapping) -> Result<Compiled, value::Comp
         return Err(bad("correlation without `rules`"));
     }
     let group_by = str_list(c.get("group-by"));
-    let timespan = c
-        .get("timespan")
-        .and_then(|v| match v {
-            Value::String(s) => parse_timespan(s),
-            Value::Number(n) => n.as_i64().map(chrono::Duration::seconds),
-            _ => None,
-        })
-        .ok_or_else(|| bad("correlation without a valid `timespan` (e.g. 5m)"))?;
+    let timespan = match c.get("timespan") {
+        Some(Value::String(s)) => parse_timespan(s),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(secs) => timespan_of(secs, 1),
+            None => Err(format!("timespan {n} is not a whole number of seconds")),
+        },
+        _ => Err("correlation without a valid `timespan` (e.g. 5m)".to_owned()),
+    }
+    .map_err(|r| (FailureKind::Correlation, r))?;
     let cond_map = c.get("condition").and_then(Value::as_mapping);
     let count = match cond_map {
         Some(cm) => Some(CountCond::parse(cm).map_err(|r| (FailureKind::Correlation, r))?),
@@ -556,19 +557,51 @@ fn compile_correlation(path: &Path, m: &Mapping) -> Result<Compiled, value::Comp
     })))
 }
 
-/// Parses `30s`, `5m`, `1h`, `2d`, `1w`.
-pub(crate) fn parse_timespan(s: &str) -> Option<chrono::Duration> {
-    let s = s.trim();
-    let unit = s.chars().last()?;
-    let n: i64 = s.get(..s.len() - unit.len_utf8())?.trim().parse().ok()?;
-    match unit {
-        's' => Some(chrono::Duration::seconds(n)),
-        'm' => Some(chrono::Duration::minutes(n)),
-        'h' => Some(chrono::Duration::hours(n)),
-        'd' => Some(chrono::Duration::days(n)),
-        'w' => Some(chrono::Duration::weeks(n)),
-        'M' => Some(chrono::Duration::days(n.saturating_mul(30))),
-        'y' => Some(chrono::Duration::days(n.saturating_mul(365))),
-        _ => None,
-    }
+/// The longest correlation window accepted: 100 years. A longer one cannot be told from "for
+/// ever" in any log, and keeps event-time arithmetic far from chrono's limits.
+pub(crate) const MAX_TIMESPAN_SECS: i64 = 100 * 365 * 86_400;
+
+/// `count` units of `unit_secs` seconds as a correlation window: positive and at most
+/// [`MAX_TIMESPAN_SECS`], else the reason (never a panic, whatever the numbers).
+fn timespan_of(count: i64, unit_secs: i64) -> Result<chrono::Duration, String> {
+    let secs = count
+        .checked_mul(unit_secs)
+        .filter(|s| (1..=MAX_TIMESPAN_SECS).contains(s))
+        .ok_or_else(|| {
+            format!(
+                "timespan of {count} x {unit_secs} s is out of range (1 s to {} days)",
+                MAX_TIMESPAN_SECS / 86_400
+            )
+        })?;
+    chrono::Duration::try_seconds(secs)
+        .ok_or_else(|| format!("timespan of {secs} s is out of range"))
+}
+
+/// Parses `30s`, `5m`, `1h`, `2d`, `1w`, `1M` (30 days), `1y` (365 days): a positive window of at
+/// most [`MAX_TIMESPAN_SECS`], or the reason it is not one.
+pub(crate) fn parse_timespan(s: &str) -> Result<chrono::Duration, String> {
+    let t = s.trim();
+    let bad =
+        || format!("timespan `{t}` is not a number and a unit (s, m, h, d, w, M, y), e.g. 5m");
+    let unit = t.chars().last().ok_or_else(bad)?;
+    let digits = t.get(..t.len() - unit.len_utf8()).ok_or_else(bad)?.trim();
+    let n: i64 = digits.parse().map_err(|_| {
+        if !digits.is_empty() && digits.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit())
+        {
+            format!("timespan `{t}` is out of range (1 s to {} days)", MAX_TIMESPAN_SECS / 86_400)
+        } else {
+            bad()
+        }
+    })?;
+    let unit_secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'M' => 30 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return Err(bad()),
+    };
+    timespan_of(n, unit_secs)
 }

@@ -18,6 +18,9 @@
 //! * every read of tenant data takes the organisation id, so one organisation cannot see
 //!   another's rows.
 
+// Rules, reports and requests are third-party input: no panic path outside tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 mod model;
 mod sql;
 

@@ -2,10 +2,77 @@
 //!
 //! [`Tree`] builds a temporary directory of fixture files; [`eicar_like`] builds a harmless
 //! test marker at run time from split literals so that no source file carries a signature.
+//!
+//! A test whose dependency (PostgreSQL, Chromium, the public corpus, a tool) is absent calls
+//! [`require`] or [`skip`]: the skip is printed where `cargo test` shows it (the harness does
+//! not capture it), and with `FERRET_STRICT_TESTS=1` (which CI sets) it fails the test, so a
+//! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
+use std::fmt::Display;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The environment variable that turns every skip into a failure (CI sets it to `1`).
+pub const STRICT_VAR: &str = "FERRET_STRICT_TESTS";
+
+/// Whether skips fail: `FERRET_STRICT_TESTS` is set to anything but empty or `0`.
+pub fn strict() -> bool {
+    std::env::var_os(STRICT_VAR).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Records that the running test cannot do its work because `needs` is absent: prints
+/// `SKIPPED <test>: needs <needs>` straight to the process's standard error (so `cargo test`
+/// shows it even for a passing test), and panics under [`strict`]. The caller returns
+/// right after.
+///
+/// # Panics
+/// When `FERRET_STRICT_TESTS=1`: a skipped test is a failed one.
+pub fn skip(needs: impl Display) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("test");
+    let strict = strict();
+    let verdict = if strict { "FAILED (FERRET_STRICT_TESTS=1)" } else { "SKIPPED" };
+    // Written to the file descriptor, not through `eprintln!`, which the test harness captures.
+    let _ = writeln!(std::io::stderr().lock(), "{verdict} {test}: needs {needs}");
+    assert!(!strict, "{test} needs {needs}, which is absent, and {STRICT_VAR}=1 forbids a skip");
+}
+
+/// `available`, after recording a skip (see [`skip`]) when it is false:
+/// `if !require("minisign", found) { return; }`.
+///
+/// # Panics
+/// When the dependency is absent and `FERRET_STRICT_TESTS=1`.
+pub fn require(needs: impl Display, available: bool) -> bool {
+    if !available {
+        skip(needs);
+    }
+    available
+}
+
+/// Where the public sample corpus is: `FERRET_CORPUS` when set, else `shared/corpus` beside
+/// the repository. It may not exist; see [`require_corpus`].
+pub fn corpus() -> PathBuf {
+    std::env::var_os("FERRET_CORPUS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
+        PathBuf::from,
+    )
+}
+
+/// The corpus folder, or `None` after recording a skip (see [`skip`]) when it is absent.
+///
+/// # Panics
+/// When the corpus is absent and `FERRET_STRICT_TESTS=1`.
+pub fn require_corpus() -> Option<PathBuf> {
+    let p = corpus();
+    let found = p.is_dir();
+    require(
+        format_args!("the public corpus at {} (set FERRET_CORPUS to its location)", p.display()),
+        found,
+    )
+    .then_some(p)
+}
 
 /// A temporary directory tree, removed when dropped.
 pub struct Tree {

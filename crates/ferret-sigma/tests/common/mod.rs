@@ -102,7 +102,6 @@ pub fn json_stream(text: &str) -> Vec<Value> {
 
 /// The shared corpus (beside the repository; `FERRET_CORPUS` overrides the location, e.g. for
 /// a worktree elsewhere), or `None` (with a message) when it is absent.
-#[expect(clippy::print_stderr, reason = "tests say why they skip")]
 pub fn corpus() -> Option<std::path::PathBuf> {
     let p = std::env::var_os("FERRET_CORPUS").map_or_else(
         || std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
@@ -111,7 +110,7 @@ pub fn corpus() -> Option<std::path::PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipping: shared corpus not found at {}", p.display());
+        ferret_testkit::skip(format_args!("the public corpus at {}", p.display()));
         None
     }
 }
