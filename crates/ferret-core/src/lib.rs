@@ -7,6 +7,8 @@
 //!
 //! Nothing here does I/O, prints or exits.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod cancel;
 pub mod fields;
 pub mod finding;

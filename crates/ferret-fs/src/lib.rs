@@ -13,6 +13,8 @@
 //!
 //! Invariant: nothing here writes to the examined system.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 pub mod hash;
 mod open;
 mod threads;

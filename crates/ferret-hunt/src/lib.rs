@@ -18,6 +18,8 @@
 //! Invariants: nothing is written; examined files are opened only by [`ferret_logs::read`];
 //! every file that should have been read and was not is a counted skip or a problem.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};

@@ -21,7 +21,7 @@
 //! [`policy::Policy`]. Nothing here prints or exits; per-item failures are
 //! [`ferret_core::Problem`]s.
 
-#![warn(clippy::unwrap_used, clippy::indexing_slicing)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod baseline;
 pub mod compare;

@@ -19,7 +19,7 @@
 //!   logic: a term that cannot be decided (an unsupported object, a digest that was not
 //!   computed) is *unknown*, and only a definite *true* reports a match.
 
-#![warn(clippy::unwrap_used, clippy::indexing_slicing)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod builtin;
 mod expr;

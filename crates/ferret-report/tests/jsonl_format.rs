@@ -64,6 +64,7 @@ fn full_report() -> Report {
     summary.rules.add_not_loaded("syntax");
     summary.findings.insert(Severity::Critical, 1);
     summary.not_checked.push("1 file larger than --max-file-size was not read".into());
+    summary.notes.push("ferret's own files, not matched: 2".into());
     summary.details.insert("coverage".into(), json!([{ "path": "/var/log/x", "events": 3 }]));
     summary.mark_incomplete("the target /mnt/missing does not exist");
     summary.mark_nothing_examined("no file was examined");

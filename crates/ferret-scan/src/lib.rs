@@ -6,6 +6,8 @@
 //! only the digests the loaded indicators need, runs YARA over the same bytes and pushes
 //! findings and problems into a sink. yara-x is linked here and nowhere else.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
 mod bundle;
 mod cache;
 mod filetype;
