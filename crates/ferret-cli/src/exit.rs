@@ -23,9 +23,10 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
-    /// The status a finished run's summary calls for.
+    /// The status a finished run's summary calls for (the same rule as
+    /// [`Summary::result_line`], so the two always agree).
     pub fn from_summary(summary: &Summary) -> ExitStatus {
-        if summary.findings_total() > 0 {
+        if summary.has_findings() {
             ExitStatus::Findings
         } else if summary.complete {
             ExitStatus::Clean

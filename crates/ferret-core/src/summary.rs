@@ -132,24 +132,55 @@ impl Summary {
         self.mark_incomplete("interrupted before the run finished");
     }
 
+    /// The campaigns `ferret check` found affected, when the summary carries verdicts
+    /// (`details["verdicts"]`); `None` for the other verbs.
+    fn affected_campaigns(&self) -> Option<Vec<String>> {
+        let verdicts = self.details.get("verdicts")?.as_array()?;
+        Some(
+            verdicts
+                .iter()
+                .filter(|v| v.get("verdict").and_then(|x| x.as_str()) == Some("affected"))
+                .filter_map(|v| v.get("campaign").and_then(|c| c.as_str()).map(str::to_owned))
+                .collect(),
+        )
+    }
+
+    /// Whether the run found something that decides its exit status 1: a finding, or for a
+    /// run with campaign verdicts a campaign found affected (leads below evidence level do
+    /// not decide a verdict).
+    pub fn has_findings(&self) -> bool {
+        match self.affected_campaigns() {
+            Some(affected) => !affected.is_empty(),
+            None => self.findings_total() > 0,
+        }
+    }
+
     /// The one-line result every renderer prints, agreeing with the exit status:
-    /// `FINDINGS`, `CLEAN (complete)`, `NOTHING EXAMINED` or `INCOMPLETE`, with the reason.
+    /// `FINDINGS` (`AFFECTED: …` for campaign verdicts), `CLEAN (complete)` (`NOT FOUND
+    /// (complete)`), `NOTHING EXAMINED` or `INCOMPLETE`, with the reason.
     pub fn result_line(&self) -> String {
         let why = if self.incomplete_reasons.is_empty() {
             "see problems above".to_owned()
         } else {
             self.incomplete_reasons.join("; ")
         };
-        if self.findings_total() > 0 {
-            if self.complete {
-                "FINDINGS".to_owned()
-            } else {
-                format!("FINDINGS, INCOMPLETE: {why}")
-            }
+        let affected = self.affected_campaigns();
+        if self.has_findings() {
+            let what = match &affected {
+                Some(a) => format!("AFFECTED: {}", a.join(", ")),
+                None => "FINDINGS".to_owned(),
+            };
+            if self.complete { what } else { format!("{what}; INCOMPLETE: {why}") }
         } else if self.nothing_examined {
             format!("NOTHING EXAMINED: {why}")
         } else if self.complete {
-            "CLEAN (complete)".to_owned()
+            match (&affected, self.findings_total()) {
+                (Some(_), 0) => "NOT FOUND (complete)".to_owned(),
+                (Some(_), n) => format!("NOT FOUND (complete); {n} lead(s) below evidence level"),
+                (None, _) => "CLEAN (complete)".to_owned(),
+            }
+        } else if affected.is_some() {
+            format!("INCOMPLETE, not found: {why}")
         } else {
             format!("INCOMPLETE, nothing found: {why}")
         }
@@ -231,5 +262,30 @@ mod tests {
         assert_eq!(s.result_line(), "CLEAN (complete)");
         s.findings.insert(Severity::High, 1);
         assert_eq!(s.result_line(), "FINDINGS");
+    }
+
+    #[test]
+    fn campaign_verdicts_decide_the_result_line() {
+        let mut s = Summary::default();
+        s.details.insert(
+            "verdicts".into(),
+            serde_json::json!([{"campaign": "proxylogon", "verdict": "not_found"}]),
+        );
+        s.findings.insert(Severity::Medium, 2);
+        s.settle();
+        assert!(!s.has_findings(), "leads decide nothing");
+        assert_eq!(s.result_line(), "NOT FOUND (complete); 2 lead(s) below evidence level");
+        s.details.insert(
+            "verdicts".into(),
+            serde_json::json!([{"campaign": "sunburst", "verdict": "affected"}]),
+        );
+        assert!(s.has_findings());
+        assert_eq!(s.result_line(), "AFFECTED: sunburst");
+        s.details.insert(
+            "verdicts".into(),
+            serde_json::json!([{"campaign": "pulse-secure", "verdict": "unknown"}]),
+        );
+        s.mark_incomplete("pulse-secure: no appliance tree");
+        assert_eq!(s.result_line(), "INCOMPLETE, not found: pulse-secure: no appliance tree");
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
 use ferret_checks::{Campaign, CheckOptions};
-use ferret_core::{Collector, Verdict};
+use ferret_core::Collector;
 
 use crate::commands::common::{OutputArgs, build_report};
 use crate::exit::ExitStatus;
@@ -101,11 +101,5 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         Some(ferret_checks::intel::sha256().to_owned()),
     );
     output::emit(&report, &out)?;
-    Ok(if outcome.verdicts.iter().any(|v| v.verdict == Verdict::Affected) {
-        ExitStatus::Findings
-    } else if report.summary.complete {
-        ExitStatus::Clean
-    } else {
-        ExitStatus::Incomplete
-    })
+    Ok(ExitStatus::from_summary(&report.summary))
 }
