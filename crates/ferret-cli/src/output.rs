@@ -4,7 +4,9 @@
 //! go to stderr. A closed pipe (`ferret scan | head`) ends the run quietly with status 0.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 
 use ferret_report::Report;
 
@@ -61,9 +63,8 @@ pub fn stderr_is_tty() -> bool {
 pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
     use anyhow::Context as _;
     if let Some(path) = &args.output {
-        let probe = AtomicOutput::create(path)
+        check_output_path(path)
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
-        drop(probe);
     }
     if let Some(url) = &args.report_to {
         let base = crate::upload::base_url(url);
@@ -75,57 +76,102 @@ pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An output file written in full beside its destination and renamed over it only when
-/// complete, so a reader never sees half a report, bundle or manifest and an interrupted
-/// run leaves the previous file as it was. Dropped without [`AtomicOutput::commit`], the
-/// temporary file is removed.
-pub struct AtomicOutput {
-    tmp: io::BufWriter<tempfile::NamedTempFile>,
-    path: std::path::PathBuf,
+/// The folder an output file goes to (`.` for a bare name).
+pub fn parent_dir(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
-impl AtomicOutput {
-    /// Creates the temporary file in the destination's folder.
-    pub fn create(path: &Path) -> anyhow::Result<AtomicOutput> {
-        use anyhow::Context as _;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let name = path
+/// Checks, before any work, that an output file can be written: its folder exists and
+/// takes a new file (one is created beside the destination and removed again), and the
+/// path itself is not a folder.
+pub fn check_output_path(path: &Path) -> anyhow::Result<()> {
+    let dir = parent_dir(path);
+    let meta = std::fs::metadata(dir).with_context(|| {
+        format!("cannot write {}: its folder {} cannot be used", path.display(), dir.display())
+    })?;
+    if !meta.is_dir() {
+        anyhow::bail!("cannot write {}: {} is not a folder", path.display(), dir.display());
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
+        anyhow::bail!("cannot write {}: it is a folder", path.display());
+    }
+    drop(AtomicFile::create(path)?);
+    Ok(())
+}
+
+/// A file written beside its destination under a temporary name and renamed over the
+/// destination only when complete ([`AtomicFile::commit`]); dropped before that, the
+/// temporary file is removed and the destination is untouched.
+#[derive(Debug)]
+pub struct AtomicFile {
+    dest: PathBuf,
+    tmp: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl AtomicFile {
+    /// Creates `.NAME.tmp-RANDOM` in the destination's folder (new, never following a
+    /// symlink).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "ferret's own output file, chosen by the operator"
+    )]
+    pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let name = dest
             .file_name()
-            .map_or_else(|| "ferret-output".to_owned(), |n| n.to_string_lossy().into_owned());
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        Ok(AtomicOutput { tmp: io::BufWriter::new(tmp), path: path.to_path_buf() })
+            .with_context(|| format!("cannot write {}: no file name", dest.display()))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let tmp = parent_dir(dest).join(tmp_name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {} (in its folder)", dest.display()))?;
+        Ok(AtomicFile { dest: dest.to_path_buf(), tmp, file: Some(file) })
     }
 
-    /// Where the bytes go until [`AtomicOutput::commit`].
-    pub fn writer(&mut self) -> &mut dyn Write {
-        &mut self.tmp
+    /// The temporary file's path.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
     }
 
-    /// Flushes, syncs and renames the file over its destination.
-    pub fn commit(self) -> anyhow::Result<()> {
-        use anyhow::Context as _;
-        let path = self.path;
-        let tmp = self.tmp.into_inner().map_err(io::IntoInnerError::into_error)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    /// The open temporary file.
+    pub fn file(&self) -> anyhow::Result<&std::fs::File> {
+        self.file.as_ref().context("output file already closed")
+    }
+
+    /// Flushes the temporary file to disk and renames it over the destination (then syncs
+    /// the folder, so the rename survives a crash).
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "ferret's own output file, chosen by the operator"
+    )]
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let file = self.file.take().context("output file already closed")?;
+        file.sync_all().with_context(|| format!("cannot write {}", self.tmp.display()))?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.dest)
+            .with_context(|| format!("cannot replace {}", self.dest.display()))?;
+        if let Ok(dir) = std::fs::File::open(parent_dir(&self.dest)) {
+            let _ = dir.sync_all();
+        }
+        self.tmp = PathBuf::new();
         Ok(())
     }
 }
 
-impl Write for AtomicOutput {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tmp.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.tmp.flush()
+impl Drop for AtomicFile {
+    #[expect(clippy::disallowed_methods, reason = "removes ferret's own unfinished output")]
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            self.file = None;
+            let _ = std::fs::remove_file(&self.tmp);
+        }
     }
 }
 
@@ -133,8 +179,12 @@ impl Write for AtomicOutput {
 pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => {
-            let mut file = AtomicOutput::create(path)?;
-            render(report, args.format, false, file.writer())?;
+            let file = AtomicFile::create(path)?;
+            {
+                let mut w = io::BufWriter::new(file.file()?);
+                render(report, args.format, false, &mut w)?;
+                w.flush()?;
+            }
             file.commit()?;
         }
         None => {
@@ -164,5 +214,54 @@ fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> 
         Format::Jsonl => ferret_report::jsonl::write(report, out),
         Format::Csv => ferret_report::csv::write(report, out),
         Format::Html => ferret_report::html::write(report, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn atomic_file_dropped_leaves_nothing_and_keeps_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("m.manifest");
+        #[expect(clippy::disallowed_methods, reason = "test fixture")]
+        std::fs::write(&dest, b"old").unwrap();
+        let f = AtomicFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut f.file().unwrap(), b"new, unfinished").unwrap();
+        assert_eq!(names(d.path()).len(), 2);
+        drop(f);
+        assert_eq!(names(d.path()), ["m.manifest"]);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+    }
+
+    #[test]
+    fn atomic_file_commit_replaces_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("m.manifest");
+        let f = AtomicFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut f.file().unwrap(), b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(names(d.path()), ["m.manifest"]);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+    }
+
+    #[test]
+    fn output_path_checked_before_work() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(check_output_path(&d.path().join("no/such/dir/m")).is_err());
+        assert!(check_output_path(d.path()).is_err(), "a folder is not an output file");
+        assert!(check_output_path(&d.path().join("m")).is_ok());
+        assert!(names(d.path()).is_empty(), "the check leaves nothing behind");
     }
 }

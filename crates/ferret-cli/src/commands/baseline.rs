@@ -11,6 +11,7 @@ use ferret_integrity::baseline::{BaselineError, BaselineOptions, baseline};
 use ferret_integrity::{HashAlgorithm, Policy};
 
 use crate::exit::ExitStatus;
+use crate::output::{AtomicFile, check_output_path, parent_dir};
 
 /// Digest algorithm on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -124,105 +125,6 @@ pub fn set_threads(threads: Option<usize>) -> Option<String> {
 /// the next file and says so.
 pub fn stop_flag() -> Cancel {
     crate::interrupt::cancel_on_signals()
-}
-
-/// The folder an output file goes to (`.` for a bare name).
-fn parent_dir(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
-}
-
-/// Checks, before any work, that an output file can be written: its folder exists and
-/// takes a new file (one is created beside the destination and removed again), and the
-/// path itself is not a folder.
-pub fn check_output_path(path: &Path) -> anyhow::Result<()> {
-    let dir = parent_dir(path);
-    let meta = std::fs::metadata(dir).with_context(|| {
-        format!("cannot write {}: its folder {} cannot be used", path.display(), dir.display())
-    })?;
-    if !meta.is_dir() {
-        anyhow::bail!("cannot write {}: {} is not a folder", path.display(), dir.display());
-    }
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        anyhow::bail!("cannot write {}: it is a folder", path.display());
-    }
-    drop(AtomicFile::create(path)?);
-    Ok(())
-}
-
-/// A file written beside its destination under a temporary name and renamed over the
-/// destination only when complete ([`AtomicFile::commit`]); dropped before that, the
-/// temporary file is removed and the destination is untouched.
-#[derive(Debug)]
-pub struct AtomicFile {
-    dest: PathBuf,
-    tmp: PathBuf,
-    file: Option<std::fs::File>,
-}
-
-impl AtomicFile {
-    /// Creates `.NAME.tmp-RANDOM` in the destination's folder (new, never following a
-    /// symlink).
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "ferret's own output file, chosen by the operator"
-    )]
-    pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let name = dest
-            .file_name()
-            .with_context(|| format!("cannot write {}: no file name", dest.display()))?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-        let tmp = parent_dir(dest).join(tmp_name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&tmp)
-            .with_context(|| format!("cannot write {} (in its folder)", dest.display()))?;
-        Ok(AtomicFile { dest: dest.to_path_buf(), tmp, file: Some(file) })
-    }
-
-    /// The temporary file's path.
-    pub fn tmp_path(&self) -> &Path {
-        &self.tmp
-    }
-
-    /// The open temporary file.
-    pub fn file(&self) -> anyhow::Result<&std::fs::File> {
-        self.file.as_ref().context("output file already closed")
-    }
-
-    /// Flushes the temporary file to disk and renames it over the destination (then syncs
-    /// the folder, so the rename survives a crash).
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "ferret's own output file, chosen by the operator"
-    )]
-    pub fn commit(mut self) -> anyhow::Result<()> {
-        let file = self.file.take().context("output file already closed")?;
-        file.sync_all().with_context(|| format!("cannot write {}", self.tmp.display()))?;
-        drop(file);
-        std::fs::rename(&self.tmp, &self.dest)
-            .with_context(|| format!("cannot replace {}", self.dest.display()))?;
-        if let Ok(dir) = std::fs::File::open(parent_dir(&self.dest)) {
-            let _ = dir.sync_all();
-        }
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for AtomicFile {
-    #[expect(clippy::disallowed_methods, reason = "removes ferret's own unfinished output")]
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            self.file = None;
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
 }
 
 /// When the manifest is written inside the root, excludes it, its signature and their
@@ -367,52 +269,4 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         crate::output::note(&note);
     }
     Ok(if problems.is_empty() { ExitStatus::Clean } else { ExitStatus::Incomplete })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn atomic_file_dropped_leaves_nothing_and_keeps_the_destination() {
-        let d = tempfile::tempdir().unwrap();
-        let dest = d.path().join("m.manifest");
-        #[expect(clippy::disallowed_methods, reason = "test fixture")]
-        std::fs::write(&dest, b"old").unwrap();
-        let f = AtomicFile::create(&dest).unwrap();
-        std::io::Write::write_all(&mut f.file().unwrap(), b"new, unfinished").unwrap();
-        assert_eq!(names(d.path()).len(), 2);
-        drop(f);
-        assert_eq!(names(d.path()), ["m.manifest"]);
-        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
-    }
-
-    #[test]
-    fn atomic_file_commit_replaces_the_destination() {
-        let d = tempfile::tempdir().unwrap();
-        let dest = d.path().join("m.manifest");
-        let f = AtomicFile::create(&dest).unwrap();
-        std::io::Write::write_all(&mut f.file().unwrap(), b"new").unwrap();
-        f.commit().unwrap();
-        assert_eq!(names(d.path()), ["m.manifest"]);
-        assert_eq!(std::fs::read(&dest).unwrap(), b"new");
-    }
-
-    #[test]
-    fn output_path_checked_before_work() {
-        let d = tempfile::tempdir().unwrap();
-        assert!(check_output_path(&d.path().join("no/such/dir/m")).is_err());
-        assert!(check_output_path(d.path()).is_err(), "a folder is not an output file");
-        assert!(check_output_path(&d.path().join("m")).is_ok());
-        assert!(names(d.path()).is_empty(), "the check leaves nothing behind");
-    }
 }

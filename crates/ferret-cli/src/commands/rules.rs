@@ -42,8 +42,13 @@ fn compile(args: &CompileArgs) -> anyhow::Result<ExitStatus> {
     for p in &problems {
         output::note(&format!("ferret: {p}"));
     }
-    let mut out = output::AtomicOutput::create(&args.output)?;
-    ferret_scan::write_bundle(&rules, &mut out)?;
+    output::check_output_path(&args.output)?;
+    let out = output::AtomicFile::create(&args.output)?;
+    {
+        let mut w = std::io::BufWriter::new(out.file()?);
+        ferret_scan::write_bundle(&rules, &mut w)?;
+        std::io::Write::flush(&mut w)?;
+    }
     out.commit()?;
     let loaded: Vec<String> = rules.stats.loaded.iter().map(|(k, v)| format!("{k} {v}")).collect();
     output::note(&format!(
