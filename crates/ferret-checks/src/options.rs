@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use ferret_core::Cancel;
 use ferret_logs::ReadOptions;
 
 use crate::detector::Campaign;
@@ -29,6 +30,9 @@ pub struct CheckOptions {
     pub max_file_read: u64,
     /// Exclude globs for the walk (as `ferret scan --exclude`).
     pub excludes: Vec<String>,
+    /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
+    /// NOT FOUND on what was read so far.
+    pub cancel: Cancel,
 }
 
 impl Default for CheckOptions {
@@ -43,6 +47,7 @@ impl Default for CheckOptions {
             read: ReadOptions::default(),
             max_file_read: 64 * 1024 * 1024,
             excludes: Vec::new(),
+            cancel: Cancel::default(),
         }
     }
 }

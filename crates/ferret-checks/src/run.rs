@@ -187,6 +187,14 @@ pub fn check(
         .files
         .par_iter()
         .map(|(path, size)| {
+            if opts.cancel.is_cancelled() {
+                return FileResult {
+                    log: None,
+                    truncated: false,
+                    parse_errors: 0,
+                    not_a_log: true,
+                };
+            }
             let r = examine(&plan, opts, path, *size, want_logs, sink);
             progress.advance(1, *size);
             r
@@ -217,8 +225,22 @@ pub fn check(
         plan.emit(i, &mut out, sink);
     }
 
-    // 4. Verdicts.
-    let verdicts = verdicts(&plan, &inv, &campaigns, explicit);
+    // 4. Verdicts. An interrupted run decides nothing NOT FOUND: part of the evidence was
+    // never read.
+    let mut verdicts = verdicts(&plan, &inv, &campaigns, explicit);
+    if opts.cancel.is_cancelled() {
+        summary.mark_interrupted();
+        summary
+            .not_checked
+            .push("the check was interrupted; files not yet started were not read".to_owned());
+        for v in &mut verdicts {
+            if v.verdict == Verdict::NotFound {
+                v.verdict = Verdict::Unknown;
+                v.reason =
+                    format!("the run was interrupted before every file was read ({})", v.reason);
+            }
+        }
+    }
     let coverage: Vec<serde_json::Value> = inv
         .logs
         .iter()
@@ -279,6 +301,7 @@ fn walk(
     let walker = Walker::new(WalkOptions {
         roots: opts.paths.clone(),
         excludes: opts.excludes.clone(),
+        cancel: opts.cancel.clone(),
         ..WalkOptions::default()
     })?;
     let seen: Mutex<(Inventory, BTreeMap<&'static str, u64>)> = Mutex::new((

@@ -196,3 +196,31 @@ fn sigint_during_a_scan_keeps_a_partial_report() {
     }
     assert!(interrupted > 0, "no run was caught mid-way; the fixture is too small");
 }
+
+#[test]
+fn sigint_during_a_check_keeps_a_partial_report_and_decides_nothing_not_found() {
+    let t = Tree::new();
+    let header = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2021-03-01 00:00:00\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
+    let line = "2021-03-01 00:00:01 10.0.0.1 GET /owa/auth/logon.aspx - 443 - 198.51.100.9 Mozilla/5.0 - 200 0 0 15\n";
+    for f in 0..6 {
+        t.file(
+            format!("inetpub/logs/LogFiles/W3SVC1/u_ex2103{f:02}.log"),
+            format!("{header}{}", line.repeat(150_000)),
+        );
+    }
+    let work = Tree::new();
+    let mut interrupted = 0;
+    for (i, ms) in [150u64, 400, 900].into_iter().enumerate() {
+        let out = work.path(format!("report{i}.jsonl"));
+        let (code, err) =
+            interrupt(&["check".as_ref(), t.root().as_os_str()], &out, Duration::from_millis(ms));
+        if check_interrupted_report(code, &err, &out) {
+            interrupted += 1;
+            let text = std::fs::read_to_string(&out).unwrap();
+            let recs = records(&text);
+            let verdicts = summary(&recs)["details"]["verdicts"].to_string();
+            assert!(!verdicts.contains("\"not_found\""), "{verdicts}");
+        }
+    }
+    assert!(interrupted > 0, "no run was caught mid-way; the fixture is too small");
+}

@@ -82,6 +82,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         vendor_manifest,
         match_hosts: match_host,
         excludes: exclude,
+        cancel: crate::interrupt::cancel_on_signals(),
         ..CheckOptions::default()
     };
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
