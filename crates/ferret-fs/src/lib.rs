@@ -22,4 +22,4 @@ mod walk;
 
 pub use open::{EntryKind, OpenError, ReadOutcome, open_read_only, read_limited};
 pub use threads::ThreadBudget;
-pub use walk::{Entry, WalkError, WalkOptions, WalkStats, Walker};
+pub use walk::{Entry, WalkError, WalkOptions, WalkStats, Walker, io_reason};

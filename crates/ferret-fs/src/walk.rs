@@ -280,7 +280,7 @@ fn problem_of(e: &ignore::Error, path: Option<&Path>) -> Problem {
 }
 
 /// A lowercase reason for an I/O error, without the "(os error N)" suffix.
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
+pub fn io_reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = match s.find(" (os error") {
         Some(i) => s.get(..i).unwrap_or(&s).to_owned(),

@@ -138,7 +138,8 @@ struct Kept {
     event: Event,
 }
 
-/// What reading one file produced.
+/// What reading one file produced (the default: a file never started).
+#[derive(Default)]
 struct FileResult {
     cov: SourceCoverage,
     /// Rules of the log's kind that cannot match it: it lacks the fields they need.
@@ -147,20 +148,6 @@ struct FileResult {
     untimed: u64,
     hits: u64,
     below_level: u64,
-}
-
-impl FileResult {
-    /// A file never started (the run was interrupted first).
-    fn not_read() -> FileResult {
-        FileResult {
-            cov: SourceCoverage::default(),
-            inapplicable: Vec::new(),
-            outside_window: 0,
-            untimed: 0,
-            hits: 0,
-            below_level: 0,
-        }
-    }
 }
 
 /// Runs the hunt. Findings and problems go to `sink`; progress (files, bytes) to `progress`.
@@ -199,7 +186,7 @@ pub fn hunt(
         .enumerate()
         .map(|(idx, (path, size))| {
             if config.cancel.is_cancelled() {
-                return FileResult::not_read();
+                return FileResult::default();
             }
             let r = hunt_file(config, matcher, path, idx, correlate.then_some(&kept), sink);
             progress.advance(1, *size);

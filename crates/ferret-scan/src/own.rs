@@ -43,6 +43,15 @@ impl OwnFiles {
         }
     }
 
+    /// Adds a file whose SHA-256 is already known (the executable, hashed once for the
+    /// report header), by inode and content, without reading it again.
+    pub fn add_file_hashed(&mut self, path: &Path, sha256: [u8; 32]) {
+        if let Ok(meta) = std::fs::metadata(path) {
+            self.inodes.insert((meta.dev(), meta.ino()));
+            self.add_digest(meta.len(), sha256);
+        }
+    }
+
     /// Adds content ferret carries in memory (a built-in rule source).
     pub fn add_bytes(&mut self, bytes: &[u8]) {
         self.add_digest(bytes.len() as u64, Sha256::digest(bytes).into());

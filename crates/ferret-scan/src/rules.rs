@@ -294,14 +294,11 @@ impl RuleSet {
         }
     }
 
-    /// ferret's own files for a scan with these rules: `exe` (the running executable), every
-    /// rule file and bundle loaded, the compiled-rule cache file, and the built-in pack's
-    /// sources wherever a copy of them sits.
-    pub fn own_files(&self, exe: Option<&Path>) -> crate::OwnFiles {
+    /// ferret's own files for a scan with these rules: every rule file and bundle loaded,
+    /// the compiled-rule cache file, and the built-in pack's sources wherever a copy of them
+    /// sits (the caller adds the executable).
+    pub fn own_files(&self) -> crate::OwnFiles {
         let mut own = crate::OwnFiles::new();
-        if let Some(exe) = exe {
-            own.add_file(exe);
-        }
         for f in &self.loaded_files {
             own.add_file(f);
         }

@@ -62,11 +62,17 @@ impl PriorityArgs {
     }
 }
 
-/// SHA-256 of the running executable, when it can be read.
+/// SHA-256 of the running executable, when it can be read; computed once per run (the
+/// report header and the own-file check both need it).
 pub fn exe_sha256() -> Option<String> {
-    let exe = std::env::current_exe().ok()?;
-    let bytes = std::fs::read(exe).ok()?;
-    Some(hex::encode(Sha256::digest(&bytes)))
+    static EXE_SHA256: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    EXE_SHA256
+        .get_or_init(|| {
+            let exe = std::env::current_exe().ok()?;
+            let bytes = std::fs::read(exe).ok()?;
+            Some(hex::encode(Sha256::digest(&bytes)))
+        })
+        .clone()
 }
 
 /// The host name (from the kernel), or `unknown`.
@@ -171,7 +177,7 @@ pub fn existing_targets(
         match std::fs::symlink_metadata(&p) {
             Ok(_) => ok.push(p),
             Err(e) => {
-                let reason = io_reason(&e);
+                let reason = ferret_fs::io_reason(&e);
                 sink.problem(ferret_core::Problem::at(
                     ferret_core::ProblemKind::ReadError,
                     p.as_path(),
@@ -185,13 +191,6 @@ pub fn existing_targets(
         anyhow::bail!("nothing to {verb}: {}", missing.join("; "));
     }
     Ok((ok, missing))
-}
-
-/// A lowercase reason for an I/O error, without the "(os error N)" suffix.
-pub fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    let s = s.split(" (os error").next().unwrap_or(&s).to_owned();
-    s.to_lowercase()
 }
 
 /// Parses `512M`, `10k`, `1G`, `123`.

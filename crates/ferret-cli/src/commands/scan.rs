@@ -130,8 +130,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     } else {
         None
     };
-    let exe = std::env::current_exe().ok();
-    let mut own = rules.own_files(exe.as_deref());
+    let mut own = rules.own_files();
+    if let (Ok(exe), Some(sha)) = (std::env::current_exe(), common::exe_sha256())
+        && let Some(digest) = hex::decode(sha).ok().and_then(|d| <[u8; 32]>::try_from(d).ok())
+    {
+        own.add_file_hashed(&exe, digest);
+    }
     if let Some(out) = &args.output.output {
         // An earlier report at the same place quotes what it found.
         own.add_file(out);
