@@ -1,10 +1,10 @@
 //! Shared piece of the IOC fuzz targets: load a text in one format, then match a few files.
 
-use ferret_ioc::{FileFacts, Format, IocSet};
+use ferret_ioc::{FileFacts, IocFormat, IocSet};
 
 /// Loads `data` (lossily decoded, as rule files are) as `format` and runs the matcher over a
 /// few file descriptions.
-pub fn load_and_match(format: Format, data: &[u8]) {
+pub fn load_and_match(format: IocFormat, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let _ = ferret_ioc::sniff("fuzz.txt", data);
     let mut set = IocSet::new();

@@ -4,11 +4,11 @@
 #[path = "ioc_common.rs"]
 mod ioc_common;
 
-use ferret_ioc::Format;
+use ferret_ioc::IocFormat;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, rest)) = data.split_first() else { return };
-    let format = if pick & 1 == 0 { Format::LokiHash } else { Format::LokiFilename };
+    let format = if pick & 1 == 0 { IocFormat::LokiHash } else { IocFormat::LokiFilename };
     ioc_common::load_and_match(format, rest);
 });

@@ -4,9 +4,9 @@
 #[path = "ioc_common.rs"]
 mod ioc_common;
 
-use ferret_ioc::Format;
+use ferret_ioc::IocFormat;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    ioc_common::load_and_match(Format::OpenIoc, data);
+    ioc_common::load_and_match(IocFormat::OpenIoc, data);
 });

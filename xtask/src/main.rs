@@ -1,11 +1,23 @@
 //! `cargo xtask`: ferret's project automation (tidy checks, fuzzing; `detectors` renders
-//! `docs/detectors.md` from the detector registry).
+//! `docs/detectors.md` from the detector registry, `graph` the crate graph of
+//! `ARCHITECTURE.md` from `cargo metadata`).
+//!
+//! `tidy` checks: every source file starts with a `//!` header; `docs/detectors.md` is
+//! fresh; every declared dependency is used ([`deps`]); no two files of a crate depend on each
+//! other ([`modloops`]); the crate graph in `ARCHITECTURE.md` is `cargo metadata`'s ([`graph`]).
+
+mod deps;
+mod graph;
+mod lex;
+mod metadata;
+mod modloops;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: cargo xtask tidy
        cargo xtask detectors
+       cargo xtask graph
        cargo xtask fuzz --list
        cargo xtask fuzz TARGET [--secs N] [--seeds DIR]... [-- LIBFUZZER-ARGS...]";
 
@@ -14,6 +26,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("tidy") => tidy(),
         Some("detectors") => write_detectors_doc(),
+        Some("graph") => write_graph(),
         Some("fuzz") => fuzz(args.get(1..).unwrap_or_default()),
         _ => {
             #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
@@ -39,10 +52,57 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Checks that every Rust source file under `crates/`, `xtask/` and `fuzz/` starts with a
-/// `//!` doc comment.
+/// Runs every tidy check and reports all that fail.
 fn tidy() -> anyhow::Result<()> {
     let root = root();
+    let mut failures = Vec::new();
+    for check in [check_headers(&root), check_detectors_doc(&root), check_structure(&root)] {
+        if let Err(e) = check {
+            failures.push(format!("{e:#}"));
+        }
+    }
+    anyhow::ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+/// `ARCHITECTURE.md`, relative to the workspace root.
+const ARCHITECTURE: &str = "ARCHITECTURE.md";
+
+/// The checks that need `cargo metadata`: unused dependencies, loops between the files of a
+/// crate, and the crate graph of `ARCHITECTURE.md`.
+fn check_structure(root: &Path) -> anyhow::Result<()> {
+    let packages = metadata::load(root)?;
+    let mut problems: Vec<String> =
+        deps::unused(&packages)?.iter().map(ToString::to_string).collect();
+    for p in &packages {
+        for crate_root in modloops::crate_roots(&p.dir) {
+            for l in modloops::find_loops(&p.dir, &crate_root)? {
+                problems.push(format!("{}: files depend on each other: {l}", p.name));
+            }
+        }
+    }
+    let doc = std::fs::read_to_string(root.join(ARCHITECTURE))?;
+    if let Err(e) = graph::check(&doc, &packages, ARCHITECTURE) {
+        problems.push(e.to_string());
+    }
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// Rewrites the crate graph section of `ARCHITECTURE.md` from `cargo metadata`.
+#[expect(clippy::disallowed_methods, reason = "xtask writes the generated section")]
+fn write_graph() -> anyhow::Result<()> {
+    let root = root();
+    let packages = metadata::load(&root)?;
+    let path = root.join(ARCHITECTURE);
+    let doc = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, graph::replace(&doc, &graph::render(&packages))?)?;
+    Ok(())
+}
+
+/// Checks that every Rust source file under `crates/`, `xtask/` and `fuzz/` starts with a
+/// `//!` doc comment.
+fn check_headers(root: &Path) -> anyhow::Result<()> {
     let mut missing = Vec::new();
     let mut stack = vec![root.join("crates"), root.join("xtask"), root.join("fuzz")];
     let skipped = ["target", "data", "corpus", "artifacts", "seeds", "coverage"];
@@ -66,7 +126,6 @@ fn tidy() -> anyhow::Result<()> {
     }
     missing.sort();
     anyhow::ensure!(missing.is_empty(), "files without a //! header:\n{}", missing.join("\n"));
-    check_detectors_doc(&root)?;
     Ok(())
 }
 
@@ -163,4 +222,15 @@ fn fuzz(args: &[String]) -> anyhow::Result<()> {
     let status = cmd.status()?;
     anyhow::ensure!(status.success(), "cargo fuzz run {target} failed ({status})");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real tree passes every structure check (each check's own tests plant the defects).
+    #[test]
+    fn the_workspace_has_no_unused_dependency_no_file_loop_and_a_fresh_crate_graph() {
+        check_structure(&root()).unwrap();
+    }
 }

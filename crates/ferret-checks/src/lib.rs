@@ -19,6 +19,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod campaign;
 pub mod detector;
 pub mod docs;
 pub mod intel;
@@ -54,3 +55,8 @@ pub enum CheckError {
         reason: String,
     },
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

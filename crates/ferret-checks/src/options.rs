@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use ferret_core::Cancel;
 use ferret_logs::ReadOptions;
 
-use crate::detector::Campaign;
+use crate::campaign::Campaign;
 
 /// The configuration of one `ferret check` run.
 #[derive(Clone, Debug)]

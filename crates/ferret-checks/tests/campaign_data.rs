@@ -10,24 +10,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::run;
 use ferret_checks::Campaign;
 use ferret_checks::pulse::{Kind, by_hash, by_name, product_file};
 use ferret_checks::sunburst::file_by_hash;
 use ferret_testkit::Tree;
 
-/// The corpus: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    )
-}
-
 fn read(rel: &str) -> Option<String> {
-    let p = corpus().join(rel);
+    let p = ferret_testkit::corpus().join(rel);
     match std::fs::read_to_string(&p) {
         Ok(t) => Some(t),
         Err(_) => {

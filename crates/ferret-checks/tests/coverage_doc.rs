@@ -4,14 +4,6 @@
 
 use std::path::PathBuf;
 
-/// The corpus: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    )
-}
-
 fn coverage_doc() -> String {
     let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/campaign-coverage.md"));
     std::fs::read_to_string(p).expect("docs/campaign-coverage.md exists")
@@ -19,7 +11,8 @@ fn coverage_doc() -> String {
 
 #[test]
 fn every_chirp_proxylogon_indicator_is_listed() {
-    let file = corpus().join("cisa-chirp-indicators/indicators/AA21-062A/AA21062A.yaml");
+    let file =
+        ferret_testkit::corpus().join("cisa-chirp-indicators/indicators/AA21-062A/AA21062A.yaml");
     let Ok(text) = std::fs::read_to_string(&file) else {
         ferret_testkit::skip(format_args!("the corpus file {}", file.display()));
         return;
@@ -44,7 +37,8 @@ fn every_chirp_proxylogon_indicator_is_listed() {
 
 #[test]
 fn chirp_user_agents_and_paths_are_all_in_pl005() {
-    let file = corpus().join("cisa-chirp-indicators/indicators/AA21-062A/AA21062A.yaml");
+    let file =
+        ferret_testkit::corpus().join("cisa-chirp-indicators/indicators/AA21-062A/AA21062A.yaml");
     let Ok(text) = std::fs::read_to_string(&file) else {
         ferret_testkit::skip(format_args!("the corpus file {}", file.display()));
         return;

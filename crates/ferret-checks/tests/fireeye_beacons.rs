@@ -7,16 +7,7 @@
 //! The corpus is optional: without it the test says so and is skipped, and fails under
 //! `FERRET_STRICT_TESTS=1`.
 
-use std::path::PathBuf;
-
 use ferret_checks::sunburst::dga::{Message, format_utc, parse_query, victim_hex};
-
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    )
-}
 
 /// `YYYY-MM-DD HH:MM:SS` as Unix seconds (UTC).
 fn unix(s: &str) -> i64 {
@@ -28,8 +19,8 @@ fn unix(s: &str) -> i64 {
 
 #[test]
 fn fireeye_cname_beacons_decode_to_stage2_status_messages() {
-    let file =
-        corpus().join("sunburst_countermeasures/indicator_release/Indicator_Release_NBIs.csv");
+    let file = ferret_testkit::corpus()
+        .join("sunburst_countermeasures/indicator_release/Indicator_Release_NBIs.csv");
     let Ok(text) = std::fs::read_to_string(&file) else {
         assert!(std::env::var_os("FERRET_STRICT_TESTS").is_none(), "{} is needed", file.display());
         eprintln!("SKIPPED: {} not present", file.display());

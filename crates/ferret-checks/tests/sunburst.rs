@@ -6,7 +6,7 @@ mod common;
 
 use common::{Run, run_with};
 use ferret_checks::sunburst::dga::{Status, encode_domain, encode_status, user_id};
-use ferret_checks::sunburst::pe_version::fake_pe_with_version;
+use ferret_checks::sunburst::pe_version::pe_with_version;
 use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::{Severity, Verdict};
 use ferret_testkit::Tree;
@@ -40,7 +40,7 @@ fn benign_tree() -> Tree {
     let t = Tree::new();
     t.file(
         format!("{ORION}/SolarWinds.Orion.Core.BusinessLayer.dll"),
-        fake_pe_with_version([2020, 2, 15300, 12766], b"clean build"),
+        pe_with_version([2020, 2, 15300, 12766], b"clean build"),
     );
     t.file(format!("{ORION}/SolarWinds.Orion.Core.BusinessLayer.dll.config"), CONFIG);
     t.file(format!("{ORION}/SolarWinds.Orion.Core.Common.dll"), b"MZ placeholder");
@@ -115,7 +115,7 @@ fn sb001_trojanized_version() {
     let t = benign_tree();
     t.file(
         format!("{ORION}/SolarWinds.Orion.Core.BusinessLayer.dll"),
-        fake_pe_with_version([2020, 2, 5200, 12394], b"unknown build"),
+        pe_with_version([2020, 2, 5200, 12394], b"unknown build"),
     );
     let r = run(t.root(), &[]);
     assert_only(&r, "SB001");

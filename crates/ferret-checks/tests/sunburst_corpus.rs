@@ -2,25 +2,12 @@
 //! absent): most names are beacons, and the victim domains published in the write-ups come out.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use ferret_checks::sunburst::dga::{Message, Reassembler, format_utc, parse_query, victim_hex};
 
-/// The corpus: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
-
 #[test]
 fn corpus_hostnames_decode_to_victim_domains() {
-    let Some(root) = corpus() else {
-        ferret_testkit::skip("the public corpus (set FERRET_CORPUS)");
-        return;
-    };
+    let Some(root) = ferret_testkit::require_corpus() else { return };
     let file = root.join("sunburst-passive-dns/sunburst/uniq-hostnames.txt");
     let Ok(text) = std::fs::read_to_string(&file) else {
         ferret_testkit::skip(format_args!("the corpus file {}", file.display()));

@@ -6,12 +6,46 @@
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use clap::{Args, ValueEnum};
+
 use anyhow::Context as _;
 
 use ferret_report::Report;
 
-use crate::commands::common::{Format, OutputArgs};
 use crate::exit::ExitStatus;
+use crate::upload::UploadOutcome;
+
+/// Report format (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable, grouped per file, control characters escaped.
+    Text,
+    /// One JSON record per line (see docs/report-format.md).
+    Jsonl,
+    /// One row per finding, then per problem.
+    Csv,
+    /// One self-contained HTML page (inline CSS and SVG; no script, no network).
+    Html,
+}
+
+/// Output options shared by every verb that produces a report.
+#[derive(Clone, Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// No progress bar and no notes on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Also send the report to a ferret collector (after `ferret enroll`). An unreachable
+    /// collector gets it later: the report is spooled and sent by the next run or
+    /// `ferret report send`.
+    #[arg(long, value_name = "URL")]
+    pub report_to: Option<String>,
+}
 
 /// Prints an error chain and a hint to stderr; returns status 2 (or 0 for a closed pipe).
 pub fn report_error(err: &anyhow::Error) -> ExitStatus {
@@ -175,6 +209,24 @@ impl Drop for AtomicFile {
     }
 }
 
+/// What an upload did, in one sentence.
+pub fn describe_upload(outcome: &UploadOutcome) -> String {
+    match outcome {
+        UploadOutcome::Sent { run_id, duplicate, spool_sent } => format!(
+            "report {run_id} {}{}",
+            if *duplicate { "was already at the collector" } else { "sent" },
+            if *spool_sent > 0 {
+                format!(" (and {spool_sent} spooled report(s))")
+            } else {
+                String::new()
+            }
+        ),
+        UploadOutcome::Spooled { path, reason, .. } => {
+            format!("collector unreachable ({reason}); report spooled as {}", path.display())
+        }
+    }
+}
+
 /// Renders the report in the chosen format to stdout or the output file.
 pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
     match &args.output {
@@ -189,7 +241,7 @@ pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
         }
         None => {
             let stdout = io::stdout();
-            let color = args.format == Format::Text && stdout.is_terminal();
+            let color = args.format == ReportFormat::Text && stdout.is_terminal();
             let mut lock = io::BufWriter::new(stdout.lock());
             render(report, args.format, color, &mut lock)?;
             lock.flush()?;
@@ -198,22 +250,27 @@ pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.report_to {
         let outcome = crate::upload::send_or_spool(report, url)?;
         if !args.quiet {
-            note(&format!("ferret: {}", crate::commands::report::describe(&outcome)));
+            note(&format!("ferret: {}", describe_upload(&outcome)));
         }
     }
     Ok(())
 }
 
-fn render(report: &Report, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
+fn render(
+    report: &Report,
+    format: ReportFormat,
+    color: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
-        Format::Text => ferret_report::text::write(
+        ReportFormat::Text => ferret_report::text::write(
             report,
             ferret_report::text::TextOptions { color, ..Default::default() },
             out,
         ),
-        Format::Jsonl => ferret_report::jsonl::write(report, out),
-        Format::Csv => ferret_report::csv::write(report, out),
-        Format::Html => ferret_report::html::write(report, out),
+        ReportFormat::Jsonl => ferret_report::jsonl::write(report, out),
+        ReportFormat::Csv => ferret_report::csv::write(report, out),
+        ReportFormat::Html => ferret_report::html::write(report, out),
     }
 }
 

@@ -380,17 +380,13 @@ pub fn upload_gz(
     directive: Option<&str>,
 ) -> anyhow::Result<UploadOutcome> {
     let spool = send_spool(base, &cfg.token)?;
-    if spool.left > 0 {
+    let attempt = if spool.left > 0 {
         // The collector is down right now: do not wait for it again.
-        let path = spool_dir()?.join(spool_name(run_id, directive));
-        write_private(&path, gz)?;
-        return Ok(UploadOutcome::Spooled {
-            path,
-            reason: spool.stopped.unwrap_or_default(),
-            spool_sent: spool.sent,
-        });
-    }
-    match post_with_retry(&agent(), base, &cfg.token, gz, directive) {
+        Attempt::Retry(spool.stopped.unwrap_or_default())
+    } else {
+        post_with_retry(&agent(), base, &cfg.token, gz, directive)
+    };
+    match attempt {
         Attempt::Ok { duplicate } => {
             Ok(UploadOutcome::Sent { run_id: run_id.to_owned(), duplicate, spool_sent: spool.sent })
         }

@@ -6,9 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use chrono::{Duration, TimeZone as _, Utc};
-use ferret_core::{Engine, Finding, RuleRef, Severity, Summary};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use chrono::Utc;
+use ferret_core::{Engine, Finding, RuleRef, Severity};
 use ferret_store::{HostStatus, Store};
 use serde_json::json;
 
@@ -70,7 +69,6 @@ impl Collector {
 
 #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
 fn report_file(dir: &Path, run_id: &str, findings: usize) -> String {
-    let started = Utc.with_ymd_and_hms(2026, 4, 1, 8, 0, 0).unwrap();
     let findings = (0..findings)
         .map(|i| {
             Finding::new(
@@ -85,25 +83,10 @@ fn report_file(dir: &Path, run_id: &str, findings: usize) -> String {
             .with_path(format!("/home/webserver/htdocs/dana-na/x{i}.cgi"))
         })
         .collect();
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
-        verb: "check".into(),
-        run_id: run_id.into(),
-        host: "web-1".into(),
-        targets: vec![],
-        started,
-        finished: started + Duration::seconds(1),
-        findings,
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    };
-    r.count_findings();
-    let mut out = Vec::new();
-    ferret_report::jsonl::write(&r, &mut out).unwrap();
+    let mut r = ferret_testkit::report::report(run_id, findings);
+    r.host = "web-1".into();
     let path = dir.join(format!("{run_id}.jsonl"));
-    std::fs::write(&path, out).unwrap();
+    std::fs::write(&path, ferret_testkit::report::jsonl(&r)).unwrap();
     path.display().to_string()
 }
 

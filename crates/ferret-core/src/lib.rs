@@ -27,3 +27,8 @@ pub use problem::{Problem, ProblemKind};
 pub use sink::{Collector, NullProgress, Progress, Sink};
 pub use summary::{RuleStats, Summary};
 pub use verdict::{CampaignVerdict, SourceSpan, Verdict};
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

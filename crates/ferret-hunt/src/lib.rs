@@ -749,3 +749,8 @@ fn walk(
         sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
     }
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

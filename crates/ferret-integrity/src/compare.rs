@@ -13,7 +13,7 @@ use std::path::Path;
 use base64::Engine as _;
 use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
 
-use crate::manifest::{Entry, EntryKind};
+use crate::manifest::{Entry, EntryKind, ManifestKind as _};
 use crate::policy::AttrSet;
 
 /// One difference between the recorded and the current state of a path.

@@ -32,6 +32,7 @@ use globset::{Glob, GlobMatcher};
 use rayon::prelude::*;
 
 use crate::compare::is_system_path;
+use crate::manifest::{EntryKind, ManifestKind as _};
 use crate::tree::{abs_path, open_examined};
 
 /// The largest database file read (status on a big host is a few MiB).
@@ -390,7 +391,7 @@ fn md5_of(path: &Path) -> Outcome {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Missing,
         Err(e) => return Outcome::Error(ProblemKind::ReadError, format!("cannot examine: {e}")),
         Ok(m) if !m.is_file() => {
-            let kind = crate::manifest::EntryKind::from_file_type(m.file_type());
+            let kind = EntryKind::from_file_type(m.file_type());
             return Outcome::NotRegular(kind.name().into());
         }
         Ok(_) => {}

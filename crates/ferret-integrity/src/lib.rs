@@ -33,5 +33,10 @@ pub mod sign;
 pub mod tree;
 pub mod verify;
 
-pub use manifest::{Entry, EntryKind, HashAlgorithm, Header, ManifestError};
+pub use manifest::{Entry, EntryKind, HashAlgorithm, Header, ManifestError, ManifestKind};
 pub use policy::{AttrSet, Policy};
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -139,41 +139,52 @@ impl Header {
     }
 }
 
-/// The type of a tree entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EntryKind {
-    /// Regular file.
-    File,
-    /// Directory.
-    Dir,
-    /// Symbolic link.
-    Symlink,
-    /// Named pipe.
-    Fifo,
-    /// Unix socket.
-    Socket,
-    /// Character device.
-    CharDevice,
-    /// Block device.
-    BlockDevice,
+/// The type of a tree entry: [`ferret_fs::EntryKind`], the workspace's one name for it.
+pub use ferret_fs::EntryKind;
+
+/// How a manifest records an [`EntryKind`]: its one-letter wire code and the word used in
+/// messages. A manifest names seven kinds; [`EntryKind::Other`] (a type the platform cannot
+/// name) has always been recorded as a regular file, and [`ManifestKind::recorded`] is that
+/// one explicit conversion, so manifests read and written are unchanged.
+pub trait ManifestKind: Sized {
+    /// The kind a manifest records for this kind (`Other` becomes `File`).
+    #[must_use]
+    fn recorded(self) -> EntryKind;
+    /// The kind recorded for a file type from `lstat` (classified by `ferret_fs`).
+    fn from_file_type(ft: std::fs::FileType) -> EntryKind;
+    /// The one-letter wire code.
+    fn code(self) -> &'static str;
+    /// Parses a wire code.
+    fn from_code(s: &str) -> Option<EntryKind>;
+    /// A word for messages.
+    fn name(self) -> &'static str;
 }
 
-impl EntryKind {
-    /// The one-letter wire code.
-    pub fn code(self) -> &'static str {
+impl ManifestKind for EntryKind {
+    fn recorded(self) -> EntryKind {
         match self {
-            EntryKind::File => "f",
+            EntryKind::Other => EntryKind::File,
+            kind => kind,
+        }
+    }
+
+    fn from_file_type(ft: std::fs::FileType) -> EntryKind {
+        EntryKind::of(ft).recorded()
+    }
+
+    fn code(self) -> &'static str {
+        match self.recorded() {
             EntryKind::Dir => "d",
             EntryKind::Symlink => "l",
             EntryKind::Fifo => "p",
             EntryKind::Socket => "s",
             EntryKind::CharDevice => "c",
             EntryKind::BlockDevice => "b",
+            EntryKind::File | EntryKind::Other => "f",
         }
     }
 
-    /// Parses a wire code.
-    pub fn from_code(s: &str) -> Option<EntryKind> {
+    fn from_code(s: &str) -> Option<EntryKind> {
         Some(match s {
             "f" => EntryKind::File,
             "d" => EntryKind::Dir,
@@ -186,31 +197,15 @@ impl EntryKind {
         })
     }
 
-    /// A word for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            EntryKind::File => "file",
+    fn name(self) -> &'static str {
+        match self.recorded() {
             EntryKind::Dir => "directory",
             EntryKind::Symlink => "symlink",
             EntryKind::Fifo => "fifo",
             EntryKind::Socket => "socket",
             EntryKind::CharDevice => "character device",
             EntryKind::BlockDevice => "block device",
-        }
-    }
-
-    /// The kind of a file type from `lstat` (classified by `ferret_fs`; anything it cannot
-    /// name is recorded as a file).
-    #[cfg(unix)]
-    pub fn from_file_type(ft: std::fs::FileType) -> EntryKind {
-        match ferret_fs::EntryKind::of(ft) {
-            ferret_fs::EntryKind::Symlink => EntryKind::Symlink,
-            ferret_fs::EntryKind::Dir => EntryKind::Dir,
-            ferret_fs::EntryKind::Fifo => EntryKind::Fifo,
-            ferret_fs::EntryKind::Socket => EntryKind::Socket,
-            ferret_fs::EntryKind::CharDevice => EntryKind::CharDevice,
-            ferret_fs::EntryKind::BlockDevice => EntryKind::BlockDevice,
-            ferret_fs::EntryKind::File | ferret_fs::EntryKind::Other => EntryKind::File,
+            EntryKind::File | EntryKind::Other => "file",
         }
     }
 }
@@ -589,6 +584,29 @@ impl Iterator for ManifestReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wire codes are the manifest format's (`docs/manifest-format.md`): seven kinds, and
+    /// a type the platform cannot name (`EntryKind::Other`) recorded as a regular file.
+    #[test]
+    fn entry_kinds_keep_their_wire_codes() {
+        let kinds = [
+            (EntryKind::File, "f", "file"),
+            (EntryKind::Dir, "d", "directory"),
+            (EntryKind::Symlink, "l", "symlink"),
+            (EntryKind::Fifo, "p", "fifo"),
+            (EntryKind::Socket, "s", "socket"),
+            (EntryKind::CharDevice, "c", "character device"),
+            (EntryKind::BlockDevice, "b", "block device"),
+        ];
+        for (kind, code, name) in kinds {
+            assert_eq!((kind.code(), kind.name()), (code, name));
+            assert_eq!(EntryKind::from_code(code), Some(kind));
+            assert_eq!(kind.recorded(), kind);
+        }
+        assert_eq!(EntryKind::Other.recorded(), EntryKind::File);
+        assert_eq!((EntryKind::Other.code(), EntryKind::Other.name()), ("f", "file"));
+        assert_eq!(EntryKind::from_code("x"), None);
+    }
 
     pub(crate) fn entry(path: &str, kind: EntryKind) -> Entry {
         Entry {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ferret_core::{Cancel, Problem, ProblemKind, Sink};
 use rayon::prelude::*;
 
-use crate::manifest::{Entry, EntryKind, HashAlgorithm};
+use crate::manifest::{Entry, EntryKind, HashAlgorithm, ManifestKind as _};
 use crate::policy::{AttrSet, Policy};
 
 /// The xattrs kept in manifests.

@@ -5,10 +5,9 @@
 //! Run: `cargo bench -p ferret-ioc --bench match`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use divan::Bencher;
-use ferret_ioc::{FileFacts, Format, IocSet};
+use ferret_ioc::{FileFacts, IocFormat, IocSet};
 
 fn main() {
     divan::main();
@@ -48,7 +47,7 @@ fn hash_set(n: usize) -> (IocSet, Vec<[u8; 32]>) {
     let ds = digests(n);
     let mut set = IocSet::default();
     let mut problems = Vec::new();
-    let loaded = set.load(Format::HashList, "bench", &sha256_list(&ds), &mut problems);
+    let loaded = set.load(IocFormat::HashList, "bench", &sha256_list(&ds), &mut problems);
     assert_eq!(loaded, n);
     (set, ds)
 }
@@ -59,7 +58,7 @@ fn load_100k_sha256(bencher: Bencher) {
     bencher.bench(|| {
         let mut set = IocSet::default();
         let mut problems = Vec::new();
-        black_box(set.load(Format::HashList, "bench", black_box(&text), &mut problems))
+        black_box(set.load(IocFormat::HashList, "bench", black_box(&text), &mut problems))
     });
 }
 
@@ -105,10 +104,7 @@ const PATHS: [&str; 8] = [
 ];
 
 fn corpus_filenames() -> Option<String> {
-    let root = std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    );
+    let root = ferret_testkit::corpus();
     std::fs::read_to_string(root.join("signature-base/iocs/filename-iocs.txt")).ok()
 }
 
@@ -122,7 +118,7 @@ fn load_signature_base_filenames(bencher: Bencher) {
     bencher.bench(|| {
         let mut set = IocSet::default();
         let mut problems = Vec::new();
-        black_box(set.load(Format::LokiFilename, "filename-iocs.txt", &text, &mut problems))
+        black_box(set.load(IocFormat::LokiFilename, "filename-iocs.txt", &text, &mut problems))
     });
 }
 
@@ -136,7 +132,7 @@ fn match_signature_base_filenames(bencher: Bencher) {
     };
     let mut set = IocSet::default();
     let mut problems = Vec::new();
-    set.load(Format::LokiFilename, "filename-iocs.txt", &text, &mut problems);
+    set.load(IocFormat::LokiFilename, "filename-iocs.txt", &text, &mut problems);
     // Warm the lazy DFAs once.
     let mut out = Vec::new();
     for p in PATHS {

@@ -5,25 +5,33 @@
 //! its reference through `# reference:` directives. The YARA rules of the pack are data
 //! files under `builtin/yara/` (see [`yara_sources`]); they are compiled by the scanner.
 
-use crate::Format;
+use crate::IocFormat;
 
-static SOURCES: &[(&str, Format, &str)] = &[
-    ("sunburst-hashes.txt", Format::LokiHash, include_str!("../builtin/sunburst-hashes.txt")),
+static SOURCES: &[(&str, IocFormat, &str)] = &[
+    ("sunburst-hashes.txt", IocFormat::LokiHash, include_str!("../builtin/sunburst-hashes.txt")),
     (
         "sunburst-filenames.txt",
-        Format::LokiFilename,
+        IocFormat::LokiFilename,
         include_str!("../builtin/sunburst-filenames.txt"),
     ),
-    ("pulsesecure-hashes.txt", Format::LokiHash, include_str!("../builtin/pulsesecure-hashes.txt")),
+    (
+        "pulsesecure-hashes.txt",
+        IocFormat::LokiHash,
+        include_str!("../builtin/pulsesecure-hashes.txt"),
+    ),
     (
         "pulsesecure-filenames.txt",
-        Format::LokiFilename,
+        IocFormat::LokiFilename,
         include_str!("../builtin/pulsesecure-filenames.txt"),
     ),
-    ("proxylogon-hashes.txt", Format::LokiHash, include_str!("../builtin/proxylogon-hashes.txt")),
+    (
+        "proxylogon-hashes.txt",
+        IocFormat::LokiHash,
+        include_str!("../builtin/proxylogon-hashes.txt"),
+    ),
     (
         "proxylogon-filenames.txt",
-        Format::LokiFilename,
+        IocFormat::LokiFilename,
         include_str!("../builtin/proxylogon-filenames.txt"),
     ),
 ];
@@ -38,7 +46,7 @@ static YARA: &[(&str, &str)] = &[
 
 /// The built-in IOC files: (name, format, text). Load each with
 /// `IocSet::load(format, &format!("builtin:{name}"), text, …)`.
-pub fn sources() -> &'static [(&'static str, Format, &'static str)] {
+pub fn sources() -> &'static [(&'static str, IocFormat, &'static str)] {
     SOURCES
 }
 

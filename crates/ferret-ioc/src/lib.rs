@@ -1,7 +1,7 @@
 //! ferret-ioc: indicators of compromise as data — the model, the parsers and the matcher.
 //!
 //! An [`IocSet`] is filled from rule texts handed to it ([`IocSet::load`]) in one of the
-//! community formats ([`Format`]): signature-base/Loki hash and file-name IOC files, plain
+//! community formats ([`IocFormat`]): signature-base/Loki hash and file-name IOC files, plain
 //! hash lists, ClamAV `.hdb`/`.hsb`, STIX 2.1 bundles and OpenIOC 1.1 documents. Problems
 //! with single lines or entries are pushed as [`ferret_core::Problem`]s and loading goes on.
 //! [`IocSet::match_file`] then evaluates every loaded indicator against the facts of one
@@ -39,7 +39,7 @@ use expr::Expr;
 
 /// The IOC file formats ferret reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Format {
+pub enum IocFormat {
     /// signature-base/Loki hash IOCs: `hash;description` (MD5, SHA-1 or SHA-256 by length).
     LokiHash,
     /// signature-base/Loki file-name IOCs: `regex;score[;false-positive regex]`.
@@ -56,38 +56,38 @@ pub enum Format {
     OpenIoc,
 }
 
-impl Format {
+impl IocFormat {
     /// Every format, in declaration order.
-    pub const ALL: [Format; 7] = [
-        Format::LokiHash,
-        Format::LokiFilename,
-        Format::HashList,
-        Format::ClamAvHdb,
-        Format::ClamAvHsb,
-        Format::Stix2,
-        Format::OpenIoc,
+    pub const ALL: [IocFormat; 7] = [
+        IocFormat::LokiHash,
+        IocFormat::LokiFilename,
+        IocFormat::HashList,
+        IocFormat::ClamAvHdb,
+        IocFormat::ClamAvHsb,
+        IocFormat::Stix2,
+        IocFormat::OpenIoc,
     ];
 
-    /// The format named `name` as [`Format::as_str`] writes it.
-    pub fn parse(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    /// The format named `name` as [`IocFormat::as_str`] writes it.
+    pub fn parse(name: &str) -> Option<IocFormat> {
+        IocFormat::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
     /// A short lowercase name (`loki-hash`, `stix2`, …).
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::LokiHash => "loki-hash",
-            Format::LokiFilename => "loki-filename",
-            Format::HashList => "hash-list",
-            Format::ClamAvHdb => "clamav-hdb",
-            Format::ClamAvHsb => "clamav-hsb",
-            Format::Stix2 => "stix2",
-            Format::OpenIoc => "openioc",
+            IocFormat::LokiHash => "loki-hash",
+            IocFormat::LokiFilename => "loki-filename",
+            IocFormat::HashList => "hash-list",
+            IocFormat::ClamAvHdb => "clamav-hdb",
+            IocFormat::ClamAvHsb => "clamav-hsb",
+            IocFormat::Stix2 => "stix2",
+            IocFormat::OpenIoc => "openioc",
         }
     }
 }
 
-impl std::fmt::Display for Format {
+impl std::fmt::Display for IocFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -103,13 +103,13 @@ impl std::fmt::Display for Format {
 /// token, or (for `.txt`/`.csv`/`.lst` files and names containing `hash`) any such line in
 /// the first 8 KiB, makes a plain hash list. Names with a word `c2`, `keyword(s)`, `readme`, `ja3`,
 /// `ipv4`, `ipv6`, `uri(s)` or `mitre` (network indicators, TLS fingerprints) are not file IOCs.
-pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
+pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
     let lower = file_name.to_ascii_lowercase();
     let base = lower.rsplit(['/', '\\']).next().unwrap_or(&lower);
     let ext = base.rsplit_once('.').map_or("", |(_, e)| e);
     match ext {
-        "hdb" => return Some(Format::ClamAvHdb),
-        "hsb" => return Some(Format::ClamAvHsb),
+        "hdb" => return Some(IocFormat::ClamAvHdb),
+        "hsb" => return Some(IocFormat::ClamAvHsb),
         "yar" | "yara" | "yarc" | "ldb" | "ndb" | "rules" | "xlsx" | "md" | "py" | "sh" => {
             return None;
         }
@@ -119,13 +119,13 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     let head_text = String::from_utf8_lossy(head);
     let trimmed = head_text.trim_start_matches('\u{feff}').trim_start();
     if ext == "ioc" || (trimmed.starts_with('<') && looks_like_openioc(trimmed)) {
-        return Some(Format::OpenIoc);
+        return Some(IocFormat::OpenIoc);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let stixy = trimmed.contains("\"bundle\"")
             || trimmed.contains("\"indicator\"")
             || trimmed.contains("\"pattern\"");
-        return if stixy { Some(Format::Stix2) } else { None };
+        return if stixy { Some(IocFormat::Stix2) } else { None };
     }
     if matches!(ext, "json" | "stix" | "xml") {
         return None;
@@ -137,20 +137,20 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<Format> {
     }
     let first = first_data_line(&head_text);
     if base.contains("filename") {
-        return Some(Format::LokiFilename);
+        return Some(IocFormat::LokiFilename);
     }
     let first_is_hash = first.is_some_and(|l| hashlist::leading_hash(l).is_some());
     let first_is_loki = first.is_some_and(|l| {
         l.split_once(';').is_some_and(|(h, _)| hashlist::parse_hex_digest(h.trim()).is_some())
     });
     if first_is_loki {
-        return Some(Format::LokiHash);
+        return Some(IocFormat::LokiHash);
     }
     if first_is_hash
         || ((matches!(ext, "txt" | "csv" | "lst") || base.contains("hash"))
             && any_hash_line(&head_text))
     {
-        return Some(Format::HashList);
+        return Some(IocFormat::HashList);
     }
     None
 }
@@ -411,7 +411,7 @@ impl IocSet {
     /// = line or line:col) and loading goes on. Returns how many indicators were added.
     pub fn load(
         &mut self,
-        format: Format,
+        format: IocFormat,
         source: &str,
         text: &str,
         problems: &mut Vec<Problem>,
@@ -427,13 +427,13 @@ impl IocSet {
             names_added: false,
         };
         match format {
-            Format::LokiHash => loki::load_hashes(&mut ctx, text),
-            Format::LokiFilename => loki::load_filenames(&mut ctx, text),
-            Format::HashList => hashlist::load_plain(&mut ctx, text),
-            Format::ClamAvHdb => hashlist::load_clamav(&mut ctx, text, false),
-            Format::ClamAvHsb => hashlist::load_clamav(&mut ctx, text, true),
-            Format::Stix2 => stix::load(&mut ctx, text),
-            Format::OpenIoc => openioc::load(&mut ctx, text),
+            IocFormat::LokiHash => loki::load_hashes(&mut ctx, text),
+            IocFormat::LokiFilename => loki::load_filenames(&mut ctx, text),
+            IocFormat::HashList => hashlist::load_plain(&mut ctx, text),
+            IocFormat::ClamAvHdb => hashlist::load_clamav(&mut ctx, text, false),
+            IocFormat::ClamAvHsb => hashlist::load_clamav(&mut ctx, text, true),
+            IocFormat::Stix2 => stix::load(&mut ctx, text),
+            IocFormat::OpenIoc => openioc::load(&mut ctx, text),
         }
         let mut added = ctx.added;
         if ctx.names_added {
@@ -745,3 +745,8 @@ mod tests {
         check::<IocSet>();
     }
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -6,15 +6,6 @@ use std::path::{Path, PathBuf};
 
 use ferret_ioc::{IocSet, sniff};
 
-/// The corpus: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
-
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
@@ -30,10 +21,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn corpus_ioc_files_load_or_report() {
-    let Some(root) = corpus() else {
-        ferret_testkit::skip("the public corpus (set FERRET_CORPUS)");
-        return;
-    };
+    let Some(root) = ferret_testkit::require_corpus() else { return };
     let mut files = Vec::new();
     for sub in [
         "signature-base/iocs",

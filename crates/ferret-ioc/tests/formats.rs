@@ -3,14 +3,14 @@
 use std::fmt::Write as _;
 
 use ferret_core::{Engine, Problem, ProblemKind};
-use ferret_ioc::{FileFacts, Format, HashNeeds, IocMatch, IocSet, sniff};
+use ferret_ioc::{FileFacts, HashNeeds, IocFormat, IocMatch, IocSet, sniff};
 
 fn fixture(case: &str) -> String {
     let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ioc/").to_owned() + case;
     std::fs::read_to_string(p).unwrap()
 }
 
-fn load(format: Format, case: &str) -> (IocSet, Vec<Problem>, usize) {
+fn load(format: IocFormat, case: &str) -> (IocSet, Vec<Problem>, usize) {
     let mut set = IocSet::default();
     let mut problems = Vec::new();
     let n = set.load(format, case, &fixture(case), &mut problems);
@@ -37,7 +37,7 @@ fn path(p: &str) -> FileFacts<'_> {
 
 #[test]
 fn loki_hash_lines_and_problems() {
-    let (set, problems, n) = load(Format::LokiHash, "loki_hash_mixed.txt");
+    let (set, problems, n) = load(IocFormat::LokiHash, "loki_hash_mixed.txt");
     assert_eq!(n, 4);
     assert_eq!(positions(&problems), vec!["9", "10", "11"], "{problems:#?}");
     assert!(problems[2].reason.contains("SHA-384"));
@@ -75,7 +75,7 @@ fn loki_hash_lines_and_problems() {
 
 #[test]
 fn loki_filename_regexes() {
-    let (set, problems, n) = load(Format::LokiFilename, "loki_filename_mixed.txt");
+    let (set, problems, n) = load(IocFormat::LokiFilename, "loki_filename_mixed.txt");
     assert_eq!(n, 3);
     // Line problems first, then regexes that did not compile (found when the sets are built).
     assert_eq!(positions(&problems), vec!["9", "11", "7"], "{problems:#?}");
@@ -108,7 +108,7 @@ fn loki_filename_regexes() {
 
 #[test]
 fn plain_hash_list_with_headings() {
-    let (set, problems, n) = load(Format::HashList, "hash_list_vendor.txt");
+    let (set, problems, n) = load(IocFormat::HashList, "hash_list_vendor.txt");
     assert_eq!(n, 3);
     assert_eq!(positions(&problems), vec!["8"]);
     assert!(problems[0].reason.contains("SHA-512"));
@@ -120,7 +120,7 @@ fn plain_hash_list_with_headings() {
 
 #[test]
 fn clamav_hdb_and_hsb() {
-    let (set, problems, n) = load(Format::ClamAvHdb, "clamav.hdb");
+    let (set, problems, n) = load(IocFormat::ClamAvHdb, "clamav.hdb");
     assert_eq!(n, 2);
     assert_eq!(positions(&problems), vec!["3", "4", "5"], "{problems:#?}");
     let hit =
@@ -131,7 +131,7 @@ fn clamav_hdb_and_hsb() {
     assert_eq!(hit(99)[0].rule.name, "Test.Md5.OtherSize");
     assert!(hit(5).is_empty(), "size must match");
 
-    let (set, problems, n) = load(Format::ClamAvHsb, "clamav.hsb");
+    let (set, problems, n) = load(IocFormat::ClamAvHsb, "clamav.hsb");
     assert_eq!(n, 2);
     assert_eq!(positions(&problems), vec!["3", "4"], "{problems:#?}");
     let m =
@@ -142,7 +142,7 @@ fn clamav_hdb_and_hsb() {
 
 #[test]
 fn stix_bundle_or_and_and_unsupported() {
-    let (set, problems, n) = load(Format::Stix2, "stix_bundle.json");
+    let (set, problems, n) = load(IocFormat::Stix2, "stix_bundle.json");
     // Loaded: 1 (sha256), 2 (md5 OR name), 3 (name AND size), 5 (sha1 OR url), 8 (LIKE AND NOT).
     assert_eq!(n, 5, "{problems:#?}");
     let reasons: Vec<&str> = problems.iter().map(|p| p.reason.as_str()).collect();
@@ -186,7 +186,7 @@ fn stix_bundle_or_and_and_unsupported() {
 
 #[test]
 fn openioc_and_or_negate() {
-    let (set, problems, n) = load(Format::OpenIoc, "openioc_and_or_negate.ioc");
+    let (set, problems, n) = load(IocFormat::OpenIoc, "openioc_and_or_negate.ioc");
     assert_eq!(n, 1);
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].reason.contains("ProcessItem/name (1)"), "{}", problems[0].reason);
@@ -221,14 +221,14 @@ fn openioc_and_or_negate() {
 
 #[test]
 fn openioc_unsupported_and_malformed_are_reported() {
-    let (set, problems, n) = load(Format::OpenIoc, "openioc_unsupported_only.ioc");
+    let (set, problems, n) = load(IocFormat::OpenIoc, "openioc_unsupported_only.ioc");
     assert_eq!(n, 0);
     assert!(set.is_empty());
     assert_eq!(problems.len(), 1);
     assert!(problems[0].reason.contains("not loaded"));
     assert!(problems[0].reason.contains("processEvent/processCmdLine (1)"));
 
-    let (set, problems, n) = load(Format::OpenIoc, "openioc_malformed.ioc");
+    let (set, problems, n) = load(IocFormat::OpenIoc, "openioc_malformed.ioc");
     assert_eq!(n, 0);
     assert!(set.is_empty());
     assert_eq!(problems.len(), 1, "{problems:#?}");
@@ -240,9 +240,9 @@ fn openioc_unsupported_and_malformed_are_reported() {
 fn several_files_accumulate() {
     let mut set = IocSet::default();
     let mut problems = Vec::new();
-    set.load(Format::LokiFilename, "a", "\\\\one\\.exe;70\n", &mut problems);
-    set.load(Format::LokiFilename, "b", "\\\\two\\.exe;80\n", &mut problems);
-    set.load(Format::HashList, "c", &"a".repeat(64), &mut problems);
+    set.load(IocFormat::LokiFilename, "a", "\\\\one\\.exe;70\n", &mut problems);
+    set.load(IocFormat::LokiFilename, "b", "\\\\two\\.exe;80\n", &mut problems);
+    set.load(IocFormat::HashList, "c", &"a".repeat(64), &mut problems);
     assert!(problems.is_empty());
     assert_eq!(set.counts()["filename"], 2);
     assert_eq!(set.counts()["hash"], 1);
@@ -253,17 +253,17 @@ fn several_files_accumulate() {
 #[test]
 fn sniffing() {
     let h = "a".repeat(64);
-    let cases: &[(&str, String, Option<Format>)] = &[
-        ("sig/iocs/hash-iocs.txt", format!("# c\n{h};desc\n"), Some(Format::LokiHash)),
-        ("custom-hashes.txt", format!("{h}\n"), Some(Format::HashList)),
-        ("list.txt", format!("# x\n{h}  file\n"), Some(Format::HashList)),
-        ("iocs/filename-iocs.txt", "# c\n\\\\x\\.exe;60\n".into(), Some(Format::LokiFilename)),
-        ("sigs.hdb", "x".into(), Some(Format::ClamAvHdb)),
-        ("SIGS.HSB", "x".into(), Some(Format::ClamAvHsb)),
-        ("bundle.json", "{\"type\": \"bundle\", \"objects\": []}".into(), Some(Format::Stix2)),
+    let cases: &[(&str, String, Option<IocFormat>)] = &[
+        ("sig/iocs/hash-iocs.txt", format!("# c\n{h};desc\n"), Some(IocFormat::LokiHash)),
+        ("custom-hashes.txt", format!("{h}\n"), Some(IocFormat::HashList)),
+        ("list.txt", format!("# x\n{h}  file\n"), Some(IocFormat::HashList)),
+        ("iocs/filename-iocs.txt", "# c\n\\\\x\\.exe;60\n".into(), Some(IocFormat::LokiFilename)),
+        ("sigs.hdb", "x".into(), Some(IocFormat::ClamAvHdb)),
+        ("SIGS.HSB", "x".into(), Some(IocFormat::ClamAvHsb)),
+        ("bundle.json", "{\"type\": \"bundle\", \"objects\": []}".into(), Some(IocFormat::Stix2)),
         ("package.json", "{\"name\": \"x\"}".into(), None),
-        ("x.ioc", "<?xml version=\"1.0\"?><OpenIOC>".into(), Some(Format::OpenIoc)),
-        ("x.xml", "<?xml version=\"1.0\"?><ioc id=\"1\">".into(), Some(Format::OpenIoc)),
+        ("x.ioc", "<?xml version=\"1.0\"?><OpenIOC>".into(), Some(IocFormat::OpenIoc)),
+        ("x.xml", "<?xml version=\"1.0\"?><ioc id=\"1\">".into(), Some(IocFormat::OpenIoc)),
         ("rules.yar", "rule x { condition: true }".into(), None),
         ("iocs/c2-iocs.txt", "bad.example;90\n".into(), None),
         ("AA21-110A-JA3.csv", format!("{}\n", "a".repeat(32)), None),
@@ -287,7 +287,7 @@ fn broken_regex_among_many_leaves_the_rest_loaded() {
     }
     let mut set = IocSet::default();
     let mut problems = Vec::new();
-    assert_eq!(set.load(Format::LokiFilename, "many.txt", &text, &mut problems), 599);
+    assert_eq!(set.load(IocFormat::LokiFilename, "many.txt", &text, &mut problems), 599);
     assert_eq!(positions(&problems), vec!["301"]);
     assert_eq!(set.counts()["filename"], 599);
     for i in [0, 299, 301, 599] {

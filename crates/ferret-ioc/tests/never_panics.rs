@@ -1,12 +1,12 @@
 //! No parser panics on any input: arbitrary bytes (read lossily, as the scanner does) and
 //! inputs shaped like each format, then matching the loaded set against arbitrary paths.
 
-use ferret_ioc::{FileFacts, Format, IocSet};
+use ferret_ioc::{FileFacts, IocFormat, IocSet};
 use proptest::prelude::*;
 
-const FORMATS: [Format; 7] = Format::ALL;
+const FORMATS: [IocFormat; 7] = IocFormat::ALL;
 
-fn exercise(format: Format, text: &str, path: &[u8]) {
+fn exercise(format: IocFormat, text: &str, path: &[u8]) {
     let mut set = IocSet::default();
     let mut problems = Vec::new();
     set.load(format, "fuzz", text, &mut problems);
@@ -114,11 +114,11 @@ proptest! {
 
     #[test]
     fn stix_patterns_never_panic(text in stix_text(), path in "[a-z0-9/._%]{0,40}") {
-        exercise(Format::Stix2, &text, path.as_bytes());
+        exercise(IocFormat::Stix2, &text, path.as_bytes());
     }
 
     #[test]
     fn openioc_documents_never_panic(text in openioc_text(), path in "[a-z0-9/._]{0,40}") {
-        exercise(Format::OpenIoc, &text, path.as_bytes());
+        exercise(IocFormat::OpenIoc, &text, path.as_bytes());
     }
 }

@@ -394,3 +394,8 @@ fn open_problem(path: &Path, e: &std::io::Error) -> Problem {
     };
     Problem::at(kind, path, format!("cannot read log: {e}"))
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -7,13 +7,6 @@ use std::path::{Path, PathBuf};
 use ferret_core::Collector;
 use ferret_logs::{LogFormat, ReadOptions, read};
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
-
-/// The corpus folder: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(|| PathBuf::from(CORPUS), PathBuf::from)
-}
-
 fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     for e in rd.flatten() {
@@ -29,7 +22,7 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn corpus_evtx_reads_without_panic() {
-    let root = corpus();
+    let root = ferret_testkit::corpus();
     let root = root.as_path();
     if !root.is_dir() {
         ferret_testkit::skip(format_args!("the public corpus at {}", root.display()));
@@ -60,7 +53,7 @@ fn corpus_evtx_reads_without_panic() {
 
 #[test]
 fn corpus_regression_json_reads_as_windows_events() {
-    let root = corpus().join("sigma/regression_data");
+    let root = ferret_testkit::corpus().join("sigma/regression_data");
     if !root.is_dir() {
         ferret_testkit::skip(format_args!("the corpus folder {}", root.display()));
         return;

@@ -58,14 +58,6 @@ fn evtx_shorter_than_its_header_is_a_read_error() {
     assert!(!cov.truncated, "{cov:?} {problems:?}");
 }
 
-/// The corpus folder: `FERRET_CORPUS` when set, else `shared/corpus` beside the repository.
-fn corpus() -> PathBuf {
-    std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    )
-}
-
 fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
     for e in rd.flatten() {
@@ -81,7 +73,7 @@ fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn corpus_evtx_cut_at_test_time_is_incomplete() {
     let mut all = Vec::new();
-    evtx_files(&corpus(), &mut all);
+    evtx_files(&ferret_testkit::corpus(), &mut all);
     all.sort();
     // A file of several chunks that reads whole, with events past its first chunk.
     let found = all.iter().find_map(|p| {
@@ -96,9 +88,12 @@ fn corpus_evtx_cut_at_test_time_is_incomplete() {
         assert!(
             std::env::var_os("FERRET_STRICT_TESTS").is_none(),
             "the corpus EVTX files are needed under {}",
-            corpus().display()
+            ferret_testkit::corpus().display()
         );
-        eprintln!("SKIPPED: no corpus EVTX file of three chunks under {}", corpus().display());
+        eprintln!(
+            "SKIPPED: no corpus EVTX file of three chunks under {}",
+            ferret_testkit::corpus().display()
+        );
         return;
     };
     let bytes = std::fs::read(&src).unwrap();

@@ -3,34 +3,8 @@
 
 use std::io::Write as _;
 
-use chrono::{TimeZone as _, Utc};
-use ferret_core::Summary;
 use ferret_report::upload::{GZIP_EXPANSION, UploadError, decode};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
-
-fn report(run_id: &str) -> Report {
-    let started = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
-    Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
-        verb: "scan".into(),
-        run_id: run_id.into(),
-        host: "h".into(),
-        targets: vec!["/".into()],
-        started,
-        finished: started,
-        findings: vec![],
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    }
-}
-
-fn jsonl(r: &Report) -> Vec<u8> {
-    let mut out = Vec::new();
-    ferret_report::jsonl::write(r, &mut out).unwrap();
-    out
-}
+use ferret_testkit::report::{jsonl, report};
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -40,7 +14,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn plain_and_gzip_bodies_decode() {
-    let body = jsonl(&report("run-1"));
+    let body = jsonl(&report("run-1", vec![]));
     for enc in [None, Some(""), Some("identity"), Some(" IDENTITY ")] {
         assert_eq!(decode(enc, &body, 1 << 20).unwrap().run_id, "run-1");
     }
@@ -49,17 +23,20 @@ fn plain_and_gzip_bodies_decode() {
 
 #[test]
 fn bad_bodies_are_refused_with_their_reason() {
-    let body = jsonl(&report("run-1"));
+    let body = jsonl(&report("run-1", vec![]));
     assert!(
         matches!(decode(Some("br"), &body, 1 << 20), Err(UploadError::Encoding(e)) if e == "br")
     );
     assert!(matches!(decode(Some("gzip"), &body, 1 << 20), Err(UploadError::Gzip(_))));
     assert!(matches!(decode(None, b"\xff\xfe", 1 << 20), Err(UploadError::NotUtf8)));
     assert!(matches!(decode(None, b"{}", 1 << 20), Err(UploadError::Malformed(_))));
-    assert!(matches!(decode(None, &jsonl(&report("")), 1 << 20), Err(UploadError::RunId)));
+    assert!(matches!(decode(None, &jsonl(&report("", vec![])), 1 << 20), Err(UploadError::RunId)));
     let long = "r".repeat(129);
-    assert!(matches!(decode(None, &jsonl(&report(&long)), 1 << 20), Err(UploadError::RunId)));
-    let msg = decode(None, &jsonl(&report("")), 1 << 20).unwrap_err().to_string();
+    assert!(matches!(
+        decode(None, &jsonl(&report(&long, vec![])), 1 << 20),
+        Err(UploadError::RunId)
+    ));
+    let msg = decode(None, &jsonl(&report("", vec![])), 1 << 20).unwrap_err().to_string();
     assert_eq!(msg, "malformed report: run_id must be 1 to 128 bytes");
 }
 

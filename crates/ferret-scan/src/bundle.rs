@@ -14,10 +14,8 @@
 
 use std::io::{Read, Write};
 
-use ferret_ioc::Format;
+use ferret_ioc::IocFormat;
 use serde::{Deserialize, Serialize};
-
-use crate::RuleSet;
 
 /// The first bytes of every bundle.
 pub const BUNDLE_MAGIC: &[u8; 20] = b"FERRET-RULES-BUNDLE\n";
@@ -45,13 +43,20 @@ struct IocEntry {
 
 pub(crate) struct Bundle {
     pub(crate) yara: Option<yara_x::Rules>,
-    pub(crate) iocs: Vec<(String, Format, String)>,
+    pub(crate) iocs: Vec<(String, IocFormat, String)>,
     pub(crate) origins: std::collections::BTreeMap<String, String>,
 }
 
-/// Writes `rules` as a bundle. Fails only on I/O or when more than one compiled YARA set
-/// is loaded (bundles of bundles are not supported: compile from sources).
-pub fn write_bundle(rules: &RuleSet, out: &mut dyn Write) -> std::io::Result<()> {
+/// What a bundle is written from: a loaded rule set's compiled YARA sets, its YARA
+/// namespace origins and its IOC texts (name, format, text).
+pub(crate) struct Contents<'a> {
+    pub(crate) yara: &'a [yara_x::Rules],
+    pub(crate) origins: &'a std::collections::HashMap<String, String>,
+    pub(crate) ioc_texts: &'a [(String, IocFormat, String)],
+}
+
+/// Writes a bundle (see [`crate::write_bundle`]).
+pub(crate) fn write(rules: &Contents<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     if rules.yara.len() > 1 {
         return Err(std::io::Error::other("cannot re-bundle rules loaded from another bundle"));
     }
@@ -81,7 +86,7 @@ pub fn write_bundle(rules: &RuleSet, out: &mut dyn Write) -> std::io::Result<()>
     z.write_all(&u32::try_from(header.len()).map_err(std::io::Error::other)?.to_le_bytes())?;
     z.write_all(&header)?;
     z.write_all(&yara)?;
-    for (_, _, t) in &rules.ioc_texts {
+    for (_, _, t) in rules.ioc_texts {
         z.write_all(t.as_bytes())?;
     }
     z.finish()?.flush()
@@ -127,8 +132,8 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
     let mut iocs = Vec::new();
     for e in header.iocs {
         let raw = take(&mut rest, e.len)?;
-        let format =
-            Format::parse(&e.format).ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
+        let format = IocFormat::parse(&e.format)
+            .ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
         iocs.push((e.name, format, String::from_utf8_lossy(&raw).into_owned()));
     }
     Ok(Bundle { yara, iocs, origins: header.origins })

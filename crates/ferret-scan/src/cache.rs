@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use ferret_core::{Problem, ProblemKind};
 use sha2::{Digest, Sha256};
 
-use crate::rules::{EXTERNALS, YaraSource, render_compile_error};
+use crate::yara::{EXTERNALS, YaraSource, render_compile_error};
 
 pub(crate) struct Compiled {
     pub(crate) rules: yara_x::Rules,

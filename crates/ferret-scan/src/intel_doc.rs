@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::rules::EXTERNALS;
+use crate::yara::EXTERNALS;
 
 /// The format of a file that parses, whole, as a document about indicators.
 pub(crate) fn intel_document(path: &Path, bytes: &[u8]) -> Option<&'static str> {
@@ -34,8 +34,8 @@ pub(crate) fn intel_document(path: &Path, bytes: &[u8]) -> Option<&'static str> 
         let n = set.load(format, &name, text, &mut problems);
         if n > 0 && problems.is_empty() {
             return Some(match format {
-                ferret_ioc::Format::Stix2 => "STIX bundle",
-                ferret_ioc::Format::OpenIoc => "OpenIOC file",
+                ferret_ioc::IocFormat::Stix2 => "STIX bundle",
+                ferret_ioc::IocFormat::OpenIoc => "OpenIOC file",
                 _ => "indicator list",
             });
         }

@@ -15,9 +15,15 @@ mod intel_doc;
 mod own;
 mod rules;
 mod scan;
+mod yara;
 
-pub use bundle::{BUNDLE_MAGIC, write_bundle};
+pub use bundle::BUNDLE_MAGIC;
 pub use cache::YARA_X_VERSION;
 pub use own::OwnFiles;
-pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256};
+pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256, write_bundle};
 pub use scan::{ScanConfig, scan};
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,16 +9,13 @@
 //!
 //! [`BUNDLE_MAGIC`]: crate::BUNDLE_MAGIC
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ferret_core::{Problem, ProblemKind, RuleStats};
-use ferret_ioc::{Format, IocSet};
+use ferret_ioc::{IocFormat, IocSet};
 use sha2::{Digest, Sha256};
 
-/// The external variables every YARA rule may use, with their per-file values set by the
-/// scanner.
-pub(crate) const EXTERNALS: [&str; 5] = ["filename", "filepath", "extension", "filetype", "owner"];
+use crate::yara::YaraSource;
 
 /// Where the rules come from.
 #[derive(Clone, Debug, Default)]
@@ -54,7 +51,7 @@ pub struct RuleSet {
     /// Rule files found in directories that are neither YARA nor a known IOC format.
     pub unrecognised: u64,
     /// The IOC texts loaded (name, format, text), kept for writing a bundle.
-    pub(crate) ioc_texts: Vec<(String, Format, String)>,
+    pub(crate) ioc_texts: Vec<(String, IocFormat, String)>,
     /// YARA namespace → the source it came from.
     pub(crate) origins: std::collections::HashMap<String, String>,
     /// The rule files and bundles read from disk (ferret's own files during a scan).
@@ -86,11 +83,15 @@ pub fn builtin_sha256() -> String {
     hex::encode(h.finalize())
 }
 
-pub(crate) struct YaraSource {
-    pub(crate) name: String,
-    pub(crate) text: Vec<u8>,
-    /// The file it was read from (`None` for the built-in pack).
-    pub(crate) path: Option<PathBuf>,
+/// Writes `rules` as a bundle. Fails only on I/O or when more than one compiled YARA set
+/// is loaded (bundles of bundles are not supported: compile from sources).
+pub fn write_bundle(rules: &RuleSet, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let contents = crate::bundle::Contents {
+        yara: &rules.yara,
+        origins: &rules.origins,
+        ioc_texts: &rules.ioc_texts,
+    };
+    crate::bundle::write(&contents, out)
 }
 
 impl RuleSet {
@@ -164,7 +165,13 @@ impl RuleSet {
         set
     }
 
-    fn add_ioc(&mut self, name: &str, format: Format, bytes: &[u8], problems: &mut Vec<Problem>) {
+    fn add_ioc(
+        &mut self,
+        name: &str,
+        format: IocFormat,
+        bytes: &[u8],
+        problems: &mut Vec<Problem>,
+    ) {
         let text = String::from_utf8_lossy(bytes);
         let before = problems.len();
         let n = self.iocs.load(format, name, &text, problems);
@@ -364,27 +371,6 @@ fn reason(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = s.split(" (os error").next().unwrap_or(&s).to_owned();
     s.to_lowercase()
-}
-
-/// Renders a yara-x compile error as `path:line:col: code: title (label text)`.
-pub(crate) fn render_compile_error(err: &yara_x::errors::CompileError) -> (Option<String>, String) {
-    let mut position = None;
-    let mut label_text = String::new();
-    if let Some(label) = err.labels().next()
-        && let Ok(v) = serde_json::to_value(&label)
-    {
-        let line = v.get("line").and_then(serde_json::Value::as_u64);
-        let col = v.get("column").and_then(serde_json::Value::as_u64);
-        if let (Some(l), Some(c)) = (line, col) {
-            position = Some(format!("{l}:{c}"));
-        }
-        label.text().clone_into(&mut label_text);
-    }
-    let mut reason = format!("{}: {}", err.code(), err.title());
-    if !label_text.is_empty() {
-        let _ = write!(reason, " ({label_text})");
-    }
-    (position, reason)
 }
 
 fn set_origins(

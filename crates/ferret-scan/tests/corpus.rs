@@ -1,20 +1,10 @@
 //! Loads the real public rule sets in the shared corpus (when it is present next to the
 //! repository): every file loads or is reported with its reason, and the rest still load.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferret_core::{Problem, ProblemKind};
 use ferret_scan::{LoadOptions, RuleSet};
-
-fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        ferret_testkit::skip(format_args!("the public corpus at {}", p.display()));
-        None
-    }
-}
 
 fn load(paths: Vec<PathBuf>) -> (RuleSet, Vec<Problem>) {
     let mut problems = Vec::new();
@@ -25,7 +15,7 @@ fn load(paths: Vec<PathBuf>) -> (RuleSet, Vec<Problem>) {
 
 #[test]
 fn signature_base_yara_and_iocs_load_or_are_reported() {
-    let Some(c) = corpus() else { return };
+    let Some(c) = ferret_testkit::require_corpus() else { return };
     let (rules, problems) =
         load(vec![c.join("signature-base/yara"), c.join("signature-base/iocs")]);
     let yara = rules.stats.loaded.get("yara").copied().unwrap_or(0);
@@ -44,7 +34,7 @@ fn signature_base_yara_and_iocs_load_or_are_reported() {
 
 #[test]
 fn campaign_countermeasures_load_or_are_reported() {
-    let Some(c) = corpus() else { return };
+    let Some(c) = ferret_testkit::require_corpus() else { return };
     for dir in [
         "pulsesecure_exploitation_countermeasures",
         "sunburst_countermeasures",

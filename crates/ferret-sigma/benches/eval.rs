@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 
 use ferret_core::{FieldValue, Fields};
@@ -103,14 +103,6 @@ static SYNTH: LazyLock<(Matcher, Vec<Ev>)> = LazyLock::new(|| {
     (set.compile(), events)
 });
 
-fn corpus() -> Option<PathBuf> {
-    let p = std::env::var_os("FERRET_CORPUS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        PathBuf::from,
-    );
-    p.is_dir().then_some(p)
-}
-
 fn leaves(v: &Value, out: &mut BTreeMap<String, Value>) {
     if let Some(o) = v.as_object() {
         for (k, val) in o {
@@ -147,7 +139,7 @@ fn flatten(v: &Value, out: &mut BTreeMap<String, Value>) {
 }
 
 static SIGMAHQ: LazyLock<Option<(Matcher, Vec<Ev>)>> = LazyLock::new(|| {
-    let sigma = corpus()?.join("sigma");
+    let sigma = ferret_testkit::find_corpus()?.join("sigma");
     let (set, _) = RuleSet::load_paths(&[sigma.join("rules/windows")], &LoadOptions::default());
     let mut events = Vec::new();
     let mut stack = vec![sigma.join("regression_data")];
@@ -219,7 +211,7 @@ fn sigmahq_windows_regression_events(b: divan::Bencher) {
 /// Loading and compiling the SigmaHQ Windows rules (skipped without the corpus).
 #[divan::bench(sample_count = 5)]
 fn sigmahq_windows_load_and_compile() -> usize {
-    let Some(c) = corpus() else {
+    let Some(c) = ferret_testkit::find_corpus() else {
         ferret_testkit::skip("the public corpus (FERRET_CORPUS)");
         return 0;
     };

@@ -381,3 +381,8 @@ mod tests {
         assert_eq!(a.compile().ruleset_sha256(), sha);
     }
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -9,7 +9,7 @@ use ferret_sigma::{LoadOptions, LogKind, RuleSet};
 
 #[test]
 fn sigmahq_rules_load() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = ferret_testkit::require_corpus() else { return };
     let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
         .iter()
         .map(|d| corpus.join("sigma").join(d))
@@ -42,7 +42,7 @@ fn sigmahq_rules_load() {
 
 #[test]
 fn sigmahq_regression_data_fires() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = ferret_testkit::require_corpus() else { return };
     let sigma = corpus.join("sigma");
     let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
         .iter()

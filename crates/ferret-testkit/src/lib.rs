@@ -7,12 +7,16 @@
 //! [`require`] or [`skip`]: the skip is printed where `cargo test` shows it (the harness does
 //! not capture it), and with `FERRET_STRICT_TESTS=1` (which CI sets) it fails the test, so a
 //! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
+//! With the `report` feature, `report::report` builds a complete report.
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
 use std::fmt::Display;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+#[cfg(feature = "report")]
+pub mod report;
 
 /// The environment variable that turns every skip into a failure (CI sets it to `1`).
 pub const STRICT_VAR: &str = "FERRET_STRICT_TESTS";
@@ -58,6 +62,13 @@ pub fn corpus() -> PathBuf {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"),
         PathBuf::from,
     )
+}
+
+/// The corpus folder when it exists ([`corpus`]), without recording a skip: for benchmarks,
+/// which say themselves what they could not measure.
+pub fn find_corpus() -> Option<PathBuf> {
+    let p = corpus();
+    p.is_dir().then_some(p)
 }
 
 /// The corpus folder, or `None` after recording a skip (see [`skip`]) when it is absent.
@@ -139,3 +150,8 @@ pub fn eicar_like() -> Vec<u8> {
     let parts = ["FERRET-", "TEST-", "MARKER-", "not-malware-", "3c1f"];
     parts.concat().into_bytes()
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

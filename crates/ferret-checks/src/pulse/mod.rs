@@ -13,6 +13,7 @@ pub mod ps004_family_file;
 pub mod ps005_integrity_tooling;
 pub mod ps006_web_exploitation;
 pub mod ps007_log_wiping;
+pub mod signature;
 pub mod vendor;
 
 use std::collections::BTreeMap;

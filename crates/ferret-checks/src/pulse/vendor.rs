@@ -9,7 +9,7 @@ use rsa::RsaPublicKey;
 
 use crate::CheckError;
 use crate::options::CheckOptions;
-use crate::pulse::ps001_manifest_signature::{parse_public_key, signature_bytes, verifies};
+use crate::pulse::signature::{parse_public_key, signature_bytes, verifies};
 use crate::pulse::{MANIFEST, Manifest, read_small};
 
 /// Largest manifest, key or signature file read.

@@ -35,9 +35,10 @@ pub fn file_version(data: &[u8]) -> Option<String> {
     None
 }
 
-/// A minimal PE-looking byte string with a version resource, for tests.
-#[doc(hidden)]
-pub fn fake_pe_with_version(version: [u16; 4], filler: &[u8]) -> Vec<u8> {
+/// A minimal PE-looking byte string with a version resource, for tests (built for this
+/// crate's tests and with the `testkit` feature only).
+#[cfg(any(test, feature = "testkit"))]
+pub fn pe_with_version(version: [u16; 4], filler: &[u8]) -> Vec<u8> {
     let mut b = b"MZ".to_vec();
     b.extend_from_slice(filler);
     b.extend_from_slice(&[0x5C, 0x03, 0x34, 0x00, 0x00, 0x00]); // wLength, wValueLength, wType
@@ -59,7 +60,7 @@ mod tests {
 
     #[test]
     fn versions() {
-        let pe = fake_pe_with_version([2019, 4, 5200, 9083], b"junk");
+        let pe = pe_with_version([2019, 4, 5200, 9083], b"junk");
         assert_eq!(file_version(&pe).as_deref(), Some("2019.4.5200.9083"));
         assert_eq!(file_version(b"MZ"), None);
         assert_eq!(file_version(b"not a pe"), None);

@@ -10,9 +10,10 @@ use clap::Args;
 use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::Collector;
 
-use crate::commands::common::{OutputArgs, build_report};
+use crate::commands::common::build_report;
 use crate::exit::ExitStatus;
 use crate::output;
+use crate::output::OutputArgs;
 use crate::progress::Bar;
 
 /// Arguments of `ferret check`.

@@ -1,45 +1,14 @@
-//! Pieces every verb shares: output options, the report header, ferret's own identity.
+//! Pieces every verb shares: priority options, target checks, the report header, ferret's own
+//! identity. (Output options live with the output, in [`crate::output`].)
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ferret_core::{Collector, Summary};
 use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
 use sha2::{Digest, Sha256};
-
-/// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Human-readable, grouped per file, control characters escaped.
-    Text,
-    /// One JSON record per line (see docs/report-format.md).
-    Jsonl,
-    /// One row per finding, then per problem.
-    Csv,
-    /// One self-contained HTML page (inline CSS and SVG; no script, no network).
-    Html,
-}
-
-/// Output options shared by every verb that produces a report.
-#[derive(Clone, Debug, Args)]
-pub struct OutputArgs {
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// No progress bar and no notes on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Also send the report to a ferret collector (after `ferret enroll`). An unreachable
-    /// collector gets it later: the report is spooled and sent by the next run or
-    /// `ferret report send`.
-    #[arg(long, value_name = "URL")]
-    pub report_to: Option<String>,
-}
 
 /// Options that bound what a verb examining the host costs it (shared by every such verb).
 #[derive(Clone, Debug, Args)]

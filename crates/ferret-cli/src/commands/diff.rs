@@ -8,8 +8,8 @@ use ferret_integrity::Policy;
 use ferret_integrity::verify::{Trust, signature_path};
 
 use super::baseline::{open_input, read_input};
-use super::common::OutputArgs;
 use crate::exit::ExitStatus;
+use crate::output::OutputArgs;
 
 /// Arguments of `ferret diff`.
 #[derive(Debug, Args)]

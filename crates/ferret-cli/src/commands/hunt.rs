@@ -9,9 +9,10 @@ use clap::Args;
 use ferret_core::{Collector, Severity};
 use ferret_hunt::{HuntConfig, load_rules};
 
-use crate::commands::common::{OutputArgs, build_report};
+use crate::commands::common::build_report;
 use crate::exit::ExitStatus;
 use crate::output;
+use crate::output::OutputArgs;
 use crate::progress::Bar;
 
 /// Arguments of `ferret hunt`.

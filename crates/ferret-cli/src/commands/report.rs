@@ -37,24 +37,6 @@ pub struct UploadArgs {
     pub report_to: Option<String>,
 }
 
-/// Prints what an upload did.
-pub fn describe(outcome: &UploadOutcome) -> String {
-    match outcome {
-        UploadOutcome::Sent { run_id, duplicate, spool_sent } => format!(
-            "report {run_id} {}{}",
-            if *duplicate { "was already at the collector" } else { "sent" },
-            if *spool_sent > 0 {
-                format!(" (and {spool_sent} spooled report(s))")
-            } else {
-                String::new()
-            }
-        ),
-        UploadOutcome::Spooled { path, reason, .. } => {
-            format!("collector unreachable ({reason}); report spooled as {}", path.display())
-        }
-    }
-}
-
 /// Runs `ferret report …`.
 pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitStatus> {
     let cfg = upload::load_config()?;
@@ -79,7 +61,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("{} is not a ferret JSONL report", args.file.display()))?;
             let url = args.report_to.unwrap_or(cfg.url);
             let outcome = upload::send_or_spool(&report, &url)?;
-            output::line(&describe(&outcome))?;
+            output::line(&output::describe_upload(&outcome))?;
             Ok(match outcome {
                 UploadOutcome::Sent { .. } => ExitStatus::Clean,
                 UploadOutcome::Spooled { .. } => ExitStatus::Incomplete,

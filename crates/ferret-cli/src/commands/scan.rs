@@ -8,9 +8,10 @@ use ferret_core::{Collector, Problem, Sink as _};
 use ferret_fs::WalkOptions;
 use ferret_scan::{LoadOptions, RuleSet, ScanConfig};
 
-use crate::commands::common::{self, OutputArgs};
+use crate::commands::common;
 use crate::exit::ExitStatus;
 use crate::output;
+use crate::output::OutputArgs;
 
 /// Rule-source options shared by `scan` and `rules compile`.
 #[derive(Debug, Clone, Args)]

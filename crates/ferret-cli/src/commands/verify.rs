@@ -9,8 +9,8 @@ use ferret_core::Collector;
 use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
 
 use super::baseline::{load_policy_hashed, open_input, read_input, set_threads, stop_flag};
-use super::common::OutputArgs;
 use crate::exit::ExitStatus;
+use crate::output::OutputArgs;
 
 /// Arguments of `ferret verify`.
 #[derive(Debug, Args)]

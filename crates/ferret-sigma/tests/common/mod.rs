@@ -99,18 +99,3 @@ fn leaves(v: &Value, out: &mut BTreeMap<String, Value>) {
 pub fn json_stream(text: &str) -> Vec<Value> {
     serde_json::Deserializer::from_str(text).into_iter::<Value>().filter_map(Result::ok).collect()
 }
-
-/// The shared corpus (beside the repository; `FERRET_CORPUS` overrides the location, e.g. for
-/// a worktree elsewhere), or `None` (with a message) when it is absent.
-pub fn corpus() -> Option<std::path::PathBuf> {
-    let p = std::env::var_os("FERRET_CORPUS").map_or_else(
-        || std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus")),
-        std::path::PathBuf::from,
-    );
-    if p.is_dir() {
-        Some(p)
-    } else {
-        ferret_testkit::skip(format_args!("the public corpus at {}", p.display()));
-        None
-    }
-}

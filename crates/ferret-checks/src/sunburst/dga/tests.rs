@@ -1,5 +1,6 @@
 //! Unit tests of the codec internals against values published in the write-ups.
 
+use super::encode::{Rng, base32_encode, substitution_encode};
 use super::*;
 
 #[test]
