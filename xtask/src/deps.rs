@@ -162,6 +162,40 @@ mod tests {
         }
     }
 
+    /// The whole check over a synthetic crate on disk: sources under `src/` and `tests/`.
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "a synthetic crate in a temporary directory")]
+    fn a_crate_on_disk_is_checked_by_source_set() {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in [
+            ("src/lib.rs", "//! l\nuse serde::Serialize;\n"),
+            ("tests/t.rs", "//! t\nfn f() { tempfile::tempdir(); regex::Regex::new(\"\"); }\n"),
+        ] {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let p = Package {
+            name: "demo".into(),
+            dir: dir.path().to_path_buf(),
+            deps: vec![
+                dep("serde", "serde", &[Kind::Normal]),
+                // Used only by a test: not a use of the normal dependency.
+                dep("regex", "regex", &[Kind::Normal]),
+                dep("tempfile", "tempfile", &[Kind::Dev]),
+                dep("proptest", "proptest", &[Kind::Dev]),
+            ],
+        };
+        let got: Vec<String> = unused(&[p]).unwrap().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "demo: regex in [dependencies] is not used",
+                "demo: proptest in [dev-dependencies] is not used",
+            ]
+        );
+    }
+
     #[test]
     fn an_unused_dependency_of_each_kind_is_reported() {
         let p = Package {

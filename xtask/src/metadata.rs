@@ -138,3 +138,44 @@ pub fn parse(meta: &Value) -> anyhow::Result<Vec<Package>> {
     packages.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(packages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo metadata`'s shape: the code name of a dependency comes from the resolve graph
+    /// (a renamed package, a library named unlike its package), kinds from `dep_kinds`.
+    #[test]
+    fn resolved_dependencies_carry_their_code_names_and_kinds() {
+        let meta = serde_json::json!({
+            "workspace_members": ["app 0.1.0", "core 0.1.0"],
+            "packages": [
+                {"id": "app 0.1.0", "name": "app", "manifest_path": "/w/app/Cargo.toml"},
+                {"id": "core 0.1.0", "name": "core", "manifest_path": "/w/core/Cargo.toml"},
+                {"id": "md-5 0.10.6", "name": "md-5", "manifest_path": "/r/md-5/Cargo.toml"},
+            ],
+            "resolve": {"nodes": [
+                {"id": "app 0.1.0", "deps": [
+                    {"name": "core", "pkg": "core 0.1.0",
+                     "dep_kinds": [{"kind": null}, {"kind": "dev"}]},
+                    {"name": "md5", "pkg": "md-5 0.10.6", "dep_kinds": [{"kind": "build"}]},
+                ]},
+                {"id": "core 0.1.0", "deps": []},
+                {"id": "md-5 0.10.6", "deps": []},
+            ]},
+        });
+        let packages = parse(&meta).unwrap();
+        assert_eq!(packages.len(), 2, "only workspace members");
+        let app = &packages[0];
+        assert_eq!(app.dir, PathBuf::from("/w/app"));
+        assert_eq!(app.deps[0].package, "core");
+        assert_eq!(app.deps[0].kinds, [Kind::Normal, Kind::Dev].into());
+        assert!(app.deps[0].workspace);
+        assert_eq!(
+            (app.deps[1].package.as_str(), app.deps[1].extern_name.as_str()),
+            ("md-5", "md5")
+        );
+        assert_eq!(app.deps[1].kinds, [Kind::Build].into());
+        assert!(!app.deps[1].workspace);
+    }
+}
