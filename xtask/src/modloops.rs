@@ -31,6 +31,9 @@ pub struct Loop {
     pub files: Vec<PathBuf>,
     /// For each file, the reference that makes it depend on the next.
     pub references: Vec<Reference>,
+    /// Every file that depends on every other through some loop (the strongly connected
+    /// component `files` is one cycle of), sorted.
+    pub component: Vec<PathBuf>,
 }
 
 impl std::fmt::Display for Loop {
@@ -39,6 +42,10 @@ impl std::fmt::Display for Loop {
         write!(f, "{} → {}", names.join(" → "), names.first().map_or("", String::as_str))?;
         for (file, r) in names.iter().zip(&self.references) {
             write!(f, "\n    {file}:{}: {}", r.line, r.path)?;
+        }
+        if self.component.len() > self.files.len() {
+            let all: Vec<String> = self.component.iter().map(|p| p.display().to_string()).collect();
+            write!(f, "\n    (the loop joins {} files: {})", all.len(), all.join(", "))?;
         }
         Ok(())
     }
@@ -374,23 +381,28 @@ pub fn find_loops(crate_dir: &Path, root: &Path) -> std::io::Result<Vec<Loop>> {
     }
     Ok(cycles(files.len(), &edges)
         .into_iter()
-        .map(|cycle| {
+        .map(|(component, cycle)| {
             let references = cycle
                 .iter()
                 .zip(cycle.iter().cycle().skip(1))
                 .filter_map(|(a, b)| edges.get(a).and_then(|e| e.get(b)).cloned())
                 .collect();
-            Loop {
-                files: cycle.iter().filter_map(|&i| files.get(i).map(|f| f.rel.clone())).collect(),
-                references,
-            }
+            let rel = |ids: &[usize]| -> Vec<PathBuf> {
+                ids.iter().filter_map(|&i| files.get(i).map(|f| f.rel.clone())).collect()
+            };
+            let mut component = rel(&component);
+            component.sort();
+            Loop { files: rel(&cycle), references, component }
         })
         .collect())
 }
 
-/// One cycle per strongly connected component of more than one node (Tarjan), as a path
-/// through the component.
-fn cycles(n: usize, edges: &BTreeMap<usize, BTreeMap<usize, Reference>>) -> Vec<Vec<usize>> {
+/// Each strongly connected component of more than one node (Tarjan), with one cycle through
+/// it.
+fn cycles(
+    n: usize,
+    edges: &BTreeMap<usize, BTreeMap<usize, Reference>>,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
     struct State<'a> {
         edges: &'a BTreeMap<usize, BTreeMap<usize, Reference>>,
         index: Vec<Option<usize>>,
@@ -469,7 +481,7 @@ fn cycles(n: usize, edges: &BTreeMap<usize, BTreeMap<usize, Reference>>) -> Vec<
                             cur = p;
                         }
                         path.reverse();
-                        return Some(path);
+                        return Some((component.clone(), path));
                     }
                     if w != start && !parent.contains_key(&w) {
                         parent.insert(w, v);
@@ -544,6 +556,21 @@ mod tests {
         ]);
         assert_eq!(loops.len(), 1, "{loops:?}");
         assert_eq!(loops[0].files.len(), 3);
+        assert_eq!(loops[0].component.len(), 3);
+    }
+
+    #[test]
+    fn every_file_of_a_tangle_is_named() {
+        let loops = loops_of(&[
+            ("src/lib.rs", "//! x\nmod a;\nmod b;\nmod c;\n"),
+            ("src/a.rs", "//! a\nuse crate::b::B;\npub struct A;\n"),
+            ("src/b.rs", "//! b\nuse crate::{a::A, c::C};\npub struct B;\n"),
+            ("src/c.rs", "//! c\nuse crate::b::B;\npub struct C;\n"),
+        ]);
+        assert_eq!(loops.len(), 1, "{loops:?}");
+        assert_eq!(loops[0].files.len(), 2, "the shortest cycle from the first file");
+        let text = loops[0].to_string();
+        assert!(text.contains("(the loop joins 3 files: src/a.rs, src/b.rs, src/c.rs)"), "{text}");
     }
 
     #[test]
