@@ -174,6 +174,20 @@ pub trait Store: Send + Sync {
         directive: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<DirectiveStatus>>;
+
+    // Signed directives (fleet-trust).
+
+    /// The organisation's directive public key (minisign text), if registered.
+    async fn org_directive_key(&self, org: i64) -> Result<Option<String>>;
+    /// Registers (or with `None` removes) the organisation's directive public key; false
+    /// when there is no such organisation.
+    async fn set_org_directive_key(&self, org: i64, key: Option<&str>) -> Result<bool>;
+    /// Every directive, newest first (administrators).
+    async fn list_all_directives(&self) -> Result<Vec<Directive>>;
+    /// One directive whatever its organisations (administrators).
+    async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>>;
+    /// Closes a directive: agents are no longer served it. False when it does not exist.
+    async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.
