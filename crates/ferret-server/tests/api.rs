@@ -50,9 +50,13 @@ impl Server {
             tokio::spawn(ferret_server::serve(listener, state, std::future::pending()));
             (format!("http://{addr}"), admin)
         });
+        // No pooled connections: a handler that answers without reading a request's body
+        // (a 401 to a GET sent with one) lets the server close the connection, and a reused
+        // pooled connection would then fail with "peer disconnected".
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_idle_connections(0)
             .build()
             .into();
         Server { base, admin, _dir: dir, _rt: rt, agent }

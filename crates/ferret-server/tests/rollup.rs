@@ -89,6 +89,7 @@ impl Server {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_idle_connections(0)
             .build()
             .into();
         Server { base, admin, store, rt, agent, _dir: dir, pg }
