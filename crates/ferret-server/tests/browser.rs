@@ -138,9 +138,9 @@ impl WebDriver {
         self.cmd(&format!("/element/{e}/value"), &json!({ "text": text }));
     }
 
-    fn attribute(&self, using: &str, value: &str, name: &str) -> String {
+    fn property(&self, using: &str, value: &str, name: &str) -> String {
         let e = self.find(using, value);
-        self.get(&format!("/element/{e}/attribute/{name}")).as_str().unwrap().to_owned()
+        self.get(&format!("/element/{e}/property/{name}")).as_str().unwrap().to_owned()
     }
 
     /// The value of a cookie the browser holds (HttpOnly ones included).
@@ -313,7 +313,7 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     assert!(page.contains(">web-01<") && !page.contains(">web-02<"), "{page}");
     wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-filtered.png"));
     // The export link, fetched with the browser's session.
-    let href = wd.attribute("link text", "CSV", "href");
+    let href = wd.property("link text", "CSV", "href");
     let session = wd.cookie("ferret_session");
     let mut resp =
         agent().get(&href).header("cookie", &format!("ferret_session={session}")).call().unwrap();
