@@ -33,8 +33,8 @@ run_postgres() {
   db="${url}${sep}options=-c%20search_path%3D${schema}"
   python3 bench/directive_page.py --ferret "$ferret" --db "$db" --pg-url "$url" --pg-schema "$schema" \
     --admin-token-file "$work/admin-token" --hosts "$hosts" | sed "s/^/postgres: /" \
-    || { psql -q "$url" -c "DROP SCHEMA $schema CASCADE"; exit 1; }
-  psql -q "$url" -c "DROP SCHEMA $schema CASCADE"
+    || { psql -q "$url" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE"; exit 1; }
+  psql -q "$url" -c "SET client_min_messages = warning; DROP SCHEMA $schema CASCADE"
 }
 
 case "$which" in
