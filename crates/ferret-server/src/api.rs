@@ -111,26 +111,39 @@ pub(crate) async fn create_user(
     auth::admin(&state, &headers).await?;
     let role = Role::parse(&body.role)
         .ok_or_else(|| ApiError::BadRequest("role must be admin or viewer".into()))?;
-    if body.password.chars().count() < 10 {
-        return Err(ApiError::BadRequest("password must have at least 10 characters".into()));
-    }
-    if body.name.trim().is_empty() {
-        return Err(ApiError::BadRequest("user name is empty".into()));
-    }
     state.store.get_org(body.org_id).await?.ok_or(ApiError::NotFound)?;
-    let user = if let Some(u) = state.store.user_by_name(&body.name).await? {
-        u
-    } else {
-        {
-            let pw = body.password.clone();
-            let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-                .await
-                .map_err(|_| ApiError::Internal("password hashing failed"))??;
-            state.store.create_user(&body.name, &phc).await?
-        }
-    };
-    state.store.grant_role(user.id, body.org_id, role).await?;
+    let (user, _) = add_user_to_org(&state, &body.name, &body.password, body.org_id, role).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "id": user.id }))))
+}
+
+/// Gives `name` a role in `org`, creating the user with `password` (at least 10
+/// characters) when the name is new; an existing user keeps its password. Returns the user
+/// and whether it was created. Shared by the API and the dashboard's form.
+pub(crate) async fn add_user_to_org(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    org: i64,
+    role: Role,
+) -> Result<(ferret_store::User, bool), ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::BadRequest("user name must be 1 to 200 bytes".into()));
+    }
+    let (user, created) = if let Some(u) = state.store.user_by_name(name).await? {
+        (u, false)
+    } else {
+        if password.chars().count() < 10 {
+            return Err(ApiError::BadRequest("password must have at least 10 characters".into()));
+        }
+        let pw = password.to_owned();
+        let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+            .await
+            .map_err(|_| ApiError::Internal("password hashing failed"))??;
+        (state.store.create_user(name, &phc).await?, true)
+    };
+    state.store.grant_role(user.id, org, role).await?;
+    Ok((user, created))
 }
 
 /// A directive as agents are served it: the signed envelope verbatim. A directive stored
