@@ -178,9 +178,8 @@ fn enroll_upload_spool_send_and_agent() {
     // refused, reported as errored with the reason, and never run. Signed directives are
     // tested in `directives.rs`.
     let f5 = report_file(c.dir.path(), "run-5", 1);
-    let d = c
-        .rt
-        .block_on(c.store.create_directive(
+    let d =
+        c.rt.block_on(c.store.create_directive(
             &ferret_store::NewDirective {
                 name: "old".into(),
                 verb: "report".into(),

@@ -67,7 +67,10 @@ impl Fixture {
         for d in ["collector", "host/config", "host/state/spool", "home", "tree/srv"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
-        #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "a fixture in the test's temporary directory"
+        )]
         std::fs::write(dir.path().join("tree/srv/index.html"), "hello").unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -93,7 +96,10 @@ impl Fixture {
         enroll.args(["enroll", &f.base, "--secret", secret, "--name", "web-01"]);
         if pin {
             let pub_file = f.dir.path().join("directive.pub");
-            #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+            #[expect(
+                clippy::disallowed_methods,
+                reason = "a fixture in the test's temporary directory"
+            )]
             std::fs::write(&pub_file, &f.key.public).unwrap();
             enroll.arg("--directive-key").arg(&pub_file);
         }
@@ -124,7 +130,13 @@ impl Fixture {
         self.dir.path().join("tree/srv").display().to_string()
     }
 
-    fn document(&self, verb: &str, targets: &[String], options: &[&str], bundle: Option<&[u8]>) -> Document {
+    fn document(
+        &self,
+        verb: &str,
+        targets: &[String],
+        options: &[&str],
+        bundle: Option<&[u8]>,
+    ) -> Document {
         Document {
             schema_version: 1,
             id: uuid::Uuid::new_v4().to_string(),
@@ -147,7 +159,13 @@ impl Fixture {
     }
 
     /// Stores a directive as an attacker holding the database would.
-    fn plant(&self, document: Option<String>, signature: Option<String>, bundle: Option<Vec<u8>>, command: &str) -> i64 {
+    fn plant(
+        &self,
+        document: Option<String>,
+        signature: Option<String>,
+        bundle: Option<Vec<u8>>,
+        command: &str,
+    ) -> i64 {
         self.rt
             .block_on(self.store.create_directive(
                 &NewDirective {
@@ -174,7 +192,11 @@ impl Fixture {
     }
 
     fn outcome(&self, did: i64) -> DirectiveHost {
-        let st = self.rt.block_on(self.store.directive_status(self.org, did, Utc::now())).unwrap().unwrap();
+        let st = self
+            .rt
+            .block_on(self.store.directive_status(self.org, did, Utc::now()))
+            .unwrap()
+            .unwrap();
         assert_eq!(st.hosts.len(), 1);
         st.hosts[0].clone()
     }
@@ -245,7 +267,8 @@ fn manifest_signature_does_not_pass_for_a_directive() {
     let doc = f.document("check", &[f.target()], &[], None);
     let text = serde_json::to_string_pretty(&doc).unwrap();
     let (sig, _) =
-        sign::sign(&f.key.secret, text.as_bytes(), &sign::trusted_comment(&doc.id, "t", 1)).unwrap();
+        sign::sign(&f.key.secret, text.as_bytes(), &sign::trusted_comment(&doc.id, "t", 1))
+            .unwrap();
     let did = f.plant(Some(text), Some(sig), None, "check");
     f.expect_refused(&[(did, "not a directive signature")]);
 }
@@ -329,10 +352,20 @@ fn host_without_a_pinned_key_runs_nothing_until_one_is_pinned() {
 fn compile_bundle(f: &Fixture, marker: &str) -> PathBuf {
     let rule = f.dir.path().join("collector/marker.yar");
     #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
-    std::fs::write(&rule, format!("rule directive_marker {{ strings: $a = \"{marker}\" condition: $a }}\n"))
-        .unwrap();
+    std::fs::write(
+        &rule,
+        format!("rule directive_marker {{ strings: $a = \"{marker}\" condition: $a }}\n"),
+    )
+    .unwrap();
     let bundle = f.dir.path().join("collector/marker.bundle");
-    let out = f.ferret().args(["rules", "compile", "--no-builtin", "--rules"]).arg(&rule).arg("-o").arg(&bundle).output().unwrap();
+    let out = f
+        .ferret()
+        .args(["rules", "compile", "--no-builtin", "--rules"])
+        .arg(&rule)
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     bundle
 }
@@ -343,7 +376,8 @@ fn signed_directive_with_a_bundle_runs_and_its_report_is_linked() {
     // Split so this source file does not hold the marker whole.
     let marker = format!("{}{}", "ferret-directive-", "marker-4b1d");
     #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
-    std::fs::write(f.dir.path().join("tree/srv/shell.php"), format!("<?php /* {marker} */")).unwrap();
+    std::fs::write(f.dir.path().join("tree/srv/shell.php"), format!("<?php /* {marker} */"))
+        .unwrap();
     let bundle = compile_bundle(&f, &marker);
     let seckey = f.dir.path().join("collector/directive.key");
     #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
@@ -415,13 +449,66 @@ fn openssl(dir: &Path, args: &[&str]) -> bool {
 /// A CA and a server certificate for 127.0.0.1 signed by it, made with `openssl`.
 fn make_ca(dir: &Path) -> bool {
     #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
-    openssl(dir, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ferret test CA"])
-        && openssl(dir, &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"])
-        && openssl(dir, &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"])
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ferret test CA",
+        ],
+    ) && openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ) && openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    )
 }
 
 struct Served(std::process::Child);
@@ -525,16 +612,35 @@ fn end_to_end_over_tls_with_a_pinned_ca() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains(&format!("pinned directive key {key_id} as the collector advertised it")), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains(&format!("pinned directive key {key_id} as the collector advertised it")),
+        "{}",
+        text(&out)
+    );
     let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("host/config/agent.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(d.join("host/config/agent.json")).unwrap())
+            .unwrap();
     assert!(cfg["ca_pem"].as_str().unwrap().contains("BEGIN CERTIFICATE"));
     // Publish, signed on the coordinator's side.
     let target = d.join("tree/srv").display().to_string();
     let published = admin(&[
-        "directive", "publish", "--sign", seckey.to_str().unwrap(), "--name", "pulse-2026",
-        "--verb", "check", "--target", &target, "--option", "campaign=pulse-secure",
-        "--deadline", "2d", "--org", &org_id,
+        "directive",
+        "publish",
+        "--sign",
+        seckey.to_str().unwrap(),
+        "--name",
+        "pulse-2026",
+        "--verb",
+        "check",
+        "--target",
+        &target,
+        "--option",
+        "campaign=pulse-secure",
+        "--deadline",
+        "2d",
+        "--org",
+        &org_id,
     ]);
     let did = published.split_whitespace().nth(2).unwrap().to_owned();
     assert!(admin(&["directive", "list"]).contains("pulse-2026"));
@@ -557,7 +663,8 @@ fn end_to_end_over_tls_with_a_pinned_ca() {
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 1, "{csv}");
     assert!(rows[0].contains("web-01"), "{csv}");
-    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
     let hosts = j["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 1, "{j}");
     assert_eq!(hosts[0]["host"], "web-01");

@@ -275,13 +275,17 @@ impl Document {
             return Err(DirectiveError::Refused("at most 64 targets".into()));
         }
         if verb == Verb::Verify && self.targets.len() != 1 {
-            return Err(DirectiveError::Refused("verify takes exactly one target (the root)".into()));
+            return Err(DirectiveError::Refused(
+                "verify takes exactly one target (the root)".into(),
+            ));
         }
         for t in &self.targets {
             clean_text("target", t, 4096)?;
             let p = Path::new(t);
             if !p.is_absolute() {
-                return Err(DirectiveError::Refused(format!("target {t:?} is not an absolute path")));
+                return Err(DirectiveError::Refused(format!(
+                    "target {t:?} is not an absolute path"
+                )));
             }
             if p.components().any(|c| matches!(c, Component::ParentDir)) {
                 return Err(DirectiveError::Refused(format!("target {t:?} contains `..`")));
@@ -300,10 +304,16 @@ impl Document {
             };
             match (kind, &o.value) {
                 (OptionKind::Flag, Some(_)) => {
-                    return Err(DirectiveError::Refused(format!("option {:?} takes no value", o.name)));
+                    return Err(DirectiveError::Refused(format!(
+                        "option {:?} takes no value",
+                        o.name
+                    )));
                 }
                 (OptionKind::Value | OptionKind::Repeated, None) => {
-                    return Err(DirectiveError::Refused(format!("option {:?} needs a value", o.name)));
+                    return Err(DirectiveError::Refused(format!(
+                        "option {:?} needs a value",
+                        o.name
+                    )));
                 }
                 (_, Some(v)) => clean_text(&format!("value of {}", o.name), v, 4096)?,
                 (OptionKind::Flag, None) => {}
@@ -319,7 +329,9 @@ impl Document {
             ));
         }
         if let Some(sha) = &self.bundle_sha256 {
-            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            if sha.len() != 64
+                || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
                 return Err(DirectiveError::Malformed("bundle_sha256 is not a SHA-256".into()));
             }
             if verb.bundle_option().is_none() {
@@ -363,7 +375,11 @@ impl Document {
     /// option as one `--name` or `--name=value` word, the bundle's path with the verb's
     /// bundle option, `--report-to URL`, then `--` and the targets. Built word by word:
     /// nothing is split from a string, so no value can become an option.
-    pub fn argv(&self, bundle: Option<&Path>, report_to: &str) -> Result<Vec<OsString>, DirectiveError> {
+    pub fn argv(
+        &self,
+        bundle: Option<&Path>,
+        report_to: &str,
+    ) -> Result<Vec<OsString>, DirectiveError> {
         let verb = self.verb()?;
         let mut argv: Vec<OsString> = vec![verb.as_str().into()];
         for o in &self.options {
@@ -431,12 +447,12 @@ impl Envelope {
     pub fn checked_bundle(&self, doc: &Document) -> Result<Option<Vec<u8>>, DirectiveError> {
         match (&doc.bundle_sha256, &self.bundle_b64) {
             (None, None) => Ok(None),
-            (None, Some(_)) => {
-                Err(DirectiveError::Bundle("a bundle is attached but the document names none".into()))
-            }
-            (Some(_), None) => {
-                Err(DirectiveError::Bundle("the document names a bundle but none is attached".into()))
-            }
+            (None, Some(_)) => Err(DirectiveError::Bundle(
+                "a bundle is attached but the document names none".into(),
+            )),
+            (Some(_), None) => Err(DirectiveError::Bundle(
+                "the document names a bundle but none is attached".into(),
+            )),
             (Some(want), Some(b64)) => {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(b64.as_bytes())
@@ -456,7 +472,10 @@ impl Envelope {
 /// The key id (16 uppercase hex digits, as minisign shows it) of a minisign public key's
 /// text: the file (comment line and key line) or the key line alone.
 pub fn public_key_id(text: &str) -> Option<String> {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))?;
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))?;
     let raw = base64::engine::general_purpose::STANDARD.decode(line).ok()?;
     // "Ed", 8-byte key number, 32-byte key.
     (raw.len() == 42 && raw.starts_with(b"Ed")).then(|| key_id(raw.get(2..10)?))?
@@ -501,8 +520,19 @@ mod tests {
     #[test]
     fn allow_lists_refuse_outputs_paths_and_other_verbs() {
         assert!(doc("check", &["/srv"], &["campaign=pulse-secure"]).check().is_ok());
-        for bad in ["output=/tmp/x", "o=/tmp/x", "rules=/etc", "report-to=http://x", "format=json",
-            "manifest=/m", "vendor-key=/k", "cache-dir=/c", "spool=/s", "config=/c", "sigma=/r"] {
+        for bad in [
+            "output=/tmp/x",
+            "o=/tmp/x",
+            "rules=/etc",
+            "report-to=http://x",
+            "format=json",
+            "manifest=/m",
+            "vendor-key=/k",
+            "cache-dir=/c",
+            "spool=/s",
+            "config=/c",
+            "sigma=/r",
+        ] {
             for verb in ["scan", "check", "hunt"] {
                 let e = doc(verb, &["/srv"], &[bad]).check().unwrap_err();
                 assert!(matches!(e, DirectiveError::Refused(_)), "{verb} {bad}: {e}");
@@ -525,8 +555,14 @@ mod tests {
         let argv = d.argv(None, "https://c").unwrap();
         assert_eq!(
             argv,
-            ["check", "--campaign=pulse-secure --output /tmp/x", "--report-to=https://c", "--", "/srv/a b"]
-                .map(OsString::from)
+            [
+                "check",
+                "--campaign=pulse-secure --output /tmp/x",
+                "--report-to=https://c",
+                "--",
+                "/srv/a b"
+            ]
+            .map(OsString::from)
         );
         assert!(d.argv(Some(Path::new("/b")), "x").is_err());
     }

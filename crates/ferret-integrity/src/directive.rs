@@ -103,7 +103,8 @@ mod tests {
         let text = document(Some(bundle));
         let (sig, _) = sign(&kp.secret, &text).unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(bundle);
-        let env = Envelope { document: text.clone(), signature: sig.clone(), bundle_b64: Some(b64) };
+        let env =
+            Envelope { document: text.clone(), signature: sig.clone(), bundle_b64: Some(b64) };
         let opened = open(&kp.public, &env).unwrap();
         assert_eq!(opened.bundle.as_deref(), Some(&bundle[..]));
         // Another key.
@@ -119,12 +120,9 @@ mod tests {
         };
         assert!(matches!(open(&kp.public, &swapped), Err(DirectiveError::Bundle(_))));
         // A manifest signature over the same bytes.
-        let (msig, _) = sign::sign(
-            &kp.secret,
-            text.as_bytes(),
-            &sign::trusted_comment("a0b1", "t", 1),
-        )
-        .unwrap();
+        let (msig, _) =
+            sign::sign(&kp.secret, text.as_bytes(), &sign::trusted_comment("a0b1", "t", 1))
+                .unwrap();
         let manifest_sig = Envelope { signature: msig, ..env };
         assert!(matches!(open(&kp.public, &manifest_sig), Err(DirectiveError::Signature(_))));
     }

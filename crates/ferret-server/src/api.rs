@@ -249,8 +249,7 @@ pub async fn publish_directive(
     let doc = Document::parse(&envelope.document).map_err(bad)?;
     let comment = directive::signature_trusted_comment(&envelope.signature).ok_or_else(|| {
         ApiError::BadRequest(
-            "signature is not a minisign signature: sign with `ferret admin directive sign`"
-                .into(),
+            "signature is not a minisign signature: sign with `ferret admin directive sign`".into(),
         )
     })?;
     directive::check_trusted_comment(comment, &envelope.document).map_err(bad)?;
@@ -259,7 +258,9 @@ pub async fn publish_directive(
     let bundle = envelope.checked_bundle(&doc).map_err(bad)?;
     for org in &doc.orgs {
         state.store.get_org(*org).await?.ok_or_else(|| {
-            ApiError::BadRequest(format!("organisation {org} named by the directive does not exist"))
+            ApiError::BadRequest(format!(
+                "organisation {org} named by the directive does not exist"
+            ))
         })?;
         if let Some(key) = state.store.org_directive_key(*org).await? {
             let registered = directive::public_key_id(&key).unwrap_or_default();
@@ -416,9 +417,8 @@ pub struct DirectiveKeyBody {
 
 fn checked_public_key(text: &str) -> Result<(String, String), ApiError> {
     let text = text.trim();
-    let id = directive::public_key_id(text).ok_or_else(|| {
-        ApiError::BadRequest("directive_key is not a minisign public key".into())
-    })?;
+    let id = directive::public_key_id(text)
+        .ok_or_else(|| ApiError::BadRequest("directive_key is not a minisign public key".into()))?;
     Ok((text.to_owned(), id))
 }
 

@@ -553,10 +553,8 @@ fn publishing_refuses_unsigned_tampered_and_wrongly_keyed_directives() {
     let s = Server::start(1 << 20);
     let key = ferret_integrity::sign::keygen().unwrap();
     let other = ferret_integrity::sign::keygen().unwrap();
-    let r = s.admin_json(
-        "/api/v1/admin/orgs",
-        &json!({ "name": "keyed", "directive_key": key.public }),
-    );
+    let r = s
+        .admin_json("/api/v1/admin/orgs", &json!({ "name": "keyed", "directive_key": key.public }));
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["directive_key_id"], key.key_id.as_str());
     let org = r.json()["id"].as_i64().unwrap();
@@ -604,12 +602,22 @@ fn publishing_refuses_unsigned_tampered_and_wrongly_keyed_directives() {
     let auth = format!("Bearer {}", s.admin);
     let list = s.call("GET", "/api/v1/admin/directives", &[("authorization", &auth)], None);
     assert_eq!(list.json().as_array().unwrap().len(), 1);
-    let one = s.call("GET", &format!("/api/v1/admin/directives/{did}"), &[("authorization", &auth)], None);
+    let one = s.call(
+        "GET",
+        &format!("/api/v1/admin/directives/{did}"),
+        &[("authorization", &auth)],
+        None,
+    );
     assert_eq!(one.status, 200, "{}", one.body);
     assert_eq!(one.json()["counts"]["pending"], 0);
     assert_eq!(one.json()["hosts"], 0);
     let (org2, token) = s.org_with_host("plain", "web-01");
-    let hosts = s.call("GET", &format!("/api/v1/admin/hosts?org={org2}&name=WEB"), &[("authorization", &auth)], None);
+    let hosts = s.call(
+        "GET",
+        &format!("/api/v1/admin/hosts?org={org2}&name=WEB"),
+        &[("authorization", &auth)],
+        None,
+    );
     assert_eq!(hosts.json().as_array().unwrap().len(), 1, "{}", hosts.body);
     // A key registered later is what enrolment advertises.
     let r = s.call(
@@ -624,15 +632,21 @@ fn publishing_refuses_unsigned_tampered_and_wrongly_keyed_directives() {
     let d2 = s.admin_json("/api/v1/admin/directives", &env2);
     assert_eq!(d2.status, 201, "{}", d2.body);
     let host_auth = format!("Bearer {token}");
-    let pending = s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
+    let pending =
+        s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
     let p = pending.json();
     // Served verbatim.
     assert_eq!(p[0]["document"], env2["document"]);
     assert_eq!(p[0]["signature"], env2["signature"]);
     let d2id = d2.json()["id"].as_i64().unwrap();
-    let r = s.call("POST", &format!("/api/v1/admin/directives/{d2id}/close"), &[("authorization", &auth)], None);
+    let r = s.call(
+        "POST",
+        &format!("/api/v1/admin/directives/{d2id}/close"),
+        &[("authorization", &auth)],
+        None,
+    );
     assert_eq!(r.status, 204);
-    let pending = s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
+    let pending =
+        s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
     assert!(pending.json().as_array().unwrap().is_empty());
 }
-

@@ -320,7 +320,7 @@ impl SqlStore {
                     sqlx::query(&stmt).execute(&mut *tx).await.map_err(m)?;
                 }
                 if *version == ROLLUP_MIGRATION {
-                    backfill_rollup(&mut *tx).await.map_err(m)?;
+                    backfill_rollup(&mut tx).await.map_err(m)?;
                 }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
                     .bind(*version)
@@ -767,7 +767,7 @@ impl Store for SqlStore {
                 verdicts: verdicts_json(&report.summary),
                 at_ms: ms(now),
             };
-            rollup_run(&mut *tx, &answer).await.map_err(db("ingest roll-up"))?;
+            rollup_run(&mut tx, &answer).await.map_err(db("ingest roll-up"))?;
         }
         sqlx::query("UPDATE hosts SET last_seen_ms = $1 WHERE id = $2")
             .bind(ms(now))
@@ -1002,7 +1002,7 @@ impl Store for SqlStore {
             outcome,
             at_ms: ms(now),
         };
-        rollup_outcome(&mut *tx, &answer).await.map_err(db("record directive outcome"))?;
+        rollup_outcome(&mut tx, &answer).await.map_err(db("record directive outcome"))?;
         tx.commit().await.map_err(db("record directive outcome"))?;
         Ok(())
     }
@@ -1137,11 +1137,12 @@ impl Store for SqlStore {
     }
 
     async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>> {
-        let row = sqlx::query(&format!("SELECT {DIRECTIVE_COLS} FROM directives d WHERE d.id = $1"))
-            .bind(directive)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db("read directive"))?;
+        let row =
+            sqlx::query(&format!("SELECT {DIRECTIVE_COLS} FROM directives d WHERE d.id = $1"))
+                .bind(directive)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read directive"))?;
         match row {
             Some(r) => Ok(Some(self.directive_of(&r).await?)),
             None => Ok(None),
@@ -1149,14 +1150,13 @@ impl Store for SqlStore {
     }
 
     async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE directives SET closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL",
-        )
-        .bind(ms(now))
-        .bind(directive)
-        .execute(&self.pool)
-        .await
-        .map_err(db("close directive"))?;
+        let done =
+            sqlx::query("UPDATE directives SET closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL")
+                .bind(ms(now))
+                .bind(directive)
+                .execute(&self.pool)
+                .await
+                .map_err(db("close directive"))?;
         if done.rows_affected() > 0 {
             return Ok(true);
         }
@@ -1201,14 +1201,14 @@ impl Store for SqlStore {
             HostStatus::ALL.iter().map(|s| (*s, 0)).collect();
         for r in &rows {
             let code: String = r.try_get("status").map_err(g)?;
-            let b: Option<i64> = r.try_get("b").map_err(g)?;
+            let bucket: Option<i64> = r.try_get("b").map_err(g)?;
             let c: i64 = r.try_get("n").map_err(g)?;
             let status = HostStatus::from_code(&code).ok_or_else(|| StoreError::Corrupt {
                 what: "directive_hosts.status",
                 reason: code,
             })?;
             *counts.entry(status).or_default() += c;
-            let i = b.unwrap_or(n - 1).clamp(0, n - 1);
+            let i = bucket.unwrap_or(n - 1).clamp(0, n - 1);
             if let Some(slot) = usize::try_from(i).ok().and_then(|i| answered.get_mut(i)) {
                 *slot.entry(status).or_default() += c;
             }

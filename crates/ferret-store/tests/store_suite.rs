@@ -551,7 +551,10 @@ async fn signed_directives_keys_and_closing(s: &dyn Store) {
     assert_eq!(s.org_directive_key(a.id).await.unwrap(), None);
     assert!(s.set_org_directive_key(a.id, Some("untrusted comment: k\nRWQ")).await.unwrap());
     assert!(!s.set_org_directive_key(9999, Some("k")).await.unwrap());
-    assert_eq!(s.org_directive_key(a.id).await.unwrap().as_deref(), Some("untrusted comment: k\nRWQ"));
+    assert_eq!(
+        s.org_directive_key(a.id).await.unwrap().as_deref(),
+        Some("untrusted comment: k\nRWQ")
+    );
     assert_eq!(s.org_directive_key(b.id).await.unwrap(), None);
     let now = Utc::now();
     let d = s

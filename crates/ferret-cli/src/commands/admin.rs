@@ -266,8 +266,10 @@ impl Client {
             .header("content-type", "application/json")
             .body(body.map(Value::to_string).unwrap_or_default().into_bytes())
             .context("cannot build the request")?;
-        let mut resp =
-            self.agent.run(req).with_context(|| format!("cannot reach the collector at {}", self.base))?;
+        let mut resp = self
+            .agent
+            .run(req)
+            .with_context(|| format!("cannot reach the collector at {}", self.base))?;
         let status = resp.status().as_u16();
         let bytes = resp.body_mut().read_to_vec().context("cannot read the collector's answer")?;
         if !(200..300).contains(&status) {
@@ -297,7 +299,8 @@ fn parse_deadline(s: &str) -> anyhow::Result<DateTime<Utc>> {
     }
     let Some((last, _)) = s.char_indices().last() else { bail!("the deadline is empty") };
     let (n, unit) = s.split_at(last);
-    let n: i64 = n.parse().with_context(|| format!("deadline {s:?}: RFC 3339, or like 48h or 3d"))?;
+    let n: i64 =
+        n.parse().with_context(|| format!("deadline {s:?}: RFC 3339, or like 48h or 3d"))?;
     let d = match unit {
         "h" => chrono::Duration::hours(n),
         "d" => chrono::Duration::days(n),
@@ -313,9 +316,12 @@ fn sign_directive(
     bundle: Option<&Path>,
 ) -> anyhow::Result<Envelope> {
     let verb = spec.verb.clone().context("the directive names no verb")?;
-    let deadline = parse_deadline(spec.deadline.as_deref().context("the directive has no deadline")?)?;
+    let deadline =
+        parse_deadline(spec.deadline.as_deref().context("the directive has no deadline")?)?;
     let bundle = bundle
-        .map(|p| std::fs::read(p).with_context(|| format!("cannot read the bundle {}", p.display())))
+        .map(|p| {
+            std::fs::read(p).with_context(|| format!("cannot read the bundle {}", p.display()))
+        })
         .transpose()?;
     let doc = Document {
         schema_version: SCHEMA_VERSION,
@@ -381,13 +387,21 @@ pub fn run(args: &AdminArgs) -> anyhow::Result<ExitStatus> {
             if let Some((_, id)) = key {
                 output::line(&format!("directive key {id}"))?;
             }
-            output::line(&format!("enrolment secret (shown once): {}", text_of(&v["enrolment_secret"])))?;
+            output::line(&format!(
+                "enrolment secret (shown once): {}",
+                text_of(&v["enrolment_secret"])
+            ))?;
         }
         AdminCommand::Org(OrgCommand::List) => {
             let v = c.json("GET", "/api/v1/admin/orgs", None)?;
             output::line("id\tname\tcreated")?;
             for o in v.as_array().into_iter().flatten() {
-                output::line(&format!("{}\t{}\t{}", text_of(&o["id"]), text_of(&o["name"]), text_of(&o["created"])))?;
+                output::line(&format!(
+                    "{}\t{}\t{}",
+                    text_of(&o["id"]),
+                    text_of(&o["name"]),
+                    text_of(&o["created"])
+                ))?;
             }
         }
         AdminCommand::Org(OrgCommand::SetKey { org, directive_key }) => {
@@ -400,12 +414,18 @@ pub fn run(args: &AdminArgs) -> anyhow::Result<ExitStatus> {
             output::line(&format!("organisation {org}: directive key {}", text_of(&v["key_id"])))?;
         }
         AdminCommand::Secret(SecretCommand::New { org }) => {
-            let v = c.json("POST", &format!("/api/v1/admin/orgs/{org}/secrets"), Some(&json!({})))?;
-            output::line(&format!("enrolment secret (shown once): {}", text_of(&v["enrolment_secret"])))?;
+            let v =
+                c.json("POST", &format!("/api/v1/admin/orgs/{org}/secrets"), Some(&json!({})))?;
+            output::line(&format!(
+                "enrolment secret (shown once): {}",
+                text_of(&v["enrolment_secret"])
+            ))?;
         }
         AdminCommand::User(UserCommand::Add { name, org, role, password_file }) => {
             let password = match password_file {
-                Some(f) => read_text(f, "the password file")?.trim_end_matches(['\r', '\n']).to_owned(),
+                Some(f) => {
+                    read_text(f, "the password file")?.trim_end_matches(['\r', '\n']).to_owned()
+                }
                 None => std::env::var(PASSWORD_ENV).unwrap_or_default(),
             };
             if password.is_empty() {
@@ -416,7 +436,10 @@ pub fn run(args: &AdminArgs) -> anyhow::Result<ExitStatus> {
                 "/api/v1/admin/users",
                 Some(&json!({ "name": name, "password": password, "org_id": org, "role": role })),
             )?;
-            output::line(&format!("user {name} (id {}) is {role} of organisation {org}", text_of(&v["id"])))?;
+            output::line(&format!(
+                "user {name} (id {}) is {role} of organisation {org}",
+                text_of(&v["id"])
+            ))?;
         }
         AdminCommand::Host(HostCommand::List { org, name }) => {
             let mut path = "/api/v1/admin/hosts".to_owned();
@@ -428,7 +451,13 @@ pub fn run(args: &AdminArgs) -> anyhow::Result<ExitStatus> {
             if let Some(n) = name {
                 let enc: String = n
                     .bytes()
-                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+                    .map(|b| {
+                        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        }
+                    })
                     .collect();
                 path.push_str(&format!("{sep}name={enc}"));
             }
@@ -460,7 +489,8 @@ fn directive(c: &Client, cmd: &DirectiveCommand) -> anyhow::Result<ExitStatus> {
                 (None, Some(key)) => sign_directive(spec, key, bundle.as_deref())?,
                 (None, None) => bail!("give --envelope FILE or --sign SECKEY"),
             };
-            let v = c.json("POST", "/api/v1/admin/directives", Some(&serde_json::to_value(&env)?))?;
+            let v =
+                c.json("POST", "/api/v1/admin/directives", Some(&serde_json::to_value(&env)?))?;
             output::line(&format!(
                 "published directive {} ({}): ferret {}",
                 text_of(&v["id"]),
@@ -472,7 +502,8 @@ fn directive(c: &Client, cmd: &DirectiveCommand) -> anyhow::Result<ExitStatus> {
             let v = c.json("GET", "/api/v1/admin/directives", None)?;
             output::line("id\tname\tverb\tdeadline\tcreated\tclosed\torgs")?;
             for d in v.as_array().into_iter().flatten() {
-                let orgs: Vec<String> = d["orgs"].as_array().into_iter().flatten().map(text_of).collect();
+                let orgs: Vec<String> =
+                    d["orgs"].as_array().into_iter().flatten().map(text_of).collect();
                 output::line(&format!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     text_of(&d["id"]),
@@ -505,8 +536,11 @@ fn directive(c: &Client, cmd: &DirectiveCommand) -> anyhow::Result<ExitStatus> {
             output::line(&format!("closed directive {id}"))?;
         }
         DirectiveCommand::Export { id, format, output: out } => {
-            let bytes =
-                c.call("GET", &format!("/api/v1/admin/directives/{id}/export?format={format}"), None)?;
+            let bytes = c.call(
+                "GET",
+                &format!("/api/v1/admin/directives/{id}/export?format={format}"),
+                None,
+            )?;
             write_file(out, &bytes)?;
             output::line(&format!("wrote {}", out.display()))?;
         }
