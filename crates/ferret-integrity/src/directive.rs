@@ -1,7 +1,7 @@
 //! Signing and opening directives with the same minisign machinery as manifests, in their
 //! own role.
 //!
-//! [`sign`] signs a directive document's exact text with the coordinator's directive key;
+//! [`sign()`] signs a directive document's exact text with the coordinator's directive key;
 //! the trusted comment reads `ferret-directive id=<id> sha256=<document SHA-256>`
 //! ([`ferret_core::directive::trusted_comment`]), so neither a manifest signature can pass
 //! for a directive nor a directive signature for a manifest, nor a signature for another
