@@ -60,6 +60,10 @@ pub struct AgentConfig {
     pub token: String,
     /// The host's id at the collector.
     pub host_id: i64,
+    /// The host's organisation at the collector (absent in enrolments made before signed
+    /// directives): a directive must name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<i64>,
     /// The organisation's directive public key (minisign text), pinned at enrolment or
     /// with `ferret enroll --directive-key`. Without it the agent runs no directive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -476,6 +480,7 @@ pub fn enroll(
         url: base,
         token: v["token"].as_str().context("no token in the answer")?.to_owned(),
         host_id: v["host_id"].as_i64().unwrap_or_default(),
+        org_id: v["org_id"].as_i64(),
         directive_key: None,
         ca_pem,
     };

@@ -332,6 +332,18 @@ fn unknown_option_is_refused() {
 }
 
 #[test]
+fn directive_for_another_organisation_or_past_its_deadline_is_refused() {
+    let f = Fixture::start(true);
+    let mut moved = f.document("check", &[f.target()], &["campaign=pulse-secure"], None);
+    moved.orgs = vec![f.org + 1];
+    let did = f.plant_signed(&f.key.secret, &moved, None);
+    let mut stale = f.document("check", &[f.target()], &["campaign=pulse-secure"], None);
+    stale.deadline = Utc::now() - Duration::hours(1);
+    let did2 = f.plant_signed(&f.key.secret, &stale, None);
+    f.expect_refused(&[(did, "not this host's"), (did2, "has passed")]);
+}
+
+#[test]
 fn host_without_a_pinned_key_runs_nothing_until_one_is_pinned() {
     let f = Fixture::start(false);
     let doc = f.document("check", &[f.target()], &["campaign=pulse-secure"], None);

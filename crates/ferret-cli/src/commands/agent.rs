@@ -6,7 +6,10 @@
 //! Invariants: a directive is refused (and its outcome posted as errored with the reason)
 //! when this host has no pinned key, when it is unsigned (the old `command` string form),
 //! when its signature, role or digest does not hold, when its bundle is not the signed one,
-//! or when the document asks for a verb, target or option the allow-lists refuse
+//! when the signed document names other organisations than the host's or its deadline has
+//! passed (so a collector can neither move a directive to another organisation whose hosts
+//! pinned the same key nor replay an old one after its time), or when the document asks for
+//! a verb, target or option the allow-lists refuse
 //! (`ferret_core::directive`); for a refused directive nothing is written and nothing is
 //! read. The signature is checked before the document is parsed and the bundle's SHA-256
 //! before anything deserializes it. The run reads no configuration file
@@ -91,8 +94,8 @@ fn refused(id: i64, reason: &str) -> serde_json::Value {
 }
 
 /// Checks one directive and runs it when it holds; returns the outcome to report.
-fn run_directive(d: &Pending, base: &str, pinned: Option<&str>) -> serde_json::Value {
-    let Some(pinned) = pinned else {
+fn run_directive(d: &Pending, base: &str, host: &upload::AgentConfig) -> serde_json::Value {
+    let Some(pinned) = host.directive_key.as_deref() else {
         return refused(
             d.id,
             "no directive key is pinned on this host: it runs no directive until \
@@ -120,6 +123,23 @@ fn run_directive(d: &Pending, base: &str, pinned: Option<&str>) -> serde_json::V
         Ok(v) => v,
         Err(e) => return refused(d.id, &e.to_string()),
     };
+    if let Some(org) = host.org_id
+        && !doc.orgs.contains(&org)
+    {
+        return refused(
+            d.id,
+            &format!(
+                "the signed directive is for organisations {:?}, not this host's ({org})",
+                doc.orgs
+            ),
+        );
+    }
+    if chrono::Utc::now() > doc.deadline {
+        return refused(
+            d.id,
+            &format!("the signed deadline {} has passed", doc.deadline.to_rfc3339()),
+        );
+    }
     let fail = |m: String| serde_json::json!({ "errored": true, "message": m });
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -178,11 +198,12 @@ fn run_directive(d: &Pending, base: &str, pinned: Option<&str>) -> serde_json::V
     }
 }
 
-fn once(base: &str, token: &str, pinned: Option<&str>) -> anyhow::Result<(usize, usize)> {
+fn once(base: &str, host: &upload::AgentConfig) -> anyhow::Result<(usize, usize)> {
+    let token = host.token.as_str();
     let pending = fetch_pending(base, token)?;
     let mut errored = 0;
     for d in &pending {
-        let outcome = run_directive(d, base, pinned);
+        let outcome = run_directive(d, base, host);
         if outcome["errored"].as_bool() == Some(true) {
             errored += 1;
         }
@@ -201,7 +222,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         if spool.sent > 0 {
             output::note(&format!("ferret agent: sent {} spooled report(s)", spool.sent));
         }
-        let (ran, errored) = once(&base, &cfg.token, cfg.directive_key.as_deref())?;
+        let (ran, errored) = once(&base, &cfg)?;
         if args.once {
             output::line(&format!("ran {ran} directive(s), {errored} errored"))?;
             return Ok(if errored > 0 { ExitStatus::Incomplete } else { ExitStatus::Clean });
