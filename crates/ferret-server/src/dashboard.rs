@@ -312,7 +312,7 @@ async fn org_page(
         h2 { "Directives" }
         @if directives.is_empty() { p { "No directive applies to this organisation." } }
         table {
-            tr { th { "name" } th { "command" } th { "deadline" } }
+            tr { th { "name" } th { "runs" } th { "deadline" } }
             @for d in &directives {
                 tr {
                     td { a href={ "/o/" (org) "/directives/" (d.id) } { (escape(&d.name)) } }
@@ -570,7 +570,13 @@ async fn directive_page(
     let body = html! {
         h1 { "Directive: " (escape(&d.name)) }
         table {
-            tr { th { "command" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "runs" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "signature" } td {
+                @match d.signature.as_deref().and_then(ferret_core::directive::signature_key_id) {
+                    Some(key) => { "signed by directive key " span.mono { (escape(&key)) } " (hosts check it against the key they pinned)" }
+                    None => { "unsigned (from before signed directives; agents refuse it)" }
+                }
+            } }
             tr { th { "published" } td { (d.created.to_rfc3339()) } }
             tr { th { "deadline" } td { (d.deadline.to_rfc3339()) @if late { " (passed)" } } }
             tr { th { "rule bundle" } td { @if let Some(b) = &d.bundle { (b.len()) " bytes" } @else { "none" } } }

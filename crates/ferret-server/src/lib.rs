@@ -82,6 +82,12 @@ api_routes! {
     GET "/api/v1/runs/{id}" => api::get_run,
     GET "/api/v1/directives/pending" => api::pending,
     POST "/api/v1/directives/{id}/outcome" => api::outcome,
+    // Signed directives and administration (fleet-trust).
+    GET "/api/v1/admin/directives" => api::list_directives,
+    GET "/api/v1/admin/directives/{id}" => api::get_directive,
+    POST "/api/v1/admin/directives/{id}/close" => api::close_directive,
+    GET "/api/v1/admin/hosts" => api::list_hosts,
+    PUT "/api/v1/admin/orgs/{id}/directive-key" => api::set_directive_key,
     // Directive roll-up export (fleet-ui).
     GET "/api/v1/admin/directives/{id}/export" => export::admin_export,
 }

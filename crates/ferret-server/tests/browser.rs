@@ -183,6 +183,46 @@ impl Drop for WebDriver {
     }
 }
 
+/// A directive envelope signed with `secret` (a fresh key when `None`), as
+/// `ferret admin directive sign` writes it.
+fn signed_envelope(
+    secret: Option<&str>,
+    org: i64,
+    verb: &str,
+    options: &[&str],
+    bundle: Option<&[u8]>,
+) -> Value {
+    use base64::Engine as _;
+    use ferret_core::directive::{DirectiveOption, Document, sha256_hex};
+    let fresh;
+    let secret = match secret {
+        Some(s) => s,
+        None => {
+            fresh = ferret_integrity::sign::keygen().unwrap().secret;
+            &fresh
+        }
+    };
+    let doc = Document {
+        schema_version: 1,
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "pulse-2026".into(),
+        verb: verb.into(),
+        targets: vec!["/srv".into()],
+        options: options.iter().map(|o| DirectiveOption::parse(o)).collect(),
+        deadline: "2030-01-01T00:00:00Z".parse().unwrap(),
+        orgs: vec![org],
+        bundle_sha256: bundle.map(sha256_hex),
+        created: Utc::now(),
+    };
+    let text = serde_json::to_string(&doc).unwrap();
+    let (sig, _) = ferret_integrity::directive::sign(secret, &text).unwrap();
+    json!({
+        "document": text,
+        "signature": sig,
+        "bundle_b64": bundle.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+    })
+}
+
 #[test]
 fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
@@ -211,8 +251,7 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     let (_, d) = post(
         &format!("{base}/api/v1/admin/directives"),
         Some(&admin),
-        &json!({ "name": "pulse-2026", "command": "check --campaign pulse-secure",
-                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
+        &signed_envelope(None, org_id, "check", &["campaign=pulse-secure"], None),
     );
     let did = d["id"].as_i64().unwrap().to_string();
     let mut f = Finding::new(

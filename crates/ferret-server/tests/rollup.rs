@@ -272,6 +272,7 @@ fn fixture(s: &Server) -> Fixture {
             bundle: None,
             deadline: now + Duration::days(1),
             orgs,
+            ..NewDirective::default()
         };
         let both = st.create_directive(&dir("both", vec![a, b]), now).await.unwrap().id;
         let only_a = st.create_directive(&dir("only-a", vec![a]), now).await.unwrap().id;
@@ -484,6 +485,7 @@ fn page_paginates_and_filters(s: &Server) {
                     bundle: None,
                     deadline: now + Duration::days(1),
                     orgs: vec![org],
+                    ..NewDirective::default()
                 },
                 now,
             )

@@ -175,6 +175,19 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<DirectiveStatus>>;
 
+    // Signed directives (fleet-trust).
+
+    /// The organisation's directive public key (minisign text), if registered.
+    async fn org_directive_key(&self, org: i64) -> Result<Option<String>>;
+    /// Registers (or with `None` removes) the organisation's directive public key; false
+    /// when there is no such organisation.
+    async fn set_org_directive_key(&self, org: i64, key: Option<&str>) -> Result<bool>;
+    /// Every directive, newest first (administrators).
+    async fn list_all_directives(&self) -> Result<Vec<Directive>>;
+    /// One directive whatever its organisations (administrators).
+    async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>>;
+    /// Closes a directive: agents are no longer served it. False when it does not exist.
+    async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool>;
     // Directive roll-up at scale (fleet-ui).
     /// Hosts per status of one organisation in a directive at `now`, and the answers over
     /// `buckets` time buckets, counted in SQL (no host is loaded). `None` when the

@@ -173,8 +173,14 @@ pub struct FindingFilter {
 pub struct NewDirective {
     /// A short name.
     pub name: String,
-    /// The ferret arguments to run, e.g. `check --campaign pulse-secure`.
+    /// The verb (`scan`, `verify`, `hunt`, `check`).
+    pub verb: String,
+    /// A one-line summary for people (`check --campaign=pulse-secure -- /`); never run.
     pub command: String,
+    /// The signed document's exact text.
+    pub document: Option<String>,
+    /// The signature's text.
+    pub signature: Option<String>,
     /// An optional rule bundle the command uses.
     pub bundle: Option<Vec<u8>>,
     /// When every host should have answered.
@@ -190,8 +196,17 @@ pub struct Directive {
     pub id: i64,
     /// Name.
     pub name: String,
-    /// The ferret arguments to run.
+    /// The verb.
+    pub verb: String,
+    /// A one-line summary for people (for a directive stored before signing existed, its
+    /// unsigned command, which agents refuse).
     pub command: String,
+    /// The signed document's exact text (`None`: an unsigned directive from before).
+    #[serde(skip)]
+    pub document: Option<String>,
+    /// The signature's text.
+    #[serde(skip)]
+    pub signature: Option<String>,
     /// The rule bundle.
     #[serde(skip)]
     pub bundle: Option<Vec<u8>>,
@@ -199,6 +214,8 @@ pub struct Directive {
     pub deadline: DateTime<Utc>,
     /// When it was published.
     pub created: DateTime<Utc>,
+    /// When it was closed (agents are no longer served it).
+    pub closed: Option<DateTime<Utc>>,
     /// Organisations it applies to (sorted).
     pub orgs: Vec<i64>,
 }

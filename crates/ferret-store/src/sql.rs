@@ -31,10 +31,12 @@ enum Backend {
 
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_signed_directives.sql")),
     (ROLLUP_MIGRATION, include_str!("../migrations/sqlite/0003_rollup.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_signed_directives.sql")),
     (ROLLUP_MIGRATION, include_str!("../migrations/postgres/0003_rollup.sql")),
 ];
 
@@ -354,13 +356,22 @@ impl SqlStore {
     async fn directive_of(&self, row: &AnyRow) -> Result<Directive> {
         let g = |e| StoreError::Database { op: "read directive", source: e };
         let id: i64 = row.try_get("id").map_err(g)?;
+        let command: String = row.try_get("command").map_err(g)?;
+        let verb: Option<String> = row.try_get("verb").map_err(g)?;
+        let closed: Option<i64> = row.try_get("closed_ms").map_err(g)?;
         Ok(Directive {
             id,
             name: row.try_get("name").map_err(g)?,
-            command: row.try_get("command").map_err(g)?,
+            verb: verb.unwrap_or_else(|| {
+                command.split_whitespace().next().unwrap_or_default().to_owned()
+            }),
+            command,
+            document: row.try_get("document").map_err(g)?,
+            signature: row.try_get("signature").map_err(g)?,
             bundle: row.try_get("bundle").map_err(g)?,
             deadline: from_ms(row.try_get("deadline_ms").map_err(g)?),
             created: from_ms(row.try_get("created_ms").map_err(g)?),
+            closed: closed.map(from_ms),
             orgs: self.directive_orgs(id).await?,
         })
     }
@@ -386,7 +397,8 @@ struct Acc {
     errored: Option<(Option<String>, i64)>,
 }
 
-const DIRECTIVE_COLS: &str = "d.id, d.name, d.command, d.bundle, d.deadline_ms, d.created_ms";
+const DIRECTIVE_COLS: &str = "d.id, d.name, d.command, d.bundle, d.deadline_ms, d.created_ms, \
+     d.verb, d.document, d.signature, d.closed_ms";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -859,14 +871,17 @@ impl Store for SqlStore {
     async fn create_directive(&self, d: &NewDirective, now: DateTime<Utc>) -> Result<Directive> {
         let mut tx = self.pool.begin().await.map_err(db("create directive"))?;
         let row = sqlx::query(
-            "INSERT INTO directives (name, command, bundle, deadline_ms, created_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO directives (name, command, bundle, deadline_ms, created_ms, verb, \
+             document, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(d.name.clone())
         .bind(d.command.clone())
         .bind(d.bundle.clone())
         .bind(ms(d.deadline))
         .bind(ms(now))
+        .bind(d.verb.clone())
+        .bind(d.document.clone())
+        .bind(d.signature.clone())
         .fetch_one(&mut *tx)
         .await
         .map_err(db("create directive"))?;
@@ -886,10 +901,14 @@ impl Store for SqlStore {
         Ok(Directive {
             id,
             name: d.name.clone(),
+            verb: d.verb.clone(),
             command: d.command.clone(),
+            document: d.document.clone(),
+            signature: d.signature.clone(),
             bundle: d.bundle.clone(),
             deadline: from_ms(ms(d.deadline)),
             created: from_ms(ms(now)),
+            closed: None,
             orgs,
         })
     }
@@ -929,7 +948,7 @@ impl Store for SqlStore {
     async fn pending_directives(&self, host: &Host) -> Result<Vec<Directive>> {
         let rows = sqlx::query(&format!(
             "SELECT {DIRECTIVE_COLS} FROM directives d JOIN directive_orgs o \
-             ON o.directive_id = d.id WHERE o.org_id = $1 \
+             ON o.directive_id = d.id WHERE o.org_id = $1 AND d.closed_ms IS NULL \
              AND NOT EXISTS (SELECT 1 FROM directive_results x WHERE x.directive_id = d.id \
                  AND x.host_id = $2) \
              AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.directive_id = d.id AND r.host_id = $2) \
@@ -1077,6 +1096,71 @@ impl Store for SqlStore {
             .collect();
         lines.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.host_name.cmp(&b.host_name)));
         Ok(Some(DirectiveStatus { directive: d, hosts: lines, events }))
+    }
+
+    // Signed directives (fleet-trust).
+
+    async fn org_directive_key(&self, org: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT directive_key FROM organisations WHERE id = $1")
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read directive key"))?;
+        match row {
+            Some(r) => r.try_get("directive_key").map_err(db("read directive key")),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_org_directive_key(&self, org: i64, key: Option<&str>) -> Result<bool> {
+        let done = sqlx::query("UPDATE organisations SET directive_key = $1 WHERE id = $2")
+            .bind(key.map(str::to_owned))
+            .bind(org)
+            .execute(&self.pool)
+            .await
+            .map_err(db("set directive key"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_all_directives(&self) -> Result<Vec<Directive>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DIRECTIVE_COLS} FROM directives d ORDER BY d.created_ms DESC, d.id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list directives"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.directive_of(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>> {
+        let row =
+            sqlx::query(&format!("SELECT {DIRECTIVE_COLS} FROM directives d WHERE d.id = $1"))
+                .bind(directive)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read directive"))?;
+        match row {
+            Some(r) => Ok(Some(self.directive_of(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE directives SET closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL")
+                .bind(ms(now))
+                .bind(directive)
+                .execute(&self.pool)
+                .await
+                .map_err(db("close directive"))?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        Ok(self.get_directive_any(directive).await?.is_some())
     }
 
     // Directive roll-up at scale (fleet-ui).

@@ -243,6 +243,7 @@ async fn directives_roll_up(s: &dyn Store) {
                 bundle: Some(vec![0, 1, 2, 255]),
                 deadline: now + Duration::days(1),
                 orgs: vec![a.id],
+                ..NewDirective::default()
             },
             now,
         )
@@ -293,6 +294,49 @@ async fn directives_roll_up(s: &dyn Store) {
     assert!(s.directive_status(b.id, d.id, now).await.unwrap().is_none());
     assert_eq!(s.list_directives(a.id).await.unwrap().len(), 1);
     assert!(s.list_directives(b.id).await.unwrap().is_empty());
+}
+
+async fn signed_directives_keys_and_closing(s: &dyn Store) {
+    let a = s.create_org("a").await.unwrap();
+    let b = s.create_org("b").await.unwrap();
+    let host = s.create_host(a.id, "h", &hash_token("1")).await.unwrap();
+    assert_eq!(s.org_directive_key(a.id).await.unwrap(), None);
+    assert!(s.set_org_directive_key(a.id, Some("untrusted comment: k\nRWQ")).await.unwrap());
+    assert!(!s.set_org_directive_key(9999, Some("k")).await.unwrap());
+    assert_eq!(
+        s.org_directive_key(a.id).await.unwrap().as_deref(),
+        Some("untrusted comment: k\nRWQ")
+    );
+    assert_eq!(s.org_directive_key(b.id).await.unwrap(), None);
+    let now = Utc::now();
+    let d = s
+        .create_directive(
+            &NewDirective {
+                name: "signed".into(),
+                verb: "check".into(),
+                command: "check --campaign=pulse-secure -- /".into(),
+                document: Some("{\"exact\": \"text\"}".into()),
+                signature: Some("sig text".into()),
+                deadline: now + Duration::days(1),
+                orgs: vec![a.id, b.id],
+                ..NewDirective::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // Kept verbatim.
+    let back = s.get_directive_any(d.id).await.unwrap().unwrap();
+    assert_eq!(back.document.as_deref(), Some("{\"exact\": \"text\"}"));
+    assert_eq!(back.signature.as_deref(), Some("sig text"));
+    assert_eq!(back.verb, "check");
+    assert_eq!(back.orgs, vec![a.id, b.id]);
+    assert_eq!(s.list_all_directives().await.unwrap().len(), 1);
+    assert_eq!(s.pending_directives(&host).await.unwrap().len(), 1);
+    assert!(s.close_directive(d.id, now).await.unwrap());
+    assert!(s.get_directive_any(d.id).await.unwrap().unwrap().closed.is_some());
+    assert!(s.pending_directives(&host).await.unwrap().is_empty());
+    assert!(!s.close_directive(d.id + 100, now).await.unwrap());
 }
 
 /// A `check` report whose summary carries campaign verdicts.
@@ -347,6 +391,7 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
                 bundle: None,
                 deadline: now + Duration::days(1),
                 orgs: vec![a.id],
+                ..NewDirective::default()
             },
             now,
         )
@@ -616,6 +661,7 @@ suite!(
     filters_bind_metacharacters,
     users_roles_sessions,
     directives_roll_up,
+    signed_directives_keys_and_closing,
     rollup_counts_pages_and_filters,
 );
 
@@ -655,6 +701,7 @@ async fn upgrading_fills_the_roll_up_from_stored_runs_and_outcomes() {
                     bundle: None,
                     deadline: now + Duration::days(1),
                     orgs: vec![a.id],
+                    ..NewDirective::default()
                 },
                 now,
             )
