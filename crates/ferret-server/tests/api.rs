@@ -50,13 +50,14 @@ impl Server {
             tokio::spawn(ferret_server::serve(listener, state, std::future::pending()));
             (format!("http://{addr}"), admin)
         });
-        // No pooled connections: a handler that answers without reading a request's body
-        // (a 401 to a GET sent with one) lets the server close the connection, and a reused
-        // pooled connection would then fail with "peer disconnected".
+        // A fresh connection per request: a server may close a kept-alive connection after
+        // answering a request whose body it did not read (a 401, 404 or 405 to a body), and
+        // a reused connection would then race that close.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
             .build()
             .into();
         Server { base, admin, _dir: dir, _rt: rt, agent }
@@ -75,7 +76,7 @@ impl Server {
             req = req.header(*k, *v);
         }
         let req = req.body(body.unwrap_or_default()).unwrap();
-        let mut resp = self.agent.run(req).unwrap();
+        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let set_cookies = resp
             .headers()
             .get_all("set-cookie")

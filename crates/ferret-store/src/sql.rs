@@ -320,7 +320,7 @@ impl SqlStore {
                     sqlx::query(&stmt).execute(&mut *tx).await.map_err(m)?;
                 }
                 if *version == ROLLUP_MIGRATION {
-                    backfill_rollup(&mut *tx).await.map_err(m)?;
+                    backfill_rollup(&mut tx).await.map_err(m)?;
                 }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
                     .bind(*version)
@@ -767,7 +767,7 @@ impl Store for SqlStore {
                 verdicts: verdicts_json(&report.summary),
                 at_ms: ms(now),
             };
-            rollup_run(&mut *tx, &answer).await.map_err(db("ingest roll-up"))?;
+            rollup_run(&mut tx, &answer).await.map_err(db("ingest roll-up"))?;
         }
         sqlx::query("UPDATE hosts SET last_seen_ms = $1 WHERE id = $2")
             .bind(ms(now))
@@ -1002,7 +1002,7 @@ impl Store for SqlStore {
             outcome,
             at_ms: ms(now),
         };
-        rollup_outcome(&mut *tx, &answer).await.map_err(db("record directive outcome"))?;
+        rollup_outcome(&mut tx, &answer).await.map_err(db("record directive outcome"))?;
         tx.commit().await.map_err(db("record directive outcome"))?;
         Ok(())
     }
@@ -1201,14 +1201,14 @@ impl Store for SqlStore {
             HostStatus::ALL.iter().map(|s| (*s, 0)).collect();
         for r in &rows {
             let code: String = r.try_get("status").map_err(g)?;
-            let b: Option<i64> = r.try_get("b").map_err(g)?;
+            let bucket: Option<i64> = r.try_get("b").map_err(g)?;
             let c: i64 = r.try_get("n").map_err(g)?;
             let status = HostStatus::from_code(&code).ok_or_else(|| StoreError::Corrupt {
                 what: "directive_hosts.status",
                 reason: code,
             })?;
             *counts.entry(status).or_default() += c;
-            let i = b.unwrap_or(n - 1).clamp(0, n - 1);
+            let i = bucket.unwrap_or(n - 1).clamp(0, n - 1);
             if let Some(slot) = usize::try_from(i).ok().and_then(|i| answered.get_mut(i)) {
                 *slot.entry(status).or_default() += c;
             }

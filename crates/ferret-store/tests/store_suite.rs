@@ -296,49 +296,6 @@ async fn directives_roll_up(s: &dyn Store) {
     assert!(s.list_directives(b.id).await.unwrap().is_empty());
 }
 
-async fn signed_directives_keys_and_closing(s: &dyn Store) {
-    let a = s.create_org("a").await.unwrap();
-    let b = s.create_org("b").await.unwrap();
-    let host = s.create_host(a.id, "h", &hash_token("1")).await.unwrap();
-    assert_eq!(s.org_directive_key(a.id).await.unwrap(), None);
-    assert!(s.set_org_directive_key(a.id, Some("untrusted comment: k\nRWQ")).await.unwrap());
-    assert!(!s.set_org_directive_key(9999, Some("k")).await.unwrap());
-    assert_eq!(
-        s.org_directive_key(a.id).await.unwrap().as_deref(),
-        Some("untrusted comment: k\nRWQ")
-    );
-    assert_eq!(s.org_directive_key(b.id).await.unwrap(), None);
-    let now = Utc::now();
-    let d = s
-        .create_directive(
-            &NewDirective {
-                name: "signed".into(),
-                verb: "check".into(),
-                command: "check --campaign=pulse-secure -- /".into(),
-                document: Some("{\"exact\": \"text\"}".into()),
-                signature: Some("sig text".into()),
-                deadline: now + Duration::days(1),
-                orgs: vec![a.id, b.id],
-                ..NewDirective::default()
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    // Kept verbatim.
-    let back = s.get_directive_any(d.id).await.unwrap().unwrap();
-    assert_eq!(back.document.as_deref(), Some("{\"exact\": \"text\"}"));
-    assert_eq!(back.signature.as_deref(), Some("sig text"));
-    assert_eq!(back.verb, "check");
-    assert_eq!(back.orgs, vec![a.id, b.id]);
-    assert_eq!(s.list_all_directives().await.unwrap().len(), 1);
-    assert_eq!(s.pending_directives(&host).await.unwrap().len(), 1);
-    assert!(s.close_directive(d.id, now).await.unwrap());
-    assert!(s.get_directive_any(d.id).await.unwrap().unwrap().closed.is_some());
-    assert!(s.pending_directives(&host).await.unwrap().is_empty());
-    assert!(!s.close_directive(d.id + 100, now).await.unwrap());
-}
-
 /// A `check` report whose summary carries campaign verdicts.
 fn check_report(run_id: &str, findings: Vec<Finding>, verdicts: &[(&str, &str)]) -> Report {
     let mut r = report(run_id, findings);
@@ -587,6 +544,49 @@ fn from_ms(t: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
     Utc.timestamp_millis_opt(t.timestamp_millis()).unwrap()
 }
 
+async fn signed_directives_keys_and_closing(s: &dyn Store) {
+    let a = s.create_org("a").await.unwrap();
+    let b = s.create_org("b").await.unwrap();
+    let host = s.create_host(a.id, "h", &hash_token("1")).await.unwrap();
+    assert_eq!(s.org_directive_key(a.id).await.unwrap(), None);
+    assert!(s.set_org_directive_key(a.id, Some("untrusted comment: k\nRWQ")).await.unwrap());
+    assert!(!s.set_org_directive_key(9999, Some("k")).await.unwrap());
+    assert_eq!(
+        s.org_directive_key(a.id).await.unwrap().as_deref(),
+        Some("untrusted comment: k\nRWQ")
+    );
+    assert_eq!(s.org_directive_key(b.id).await.unwrap(), None);
+    let now = Utc::now();
+    let d = s
+        .create_directive(
+            &NewDirective {
+                name: "signed".into(),
+                verb: "check".into(),
+                command: "check --campaign=pulse-secure -- /".into(),
+                document: Some("{\"exact\": \"text\"}".into()),
+                signature: Some("sig text".into()),
+                deadline: now + Duration::days(1),
+                orgs: vec![a.id, b.id],
+                ..NewDirective::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // Kept verbatim.
+    let back = s.get_directive_any(d.id).await.unwrap().unwrap();
+    assert_eq!(back.document.as_deref(), Some("{\"exact\": \"text\"}"));
+    assert_eq!(back.signature.as_deref(), Some("sig text"));
+    assert_eq!(back.verb, "check");
+    assert_eq!(back.orgs, vec![a.id, b.id]);
+    assert_eq!(s.list_all_directives().await.unwrap().len(), 1);
+    assert_eq!(s.pending_directives(&host).await.unwrap().len(), 1);
+    assert!(s.close_directive(d.id, now).await.unwrap());
+    assert!(s.get_directive_any(d.id).await.unwrap().unwrap().closed.is_some());
+    assert!(s.pending_directives(&host).await.unwrap().is_empty());
+    assert!(!s.close_directive(d.id + 100, now).await.unwrap());
+}
+
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("ferret.db").display());
@@ -661,8 +661,8 @@ suite!(
     filters_bind_metacharacters,
     users_roles_sessions,
     directives_roll_up,
-    signed_directives_keys_and_closing,
     rollup_counts_pages_and_filters,
+    signed_directives_keys_and_closing,
 );
 
 #[tokio::test]

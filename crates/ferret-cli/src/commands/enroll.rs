@@ -62,7 +62,7 @@ fn read_ca(path: &std::path::Path) -> anyhow::Result<String> {
 }
 
 /// Runs `ferret enroll`.
-pub fn run(args: EnrollArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(args: &EnrollArgs) -> anyhow::Result<ExitStatus> {
     let given = args.directive_key.as_deref().map(read_public_key).transpose()?;
     let ca = args.ca.as_deref().map(read_ca).transpose()?;
     let Some(secret) = &args.secret else {
@@ -105,7 +105,7 @@ pub fn run(args: EnrollArgs) -> anyhow::Result<ExitStatus> {
                     adv.as_deref().unwrap_or("(unreadable)")
                 )),
                 None => {
-                    output::note("the collector advertises no directive key for this organisation")
+                    output::note("the collector advertises no directive key for this organisation");
                 }
             }
         }

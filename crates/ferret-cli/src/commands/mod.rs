@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Serve(args) => serve::run(&args),
-        Command::Enroll(args) => enroll::run(args),
+        Command::Enroll(args) => enroll::run(&args),
         Command::Report(cmd) => report::run(cmd),
         Command::Agent(args) => agent::run(&args),
         Command::Admin(args) => admin::run(&args),
