@@ -234,7 +234,6 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
                 cell.push('"');
             }
             (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
             (false, '"') => quoted = true,
             (false, ',') => row.push(std::mem::take(&mut cell)),
             (false, '\r') => {}
@@ -242,7 +241,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
                 row.push(std::mem::take(&mut cell));
                 rows.push(std::mem::take(&mut row));
             }
-            (false, c) => cell.push(c),
+            (_, c) => cell.push(c),
         }
     }
     assert!(cell.is_empty() && row.is_empty(), "the CSV ends with a newline");
@@ -614,9 +613,9 @@ fn admin_forms_refuse_forged_csrf_viewers_and_other_organisations() {
     assert!(s.block(s.store.user_by_name("mallory")).unwrap().is_none(), "no refused form acted");
 
     // The admin adds a new user, who can then sign in and see only a.
-    let r = s.form(&format!("/o/{a}/users"), &admin_a, &user(&csrf_a, "nina"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("Created and added"));
+    let resp = s.form(&format!("/o/{a}/users"), &admin_a, &user(&csrf_a, "nina"));
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert!(resp.body.contains("Created and added"));
     let (nina, _) = s.sign_in("nina", "a long password", a);
     assert_eq!(s.call("GET", &format!("/o/{b}"), &[("cookie", &nina)], None).status, 404);
     // Too short a password for a new user; an unknown role.
@@ -626,18 +625,18 @@ fn admin_forms_refuse_forged_csrf_viewers_and_other_organisations() {
     assert_eq!(s.form(&format!("/o/{a}/users"), &admin_a, &bad_role).status, 400);
     // An existing user of b is added to a as admin; b's role is untouched.
     let add_bert = format!("csrf={csrf_a}&name=bert&password=&role=admin");
-    let r = s.form(&format!("/o/{a}/users"), &admin_a, &add_bert);
-    assert_eq!(r.status, 200, "{}", r.body);
+    let resp = s.form(&format!("/o/{a}/users"), &admin_a, &add_bert);
+    assert_eq!(resp.status, 200, "{}", resp.body);
     let roles = s.block(async {
-        let u = s.store.user_by_name("bert").await.unwrap().unwrap();
-        s.store.user_roles(u.id).await.unwrap()
+        let bert = s.store.user_by_name("bert").await.unwrap().unwrap();
+        s.store.user_roles(bert.id).await.unwrap()
     });
     let roles: Vec<_> = roles.iter().map(|(o, r)| (o.id, r.as_str())).collect();
     assert_eq!(roles, [(a, "admin"), (b, "admin")]);
     // The enrolment secret form, for the admin.
-    let r = s.form(&format!("/o/{a}/secrets"), &admin_a, &format!("csrf={csrf_a}"));
-    assert_eq!(r.status, 200);
-    assert!(r.body.contains("ferret enroll URL --secret "));
+    let resp = s.form(&format!("/o/{a}/secrets"), &admin_a, &format!("csrf={csrf_a}"));
+    assert_eq!(resp.status, 200);
+    assert!(resp.body.contains("ferret enroll URL --secret "));
     s.finish();
 }
 
