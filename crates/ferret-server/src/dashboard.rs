@@ -50,6 +50,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/o/{org}/directives/{id}", get(directive_page))
         .route("/o/{org}/directives/{id}/export", get(directive_export))
         .route("/o/{org}/users", post(add_user))
+        .route("/o/{org}/directives", post(publish_directive))
+        .route("/o/{org}/directives/{id}/close", post(close_directive))
         .route("/o/{org}/hosts/{id}", get(host_page))
         .route("/o/{org}/runs/{id}", get(run_page))
         .route("/o/{org}/findings", get(findings_page))
@@ -356,9 +358,95 @@ async fn org_page(
                     option value="viewer" { "viewer" } option value="admin" { "admin" } } } }
                 p { button type="submit" { "Add the user" } }
             }
+            h3 { "Publish a signed directive" }
+            form.publish method="post" action={ "/o/" (org) "/directives" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                p { label { "Paste the envelope written by "
+                    code { "ferret admin directive sign" } " (the organisations come from the signed document; you must be an admin of each)"
+                    br;
+                    textarea name="envelope" rows="8" cols="100" spellcheck="false" required {} } }
+                p { button type="submit" { "Publish the directive" } }
+            }
         }
     };
     Ok(no_store(layout(&o.name, Some(&s), &body).into_response()))
+}
+
+/// Whether the user is an admin of every organisation in `orgs`.
+async fn admin_of_all(
+    state: &AppState,
+    session: &Session,
+    orgs: &[i64],
+) -> Result<bool, PageError> {
+    let roles = state.store.user_roles(session.user_id).await?;
+    Ok(orgs.iter().all(|o| roles.iter().any(|(r, role)| r.id == *o && *role == Role::Admin)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PublishForm {
+    csrf: String,
+    envelope: String,
+}
+
+/// An organisation admin publishes a directive by pasting its signed envelope. The
+/// collector checks it like the API does ([`crate::api::publish_directive`]); the user must
+/// be an admin of every organisation the signed document names.
+async fn publish_directive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Form(form): Form<PublishForm>,
+) -> PageResult {
+    let (s, _o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    if role != Role::Admin {
+        return Err(ApiError::Forbidden.into());
+    }
+    let envelope: ferret_core::directive::Envelope = serde_json::from_str(form.envelope.trim())
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "not an envelope written by `ferret admin directive sign`: {e}"
+            ))
+        })?;
+    let doc = ferret_core::directive::Document::parse(&envelope.document)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if !admin_of_all(&state, &s, &doc.orgs).await? {
+        return Err(ApiError::Forbidden.into());
+    }
+    let d = crate::api::publish_directive(&state, envelope).await?;
+    let body = html! {
+        h1 { "Published: " (escape(&d.name)) }
+        p.ok { "The signed directive is stored; agents of its organisations fetch it at their next poll." }
+        table {
+            tr { th { "runs" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "deadline" } td { (d.deadline.to_rfc3339()) } }
+        }
+        @if d.orgs.contains(&org) {
+            p { a href={ "/o/" (org) "/directives/" (d.id) } { "Open the directive" } }
+        }
+        p { a href={ "/o/" (org) } { "Back" } }
+    };
+    Ok(no_store(layout("Directive published", Some(&s), &body).into_response()))
+}
+
+/// An admin of every organisation a directive applies to closes it: agents are no longer
+/// served it (its roll-up stays).
+async fn close_directive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let (s, _o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    let d = state.store.get_directive(org, id).await?.ok_or(ApiError::NotFound)?;
+    if role != Role::Admin || !admin_of_all(&state, &s, &d.orgs).await? {
+        return Err(ApiError::Forbidden.into());
+    }
+    state.store.close_directive(id, Utc::now()).await?;
+    let mut resp = Redirect::to(&format!("/o/{org}/directives/{id}")).into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    Ok(resp)
 }
 
 fn runs_table(org: i64, runs: &[ferret_store::Run]) -> Markup {
@@ -530,7 +618,7 @@ async fn directive_page(
     Query(q): Query<RollupParams>,
 ) -> PageResult {
     let began = std::time::Instant::now();
-    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let (s, _o, role) = member(&state, &headers, org).await?;
     let status = match q.status.as_deref().filter(|v| !v.is_empty()) {
         Some(code) => Some(
             HostStatus::from_code(code)
@@ -567,6 +655,7 @@ async fn directive_page(
         .map(|r| RollupCursor { host_name: r.host_name.clone(), host_id: r.host_id });
     let fixed = summary.counts.get(&HostStatus::Fixed).copied().unwrap_or(0);
     let late = now > d.deadline;
+    let can_close = role == Role::Admin && admin_of_all(&state, &s, &d.orgs).await?;
     let body = html! {
         h1 { "Directive: " (escape(&d.name)) }
         table {
@@ -579,7 +668,15 @@ async fn directive_page(
             } }
             tr { th { "published" } td { (d.created.to_rfc3339()) } }
             tr { th { "deadline" } td { (d.deadline.to_rfc3339()) @if late { " (passed)" } } }
+            tr { th { "closed" } td { @if let Some(c) = d.closed { (c.to_rfc3339()) " (agents are no longer served it)" } @else { "no" } } }
             tr { th { "rule bundle" } td { @if let Some(b) = &d.bundle { (b.len()) " bytes" } @else { "none" } } }
+        }
+        @if can_close && d.closed.is_none() {
+            form.close method="post" action={ "/o/" (org) "/directives/" (id) "/close" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Close the directive" }
+                " (agents are no longer served it; its roll-up stays)"
+            }
         }
         p.export {
             "Export every host's status: "

@@ -88,17 +88,11 @@ pub(crate) async fn admin_export(
 ) -> Result<Response, ApiError> {
     auth::admin(&state, &headers).await?;
     let format = q.format()?;
-    // The directive as any of its organisations sees it (the store reads are org-scoped).
-    let orgs = state.store.list_orgs().await?;
-    let mut directive = None;
-    for o in &orgs {
-        if let Some(d) = state.store.get_directive(o.id, id).await? {
-            directive = Some(d);
-            break;
-        }
-    }
-    let directive = directive.ok_or(ApiError::NotFound)?;
-    let scope: Vec<(i64, String)> = orgs
+    let directive = state.store.get_directive_any(id).await?.ok_or(ApiError::NotFound)?;
+    let scope: Vec<(i64, String)> = state
+        .store
+        .list_orgs()
+        .await?
         .into_iter()
         .filter(|o| directive.orgs.contains(&o.id))
         .map(|o| (o.id, o.name))

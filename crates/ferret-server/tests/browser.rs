@@ -2,7 +2,8 @@
 //! loopback), logs in, opens a directive, sees the affected host, opens its finding and
 //! keeps a screenshot (`$CARGO_TARGET_TMPDIR/dashboard-finding.png`). An organisation admin
 //! then signs in and uses the forms: creates an enrolment secret (a host enrols with it),
-//! adds a user, filters the directive page by status and follows its CSV export link. It
+//! adds a user, publishes a signed directive by pasting its envelope and closes it, filters
+//! the directive page by status and follows its CSV export link. It
 //! then opens an HTML report file and checks that the page fetched no resource at all.
 //!
 //! Skipped, with a message, when `/usr/bin/chromium` or `/usr/bin/chromedriver` is absent
@@ -345,6 +346,17 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     wd.click("css selector", "form.admin option[value=admin]");
     wd.click("xpath", "//button[text()='Add the user']");
     assert!(wd.source_with("Created and added").contains("as admin"));
+    // Publish a signed directive by pasting its envelope, open it, close it.
+    wd.goto(&format!("{base}/o/{org_id}"));
+    let envelope = signed_envelope(None, org_id, "check", &["campaign=sunburst"], None);
+    wd.type_into("textarea[name=envelope]", &envelope.to_string());
+    wd.click("xpath", "//button[text()='Publish the directive']");
+    assert!(wd.source_with("Published: ").contains("Published: pulse-2026"));
+    wd.click("link text", "Open the directive");
+    assert!(wd.source_with("Close the directive").contains("signed by directive key"));
+    wd.click("xpath", "//button[text()='Close the directive']");
+    let page = wd.source_with("(agents are no longer served it)");
+    assert!(!page.contains("Close the directive"), "{page}");
     wd.goto(&format!("{base}/o/{org_id}/directives/{did}"));
     wd.click("css selector", "select[name=status] option[value=affected]");
     wd.click("xpath", "//button[text()='Filter']");

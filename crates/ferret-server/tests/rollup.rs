@@ -234,7 +234,6 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
                 cell.push('"');
             }
             (true, '"') => quoted = false,
-            (true, c) => cell.push(c),
             (false, '"') => quoted = true,
             (false, ',') => row.push(std::mem::take(&mut cell)),
             (false, '\r') => {}
@@ -242,7 +241,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
                 row.push(std::mem::take(&mut cell));
                 rows.push(std::mem::take(&mut row));
             }
-            (false, c) => cell.push(c),
+            (_, c) => cell.push(c),
         }
     }
     assert!(cell.is_empty() && row.is_empty(), "the CSV ends with a newline");
@@ -614,9 +613,9 @@ fn admin_forms_refuse_forged_csrf_viewers_and_other_organisations() {
     assert!(s.block(s.store.user_by_name("mallory")).unwrap().is_none(), "no refused form acted");
 
     // The admin adds a new user, who can then sign in and see only a.
-    let r = s.form(&format!("/o/{a}/users"), &admin_a, &user(&csrf_a, "nina"));
-    assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("Created and added"));
+    let resp = s.form(&format!("/o/{a}/users"), &admin_a, &user(&csrf_a, "nina"));
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert!(resp.body.contains("Created and added"));
     let (nina, _) = s.sign_in("nina", "a long password", a);
     assert_eq!(s.call("GET", &format!("/o/{b}"), &[("cookie", &nina)], None).status, 404);
     // Too short a password for a new user; an unknown role.
@@ -626,17 +625,131 @@ fn admin_forms_refuse_forged_csrf_viewers_and_other_organisations() {
     assert_eq!(s.form(&format!("/o/{a}/users"), &admin_a, &bad_role).status, 400);
     // An existing user of b is added to a as admin; b's role is untouched.
     let add_bert = format!("csrf={csrf_a}&name=bert&password=&role=admin");
-    let r = s.form(&format!("/o/{a}/users"), &admin_a, &add_bert);
-    assert_eq!(r.status, 200, "{}", r.body);
+    let resp = s.form(&format!("/o/{a}/users"), &admin_a, &add_bert);
+    assert_eq!(resp.status, 200, "{}", resp.body);
     let roles = s.block(async {
-        let u = s.store.user_by_name("bert").await.unwrap().unwrap();
-        s.store.user_roles(u.id).await.unwrap()
+        let bert = s.store.user_by_name("bert").await.unwrap().unwrap();
+        s.store.user_roles(bert.id).await.unwrap()
     });
     let roles: Vec<_> = roles.iter().map(|(o, r)| (o.id, r.as_str())).collect();
     assert_eq!(roles, [(a, "admin"), (b, "admin")]);
     // The enrolment secret form, for the admin.
-    let r = s.form(&format!("/o/{a}/secrets"), &admin_a, &format!("csrf={csrf_a}"));
-    assert_eq!(r.status, 200);
-    assert!(r.body.contains("ferret enroll URL --secret "));
+    let resp = s.form(&format!("/o/{a}/secrets"), &admin_a, &format!("csrf={csrf_a}"));
+    assert_eq!(resp.status, 200);
+    assert!(resp.body.contains("ferret enroll URL --secret "));
+    s.finish();
+}
+
+/// A directive envelope for `orgs`, signed with a fresh key as `ferret admin directive sign`
+/// writes it.
+fn signed_envelope(orgs: Vec<i64>) -> String {
+    use ferret_core::directive::{DirectiveOption, Document};
+    let secret = ferret_integrity::sign::keygen().unwrap().secret;
+    let doc = Document {
+        schema_version: 1,
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "pulse-2026".into(),
+        verb: "check".into(),
+        targets: vec!["/srv".into()],
+        options: vec![DirectiveOption::parse("campaign=pulse-secure")],
+        deadline: "2030-01-01T00:00:00Z".parse().unwrap(),
+        orgs,
+        bundle_sha256: None,
+        created: Utc::now(),
+    };
+    let text = serde_json::to_string(&doc).unwrap();
+    let (sig, _) = ferret_integrity::directive::sign(&secret, &text).unwrap();
+    json!({ "document": text, "signature": sig }).to_string()
+}
+
+/// `application/x-www-form-urlencoded` value.
+fn form_value(s: &str) -> String {
+    s.bytes().fold(String::new(), |mut out, b| {
+        if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+        out
+    })
+}
+
+#[test]
+fn publish_and_close_forms_need_csrf_an_admin_of_every_organisation_and_membership() {
+    let s = Server::sqlite();
+    let (a, b) = s.block(async {
+        (s.store.create_org("a").await.unwrap().id, s.store.create_org("b").await.unwrap().id)
+    });
+    let (alice, csrf_alice) = s.login("alice", a, "admin");
+    let (victor, csrf_victor) = s.login("victor", a, "viewer");
+    let (bert, csrf_bert) = s.login("bert", b, "admin");
+    let (carol, csrf_carol) = s.login("carol", a, "admin");
+    s.login("carol", b, "admin");
+    let page = s.call("GET", &format!("/o/{a}"), &[("cookie", &alice)], None);
+    assert!(page.body.contains(&format!("action=\"/o/{a}/directives\"")));
+    let page = s.call("GET", &format!("/o/{a}"), &[("cookie", &victor)], None);
+    assert!(!page.body.contains("textarea"), "a viewer has no publish form");
+    let publish = |cookie: &str, csrf: &str, envelope: &str| {
+        s.form(
+            &format!("/o/{a}/directives"),
+            cookie,
+            &format!("csrf={csrf}&envelope={}", form_value(envelope)),
+        )
+    };
+    let count = || s.block(s.store.list_all_directives()).unwrap().len();
+    let only_a = signed_envelope(vec![a]);
+    assert_eq!(publish(&alice, "forged", &only_a).status, 403);
+    assert_eq!(publish(&victor, &csrf_victor, &only_a).status, 403);
+    assert_eq!(publish(&bert, &csrf_bert, &only_a).status, 404, "b's admin on a's form");
+    assert_eq!(
+        publish(&alice, &csrf_alice, &signed_envelope(vec![a, b])).status,
+        403,
+        "not an admin of b"
+    );
+    assert_eq!(publish(&alice, &csrf_alice, "not json").status, 400);
+    let mut tampered: Value = serde_json::from_str(&only_a).unwrap();
+    tampered["document"] = json!(tampered["document"].as_str().unwrap().replace("/srv", "/etc"));
+    assert_eq!(
+        publish(&alice, &csrf_alice, &tampered.to_string()).status,
+        400,
+        "tampered document"
+    );
+    assert_eq!(count(), 0, "no refused form published");
+    let r = publish(&alice, &csrf_alice, &only_a);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("Published: pulse-2026"));
+    let r = publish(&carol, &csrf_carol, &signed_envelope(vec![a, b]));
+    assert_eq!(r.status, 200, "an admin of both organisations: {}", r.body);
+    let all = s.block(s.store.list_all_directives()).unwrap();
+    let d_a = all.iter().find(|d| d.orgs == [a]).unwrap().id;
+    let d_ab = all.iter().find(|d| d.orgs.len() == 2).unwrap().id;
+
+    // Closing.
+    let page = s.call("GET", &format!("/o/{a}/directives/{d_a}"), &[("cookie", &alice)], None);
+    assert!(page.body.contains("Close the directive"));
+    let page = s.call("GET", &format!("/o/{a}/directives/{d_ab}"), &[("cookie", &alice)], None);
+    assert!(!page.body.contains("Close the directive"), "alice is not an admin of b");
+    let page = s.call("GET", &format!("/o/{a}/directives/{d_a}"), &[("cookie", &victor)], None);
+    assert!(!page.body.contains("Close the directive"));
+    let close = |cookie: &str, csrf: &str, org: i64, d: i64| {
+        s.form(&format!("/o/{org}/directives/{d}/close"), cookie, &format!("csrf={csrf}"))
+    };
+    let closed = |d: i64| s.block(s.store.get_directive_any(d)).unwrap().unwrap().closed.is_some();
+    assert_eq!(close(&alice, "forged", a, d_a).status, 403);
+    assert_eq!(close(&victor, &csrf_victor, a, d_a).status, 403);
+    assert_eq!(close(&bert, &csrf_bert, a, d_a).status, 404);
+    assert_eq!(close(&bert, &csrf_bert, b, d_a).status, 404, "d_a does not apply to b");
+    assert_eq!(close(&alice, &csrf_alice, a, d_ab).status, 403, "not an admin of b");
+    assert_eq!(close(&bert, &csrf_bert, b, d_ab).status, 403, "not an admin of a");
+    assert!(!closed(d_a) && !closed(d_ab), "no refused form closed anything");
+    assert_eq!(close(&alice, &csrf_alice, a, d_a).status, 303);
+    assert!(closed(d_a));
+    assert_eq!(close(&carol, &csrf_carol, b, d_ab).status, 303);
+    assert!(closed(d_ab));
+    let page = s.call("GET", &format!("/o/{a}/directives/{d_a}"), &[("cookie", &alice)], None);
+    assert!(
+        page.body.contains("agents are no longer served it")
+            && !page.body.contains("Close the directive")
+    );
     s.finish();
 }

@@ -373,39 +373,39 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
     }
     let outsider = s.create_host(b.id, "outsider", &hash_token("o")).await.unwrap();
     let bad = || vec![finding("pulse", Severity::Critical, "/x")];
-    let t = |secs| now + Duration::seconds(secs);
+    let at = |secs| now + Duration::seconds(secs);
     s.ingest(
         &hit,
         &check_report("h1", bad(), &[("pulse-secure", "affected"), ("sunburst", "not_found")]),
         Some(d.id),
-        t(1),
+        at(1),
     )
     .await
     .unwrap();
-    s.ingest(&fixed, &report("f1", bad()), Some(d.id), t(1)).await.unwrap();
-    s.ingest(&fixed, &report("f2", vec![]), Some(d.id), t(2)).await.unwrap();
-    s.ingest(&fixed, &report("f3", vec![]), Some(d.id), t(3)).await.unwrap();
-    s.ingest(&clean, &report("c1", vec![]), Some(d.id), t(1)).await.unwrap();
+    s.ingest(&fixed, &report("f1", bad()), Some(d.id), at(1)).await.unwrap();
+    s.ingest(&fixed, &report("f2", vec![]), Some(d.id), at(2)).await.unwrap();
+    s.ingest(&fixed, &report("f3", vec![]), Some(d.id), at(3)).await.unwrap();
+    s.ingest(&clean, &report("c1", vec![]), Some(d.id), at(1)).await.unwrap();
     // A report from another organisation's host naming the directive is not part of it.
-    s.ingest(&outsider, &report("o1", vec![]), Some(d.id), t(1)).await.unwrap();
+    s.ingest(&outsider, &report("o1", vec![]), Some(d.id), at(1)).await.unwrap();
     // A replay changes nothing.
-    s.ingest(&clean, &report("c1", vec![]), Some(d.id), t(9)).await.unwrap();
+    s.ingest(&clean, &report("c1", vec![]), Some(d.id), at(9)).await.unwrap();
     let err = DirectiveOutcome {
         errored: true,
         exit_code: Some(2),
         message: Some("=cmd|' /C calc'!A0".into()),
         run_id: None,
     };
-    s.record_outcome(&broken, d.id, &err, t(1)).await.unwrap();
-    s.record_outcome(&late_run, d.id, &err, t(1)).await.unwrap();
-    s.ingest(&late_run, &report("l1", vec![]), Some(d.id), t(2)).await.unwrap();
+    s.record_outcome(&broken, d.id, &err, at(1)).await.unwrap();
+    s.record_outcome(&late_run, d.id, &err, at(1)).await.unwrap();
+    s.ingest(&late_run, &report("l1", vec![]), Some(d.id), at(2)).await.unwrap();
     let ran = DirectiveOutcome {
         errored: false,
         exit_code: Some(0),
         message: None,
         run_id: Some("lost".into()),
     };
-    s.record_outcome(&said_ran, d.id, &ran, t(1)).await.unwrap();
+    s.record_outcome(&said_ran, d.id, &ran, at(1)).await.unwrap();
     // A check run with leads below evidence level only: NOT FOUND, exit 0, so clean.
     s.ingest(
         &leads,
@@ -415,7 +415,7 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
             &[("proxylogon", "not_found")],
         ),
         Some(d.id),
-        t(1),
+        at(1),
     )
     .await
     .unwrap();
@@ -429,20 +429,20 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
             message: None,
             run_id: Some("h1".into()),
         },
-        t(2),
+        at(2),
     )
     .await
     .unwrap();
 
-    let sum = s.rollup_summary(a.id, d.id, t(10), 4).await.unwrap().unwrap();
+    let sum = s.rollup_summary(a.id, d.id, at(10), 4).await.unwrap().unwrap();
     assert_eq!(sum.hosts, 32);
-    let c = |st| sum.counts[&st];
-    assert_eq!(c(HostStatus::Affected), 1);
-    assert_eq!(c(HostStatus::Fixed), 1);
-    assert_eq!(c(HostStatus::Clean), 3, "clean, errored-then-ran, leads-only");
-    assert_eq!(c(HostStatus::Errored), 1);
-    assert_eq!(c(HostStatus::Pending), 26, "23 silent, 2 wildcard names, said-ran");
-    assert_eq!(c(HostStatus::Missing), 0);
+    let count = |st| sum.counts[&st];
+    assert_eq!(count(HostStatus::Affected), 1);
+    assert_eq!(count(HostStatus::Fixed), 1);
+    assert_eq!(count(HostStatus::Clean), 3, "clean, errored-then-ran, leads-only");
+    assert_eq!(count(HostStatus::Errored), 1);
+    assert_eq!(count(HostStatus::Pending), 26, "23 silent, 2 wildcard names, said-ran");
+    assert_eq!(count(HostStatus::Missing), 0);
     assert_eq!(sum.over_time.len(), 4);
     let last = &sum.over_time[3].1;
     assert_eq!(last.values().sum::<i64>(), 32, "every host in the last column");
@@ -458,7 +458,7 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
 
     // Every host once, in name order, over keyset pages of 10.
     let all =
-        all_pages(s, a.id, d.id, RollupQuery { limit: 10, ..Default::default() }, t(10)).await;
+        all_pages(s, a.id, d.id, RollupQuery { limit: 10, ..Default::default() }, at(10)).await;
     let names: Vec<&str> = all.iter().map(|r| r.host_name.as_str()).collect();
     let mut sorted = names.clone();
     sorted.sort_unstable();
@@ -467,19 +467,22 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
     assert_eq!(sorted.len(), 32, "no host twice");
     assert!(!names.contains(&"outsider"));
     let row = |n: &str| all.iter().find(|r| r.host_name == n).unwrap().clone();
-    let h = row("hit");
-    assert_eq!(h.status, HostStatus::Affected);
-    assert_eq!((h.findings, h.exit_code, h.run_id.as_deref()), (1, Some(1), Some("h1")));
-    assert_eq!(h.verdicts.get("pulse-secure").map(String::as_str), Some("affected"));
-    assert_eq!(h.verdicts.get("sunburst").map(String::as_str), Some("not_found"));
-    assert_eq!(h.answered, Some(from_ms(t(1))));
+    let hit_row = row("hit");
+    assert_eq!(hit_row.status, HostStatus::Affected);
+    assert_eq!(
+        (hit_row.findings, hit_row.exit_code, hit_row.run_id.as_deref()),
+        (1, Some(1), Some("h1"))
+    );
+    assert_eq!(hit_row.verdicts.get("pulse-secure").map(String::as_str), Some("affected"));
+    assert_eq!(hit_row.verdicts.get("sunburst").map(String::as_str), Some("not_found"));
+    assert_eq!(hit_row.answered, Some(from_ms(at(1))));
     assert_eq!(row("fixed").status, HostStatus::Fixed);
     assert_eq!(row("fixed").run_id.as_deref(), Some("f3"));
     assert_eq!(row("clean").status, HostStatus::Clean);
-    assert_eq!(row("clean").answered, Some(from_ms(t(1))), "the replay changed nothing");
-    let e = row("broken");
-    assert_eq!((e.status, e.exit_code), (HostStatus::Errored, Some(2)));
-    assert_eq!(e.message.as_deref(), Some("=cmd|' /C calc'!A0"));
+    assert_eq!(row("clean").answered, Some(from_ms(at(1))), "the replay changed nothing");
+    let broken_row = row("broken");
+    assert_eq!((broken_row.status, broken_row.exit_code), (HostStatus::Errored, Some(2)));
+    assert_eq!(broken_row.message.as_deref(), Some("=cmd|' /C calc'!A0"));
     assert_eq!(row("errored-then-ran").status, HostStatus::Clean);
     assert_eq!(row("errored-then-ran").exit_code, Some(2), "the outcome is kept beside the run");
     let sr = row("said-ran");
@@ -511,15 +514,15 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
     };
     let names_of = |rows: Vec<RollupRow>| rows.into_iter().map(|r| r.host_name).collect::<Vec<_>>();
     assert_eq!(
-        names_of(all_pages(s, a.id, d.id, by(HostStatus::Affected, None, 10), t(10)).await),
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Affected, None, 10), at(10)).await),
         ["hit"]
     );
     assert_eq!(
-        names_of(all_pages(s, a.id, d.id, by(HostStatus::Clean, None, 2), t(10)).await),
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Clean, None, 2), at(10)).await),
         ["clean", "errored-then-ran", "leads-only"]
     );
-    assert_eq!(all_pages(s, a.id, d.id, by(HostStatus::Pending, None, 7), t(10)).await.len(), 26);
-    assert!(all_pages(s, a.id, d.id, by(HostStatus::Missing, None, 7), t(10)).await.is_empty());
+    assert_eq!(all_pages(s, a.id, d.id, by(HostStatus::Pending, None, 7), at(10)).await.len(), 26);
+    assert!(all_pages(s, a.id, d.id, by(HostStatus::Missing, None, 7), at(10)).await.is_empty());
     assert_eq!(
         all_pages(s, a.id, d.id, by(HostStatus::Missing, None, 7), now + Duration::days(2))
             .await
@@ -527,14 +530,14 @@ async fn rollup_counts_pages_and_filters(s: &dyn Store) {
         26
     );
     let named = |n: &str| RollupQuery { name: Some(n.into()), limit: 100, ..Default::default() };
-    assert_eq!(names_of(all_pages(s, a.id, d.id, named("%_"), t(10)).await), ["100%_real"]);
-    assert_eq!(names_of(all_pages(s, a.id, d.id, named("SILENT-1"), t(10)).await).len(), 10);
+    assert_eq!(names_of(all_pages(s, a.id, d.id, named("%_"), at(10)).await), ["100%_real"]);
+    assert_eq!(names_of(all_pages(s, a.id, d.id, named("SILENT-1"), at(10)).await).len(), 10);
     assert_eq!(
-        names_of(all_pages(s, a.id, d.id, by(HostStatus::Pending, Some("100"), 1), t(10)).await),
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Pending, Some("100"), 1), at(10)).await),
         ["100%_real", "100x-real"]
     );
     assert!(
-        all_pages(s, a.id, d.id, by(HostStatus::Errored, Some("' OR '1'='1"), 5), t(10))
+        all_pages(s, a.id, d.id, by(HostStatus::Errored, Some("' OR '1'='1"), 5), at(10))
             .await
             .is_empty()
     );
