@@ -17,6 +17,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -89,6 +90,23 @@ def request(conn_holder, method, path, body=None, headers=None):
         raise
 
 
+def signed_directive(ferret, org_id):
+    """A directive envelope signed with a throw-away directive key (`ferret admin directive sign`)."""
+    with tempfile.TemporaryDirectory() as d:
+        key = os.path.join(d, "directive.key")
+        subprocess.run([ferret, "keygen", "-o", key], check=True, capture_output=True)
+        spec = os.path.join(d, "spec.json")
+        with open(spec, "w") as f:
+            json.dump({"name": "bench", "verb": "check", "targets": ["/"],
+                       "options": ["campaign=pulse-secure"],
+                       "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id]}, f)
+        env = os.path.join(d, "envelope.json")
+        subprocess.run([ferret, "admin", "directive", "sign", spec, "--key", key, "-o", env],
+                       check=True, capture_output=True)
+        with open(env) as f:
+            return f.read()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ferret", required=True)
@@ -116,10 +134,9 @@ def main():
     assert st == 201, body
     org = json.loads(body)
     secret = org["enrolment_secret"]
-    st, body = request(holder, "POST", "/api/v1/admin/directives", json.dumps({
-        "name": "bench", "command": "check --campaign pulse-secure",
-        "deadline": "2030-01-01T00:00:00Z", "orgs": [org["id"]]}),
-        {"authorization": f"Bearer {admin}", "content-type": "application/json"})
+    st, body = request(holder, "POST", "/api/v1/admin/directives",
+                       signed_directive(args.ferret, org["id"]),
+                       {"authorization": f"Bearer {admin}", "content-type": "application/json"})
     assert st == 201, body
     directive = json.loads(body)["id"]
 

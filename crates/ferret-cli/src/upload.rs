@@ -10,7 +10,9 @@
 //! to the run id, nothing is counted twice. A spooled file the collector refuses as malformed
 //! (400/413) is moved to `spool/rejected/` and kept.
 //!
-//! Locations: the configuration (`agent.json`, mode 0600: collector URL, host token) is in
+//! Locations: the configuration (`agent.json`, mode 0600: collector URL, host token, the
+//! organisation's pinned directive public key, and the CA pinned with `ferret enroll --ca`,
+//! which then is the only root trusted for the collector by every verb) is in
 //! `$FERRET_CONFIG_DIR`, else `$XDG_CONFIG_HOME/ferret`, else `~/.config/ferret`; the spool
 //! in `$FERRET_SPOOL_DIR`, else `$XDG_STATE_HOME/ferret/spool`, else
 //! `~/.local/state/ferret/spool`.
@@ -58,6 +60,18 @@ pub struct AgentConfig {
     pub token: String,
     /// The host's id at the collector.
     pub host_id: i64,
+    /// The host's organisation at the collector (absent in enrolments made before signed
+    /// directives): a directive must name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<i64>,
+    /// The organisation's directive public key (minisign text), pinned at enrolment or
+    /// with `ferret enroll --directive-key`. Without it the agent runs no directive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directive_key: Option<String>,
+    /// The CA certificate(s) (PEM) pinned with `ferret enroll --ca`: the only roots trusted
+    /// for the collector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 fn home() -> Option<PathBuf> {
@@ -137,6 +151,11 @@ pub fn write_owned_file(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     write_private_impl(path, data)
 }
 
+/// Removes a file ferret owns (a verified directive bundle once its run is over).
+pub fn remove_owned_file(path: &Path) -> anyhow::Result<()> {
+    remove_spooled(path)
+}
+
 fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     write_private_impl(path, data)
 }
@@ -177,13 +196,36 @@ pub fn base_url(url: &str) -> String {
     u.strip_suffix("/api/v1/reports").unwrap_or(u).to_owned()
 }
 
-pub(crate) fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
+/// An HTTP client for a collector. With `ca_pem`, rustls trusts only the certificates in
+/// it (a private CA); otherwise the WebPKI roots.
+pub(crate) fn http_agent(ca_pem: Option<&str>) -> anyhow::Result<ureq::Agent> {
+    let mut b = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(120)))
-        .timeout_connect(Some(Duration::from_secs(10)))
-        .build()
-        .into()
+        .timeout_connect(Some(Duration::from_secs(10)));
+    if let Some(pem) = ca_pem {
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(pem.as_bytes()) {
+            if let ureq::tls::PemItem::Certificate(c) = item.context("the CA file is not PEM")? {
+                certs.push(c);
+            }
+        }
+        if certs.is_empty() {
+            bail!("the CA file holds no certificate");
+        }
+        b = b.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+                .build(),
+        );
+    }
+    Ok(b.build().into())
+}
+
+/// The HTTP client for the enrolled collector: its pinned CA, if any.
+pub(crate) fn agent() -> anyhow::Result<ureq::Agent> {
+    let ca = load_config().ok().and_then(|c| c.ca_pem);
+    http_agent(ca.as_deref())
 }
 
 /// How an attempt to send went.
@@ -325,7 +367,7 @@ pub fn send_spool(base: &str, token: &str) -> anyhow::Result<SpoolResult> {
         Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
     };
     files.sort();
-    let agent = agent();
+    let agent = agent()?;
     let mut result = SpoolResult::default();
     let total = files.len();
     for (i, path) in files.iter().enumerate() {
@@ -384,7 +426,7 @@ pub fn upload_gz(
         // The collector is down right now: do not wait for it again.
         Attempt::Retry(spool.stopped.unwrap_or_default())
     } else {
-        post_with_retry(&agent(), base, &cfg.token, gz, directive)
+        post_with_retry(&agent()?, base, &cfg.token, gz, directive)
     };
     match attempt {
         Attempt::Ok { duplicate } => {
@@ -399,11 +441,26 @@ pub fn upload_gz(
     }
 }
 
-/// `ferret enroll`: trades the enrolment secret for a host token and saves it.
-pub fn enroll(url: &str, secret: &str, host: &str) -> anyhow::Result<(AgentConfig, PathBuf)> {
+/// What the collector answered to an enrolment.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// The new configuration (no directive key pinned yet; the CA given, if any).
+    pub config: AgentConfig,
+    /// The directive public key the collector advertises for the organisation, if any.
+    pub advertised_key: Option<String>,
+}
+
+/// `ferret enroll`: trades the enrolment secret for a host token (over `ca_pem` only, when
+/// given). The caller decides which directive key to pin and saves the configuration.
+pub fn enroll(
+    url: &str,
+    secret: &str,
+    host: &str,
+    ca_pem: Option<String>,
+) -> anyhow::Result<Enrolment> {
     let base = base_url(url);
     let body = serde_json::json!({ "secret": secret, "host": host }).to_string();
-    let mut resp = agent()
+    let mut resp = http_agent(ca_pem.as_deref())?
         .post(&format!("{base}/api/v1/enroll"))
         .header("content-type", "application/json")
         .send(body.as_bytes())
@@ -415,13 +472,16 @@ pub fn enroll(url: &str, secret: &str, host: &str) -> anyhow::Result<(AgentConfi
     }
     let v: serde_json::Value =
         serde_json::from_str(&text).context("collector answer is not json")?;
-    let cfg = AgentConfig {
+    let config = AgentConfig {
         url: base,
         token: v["token"].as_str().context("no token in the answer")?.to_owned(),
         host_id: v["host_id"].as_i64().unwrap_or_default(),
+        org_id: v["org_id"].as_i64(),
+        directive_key: None,
+        ca_pem,
     };
-    let path = save_config(&cfg)?;
-    Ok((cfg, path))
+    let advertised_key = v["directive_key"].as_str().map(str::to_owned);
+    Ok(Enrolment { config, advertised_key })
 }
 
 #[cfg(test)]

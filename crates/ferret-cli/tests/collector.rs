@@ -157,30 +157,37 @@ fn enroll_upload_spool_send_and_agent() {
     ids.sort();
     assert_eq!(ids, ["run-1", "run-2", "run-3", "run-4"], "each run once");
 
-    // Directives: one that reports findings, one whose verb is not allowed.
+    // An unsigned directive from before signed directives (or planted in the database):
+    // refused, reported as errored with the reason, and never run. Signed directives are
+    // tested in `directives.rs`.
     let f5 = report_file(c.dir.path(), "run-5", 1);
-    let d = c.admin_post(
-        "/api/v1/admin/directives",
-        &json!({ "name": "pulse", "command": format!("report upload '{f5}'"),
-                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
-    );
-    let did = d["id"].as_i64().unwrap();
-    c.admin_post(
-        "/api/v1/admin/directives",
-        &json!({ "name": "bad", "command": "serve --listen 0.0.0.0:1", "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
-    );
+    let d =
+        c.rt.block_on(c.store.create_directive(
+            &ferret_store::NewDirective {
+                name: "old".into(),
+                verb: "report".into(),
+                command: format!("report upload '{f5}'"),
+                deadline: Utc::now() + Duration::days(1),
+                orgs: vec![org_id],
+                ..Default::default()
+            },
+            Utc::now(),
+        ))
+        .unwrap();
     let out = c.ferret().args(["agent", "--once"]).output().unwrap();
     assert!(
-        stdout(&out).contains("ran 2 directive(s), 1 errored"),
+        stdout(&out).contains("ran 1 directive(s), 1 errored"),
         "{} {}",
         stdout(&out),
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.status.code(), Some(3));
-    let st = c.rt.block_on(c.store.directive_status(org_id, did, Utc::now())).unwrap().unwrap();
+    let st = c.rt.block_on(c.store.directive_status(org_id, d.id, Utc::now())).unwrap().unwrap();
     assert_eq!(st.hosts.len(), 1);
-    assert_eq!(st.hosts[0].status, HostStatus::Affected);
-    assert_eq!(st.hosts[0].findings, 1);
+    assert_eq!(st.hosts[0].status, HostStatus::Errored);
+    assert!(st.hosts[0].message.as_deref().unwrap_or_default().contains("directive key"));
+    let runs = c.rt.block_on(c.store.list_runs(org_id, None, 100)).unwrap();
+    assert!(runs.iter().all(|r| r.run_id != "run-5"), "the unsigned directive ran");
     // Nothing left to do.
     let out = c.ferret().args(["agent", "--once"]).output().unwrap();
     assert!(stdout(&out).contains("ran 0 directive(s)"), "{}", stdout(&out));

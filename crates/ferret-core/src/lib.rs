@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod cancel;
+pub mod directive;
 pub mod fields;
 pub mod finding;
 pub mod path;

@@ -14,6 +14,9 @@
 //! - [`dpkg::verify_dpkg`] checks installed Debian packages against their recorded MD5 sums
 //!   and looks for files no package owns where packages install, rolled up per package.
 //!
+//! Directives (what a coordinator asks a fleet to run) are signed and opened with the same
+//! machinery in their own role ([`directive`]).
+//!
 //! Each engine takes a stop flag ([`ferret_core::Cancel`], in [`tree::WalkOptions`] and
 //! [`dpkg::DpkgOptions`]) and ends at the next file when it is raised.
 //!
@@ -26,6 +29,7 @@
 pub mod baseline;
 pub mod compare;
 pub mod diff;
+pub mod directive;
 pub mod dpkg;
 pub mod manifest;
 pub mod policy;

@@ -80,9 +80,14 @@ fn parse_public(text: &str) -> Result<minisign::PublicKey, SignError> {
     boxed.into_public_key().map_err(bad)
 }
 
+/// The first word of a manifest signature's trusted comment (its role). Directives use
+/// `ferret-directive` ([`ferret_core::directive::ROLE`]); a signature of one role never
+/// passes as the other.
+pub const MANIFEST_ROLE: &str = "ferret-manifest";
+
 /// The trusted comment ferret puts in a manifest signature.
 pub fn trusted_comment(id: &str, created: &str, entries: u64) -> String {
-    format!("ferret-manifest id={id} created={created} entries={entries}")
+    format!("{MANIFEST_ROLE} id={id} created={created} entries={entries}")
 }
 
 /// Signs manifest bytes; returns the `.minisig` file's text and the key id.
@@ -121,6 +126,11 @@ pub struct Authenticity {
 }
 
 impl Authenticity {
+    /// The role: the trusted comment's first word (`ferret-manifest`, `ferret-directive`).
+    pub fn role(&self) -> &str {
+        self.trusted_comment.split(' ').next().unwrap_or_default()
+    }
+
     /// The value of `key=` in the trusted comment.
     pub fn comment_field(&self, key: &str) -> Option<&str> {
         self.trusted_comment

@@ -105,6 +105,11 @@ fn authenticate_manifest<R: Read + Seek>(
 }
 
 fn check_comment(a: &Authenticity, h: &Header) -> Result<(), VerifyError> {
+    if a.role() != crate::sign::MANIFEST_ROLE {
+        return Err(VerifyError::Mismatch {
+            reason: format!("the signature is a {:?} signature, not a manifest's", a.role()),
+        });
+    }
     if a.comment_field("id") != Some(h.id.as_str()) {
         return Err(VerifyError::Mismatch {
             reason: format!(

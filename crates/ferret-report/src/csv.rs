@@ -32,9 +32,20 @@ pub const HEADER: [&str; 14] = [
     "source",
 ];
 
-fn cell(s: &str) -> Cow<'_, str> {
+/// One cell of attacker-controlled text: escaped, and prefixed with `'` when a spreadsheet
+/// would take it for a formula. Public so that ferret's other CSV files (the collector's
+/// roll-up export) defuse their cells the same way.
+pub fn cell(s: &str) -> Cow<'_, str> {
     let e = escape(s);
     if e.starts_with(['=', '+', '-', '@']) { Cow::Owned(format!("'{e}")) } else { e }
+}
+
+/// Appends one record to `out` with RFC 4180 quoting (a header row, or cells the caller
+/// has passed through [`cell`] when they hold text from outside).
+pub fn append_record(out: &mut Vec<u8>, cells: &[&str]) -> io::Result<()> {
+    let mut w = ::csv::WriterBuilder::new().buffer_capacity(512).from_writer(out);
+    w.write_record(cells).map_err(|e| to_io(&e))?;
+    w.flush()
 }
 
 fn to_io(e: &::csv::Error) -> io::Error {

@@ -1,16 +1,21 @@
 //! The dashboard: server-rendered HTML (maud templates), no script, inline SVG charts.
 //!
 //! Pages: login; an organisation's overview (directives, hosts, recent runs); a directive's
-//! roll-up (hosts by status with counts and a chart over time); a host (runs, findings,
-//! before/after); a run (the same rendering as `ferret … --format html`); a finding (its
-//! evidence); a findings search by rule, severity and host.
+//! roll-up (counts per status and a chart over time, computed in SQL; the hosts 100 a page in
+//! keyset order, filtered by status and host name; links to the CSV and JSON exports of
+//! [`crate::export`]; a `server-timing` header); a host (runs, findings, before/after); a run
+//! (the same rendering as `ferret … --format html`); a finding (its evidence); a findings
+//! search by rule, severity and host.
+//!
+//! Forms of an organisation's admin: create an enrolment secret (shown once), add a user
+//! (new or existing) with a role. Creating an organisation is the collector admin's act
+//! (admin token), not a dashboard form.
 //!
 //! Access: a session cookie (HttpOnly, SameSite=Strict, Secure) from a login with an
 //! Argon2-checked password; a page of an organisation needs a role in it (otherwise 404);
-//! every POST form carries the session's CSRF token (the login form a double-submit one).
+//! every POST form carries the session's CSRF token (the login form a double-submit one),
+//! checked before the role (a viewer's POST is 403, another organisation's 404).
 //! Every string from hosts goes through `ferret_core::text::escape` and maud's HTML escaping.
-
-use std::collections::BTreeMap;
 
 use axum::Form;
 use axum::Router;
@@ -18,11 +23,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use ferret_core::Severity;
 use ferret_core::text::escape;
 use ferret_report::html as view;
-use ferret_store::{DirectiveStatus, FindingFilter, HostStatus, Role, Session, hash_token};
+use ferret_store::{
+    FindingFilter, HostStatus, Role, RollupCursor, RollupQuery, RollupSummary, Session, hash_token,
+};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -41,6 +48,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/o/{org}", get(org_page))
         .route("/o/{org}/secrets", post(new_secret))
         .route("/o/{org}/directives/{id}", get(directive_page))
+        .route("/o/{org}/directives/{id}/export", get(directive_export))
+        .route("/o/{org}/users", post(add_user))
+        .route("/o/{org}/directives", post(publish_directive))
+        .route("/o/{org}/directives/{id}/close", post(close_directive))
         .route("/o/{org}/hosts/{id}", get(host_page))
         .route("/o/{org}/runs/{id}", get(run_page))
         .route("/o/{org}/findings", get(findings_page))
@@ -270,20 +281,11 @@ async fn logout(
     Ok(resp)
 }
 
-fn status_cards(counts: &BTreeMap<HostStatus, usize>) -> Markup {
-    html! {
-        div.cards {
-            @for (st, n) in counts {
-                div.card { b { (n) } span class={ "legend st-" (class_of(*st)) } {} (st.as_str()) }
-            }
-        }
-    }
-}
-
 fn class_of(s: HostStatus) -> &'static str {
     match s {
         HostStatus::Affected => "affected",
         HostStatus::Clean => "clean",
+        HostStatus::Fixed => "fixed",
         HostStatus::Errored => "errored",
         HostStatus::Pending => "pending",
         HostStatus::Missing => "missing",
@@ -312,7 +314,7 @@ async fn org_page(
         h2 { "Directives" }
         @if directives.is_empty() { p { "No directive applies to this organisation." } }
         table {
-            tr { th { "name" } th { "command" } th { "deadline" } }
+            tr { th { "name" } th { "runs" } th { "deadline" } }
             @for d in &directives {
                 tr {
                     td { a href={ "/o/" (org) "/directives/" (d.id) } { (escape(&d.name)) } }
@@ -340,14 +342,111 @@ async fn org_page(
         h2 { "Recent runs" }
         (runs_table(org, &runs))
         @if role == Role::Admin {
-            h2 { "Enrolment" }
+            h2 { "Administration" }
+            h3 { "Enrolment" }
             form method="post" action={ "/o/" (org) "/secrets" } {
                 input type="hidden" name="csrf" value=(s.csrf);
                 button type="submit" { "Create an enrolment secret" }
             }
+            h3 { "Add a user" }
+            form.admin method="post" action={ "/o/" (org) "/users" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                p { label { "User " input type="text" name="name" autocomplete="off" required; } }
+                p { label { "Password (at least 10 characters; ignored for an existing user) "
+                    input type="password" name="password" autocomplete="new-password"; } }
+                p { label { "Role " select name="role" {
+                    option value="viewer" { "viewer" } option value="admin" { "admin" } } } }
+                p { button type="submit" { "Add the user" } }
+            }
+            h3 { "Publish a signed directive" }
+            form.publish method="post" action={ "/o/" (org) "/directives" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                p { label { "Paste the envelope written by "
+                    code { "ferret admin directive sign" } " (the organisations come from the signed document; you must be an admin of each)"
+                    br;
+                    textarea name="envelope" rows="8" cols="100" spellcheck="false" required {} } }
+                p { button type="submit" { "Publish the directive" } }
+            }
         }
     };
     Ok(no_store(layout(&o.name, Some(&s), &body).into_response()))
+}
+
+/// Whether the user is an admin of every organisation in `orgs`.
+async fn admin_of_all(
+    state: &AppState,
+    session: &Session,
+    orgs: &[i64],
+) -> Result<bool, PageError> {
+    let roles = state.store.user_roles(session.user_id).await?;
+    Ok(orgs.iter().all(|o| roles.iter().any(|(r, role)| r.id == *o && *role == Role::Admin)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PublishForm {
+    csrf: String,
+    envelope: String,
+}
+
+/// An organisation admin publishes a directive by pasting its signed envelope. The
+/// collector checks it like the API does ([`crate::api::publish_directive`]); the user must
+/// be an admin of every organisation the signed document names.
+async fn publish_directive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Form(form): Form<PublishForm>,
+) -> PageResult {
+    let (s, _o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    if role != Role::Admin {
+        return Err(ApiError::Forbidden.into());
+    }
+    let envelope: ferret_core::directive::Envelope = serde_json::from_str(form.envelope.trim())
+        .map_err(|e| {
+            ApiError::BadRequest(format!(
+                "not an envelope written by `ferret admin directive sign`: {e}"
+            ))
+        })?;
+    let doc = ferret_core::directive::Document::parse(&envelope.document)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if !admin_of_all(&state, &s, &doc.orgs).await? {
+        return Err(ApiError::Forbidden.into());
+    }
+    let d = crate::api::publish_directive(&state, envelope).await?;
+    let body = html! {
+        h1 { "Published: " (escape(&d.name)) }
+        p.ok { "The signed directive is stored; agents of its organisations fetch it at their next poll." }
+        table {
+            tr { th { "runs" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "deadline" } td { (d.deadline.to_rfc3339()) } }
+        }
+        @if d.orgs.contains(&org) {
+            p { a href={ "/o/" (org) "/directives/" (d.id) } { "Open the directive" } }
+        }
+        p { a href={ "/o/" (org) } { "Back" } }
+    };
+    Ok(no_store(layout("Directive published", Some(&s), &body).into_response()))
+}
+
+/// An admin of every organisation a directive applies to closes it: agents are no longer
+/// served it (its roll-up stays).
+async fn close_directive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let (s, _o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    let d = state.store.get_directive(org, id).await?.ok_or(ApiError::NotFound)?;
+    if role != Role::Admin || !admin_of_all(&state, &s, &d.orgs).await? {
+        return Err(ApiError::Forbidden.into());
+    }
+    state.store.close_directive(id, Utc::now()).await?;
+    let mut resp = Redirect::to(&format!("/o/{org}/directives/{id}")).into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    Ok(resp)
 }
 
 fn runs_table(org: i64, runs: &[ferret_store::Run]) -> Markup {
@@ -391,107 +490,275 @@ async fn new_secret(
     Ok(no_store(layout("Enrolment secret", Some(&s), &body).into_response()))
 }
 
-/// Host counts per status at the end of each of `n` time buckets.
-pub fn status_over_time(
-    st: &DirectiveStatus,
-    now: DateTime<Utc>,
-    n: usize,
-) -> Vec<(String, Vec<u64>)> {
-    let start = st.directive.created;
-    let last = st.events.last().map_or(now, |e| e.at.max(now));
-    let span = (last - start).num_milliseconds().max(1);
-    let n_i = i64::try_from(n.max(1)).unwrap_or(1);
-    let total = u64::try_from(st.hosts.len()).unwrap_or(0);
-    let mut current: BTreeMap<i64, HostStatus> = BTreeMap::new();
-    let mut counts: BTreeMap<HostStatus, u64> = BTreeMap::new();
-    let mut events = st.events.iter().peekable();
-    let mut out = Vec::with_capacity(n);
-    for i in 1..=n_i {
-        // Checked: the directive's times come from a request.
-        let offset = span.checked_mul(i).map_or(span, |x| x / n_i);
-        let end = start.checked_add_signed(Duration::milliseconds(offset)).unwrap_or(last);
-        while let Some(e) = events.next_if(|e| e.at <= end) {
-            if let Some(prev) = current.insert(e.host_id, e.status)
-                && let Some(c) = counts.get_mut(&prev)
-            {
-                *c = c.saturating_sub(1);
-            }
-            *counts.entry(e.status).or_default() += 1;
+#[derive(Deserialize)]
+pub(crate) struct UserForm {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    password: String,
+    role: String,
+}
+
+/// An organisation admin adds a user (new, or existing by name) to the organisation with
+/// a role. Roles elsewhere and an existing user's password are untouched.
+async fn add_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(org): Path<i64>,
+    Form(form): Form<UserForm>,
+) -> PageResult {
+    let (s, o, role) = member(&state, &headers, org).await?;
+    check_csrf(&s, &form.csrf)?;
+    if role != Role::Admin {
+        return Err(ApiError::Forbidden.into());
+    }
+    let wanted = Role::parse(&form.role)
+        .ok_or_else(|| ApiError::BadRequest("role must be admin or viewer".into()))?;
+    let (user, created) =
+        crate::api::add_user_to_org(&state, &form.name, &form.password, org, wanted).await?;
+    let body = html! {
+        h1 { "User " (escape(&user.name)) }
+        p.ok {
+            @if created { "Created and added to " } @else { "Added to " }
+            (escape(&o.name)) " as " (wanted.as_str()) "."
         }
-        let get = |s| counts.get(&s).copied().unwrap_or(0);
-        let answered =
-            get(HostStatus::Affected) + get(HostStatus::Clean) + get(HostStatus::Errored);
-        let silent = total.saturating_sub(answered);
-        let label = if span < 86_400_000 {
-            end.format("%H:%M").to_string()
-        } else {
-            end.format("%m-%d").to_string()
-        };
-        out.push((
-            label,
-            vec![
+        p { a href={ "/o/" (org) } { "Back" } }
+    };
+    Ok(no_store(layout("User added", Some(&s), &body).into_response()))
+}
+
+/// Hosts shown per page of a directive.
+pub const DIRECTIVE_PAGE_HOSTS: i64 = 100;
+
+/// The directive page's query string: status, host name, and where the page starts.
+#[derive(Deserialize, Default)]
+pub(crate) struct RollupParams {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    after_id: Option<i64>,
+}
+
+/// The chart's columns: per time bucket, the hosts that had answered by then by their
+/// current status, and the hosts still silent.
+fn chart_columns(summary: &RollupSummary) -> Vec<(String, Vec<u64>)> {
+    let span = match (summary.over_time.first(), summary.over_time.last()) {
+        (Some(a), Some(b)) => (b.0 - a.0).num_milliseconds(),
+        _ => 0,
+    };
+    summary
+        .over_time
+        .iter()
+        .map(|(end, col)| {
+            let get = |s| u64::try_from(col.get(&s).copied().unwrap_or(0)).unwrap_or(0);
+            let label = if span < 86_400_000 {
+                end.format("%H:%M").to_string()
+            } else {
+                end.format("%m-%d").to_string()
+            };
+            let values = vec![
                 get(HostStatus::Affected),
+                get(HostStatus::Fixed),
                 get(HostStatus::Clean),
                 get(HostStatus::Errored),
-                silent,
-            ],
-        ));
+                get(HostStatus::Pending),
+            ];
+            (label, values)
+        })
+        .collect()
+}
+
+/// `%XX`-encodes everything but unreserved characters, for a query-string value.
+fn query_value(s: &str) -> String {
+    s.bytes().fold(String::with_capacity(s.len()), |mut out, b| {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            use std::fmt::Write as _;
+            let _ = write!(out, "%{b:02X}");
+        }
+        out
+    })
+}
+
+/// A link to the directive page with a status and host filter (and a page start).
+fn rollup_link(
+    org: i64,
+    id: i64,
+    status: Option<HostStatus>,
+    host: Option<&str>,
+    after: Option<&RollupCursor>,
+) -> String {
+    let mut url = format!("/o/{org}/directives/{id}?");
+    if let Some(st) = status {
+        url.push_str("status=");
+        url.push_str(st.code());
+        url.push('&');
     }
-    out
+    if let Some(h) = host.filter(|h| !h.is_empty()) {
+        url.push_str("host=");
+        url.push_str(&query_value(h));
+        url.push('&');
+    }
+    if let Some(c) = after {
+        url.push_str(&format!("after={}&after_id={}&", query_value(&c.host_name), c.host_id));
+    }
+    url.pop();
+    url
 }
 
 async fn directive_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((org, id)): Path<(i64, i64)>,
+    Query(q): Query<RollupParams>,
 ) -> PageResult {
-    let (s, _o, _role) = member(&state, &headers, org).await?;
+    let began = std::time::Instant::now();
+    let (s, _o, role) = member(&state, &headers, org).await?;
+    let status = match q.status.as_deref().filter(|v| !v.is_empty()) {
+        Some(code) => Some(
+            HostStatus::from_code(code)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown status {code:?}")))?,
+        ),
+        None => None,
+    };
+    let host = q.host.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let after = match (&q.after, q.after_id) {
+        (Some(name), Some(host_id)) => Some(RollupCursor { host_name: name.clone(), host_id }),
+        _ => None,
+    };
     let now = Utc::now();
-    let st = state.store.directive_status(org, id, now).await?.ok_or(ApiError::NotFound)?;
-    let counts = st.counts();
-    let columns = status_over_time(&st, now, 8);
+    let d = state.store.get_directive(org, id).await?.ok_or(ApiError::NotFound)?;
+    let summary = state.store.rollup_summary(org, id, now, 8).await?.ok_or(ApiError::NotFound)?;
+    let query = RollupQuery {
+        status,
+        name: host.map(str::to_owned),
+        after: after.clone(),
+        limit: DIRECTIVE_PAGE_HOSTS,
+    };
+    let rows = state.store.rollup_page(org, id, &query, now).await?.ok_or(ApiError::NotFound)?;
+    let store_ms = began.elapsed().as_secs_f64() * 1000.0;
+    let columns = chart_columns(&summary);
     let chart = view::stacked_columns(
         "hosts by status over time",
         &columns,
-        &["st-affected", "st-clean", "st-errored", "st-pending"],
-        &["affected", "clean", "errored", "not answered"],
+        &["st-affected", "st-fixed", "st-clean", "st-errored", "st-pending"],
+        &["affected", "fixed", "clean", "errored", "not answered"],
     );
-    let fixed = st.hosts.iter().filter(|h| h.fixed).count();
-    let d = &st.directive;
+    let next = (i64::try_from(rows.len()).unwrap_or(0) >= DIRECTIVE_PAGE_HOSTS)
+        .then(|| rows.last())
+        .flatten()
+        .map(|r| RollupCursor { host_name: r.host_name.clone(), host_id: r.host_id });
+    let fixed = summary.counts.get(&HostStatus::Fixed).copied().unwrap_or(0);
+    let late = now > d.deadline;
+    let can_close = role == Role::Admin && admin_of_all(&state, &s, &d.orgs).await?;
     let body = html! {
         h1 { "Directive: " (escape(&d.name)) }
         table {
-            tr { th { "command" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "runs" } td.mono { "ferret " (escape(&d.command)) } }
+            tr { th { "signature" } td {
+                @match d.signature.as_deref().and_then(ferret_core::directive::signature_key_id) {
+                    Some(key) => { "signed by directive key " span.mono { (escape(&key)) } " (hosts check it against the key they pinned)" }
+                    None => { "unsigned (from before signed directives; agents refuse it)" }
+                }
+            } }
             tr { th { "published" } td { (d.created.to_rfc3339()) } }
-            tr { th { "deadline" } td { (d.deadline.to_rfc3339()) @if now > d.deadline { " (passed)" } } }
+            tr { th { "deadline" } td { (d.deadline.to_rfc3339()) @if late { " (passed)" } } }
+            tr { th { "closed" } td { @if let Some(c) = d.closed { (c.to_rfc3339()) " (agents are no longer served it)" } @else { "no" } } }
             tr { th { "rule bundle" } td { @if let Some(b) = &d.bundle { (b.len()) " bytes" } @else { "none" } } }
         }
-        h2 { "Hosts by status" }
-        (status_cards(&counts))
-        @if fixed > 0 { p.ok { (fixed) " host(s) fixed: affected before, clean now." } }
-        (PreEscaped(chart))
-        @for status in HostStatus::ALL {
-            @let hosts: Vec<_> = st.hosts.iter().filter(|h| h.status == status).collect();
-            @if !hosts.is_empty() {
-                h2 id=(class_of(status)) { (status.as_str()) " (" (hosts.len()) ")" }
-                table {
-                    tr { th { "host" } th { "findings" } th { "answered" } th { "note" } }
-                    @for h in hosts {
-                        tr {
-                            td { a href={ "/o/" (org) "/hosts/" (h.host_id) } { (escape(&h.host_name)) } }
-                            td { @if let Some(r) = h.run_pk { a href={ "/o/" (org) "/runs/" (r) } { (h.findings) } } }
-                            td { (h.answered.map(|t| t.to_rfc3339()).unwrap_or_default()) }
-                            td {
-                                @if h.fixed { span.ok { "fixed (was affected)" } }
-                                @if let Some(m) = &h.message { (escape(m)) }
-                            }
-                        }
+        @if can_close && d.closed.is_none() {
+            form.close method="post" action={ "/o/" (org) "/directives/" (id) "/close" } {
+                input type="hidden" name="csrf" value=(s.csrf);
+                button type="submit" { "Close the directive" }
+                " (agents are no longer served it; its roll-up stays)"
+            }
+        }
+        p.export {
+            "Export every host's status: "
+            a href={ "/o/" (org) "/directives/" (id) "/export?format=csv" } { "CSV" } " · "
+            a href={ "/o/" (org) "/directives/" (id) "/export?format=json" } { "JSON" }
+        }
+        h2 { "Hosts by status (" (summary.hosts) ")" }
+        div.cards {
+            @for (st, n) in &summary.counts {
+                @if *n > 0 || !matches!(st, HostStatus::Pending | HostStatus::Missing) {
+                    div.card {
+                        span class={ "legend st-" (class_of(*st)) } {}
+                        a href=(rollup_link(org, id, Some(*st), None, None)) { (st.as_str()) " (" (n) ")" }
                     }
                 }
             }
         }
+        @if fixed > 0 { p.ok { (fixed) " host(s) fixed: affected before, clean now." } }
+        (PreEscaped(chart))
+        h2 id="hosts" { "Hosts" }
+        form.filters method="get" action={ "/o/" (org) "/directives/" (id) } {
+            select name="status" {
+                option value="" { "any status" }
+                @for st in HostStatus::ALL {
+                    option value=(st.code()) selected[status == Some(st)] { (st.as_str()) }
+                }
+            }
+            input type="text" name="host" placeholder="host name contains" value=(host.unwrap_or_default());
+            button type="submit" { "Filter" }
+        }
+        p {
+            (rows.len()) " host(s) on this page"
+            @if let Some(st) = status { ", status " (st.as_str()) }
+            @if let Some(h) = host { ", name contains \u{201c}" (escape(h)) "\u{201d}" }
+            @if after.is_some() { " (continued)" }
+            "."
+        }
+        table.rollup {
+            tr { th { "host" } th { "status" } th { "findings" } th { "answered" } th { "note" } }
+            @for h in &rows {
+                tr {
+                    td { a href={ "/o/" (org) "/hosts/" (h.host_id) } { (escape(&h.host_name)) } }
+                    td { span class={ "legend st-" (class_of(h.status)) } {} (h.status.as_str()) }
+                    td { @if let Some(r) = h.run_pk { a href={ "/o/" (org) "/runs/" (r) } { (h.findings) } } }
+                    td { (h.answered.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                    td {
+                        @if h.status == HostStatus::Fixed { span.ok { "fixed (was affected)" } " " }
+                        @for (c, v) in &h.verdicts { span.mono { (escape(c)) "=" (escape(v)) } " " }
+                        @if let Some(m) = &h.message { (escape(m)) }
+                    }
+                }
+            }
+        }
+        p.pages {
+            @if after.is_some() {
+                a href=(rollup_link(org, id, status, host, None)) { "\u{2190} first page" } " "
+            }
+            @if let Some(c) = &next {
+                a rel="next" href=(rollup_link(org, id, status, host, Some(c))) { "next " (DIRECTIVE_PAGE_HOSTS) " \u{2192}" }
+            }
+        }
     };
-    Ok(no_store(layout(&d.name, Some(&s), &body).into_response()))
+    let mut resp = no_store(layout(&d.name, Some(&s), &body).into_response());
+    let total_ms = began.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("store;dur={store_ms:.1}, total;dur={total_ms:.1}"))
+    {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    Ok(resp)
+}
+
+async fn directive_export(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((org, id)): Path<(i64, i64)>,
+    Query(q): Query<crate::export::ExportQuery>,
+) -> PageResult {
+    let (_s, o, _role) = member(&state, &headers, org).await?;
+    let format = q.format()?;
+    let d = state.store.get_directive(org, id).await?.ok_or(ApiError::NotFound)?;
+    Ok(crate::export::export(&state, &d, vec![(o.id, o.name)], format, Utc::now()).await?)
 }
 
 async fn host_page(

@@ -4,7 +4,8 @@
 //! Entry points: [`router`] builds the one route table over an [`AppState`] (which holds the
 //! `Arc<dyn Store>` chosen at start), and [`serve`] runs it on a listener until a shutdown
 //! future resolves, so tests bind `127.0.0.1:0`. The JSON API is in [`api`] (described by
-//! `GET /api/v1/openapi.json`), the dashboard in [`dashboard`]; every failure is an
+//! `GET /api/v1/openapi.json`), the dashboard in [`dashboard`], the roll-up export of a
+//! directive (API and dashboard) in [`export`]; every failure is an
 //! [`ApiError`].
 //!
 //! This crate links no engine: it depends on ferret-core, ferret-report and ferret-store only.
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod error;
+pub mod export;
 pub mod tls;
 
 use std::future::Future;
@@ -80,6 +82,14 @@ api_routes! {
     GET "/api/v1/runs/{id}" => api::get_run,
     GET "/api/v1/directives/pending" => api::pending,
     POST "/api/v1/directives/{id}/outcome" => api::outcome,
+    // Signed directives and administration (fleet-trust).
+    GET "/api/v1/admin/directives" => api::list_directives,
+    GET "/api/v1/admin/directives/{id}" => api::get_directive,
+    POST "/api/v1/admin/directives/{id}/close" => api::close_directive,
+    GET "/api/v1/admin/hosts" => api::list_hosts,
+    PUT "/api/v1/admin/orgs/{id}/directive-key" => api::set_directive_key,
+    // Directive roll-up export (fleet-ui).
+    GET "/api/v1/admin/directives/{id}/export" => export::admin_export,
 }
 
 /// The route table.

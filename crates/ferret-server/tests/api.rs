@@ -50,9 +50,14 @@ impl Server {
             tokio::spawn(ferret_server::serve(listener, state, std::future::pending()));
             (format!("http://{addr}"), admin)
         });
+        // A fresh connection per request: a server may close a kept-alive connection after
+        // answering a request whose body it did not read (a 401, 404 or 405 to a body), and
+        // a reused connection would then race that close.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
             .build()
             .into();
         Server { base, admin, _dir: dir, _rt: rt, agent }
@@ -71,7 +76,7 @@ impl Server {
             req = req.header(*k, *v);
         }
         let req = req.body(body.unwrap_or_default()).unwrap();
-        let mut resp = self.agent.run(req).unwrap();
+        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let set_cookies = resp
             .headers()
             .get_all("set-cookie")
@@ -206,6 +211,46 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// A directive envelope signed with `secret` (a fresh key when `None`), as
+/// `ferret admin directive sign` writes it.
+fn signed_envelope(
+    secret: Option<&str>,
+    org: i64,
+    verb: &str,
+    options: &[&str],
+    bundle: Option<&[u8]>,
+) -> Value {
+    use base64::Engine as _;
+    use ferret_core::directive::{DirectiveOption, Document, sha256_hex};
+    let fresh;
+    let secret = match secret {
+        Some(s) => s,
+        None => {
+            fresh = ferret_integrity::sign::keygen().unwrap().secret;
+            &fresh
+        }
+    };
+    let doc = Document {
+        schema_version: 1,
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "pulse-2026".into(),
+        verb: verb.into(),
+        targets: vec!["/srv".into()],
+        options: options.iter().map(|o| DirectiveOption::parse(o)).collect(),
+        deadline: "2030-01-01T00:00:00Z".parse().unwrap(),
+        orgs: vec![org],
+        bundle_sha256: bundle.map(sha256_hex),
+        created: Utc::now(),
+    };
+    let text = serde_json::to_string(&doc).unwrap();
+    let (sig, _) = ferret_integrity::directive::sign(secret, &text).unwrap();
+    json!({
+        "document": text,
+        "signature": sig,
+        "bundle_b64": bundle.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+    })
+}
+
 #[test]
 fn unauthenticated_requests_get_401() {
     let s = Server::start(1 << 20);
@@ -269,7 +314,7 @@ fn another_organisations_data_is_404() {
     );
     let d = s.admin_json(
         "/api/v1/admin/directives",
-        &json!({ "name": "d", "command": "check --campaign x", "deadline": "2030-01-01T00:00:00Z", "orgs": [org_a] }),
+        &signed_envelope(None, org_a, "check", &["campaign=pulse-secure"], None),
     );
     assert_eq!(d.status, 201, "{}", d.body);
     let did = d.json()["id"].as_i64().unwrap();
@@ -326,8 +371,7 @@ fn directives_flow_and_dashboard_roll_up() {
     let (org, token) = s.org_with_host("agency", "<script>alert(1)</script>");
     let d = s.admin_json(
         "/api/v1/admin/directives",
-        &json!({ "name": "pulse", "command": "check --campaign pulse-secure", "bundle_b64": "AAEC",
-                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org] }),
+        &signed_envelope(None, org, "scan", &["min-score=50"], Some(&[0, 1, 2])),
     );
     assert_eq!(d.status, 201, "{}", d.body);
     let did = d.json()["id"].as_i64().unwrap();
@@ -502,4 +546,107 @@ fn openapi_describes_every_route_and_only_routes() {
     // The check can tell a missing route: an unknown path is a bare 404.
     let r = s.call("GET", "/api/v1/no-such-route", &[], None);
     assert_eq!((r.status, r.body.as_str()), (404, ""));
+}
+
+#[test]
+fn publishing_refuses_unsigned_tampered_and_wrongly_keyed_directives() {
+    let s = Server::start(1 << 20);
+    let key = ferret_integrity::sign::keygen().unwrap();
+    let other = ferret_integrity::sign::keygen().unwrap();
+    let r = s
+        .admin_json("/api/v1/admin/orgs", &json!({ "name": "keyed", "directive_key": key.public }));
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["directive_key_id"], key.key_id.as_str());
+    let org = r.json()["id"].as_i64().unwrap();
+    // The old command form.
+    let r = s.admin_json(
+        "/api/v1/admin/directives",
+        &json!({ "name": "d", "command": "scan / -o /tmp/x", "deadline": "2030-01-01T00:00:00Z", "orgs": [org] }),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("unsigned"), "{}", r.body);
+    // Another key than the organisation's.
+    let r = s.admin_json(
+        "/api/v1/admin/directives",
+        &signed_envelope(Some(&other.secret), org, "check", &[], None),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains(&key.key_id), "{}", r.body);
+    // A document changed after signing.
+    let mut env = signed_envelope(Some(&key.secret), org, "check", &[], None);
+    env["document"] = env["document"].as_str().unwrap().replace("/srv", "/etc").into();
+    let r = s.admin_json("/api/v1/admin/directives", &env);
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().contains("sha256"), "{}", r.body);
+    // A bundle that is not the signed one.
+    let mut env = signed_envelope(Some(&key.secret), org, "scan", &[], Some(b"rules"));
+    env["bundle_b64"] = "b3RoZXI=".into();
+    assert_eq!(s.admin_json("/api/v1/admin/directives", &env).status, 400);
+    // An output option.
+    let doc = ferret_core::directive::Document::parse(
+        signed_envelope(Some(&key.secret), org, "scan", &[], None)["document"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut bad = doc.clone();
+    bad.options.push(ferret_core::directive::DirectiveOption::parse("output=/tmp/x"));
+    let text = serde_json::to_string(&bad).unwrap();
+    assert!(ferret_integrity::directive::sign(&key.secret, &text).is_err());
+    // A good one, then the admin views of it.
+    let r = s.admin_json(
+        "/api/v1/admin/directives",
+        &signed_envelope(Some(&key.secret), org, "check", &["campaign=pulse-secure"], None),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let did = r.json()["id"].as_i64().unwrap();
+    assert_eq!(r.json()["signed"], true);
+    let auth = format!("Bearer {}", s.admin);
+    let list = s.call("GET", "/api/v1/admin/directives", &[("authorization", &auth)], None);
+    assert_eq!(list.json().as_array().unwrap().len(), 1);
+    let one = s.call(
+        "GET",
+        &format!("/api/v1/admin/directives/{did}"),
+        &[("authorization", &auth)],
+        None,
+    );
+    assert_eq!(one.status, 200, "{}", one.body);
+    assert_eq!(one.json()["counts"]["pending"], 0);
+    assert_eq!(one.json()["hosts"], 0);
+    let (org2, token) = s.org_with_host("plain", "web-01");
+    let hosts = s.call(
+        "GET",
+        &format!("/api/v1/admin/hosts?org={org2}&name=WEB"),
+        &[("authorization", &auth)],
+        None,
+    );
+    assert_eq!(hosts.json().as_array().unwrap().len(), 1, "{}", hosts.body);
+    // A key registered later is what enrolment advertises.
+    let r = s.call(
+        "PUT",
+        &format!("/api/v1/admin/orgs/{org2}/directive-key"),
+        &[("authorization", &auth), ("content-type", "application/json")],
+        Some(json!({ "directive_key": other.public }).to_string().into_bytes()),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["key_id"], other.key_id.as_str());
+    let env2 = signed_envelope(Some(&other.secret), org2, "check", &[], None);
+    let d2 = s.admin_json("/api/v1/admin/directives", &env2);
+    assert_eq!(d2.status, 201, "{}", d2.body);
+    let host_auth = format!("Bearer {token}");
+    let pending =
+        s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
+    let p = pending.json();
+    // Served verbatim.
+    assert_eq!(p[0]["document"], env2["document"]);
+    assert_eq!(p[0]["signature"], env2["signature"]);
+    let d2id = d2.json()["id"].as_i64().unwrap();
+    let r = s.call(
+        "POST",
+        &format!("/api/v1/admin/directives/{d2id}/close"),
+        &[("authorization", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    let pending =
+        s.call("GET", "/api/v1/directives/pending", &[("authorization", &host_auth)], None);
+    assert!(pending.json().as_array().unwrap().is_empty());
 }

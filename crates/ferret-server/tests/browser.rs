@@ -1,7 +1,10 @@
 //! A browser walks the dashboard: headless Chromium, driven over WebDriver (chromedriver on
 //! loopback), logs in, opens a directive, sees the affected host, opens its finding and
-//! keeps a screenshot (`$CARGO_TARGET_TMPDIR/dashboard-finding.png`). It then opens an HTML
-//! report file and checks that the page fetched no resource at all.
+//! keeps a screenshot (`$CARGO_TARGET_TMPDIR/dashboard-finding.png`). An organisation admin
+//! then signs in and uses the forms: creates an enrolment secret (a host enrols with it),
+//! adds a user, publishes a signed directive by pasting its envelope and closes it, filters
+//! the directive page by status and follows its CSV export link. It
+//! then opens an HTML report file and checks that the page fetched no resource at all.
 //!
 //! Skipped, with a message, when `/usr/bin/chromium` or `/usr/bin/chromedriver` is absent
 //! (Debian packages `chromium` and `chromium-driver`).
@@ -136,6 +139,16 @@ impl WebDriver {
         self.cmd(&format!("/element/{e}/value"), &json!({ "text": text }));
     }
 
+    fn property(&self, using: &str, value: &str, name: &str) -> String {
+        let e = self.find(using, value);
+        self.get(&format!("/element/{e}/property/{name}")).as_str().unwrap().to_owned()
+    }
+
+    /// The value of a cookie the browser holds (HttpOnly ones included).
+    fn cookie(&self, name: &str) -> String {
+        self.get(&format!("/cookie/{name}"))["value"].as_str().unwrap().to_owned()
+    }
+
     fn source(&self) -> String {
         self.get("/source").as_str().unwrap().to_owned()
     }
@@ -171,6 +184,46 @@ impl Drop for WebDriver {
     }
 }
 
+/// A directive envelope signed with `secret` (a fresh key when `None`), as
+/// `ferret admin directive sign` writes it.
+fn signed_envelope(
+    secret: Option<&str>,
+    org: i64,
+    verb: &str,
+    options: &[&str],
+    bundle: Option<&[u8]>,
+) -> Value {
+    use base64::Engine as _;
+    use ferret_core::directive::{DirectiveOption, Document, sha256_hex};
+    let fresh;
+    let secret = match secret {
+        Some(s) => s,
+        None => {
+            fresh = ferret_integrity::sign::keygen().unwrap().secret;
+            &fresh
+        }
+    };
+    let doc = Document {
+        schema_version: 1,
+        id: uuid::Uuid::new_v4().to_string(),
+        name: "pulse-2026".into(),
+        verb: verb.into(),
+        targets: vec!["/srv".into()],
+        options: options.iter().map(|o| DirectiveOption::parse(o)).collect(),
+        deadline: "2030-01-01T00:00:00Z".parse().unwrap(),
+        orgs: vec![org],
+        bundle_sha256: bundle.map(sha256_hex),
+        created: Utc::now(),
+    };
+    let text = serde_json::to_string(&doc).unwrap();
+    let (sig, _) = ferret_integrity::directive::sign(secret, &text).unwrap();
+    json!({
+        "document": text,
+        "signature": sig,
+        "bundle_b64": bundle.map(|b| base64::engine::general_purpose::STANDARD.encode(b)),
+    })
+}
+
 #[test]
 fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
@@ -199,8 +252,7 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     let (_, d) = post(
         &format!("{base}/api/v1/admin/directives"),
         Some(&admin),
-        &json!({ "name": "pulse-2026", "command": "check --campaign pulse-secure",
-                 "deadline": "2030-01-01T00:00:00Z", "orgs": [org_id] }),
+        &signed_envelope(None, org_id, "check", &["campaign=pulse-secure"], None),
     );
     let did = d["id"].as_i64().unwrap().to_string();
     let mut f = Finding::new(
@@ -236,6 +288,11 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
         Some(&admin),
         &json!({ "name": "analyst", "password": "a long password", "org_id": org_id, "role": "viewer" }),
     );
+    post(
+        &format!("{base}/api/v1/admin/users"),
+        Some(&admin),
+        &json!({ "name": "coordinator", "password": "another long password", "org_id": org_id, "role": "admin" }),
+    );
 
     let wd = WebDriver::start(&dir.path().join("profile"));
     wd.goto(&format!("{base}/login"));
@@ -260,6 +317,69 @@ fn browser_logs_in_and_follows_a_directive_to_the_evidence() {
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-finding.png");
     wd.screenshot(&shot);
     eprintln!("screenshot kept at {}", shot.display());
+
+    // An organisation admin uses the forms.
+    wd.click("xpath", "//button[text()='Sign out']");
+    assert!(wd.source_with("Sign in").contains("Sign in"));
+    wd.type_into("input[name=user]", "coordinator");
+    wd.type_into("input[name=password]", "another long password");
+    wd.click("css selector", "button[type=submit]");
+    assert!(wd.source_with("Administration").contains("Add a user"), "an admin sees the forms");
+    wd.click("xpath", "//button[text()='Create an enrolment secret']");
+    let page = wd.source_with("Shown once");
+    let secret = page
+        .split("--secret ")
+        .nth(1)
+        .and_then(|x| x.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(secret.len(), 64, "{page}");
+    let (status, _) = post(
+        &format!("{base}/api/v1/enroll"),
+        None,
+        &json!({ "secret": secret, "host": "web-03" }),
+    );
+    assert_eq!(status, 201, "a host enrols with the secret the form showed");
+    wd.goto(&format!("{base}/o/{org_id}"));
+    wd.type_into("form.admin input[name=name]", "newcomer");
+    wd.type_into("form.admin input[name=password]", "a new long password");
+    wd.click("css selector", "form.admin option[value=admin]");
+    wd.click("xpath", "//button[text()='Add the user']");
+    assert!(wd.source_with("Created and added").contains("as admin"));
+    // Publish a signed directive by pasting its envelope, open it, close it.
+    wd.goto(&format!("{base}/o/{org_id}"));
+    let envelope = signed_envelope(None, org_id, "check", &["campaign=sunburst"], None);
+    wd.type_into("textarea[name=envelope]", &envelope.to_string());
+    wd.click("xpath", "//button[text()='Publish the directive']");
+    assert!(wd.source_with("Published: ").contains("Published: pulse-2026"));
+    wd.click("link text", "Open the directive");
+    assert!(wd.source_with("Close the directive").contains("signed by directive key"));
+    wd.click("xpath", "//button[text()='Close the directive']");
+    let page = wd.source_with("(agents are no longer served it)");
+    assert!(!page.contains("Close the directive"), "{page}");
+    wd.goto(&format!("{base}/o/{org_id}/directives/{did}"));
+    wd.click("css selector", "select[name=status] option[value=affected]");
+    wd.click("xpath", "//button[text()='Filter']");
+    let page = wd.source_with("status affected");
+    assert!(page.contains(">web-01<") && !page.contains(">web-02<"), "{page}");
+    wd.screenshot(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-filtered.png"));
+    // The export link, fetched with the browser's session.
+    let href = wd.property("link text", "CSV", "href");
+    let session = wd.cookie("ferret_session");
+    let mut resp =
+        agent().get(&href).header("cookie", &format!("ferret_session={session}")).call().unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{href}");
+    let csv = resp.body_mut().read_to_string().unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("host_id,host,org,status,findings,answered,run_id,exit_code,message,verdicts")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows.iter().any(|r| r.contains(",web-01,Agency,affected,1,")), "{csv}");
+    assert!(rows.iter().any(|r| r.contains(",web-02,Agency,clean,0,")), "{csv}");
+    assert!(rows.iter().any(|r| r.contains(",web-03,Agency,pending,0,")), "{csv}");
 
     // The HTML report opens with no request for any resource.
     let mut rep = report("file-run", vec![]);

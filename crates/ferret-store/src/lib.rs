@@ -174,6 +174,41 @@ pub trait Store: Send + Sync {
         directive: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<DirectiveStatus>>;
+
+    // Signed directives (fleet-trust).
+
+    /// The organisation's directive public key (minisign text), if registered.
+    async fn org_directive_key(&self, org: i64) -> Result<Option<String>>;
+    /// Registers (or with `None` removes) the organisation's directive public key; false
+    /// when there is no such organisation.
+    async fn set_org_directive_key(&self, org: i64, key: Option<&str>) -> Result<bool>;
+    /// Every directive, newest first (administrators).
+    async fn list_all_directives(&self) -> Result<Vec<Directive>>;
+    /// One directive whatever its organisations (administrators).
+    async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>>;
+    /// Closes a directive: agents are no longer served it. False when it does not exist.
+    async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool>;
+    // Directive roll-up at scale (fleet-ui).
+    /// Hosts per status of one organisation in a directive at `now`, and the answers over
+    /// `buckets` time buckets, counted in SQL (no host is loaded). `None` when the
+    /// directive does not apply to the organisation.
+    async fn rollup_summary(
+        &self,
+        org: i64,
+        directive: i64,
+        now: DateTime<Utc>,
+        buckets: usize,
+    ) -> Result<Option<RollupSummary>>;
+    /// One page of an organisation's hosts in a directive's roll-up at `now`, in (host
+    /// name, host id) order, filtered by status and host name. `None` when the directive
+    /// does not apply to the organisation.
+    async fn rollup_page(
+        &self,
+        org: i64,
+        directive: i64,
+        query: &RollupQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<RollupRow>>>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.

@@ -173,8 +173,14 @@ pub struct FindingFilter {
 pub struct NewDirective {
     /// A short name.
     pub name: String,
-    /// The ferret arguments to run, e.g. `check --campaign pulse-secure`.
+    /// The verb (`scan`, `verify`, `hunt`, `check`).
+    pub verb: String,
+    /// A one-line summary for people (`check --campaign=pulse-secure -- /`); never run.
     pub command: String,
+    /// The signed document's exact text.
+    pub document: Option<String>,
+    /// The signature's text.
+    pub signature: Option<String>,
     /// An optional rule bundle the command uses.
     pub bundle: Option<Vec<u8>>,
     /// When every host should have answered.
@@ -190,8 +196,17 @@ pub struct Directive {
     pub id: i64,
     /// Name.
     pub name: String,
-    /// The ferret arguments to run.
+    /// The verb.
+    pub verb: String,
+    /// A one-line summary for people (for a directive stored before signing existed, its
+    /// unsigned command, which agents refuse).
     pub command: String,
+    /// The signed document's exact text (`None`: an unsigned directive from before).
+    #[serde(skip)]
+    pub document: Option<String>,
+    /// The signature's text.
+    #[serde(skip)]
+    pub signature: Option<String>,
     /// The rule bundle.
     #[serde(skip)]
     pub bundle: Option<Vec<u8>>,
@@ -199,6 +214,8 @@ pub struct Directive {
     pub deadline: DateTime<Utc>,
     /// When it was published.
     pub created: DateTime<Utc>,
+    /// When it was closed (agents are no longer served it).
+    pub closed: Option<DateTime<Utc>>,
     /// Organisations it applies to (sorted).
     pub orgs: Vec<i64>,
 }
@@ -224,29 +241,54 @@ pub enum HostStatus {
     Affected,
     /// Its latest run for the directive had none.
     Clean,
+    /// Its latest run for the directive is clean and an earlier one was affected (only
+    /// in the roll-up of [`crate::Store::rollup_summary`] and [`crate::Store::rollup_page`];
+    /// [`crate::Store::directive_status`] marks such a host clean with `fixed` set).
+    Fixed,
     /// The agent reported that the command failed.
     Errored,
     /// No answer yet; the deadline has not passed.
     Pending,
     /// No answer and the deadline has passed.
+    #[serde(rename = "not_answered")]
     Missing,
 }
 
 impl HostStatus {
     /// Every status, in display order.
-    pub const ALL: [HostStatus; 5] = [
+    pub const ALL: [HostStatus; 6] = [
         HostStatus::Affected,
         HostStatus::Clean,
+        HostStatus::Fixed,
         HostStatus::Errored,
         HostStatus::Pending,
         HostStatus::Missing,
     ];
+
+    /// The machine name used in exports, query strings and JSON: `affected`, `clean`,
+    /// `fixed`, `errored`, `pending`, `not_answered`.
+    pub fn code(self) -> &'static str {
+        match self {
+            HostStatus::Affected => "affected",
+            HostStatus::Clean => "clean",
+            HostStatus::Fixed => "fixed",
+            HostStatus::Errored => "errored",
+            HostStatus::Pending => "pending",
+            HostStatus::Missing => "not_answered",
+        }
+    }
+
+    /// Parses a [`HostStatus::code`].
+    pub fn from_code(s: &str) -> Option<HostStatus> {
+        HostStatus::ALL.into_iter().find(|h| h.code() == s)
+    }
 
     /// The name shown.
     pub fn as_str(self) -> &'static str {
         match self {
             HostStatus::Affected => "affected",
             HostStatus::Clean => "clean",
+            HostStatus::Fixed => "fixed",
             HostStatus::Errored => "errored",
             HostStatus::Pending => "pending",
             HostStatus::Missing => "not reported by deadline",
@@ -307,4 +349,68 @@ impl DirectiveStatus {
         }
         m
     }
+}
+
+// Directive roll-up at scale (fleet-ui): counts in SQL, keyset pages, export rows.
+
+/// One host's line in a directive's roll-up, as a page of the dashboard and the export
+/// give it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RollupRow {
+    /// Host id.
+    pub host_id: i64,
+    /// Host name.
+    pub host_name: String,
+    /// The host's organisation.
+    pub org_id: i64,
+    /// Its status (pending or not answered by the deadline when it has not answered).
+    pub status: HostStatus,
+    /// Findings in its latest run for the directive.
+    pub findings: i64,
+    /// When its answer (latest run, or the agent's error) arrived.
+    pub answered: Option<DateTime<Utc>>,
+    /// Database id of its latest run for the directive.
+    pub run_pk: Option<i64>,
+    /// The report's run id of that run (or the one the agent named).
+    pub run_id: Option<String>,
+    /// The command's exit code, as the agent reported it.
+    pub exit_code: Option<i64>,
+    /// The agent's message.
+    pub message: Option<String>,
+    /// For a `check` run: campaign → verdict (`affected`, `not_found`, `unknown`).
+    pub verdicts: std::collections::BTreeMap<String, String>,
+}
+
+/// Where a page of a roll-up starts: after this host (in host name, then id, order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RollupCursor {
+    /// The last host name of the previous page.
+    pub host_name: String,
+    /// The last host id of the previous page.
+    pub host_id: i64,
+}
+
+/// Which part of a roll-up to list. Every value is bound, never spliced.
+#[derive(Clone, Debug, Default)]
+pub struct RollupQuery {
+    /// Only hosts with this status.
+    pub status: Option<HostStatus>,
+    /// Host name contains this (case-insensitive; `%`, `_` and `\` are literal).
+    pub name: Option<String>,
+    /// Start after this host.
+    pub after: Option<RollupCursor>,
+    /// Most rows returned (clamped to 1..=1000).
+    pub limit: i64,
+}
+
+/// A directive's roll-up in one organisation, counted in SQL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RollupSummary {
+    /// Hosts of the organisation.
+    pub hosts: i64,
+    /// Hosts per status, every status present (zero included).
+    pub counts: std::collections::BTreeMap<HostStatus, i64>,
+    /// The chart over time: for each time bucket (its end), the hosts that had answered by
+    /// then, by their current status, and `Pending` for the hosts silent then.
+    pub over_time: Vec<(DateTime<Utc>, std::collections::BTreeMap<HostStatus, i64>)>,
 }

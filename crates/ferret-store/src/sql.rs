@@ -17,7 +17,8 @@ use sqlx::{Any, AnyPool, Connection as _, Row as _};
 
 use crate::model::{
     Directive, DirectiveHost, DirectiveOutcome, DirectiveStatus, FindingFilter, FindingRow, Host,
-    HostStatus, Ingested, NewDirective, Org, Role, Run, Session, StatusEvent, User,
+    HostStatus, Ingested, NewDirective, Org, Role, RollupQuery, RollupRow, RollupSummary, Run,
+    Session, StatusEvent, User,
 };
 use crate::{Result, Store, StoreError};
 
@@ -28,10 +29,20 @@ enum Backend {
     Postgres,
 }
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_signed_directives.sql")),
+    (ROLLUP_MIGRATION, include_str!("../migrations/sqlite/0003_rollup.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_signed_directives.sql")),
+    (ROLLUP_MIGRATION, include_str!("../migrations/postgres/0003_rollup.sql")),
+];
+
+/// The migration that adds `directive_hosts`; the store fills it from the runs and
+/// outcomes already stored, in the same transaction.
+const ROLLUP_MIGRATION: i64 = 3;
 
 /// Rows of findings inserted per statement.
 const FINDING_CHUNK: usize = 100;
@@ -308,6 +319,9 @@ impl SqlStore {
                 for stmt in statements(sql) {
                     sqlx::query(&stmt).execute(&mut *tx).await.map_err(m)?;
                 }
+                if *version == ROLLUP_MIGRATION {
+                    backfill_rollup(&mut tx).await.map_err(m)?;
+                }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
                     .bind(*version)
                     .bind(ms(Utc::now()))
@@ -342,13 +356,22 @@ impl SqlStore {
     async fn directive_of(&self, row: &AnyRow) -> Result<Directive> {
         let g = |e| StoreError::Database { op: "read directive", source: e };
         let id: i64 = row.try_get("id").map_err(g)?;
+        let command: String = row.try_get("command").map_err(g)?;
+        let verb: Option<String> = row.try_get("verb").map_err(g)?;
+        let closed: Option<i64> = row.try_get("closed_ms").map_err(g)?;
         Ok(Directive {
             id,
             name: row.try_get("name").map_err(g)?,
-            command: row.try_get("command").map_err(g)?,
+            verb: verb.unwrap_or_else(|| {
+                command.split_whitespace().next().unwrap_or_default().to_owned()
+            }),
+            command,
+            document: row.try_get("document").map_err(g)?,
+            signature: row.try_get("signature").map_err(g)?,
             bundle: row.try_get("bundle").map_err(g)?,
             deadline: from_ms(row.try_get("deadline_ms").map_err(g)?),
             created: from_ms(row.try_get("created_ms").map_err(g)?),
+            closed: closed.map(from_ms),
             orgs: self.directive_orgs(id).await?,
         })
     }
@@ -374,7 +397,8 @@ struct Acc {
     errored: Option<(Option<String>, i64)>,
 }
 
-const DIRECTIVE_COLS: &str = "d.id, d.name, d.command, d.bundle, d.deadline_ms, d.created_ms";
+const DIRECTIVE_COLS: &str = "d.id, d.name, d.command, d.bundle, d.deadline_ms, d.created_ms, \
+     d.verb, d.document, d.signature, d.closed_ms";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -730,6 +754,21 @@ impl Store for SqlStore {
                 .await
                 .map_err(db("ingest findings"))?;
         }
+        if let Some(d) = directive {
+            let answer = RunAnswer {
+                directive: d,
+                host_id: host.id,
+                org_id: host.org_id,
+                host_name: &host.name,
+                run_pk,
+                run_id: &report.run_id,
+                findings: i64::try_from(report.findings.len()).unwrap_or(i64::MAX),
+                affected: report.summary.has_findings(),
+                verdicts: verdicts_json(&report.summary),
+                at_ms: ms(now),
+            };
+            rollup_run(&mut tx, &answer).await.map_err(db("ingest roll-up"))?;
+        }
         sqlx::query("UPDATE hosts SET last_seen_ms = $1 WHERE id = $2")
             .bind(ms(now))
             .bind(host.id)
@@ -832,14 +871,17 @@ impl Store for SqlStore {
     async fn create_directive(&self, d: &NewDirective, now: DateTime<Utc>) -> Result<Directive> {
         let mut tx = self.pool.begin().await.map_err(db("create directive"))?;
         let row = sqlx::query(
-            "INSERT INTO directives (name, command, bundle, deadline_ms, created_ms) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO directives (name, command, bundle, deadline_ms, created_ms, verb, \
+             document, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(d.name.clone())
         .bind(d.command.clone())
         .bind(d.bundle.clone())
         .bind(ms(d.deadline))
         .bind(ms(now))
+        .bind(d.verb.clone())
+        .bind(d.document.clone())
+        .bind(d.signature.clone())
         .fetch_one(&mut *tx)
         .await
         .map_err(db("create directive"))?;
@@ -859,10 +901,14 @@ impl Store for SqlStore {
         Ok(Directive {
             id,
             name: d.name.clone(),
+            verb: d.verb.clone(),
             command: d.command.clone(),
+            document: d.document.clone(),
+            signature: d.signature.clone(),
             bundle: d.bundle.clone(),
             deadline: from_ms(ms(d.deadline)),
             created: from_ms(ms(now)),
+            closed: None,
             orgs,
         })
     }
@@ -902,7 +948,7 @@ impl Store for SqlStore {
     async fn pending_directives(&self, host: &Host) -> Result<Vec<Directive>> {
         let rows = sqlx::query(&format!(
             "SELECT {DIRECTIVE_COLS} FROM directives d JOIN directive_orgs o \
-             ON o.directive_id = d.id WHERE o.org_id = $1 \
+             ON o.directive_id = d.id WHERE o.org_id = $1 AND d.closed_ms IS NULL \
              AND NOT EXISTS (SELECT 1 FROM directive_results x WHERE x.directive_id = d.id \
                  AND x.host_id = $2) \
              AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.directive_id = d.id AND r.host_id = $2) \
@@ -930,6 +976,7 @@ impl Store for SqlStore {
         if !self.directive_applies(directive, host.org_id).await? {
             return Err(StoreError::Conflict { what: "no such directive; an answer" });
         }
+        let mut tx = self.pool.begin().await.map_err(db("record directive outcome"))?;
         sqlx::query(
             "INSERT INTO directive_results (directive_id, host_id, state, exit_code, message, \
              run_id, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -944,9 +991,19 @@ impl Store for SqlStore {
         .bind(outcome.message.clone())
         .bind(outcome.run_id.clone())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db("record directive outcome"))?;
+        let answer = OutcomeAnswer {
+            directive,
+            host_id: host.id,
+            org_id: host.org_id,
+            host_name: &host.name,
+            outcome,
+            at_ms: ms(now),
+        };
+        rollup_outcome(&mut tx, &answer).await.map_err(db("record directive outcome"))?;
+        tx.commit().await.map_err(db("record directive outcome"))?;
         Ok(())
     }
 
@@ -1039,6 +1096,440 @@ impl Store for SqlStore {
             .collect();
         lines.sort_by(|a, b| a.status.cmp(&b.status).then_with(|| a.host_name.cmp(&b.host_name)));
         Ok(Some(DirectiveStatus { directive: d, hosts: lines, events }))
+    }
+
+    // Signed directives (fleet-trust).
+
+    async fn org_directive_key(&self, org: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT directive_key FROM organisations WHERE id = $1")
+            .bind(org)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("read directive key"))?;
+        match row {
+            Some(r) => r.try_get("directive_key").map_err(db("read directive key")),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_org_directive_key(&self, org: i64, key: Option<&str>) -> Result<bool> {
+        let done = sqlx::query("UPDATE organisations SET directive_key = $1 WHERE id = $2")
+            .bind(key.map(str::to_owned))
+            .bind(org)
+            .execute(&self.pool)
+            .await
+            .map_err(db("set directive key"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_all_directives(&self) -> Result<Vec<Directive>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DIRECTIVE_COLS} FROM directives d ORDER BY d.created_ms DESC, d.id DESC"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("list directives"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.directive_of(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>> {
+        let row =
+            sqlx::query(&format!("SELECT {DIRECTIVE_COLS} FROM directives d WHERE d.id = $1"))
+                .bind(directive)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db("read directive"))?;
+        match row {
+            Some(r) => Ok(Some(self.directive_of(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE directives SET closed_ms = $1 WHERE id = $2 AND closed_ms IS NULL")
+                .bind(ms(now))
+                .bind(directive)
+                .execute(&self.pool)
+                .await
+                .map_err(db("close directive"))?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        Ok(self.get_directive_any(directive).await?.is_some())
+    }
+
+    // Directive roll-up at scale (fleet-ui).
+    async fn rollup_summary(
+        &self,
+        org: i64,
+        directive: i64,
+        now: DateTime<Utc>,
+        buckets: usize,
+    ) -> Result<Option<RollupSummary>> {
+        let Some(times) = self.rollup_times(org, directive).await? else { return Ok(None) };
+        let g = |e| StoreError::Database { op: "directive roll-up counts", source: e };
+        let hosts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM hosts WHERE org_id = $1")
+            .bind(org)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get("n"))
+            .map_err(g)?;
+        let n = i64::try_from(buckets.clamp(1, 100)).unwrap_or(1);
+        let start = times.created_ms;
+        let span = ms(now).saturating_sub(start).max(1);
+        let width = (span / n).max(1);
+        let rows = sqlx::query(
+            "SELECT status, (answered_ms - $3) / $4 AS b, COUNT(*) AS n FROM directive_hosts \
+             WHERE directive_id = $1 AND org_id = $2 AND status IS NOT NULL GROUP BY 1, 2",
+        )
+        .bind(directive)
+        .bind(org)
+        .bind(start)
+        .bind(width)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(g)?;
+        // answered[bucket][status]
+        let mut answered: Vec<BTreeMap<HostStatus, i64>> =
+            vec![BTreeMap::new(); usize::try_from(n).unwrap_or(1)];
+        let mut counts: BTreeMap<HostStatus, i64> =
+            HostStatus::ALL.iter().map(|s| (*s, 0)).collect();
+        for r in &rows {
+            let code: String = r.try_get("status").map_err(g)?;
+            let bucket: Option<i64> = r.try_get("b").map_err(g)?;
+            let c: i64 = r.try_get("n").map_err(g)?;
+            let status = HostStatus::from_code(&code).ok_or_else(|| StoreError::Corrupt {
+                what: "directive_hosts.status",
+                reason: code,
+            })?;
+            *counts.entry(status).or_default() += c;
+            let i = bucket.unwrap_or(n - 1).clamp(0, n - 1);
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| answered.get_mut(i)) {
+                *slot.entry(status).or_default() += c;
+            }
+        }
+        let silent = if now > times.deadline { HostStatus::Missing } else { HostStatus::Pending };
+        let total_answered: i64 = counts.values().sum();
+        *counts.entry(silent).or_default() += (hosts - total_answered).max(0);
+        let mut over_time = Vec::with_capacity(answered.len());
+        let mut running: BTreeMap<HostStatus, i64> = BTreeMap::new();
+        for (i, bucket) in answered.iter().enumerate() {
+            for (st, c) in bucket {
+                *running.entry(*st).or_default() += c;
+            }
+            let i = i64::try_from(i).unwrap_or(0) + 1;
+            let end = from_ms(if i == n { ms(now) } else { start.saturating_add(width * i) });
+            let mut col = running.clone();
+            let so_far: i64 = col.values().sum();
+            col.insert(HostStatus::Pending, (hosts - so_far).max(0));
+            over_time.push((end, col));
+        }
+        Ok(Some(RollupSummary { hosts, counts, over_time }))
+    }
+
+    async fn rollup_page(
+        &self,
+        org: i64,
+        directive: i64,
+        query: &RollupQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<RollupRow>>> {
+        let Some(times) = self.rollup_times(org, directive).await? else { return Ok(None) };
+        let late = now > times.deadline;
+        let limit = query.limit.clamp(1, 1000);
+        let mut q = Sql::default();
+        match query.status {
+            // Hosts that answered with this status: from the roll-up's own index.
+            Some(
+                st @ (HostStatus::Affected
+                | HostStatus::Clean
+                | HostStatus::Fixed
+                | HostStatus::Errored),
+            ) => {
+                q.push(
+                    "SELECT s.host_id, s.host_name, s.org_id, s.status, s.run_pk, s.run_id, \
+                     s.findings, s.answered_ms, s.exit_code, s.message, s.verdicts \
+                     FROM directive_hosts s WHERE s.directive_id = ",
+                )
+                .arg(Arg::Int(directive));
+                q.push(" AND s.org_id = ").arg(Arg::Int(org));
+                q.push(" AND s.status = ").arg(Arg::Text(st.code().to_owned()));
+                if let Some(n) = query.name.as_deref().filter(|n| !n.is_empty()) {
+                    q.push(" AND LOWER(s.host_name) LIKE ")
+                        .arg(Arg::Text(like_pattern(n)))
+                        .push(" ESCAPE '\\'");
+                }
+                if let Some(c) = &query.after {
+                    q.push(" AND (s.host_name, s.host_id) > (").arg(Arg::Text(c.host_name.clone()));
+                    q.push(", ").arg(Arg::Int(c.host_id)).push(")");
+                }
+                q.push(" ORDER BY s.host_name, s.host_id LIMIT ").arg(Arg::Int(limit));
+            }
+            Some(HostStatus::Pending) if late => return Ok(Some(Vec::new())),
+            Some(HostStatus::Missing) if !late => return Ok(Some(Vec::new())),
+            // Every host, or those that have not answered: from the organisation's hosts.
+            other => {
+                q.push(
+                    "SELECT h.id AS host_id, h.name AS host_name, h.org_id, s.status, s.run_pk, \
+                     s.run_id, s.findings, s.answered_ms, s.exit_code, s.message, s.verdicts \
+                     FROM hosts h LEFT JOIN directive_hosts s ON s.directive_id = ",
+                )
+                .arg(Arg::Int(directive));
+                q.push(" AND s.host_id = h.id WHERE h.org_id = ").arg(Arg::Int(org));
+                if other.is_some() {
+                    q.push(" AND s.status IS NULL");
+                }
+                if let Some(n) = query.name.as_deref().filter(|n| !n.is_empty()) {
+                    q.push(" AND LOWER(h.name) LIKE ")
+                        .arg(Arg::Text(like_pattern(n)))
+                        .push(" ESCAPE '\\'");
+                }
+                if let Some(c) = &query.after {
+                    q.push(" AND (h.name, h.id) > (").arg(Arg::Text(c.host_name.clone()));
+                    q.push(", ").arg(Arg::Int(c.host_id)).push(")");
+                }
+                q.push(" ORDER BY h.name, h.id LIMIT ").arg(Arg::Int(limit));
+            }
+        }
+        let rows = bind_all(sqlx::query(&q.text), &q.args)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("directive roll-up page"))?;
+        let silent = if late { HostStatus::Missing } else { HostStatus::Pending };
+        rows.iter().map(|r| rollup_row_of(r, silent)).collect::<Result<Vec<_>>>().map(Some)
+    }
+}
+
+// Directive roll-up at scale (fleet-ui): the rows of `directive_hosts` are written with the
+// run or outcome that changes them, in the same transaction.
+
+/// A run that answers a directive, as the roll-up records it.
+struct RunAnswer<'a> {
+    directive: i64,
+    host_id: i64,
+    org_id: i64,
+    host_name: &'a str,
+    run_pk: i64,
+    run_id: &'a str,
+    findings: i64,
+    /// The run decides exit status 1: a finding, or for `check` a campaign affected.
+    affected: bool,
+    verdicts: Option<String>,
+    at_ms: i64,
+}
+
+/// An agent's outcome for a directive, as the roll-up records it.
+struct OutcomeAnswer<'a> {
+    directive: i64,
+    host_id: i64,
+    org_id: i64,
+    host_name: &'a str,
+    outcome: &'a DirectiveOutcome,
+    at_ms: i64,
+}
+
+/// The verdicts of a `check` run as a JSON object campaign → verdict, or `None`.
+fn verdicts_json(summary: &ferret_core::Summary) -> Option<String> {
+    let list = summary.details.get("verdicts")?.as_array()?;
+    let map: BTreeMap<&str, &str> = list
+        .iter()
+        .filter_map(|v| Some((v.get("campaign")?.as_str()?, v.get("verdict")?.as_str()?)))
+        .collect();
+    serde_json::to_string(&map).ok()
+}
+
+/// Records a run as the host's latest answer: its status is `affected`, or `fixed` when an
+/// earlier run was affected, else `clean`. A single statement, so two collectors ingesting
+/// for the same host cannot lose the earlier state.
+async fn rollup_run(conn: &mut sqlx::AnyConnection, a: &RunAnswer<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO directive_hosts (directive_id, host_id, org_id, host_name, status, run_pk, \
+         run_id, findings, prior_affected, answered_ms, verdicts, errored) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, 0) \
+         ON CONFLICT (directive_id, host_id) DO UPDATE SET \
+         prior_affected = CASE WHEN directive_hosts.run_pk IS NOT NULL \
+             AND directive_hosts.status = 'affected' THEN 1 ELSE directive_hosts.prior_affected END, \
+         status = CASE WHEN excluded.status = 'affected' THEN 'affected' \
+             WHEN directive_hosts.prior_affected = 1 OR (directive_hosts.run_pk IS NOT NULL \
+                 AND directive_hosts.status = 'affected') THEN 'fixed' \
+             ELSE 'clean' END, \
+         run_pk = excluded.run_pk, run_id = excluded.run_id, findings = excluded.findings, \
+         answered_ms = excluded.answered_ms, verdicts = excluded.verdicts",
+    )
+    .bind(a.directive)
+    .bind(a.host_id)
+    .bind(a.org_id)
+    .bind(a.host_name.to_owned())
+    .bind(if a.affected { "affected" } else { "clean" })
+    .bind(a.run_pk)
+    .bind(a.run_id.to_owned())
+    .bind(a.findings)
+    .bind(a.at_ms)
+    .bind(a.verdicts.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records an agent's outcome: `errored` decides the status only while no run answered;
+/// the exit code and message are kept either way.
+async fn rollup_outcome(
+    conn: &mut sqlx::AnyConnection,
+    a: &OutcomeAnswer<'_>,
+) -> Result<(), sqlx::Error> {
+    let errored = a.outcome.errored;
+    sqlx::query(
+        "INSERT INTO directive_hosts (directive_id, host_id, org_id, host_name, status, run_id, \
+         findings, prior_affected, answered_ms, errored, exit_code, message) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10) \
+         ON CONFLICT (directive_id, host_id) DO UPDATE SET \
+         errored = excluded.errored, exit_code = excluded.exit_code, message = excluded.message, \
+         status = CASE WHEN directive_hosts.run_pk IS NOT NULL THEN directive_hosts.status \
+             ELSE excluded.status END, \
+         run_id = CASE WHEN directive_hosts.run_pk IS NOT NULL THEN directive_hosts.run_id \
+             ELSE excluded.run_id END, \
+         answered_ms = CASE WHEN directive_hosts.run_pk IS NOT NULL \
+             THEN directive_hosts.answered_ms ELSE excluded.answered_ms END",
+    )
+    .bind(a.directive)
+    .bind(a.host_id)
+    .bind(a.org_id)
+    .bind(a.host_name.to_owned())
+    .bind(errored.then_some("errored"))
+    .bind(a.outcome.run_id.clone())
+    .bind(errored.then_some(a.at_ms))
+    .bind(i64::from(errored))
+    .bind(a.outcome.exit_code)
+    .bind(a.outcome.message.clone())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Fills `directive_hosts` from the runs and outcomes stored before it existed, replaying
+/// them in the order they arrived (runs in pages, so memory stays bounded).
+async fn backfill_rollup(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    let mut after = (i64::MIN, i64::MIN);
+    loop {
+        let rows = sqlx::query(
+            "SELECT r.id, r.host_id, r.org_id, h.name, r.directive_id, r.run_id, r.findings, \
+             r.received_ms, r.report FROM runs r JOIN hosts h ON h.id = r.host_id \
+             WHERE r.directive_id IS NOT NULL AND (r.received_ms, r.id) > ($1, $2) \
+             ORDER BY r.received_ms, r.id LIMIT 500",
+        )
+        .bind(after.0)
+        .bind(after.1)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = (last.try_get("received_ms")?, last.try_get("id")?);
+        for r in &rows {
+            let text: String = r.try_get("report")?;
+            let findings: i64 = r.try_get("findings")?;
+            let (affected, verdicts) = match serde_json::from_str::<Report>(&text) {
+                Ok(rep) => (rep.summary.has_findings(), verdicts_json(&rep.summary)),
+                Err(_) => (findings > 0, None),
+            };
+            let name: String = r.try_get("name")?;
+            let run_id: String = r.try_get("run_id")?;
+            let answer = RunAnswer {
+                directive: r.try_get("directive_id")?,
+                host_id: r.try_get("host_id")?,
+                org_id: r.try_get("org_id")?,
+                host_name: &name,
+                run_pk: r.try_get("id")?,
+                run_id: &run_id,
+                findings,
+                affected,
+                verdicts,
+                at_ms: r.try_get("received_ms")?,
+            };
+            rollup_run(&mut *conn, &answer).await?;
+        }
+    }
+    let outcomes = sqlx::query(
+        "SELECT x.directive_id, x.host_id, h.org_id, h.name, x.state, x.exit_code, x.message, \
+         x.run_id, x.updated_ms FROM directive_results x JOIN hosts h ON h.id = x.host_id \
+         ORDER BY x.updated_ms",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &outcomes {
+        let state: String = r.try_get("state")?;
+        let outcome = DirectiveOutcome {
+            errored: state == "errored",
+            exit_code: r.try_get("exit_code")?,
+            message: r.try_get("message")?,
+            run_id: r.try_get("run_id")?,
+        };
+        let name: String = r.try_get("name")?;
+        let answer = OutcomeAnswer {
+            directive: r.try_get("directive_id")?,
+            host_id: r.try_get("host_id")?,
+            org_id: r.try_get("org_id")?,
+            host_name: &name,
+            outcome: &outcome,
+            at_ms: r.try_get("updated_ms")?,
+        };
+        rollup_outcome(&mut *conn, &answer).await?;
+    }
+    Ok(())
+}
+
+/// A directive's creation time and deadline, if it applies to the organisation.
+struct RollupTimes {
+    created_ms: i64,
+    deadline: DateTime<Utc>,
+}
+
+fn rollup_row_of(r: &AnyRow, silent: HostStatus) -> Result<RollupRow> {
+    let g = |e| StoreError::Database { op: "read directive roll-up", source: e };
+    let code: Option<String> = r.try_get("status").map_err(g)?;
+    let status = match code {
+        Some(c) => HostStatus::from_code(&c)
+            .ok_or_else(|| StoreError::Corrupt { what: "directive_hosts.status", reason: c })?,
+        None => silent,
+    };
+    let decided = !matches!(status, HostStatus::Pending | HostStatus::Missing);
+    let answered: Option<i64> = r.try_get("answered_ms").map_err(g)?;
+    let verdicts: Option<String> = r.try_get("verdicts").map_err(g)?;
+    Ok(RollupRow {
+        host_id: r.try_get("host_id").map_err(g)?,
+        host_name: r.try_get("host_name").map_err(g)?,
+        org_id: r.try_get("org_id").map_err(g)?,
+        status,
+        findings: r.try_get::<Option<i64>, _>("findings").map_err(g)?.unwrap_or(0),
+        answered: answered.filter(|_| decided).map(from_ms),
+        run_pk: r.try_get("run_pk").map_err(g)?,
+        run_id: r.try_get("run_id").map_err(g)?,
+        exit_code: r.try_get("exit_code").map_err(g)?,
+        message: r.try_get("message").map_err(g)?,
+        verdicts: verdicts.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default(),
+    })
+}
+
+impl SqlStore {
+    async fn rollup_times(&self, org: i64, directive: i64) -> Result<Option<RollupTimes>> {
+        let row = sqlx::query(
+            "SELECT d.created_ms, d.deadline_ms FROM directives d JOIN directive_orgs o \
+             ON o.directive_id = d.id WHERE d.id = $1 AND o.org_id = $2",
+        )
+        .bind(directive)
+        .bind(org)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db("read directive"))?;
+        let Some(row) = row else { return Ok(None) };
+        let g = |e| StoreError::Database { op: "read directive", source: e };
+        Ok(Some(RollupTimes {
+            created_ms: row.try_get("created_ms").map_err(g)?,
+            deadline: from_ms(row.try_get("deadline_ms").map_err(g)?),
+        }))
     }
 }
 

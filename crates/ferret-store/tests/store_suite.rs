@@ -8,8 +8,8 @@ use chrono::{Duration, TimeZone as _, Utc};
 use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity, Summary};
 use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
 use ferret_store::{
-    DirectiveOutcome, FindingFilter, HostStatus, NewDirective, Role, SqlStore, Store, StoreError,
-    hash_token,
+    DirectiveOutcome, FindingFilter, HostStatus, NewDirective, Role, RollupCursor, RollupQuery,
+    RollupRow, SqlStore, Store, StoreError, hash_token,
 };
 
 fn finding(rule: &str, severity: Severity, path: &str) -> Finding {
@@ -243,6 +243,7 @@ async fn directives_roll_up(s: &dyn Store) {
                 bundle: Some(vec![0, 1, 2, 255]),
                 deadline: now + Duration::days(1),
                 orgs: vec![a.id],
+                ..NewDirective::default()
             },
             now,
         )
@@ -293,6 +294,300 @@ async fn directives_roll_up(s: &dyn Store) {
     assert!(s.directive_status(b.id, d.id, now).await.unwrap().is_none());
     assert_eq!(s.list_directives(a.id).await.unwrap().len(), 1);
     assert!(s.list_directives(b.id).await.unwrap().is_empty());
+}
+
+/// A `check` report whose summary carries campaign verdicts.
+fn check_report(run_id: &str, findings: Vec<Finding>, verdicts: &[(&str, &str)]) -> Report {
+    let mut r = report(run_id, findings);
+    r.verb = "check".into();
+    let list: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|(c, v)| {
+            serde_json::json!({ "campaign": c, "verdict": v, "title": c, "reason": "r",
+                                           "evidence": 0, "leads": 0 })
+        })
+        .collect();
+    r.summary.details.insert("verdicts".into(), serde_json::Value::Array(list));
+    r
+}
+
+/// Every page of a roll-up query, following the keyset cursor.
+async fn all_pages(
+    s: &dyn Store,
+    org: i64,
+    d: i64,
+    q: RollupQuery,
+    now: chrono::DateTime<Utc>,
+) -> Vec<RollupRow> {
+    let mut out: Vec<RollupRow> = Vec::new();
+    let mut q = q;
+    for _ in 0..1000 {
+        let page = s.rollup_page(org, d, &q, now).await.unwrap().unwrap();
+        let full = i64::try_from(page.len()).unwrap() == q.limit;
+        if let Some(last) = page.last() {
+            q.after =
+                Some(RollupCursor { host_name: last.host_name.clone(), host_id: last.host_id });
+        }
+        out.extend(page);
+        if !full {
+            return out;
+        }
+    }
+    panic!("pagination did not end");
+}
+
+async fn rollup_counts_pages_and_filters(s: &dyn Store) {
+    let a = s.create_org("a").await.unwrap();
+    let b = s.create_org("b").await.unwrap();
+    let now = Utc::now();
+    let d = s
+        .create_directive(
+            &NewDirective {
+                name: "check".into(),
+                command: "check".into(),
+                bundle: None,
+                deadline: now + Duration::days(1),
+                orgs: vec![a.id],
+                ..NewDirective::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let host =
+        |n: &'static str| async move { s.create_host(a.id, n, &hash_token(n)).await.unwrap() };
+    let hit = host("hit").await;
+    let fixed = host("fixed").await;
+    let clean = host("clean").await;
+    let broken = host("broken").await;
+    let late_run = host("errored-then-ran").await;
+    let said_ran = host("said-ran").await;
+    let leads = host("leads-only").await;
+    // Names with LIKE wildcards, and enough silent hosts for several pages.
+    host("100%_real").await;
+    host("100x-real").await;
+    for i in 0..23 {
+        s.create_host(a.id, &format!("silent-{i:02}"), &hash_token(&format!("s{i}")))
+            .await
+            .unwrap();
+    }
+    let outsider = s.create_host(b.id, "outsider", &hash_token("o")).await.unwrap();
+    let bad = || vec![finding("pulse", Severity::Critical, "/x")];
+    let at = |secs| now + Duration::seconds(secs);
+    s.ingest(
+        &hit,
+        &check_report("h1", bad(), &[("pulse-secure", "affected"), ("sunburst", "not_found")]),
+        Some(d.id),
+        at(1),
+    )
+    .await
+    .unwrap();
+    s.ingest(&fixed, &report("f1", bad()), Some(d.id), at(1)).await.unwrap();
+    s.ingest(&fixed, &report("f2", vec![]), Some(d.id), at(2)).await.unwrap();
+    s.ingest(&fixed, &report("f3", vec![]), Some(d.id), at(3)).await.unwrap();
+    s.ingest(&clean, &report("c1", vec![]), Some(d.id), at(1)).await.unwrap();
+    // A report from another organisation's host naming the directive is not part of it.
+    s.ingest(&outsider, &report("o1", vec![]), Some(d.id), at(1)).await.unwrap();
+    // A replay changes nothing.
+    s.ingest(&clean, &report("c1", vec![]), Some(d.id), at(9)).await.unwrap();
+    let err = DirectiveOutcome {
+        errored: true,
+        exit_code: Some(2),
+        message: Some("=cmd|' /C calc'!A0".into()),
+        run_id: None,
+    };
+    s.record_outcome(&broken, d.id, &err, at(1)).await.unwrap();
+    s.record_outcome(&late_run, d.id, &err, at(1)).await.unwrap();
+    s.ingest(&late_run, &report("l1", vec![]), Some(d.id), at(2)).await.unwrap();
+    let ran = DirectiveOutcome {
+        errored: false,
+        exit_code: Some(0),
+        message: None,
+        run_id: Some("lost".into()),
+    };
+    s.record_outcome(&said_ran, d.id, &ran, at(1)).await.unwrap();
+    // A check run with leads below evidence level only: NOT FOUND, exit 0, so clean.
+    s.ingest(
+        &leads,
+        &check_report(
+            "x1",
+            vec![finding("lead", Severity::Medium, "/l")],
+            &[("proxylogon", "not_found")],
+        ),
+        Some(d.id),
+        at(1),
+    )
+    .await
+    .unwrap();
+    // The outcome of a host that also sent a run keeps the run's status, adds the exit code.
+    s.record_outcome(
+        &hit,
+        d.id,
+        &DirectiveOutcome {
+            errored: false,
+            exit_code: Some(1),
+            message: None,
+            run_id: Some("h1".into()),
+        },
+        at(2),
+    )
+    .await
+    .unwrap();
+
+    let sum = s.rollup_summary(a.id, d.id, at(10), 4).await.unwrap().unwrap();
+    assert_eq!(sum.hosts, 32);
+    let count = |st| sum.counts[&st];
+    assert_eq!(count(HostStatus::Affected), 1);
+    assert_eq!(count(HostStatus::Fixed), 1);
+    assert_eq!(count(HostStatus::Clean), 3, "clean, errored-then-ran, leads-only");
+    assert_eq!(count(HostStatus::Errored), 1);
+    assert_eq!(count(HostStatus::Pending), 26, "23 silent, 2 wildcard names, said-ran");
+    assert_eq!(count(HostStatus::Missing), 0);
+    assert_eq!(sum.over_time.len(), 4);
+    let last = &sum.over_time[3].1;
+    assert_eq!(last.values().sum::<i64>(), 32, "every host in the last column");
+    let late = s.rollup_summary(a.id, d.id, now + Duration::days(2), 4).await.unwrap().unwrap();
+    assert_eq!((late.counts[&HostStatus::Pending], late.counts[&HostStatus::Missing]), (0, 26));
+    assert!(s.rollup_summary(b.id, d.id, now, 4).await.unwrap().is_none(), "another organisation");
+    assert!(
+        s.rollup_page(b.id, d.id, &RollupQuery { limit: 10, ..Default::default() }, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Every host once, in name order, over keyset pages of 10.
+    let all =
+        all_pages(s, a.id, d.id, RollupQuery { limit: 10, ..Default::default() }, at(10)).await;
+    let names: Vec<&str> = all.iter().map(|r| r.host_name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names.len(), 32);
+    assert_eq!(sorted.len(), 32, "no host twice");
+    assert!(!names.contains(&"outsider"));
+    let row = |n: &str| all.iter().find(|r| r.host_name == n).unwrap().clone();
+    let hit_row = row("hit");
+    assert_eq!(hit_row.status, HostStatus::Affected);
+    assert_eq!(
+        (hit_row.findings, hit_row.exit_code, hit_row.run_id.as_deref()),
+        (1, Some(1), Some("h1"))
+    );
+    assert_eq!(hit_row.verdicts.get("pulse-secure").map(String::as_str), Some("affected"));
+    assert_eq!(hit_row.verdicts.get("sunburst").map(String::as_str), Some("not_found"));
+    assert_eq!(hit_row.answered, Some(from_ms(at(1))));
+    assert_eq!(row("fixed").status, HostStatus::Fixed);
+    assert_eq!(row("fixed").run_id.as_deref(), Some("f3"));
+    assert_eq!(row("clean").status, HostStatus::Clean);
+    assert_eq!(row("clean").answered, Some(from_ms(at(1))), "the replay changed nothing");
+    let broken_row = row("broken");
+    assert_eq!((broken_row.status, broken_row.exit_code), (HostStatus::Errored, Some(2)));
+    assert_eq!(broken_row.message.as_deref(), Some("=cmd|' /C calc'!A0"));
+    assert_eq!(row("errored-then-ran").status, HostStatus::Clean);
+    assert_eq!(row("errored-then-ran").exit_code, Some(2), "the outcome is kept beside the run");
+    let sr = row("said-ran");
+    assert_eq!((sr.status, sr.answered, sr.exit_code), (HostStatus::Pending, None, Some(0)));
+    assert_eq!(row("leads-only").status, HostStatus::Clean);
+    assert_eq!(row("leads-only").findings, 1);
+    assert_eq!(row("silent-05").status, HostStatus::Pending);
+    assert!(
+        s.rollup_page(
+            a.id,
+            d.id,
+            &RollupQuery { limit: 50, ..Default::default() },
+            now + Duration::days(2)
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .iter()
+        .filter(|r| r.host_name.starts_with("silent"))
+        .all(|r| r.status == HostStatus::Missing)
+    );
+
+    // Filters: status (answered and silent), name with wildcards taken literally.
+    let by = |st: HostStatus, name: Option<&str>, limit: i64| RollupQuery {
+        status: Some(st),
+        name: name.map(str::to_owned),
+        limit,
+        ..Default::default()
+    };
+    let names_of = |rows: Vec<RollupRow>| rows.into_iter().map(|r| r.host_name).collect::<Vec<_>>();
+    assert_eq!(
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Affected, None, 10), at(10)).await),
+        ["hit"]
+    );
+    assert_eq!(
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Clean, None, 2), at(10)).await),
+        ["clean", "errored-then-ran", "leads-only"]
+    );
+    assert_eq!(all_pages(s, a.id, d.id, by(HostStatus::Pending, None, 7), at(10)).await.len(), 26);
+    assert!(all_pages(s, a.id, d.id, by(HostStatus::Missing, None, 7), at(10)).await.is_empty());
+    assert_eq!(
+        all_pages(s, a.id, d.id, by(HostStatus::Missing, None, 7), now + Duration::days(2))
+            .await
+            .len(),
+        26
+    );
+    let named = |n: &str| RollupQuery { name: Some(n.into()), limit: 100, ..Default::default() };
+    assert_eq!(names_of(all_pages(s, a.id, d.id, named("%_"), at(10)).await), ["100%_real"]);
+    assert_eq!(names_of(all_pages(s, a.id, d.id, named("SILENT-1"), at(10)).await).len(), 10);
+    assert_eq!(
+        names_of(all_pages(s, a.id, d.id, by(HostStatus::Pending, Some("100"), 1), at(10)).await),
+        ["100%_real", "100x-real"]
+    );
+    assert!(
+        all_pages(s, a.id, d.id, by(HostStatus::Errored, Some("' OR '1'='1"), 5), at(10))
+            .await
+            .is_empty()
+    );
+}
+
+fn from_ms(t: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    Utc.timestamp_millis_opt(t.timestamp_millis()).unwrap()
+}
+
+async fn signed_directives_keys_and_closing(s: &dyn Store) {
+    let a = s.create_org("a").await.unwrap();
+    let b = s.create_org("b").await.unwrap();
+    let host = s.create_host(a.id, "h", &hash_token("1")).await.unwrap();
+    assert_eq!(s.org_directive_key(a.id).await.unwrap(), None);
+    assert!(s.set_org_directive_key(a.id, Some("untrusted comment: k\nRWQ")).await.unwrap());
+    assert!(!s.set_org_directive_key(9999, Some("k")).await.unwrap());
+    assert_eq!(
+        s.org_directive_key(a.id).await.unwrap().as_deref(),
+        Some("untrusted comment: k\nRWQ")
+    );
+    assert_eq!(s.org_directive_key(b.id).await.unwrap(), None);
+    let now = Utc::now();
+    let d = s
+        .create_directive(
+            &NewDirective {
+                name: "signed".into(),
+                verb: "check".into(),
+                command: "check --campaign=pulse-secure -- /".into(),
+                document: Some("{\"exact\": \"text\"}".into()),
+                signature: Some("sig text".into()),
+                deadline: now + Duration::days(1),
+                orgs: vec![a.id, b.id],
+                ..NewDirective::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    // Kept verbatim.
+    let back = s.get_directive_any(d.id).await.unwrap().unwrap();
+    assert_eq!(back.document.as_deref(), Some("{\"exact\": \"text\"}"));
+    assert_eq!(back.signature.as_deref(), Some("sig text"));
+    assert_eq!(back.verb, "check");
+    assert_eq!(back.orgs, vec![a.id, b.id]);
+    assert_eq!(s.list_all_directives().await.unwrap().len(), 1);
+    assert_eq!(s.pending_directives(&host).await.unwrap().len(), 1);
+    assert!(s.close_directive(d.id, now).await.unwrap());
+    assert!(s.get_directive_any(d.id).await.unwrap().unwrap().closed.is_some());
+    assert!(s.pending_directives(&host).await.unwrap().is_empty());
+    assert!(!s.close_directive(d.id + 100, now).await.unwrap());
 }
 
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -369,6 +664,8 @@ suite!(
     filters_bind_metacharacters,
     users_roles_sessions,
     directives_roll_up,
+    rollup_counts_pages_and_filters,
+    signed_directives_keys_and_closing,
 );
 
 #[tokio::test]
@@ -389,4 +686,83 @@ async fn reopening_a_sqlite_file_keeps_data_and_skips_migrations() {
     }
     let s = ferret_store::open(&url).await.unwrap();
     assert_eq!(s.list_orgs().await.unwrap()[0].name, "kept");
+}
+
+#[tokio::test]
+async fn upgrading_fills_the_roll_up_from_stored_runs_and_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("up.db").display());
+    let now = Utc::now();
+    let before = {
+        let s = ferret_store::open(&url).await.unwrap();
+        let a = s.create_org("a").await.unwrap();
+        let d = s
+            .create_directive(
+                &NewDirective {
+                    name: "d".into(),
+                    command: "check".into(),
+                    bundle: None,
+                    deadline: now + Duration::days(1),
+                    orgs: vec![a.id],
+                    ..NewDirective::default()
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let hosts: Vec<_> =
+            make_hosts(s.as_ref(), a.id, &["fixed", "hit", "broken", "silent"]).await;
+        let bad = || vec![finding("pulse", Severity::Critical, "/x")];
+        s.ingest(&hosts[0], &report("f1", bad()), Some(d.id), now).await.unwrap();
+        s.ingest(&hosts[0], &report("f2", vec![]), Some(d.id), now + Duration::seconds(1))
+            .await
+            .unwrap();
+        s.ingest(
+            &hosts[1],
+            &check_report("h1", bad(), &[("sunburst", "affected")]),
+            Some(d.id),
+            now,
+        )
+        .await
+        .unwrap();
+        let err = DirectiveOutcome {
+            errored: true,
+            exit_code: Some(2),
+            message: Some("no".into()),
+            run_id: None,
+        };
+        s.record_outcome(&hosts[2], d.id, &err, now).await.unwrap();
+        let q = RollupQuery { limit: 100, ..Default::default() };
+        (a.id, d.id, s.rollup_page(a.id, d.id, &q, now).await.unwrap().unwrap())
+    };
+    // Back to the schema before the roll-up table existed.
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    sqlx::query("DROP TABLE directive_hosts").execute(&raw).await.unwrap();
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 3").execute(&raw).await.unwrap();
+    raw.close().await;
+    let s = ferret_store::open(&url).await.unwrap();
+    let (org, d, rows) = before;
+    let q = RollupQuery { limit: 100, ..Default::default() };
+    let after = s.rollup_page(org, d, &q, now).await.unwrap().unwrap();
+    assert_eq!(after, rows);
+    let status: Vec<_> = after.iter().map(|r| (r.host_name.as_str(), r.status)).collect();
+    assert_eq!(
+        status,
+        [
+            ("broken", HostStatus::Errored),
+            ("fixed", HostStatus::Fixed),
+            ("hit", HostStatus::Affected),
+            ("silent", HostStatus::Pending)
+        ]
+    );
+    assert_eq!(after[2].verdicts.get("sunburst").map(String::as_str), Some("affected"));
+}
+
+async fn make_hosts(s: &dyn Store, org: i64, names: &[&str]) -> Vec<ferret_store::Host> {
+    let mut out = Vec::new();
+    for n in names {
+        out.push(s.create_host(org, n, &hash_token(n)).await.unwrap());
+    }
+    out
 }

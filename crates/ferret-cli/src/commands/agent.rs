@@ -1,21 +1,32 @@
-//! `ferret agent [--once] [URL]`: fetch the directives pending for this host, run each by
-//! re-invoking this ferret with the directive's arguments and `--report-to`, and tell the
-//! collector how it went.
+//! `ferret agent [--once] [URL]`: fetch the directives pending for this host, check each
+//! one's signature against the directive key this host pinned at enrolment, run the
+//! verified ones by re-invoking this ferret with an argument vector built from the signed
+//! document, and tell the collector how it went.
+//!
+//! Invariants: a directive is refused (and its outcome posted as errored with the reason)
+//! when this host has no pinned key, when it is unsigned (the old `command` string form),
+//! when its signature, role or digest does not hold, when its bundle is not the signed one,
+//! when the signed document names other organisations than the host's or its deadline has
+//! passed (so a collector can neither move a directive to another organisation whose hosts
+//! pinned the same key nor replay an old one after its time), or when the document asks for
+//! a verb, target or option the allow-lists refuse
+//! (`ferret_core::directive`); for a refused directive nothing is written and nothing is
+//! read. The signature is checked before the document is parsed and the bundle's SHA-256
+//! before anything deserializes it. The run reads no configuration file
+//! (`FERRET_NO_CONFIG=1`) and writes nothing but its report to the spool (and, while it runs,
+//! the verified bundle in ferret's state directory, removed afterwards).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use base64::Engine as _;
 use clap::Args;
+use ferret_core::directive::{Envelope, NO_CONFIG_ENV, Verb};
 use serde::Deserialize;
 
 use crate::exit::ExitStatus;
 use crate::{output, upload};
-
-/// Verbs a directive may run.
-const ALLOWED_VERBS: &[&str] = &["scan", "verify", "hunt", "check", "report"];
 
 /// Arguments of `ferret agent`.
 #[derive(Debug, Args)]
@@ -30,69 +41,20 @@ pub struct AgentArgs {
     pub interval: u64,
 }
 
+/// A directive as the collector serves it.
 #[derive(Debug, Deserialize)]
 struct Pending {
     id: i64,
-    name: String,
-    command: String,
+    #[serde(default)]
+    document: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
     #[serde(default)]
     bundle_b64: Option<String>,
 }
 
-/// Splits a command line into words: whitespace separates, single and double quotes group,
-/// a backslash escapes the next character outside single quotes.
-pub fn split_words(s: &str) -> anyhow::Result<Vec<String>> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => bail!("unclosed ' in {s:?}"),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => cur.push(chars.next().unwrap_or('\\')),
-                        Some(x) => cur.push(x),
-                        None => bail!("unclosed \" in {s:?}"),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                cur.push(chars.next().unwrap_or('\\'));
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
 fn fetch_pending(base: &str, token: &str) -> anyhow::Result<Vec<Pending>> {
-    let mut resp = upload::agent()
+    let mut resp = upload::agent()?
         .get(&format!("{base}/api/v1/directives/pending"))
         .header("authorization", &format!("Bearer {token}"))
         .call()
@@ -106,7 +68,7 @@ fn fetch_pending(base: &str, token: &str) -> anyhow::Result<Vec<Pending>> {
 }
 
 fn post_outcome(base: &str, token: &str, id: i64, body: &serde_json::Value) -> anyhow::Result<()> {
-    let resp = upload::agent()
+    let resp = upload::agent()?
         .post(&format!("{base}/api/v1/directives/{id}/outcome"))
         .header("authorization", &format!("Bearer {token}"))
         .header("content-type", "application/json")
@@ -119,55 +81,106 @@ fn post_outcome(base: &str, token: &str, id: i64, body: &serde_json::Value) -> a
     Ok(())
 }
 
-/// Writes a directive's rule bundle next to the spool, returning its path.
-fn save_bundle(id: i64, b64: &str) -> anyhow::Result<PathBuf> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64.as_bytes())
-        .context("directive bundle is not base64")?;
-    let dir = upload::spool_dir()?.join("..").join("bundles");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("directive-{id}.bundle"));
-    upload::write_owned_file(&path, &bytes)?;
-    Ok(path)
+/// The directory for verified bundles while their run lasts: beside the spool, in ferret's
+/// own state directory.
+fn bundle_dir() -> anyhow::Result<PathBuf> {
+    let spool = upload::spool_dir()?;
+    Ok(spool.parent().map_or_else(|| spool.join("bundles"), |p| p.join("bundles")))
 }
 
-/// Runs one directive; returns the outcome to report.
-fn run_directive(d: &Pending, base: &str) -> serde_json::Value {
-    let fail = |m: String| serde_json::json!({ "errored": true, "message": m });
-    let mut words = match split_words(&d.command) {
-        Ok(w) => w,
-        Err(e) => return fail(format!("{e:#}")),
+fn refused(id: i64, reason: &str) -> serde_json::Value {
+    output::note(&format!("ferret agent: refused directive {id}: {reason}"));
+    serde_json::json!({ "errored": true, "message": reason })
+}
+
+/// Checks one directive and runs it when it holds; returns the outcome to report.
+fn run_directive(d: &Pending, base: &str, host: &upload::AgentConfig) -> serde_json::Value {
+    let Some(pinned) = host.directive_key.as_deref() else {
+        return refused(
+            d.id,
+            "no directive key is pinned on this host: it runs no directive until \
+             `ferret enroll --directive-key KEY` pins the organisation's key",
+        );
     };
-    let Some(verb) = words.first() else { return fail("empty command".into()) };
-    if !ALLOWED_VERBS.contains(&verb.as_str()) {
-        return fail(format!("verb {verb:?} may not be run by a directive"));
+    let (Some(document), Some(signature)) = (&d.document, &d.signature) else {
+        return refused(
+            d.id,
+            "unsigned directive refused: this agent runs only directives signed with the \
+             organisation's directive key (the command string form is no longer run)",
+        );
+    };
+    let envelope = Envelope {
+        document: document.clone(),
+        signature: signature.clone(),
+        bundle_b64: d.bundle_b64.clone(),
+    };
+    let opened = match ferret_integrity::directive::open(pinned, &envelope) {
+        Ok(o) => o,
+        Err(e) => return refused(d.id, &e.to_string()),
+    };
+    let doc = &opened.document;
+    let verb = match doc.verb() {
+        Ok(v) => v,
+        Err(e) => return refused(d.id, &e.to_string()),
+    };
+    if let Some(org) = host.org_id
+        && !doc.orgs.contains(&org)
+    {
+        return refused(
+            d.id,
+            &format!(
+                "the signed directive is for organisations {:?}, not this host's ({org})",
+                doc.orgs
+            ),
+        );
     }
-    if let Some(b) = &d.bundle_b64 {
-        match save_bundle(d.id, b) {
-            Ok(path) => {
-                let p = path.display().to_string();
-                for w in &mut words {
-                    if w.contains("{bundle}") {
-                        *w = w.replace("{bundle}", &p);
-                    }
-                }
-            }
-            Err(e) => return fail(format!("{e:#}")),
-        }
+    if chrono::Utc::now() > doc.deadline {
+        return refused(
+            d.id,
+            &format!("the signed deadline {} has passed", doc.deadline.to_rfc3339()),
+        );
     }
+    let fail = |m: String| serde_json::json!({ "errored": true, "message": m });
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => return fail(format!("cannot find this executable: {e}")),
     };
+    let bundle_path = match &opened.bundle {
+        None => None,
+        Some(bytes) => {
+            let ext = if verb == Verb::Hunt { "yml" } else { "bundle" };
+            let path = match bundle_dir() {
+                Ok(dir) => dir.join(format!("directive-{}.{ext}", d.id)),
+                Err(e) => return fail(format!("{e:#}")),
+            };
+            if let Err(e) = upload::write_owned_file(&path, bytes) {
+                return fail(format!("{e:#}"));
+            }
+            Some(path)
+        }
+    };
+    let argv = match doc.argv(bundle_path.as_deref(), base) {
+        Ok(a) => a,
+        Err(e) => return refused(d.id, &e.to_string()),
+    };
+    output::note(&format!(
+        "ferret agent: running directive {} ({}), signed by key {}: ferret {}",
+        d.id,
+        doc.name,
+        opened.key_id,
+        doc.summary()
+    ));
     let out = Command::new(exe)
-        .args(&words)
-        .arg("--report-to")
-        .arg(base)
+        .args(&argv)
         .env(upload::DIRECTIVE_ENV, d.id.to_string())
+        .env(NO_CONFIG_ENV, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output();
+    if let Some(p) = &bundle_path {
+        let _ = upload::remove_owned_file(p);
+    }
     match out {
         Err(e) => fail(format!("cannot run ferret: {e}")),
         Ok(o) => {
@@ -185,15 +198,12 @@ fn run_directive(d: &Pending, base: &str) -> serde_json::Value {
     }
 }
 
-fn once(base: &str, token: &str) -> anyhow::Result<(usize, usize)> {
+fn once(base: &str, host: &upload::AgentConfig) -> anyhow::Result<(usize, usize)> {
+    let token = host.token.as_str();
     let pending = fetch_pending(base, token)?;
     let mut errored = 0;
     for d in &pending {
-        output::note(&format!(
-            "ferret agent: running directive {} ({}): ferret {}",
-            d.id, d.name, d.command
-        ));
-        let outcome = run_directive(d, base);
+        let outcome = run_directive(d, base, host);
         if outcome["errored"].as_bool() == Some(true) {
             errored += 1;
         }
@@ -212,26 +222,11 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
         if spool.sent > 0 {
             output::note(&format!("ferret agent: sent {} spooled report(s)", spool.sent));
         }
-        let (ran, errored) = once(&base, &cfg.token)?;
+        let (ran, errored) = once(&base, &cfg)?;
         if args.once {
             output::line(&format!("ran {ran} directive(s), {errored} errored"))?;
             return Ok(if errored > 0 { ExitStatus::Incomplete } else { ExitStatus::Clean });
         }
         std::thread::sleep(Duration::from_secs(args.interval.max(10)));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_words;
-
-    #[test]
-    fn split_words_handles_quotes() {
-        assert_eq!(
-            split_words(r#"check --campaign 'pulse secure' "a b" c\ d"#).unwrap(),
-            vec!["check", "--campaign", "pulse secure", "a b", "c d"]
-        );
-        assert!(split_words("check 'open").is_err());
-        assert!(split_words("   ").unwrap().is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: one module per verb, each with its clap `Args`, a conversion into the
 //! engine's configuration, and `run()`.
 
+pub mod admin;
 pub mod agent;
 pub mod baseline;
 pub mod check;
@@ -51,6 +52,8 @@ pub enum Command {
     Report(report::ReportCommand),
     /// Run the directives the collector has for this host.
     Agent(agent::AgentArgs),
+    /// Administer a collector: organisations, secrets, users, hosts, signed directives.
+    Admin(admin::AdminArgs),
     /// Sweep files for known-bad hashes, names and YARA rules.
     #[cfg(feature = "scan")]
     Scan(scan::ScanArgs),
@@ -84,9 +87,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Check(args) => check::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Serve(args) => serve::run(&args),
-        Command::Enroll(args) => enroll::run(args),
+        Command::Enroll(args) => enroll::run(&args),
         Command::Report(cmd) => report::run(cmd),
         Command::Agent(args) => agent::run(&args),
+        Command::Admin(args) => admin::run(&args),
         #[cfg(feature = "scan")]
         Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
