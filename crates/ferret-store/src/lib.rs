@@ -174,6 +174,10 @@ pub trait Store: Send + Sync {
         directive: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<DirectiveStatus>>;
+
+    // Hardening: expired sessions swept.
+    /// Deletes the sessions expired at `now`; returns how many were deleted.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.
