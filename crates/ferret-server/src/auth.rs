@@ -125,12 +125,33 @@ enum Gate {
     Session,
 }
 
+/// Whether `method path` is one of [`crate::API_ROUTES`] (`{param}` matching a segment).
+fn api_routed(method: &Method, path: &str) -> bool {
+    crate::API_ROUTES.iter().any(|(m, pattern)| {
+        *m == method.as_str() && {
+            let mut want = pattern.split('/');
+            let mut got = path.split('/');
+            loop {
+                match (want.next(), got.next()) {
+                    (None, None) => break true,
+                    (Some(w), Some(g)) if w == g || (w.starts_with('{') && !g.is_empty()) => {}
+                    _ => break false,
+                }
+            }
+        }
+    })
+}
+
 fn gate(method: &Method, path: &str) -> Gate {
     if let Some(rest) = path.strip_prefix("/api/") {
+        if !api_routed(method, path) {
+            // Answered 404 or 405 by the router, without reading the body.
+            return Gate::Open;
+        }
         return match rest {
             "v1/openapi.json" => Gate::Open,
             "v1/enroll" => Gate::SmallBody,
-            r if r.starts_with("v1/admin/") || r == "v1/admin" => Gate::Admin,
+            r if r.starts_with("v1/admin/") => Gate::Admin,
             _ => Gate::Host,
         };
     }
@@ -200,4 +221,26 @@ pub(crate) async fn hsts(mut resp: Response) -> Response {
         axum::http::HeaderValue::from_static("max-age=31536000"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_routes_are_matched_by_method_and_segments() {
+        assert!(api_routed(&Method::POST, "/api/v1/reports"));
+        assert!(!api_routed(&Method::GET, "/api/v1/reports"));
+        assert!(api_routed(&Method::POST, "/api/v1/directives/7/outcome"));
+        assert!(!api_routed(&Method::POST, "/api/v1/directives//outcome"));
+        assert!(!api_routed(&Method::POST, "/api/v1/directives/7/outcome/x"));
+        assert!(!api_routed(&Method::GET, "/api/v1/no-such-route"));
+        assert!(matches!(gate(&Method::POST, "/api/v1/admin/orgs"), Gate::Admin));
+        assert!(matches!(gate(&Method::POST, "/api/v1/reports"), Gate::Host));
+        assert!(matches!(gate(&Method::POST, "/api/v1/enroll"), Gate::SmallBody));
+        assert!(matches!(gate(&Method::GET, "/api/v1/openapi.json"), Gate::Open));
+        assert!(matches!(gate(&Method::POST, "/login"), Gate::SmallBody));
+        assert!(matches!(gate(&Method::POST, "/o/1/secrets"), Gate::Session));
+        assert!(matches!(gate(&Method::GET, "/o/1"), Gate::Open));
+    }
 }

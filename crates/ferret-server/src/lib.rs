@@ -97,7 +97,9 @@ pub fn router(state: AppState) -> Router {
     api_router()
         .merge(dashboard::routes())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(guard)
+        // On matched routes only: an unknown path stays a bare 404 and a wrong method 405,
+        // neither of which reads the body.
+        .route_layer(guard)
         .layer(Extension(Arc::new(limit::LoginLimiter::default())))
         .with_state(state)
 }
