@@ -697,7 +697,7 @@ impl Store for SqlStore {
     }
 
     async fn run_report(&self, org: i64, run: i64) -> Result<Option<Report>> {
-        let row = sqlx::query("SELECT report FROM runs WHERE id = $1 AND org_id = $2")
+        let row = sqlx::query("SELECT report, findings FROM runs WHERE id = $1 AND org_id = $2")
             .bind(run)
             .bind(org)
             .fetch_optional(&self.pool)
@@ -705,9 +705,28 @@ impl Store for SqlStore {
             .map_err(db("read report"))?;
         let Some(row) = row else { return Ok(None) };
         let text: String = row.try_get("report").map_err(db("read report"))?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })
+        let count: i64 = row.try_get("findings").map_err(db("read report"))?;
+        let mut report: Report = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })?;
+        if report.findings.is_empty() && count > 0 {
+            // Stored once, as the rows of `findings` (see `StoredReport`).
+            let rows = sqlx::query("SELECT body FROM findings WHERE run_pk = $1 ORDER BY id")
+                .bind(run)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read report findings"))?;
+            report.findings = rows
+                .iter()
+                .map(|r| {
+                    let body: String = r.try_get("body").map_err(db("read report findings"))?;
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: "findings.body",
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
+        Ok(Some(report))
     }
 
     async fn list_findings(&self, org: i64, filter: &FindingFilter) -> Result<Vec<FindingRow>> {
@@ -984,6 +1003,59 @@ impl Store for SqlStore {
 /// Columns of a finding row, in the order [`findings_insert_sql`] binds them.
 const FINDING_COLUMNS: usize = 13;
 
+/// What `runs.report` holds: the report without its findings, which are stored once, as
+/// the `body` of their rows in `findings`, and put back in id order by `run_report` (a run
+/// stored with its findings inside `runs.report` reads back the same). Serializes exactly
+/// as [`Report`] does with an empty `findings` (a unit test compares the two).
+#[derive(serde::Serialize)]
+struct StoredReport<'a> {
+    schema_version: u32,
+    tool: &'a ferret_report::ToolInfo,
+    verb: &'a str,
+    run_id: &'a str,
+    host: &'a str,
+    targets: &'a [String],
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    findings: &'a [Finding],
+    problems: &'a [ferret_core::Problem],
+    problems_dropped: u64,
+    summary: &'a ferret_core::Summary,
+}
+
+impl<'a> StoredReport<'a> {
+    fn of(r: &'a Report) -> StoredReport<'a> {
+        let Report {
+            schema_version,
+            tool,
+            verb,
+            run_id,
+            host,
+            targets,
+            started,
+            finished,
+            findings: _,
+            problems,
+            problems_dropped,
+            summary,
+        } = r;
+        StoredReport {
+            schema_version: *schema_version,
+            tool,
+            verb,
+            run_id,
+            host,
+            targets,
+            started: *started,
+            finished: *finished,
+            findings: &[],
+            problems,
+            problems_dropped: *problems_dropped,
+            summary,
+        }
+    }
+}
+
 /// `INSERT INTO findings (…) VALUES ($1, …), …` for `rows` rows.
 fn findings_insert_sql(rows: usize) -> String {
     let mut q = String::with_capacity(160 + rows * FINDING_COLUMNS * 6);
@@ -1030,7 +1102,7 @@ impl SqlStore {
             Some(d) if self.directive_applies(d, host.org_id).await? => Some(d),
             _ => None,
         };
-        let body = serde_json::to_string(report)
+        let body = serde_json::to_string(&StoredReport::of(report))
             .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })?;
         let max = report.findings.iter().map(|f| f.severity).max().map(sev_rank);
         let mut tx = self.pool.begin().await.map_err(db("ingest"))?;
@@ -1139,6 +1211,39 @@ mod tests {
         let full = findings_insert_sql(FINDING_CHUNK);
         assert_eq!(full.matches('$').count(), FINDING_CHUNK * FINDING_COLUMNS);
         assert!(full.contains(&format!("${})", FINDING_CHUNK * FINDING_COLUMNS)));
+    }
+
+    #[test]
+    fn stored_report_is_the_report_without_findings() {
+        let started = Utc.timestamp_millis_opt(1_700_000_000_000).single().unwrap();
+        let mut summary = ferret_core::Summary { complete: true, ..Default::default() };
+        summary.notes.push("a note".into());
+        let report = Report {
+            schema_version: ferret_report::SCHEMA_VERSION,
+            tool: ferret_report::ToolInfo {
+                name: "ferret".into(),
+                version: "1".into(),
+                exe_sha256: Some("ab".into()),
+                ruleset_sha256: None,
+            },
+            verb: "scan".into(),
+            run_id: "r".into(),
+            host: "h".into(),
+            targets: vec!["/srv".into()],
+            started,
+            finished: started,
+            findings: vec![Finding::new(
+                ferret_core::Engine::Yara,
+                ferret_core::RuleRef::default(),
+                Severity::High,
+            )],
+            problems: vec![],
+            problems_dropped: 3,
+            summary,
+        };
+        let stored = serde_json::to_string(&StoredReport::of(&report)).unwrap();
+        let without = Report { findings: vec![], ..report.clone() };
+        assert_eq!(stored, serde_json::to_string(&without).unwrap());
     }
 
     #[test]
