@@ -2,10 +2,17 @@
 """Load and reliability run for `ferret serve` (driven by bench/serve.sh).
 
 Simulated hosts enrol, then each uploads one gzip-compressed JSONL report with FINDINGS
-findings. With --kill-after N, the collector is killed with SIGKILL once N uploads have been
-acknowledged and started again; hosts whose upload was not acknowledged resend the same run
-id until it is. At the end the database is checked: every acknowledged run is there exactly
-once with all its findings. Only loopback addresses are used; every loop is bounded.
+findings. With --collectors 2, two collectors share the database and the uploads alternate
+between them. With --kill-after N, the first collector is killed with SIGKILL once N uploads
+have been acknowledged and started again; with --pg-restart-after N, PostgreSQL is restarted
+(--pg-restart-cmd) once N uploads have been acknowledged, while uploads go on. Hosts whose
+upload was not acknowledged resend the same run id until it is. At the end the database is
+checked: every acknowledged run is there exactly once with all its findings.
+
+CPU: the user+system time of each collector process over the upload phase is read from
+/proc/PID/stat, and with --pg-url that of the PostgreSQL backends serving the collectors
+(found by their application_name) and of all PostgreSQL processes. Only loopback addresses
+are used; every loop is bounded.
 """
 
 import argparse
@@ -45,16 +52,78 @@ def report_jsonl(host, run_id, findings):
     return gzip.compress(("\n".join(lines) + "\n").encode(), 6)
 
 
-class Collector:
-    def __init__(self, args):
-        self.args = args
-        self.proc = None
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process in seconds, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def postgres_pids(pg_url, app_prefix=None):
+    """Pids of the backends whose application_name starts with app_prefix, or of every
+    PostgreSQL process of the cluster (postmaster's children included) when None."""
+    if app_prefix is None:
+        out = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
+        return [int(p) for p in out.stdout.split()]
+    q = f"SELECT pid FROM pg_stat_activity WHERE application_name LIKE '{app_prefix}%'"
+    out = subprocess.run(["psql", "-At", pg_url, "-c", q], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+class CpuMeter:
+    """CPU seconds of a changing set of processes between start() and stop()."""
+
+    def __init__(self, pids_fn):
+        self.pids_fn = pids_fn
+        self.start_cpu = {}
+        self.last_cpu = {}
+
+    def sample(self):
+        for pid in self.pids_fn():
+            c = cpu_seconds(pid)
+            if c is not None:
+                self.last_cpu[pid] = c
 
     def start(self):
-        cmd = [self.args.ferret, "serve", "--db", self.args.db, "--listen", self.args.listen,
+        self.sample()
+        self.start_cpu = dict(self.last_cpu)
+
+    def stop(self):
+        self.sample()
+        return sum(c - self.start_cpu.get(pid, 0.0) for pid, c in self.last_cpu.items())
+
+
+class Collector:
+    def __init__(self, args, index):
+        self.args = args
+        self.index = index
+        host, port = args.listen.rsplit(":", 1)
+        self.addr = (host, int(port) + index)
+        self.proc = None
+        self.cpu_before_kill = 0.0
+
+    def db_url(self):
+        if not self.args.db.startswith("postgres"):
+            return self.args.db
+        sep = "&" if "?" in self.args.db else "?"
+        return f"{self.args.db}{sep}application_name=ferret_bench_c{self.index}"
+
+    def cpu(self):
+        c = cpu_seconds(self.proc.pid)
+        return self.cpu_before_kill + (c or 0.0)
+
+    def start(self):
+        cmd = [self.args.ferret, "serve", "--db", self.db_url(),
+               "--listen", f"{self.addr[0]}:{self.addr[1]}",
                "--admin-token-file", self.args.admin_token_file]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        host, port = self.args.listen.rsplit(":", 1)
+        host, port = self.addr
         for _ in range(200):
             try:
                 c = http.client.HTTPConnection(host, int(port), timeout=2)
@@ -66,6 +135,7 @@ class Collector:
         raise SystemExit("collector did not start")
 
     def kill(self):
+        self.cpu_before_kill += cpu_seconds(self.proc.pid) or 0.0
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
@@ -117,6 +187,12 @@ def main():
     ap.add_argument("--findings", type=int, default=100)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--kill-after", type=int, default=0)
+    ap.add_argument("--collectors", type=int, default=1,
+                    help="collectors sharing the database (ports --listen, +1, ...)")
+    ap.add_argument("--pg-url", default="",
+                    help="PostgreSQL URL for psql, to measure the backends' CPU")
+    ap.add_argument("--pg-restart-after", type=int, default=0)
+    ap.add_argument("--pg-restart-cmd", default="pg_ctlcluster 15 main restart")
     ap.add_argument("--check-cmd", required=True,
                     help="shell command printing 'runs findings distinct_runs' from the database")
     ap.add_argument("--dashboard-hosts", type=int, default=0)
@@ -125,8 +201,10 @@ def main():
     host, port = args.listen.rsplit(":", 1)
     addr = (host, int(port))
 
-    col = Collector(args)
-    col.start()
+    cols = [Collector(args, i) for i in range(args.collectors)]
+    for c in cols:
+        c.start()
+    col = cols[0]
     holder = {"addr": addr}
     st, body = request(holder, "POST", "/api/v1/admin/orgs",
                        json.dumps({"name": f"load-{uuid.uuid4().hex[:8]}"}),
@@ -159,9 +237,19 @@ def main():
     if not args.kill_after:
         restarted.set()
     resends = [0]
+    pg_restart_done = threading.Event()
+    pg_restart_info = {}
+    restart_threads = []
 
-    def worker():
-        h = {"addr": addr}
+    def restart_postgres():
+        t0 = time.perf_counter()
+        out = subprocess.run(args.pg_restart_cmd, shell=True, capture_output=True, text=True)
+        pg_restart_info.update({"pg_restart_s": round(time.perf_counter() - t0, 2),
+                                "pg_restart_rc": out.returncode,
+                                "pg_restart_at_ack": args.pg_restart_after})
+
+    def worker(wid):
+        h = {"addr": cols[wid % len(cols)].addr}
         while True:
             with lock:
                 i = next_index[0]
@@ -196,6 +284,12 @@ def main():
                     acked[i] = json.loads(body)
                     lat.append(dt)
                     n = len(acked)
+                if (args.pg_restart_after and n == args.pg_restart_after
+                        and not pg_restart_done.is_set()):
+                    pg_restart_done.set()
+                    rt = threading.Thread(target=restart_postgres)
+                    rt.start()
+                    restart_threads.append(rt)
                 if args.kill_after and n == args.kill_after and not kill_done.is_set():
                     kill_done.set()
                     col.kill()
@@ -203,13 +297,37 @@ def main():
                     restarted.set()
                 break
 
+    pg_backends = pg_all = None
+    if args.pg_url:
+        pg_backends = CpuMeter(lambda: postgres_pids(args.pg_url, "ferret_bench_c"))
+        pg_all = CpuMeter(lambda: postgres_pids(args.pg_url))
+        pg_backends.start()
+        pg_all.start()
+    cpu0 = [c.cpu() for c in cols]
+    load0 = open("/proc/loadavg").read().split()[0]
     t_start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(args.workers)]
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(args.workers)]
     for t in threads:
         t.start()
+    stop_sampling = threading.Event()
+
+    def sampler():
+        # Backends come and go (a restart replaces them): sample them while the run lasts.
+        while not stop_sampling.wait(0.5):
+            if pg_backends:
+                pg_backends.sample()
+                pg_all.sample()
+    st = threading.Thread(target=sampler)
+    st.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t_start
+    for rt in restart_threads:
+        rt.join()
+    stop_sampling.set()
+    st.join()
+    cpu1 = [c.cpu() for c in cols]
+    load1 = open("/proc/loadavg").read().split()[0]
 
     result = {
         "hosts": args.hosts, "findings_per_report": args.findings, "workers": args.workers,
@@ -220,12 +338,25 @@ def main():
         "p99_ms": round(sorted(lat)[max(0, int(len(lat) * 0.99) - 1)] * 1000, 1),
         "killed_and_restarted": bool(args.kill_after), "resends": resends[0],
         "duplicates_acknowledged": sum(1 for v in acked.values() if v.get("duplicate")),
+        "collectors": args.collectors,
+        "collector_cpu_s": [round(b - a, 3) for a, b in zip(cpu0, cpu1)],
+        "collector_cpu_ms_per_report": round(
+            sum(b - a for a, b in zip(cpu0, cpu1)) * 1000 / args.hosts, 3),
+        "loadavg_1min_before_after": [float(load0), float(load1)],
     }
+    if pg_backends:
+        pb, pa = pg_backends.stop(), pg_all.stop()
+        result.update({"pg_backends_cpu_s": round(pb, 3),
+                       "pg_backends_cpu_ms_per_report": round(pb * 1000 / args.hosts, 3),
+                       "pg_all_cpu_s": round(pa, 3),
+                       "pg_all_cpu_ms_per_report": round(pa * 1000 / args.hosts, 3)})
+    result.update(pg_restart_info)
 
     if args.dashboard_hosts:
         result.update(dashboard(args, admin, org["id"], secret, addr, directive))
 
-    col.stop()
+    for c in cols:
+        c.stop()
     out = subprocess.run(args.check_cmd, shell=True, capture_output=True, text=True, check=True)
     runs, findings, distinct = (int(x) for x in out.stdout.split())
     result.update({"db_runs": runs, "db_findings": findings, "db_distinct_runs": distinct})

@@ -1,10 +1,10 @@
 //! The JSON API under `/api/v1`: administration (bearer admin token), enrolment, report
 //! ingest and directives (bearer host token). Described in `openapi.json`.
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ferret_core::directive::{self, Document, Envelope};
@@ -482,12 +482,14 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
+/// `POST /api/v1/reports`. The host was authenticated from the headers by
+/// [`auth::authenticate_first`] before the body was read.
 pub(crate) async fn ingest(
     State(state): State<AppState>,
+    Extension(host): Extension<ferret_store::Host>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<Ingested>, ApiError> {
-    let host = auth::host(&state, &headers).await?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge { limit: state.body_limit }

@@ -211,14 +211,37 @@ pub(crate) struct LoginForm {
     csrf: String,
 }
 
+/// The sign-in page answered 429 with `retry-after` (whole seconds, rounded up).
+fn locked_out(state: &AppState, wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let minutes = secs.div_ceil(60).max(1);
+    let message = format!("Too many failed sign-ins; try again in {minutes} minute(s).");
+    let mut resp = login_page(StatusCode::TOO_MANY_REQUESTS, Some(&message), state);
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    resp
+}
+
+/// A sign-in. Failed attempts are limited per client address and per user name
+/// ([`crate::limit::LoginLimiter`]); a locked client or name is answered 429 with
+/// `retry-after`.
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<LoginForm>,
 ) -> PageResult {
     let cookie_csrf = auth::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if cookie_csrf.is_empty() || !auth::constant_time_eq(cookie_csrf, &form.csrf) {
         return Ok(login_page(StatusCode::FORBIDDEN, Some("The form expired; try again."), &state));
+    }
+    // Counted before the password is checked; a locked client or name costs no Argon2.
+    let limiter = extensions.get::<std::sync::Arc<crate::limit::LoginLimiter>>();
+    let client =
+        extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if let Some(l) = limiter
+        && let Err(wait) = l.begin(client, &form.user, std::time::Instant::now())
+    {
+        return Ok(locked_out(&state, wait));
     }
     let user = state.store.user_by_name(&form.user).await?;
     let ok = if let Some(u) = &user {
@@ -235,6 +258,11 @@ async fn login(
     let Some(user) = user.filter(|_| ok) else {
         return Ok(login_page(StatusCode::UNAUTHORIZED, Some("Wrong user or password."), &state));
     };
+    if let Some(l) = limiter {
+        l.succeeded(client, &form.user);
+    }
+    // Expired sessions go at every sign-in too, besides the collector's periodic sweep.
+    state.store.delete_expired_sessions(Utc::now()).await?;
     let token = auth::new_token()?;
     let csrf = auth::new_token()?;
     state

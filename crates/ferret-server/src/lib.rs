@@ -3,36 +3,43 @@
 //!
 //! Entry points: [`router`] builds the one route table over an [`AppState`] (which holds the
 //! `Arc<dyn Store>` chosen at start), and [`serve`] runs it on a listener until a shutdown
-//! future resolves, so tests bind `127.0.0.1:0`. The JSON API is in [`api`] (described by
-//! `GET /api/v1/openapi.json`), the dashboard in [`dashboard`], the roll-up export of a
-//! directive (API and dashboard) in [`export`]; every failure is an
-//! [`ApiError`].
+//! future resolves, so tests bind `127.0.0.1:0` ([`serve_with`] and
+//! [`tls::serve_tls_with`] take the connection limits of [`ServeOptions`], served by
+//! [`conn`]). The JSON API is in [`api`] (described by `GET /api/v1/openapi.json`), the
+//! dashboard in [`dashboard`], the roll-up export of a directive (API and dashboard) in
+//! [`export`]; every failure is an [`ApiError`].
 //!
 //! This crate links no engine: it depends on ferret-core, ferret-report and ferret-store only.
 //!
 //! Invariants: every secret is stored hashed; every tenant read goes through the caller's
 //! organisation (a host token or a user's role) and answers 404 for anything else; bodies
-//! are capped ([`AppState::body_limit`]); every form carries the session's CSRF token;
-//! every attacker-controlled string is escaped by the templates.
+//! are capped ([`AppState::body_limit`]) and read only after the credential in the headers
+//! has been checked ([`auth::authenticate_first`]); connections are capped and time out
+//! ([`ServeOptions`]); failed sign-ins are limited per client and per user name
+//! ([`limit::LoginLimiter`]); every form carries the session's CSRF token; every
+//! attacker-controlled string is escaped by the templates.
 
 // Rules, reports and requests are third-party input: no panic path outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 pub mod api;
 pub mod auth;
+pub mod conn;
 pub mod dashboard;
 pub mod error;
 pub mod export;
+pub mod limit;
 pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, on};
+use axum::{Extension, Router};
 use ferret_store::Store;
 
+pub use conn::ServeOptions;
 pub use error::ApiError;
 
 /// Default cap on a request body (an uploaded report, compressed): 32 MiB.
@@ -92,19 +99,40 @@ api_routes! {
     GET "/api/v1/admin/directives/{id}/export" => export::admin_export,
 }
 
-/// The route table.
+/// The route table, behind [`auth::authenticate_first`] and with its own
+/// [`limit::LoginLimiter`].
 pub fn router(state: AppState) -> Router {
     let limit = state.body_limit;
-    api_router().merge(dashboard::routes()).layer(DefaultBodyLimit::max(limit)).with_state(state)
+    let guard = axum::middleware::from_fn_with_state(state.clone(), auth::authenticate_first);
+    api_router()
+        .merge(dashboard::routes())
+        .layer(DefaultBodyLimit::max(limit))
+        // On matched routes only: an unknown path stays a bare 404 and a wrong method 405,
+        // neither of which reads the body.
+        .route_layer(guard)
+        .layer(Extension(Arc::new(limit::LoginLimiter::default())))
+        .with_state(state)
 }
 
-/// Serves the router on `listener` until `shutdown` resolves; in-flight requests finish.
+/// Serves the router on `listener` with the default [`ServeOptions`] until `shutdown`
+/// resolves; in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    serve_with(listener, state, &ServeOptions::default(), shutdown).await
+}
+
+/// Serves the router on `listener` with the limits of `opts` until `shutdown` resolves.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    opts: &ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = Arc::clone(&state.store);
+    conn::run(listener, router(state), store, None, opts, shutdown).await
 }
 
 /// On a store with no admin token yet, creates one and returns it (to be shown once).

@@ -1,16 +1,15 @@
 //! HTTPS: the same router behind rustls (ring provider), for `ferret serve --tls-cert
-//! --tls-key`.
+//! --tls-key`, with a handshake timeout ([`crate::ServeOptions`]), HTTP/1.1 only (ALPN
+//! `http/1.1`), and `strict-transport-security` on every response.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject as _;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::AppState;
+use crate::{AppState, ServeOptions};
 
 /// A TLS configuration problem.
 #[derive(Debug, thiserror::Error)]
@@ -53,36 +52,33 @@ pub fn server_config(
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(TlsError::Config)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: its header read timeout is what drops a slow or silent client.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 
-/// Serves the router over TLS on `listener` until `shutdown` resolves. A failed handshake
-/// only drops that connection.
+/// Serves the router over TLS on `listener` with the default [`ServeOptions`] until
+/// `shutdown` resolves. A failed or slow handshake only drops that connection.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: AppState,
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_tls_with(listener, state, tls, &ServeOptions::default(), shutdown).await
+}
+
+/// Serves the router over TLS on `listener` with the limits of `opts` until `shutdown`
+/// resolves; every response carries `strict-transport-security`.
+pub async fn serve_tls_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+    opts: &ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let store = Arc::clone(&state.store);
+    let app = crate::router(state).layer(axum::middleware::map_response(crate::auth::hsts));
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let app = crate::router(state);
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            () = &mut shutdown => break,
-            a = listener.accept() => a,
-        };
-        let Ok((tcp, _peer)) = accepted else { continue };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
-            let service = TowerToHyperService::new(app);
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-    Ok(())
+    crate::conn::run(listener, app, store, Some(acceptor), opts, shutdown).await
 }

@@ -209,6 +209,9 @@ pub trait Store: Send + Sync {
         query: &RollupQuery,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<RollupRow>>>;
+    // Hardening: expired sessions swept.
+    /// Deletes the sessions expired at `now`; returns how many were deleted.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.

@@ -98,8 +98,6 @@ fn like_pattern(text: &str) -> String {
 enum Arg {
     Int(i64),
     Text(String),
-    OptInt(Option<i64>),
-    OptText(Option<String>),
 }
 
 fn bind_all<'q>(
@@ -110,8 +108,6 @@ fn bind_all<'q>(
         q = match a {
             Arg::Int(v) => q.bind(*v),
             Arg::Text(v) => q.bind(v.clone()),
-            Arg::OptInt(v) => q.bind(*v),
-            Arg::OptText(v) => q.bind(v.clone()),
         };
     }
     q
@@ -258,7 +254,10 @@ impl SqlStore {
                     });
             }
             Backend::Postgres => {
-                opts = opts.max_connections(8);
+                // A pooled connection is checked before use, so one broken by a database
+                // restart is replaced rather than handed out; ingest also retries a
+                // transaction whose connection broke (`INGEST_RETRIES`).
+                opts = opts.max_connections(8).test_before_acquire(true);
                 if let Some(schema) = schema {
                     let schema = schema.to_owned();
                     opts = opts.after_connect(move |conn, _meta| {
@@ -675,108 +674,22 @@ impl Store for SqlStore {
         directive: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<Ingested> {
-        let directive = match directive {
-            Some(d) if self.directive_applies(d, host.org_id).await? => Some(d),
-            _ => None,
-        };
-        let body = serde_json::to_string(report)
-            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })?;
-        let max = report.findings.iter().map(|f| f.severity).max().map(sev_rank);
-        let mut tx = self.pool.begin().await.map_err(db("ingest"))?;
-        let row = sqlx::query(
-            "INSERT INTO runs (org_id, host_id, run_id, directive_id, verb, tool_version, \
-             exe_sha256, ruleset_sha256, started_ms, finished_ms, received_ms, complete, \
-             findings, problems, max_severity, report) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-             ON CONFLICT (host_id, run_id) DO NOTHING RETURNING id",
-        )
-        .bind(host.org_id)
-        .bind(host.id)
-        .bind(report.run_id.clone())
-        .bind(directive)
-        .bind(report.verb.clone())
-        .bind(report.tool.version.clone())
-        .bind(report.tool.exe_sha256.clone())
-        .bind(report.tool.ruleset_sha256.clone())
-        .bind(ms(report.started))
-        .bind(ms(report.finished))
-        .bind(ms(now))
-        .bind(i64::from(report.summary.complete))
-        .bind(i64::try_from(report.findings.len()).unwrap_or(i64::MAX))
-        .bind(i64::try_from(report.problems.len()).unwrap_or(i64::MAX))
-        .bind(max)
-        .bind(body)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db("ingest run"))?;
-        let Some(row) = row else {
-            tx.rollback().await.map_err(db("ingest"))?;
-            let id: i64 = sqlx::query("SELECT id FROM runs WHERE host_id = $1 AND run_id = $2")
-                .bind(host.id)
-                .bind(report.run_id.clone())
-                .fetch_one(&self.pool)
-                .await
-                .and_then(|r| r.try_get("id"))
-                .map_err(db("ingest replay"))?;
-            return Ok(Ingested { id, run_id: report.run_id.clone(), duplicate: true });
-        };
-        let run_pk: i64 = row.try_get("id").map_err(db("ingest run"))?;
-        for chunk in report.findings.chunks(FINDING_CHUNK) {
-            let mut q = Sql::default();
-            q.push(
-                "INSERT INTO findings (run_pk, org_id, host_id, engine, rule_id, rule_name, \
-                 severity, score, path, time_ms, message, evidence, body) VALUES ",
-            );
-            for (i, f) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
+        // A connection broken under the transaction (the database restarted, a backend
+        // was terminated) is retried on a fresh one: the transaction never committed, or
+        // it did and the retry finds the run and answers it as a duplicate, so the run is
+        // stored exactly once either way.
+        let mut attempt = 0u32;
+        loop {
+            match self.ingest_once(host, report, directive, now).await {
+                Err(StoreError::Database { source, .. })
+                    if attempt < INGEST_RETRIES && is_connection_lost(&source) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
                 }
-                let evidence = serde_json::to_string(&f.evidence).unwrap_or_else(|_| "[]".into());
-                let body = serde_json::to_string(f).map_err(|e| StoreError::Corrupt {
-                    what: "findings.body",
-                    reason: e.to_string(),
-                })?;
-                q.push("(").arg(Arg::Int(run_pk)).push(", ").arg(Arg::Int(host.org_id));
-                q.push(", ").arg(Arg::Int(host.id));
-                q.push(", ").arg(Arg::Text(f.engine.as_str().to_owned()));
-                q.push(", ").arg(Arg::Text(f.rule.id.clone()));
-                q.push(", ").arg(Arg::Text(f.rule.name.clone()));
-                q.push(", ").arg(Arg::Int(sev_rank(f.severity)));
-                q.push(", ").arg(Arg::Int(i64::from(f.score)));
-                q.push(", ").arg(Arg::OptText(f.path.as_ref().map(|p| p.lossy().into_owned())));
-                q.push(", ").arg(Arg::OptInt(f.time.map(ms)));
-                q.push(", ").arg(Arg::OptText(f.message.clone()));
-                q.push(", ").arg(Arg::Text(evidence));
-                q.push(", ").arg(Arg::Text(body)).push(")");
+                other => return other,
             }
-            bind_all(sqlx::query(&q.text), &q.args)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("ingest findings"))?;
         }
-        if let Some(d) = directive {
-            let answer = RunAnswer {
-                directive: d,
-                host_id: host.id,
-                org_id: host.org_id,
-                host_name: &host.name,
-                run_pk,
-                run_id: &report.run_id,
-                findings: i64::try_from(report.findings.len()).unwrap_or(i64::MAX),
-                affected: report.summary.has_findings(),
-                verdicts: verdicts_json(&report.summary),
-                at_ms: ms(now),
-            };
-            rollup_run(&mut tx, &answer).await.map_err(db("ingest roll-up"))?;
-        }
-        sqlx::query("UPDATE hosts SET last_seen_ms = $1 WHERE id = $2")
-            .bind(ms(now))
-            .bind(host.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("ingest"))?;
-        tx.commit().await.map_err(db("ingest commit"))?;
-        Ok(Ingested { id: run_pk, run_id: report.run_id.clone(), duplicate: false })
     }
 
     async fn list_runs(&self, org: i64, host: Option<i64>, limit: i64) -> Result<Vec<Run>> {
@@ -808,7 +721,7 @@ impl Store for SqlStore {
     }
 
     async fn run_report(&self, org: i64, run: i64) -> Result<Option<Report>> {
-        let row = sqlx::query("SELECT report FROM runs WHERE id = $1 AND org_id = $2")
+        let row = sqlx::query("SELECT report, findings FROM runs WHERE id = $1 AND org_id = $2")
             .bind(run)
             .bind(org)
             .fetch_optional(&self.pool)
@@ -816,9 +729,28 @@ impl Store for SqlStore {
             .map_err(db("read report"))?;
         let Some(row) = row else { return Ok(None) };
         let text: String = row.try_get("report").map_err(db("read report"))?;
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })
+        let count: i64 = row.try_get("findings").map_err(db("read report"))?;
+        let mut report: Report = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })?;
+        if report.findings.is_empty() && count > 0 {
+            // Stored once, as the rows of `findings` (see `StoredReport`).
+            let rows = sqlx::query("SELECT body FROM findings WHERE run_pk = $1 ORDER BY id")
+                .bind(run)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("read report findings"))?;
+            report.findings = rows
+                .iter()
+                .map(|r| {
+                    let body: String = r.try_get("body").map_err(db("read report findings"))?;
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: "findings.body",
+                        reason: e.to_string(),
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
+        Ok(Some(report))
     }
 
     async fn list_findings(&self, org: i64, filter: &FindingFilter) -> Result<Vec<FindingRow>> {
@@ -1303,6 +1235,16 @@ impl Store for SqlStore {
         let silent = if late { HostStatus::Missing } else { HostStatus::Pending };
         rows.iter().map(|r| rollup_row_of(r, silent)).collect::<Result<Vec<_>>>().map(Some)
     }
+
+    // Hardening: expired sessions swept.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db("sweep sessions"))?;
+        Ok(done.rows_affected())
+    }
 }
 
 // Directive roll-up at scale (fleet-ui): the rows of `directive_hosts` are written with the
@@ -1533,6 +1475,214 @@ impl SqlStore {
     }
 }
 
+
+// Ingest: retried on a lost connection, one transaction per run.
+/// Columns of a finding row, in the order [`findings_insert_sql`] binds them.
+const FINDING_COLUMNS: usize = 13;
+
+/// What `runs.report` holds: the report without its findings, which are stored once, as
+/// the `body` of their rows in `findings`, and put back in id order by `run_report` (a run
+/// stored with its findings inside `runs.report` reads back the same). Serializes exactly
+/// as [`Report`] does with an empty `findings` (a unit test compares the two).
+#[derive(serde::Serialize)]
+struct StoredReport<'a> {
+    schema_version: u32,
+    tool: &'a ferret_report::ToolInfo,
+    verb: &'a str,
+    run_id: &'a str,
+    host: &'a str,
+    targets: &'a [String],
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    findings: &'a [Finding],
+    problems: &'a [ferret_core::Problem],
+    problems_dropped: u64,
+    summary: &'a ferret_core::Summary,
+}
+
+impl<'a> StoredReport<'a> {
+    fn of(r: &'a Report) -> StoredReport<'a> {
+        let Report {
+            schema_version,
+            tool,
+            verb,
+            run_id,
+            host,
+            targets,
+            started,
+            finished,
+            findings: _,
+            problems,
+            problems_dropped,
+            summary,
+        } = r;
+        StoredReport {
+            schema_version: *schema_version,
+            tool,
+            verb,
+            run_id,
+            host,
+            targets,
+            started: *started,
+            finished: *finished,
+            findings: &[],
+            problems,
+            problems_dropped: *problems_dropped,
+            summary,
+        }
+    }
+}
+
+/// `INSERT INTO findings (…) VALUES ($1, …), …` for `rows` rows.
+fn findings_insert_sql(rows: usize) -> String {
+    let mut q = String::with_capacity(160 + rows * FINDING_COLUMNS * 6);
+    q.push_str(
+        "INSERT INTO findings (run_pk, org_id, host_id, engine, rule_id, rule_name, \
+         severity, score, path, time_ms, message, evidence, body) VALUES ",
+    );
+    for row in 0..rows {
+        q.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..FINDING_COLUMNS {
+            let sep = if col == 0 { "" } else { ", " };
+            let _ = write!(q, "{sep}${}", row * FINDING_COLUMNS + col + 1);
+        }
+        q.push(')');
+    }
+    q
+}
+
+/// Attempts after the first when the connection to the database is lost mid-ingest
+/// (0.2 s, 0.4 s, 0.8 s, 1.6 s, 3.2 s apart: long enough for a PostgreSQL restart).
+const INGEST_RETRIES: u32 = 5;
+
+/// Whether an error means the connection (not the statement) failed: I/O, a pool that
+/// could not connect in time, or PostgreSQL's shutdown and connection-exception codes.
+fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+            matches!(c.as_ref(), "57P01" | "57P02" | "57P03") || c.starts_with("08")
+        }),
+        _ => false,
+    }
+}
+
+impl SqlStore {
+    async fn ingest_once(
+        &self,
+        host: &Host,
+        report: &Report,
+        directive: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested> {
+        let directive = match directive {
+            Some(d) if self.directive_applies(d, host.org_id).await? => Some(d),
+            _ => None,
+        };
+        let body = serde_json::to_string(&StoredReport::of(report))
+            .map_err(|e| StoreError::Corrupt { what: "runs.report", reason: e.to_string() })?;
+        let max = report.findings.iter().map(|f| f.severity).max().map(sev_rank);
+        let mut tx = self.pool.begin().await.map_err(db("ingest"))?;
+        let row = sqlx::query(
+            "INSERT INTO runs (org_id, host_id, run_id, directive_id, verb, tool_version, \
+             exe_sha256, ruleset_sha256, started_ms, finished_ms, received_ms, complete, \
+             findings, problems, max_severity, report) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (host_id, run_id) DO NOTHING RETURNING id",
+        )
+        .bind(host.org_id)
+        .bind(host.id)
+        .bind(report.run_id.clone())
+        .bind(directive)
+        .bind(report.verb.clone())
+        .bind(report.tool.version.clone())
+        .bind(report.tool.exe_sha256.clone())
+        .bind(report.tool.ruleset_sha256.clone())
+        .bind(ms(report.started))
+        .bind(ms(report.finished))
+        .bind(ms(now))
+        .bind(i64::from(report.summary.complete))
+        .bind(i64::try_from(report.findings.len()).unwrap_or(i64::MAX))
+        .bind(i64::try_from(report.problems.len()).unwrap_or(i64::MAX))
+        .bind(max)
+        .bind(body)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("ingest run"))?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(db("ingest"))?;
+            let id: i64 = sqlx::query("SELECT id FROM runs WHERE host_id = $1 AND run_id = $2")
+                .bind(host.id)
+                .bind(report.run_id.clone())
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|r| r.try_get("id"))
+                .map_err(db("ingest replay"))?;
+            return Ok(Ingested { id, run_id: report.run_id.clone(), duplicate: true });
+        };
+        let run_pk: i64 = row.try_get("id").map_err(db("ingest run"))?;
+        let full = findings_insert_sql(FINDING_CHUNK);
+        for chunk in report.findings.chunks(FINDING_CHUNK) {
+            let partial;
+            let text = if chunk.len() == FINDING_CHUNK {
+                &full
+            } else {
+                partial = findings_insert_sql(chunk.len());
+                &partial
+            };
+            // Values are bound straight from the report (text borrowed, not copied); the
+            // statement text is the same for every full chunk, so each connection prepares
+            // it once.
+            let mut q = sqlx::query(text);
+            for f in chunk {
+                let evidence = serde_json::to_string(&f.evidence).unwrap_or_else(|_| "[]".into());
+                let body = serde_json::to_string(f).map_err(|e| StoreError::Corrupt {
+                    what: "findings.body",
+                    reason: e.to_string(),
+                })?;
+                q = q
+                    .bind(run_pk)
+                    .bind(host.org_id)
+                    .bind(host.id)
+                    .bind(f.engine.as_str())
+                    .bind(f.rule.id.as_str())
+                    .bind(f.rule.name.as_str())
+                    .bind(sev_rank(f.severity))
+                    .bind(i64::from(f.score))
+                    .bind(f.path.as_ref().map(|p| p.lossy().into_owned()))
+                    .bind(f.time.map(ms))
+                    .bind(f.message.as_deref())
+                    .bind(evidence)
+                    .bind(body);
+            }
+            q.execute(&mut *tx).await.map_err(db("ingest findings"))?;
+        }
+        if let Some(d) = directive {
+            let answer = RunAnswer {
+                directive: d,
+                host_id: host.id,
+                org_id: host.org_id,
+                host_name: &host.name,
+                run_pk,
+                run_id: &report.run_id,
+                findings: i64::try_from(report.findings.len()).unwrap_or(i64::MAX),
+                affected: report.summary.has_findings(),
+                verdicts: verdicts_json(&report.summary),
+                at_ms: ms(now),
+            };
+            rollup_run(&mut tx, &answer).await.map_err(db("ingest roll-up"))?;
+        }
+        sqlx::query("UPDATE hosts SET last_seen_ms = $1 WHERE id = $2")
+            .bind(ms(now))
+            .bind(host.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("ingest"))?;
+        tx.commit().await.map_err(db("ingest commit"))?;
+        Ok(Ingested { id: run_pk, run_id: report.run_id.clone(), duplicate: false })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1541,6 +1691,51 @@ mod tests {
     fn like_pattern_makes_wildcards_literal() {
         assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
         assert_eq!(like_pattern("ABC"), "%abc%");
+    }
+
+    #[test]
+    fn findings_insert_numbers_every_placeholder_once() {
+        let q = findings_insert_sql(2);
+        assert!(q.ends_with(
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13), \
+             ($14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+        ));
+        let full = findings_insert_sql(FINDING_CHUNK);
+        assert_eq!(full.matches('$').count(), FINDING_CHUNK * FINDING_COLUMNS);
+        assert!(full.contains(&format!("${})", FINDING_CHUNK * FINDING_COLUMNS)));
+    }
+
+    #[test]
+    fn stored_report_is_the_report_without_findings() {
+        let started = Utc.timestamp_millis_opt(1_700_000_000_000).single().unwrap();
+        let mut summary = ferret_core::Summary { complete: true, ..Default::default() };
+        summary.notes.push("a note".into());
+        let report = Report {
+            schema_version: ferret_report::SCHEMA_VERSION,
+            tool: ferret_report::ToolInfo {
+                name: "ferret".into(),
+                version: "1".into(),
+                exe_sha256: Some("ab".into()),
+                ruleset_sha256: None,
+            },
+            verb: "scan".into(),
+            run_id: "r".into(),
+            host: "h".into(),
+            targets: vec!["/srv".into()],
+            started,
+            finished: started,
+            findings: vec![Finding::new(
+                ferret_core::Engine::Yara,
+                ferret_core::RuleRef::default(),
+                Severity::High,
+            )],
+            problems: vec![],
+            problems_dropped: 3,
+            summary,
+        };
+        let stored = serde_json::to_string(&StoredReport::of(&report)).unwrap();
+        let without = Report { findings: vec![], ..report.clone() };
+        assert_eq!(stored, serde_json::to_string(&without).unwrap());
     }
 
     #[test]

@@ -226,6 +226,24 @@ async fn users_roles_sessions(s: &dyn Store) {
     assert!(s.session(&hash_token("sess"), now).await.unwrap().is_none());
 }
 
+async fn expired_sessions_are_swept(s: &dyn Store) {
+    let u = s.create_user("erin", "$argon2id$placeholder").await.unwrap();
+    let now = Utc::now();
+    for (token, hours) in [("old-1", -5), ("old-2", -1), ("live", 1)] {
+        s.create_session(&hash_token(token), u.id, "c", now + Duration::hours(hours))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.delete_expired_sessions(now).await.unwrap(), 2);
+    assert_eq!(s.delete_expired_sessions(now).await.unwrap(), 0);
+    let long_ago = now - Duration::days(1);
+    assert!(s.session(&hash_token("old-1"), long_ago).await.unwrap().is_none(), "row deleted");
+    assert!(s.session(&hash_token("live"), now).await.unwrap().is_some());
+    // A session expires at its instant: swept then, not before.
+    assert_eq!(s.delete_expired_sessions(now + Duration::minutes(59)).await.unwrap(), 0);
+    assert_eq!(s.delete_expired_sessions(now + Duration::hours(1)).await.unwrap(), 1);
+}
+
 async fn directives_roll_up(s: &dyn Store) {
     let a = s.create_org("a").await.unwrap();
     let b = s.create_org("b").await.unwrap();
@@ -666,6 +684,7 @@ suite!(
     directives_roll_up,
     rollup_counts_pages_and_filters,
     signed_directives_keys_and_closing,
+    expired_sessions_are_swept,
 );
 
 #[tokio::test]
@@ -765,4 +784,76 @@ async fn make_hosts(s: &dyn Store, org: i64, names: &[&str]) -> Vec<ferret_store
         out.push(s.create_host(org, n, &hash_token(n)).await.unwrap());
     }
     out
+
+/// Ingest goes on while the collector's PostgreSQL connections are terminated under it
+/// (`pg_terminate_backend`, which touches only this store's connections, found by their
+/// `application_name`): every ingest is acknowledged and every run stored once with all
+/// its findings.
+#[tokio::test]
+#[cfg_attr(ferret_no_postgres, ignore = "needs PostgreSQL: set FERRET_TEST_POSTGRES_URL")]
+async fn ingest_survives_terminated_connections() {
+    let Ok(url) = std::env::var("FERRET_TEST_POSTGRES_URL") else {
+        ferret_testkit::skip("PostgreSQL: set FERRET_TEST_POSTGRES_URL");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let schema = format!("ferret_test_{id}");
+    let app = format!("ferret_reconnect_{id}");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await.unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::open(&format!("{url}{sep}application_name={app}"), Some(&schema)).await.unwrap(),
+    );
+    let org = store.create_org("o").await.unwrap();
+    let host = store.create_host(org.id, "h", &hash_token("t")).await.unwrap();
+    let killer = {
+        let admin = admin.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut killed = 0i64;
+            for _ in 0..10 {
+                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM (SELECT pg_terminate_backend(pid) FROM \
+                     pg_stat_activity WHERE application_name = $1) AS t",
+                )
+                .bind(app.clone())
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+                killed += sqlx::Row::get::<i64, _>(&row, "n");
+            }
+            killed
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let store = Arc::clone(&store);
+        let host = host.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..25 {
+                let findings = (0..20)
+                    .map(|j| finding(&format!("r{j}"), Severity::High, &format!("/f{i}/{j}")))
+                    .collect();
+                let r = report(&format!("run-{w}-{i}"), findings);
+                store.ingest(&host, &r, None, Utc::now()).await.expect("ingest acknowledged");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(killer.await.unwrap() > 0, "no connection was terminated");
+    let runs = store.list_runs(org.id, None, 1000).await.unwrap();
+    assert_eq!(runs.len(), 100);
+    assert!(runs.iter().all(|r| r.findings == 20));
+    let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {schema}.findings"))
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(sqlx::Row::get::<i64, _>(&row, "n"), 2000);
+    drop(store);
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await.unwrap();
 }

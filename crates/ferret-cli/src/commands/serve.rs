@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -34,6 +35,19 @@ pub struct ServeArgs {
     /// Largest accepted upload, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ferret_server::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
+    /// Connections served at once; more wait in the listen backlog. Keep it below the
+    /// process's open-file limit (`ulimit -n`).
+    #[arg(long, value_name = "N", default_value_t = ferret_server::conn::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (on a new connection and between
+    /// keep-alive requests) before the connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = ferret_server::conn::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a client has to finish the TLS handshake.
+    #[arg(long, value_name = "SECS", default_value_t = ferret_server::conn::DEFAULT_TLS_HANDSHAKE_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub tls_handshake_timeout: u64,
 }
 
 fn default_db() -> anyhow::Result<String> {
@@ -124,11 +138,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             "ferret collector on {scheme}://{addr}/ ({} database)",
             store.backend()
         ));
+        let opts = ferret_server::ServeOptions {
+            max_connections: args.max_connections,
+            header_timeout: Duration::from_secs(args.header_timeout),
+            tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout),
+            ..ferret_server::ServeOptions::default()
+        };
         match tls {
             Some(cfg) => {
-                ferret_server::tls::serve_tls(listener, state, cfg, shutdown_signal()).await?;
+                ferret_server::tls::serve_tls_with(listener, state, cfg, &opts, shutdown_signal())
+                    .await?;
             }
-            None => ferret_server::serve(listener, state, shutdown_signal()).await?,
+            None => ferret_server::serve_with(listener, state, &opts, shutdown_signal()).await?,
         }
         anyhow::Ok(())
     })?;
