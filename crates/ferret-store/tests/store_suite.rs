@@ -784,6 +784,7 @@ async fn make_hosts(s: &dyn Store, org: i64, names: &[&str]) -> Vec<ferret_store
         out.push(s.create_host(org, n, &hash_token(n)).await.unwrap());
     }
     out
+}
 
 /// Ingest goes on while the collector's PostgreSQL connections are terminated under it
 /// (`pg_terminate_backend`, which touches only this store's connections, found by their
