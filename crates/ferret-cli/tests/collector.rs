@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use assert_cmd::Command;
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use ferret_core::{Engine, Finding, RuleRef, Severity};
 use ferret_store::{HostStatus, Store};
 use serde_json::json;

@@ -78,12 +78,18 @@ pub enum StoreError {
 /// Result alias.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The collector's storage. Every method is one unit of work; tenant reads take `org`.
+/// The collector's storage: one unit of work per method, tenant reads take `org`. Its
+/// methods come in groups by table, one trait each ([`TenancyStore`], [`RunStore`],
+/// [`DirectiveStore`], [`RollupStore`]); a `dyn Store` offers them all.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: TenancyStore + RunStore + DirectiveStore + RollupStore + Send + Sync {
     /// Which backend (`sqlite` or `postgres`).
     fn backend(&self) -> &'static str;
+}
 
+/// Organisations, enrolment secrets, hosts, administrator tokens, users, roles and sessions.
+#[async_trait]
+pub trait TenancyStore: Send + Sync {
     /// Creates an organisation.
     async fn create_org(&self, name: &str) -> Result<Org>;
     /// Every organisation, by name.
@@ -94,7 +100,6 @@ pub trait Store: Send + Sync {
     async fn add_enrolment_secret(&self, org: i64, secret_hash: &str) -> Result<()>;
     /// The organisation an enrolment secret (hashed) belongs to.
     async fn org_for_secret(&self, secret_hash: &str) -> Result<Option<i64>>;
-
     /// Enrols a host with its token (hashed).
     async fn create_host(&self, org: i64, name: &str, token_hash: &str) -> Result<Host>;
     /// The host a token (hashed) belongs to.
@@ -103,14 +108,12 @@ pub trait Store: Send + Sync {
     async fn get_host(&self, org: i64, host: i64) -> Result<Option<Host>>;
     /// The hosts of an organisation whose name contains `name_like` (all when `None`).
     async fn list_hosts(&self, org: i64, name_like: Option<&str>) -> Result<Vec<Host>>;
-
     /// Adds an admin API token (hashed).
     async fn add_admin_token(&self, token_hash: &str) -> Result<()>;
     /// Whether an admin token (hashed) is known.
     async fn admin_token_valid(&self, token_hash: &str) -> Result<bool>;
     /// How many admin tokens exist.
     async fn admin_token_count(&self) -> Result<i64>;
-
     /// Creates a dashboard user with an Argon2 PHC password hash.
     async fn create_user(&self, name: &str, password_hash: &str) -> Result<User>;
     /// A user by login name.
@@ -131,7 +134,13 @@ pub trait Store: Send + Sync {
     async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
     /// Ends a session.
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Deletes the sessions expired at `now`; returns how many were deleted.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
+}
 
+/// Runs and their findings: ingest and the tenant reads.
+#[async_trait]
+pub trait RunStore: Send + Sync {
     /// Stores a report from a host, once per `(host, run_id)`.
     async fn ingest(
         &self,
@@ -150,7 +159,11 @@ pub trait Store: Send + Sync {
     async fn list_findings(&self, org: i64, filter: &FindingFilter) -> Result<Vec<FindingRow>>;
     /// One finding.
     async fn get_finding(&self, org: i64, finding: i64) -> Result<Option<FindingRow>>;
+}
 
+/// Directives, their organisations, the agents' outcomes and the organisations' directive keys.
+#[async_trait]
+pub trait DirectiveStore: Send + Sync {
     /// Publishes a directive.
     async fn create_directive(&self, d: &NewDirective, now: DateTime<Utc>) -> Result<Directive>;
     /// The directives that apply to an organisation, newest first.
@@ -174,9 +187,6 @@ pub trait Store: Send + Sync {
         directive: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<DirectiveStatus>>;
-
-    // Signed directives (fleet-trust).
-
     /// The organisation's directive public key (minisign text), if registered.
     async fn org_directive_key(&self, org: i64) -> Result<Option<String>>;
     /// Registers (or with `None` removes) the organisation's directive public key; false
@@ -188,7 +198,11 @@ pub trait Store: Send + Sync {
     async fn get_directive_any(&self, directive: i64) -> Result<Option<Directive>>;
     /// Closes a directive: agents are no longer served it. False when it does not exist.
     async fn close_directive(&self, directive: i64, now: DateTime<Utc>) -> Result<bool>;
-    // Directive roll-up at scale (fleet-ui).
+}
+
+/// A directive's roll-up: hosts per status, counted and paged in SQL.
+#[async_trait]
+pub trait RollupStore: Send + Sync {
     /// Hosts per status of one organisation in a directive at `now`, and the answers over
     /// `buckets` time buckets, counted in SQL (no host is loaded). `None` when the
     /// directive does not apply to the organisation.
@@ -209,9 +223,6 @@ pub trait Store: Send + Sync {
         query: &RollupQuery,
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<RollupRow>>>;
-    // Hardening: expired sessions swept.
-    /// Deletes the sessions expired at `now`; returns how many were deleted.
-    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Opens the store a URL names and brings its schema up to date.
