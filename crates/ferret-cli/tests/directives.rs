@@ -687,3 +687,143 @@ fn end_to_end_over_tls_with_a_pinned_ca() {
     let out = ferret().args(["agent", "--once"]).output().unwrap();
     assert!(text(&out).contains("ran 0 directive(s)"), "{}", text(&out));
 }
+
+#[test]
+fn admin_cli_signs_offline_publishes_the_envelope_and_manages_orgs_secrets_and_users() {
+    let f = Fixture::start(true);
+    let coord = f.dir.path().join("collector");
+    let seckey = coord.join("directive.key");
+    let pubkey = coord.join("directive.key.pub");
+    #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+    {
+        std::fs::write(&seckey, &f.key.secret).unwrap();
+        std::fs::write(&pubkey, &f.key.public).unwrap();
+        std::fs::write(coord.join("admin.token"), format!("{}\n", f.admin)).unwrap();
+        std::fs::write(coord.join("password"), "a long enough password\n").unwrap();
+        std::fs::write(
+            coord.join("spec.json"),
+            json!({ "name": "offline", "verb": "check", "targets": [f.target()],
+                    "options": ["campaign=pulse-secure"], "deadline": "2d", "orgs": [f.org] })
+            .to_string(),
+        )
+        .unwrap();
+    }
+    let admin = |args: &[&str]| {
+        let out = f
+            .ferret()
+            .args(["admin", "--url", &f.base, "--token-file"])
+            .arg(coord.join("admin.token"))
+            .args(args)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out))
+    };
+    // Signing needs no collector and no token.
+    let envelope = coord.join("offline.envelope.json");
+    let out = f
+        .ferret()
+        .args(["admin", "directive", "sign"])
+        .arg(coord.join("spec.json"))
+        .arg("--key")
+        .arg(&seckey)
+        .arg("-o")
+        .arg(&envelope)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let env: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&envelope).unwrap()).unwrap();
+    let opened = ferret_integrity::directive::open(
+        &f.key.public,
+        &serde_json::from_value(env.clone()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(opened.document.name, "offline");
+    // A spec asking for an output is refused before anything is signed.
+    #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+    std::fs::write(
+        coord.join("bad.json"),
+        json!({ "verb": "scan", "targets": ["/"], "options": ["output=/tmp/x"],
+                "deadline": "2d", "orgs": [f.org] })
+        .to_string(),
+    )
+    .unwrap();
+    let out = f
+        .ferret()
+        .args(["admin", "directive", "sign"])
+        .arg(coord.join("bad.json"))
+        .arg("--key")
+        .arg(&seckey)
+        .arg("-o")
+        .arg(coord.join("bad.envelope.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("is not allowed"), "{}", text(&out));
+    assert!(!coord.join("bad.envelope.json").exists());
+    // Published as signed; served verbatim.
+    let (code, out) = admin(&["directive", "publish", "--envelope", envelope.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    let stored = f.rt.block_on(f.store.list_all_directives()).unwrap();
+    assert_eq!(stored[0].document.as_deref(), env["document"].as_str());
+    // No token: refused before any request.
+    let out = f.ferret().args(["admin", "--url", &f.base, "org", "list"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("FERRET_ADMIN_TOKEN"), "{}", text(&out));
+    // Organisations, keys, secrets, users.
+    let (code, out) = admin(&["org", "create", "second"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("enrolment secret (shown once): "), "{out}");
+    let second = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (_, out) = admin(&["org", "list"]);
+    assert!(out.contains("agency") && out.contains("second"), "{out}");
+    let (code, out) =
+        admin(&["org", "set-key", &second, "--directive-key", pubkey.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains(&f.key.key_id), "{out}");
+    let second_id: i64 = second.parse().unwrap();
+    assert_eq!(
+        f.rt.block_on(f.store.org_directive_key(second_id)).unwrap().as_deref().map(str::trim),
+        Some(f.key.public.trim())
+    );
+    let (code, out) = admin(&["secret", "new", "--org", &second]);
+    assert_eq!(code, Some(0), "{out}");
+    let password = coord.join("password");
+    let (code, out) = admin(&[
+        "user",
+        "add",
+        "alice",
+        "--org",
+        &second,
+        "--role",
+        "admin",
+        "--password-file",
+        password.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let user = f.rt.block_on(f.store.user_by_name("alice")).unwrap().unwrap();
+    let roles = f.rt.block_on(f.store.user_roles(user.id)).unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].0.id, second_id);
+    // A directive signed with a key other than the organisation's is refused at publication.
+    let other = sign::keygen().unwrap();
+    let other_key = coord.join("other.key");
+    #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+    std::fs::write(&other_key, &other.secret).unwrap();
+    let (code, out) = admin(&[
+        "directive",
+        "publish",
+        "--sign",
+        other_key.to_str().unwrap(),
+        "--verb",
+        "check",
+        "--target",
+        "/srv",
+        "--deadline",
+        "2d",
+        "--org",
+        &second,
+    ]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(&f.key.key_id), "{out}");
+}

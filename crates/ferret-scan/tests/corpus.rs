@@ -1,19 +1,14 @@
 //! Loads the real public rule sets in the shared corpus (when it is present next to the
 //! repository): every file loads or is reported with its reason, and the rest still load.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferret_core::{Problem, ProblemKind};
 use ferret_scan::{LoadOptions, RuleSet};
 
+/// The corpus (`FERRET_CORPUS`, else beside the repository), or `None` after a visible skip.
 fn corpus() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        ferret_testkit::skip(format_args!("the public corpus at {}", p.display()));
-        None
-    }
+    ferret_testkit::require_corpus()
 }
 
 fn load(paths: Vec<PathBuf>) -> (RuleSet, Vec<Problem>) {
