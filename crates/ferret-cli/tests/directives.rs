@@ -788,6 +788,11 @@ fn admin_cli_signs_offline_publishes_the_envelope_and_manages_orgs_secrets_and_u
     );
     let (code, out) = admin(&["secret", "new", "--org", &second]);
     assert_eq!(code, Some(0), "{out}");
+    let secret2 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("enrolment secret (shown once): "))
+        .unwrap()
+        .to_owned();
     let password = coord.join("password");
     let (code, out) = admin(&[
         "user",
@@ -826,4 +831,22 @@ fn admin_cli_signs_offline_publishes_the_envelope_and_manages_orgs_secrets_and_u
     ]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains(&f.key.key_id), "{out}");
+    // Enrolling with a key other than the one the collector advertises: the given key is
+    // pinned and the mismatch reported.
+    let out = f
+        .ferret()
+        .args(["enroll", &f.base, "--secret", &secret2, "--directive-key", &other.public])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("pinned directive key {}", other.key_id)),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains(&format!("the collector advertises directive key {}", f.key.key_id)),
+        "{}",
+        text(&out)
+    );
 }
