@@ -328,7 +328,8 @@ pub struct DirectiveDetail {
     /// The signed document's text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
-    /// Hosts per status (`affected`, `clean`, `errored`, `pending`, `missing`) and `fixed`.
+    /// Hosts per status (`affected`, `clean`, `fixed`, `errored`, `pending`,
+    /// `not_answered`; [`ferret_store::HostStatus::code`]), every status present.
     pub counts: std::collections::BTreeMap<String, usize>,
     /// Hosts it applies to.
     pub hosts: usize,
@@ -341,21 +342,17 @@ pub(crate) async fn get_directive(
 ) -> Result<Json<DirectiveDetail>, ApiError> {
     auth::admin(&state, &headers).await?;
     let d = state.store.get_directive_any(id).await?.ok_or(ApiError::NotFound)?;
-    let mut counts: std::collections::BTreeMap<String, usize> = ferret_store::HostStatus::ALL
-        .iter()
-        .map(|s| (format!("{s:?}").to_lowercase(), 0))
-        .collect();
-    counts.insert("fixed".into(), 0);
+    // The roll-up's counts, computed in SQL per organisation (no host is loaded), with the
+    // same statuses as the export and the dashboard.
+    let mut counts: std::collections::BTreeMap<String, usize> =
+        ferret_store::HostStatus::ALL.iter().map(|s| (s.code().to_owned(), 0)).collect();
     let mut hosts = 0;
     let now = Utc::now();
     for org in &d.orgs {
-        if let Some(st) = state.store.directive_status(*org, id, now).await? {
-            for h in &st.hosts {
-                hosts += 1;
-                *counts.entry(format!("{:?}", h.status).to_lowercase()).or_default() += 1;
-                if h.fixed {
-                    *counts.entry("fixed".into()).or_default() += 1;
-                }
+        if let Some(sum) = state.store.rollup_summary(*org, id, now, 1).await? {
+            hosts += usize::try_from(sum.hosts).unwrap_or(0);
+            for (st, n) in sum.counts {
+                *counts.entry(st.code().to_owned()).or_default() += usize::try_from(n).unwrap_or(0);
             }
         }
     }

@@ -716,7 +716,7 @@ async fn directive_page(
             @for (st, n) in &summary.counts {
                 @if *n > 0 || !matches!(st, HostStatus::Pending | HostStatus::Missing) {
                     div.card {
-                        span class={ "legend st-" (class_of(*st)) } {}
+                        span.legend { span class={ "st-" (class_of(*st)) } {} }
                         a href=(rollup_link(org, id, Some(*st), None, None)) { (st.as_str()) " (" (n) ")" }
                     }
                 }
@@ -747,7 +747,7 @@ async fn directive_page(
             @for h in &rows {
                 tr {
                     td { a href={ "/o/" (org) "/hosts/" (h.host_id) } { (escape(&h.host_name)) } }
-                    td { span class={ "legend st-" (class_of(h.status)) } {} (h.status.as_str()) }
+                    td { span.legend { span class={ "st-" (class_of(h.status)) } {} } (h.status.as_str()) }
                     td { @if let Some(r) = h.run_pk { a href={ "/o/" (org) "/runs/" (r) } { (h.findings) } } }
                     td { (h.answered.map(|t| t.to_rfc3339()).unwrap_or_default()) }
                     td {

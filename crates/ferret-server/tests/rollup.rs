@@ -371,6 +371,9 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
     );
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 6);
+    // The directive's detail counts the same way.
+    let detail = s.admin_get(&format!("/api/v1/admin/directives/{}", f.both)).json();
+    assert_eq!((&detail["counts"], detail["hosts"].as_i64()), (&v["counts"], Some(6)));
     let hit = hosts.iter().find(|h| h["host"] == "hit").unwrap();
     assert_eq!(hit["verdicts"], json!({ "pulse-secure": "affected", "sunburst": "not_found" }));
     assert_eq!((hit["findings"].as_i64(), hit["exit_code"].as_i64()), (Some(2), Some(1)));

@@ -123,7 +123,12 @@ impl RollupStore for SqlStore {
                 .arg(Arg::Int(directive));
                 q.push(" AND s.host_id = h.id WHERE h.org_id = ").arg(Arg::Int(org));
                 if other.is_some() {
-                    q.push(" AND s.status IS NULL");
+                    // A correlated subquery, not `s.status IS NULL`: PostgreSQL turns the
+                    // latter into a hash join over every answer, while this walks the hosts
+                    // in name order and probes the primary key until the page is full.
+                    q.push(" AND (SELECT x.status FROM directive_hosts x WHERE x.directive_id = ")
+                        .arg(Arg::Int(directive))
+                        .push(" AND x.host_id = h.id) IS NULL");
                 }
                 if let Some(n) = query.name.as_deref().filter(|n| !n.is_empty()) {
                     q.push(" AND LOWER(h.name) LIKE ")
