@@ -23,9 +23,10 @@
 # benchmark, e.g. `createdb -h 127.0.0.1 -U postgres ferret_bench`; a schema is created and
 # dropped per run). Only loopback addresses are used.
 set -euo pipefail
+export PGOPTIONS="${PGOPTIONS:---client-min-messages=warning}"
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-ferret="$target/release/ferret"
+ferret="${FERRET_BIN:-$target/release/ferret}"
 [ -x "$ferret" ] || { echo "build first: cargo build --release --workspace --locked" >&2; exit 2; }
 which="${1:-all}"
 runs="${RUNS:-3}"

@@ -193,6 +193,9 @@ def main():
                     help="PostgreSQL URL for psql, to measure the backends' CPU")
     ap.add_argument("--pg-restart-after", type=int, default=0)
     ap.add_argument("--pg-restart-cmd", default="pg_ctlcluster 15 main restart")
+    ap.add_argument("--on-upload-start", default="",
+                    help="shell command started in the background when uploads begin; "
+                         "{pid} is the first collector's pid (e.g. a profiler)")
     ap.add_argument("--check-cmd", required=True,
                     help="shell command printing 'runs findings distinct_runs' from the database")
     ap.add_argument("--dashboard-hosts", type=int, default=0)
@@ -303,6 +306,10 @@ def main():
         pg_all = CpuMeter(lambda: postgres_pids(args.pg_url))
         pg_backends.start()
         pg_all.start()
+    hook = None
+    if args.on_upload_start:
+        hook = subprocess.Popen(args.on_upload_start.replace("{pid}", str(col.proc.pid)),
+                                shell=True)
     cpu0 = [c.cpu() for c in cols]
     load0 = open("/proc/loadavg").read().split()[0]
     t_start = time.perf_counter()
@@ -355,6 +362,8 @@ def main():
     if args.dashboard_hosts:
         result.update(dashboard(args, admin, org["id"], secret, addr, directive))
 
+    if hook:
+        hook.wait()
     for c in cols:
         c.stop()
     out = subprocess.run(args.check_cmd, shell=True, capture_output=True, text=True, check=True)

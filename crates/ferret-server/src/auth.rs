@@ -170,7 +170,7 @@ fn gate(method: &Method, path: &str) -> Gate {
 /// without a live session goes to the sign-in page, with the body left unread; the
 /// sign-in form and enrolment have their body capped at [`UNAUTHENTICATED_BODY_LIMIT`].
 /// An authenticated host is put into the request's extensions for the handler.
-pub(crate) async fn authenticate_first(
+pub async fn authenticate_first(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,

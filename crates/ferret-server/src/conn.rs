@@ -132,15 +132,12 @@ pub(crate) async fn run(
             () = &mut shutdown => break,
             a = listener.accept() => a,
         };
-        let (tcp, peer) = match accepted {
-            Ok(a) => a,
-            Err(_) => {
-                // Out of descriptors or a connection reset before accept: back off briefly
-                // rather than spin.
-                drop(permit);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Ok((tcp, peer)) = accepted else {
+            // Out of descriptors or a connection reset before accept: back off briefly
+            // rather than spin.
+            drop(permit);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         };
         let _ = tcp.set_nodelay(true);
         let service = TowerToHyperService::new(WithPeer { app: app.clone(), peer });

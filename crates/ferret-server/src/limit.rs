@@ -188,6 +188,7 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
+    #[expect(clippy::unnecessary_wraps, reason = "the limiter takes an optional address")]
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
     }

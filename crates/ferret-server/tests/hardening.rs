@@ -366,12 +366,12 @@ fn no_hsts_over_plain_http() {
 // ---- TLS, with a private CA made by openssl ----
 
 struct Pki {
-    dir: tempfile::TempDir,
+    dir: ferret_testkit::Tree,
 }
 
 impl Pki {
     fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.dir.path().join(name)).unwrap()
+        std::fs::read(self.dir.path(name)).unwrap()
     }
 }
 
@@ -387,8 +387,8 @@ fn pki() -> Option<Pki> {
     if !ferret_testkit::require("the openssl command", found) {
         return None;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let dir = ferret_testkit::Tree::new();
+    let d = dir.root();
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
     for (name, cn) in [("ca", "ferret test CA"), ("other", "unrelated CA")] {
         let (key, pem, subj) = (format!("{name}.key"), format!("{name}.pem"), format!("/CN={cn}"));
@@ -401,12 +401,11 @@ fn pki() -> Option<Pki> {
     args.extend(ec);
     args.extend(["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"]);
     openssl(d, &args);
-    std::fs::write(
-        d.join("leaf.ext"),
+    dir.file(
+        "leaf.ext",
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n\
          subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
+    );
     openssl(
         d,
         &[
