@@ -105,7 +105,8 @@ pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             anyhow::bail!("--report-to {url:?} is not a collector URL (https://HOST:PORT)");
         }
-        crate::upload::load_config().context("cannot report to the collector")?;
+        let cfg = crate::upload::load_config().context("cannot report to the collector")?;
+        crate::upload::enrolled_base(&cfg, Some(url))?;
     }
     Ok(())
 }

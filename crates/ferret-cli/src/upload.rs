@@ -196,6 +196,20 @@ pub fn base_url(url: &str) -> String {
     u.strip_suffix("/api/v1/reports").unwrap_or(u).to_owned()
 }
 
+/// The collector the host token may go to: the one this host enrolled with. Another URL
+/// (`--report-to`, `report send --url`, `ferret agent URL`) is refused before anything is
+/// sent, so a mistyped or planted URL never receives the token.
+pub fn enrolled_base(cfg: &AgentConfig, requested: Option<&str>) -> anyhow::Result<String> {
+    let enrolled = base_url(&cfg.url);
+    match requested {
+        Some(u) if !base_url(u).eq_ignore_ascii_case(&enrolled) => bail!(
+            "{u:?} is not the collector this host enrolled with ({enrolled}): the host token is \
+             sent only there (to change collector, enrol again with `ferret enroll URL --secret …`)"
+        ),
+        _ => Ok(enrolled),
+    }
+}
+
 /// An HTTP client for a collector. With `ca_pem`, rustls trusts only the certificates in
 /// it (a private CA); otherwise the WebPKI roots.
 pub(crate) fn http_agent(ca_pem: Option<&str>) -> anyhow::Result<ureq::Agent> {
@@ -405,7 +419,7 @@ pub fn send_spool(base: &str, token: &str) -> anyhow::Result<SpoolResult> {
 /// report is spooled and `Ok(Spooled)`; refused (400, 401, 413) → `Err`.
 pub fn send_or_spool(report: &Report, url: &str) -> anyhow::Result<UploadOutcome> {
     let cfg = load_config()?;
-    let base = base_url(url);
+    let base = enrolled_base(&cfg, Some(url))?;
     let mut body = Vec::new();
     ferret_report::jsonl::write(report, &mut body)?;
     let gz = gzip(&body)?;

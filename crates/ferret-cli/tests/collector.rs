@@ -100,6 +100,7 @@ fn stdout(out: &std::process::Output) -> String {
 }
 
 #[test]
+#[expect(clippy::disallowed_methods, reason = "edits the test's own enrolment file")]
 fn enroll_upload_spool_send_and_agent() {
     let c = Collector::start();
     let org = c.admin_post("/api/v1/admin/orgs", &json!({ "name": "agency" }));
@@ -135,15 +136,44 @@ fn enroll_upload_spool_send_and_agent() {
     let out = c.ferret().args(["report", "upload", &f1]).output().unwrap();
     assert!(stdout(&out).contains("already at the collector"), "{}", stdout(&out));
 
-    // Collector unreachable: spooled, exit 3; nothing lost.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    // The host token goes only to the collector the host enrolled with: another URL is
+    // refused before anything is sent (status 2), by `report upload` and by an examining verb.
     let f2 = report_file(c.dir.path(), "run-2", 0);
-    let out = c.ferret().args(["report", "upload", &f2, "--report-to", &dead]).output().unwrap();
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let other = format!("http://{}", elsewhere.local_addr().unwrap());
+    let out = c.ferret().args(["report", "upload", &f2, "--report-to", &other]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is not the collector this host enrolled with"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = c
+        .ferret()
+        .args(["scan", "--report-to", &other])
+        .arg(c.dir.path().join("config"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(elsewhere.accept().is_err(), "something connected to the other URL");
+    assert_eq!(c.spooled(), 0);
+
+    // Collector unreachable (the enrolled URL points at a closed port for two uploads):
+    // spooled, exit 3; nothing lost.
+    let cfg_path = c.dir.path().join("config").join("agent.json");
+    let saved = std::fs::read_to_string(&cfg_path).unwrap();
+    let mut cfg: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    cfg["url"] = json!(format!("http://127.0.0.1:{}", free_port()));
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    let out = c.ferret().args(["report", "upload", &f2]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
     assert!(stdout(&out).contains("spooled"));
     let f3 = report_file(c.dir.path(), "run-3", 0);
-    c.ferret().args(["report", "upload", &f3, "--report-to", &dead]).output().unwrap();
+    c.ferret().args(["report", "upload", &f3]).output().unwrap();
     assert_eq!(c.spooled(), 2);
+    std::fs::write(&cfg_path, &saved).unwrap();
 
     // The next upload to a live collector sends the spool first.
     let f4 = report_file(c.dir.path(), "run-4", 0);
@@ -212,6 +242,12 @@ fn serve_prints_the_admin_token_once_and_answers() {
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains(&format!("http://127.0.0.1:{port}/")), "{line}");
+    // The database holds password and token hashes: readable by its owner only.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("s.db")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "collector database mode {mode:o}");
+    }
     let mut resp =
         ureq::get(&format!("http://127.0.0.1:{port}/api/v1/openapi.json")).call().unwrap();
     assert!(resp.body_mut().read_to_string().unwrap().contains("openapi"));

@@ -256,6 +256,32 @@ pub async fn publish_directive(
     let signer = directive::signature_key_id(&envelope.signature)
         .ok_or_else(|| ApiError::BadRequest("signature has no readable key id".into()))?;
     let bundle = envelope.checked_bundle(&doc).map_err(bad)?;
+    // Hosts refuse a directive past its signed deadline: refuse it here too, so it never
+    // shows up as a fleet of errored hosts.
+    if doc.deadline <= Utc::now() {
+        return Err(ApiError::BadRequest(format!(
+            "the signed deadline {} has passed: sign a new directive",
+            doc.deadline.to_rfc3339()
+        )));
+    }
+    // One publication per signed document: publishing the same envelope again (or a closed
+    // directive's envelope) would make every host run it again under a new number.
+    for old in state.store.list_all_directives().await? {
+        let same = old
+            .document
+            .as_deref()
+            .and_then(|t| Document::parse(t).ok())
+            .is_some_and(|o| o.id == doc.id);
+        if same {
+            return Err(ApiError::Conflict(format!(
+                "this signed directive (document id {}) was already published as directive {}{}; \
+                 sign a new one to run it again",
+                doc.id,
+                old.id,
+                if old.closed.is_some() { " (closed)" } else { "" }
+            )));
+        }
+    }
     for org in &doc.orgs {
         state.store.get_org(*org).await?.ok_or_else(|| {
             ApiError::BadRequest(format!(

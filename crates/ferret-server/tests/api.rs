@@ -592,12 +592,28 @@ fn publishing_refuses_unsigned_tampered_and_wrongly_keyed_directives() {
     let text = serde_json::to_string(&bad).unwrap();
     assert!(ferret_integrity::directive::sign(&key.secret, &text).is_err());
     // A good one, then the admin views of it.
-    let r = s.admin_json(
-        "/api/v1/admin/directives",
-        &signed_envelope(Some(&key.secret), org, "check", &["campaign=pulse-secure"], None),
-    );
+    let good = signed_envelope(Some(&key.secret), org, "check", &["campaign=pulse-secure"], None);
+    let r = s.admin_json("/api/v1/admin/directives", &good);
     assert_eq!(r.status, 201, "{}", r.body);
     let did = r.json()["id"].as_i64().unwrap();
+    // The same signed document again: refused, so hosts never run it twice.
+    let again = s.admin_json("/api/v1/admin/directives", &good);
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again.json()["error"].as_str().unwrap().contains("already published"),
+        "{}",
+        again.body
+    );
+    // A signed deadline already past: refused (hosts would refuse it anyway).
+    let mut late = doc.clone();
+    late.id = "late-1".into();
+    late.deadline = "2020-01-01T00:00:00Z".parse().unwrap();
+    let text = serde_json::to_string(&late).unwrap();
+    let (sig, _) = ferret_integrity::directive::sign(&key.secret, &text).unwrap();
+    let refused =
+        s.admin_json("/api/v1/admin/directives", &json!({ "document": text, "signature": sig }));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.json()["error"].as_str().unwrap().contains("deadline"), "{}", refused.body);
     assert_eq!(r.json()["signed"], true);
     let auth = format!("Bearer {}", s.admin);
     let list = s.call("GET", "/api/v1/admin/directives", &[("authorization", &auth)], None);

@@ -123,7 +123,7 @@ pub struct Run {
     pub max_severity: Option<Severity>,
 }
 
-/// What [`crate::Store::ingest`] did.
+/// What [`crate::RunStore::ingest`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ingested {
     /// Database id of the run.
@@ -242,8 +242,8 @@ pub enum HostStatus {
     /// Its latest run for the directive had none.
     Clean,
     /// Its latest run for the directive is clean and an earlier one was affected (only
-    /// in the roll-up of [`crate::Store::rollup_summary`] and [`crate::Store::rollup_page`];
-    /// [`crate::Store::directive_status`] marks such a host clean with `fixed` set).
+    /// in the roll-up of [`crate::RollupStore::rollup_summary`] and [`crate::RollupStore::rollup_page`];
+    /// [`crate::DirectiveStore::directive_status`] marks such a host clean with `fixed` set).
     Fixed,
     /// The agent reported that the command failed.
     Errored,

@@ -215,7 +215,7 @@ fn once(base: &str, host: &upload::AgentConfig) -> anyhow::Result<(usize, usize)
 /// Runs `ferret agent`.
 pub fn run(args: &AgentArgs) -> anyhow::Result<ExitStatus> {
     let cfg = upload::load_config()?;
-    let base = upload::base_url(args.url.as_deref().unwrap_or(&cfg.url));
+    let base = upload::enrolled_base(&cfg, args.url.as_deref())?;
     loop {
         // Whatever waits in the spool goes first.
         let spool = upload::send_spool(&base, &cfg.token)?;

@@ -42,7 +42,7 @@ pub fn run(cmd: ReportCommand) -> anyhow::Result<ExitStatus> {
     let cfg = upload::load_config()?;
     match cmd {
         ReportCommand::Send(args) => {
-            let base = upload::base_url(args.url.as_deref().unwrap_or(&cfg.url));
+            let base = upload::enrolled_base(&cfg, args.url.as_deref())?;
             let r = upload::send_spool(&base, &cfg.token)?;
             output::line(&format!("sent {}, waiting {}, refused {}", r.sent, r.left, r.rejected))?;
             if let Some(why) = &r.stopped {

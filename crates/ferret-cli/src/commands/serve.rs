@@ -62,6 +62,48 @@ fn default_db() -> anyhow::Result<String> {
     Ok(format!("sqlite:{}", dir.join("collector.db").display()))
 }
 
+/// The collector's SQLite file holds password and token hashes: it is created with mode 0600
+/// (SQLite gives its `-wal` and `-shm` files the same mode) and an existing one readable by
+/// others is narrowed to 0600. Other URLs (`sqlite::memory:`, PostgreSQL) are left alone.
+#[cfg(unix)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the collector's own database file, never an examined system"
+)]
+fn private_sqlite_file(db: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let Some(rest) = db.strip_prefix("sqlite:") else { return Ok(()) };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(());
+    }
+    let path = std::path::Path::new(path);
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {} private", path.display()))?;
+            }
+        }
+        Err(_) => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+                .with_context(|| format!("cannot create the database {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_sqlite_file(_db: &str) -> anyhow::Result<()> {
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -87,6 +129,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         Some(d) => d.clone(),
         None => default_db()?,
     };
+    private_sqlite_file(&db)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => {
             let cert = std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
