@@ -42,6 +42,7 @@ svg text{font:11px system-ui,sans-serif;fill:#1d2330}
 .st-affected{fill:#c62828;background:#c62828}.st-clean{fill:#2e7d32;background:#2e7d32}
 .st-errored{fill:#e08a00;background:#e08a00}.st-pending{fill:#b0bec5;background:#b0bec5}
 .st-missing{fill:#546e7a;background:#546e7a}.st-fixed{fill:#81c784;background:#81c784}
+.st-incomplete{fill:#8e24aa;background:#8e24aa}
 .bar-critical{fill:#8b0000}.bar-high{fill:#c62828}.bar-medium{fill:#e08a00}
 .bar-low{fill:#1e88e5}.bar-info{fill:#78909c}.bar-engine{fill:#455a64}
 .legend span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 .8em}

@@ -314,6 +314,7 @@ fn class_of(s: HostStatus) -> &'static str {
         HostStatus::Affected => "affected",
         HostStatus::Clean => "clean",
         HostStatus::Fixed => "fixed",
+        HostStatus::Incomplete => "incomplete",
         HostStatus::Errored => "errored",
         HostStatus::Pending => "pending",
         HostStatus::Missing => "missing",
@@ -592,6 +593,7 @@ fn chart_columns(summary: &RollupSummary) -> Vec<(String, Vec<u64>)> {
                 get(HostStatus::Affected),
                 get(HostStatus::Fixed),
                 get(HostStatus::Clean),
+                get(HostStatus::Incomplete),
                 get(HostStatus::Errored),
                 get(HostStatus::Pending),
             ];
@@ -674,8 +676,8 @@ async fn directive_page(
     let chart = view::stacked_columns(
         "hosts by status over time",
         &columns,
-        &["st-affected", "st-fixed", "st-clean", "st-errored", "st-pending"],
-        &["affected", "fixed", "clean", "errored", "not answered"],
+        &["st-affected", "st-fixed", "st-clean", "st-incomplete", "st-errored", "st-pending"],
+        &["affected", "fixed", "clean", "incomplete", "errored", "not answered"],
     );
     let next = (i64::try_from(rows.len()).unwrap_or(0) >= DIRECTIVE_PAGE_HOSTS)
         .then(|| rows.last())

@@ -7,8 +7,8 @@
 //! otherwise).
 //!
 //! Columns: `host_id, host, org, status, findings, answered, run_id, exit_code, message,
-//! verdicts`. `status` is one of `affected`, `clean`, `fixed`, `errored`, `pending`,
-//! `not_answered` ([`ferret_store::HostStatus::code`]); `answered` is RFC 3339 or empty;
+//! verdicts`. `status` is one of `affected`, `clean`, `fixed`, `incomplete`, `errored`,
+//! `pending`, `not_answered` ([`ferret_store::HostStatus::code`]); `answered` is RFC 3339 or empty;
 //! `verdicts` holds a `check` run's campaign verdicts (`campaign=verdict;…` in CSV, an
 //! object campaign → verdict in JSON). CSV has a header row, RFC 4180 quoting, and every
 //! text cell escaped and defused against spreadsheet formulas like `ferret … --format csv`

@@ -248,8 +248,8 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-/// The fixture: organisation `a` with one host per status, organisation `b` with one clean
-/// host; directive `both` applies to a and b, directive `only_a` to a alone.
+/// The fixture: organisation `a` with one host per status (two incomplete: a `check`
+/// UNKNOWN, and one affected before), organisation `b` with one clean host; directive `both` applies to a and b, directive `only_a` to a alone.
 struct Fixture {
     a: i64,
     b: i64,
@@ -292,6 +292,17 @@ fn fixture(s: &Server) -> Fixture {
         ingest(fixed.clone(), report("f1", 1, &[]), 1).await;
         ingest(fixed, report("f2", 0, &[]), 2).await;
         ingest(host(a, "clean").await, report("c1", 0, &[]), 1).await;
+        // Exit status 3: a campaign UNKNOWN, no finding, not complete. Never clean.
+        let unknown = |id: &str| {
+            let mut r = report(id, 0, &[("pulse-secure", "unknown"), ("sunburst", "not_found")]);
+            r.summary.mark_incomplete("pulse-secure: UNKNOWN");
+            r
+        };
+        ingest(host(a, "unknown").await, unknown("u1"), 1).await;
+        // Affected, then an incomplete run: incomplete, not fixed.
+        let relapse = host(a, "hit-then-unknown").await;
+        ingest(relapse.clone(), report("r1", 1, &[]), 1).await;
+        ingest(relapse, unknown("r2"), 2).await;
         let broken = host(a, "broken").await;
         let out = DirectiveOutcome {
             errored: true,
@@ -339,7 +350,7 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
     );
     let by_host: BTreeMap<&str, &Vec<String>> =
         rows[1..].iter().map(|r| (r[1].as_str(), r)).collect();
-    assert_eq!(rows.len(), 7, "a header and six hosts: {rows:?}");
+    assert_eq!(rows.len(), 9, "a header and eight hosts: {rows:?}");
     let cols = |h: &str| by_host[h][2..].iter().map(String::as_str).collect::<Vec<_>>();
     let hit = cols("hit");
     assert_eq!(hit[..3], ["agency-a", "affected", "2"]);
@@ -348,6 +359,12 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
     // A host name starting with `=` is defused like any other text cell.
     assert_eq!(cols("'=fixed")[..5], ["agency-a", "fixed", "0", cols("'=fixed")[3], "f2"]);
     assert_eq!(cols("clean")[1], "clean");
+    let unknown = cols("unknown");
+    assert_eq!(unknown[..3], ["agency-a", "incomplete", "0"]);
+    assert_eq!(unknown[4], "u1");
+    assert_eq!(unknown[7], "pulse-secure=unknown;sunburst=not_found");
+    assert_eq!(cols("hit-then-unknown")[1..3], ["incomplete", "0"]);
+    assert_eq!(cols("hit-then-unknown")[4], "r2");
     let broken = cols("broken");
     assert_eq!(broken[1..3], ["errored", "0"]);
     assert_eq!(broken[5], "2");
@@ -367,13 +384,17 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
     assert!(v["generated"].is_string());
     assert_eq!(
         v["counts"],
-        json!({ "affected": 1, "clean": 2, "fixed": 1, "errored": 1, "pending": 1, "not_answered": 0 })
+        json!({ "affected": 1, "clean": 2, "fixed": 1, "incomplete": 2, "errored": 1, "pending": 1,
+                "not_answered": 0 })
     );
     let hosts = v["hosts"].as_array().unwrap();
-    assert_eq!(hosts.len(), 6);
+    assert_eq!(hosts.len(), 8);
+    let unknown = hosts.iter().find(|h| h["host"] == "unknown").unwrap();
+    assert_eq!(unknown["status"], "incomplete");
+    assert_eq!(unknown["verdicts"], json!({ "pulse-secure": "unknown", "sunburst": "not_found" }));
     // The directive's detail counts the same way.
     let detail = s.admin_get(&format!("/api/v1/admin/directives/{}", f.both)).json();
-    assert_eq!((&detail["counts"], detail["hosts"].as_i64()), (&v["counts"], Some(6)));
+    assert_eq!((&detail["counts"], detail["hosts"].as_i64()), (&v["counts"], Some(8)));
     let hit = hosts.iter().find(|h| h["host"] == "hit").unwrap();
     assert_eq!(hit["verdicts"], json!({ "pulse-secure": "affected", "sunburst": "not_found" }));
     assert_eq!((hit["findings"].as_i64(), hit["exit_code"].as_i64()), (Some(2), Some(1)));
@@ -386,7 +407,7 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
             .as_array()
             .unwrap()
             .len(),
-        6,
+        8,
         "JSON is the default"
     );
 
@@ -419,8 +440,9 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
         &[("cookie", &cookie_a)],
         None,
     );
-    assert_eq!(r.json()["hosts"].as_array().unwrap().len(), 5);
+    assert_eq!(r.json()["hosts"].as_array().unwrap().len(), 7);
     assert_eq!(r.json()["counts"]["clean"], 1);
+    assert_eq!(r.json()["counts"]["incomplete"], 2);
     for path in [
         format!("/o/{}/directives/{}/export?format=csv", f.a, f.both),
         format!("/o/{}/directives/{}/export?format=csv", f.b, f.only_a),
@@ -438,6 +460,18 @@ fn export_is_complete_quoted_defused_and_scoped(s: &Server) {
         s.call("GET", &format!("/o/{}/directives/{}", f.a, f.both), &[("cookie", &cookie_a)], None);
     assert!(page.body.contains(&format!("/o/{}/directives/{}/export?format=csv", f.a, f.both)));
     assert!(page.body.contains(&format!("/o/{}/directives/{}/export?format=json", f.a, f.both)));
+    // The page counts, filters and charts incomplete hosts apart from clean ones.
+    assert!(page.body.contains("incomplete (2)"), "{}", page.body);
+    assert!(page.body.contains("clean (1)"), "{}", page.body);
+    assert!(page.body.contains("st-incomplete"));
+    let only = s.call(
+        "GET",
+        &format!("/o/{}/directives/{}?status=incomplete", f.a, f.both),
+        &[("cookie", &cookie_a)],
+        None,
+    );
+    assert_eq!(only.status, 200);
+    assert_eq!(page_hosts(&only.body), ["hit-then-unknown", "unknown"]);
 }
 
 #[test]

@@ -239,12 +239,16 @@ pub struct DirectiveOutcome {
 pub enum HostStatus {
     /// Its latest run for the directive had findings.
     Affected,
-    /// Its latest run for the directive had none.
+    /// Its latest run for the directive had no findings and was complete.
     Clean,
     /// Its latest run for the directive is clean and an earlier one was affected (only
     /// in the roll-up of [`crate::RollupStore::rollup_summary`] and [`crate::RollupStore::rollup_page`];
     /// [`crate::DirectiveStore::directive_status`] marks such a host clean with `fixed` set).
     Fixed,
+    /// Its latest run for the directive had no findings but was not complete (exit status
+    /// 3: something could not be examined, nothing was examined, or for `check` a campaign
+    /// verdict is UNKNOWN). Never counted clean.
+    Incomplete,
     /// The agent reported that the command failed.
     Errored,
     /// No answer yet; the deadline has not passed.
@@ -256,22 +260,24 @@ pub enum HostStatus {
 
 impl HostStatus {
     /// Every status, in display order.
-    pub const ALL: [HostStatus; 6] = [
+    pub const ALL: [HostStatus; 7] = [
         HostStatus::Affected,
         HostStatus::Clean,
         HostStatus::Fixed,
+        HostStatus::Incomplete,
         HostStatus::Errored,
         HostStatus::Pending,
         HostStatus::Missing,
     ];
 
     /// The machine name used in exports, query strings and JSON: `affected`, `clean`,
-    /// `fixed`, `errored`, `pending`, `not_answered`.
+    /// `fixed`, `incomplete`, `errored`, `pending`, `not_answered`.
     pub fn code(self) -> &'static str {
         match self {
             HostStatus::Affected => "affected",
             HostStatus::Clean => "clean",
             HostStatus::Fixed => "fixed",
+            HostStatus::Incomplete => "incomplete",
             HostStatus::Errored => "errored",
             HostStatus::Pending => "pending",
             HostStatus::Missing => "not_answered",
@@ -289,6 +295,7 @@ impl HostStatus {
             HostStatus::Affected => "affected",
             HostStatus::Clean => "clean",
             HostStatus::Fixed => "fixed",
+            HostStatus::Incomplete => "incomplete",
             HostStatus::Errored => "errored",
             HostStatus::Pending => "pending",
             HostStatus::Missing => "not reported by deadline",
@@ -309,7 +316,8 @@ pub struct DirectiveHost {
     pub run_pk: Option<i64>,
     /// Findings in that run.
     pub findings: i64,
-    /// Whether an earlier run for the directive had findings and the latest has none.
+    /// Whether an earlier run for the directive had findings and the latest has none and
+    /// is complete.
     pub fixed: bool,
     /// When it last answered.
     pub answered: Option<DateTime<Utc>>,

@@ -646,6 +646,129 @@ impl Pg {
     }
 }
 
+/// A run that found nothing but is not complete (exit status 3) is `incomplete`, never
+/// clean: counted, filtered and paged as such; affected wins over it, and only a clean and
+/// complete run after an affected one is `fixed`.
+async fn rollup_incomplete_is_never_clean(s: &dyn Store) {
+    let a = s.create_org("a").await.unwrap();
+    let now = Utc::now();
+    let d = s
+        .create_directive(
+            &NewDirective {
+                name: "check".into(),
+                command: "check".into(),
+                bundle: None,
+                deadline: now + Duration::days(1),
+                orgs: vec![a.id],
+                ..NewDirective::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let hosts = make_hosts(
+        s,
+        a.id,
+        &[
+            "unknown",
+            "partial",
+            "hit-then-partial",
+            "hit-then-partial-then-clean",
+            "hit-then-clean",
+            "partial-then-clean",
+            "partial-with-findings",
+            "clean",
+        ],
+    )
+    .await;
+    let host = |n: &str| hosts.iter().find(|h| h.name == n).unwrap();
+    let bad = || vec![finding("pulse", Severity::Critical, "/x")];
+    let partial = |id: &str, findings| {
+        let mut r = report(id, findings);
+        r.summary.mark_incomplete("permission denied");
+        r
+    };
+    let at = |secs| now + Duration::seconds(secs);
+    // A check whose campaign is UNKNOWN: no finding at evidence level, exit status 3.
+    let mut unknown = check_report(
+        "u1",
+        vec![finding("lead", Severity::Medium, "/l")],
+        &[("pulse-secure", "unknown"), ("sunburst", "not_found")],
+    );
+    unknown.summary.mark_incomplete("pulse-secure: UNKNOWN");
+    s.ingest(host("unknown"), &unknown, Some(d.id), at(1)).await.unwrap();
+    s.ingest(host("partial"), &partial("p1", vec![]), Some(d.id), at(1)).await.unwrap();
+    let hh = host("hit-then-partial");
+    s.ingest(hh, &report("a1", bad()), Some(d.id), at(1)).await.unwrap();
+    s.ingest(hh, &partial("a2", vec![]), Some(d.id), at(2)).await.unwrap();
+    let hh = host("hit-then-partial-then-clean");
+    s.ingest(hh, &report("b1", bad()), Some(d.id), at(1)).await.unwrap();
+    s.ingest(hh, &partial("b2", vec![]), Some(d.id), at(2)).await.unwrap();
+    s.ingest(hh, &report("b3", vec![]), Some(d.id), at(3)).await.unwrap();
+    let hh = host("hit-then-clean");
+    s.ingest(hh, &report("c1", bad()), Some(d.id), at(1)).await.unwrap();
+    s.ingest(hh, &report("c2", vec![]), Some(d.id), at(2)).await.unwrap();
+    let hh = host("partial-then-clean");
+    s.ingest(hh, &partial("e1", vec![]), Some(d.id), at(1)).await.unwrap();
+    s.ingest(hh, &report("e2", vec![]), Some(d.id), at(2)).await.unwrap();
+    s.ingest(host("partial-with-findings"), &partial("g1", bad()), Some(d.id), at(1))
+        .await
+        .unwrap();
+    s.ingest(host("clean"), &report("k1", vec![]), Some(d.id), at(1)).await.unwrap();
+
+    let sum = s.rollup_summary(a.id, d.id, at(10), 4).await.unwrap().unwrap();
+    let count = |st| sum.counts[&st];
+    assert_eq!(count(HostStatus::Affected), 1, "partial-with-findings");
+    assert_eq!(count(HostStatus::Fixed), 2, "hit-then-clean, hit-then-partial-then-clean");
+    assert_eq!(count(HostStatus::Incomplete), 3, "unknown, partial, hit-then-partial");
+    assert_eq!(count(HostStatus::Clean), 2, "partial-then-clean, clean");
+    assert_eq!(count(HostStatus::Pending), 0);
+    let last = &sum.over_time[3].1;
+    assert_eq!(last.get(&HostStatus::Incomplete).copied(), Some(3));
+
+    let all =
+        all_pages(s, a.id, d.id, RollupQuery { limit: 3, ..Default::default() }, at(10)).await;
+    let status: Vec<_> = all.iter().map(|r| (r.host_name.as_str(), r.status)).collect();
+    assert_eq!(
+        status,
+        [
+            ("clean", HostStatus::Clean),
+            ("hit-then-clean", HostStatus::Fixed),
+            ("hit-then-partial", HostStatus::Incomplete),
+            ("hit-then-partial-then-clean", HostStatus::Fixed),
+            ("partial", HostStatus::Incomplete),
+            ("partial-then-clean", HostStatus::Clean),
+            ("partial-with-findings", HostStatus::Affected),
+            ("unknown", HostStatus::Incomplete),
+        ]
+    );
+    let u = all.iter().find(|r| r.host_name == "unknown").unwrap();
+    assert_eq!(u.verdicts.get("pulse-secure").map(String::as_str), Some("unknown"));
+    assert_eq!(u.run_id.as_deref(), Some("u1"));
+
+    let only = RollupQuery { status: Some(HostStatus::Incomplete), limit: 2, ..Default::default() };
+    let names: Vec<String> =
+        all_pages(s, a.id, d.id, only, at(10)).await.into_iter().map(|r| r.host_name).collect();
+    assert_eq!(names, ["hit-then-partial", "partial", "unknown"]);
+    let clean = RollupQuery { status: Some(HostStatus::Clean), limit: 10, ..Default::default() };
+    let names: Vec<String> =
+        all_pages(s, a.id, d.id, clean, at(10)).await.into_iter().map(|r| r.host_name).collect();
+    assert_eq!(names, ["clean", "partial-then-clean"]);
+
+    // The per-host directive status agrees for the runs without campaign verdicts (it
+    // counts stored findings, leads included).
+    let st = s.directive_status(a.id, d.id, at(10)).await.unwrap().unwrap();
+    let line = |n: &str| st.hosts.iter().find(|h| h.host_name == n).unwrap().clone();
+    for n in ["partial", "hit-then-partial"] {
+        assert_eq!((line(n).status, line(n).fixed), (HostStatus::Incomplete, false), "{n}");
+    }
+    for n in ["hit-then-clean", "hit-then-partial-then-clean"] {
+        assert_eq!((line(n).status, line(n).fixed), (HostStatus::Clean, true), "{n}");
+    }
+    assert_eq!(line("partial-then-clean").status, HostStatus::Clean);
+    assert_eq!(line("partial-with-findings").status, HostStatus::Affected);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -683,6 +806,7 @@ suite!(
     users_roles_sessions,
     directives_roll_up,
     rollup_counts_pages_and_filters,
+    rollup_incomplete_is_never_clean,
     signed_directives_keys_and_closing,
     expired_sessions_are_swept,
 );
@@ -730,7 +854,7 @@ async fn upgrading_fills_the_roll_up_from_stored_runs_and_outcomes() {
             .await
             .unwrap();
         let hosts: Vec<_> =
-            make_hosts(s.as_ref(), a.id, &["fixed", "hit", "broken", "silent"]).await;
+            make_hosts(s.as_ref(), a.id, &["fixed", "hit", "broken", "silent", "partial"]).await;
         let bad = || vec![finding("pulse", Severity::Critical, "/x")];
         s.ingest(&hosts[0], &report("f1", bad()), Some(d.id), now).await.unwrap();
         s.ingest(&hosts[0], &report("f2", vec![]), Some(d.id), now + Duration::seconds(1))
@@ -751,6 +875,9 @@ async fn upgrading_fills_the_roll_up_from_stored_runs_and_outcomes() {
             run_id: None,
         };
         s.record_outcome(&hosts[2], d.id, &err, now).await.unwrap();
+        let mut partial = check_report("p1", vec![], &[("sunburst", "unknown")]);
+        partial.summary.mark_incomplete("sunburst: UNKNOWN");
+        s.ingest(&hosts[4], &partial, Some(d.id), now).await.unwrap();
         let q = RollupQuery { limit: 100, ..Default::default() };
         (a.id, d.id, s.rollup_page(a.id, d.id, &q, now).await.unwrap().unwrap())
     };
@@ -772,10 +899,26 @@ async fn upgrading_fills_the_roll_up_from_stored_runs_and_outcomes() {
             ("broken", HostStatus::Errored),
             ("fixed", HostStatus::Fixed),
             ("hit", HostStatus::Affected),
+            ("partial", HostStatus::Incomplete),
             ("silent", HostStatus::Pending)
         ]
     );
     assert_eq!(after[2].verdicts.get("sunburst").map(String::as_str), Some("affected"));
+    drop(s);
+
+    // A roll-up written before `incomplete` existed showed the host clean; the migration
+    // that adds the status rebuilds it.
+    let raw = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap();
+    sqlx::query("UPDATE directive_hosts SET status = 'clean' WHERE host_name = 'partial'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM schema_migrations WHERE version = 4").execute(&raw).await.unwrap();
+    raw.close().await;
+    let s = ferret_store::open(&url).await.unwrap();
+    let again = s.rollup_page(org, d, &q, now).await.unwrap().unwrap();
+    assert_eq!(again, rows);
+    assert_eq!(again[3].status, HostStatus::Incomplete);
 }
 
 async fn make_hosts(s: &dyn Store, org: i64, names: &[&str]) -> Vec<ferret_store::Host> {

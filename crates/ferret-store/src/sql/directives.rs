@@ -7,9 +7,22 @@ use super::*;
 #[derive(Default)]
 /// Per-host accumulator of a directive roll-up.
 struct Acc {
-    latest: Option<(i64, i64, i64)>,
+    /// The latest run: id, findings, received, complete.
+    latest: Option<(i64, i64, i64, bool)>,
     ever_affected: bool,
     errored: Option<(Option<String>, i64)>,
+}
+
+/// A run's status in [`DirectiveStore::directive_status`]: affected with findings, else
+/// incomplete when the run was not complete (never clean), else clean.
+fn run_status(findings: i64, complete: bool) -> HostStatus {
+    if findings > 0 {
+        HostStatus::Affected
+    } else if complete {
+        HostStatus::Clean
+    } else {
+        HostStatus::Incomplete
+    }
 }
 
 #[async_trait]
@@ -164,7 +177,7 @@ impl DirectiveStore for SqlStore {
         let g = |e| StoreError::Database { op: "directive status", source: e };
         // Runs answering the directive, oldest first.
         let runs = sqlx::query(
-            "SELECT id, host_id, findings, received_ms FROM runs \
+            "SELECT id, host_id, findings, complete, received_ms FROM runs \
              WHERE directive_id = $1 AND org_id = $2 ORDER BY received_ms, id",
         )
         .bind(directive)
@@ -188,15 +201,16 @@ impl DirectiveStore for SqlStore {
             let id: i64 = r.try_get("id").map_err(g)?;
             let host_id: i64 = r.try_get("host_id").map_err(g)?;
             let findings: i64 = r.try_get("findings").map_err(g)?;
+            let complete = r.try_get::<i64, _>("complete").map_err(g)? != 0;
             let at: i64 = r.try_get("received_ms").map_err(g)?;
             let a = acc.entry(host_id).or_default();
-            if let Some((_, prev, _)) = a.latest
+            if let Some((_, prev, _, _)) = a.latest
                 && prev > 0
             {
                 a.ever_affected = true;
             }
-            a.latest = Some((id, findings, at));
-            let status = if findings > 0 { HostStatus::Affected } else { HostStatus::Clean };
+            a.latest = Some((id, findings, at, complete));
+            let status = run_status(findings, complete);
             events.push(StatusEvent { at: from_ms(at), host_id, status });
         }
         for r in &results {
@@ -225,12 +239,11 @@ impl DirectiveStore for SqlStore {
                     answered: None,
                     message: None,
                 };
-                if let Some((run, findings, at)) = a.latest {
-                    line.status =
-                        if findings > 0 { HostStatus::Affected } else { HostStatus::Clean };
+                if let Some((run, findings, at, complete)) = a.latest {
+                    line.status = run_status(findings, complete);
                     line.run_pk = Some(run);
                     line.findings = findings;
-                    line.fixed = a.ever_affected && findings == 0;
+                    line.fixed = a.ever_affected && line.status == HostStatus::Clean;
                     line.answered = Some(from_ms(at));
                 } else if let Some((message, at)) = a.errored {
                     line.status = HostStatus::Errored;

@@ -38,16 +38,29 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_signed_directives.sql")),
     (ROLLUP_MIGRATION, include_str!("../../migrations/sqlite/0003_rollup.sql")),
+    (
+        ROLLUP_INCOMPLETE_MIGRATION,
+        include_str!("../../migrations/sqlite/0004_rollup_incomplete.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_signed_directives.sql")),
     (ROLLUP_MIGRATION, include_str!("../../migrations/postgres/0003_rollup.sql")),
+    (
+        ROLLUP_INCOMPLETE_MIGRATION,
+        include_str!("../../migrations/postgres/0004_rollup_incomplete.sql"),
+    ),
 ];
 
 /// The migration that adds `directive_hosts`; the store fills it from the runs and
-/// outcomes already stored, in the same transaction.
+/// outcomes already stored, in the same transaction (when the migration is replayed after
+/// [`ROLLUP_INCOMPLETE_MIGRATION`]; otherwise that one fills it).
 const ROLLUP_MIGRATION: i64 = 3;
+
+/// The migration that adds the roll-up status `incomplete`: it empties `directive_hosts`
+/// and the store refills it the same way, so hosts shown clean on an incomplete run are not.
+const ROLLUP_INCOMPLETE_MIGRATION: i64 = 4;
 
 /// Rows of findings inserted per statement.
 const FINDING_CHUNK: usize = 100;
@@ -323,7 +336,12 @@ impl SqlStore {
                 for stmt in statements(sql) {
                     sqlx::query(&stmt).execute(&mut *tx).await.map_err(m)?;
                 }
-                if *version == ROLLUP_MIGRATION {
+                // The roll-up is filled once: by the migration that adds `incomplete`, or by
+                // the one that creates the table when the later one is already recorded.
+                let fill = *version == ROLLUP_INCOMPLETE_MIGRATION
+                    || (*version == ROLLUP_MIGRATION
+                        && done.contains(&ROLLUP_INCOMPLETE_MIGRATION));
+                if fill {
                     rollup::backfill_rollup(&mut tx).await.map_err(m)?;
                 }
                 sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")

@@ -90,6 +90,7 @@ impl RollupStore for SqlStore {
                 st @ (HostStatus::Affected
                 | HostStatus::Clean
                 | HostStatus::Fixed
+                | HostStatus::Incomplete
                 | HostStatus::Errored),
             ) => {
                 q.push(
@@ -165,6 +166,9 @@ pub(super) struct RunAnswer<'a> {
     pub(super) findings: i64,
     /// The run decides exit status 1: a finding, or for `check` a campaign affected.
     pub(super) affected: bool,
+    /// The run decides exit status 3: no finding, and not complete (for `check`, a
+    /// campaign verdict UNKNOWN). Never clean.
+    pub(super) incomplete: bool,
     pub(super) verdicts: Option<String>,
     pub(super) at_ms: i64,
 }
@@ -189,9 +193,28 @@ pub(super) fn verdicts_json(summary: &ferret_core::Summary) -> Option<String> {
     serde_json::to_string(&map).ok()
 }
 
-/// Records a run as the host's latest answer: its status is `affected`, or `fixed` when an
-/// earlier run was affected, else `clean`. A single statement, so two collectors ingesting
-/// for the same host cannot lose the earlier state.
+/// Whether a run is affected (exit status 1) and whether it is incomplete (exit status 3),
+/// by the rule of [`ferret_core::Summary::result_line`]: findings decide affected; without
+/// them a run that is not complete, or a `check` run with a campaign verdict UNKNOWN, is
+/// incomplete, never clean.
+pub(super) fn run_outcome(summary: &ferret_core::Summary) -> (bool, bool) {
+    if summary.has_findings() {
+        return (true, false);
+    }
+    let unknown = summary.details.get("verdicts").and_then(|v| v.as_array()).is_some_and(|l| {
+        l.iter().any(|v| {
+            v.get("verdict")
+                .and_then(|x| x.as_str())
+                .is_some_and(|x| x.eq_ignore_ascii_case("unknown"))
+        })
+    });
+    (false, !summary.complete || unknown)
+}
+
+/// Records a run as the host's latest answer: its status is `affected`, else `incomplete`
+/// when the run is not complete, else `fixed` when an earlier run was affected, else
+/// `clean`. A single statement, so two collectors ingesting for the same host cannot lose
+/// the earlier state.
 pub(super) async fn rollup_run(
     conn: &mut sqlx::AnyConnection,
     a: &RunAnswer<'_>,
@@ -204,6 +227,7 @@ pub(super) async fn rollup_run(
          prior_affected = CASE WHEN directive_hosts.run_pk IS NOT NULL \
              AND directive_hosts.status = 'affected' THEN 1 ELSE directive_hosts.prior_affected END, \
          status = CASE WHEN excluded.status = 'affected' THEN 'affected' \
+             WHEN excluded.status = 'incomplete' THEN 'incomplete' \
              WHEN directive_hosts.prior_affected = 1 OR (directive_hosts.run_pk IS NOT NULL \
                  AND directive_hosts.status = 'affected') THEN 'fixed' \
              ELSE 'clean' END, \
@@ -214,7 +238,13 @@ pub(super) async fn rollup_run(
     .bind(a.host_id)
     .bind(a.org_id)
     .bind(a.host_name.to_owned())
-    .bind(if a.affected { "affected" } else { "clean" })
+    .bind(if a.affected {
+        "affected"
+    } else if a.incomplete {
+        "incomplete"
+    } else {
+        "clean"
+    })
     .bind(a.run_pk)
     .bind(a.run_id.to_owned())
     .bind(a.findings)
@@ -267,7 +297,7 @@ pub(super) async fn backfill_rollup(conn: &mut sqlx::AnyConnection) -> Result<()
     loop {
         let rows = sqlx::query(
             "SELECT r.id, r.host_id, r.org_id, h.name, r.directive_id, r.run_id, r.findings, \
-             r.received_ms, r.report FROM runs r JOIN hosts h ON h.id = r.host_id \
+             r.complete, r.received_ms, r.report FROM runs r JOIN hosts h ON h.id = r.host_id \
              WHERE r.directive_id IS NOT NULL AND (r.received_ms, r.id) > ($1, $2) \
              ORDER BY r.received_ms, r.id LIMIT 500",
         )
@@ -280,9 +310,10 @@ pub(super) async fn backfill_rollup(conn: &mut sqlx::AnyConnection) -> Result<()
         for r in &rows {
             let text: String = r.try_get("report")?;
             let findings: i64 = r.try_get("findings")?;
-            let (affected, verdicts) = match serde_json::from_str::<Report>(&text) {
-                Ok(rep) => (rep.summary.has_findings(), verdicts_json(&rep.summary)),
-                Err(_) => (findings > 0, None),
+            let complete: i64 = r.try_get("complete")?;
+            let ((affected, incomplete), verdicts) = match serde_json::from_str::<Report>(&text) {
+                Ok(rep) => (run_outcome(&rep.summary), verdicts_json(&rep.summary)),
+                Err(_) => ((findings > 0, findings == 0 && complete == 0), None),
             };
             let name: String = r.try_get("name")?;
             let run_id: String = r.try_get("run_id")?;
@@ -295,6 +326,7 @@ pub(super) async fn backfill_rollup(conn: &mut sqlx::AnyConnection) -> Result<()
                 run_id: &run_id,
                 findings,
                 affected,
+                incomplete,
                 verdicts,
                 at_ms: r.try_get("received_ms")?,
             };

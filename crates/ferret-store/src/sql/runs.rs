@@ -1,7 +1,7 @@
 //! Runs and findings ([`RunStore`]): ingest (idempotent on `(host, run_id)`, one
 //! transaction, retried on a lost connection) and the tenant reads of runs and findings.
 
-use super::rollup::{RunAnswer, rollup_run, verdicts_json};
+use super::rollup::{RunAnswer, rollup_run, run_outcome, verdicts_json};
 use super::*;
 
 #[async_trait]
@@ -332,6 +332,7 @@ impl SqlStore {
             q.execute(&mut *tx).await.map_err(db("ingest findings"))?;
         }
         if let Some(d) = directive {
+            let (affected, incomplete) = run_outcome(&report.summary);
             let answer = RunAnswer {
                 directive: d,
                 host_id: host.id,
@@ -340,7 +341,8 @@ impl SqlStore {
                 run_pk,
                 run_id: &report.run_id,
                 findings: i64::try_from(report.findings.len()).unwrap_or(i64::MAX),
-                affected: report.summary.has_findings(),
+                affected,
+                incomplete,
                 verdicts: verdicts_json(&report.summary),
                 at_ms: ms(now),
             };
