@@ -274,3 +274,36 @@ fn relative_targets_are_reported_absolutely_and_excludes_match_as_typed() {
     let targets = summary(&recs)["targets"].to_string();
     assert!(targets.contains(&format!("{}/www", t.root().display())), "{targets}");
 }
+
+/// A build file or another build's executable holds ferret's built-in rule text verbatim
+/// among other bytes: a built-in rule matching only inside that text is an info note, while
+/// a real shell appended after it is still found at full severity.
+#[test]
+fn ferrets_rule_text_inside_a_build_file_is_a_note_not_a_finding() {
+    let t = Tree::new();
+    let artefact = |tail: &str| {
+        let mut b = b"\x7fELF\x02\x01\x01\0\0\0object code\0\0".to_vec();
+        b.extend_from_slice(BUILTIN_SUPERNOVA.as_bytes());
+        b.extend_from_slice(b"\0\0more object code\0");
+        b.extend_from_slice(tail.as_bytes());
+        b
+    };
+    t.file("target/release/deps/libferret_ioc-0123.rlib", artefact(""));
+    t.file("target/release/deps/libmixed-4567.rlib", artefact(&chopper()));
+    let (_, recs) = scan(t.root(), &[]);
+    let findings = of_type(&recs, "finding");
+    let on = |name: &str| -> Vec<&&Value> {
+        findings.iter().filter(|f| f["path"].as_str().unwrap().ends_with(name)).collect()
+    };
+    let own = on("libferret_ioc-0123.rlib");
+    assert!(!own.is_empty(), "the built-in rules matched their own text: {recs:?}");
+    for f in &own {
+        assert_eq!(f["severity"], "info", "{f}");
+        assert!(f["message"].as_str().unwrap().contains("ferret's own built-in rules"), "{f}");
+    }
+    let mixed = on("libmixed-4567.rlib");
+    assert!(
+        mixed.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"),
+        "the shell after ferret's text was lowered: {mixed:?}"
+    );
+}

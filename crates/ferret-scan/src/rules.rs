@@ -69,6 +69,11 @@ fn builtin_yara() -> impl Iterator<Item = (&'static str, &'static str)> {
     ferret_ioc::builtin::yara_sources().iter().chain(BUILTIN_YARA.iter()).copied()
 }
 
+/// Every built-in source text (YARA rules and indicator lists), as compiled into ferret.
+pub(crate) fn builtin_texts() -> impl Iterator<Item = &'static str> {
+    builtin_yara().map(|(_, t)| t).chain(ferret_ioc::builtin::sources().iter().map(|(_, _, t)| *t))
+}
+
 /// SHA-256 over the built-in pack's sources (YARA and IOC texts, in order).
 pub fn builtin_sha256() -> String {
     let mut h = Sha256::new();

@@ -418,6 +418,9 @@ impl<'a> Worker<'a> {
         let sink = self.sink;
         let data = std::mem::take(&mut self.buf);
         let mut panicked = false;
+        // Where ferret's own built-in texts sit in this file, found only when a built-in
+        // rule matched it.
+        let mut own_text: Option<Vec<std::ops::Range<usize>>> = None;
         for scanner in self.scanners().iter_mut() {
             let _ = scanner.set_global("filename", name.as_str());
             let _ = scanner.set_global("filepath", full.as_str());
@@ -430,8 +433,17 @@ impl<'a> Worker<'a> {
                     results
                         .matching_rules()
                         .map(|rule| {
-                            let f = yara_finding(&rule, origins);
+                            let mut f = yara_finding(&rule, origins);
                             let is_name = meta_bool(&rule, "indicator_name");
+                            let builtin =
+                                f.rule.source.as_deref().is_some_and(|s| s.starts_with("builtin:"));
+                            if builtin {
+                                let spans =
+                                    own_text.get_or_insert_with(|| builtin_text_spans(&data));
+                                if matches_only_inside(&rule, spans) {
+                                    lower_own_text(&mut f);
+                                }
+                            }
                             (f, is_name)
                         })
                         .collect::<Vec<_>>()
@@ -514,6 +526,54 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "panic".to_owned())
+}
+
+/// Where ferret's built-in rule and indicator texts sit, verbatim, in `data`: a ferret
+/// executable of another build, or a build artefact of ferret, embeds them whole.
+fn builtin_text_spans(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    for text in crate::rules::builtin_texts() {
+        // Short texts could occur by chance; every built-in source is far longer.
+        if text.len() < 256 {
+            continue;
+        }
+        for at in memchr::memmem::find_iter(data, text.as_bytes()) {
+            spans.push(at..at.saturating_add(text.len()));
+        }
+    }
+    spans
+}
+
+/// Whether a rule matched at least once and every one of its matches (all of them, not
+/// only those kept as evidence) lies inside one of `spans`.
+fn matches_only_inside(rule: &yara_x::Rule<'_, '_>, spans: &[std::ops::Range<usize>]) -> bool {
+    if spans.is_empty() {
+        return false;
+    }
+    let mut any = false;
+    for pattern in rule.patterns() {
+        for m in pattern.matches() {
+            any = true;
+            let r = m.range();
+            if !spans.iter().any(|s| s.start <= r.start && r.end <= s.end) {
+                return false;
+            }
+        }
+    }
+    any
+}
+
+/// A built-in rule that matched only ferret's own copy of its rule text is an info note,
+/// not a finding on the host.
+fn lower_own_text(f: &mut Finding) {
+    let what = f.message.take().unwrap_or_else(|| f.rule.name.clone());
+    f.score = Severity::Info.default_score();
+    f.severity = Severity::Info;
+    f.message = Some(format!(
+        "every match lies inside a verbatim copy of ferret's own built-in rules (a ferret \
+         executable or build file), not a trace of the campaign ({what})"
+    ));
+    f.details.insert("ferret_own_text".to_owned(), true.into());
 }
 
 /// Lowers the matches of indicator-name rules on a file that parses, whole, as a document
