@@ -5,9 +5,9 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone as _, Utc};
-use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity, Summary};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use chrono::Utc;
+use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
+use ferret_report::Report;
 use ferret_server::AppState;
 use serde_json::{Value, json};
 
@@ -180,23 +180,7 @@ fn finding(rule: &str, severity: Severity, path: &str) -> Finding {
 }
 
 fn report(run_id: &str, findings: Vec<Finding>) -> Report {
-    let started = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
-        verb: "check".into(),
-        run_id: run_id.into(),
-        host: "h".into(),
-        targets: vec![],
-        started,
-        finished: started + Duration::seconds(2),
-        findings,
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    };
-    r.count_findings();
-    r
+    ferret_testkit::report::report(run_id, findings)
 }
 
 fn jsonl(r: &Report) -> Vec<u8> {

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::{TimeZone as _, Utc};
-use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity, Summary};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
+use ferret_report::Report;
 use ferret_server::AppState;
 use serde_json::{Value, json};
 
@@ -45,22 +45,9 @@ fn post(url: &str, auth: Option<&str>, body: &Value) -> (u16, Value) {
 }
 
 fn report(run_id: &str, findings: Vec<Finding>) -> Report {
-    let started = Utc.with_ymd_and_hms(2026, 5, 4, 3, 2, 1).unwrap();
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
-        verb: "check".into(),
-        run_id: run_id.into(),
-        host: "h".into(),
-        targets: vec![],
-        started,
-        finished: started + chrono::Duration::seconds(4),
-        findings,
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    };
-    r.count_findings();
+    let mut r = ferret_testkit::report::report(run_id, findings);
+    r.started = Utc.with_ymd_and_hms(2026, 5, 4, 3, 2, 1).unwrap();
+    r.finished = r.started + chrono::Duration::seconds(4);
     r
 }
 

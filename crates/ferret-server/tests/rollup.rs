@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone as _, Utc};
-use ferret_core::{Engine, Finding, RuleRef, Severity, Summary};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use chrono::{Duration, Utc};
+use ferret_core::{Engine, Finding, RuleRef, Severity};
+use ferret_report::Report;
 use ferret_server::AppState;
 use ferret_store::{DirectiveOutcome, Host, NewDirective, Store, hash_token};
 use serde_json::{Value, json};
@@ -184,7 +184,6 @@ fn header_cookie(headers: &ureq::http::HeaderMap, name: &str) -> String {
 }
 
 fn report(run_id: &str, findings: usize, verdicts: &[(&str, &str)]) -> Report {
-    let started = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
     let findings = (0..findings)
         .map(|i| {
             Finding::new(
@@ -195,20 +194,7 @@ fn report(run_id: &str, findings: usize, verdicts: &[(&str, &str)]) -> Report {
             .with_path(format!("/x/{i}").into_bytes())
         })
         .collect();
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "ferret".into(), version: "0.1.0".into(), ..Default::default() },
-        verb: "check".into(),
-        run_id: run_id.into(),
-        host: "h".into(),
-        targets: vec![],
-        started,
-        finished: started + Duration::seconds(2),
-        findings,
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    };
+    let mut r = ferret_testkit::report::report(run_id, findings);
     if !verdicts.is_empty() {
         let list: Vec<Value> = verdicts
             .iter()

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone as _, Utc};
-use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity, Summary};
-use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
+use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
+use ferret_report::Report;
 use ferret_store::{
     DirectiveOutcome, FindingFilter, HostStatus, NewDirective, Role, RollupCursor, RollupQuery,
     RollupRow, SqlStore, Store, StoreError, hash_token,
@@ -24,27 +24,13 @@ fn finding(rule: &str, severity: Severity, path: &str) -> Finding {
 }
 
 fn report(run_id: &str, findings: Vec<Finding>) -> Report {
-    let started = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
-    let mut r = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "ferret".into(),
-            version: "0.1.0".into(),
-            exe_sha256: Some("ab".repeat(32)),
-            ruleset_sha256: None,
-        },
-        verb: "scan".into(),
-        run_id: run_id.into(),
-        host: "web-1".into(),
-        targets: vec!["/srv".into()],
-        started,
-        finished: started + Duration::seconds(3),
-        findings,
-        problems: vec![],
-        problems_dropped: 0,
-        summary: Summary { complete: true, ..Default::default() },
-    };
-    r.count_findings();
+    let mut r = ferret_testkit::report::report(run_id, findings);
+    r.tool.exe_sha256 = Some("ab".repeat(32));
+    r.verb = "scan".into();
+    r.host = "web-1".into();
+    r.targets = vec!["/srv".into()];
+    r.started = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+    r.finished = r.started + Duration::seconds(3);
     r
 }
 
