@@ -153,3 +153,8 @@ pub async fn add_admin_token(store: &dyn Store, token: &str) -> Result<(), ApiEr
     }
     Ok(())
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

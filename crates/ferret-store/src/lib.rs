@@ -240,3 +240,8 @@ pub fn hash_token(token: &str) -> String {
         s
     })
 }
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
