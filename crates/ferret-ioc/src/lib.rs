@@ -26,6 +26,7 @@ mod expr;
 mod hashlist;
 mod loki;
 mod names;
+pub mod network;
 mod openioc;
 mod pathre;
 mod stix;
@@ -383,6 +384,7 @@ pub struct IocSet {
     names: names::NameSet,
     compound: Vec<CompoundIoc>,
     compound_needs: HashNeeds,
+    network: Vec<network::NetIndicator>,
     counts: BTreeMap<String, u64>,
 }
 
@@ -461,6 +463,18 @@ impl IocSet {
     /// Whether nothing is loaded.
     pub fn is_empty(&self) -> bool {
         self.hashes.is_empty() && self.names.is_empty() && self.compound.is_empty()
+    }
+
+    /// The network indicators loaded (domains, IP addresses, URLs), in load order. They are
+    /// not matched against files; log detectors look for them.
+    pub fn network(&self) -> &[network::NetIndicator] {
+        &self.network
+    }
+
+    /// Adds a network indicator (counted under `network`).
+    pub fn add_network(&mut self, indicator: network::NetIndicator) {
+        self.network.push(indicator);
+        self.bump("network");
     }
 
     /// How many indicators are loaded, by family: `hash` (Loki hash lines and plain hash
