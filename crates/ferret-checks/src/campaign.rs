@@ -13,6 +13,11 @@ pub enum Campaign {
     Sunburst,
     /// Pulse Connect Secure backdoors (AA21-110A, ED 21-03).
     PulseSecure,
+    /// Ivanti Connect Secure (the renamed Pulse Connect Secure): CVE-2023-46805 with
+    /// CVE-2024-21887, CVE-2025-0282 and CVE-2025-22457 (ED 24-01, AA24-060B).
+    IvantiConnectSecure,
+    /// Microsoft Exchange ProxyShell (CVE-2021-34473/34523/31207).
+    ProxyShell,
 }
 
 impl Campaign {
@@ -22,12 +27,21 @@ impl Campaign {
             Campaign::ProxyLogon => "an Exchange install or Exchange/IIS logs",
             Campaign::Sunburst => "an Orion install or DNS query logs",
             Campaign::PulseSecure => "a Pulse Connect Secure tree (home/etc/manifest/manifest)",
+            Campaign::IvantiConnectSecure => {
+                "an Ivanti Connect Secure tree (home/etc/manifest/manifest)"
+            }
+            Campaign::ProxyShell => "an Exchange install or Exchange/IIS logs",
         }
     }
 
     /// Every campaign, in report order.
-    pub const ALL: [Campaign; 3] =
-        [Campaign::ProxyLogon, Campaign::Sunburst, Campaign::PulseSecure];
+    pub const ALL: [Campaign; 5] = [
+        Campaign::ProxyLogon,
+        Campaign::Sunburst,
+        Campaign::PulseSecure,
+        Campaign::IvantiConnectSecure,
+        Campaign::ProxyShell,
+    ];
 
     /// The id used on the command line and in reports.
     pub fn id(self) -> &'static str {
@@ -35,6 +49,8 @@ impl Campaign {
             Campaign::ProxyLogon => "proxylogon",
             Campaign::Sunburst => "sunburst",
             Campaign::PulseSecure => "pulse-secure",
+            Campaign::IvantiConnectSecure => "ivanti-connect-secure",
+            Campaign::ProxyShell => "proxyshell",
         }
     }
 
@@ -48,6 +64,10 @@ impl Campaign {
             Campaign::PulseSecure => {
                 "Pulse Connect Secure exploitation and backdoors (AA21-110A, ED 21-03)"
             }
+            Campaign::IvantiConnectSecure => {
+                "Ivanti Connect Secure: CVE-2023-46805/CVE-2024-21887, CVE-2025-0282, CVE-2025-22457 (ED 24-01, AA24-060B)"
+            }
+            Campaign::ProxyShell => "ProxyShell: Exchange CVE-2021-34473/34523/31207",
         }
     }
 
@@ -61,11 +81,13 @@ impl Campaign {
             .map(|(_, w)| w)
     }
 
-    /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` also accepted).
+    /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` and `ivanti` also
+    /// accepted).
     pub fn parse(s: &str) -> Option<Campaign> {
         let s = s.trim().to_ascii_lowercase();
         match s.as_str() {
             "pulse" | "pulsesecure" => Some(Campaign::PulseSecure),
+            "ivanti" | "ics" => Some(Campaign::IvantiConnectSecure),
             _ => Campaign::ALL.into_iter().find(|c| c.id() == s),
         }
     }

@@ -1,7 +1,7 @@
 //! The SHA-256 of the intelligence built into `ferret check`: every embedded data file (the
 //! Pulse Connect Secure families and code markers, the SUNBURST file and network indicators,
-//! the ProxyLogon web-shell list, the campaign windows) and every detector's identity (code,
-//! name, campaign, default severity), with the crate's version. Reports carry it as
+//! the ProxyLogon web-shell list, the campaign windows, the `intel/` tables) and every
+//! detector's identity (code, name, campaign, default severity), with the crate's version. Reports carry it as
 //! `tool.ruleset_sha256`, so two runs can be told apart by the intel they used.
 
 use std::sync::LazyLock;
@@ -31,6 +31,9 @@ static SHA256: LazyLock<String> = LazyLock::new(|| {
     item("version", env!("CARGO_PKG_VERSION").as_bytes());
     for (name, body) in DATA {
         item(name, body.as_bytes());
+    }
+    if let Ok(intel) = ferret_intel::Intel::builtin() {
+        item("intel", intel.sha256().as_bytes());
     }
     let mut net = String::new();
     for (value, severity, source) in network::INDICATORS {

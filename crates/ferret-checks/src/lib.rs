@@ -1,5 +1,6 @@
-//! ferret-checks: were we hit by ProxyLogon, SUNBURST or the Pulse Secure backdoors? A verdict
-//! per campaign, with the evidence, what was checked and what could not be.
+//! ferret-checks: were we hit by ProxyLogon, SUNBURST, the Pulse Secure backdoors, their Ivanti
+//! Connect Secure successors or ProxyShell? A verdict per campaign, with the evidence, what was
+//! checked and what could not be.
 //!
 //! Entry points:
 //! * [`check`] walks the paths once, reads every log once (dispatching each event to the
@@ -24,8 +25,10 @@ pub mod detector;
 pub mod docs;
 pub mod intel;
 pub mod inventory;
+pub mod ivanti;
 pub mod options;
 pub mod proxylogon;
+pub mod proxyshell;
 pub mod pulse;
 pub mod registry;
 mod run;

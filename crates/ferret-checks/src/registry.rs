@@ -1,7 +1,7 @@
 //! Every detector, listed once. Order here is the order of `docs/detectors.md`.
 
 use crate::detector::Registration;
-use crate::{proxylogon, pulse, sunburst};
+use crate::{ivanti, proxylogon, proxyshell, pulse, sunburst};
 
 /// Every detector ferret knows.
 pub static DETECTORS: &[&Registration] = &[
@@ -28,6 +28,17 @@ pub static DETECTORS: &[&Registration] = &[
     &pulse::ps005_integrity_tooling::DETECTOR,
     &pulse::ps006_web_exploitation::DETECTOR,
     &pulse::ps007_log_wiping::DETECTOR,
+    // Ivanti Connect Secure
+    &ivanti::ic001_family_file::DETECTOR,
+    &ivanti::ic002_web_exploitation::DETECTOR,
+    &ivanti::ic003_manifest_signature::DETECTOR,
+    &ivanti::ic004_manifest_integrity::DETECTOR,
+    &ivanti::ic005_manifest_unshipped::DETECTOR,
+    &ivanti::ic006_integrity_tooling::DETECTOR,
+    // ProxyShell
+    &proxyshell::px001_autodiscover_ssrf::DETECTOR,
+    &proxyshell::px002_mailbox_export::DETECTOR,
+    &proxyshell::px003_exported_web_shell::DETECTOR,
 ];
 
 #[cfg(test)]
@@ -49,6 +60,8 @@ mod tests {
                 Campaign::ProxyLogon => ("PL", "proxylogon-"),
                 Campaign::Sunburst => ("SB", "sunburst-"),
                 Campaign::PulseSecure => ("PS", "pulse-"),
+                Campaign::IvantiConnectSecure => ("IC", "ivanti-"),
+                Campaign::ProxyShell => ("PX", "proxyshell-"),
             };
             assert!(i.code.len() == 5 && i.code.starts_with(prefix.0), "{}", i.code);
             assert!(i.code[2..].bytes().all(|b| b.is_ascii_digit()), "{}", i.code);

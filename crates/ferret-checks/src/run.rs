@@ -628,12 +628,13 @@ fn verdicts(
 
 /// Whether what the walk found lets a clean result decide `c` (and makes `c` worth an
 /// automatic verdict): an Exchange install or
-/// its logs (IIS included) for ProxyLogon; an Orion install or DNS query logs (where SUNBURST's
-/// beacons show) for SUNBURST; an appliance tree for Pulse Connect Secure.
+/// its logs (IIS included) for ProxyLogon and ProxyShell; an Orion install or DNS query logs
+/// (where SUNBURST's beacons show) for SUNBURST; an appliance tree for Pulse Connect Secure and
+/// Ivanti Connect Secure (the same appliance).
 fn applies(c: Campaign, inv: &Inventory) -> bool {
     let has_log = |s: LogSource| inv.logs.iter().any(|l| l.source == s);
     match c {
-        Campaign::ProxyLogon => {
+        Campaign::ProxyLogon | Campaign::ProxyShell => {
             inv.has(Marker::ExchangeInstall)
                 || [
                     LogSource::ExchangeHttpProxy,
@@ -646,7 +647,7 @@ fn applies(c: Campaign, inv: &Inventory) -> bool {
                 .any(has_log)
         }
         Campaign::Sunburst => inv.has(Marker::OrionInstall) || has_log(LogSource::Dns),
-        Campaign::PulseSecure => inv.has(Marker::PulseTree),
+        Campaign::PulseSecure | Campaign::IvantiConnectSecure => inv.has(Marker::PulseTree),
     }
 }
 

@@ -23,7 +23,8 @@ pub struct CheckArgs {
     /// (searched recursively; `.gz` logs are read transparently; symlinks are not followed).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// A campaign to answer for: proxylogon, sunburst, pulse-secure (repeatable). Without it,
+    /// A campaign to answer for: proxylogon, sunburst, pulse-secure, ivanti-connect-secure,
+    /// proxyshell (repeatable). Without it,
     /// every campaign whose inputs are found under PATH.
     #[arg(long = "campaign", value_name = "CAMPAIGN", value_parser = parse_campaign)]
     pub campaigns: Vec<Campaign>,
@@ -54,7 +55,9 @@ pub struct CheckArgs {
 
 fn parse_campaign(s: &str) -> Result<Campaign, String> {
     Campaign::parse(s)
-        .ok_or_else(|| format!("unknown campaign {s:?} (proxylogon, sunburst, pulse-secure)"))
+        .ok_or_else(|| format!(
+            "unknown campaign {s:?} (proxylogon, sunburst, pulse-secure, ivanti-connect-secure, proxyshell)"
+        ))
 }
 
 /// Runs `ferret check`.
