@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use ferret_core::Severity;
+use ferret_intel::Confidence;
 use md5::Digest as _;
 
 use crate::detector::{
@@ -14,7 +15,8 @@ use crate::detector::{
 use crate::inventory::Marker;
 use crate::ivanti::{
     Indicator, Kind, MARKERS, REF_AA24_060B, REF_ED_24_01, REF_MANDIANT_2024, REF_MANDIANT_2025_01,
-    REF_MANDIANT_2025_04, REF_VOLEXITY_2024, by_hash, by_name, product_file, severity_of,
+    REF_MANDIANT_2025_04, REF_VOLEXITY_2024, by_hash, by_name, product_file, score_for,
+    severity_of,
 };
 use crate::pulse::{in_appliance_area, norm};
 
@@ -84,14 +86,13 @@ fn in_area(n: &str) -> bool {
     in_appliance_area(n) || n.contains("/home/venv3/")
 }
 
-fn finding(path: &Path, ind: &Indicator, severity: Severity, score: u8) -> ferret_core::Finding {
+fn finding(path: &Path, ind: &Indicator, score: u8) -> ferret_core::Finding {
     let mut f = DETECTOR
         .info
         .finding()
         .with_path(path)
         .with_message(format!("Ivanti Connect Secure intrusion family file: {}", ind.family))
         .with_score(score);
-    f.severity = severity;
     f.push_evidence(evidence("family", ind.family));
     if !ind.name.is_empty() {
         f.push_evidence(evidence("published_name", ind.name));
@@ -116,7 +117,7 @@ impl Detector for FamilyFile {
             let sha1 = hex::encode(sha1::Sha1::digest(content));
             for h in [sha256.as_str(), &sha1, &md5] {
                 if let Some(i) = by_hash(h) {
-                    let mut f = finding(file.path, i, Severity::Critical, 100);
+                    let mut f = finding(file.path, i, 100);
                     f.push_evidence(evidence("matched", &format!("hash {h}")));
                     f.push_evidence(evidence("sha256", &sha256));
                     out.finding(f);
@@ -134,8 +135,7 @@ impl Detector for FamilyFile {
                         set.family,
                         if product.is_some() { " in a genuine product file" } else { "" }
                     ))
-                    .with_score(95);
-                f.severity = severity_of(set.confidence, Severity::Critical);
+                    .with_score(score_for(severity_of(set.confidence, Severity::Critical)));
                 f.push_evidence(evidence("family", set.family));
                 f.push_evidence(evidence("markers", &found.join(" | ")));
                 f.push_evidence(evidence("marker_source", set.source));
@@ -148,9 +148,10 @@ impl Detector for FamilyFile {
             }
         }
         if let Some(i) = by_name(&n) {
-            let sev = severity_of(i.confidence, Severity::High);
-            let score = if sev >= Severity::High { 85 } else { 65 };
-            let mut f = finding(file.path, i, sev, score);
+            // A name decides only when its source is sure of it; otherwise it is a lead.
+            let sev =
+                if i.confidence == Confidence::High { Severity::High } else { Severity::Medium };
+            let mut f = finding(file.path, i, score_for(sev));
             debug_assert!(matches!(i.kind, Kind::BadName | Kind::BadPath));
             f.push_evidence(evidence("matched", &format!("published name {}", i.name)));
             if let Some(s) = file.sha256() {

@@ -280,6 +280,17 @@ impl Detector for Shared {
     }
 }
 
+/// The score a finding of this severity gets (the report's severity follows the score).
+pub fn score_for(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 95,
+        Severity::High => 85,
+        Severity::Medium => 65,
+        Severity::Low => 45,
+        Severity::Info => 20,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,3 +48,14 @@ fn severity(text: &str) -> Severity {
 fn url_decode(s: &str) -> String {
     crate::pulse::ps006_web_exploitation::url_decode(s)
 }
+
+/// The score a finding of this severity gets (the report's severity follows the score).
+pub fn score_for(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 95,
+        Severity::High => 85,
+        Severity::Medium => 65,
+        Severity::Low => 45,
+        Severity::Info => 20,
+    }
+}

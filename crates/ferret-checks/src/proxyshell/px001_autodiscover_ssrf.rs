@@ -13,7 +13,7 @@ use crate::detector::{
 };
 use crate::inventory::LogSource;
 use crate::proxyshell::{
-    REF_BLACKHAT, REF_CISA, REF_HUNTRESS, REF_ZDI, rows, severity, url_decode,
+    REF_BLACKHAT, REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for, severity, url_decode,
 };
 
 /// The registration.
@@ -99,8 +99,7 @@ impl Detector for AutodiscoverSsrf {
         };
         let (stem, query) = (field(ev, stem), field(ev, query));
         let Some((target, sev)) = classify(&stem, &query) else { return };
-        let mut f = DETECTOR.info.event_finding(ev).with_score(90);
-        f.severity = sev;
+        let mut f = DETECTOR.info.event_finding(ev).with_score(score_for(sev));
         f.message = Some(format!(
             "ProxyShell Autodiscover path confusion reaching `{target}` (CVE-2021-34473)"
         ));

@@ -13,7 +13,7 @@ use crate::detector::{
     Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
 };
 use crate::inventory::LogSource;
-use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows, severity};
+use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for, severity};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -111,9 +111,7 @@ impl Detector for MailboxExport {
     fn on_event(&self, ev: &Event, _: LogSource, out: &mut Out) {
         let text = event_text(ev);
         let Some((cmdlet, sev, note)) = classify(&text) else { return };
-        let mut f =
-            DETECTOR.info.event_finding(ev).with_score(if sev >= Severity::High { 90 } else { 60 });
-        f.severity = sev;
+        let mut f = DETECTOR.info.event_finding(ev).with_score(score_for(sev));
         f.message = Some(format!("ProxyShell cmdlet: {note}"));
         f.push_evidence(evidence("cmdlet", cmdlet));
         f.push_evidence(evidence("record", &text));

@@ -11,7 +11,7 @@ use crate::detector::{
     Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
 };
 use crate::inventory::{Marker, normalized};
-use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows};
+use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -95,8 +95,8 @@ impl Detector for ExportedWebShell {
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
         let Ok(content) = file.content() else { return };
         let Some((magic, script)) = classify(content) else { return };
-        let mut f = DETECTOR.info.finding().with_path(file.path).with_score(95);
-        f.severity = if script.is_some() { Severity::Critical } else { Severity::High };
+        let sev = if script.is_some() { Severity::Critical } else { Severity::High };
+        let mut f = DETECTOR.info.finding().with_path(file.path).with_score(score_for(sev));
         f.message = Some(if script.is_some() {
             "ProxyShell web shell: a mailbox export (PST) holding a server-side script, named as a web page".to_owned()
         } else {
