@@ -24,13 +24,14 @@ impl Campaign {
     /// What must be present for a clean result to mean NOT FOUND, for "what was missing".
     pub fn core_inputs(self) -> &'static str {
         match self {
-            Campaign::ProxyLogon => "an Exchange install or Exchange/IIS logs",
+            Campaign::ProxyLogon | Campaign::ProxyShell => {
+                "an Exchange install or Exchange/IIS logs"
+            }
             Campaign::Sunburst => "an Orion install or DNS query logs",
             Campaign::PulseSecure => "a Pulse Connect Secure tree (home/etc/manifest/manifest)",
             Campaign::IvantiConnectSecure => {
                 "an Ivanti Connect Secure tree (home/etc/manifest/manifest)"
             }
-            Campaign::ProxyShell => "an Exchange install or Exchange/IIS logs",
         }
     }
 

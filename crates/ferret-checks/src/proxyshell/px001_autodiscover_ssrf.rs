@@ -69,7 +69,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
             _ => {}
         }
     }
-    p.targets.sort_by(|a, b| b.1.cmp(&a.1));
+    p.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
     p
 });
 

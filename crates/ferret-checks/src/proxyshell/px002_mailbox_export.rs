@@ -67,7 +67,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             note: r.field("note"),
         })
         .collect();
-    v.sort_by(|a, b| b.severity.cmp(&a.severity));
+    v.sort_by_key(|r| std::cmp::Reverse(r.severity));
     v
 });
 
@@ -84,7 +84,7 @@ fn event_text(ev: &Event) -> String {
             s.push('\n');
         };
         match &v {
-            FieldValue::List(l) => l.iter().filter_map(|x| x.as_text()).for_each(|t| push(&t)),
+            FieldValue::List(l) => l.iter().filter_map(FieldValue::as_text).for_each(|t| push(&t)),
             other => {
                 if let Some(t) = other.as_text() {
                     push(&t);
