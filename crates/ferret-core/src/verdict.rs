@@ -51,7 +51,8 @@ pub struct SourceSpan {
 /// The verdict for one campaign, with what backs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignVerdict {
-    /// The campaign's id (`proxylogon`, `sunburst`, `pulse-secure`).
+    /// The campaign's id (`proxylogon`, `sunburst`, `pulse-secure`, `ivanti-connect-secure`,
+    /// `proxyshell`).
     pub campaign: String,
     /// Its title (with CVEs or advisory).
     pub title: String,
