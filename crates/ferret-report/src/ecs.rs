@@ -55,11 +55,10 @@ fn categories(f: &Finding) -> (Vec<&'static str>, Vec<&'static str>) {
     match f.engine {
         Engine::Hash | Engine::Filename | Engine::Yara => (vec!["file", "malware"], vec!["info"]),
         Engine::Integrity => (vec!["file"], vec!["change"]),
-        Engine::Sigma => (vec!["intrusion_detection"], vec!["info"]),
         Engine::Check if f.path.is_some() && f.log.is_none() => {
             (vec!["file", "intrusion_detection"], vec!["info"])
         }
-        Engine::Check => (vec!["intrusion_detection"], vec!["info"]),
+        Engine::Sigma | Engine::Check => (vec!["intrusion_detection"], vec!["info"]),
     }
 }
 

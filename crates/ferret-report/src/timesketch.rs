@@ -25,7 +25,7 @@ pub const EVENT_TIME: &str = "Event Time";
 /// `timestamp_desc` of every other record.
 pub const RUN_FINISHED: &str = "Run Finished";
 
-fn base(message: String, time: DateTime<Utc>, desc: &str, data_type: &str) -> Value {
+fn base(message: &str, time: DateTime<Utc>, desc: &str, data_type: &str) -> Value {
     json!({
         "message": message,
         "datetime": time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -73,7 +73,7 @@ pub fn records(report: &Report) -> Vec<Value> {
             message.push_str(&p.lossy());
             message.push(')');
         }
-        let mut v = base(message, time, desc, "ferret:finding");
+        let mut v = base(&message, time, desc, "ferret:finding");
         run_fields(report, &mut v);
         set(&mut v, "record_uid", crate::record_uid(report, 'f', i));
         set(&mut v, "engine", f.engine.as_str());
@@ -139,7 +139,7 @@ pub fn records(report: &Report) -> Vec<Value> {
             message.push_str(&path.lossy());
             message.push(')');
         }
-        let mut v = base(message, report.finished, RUN_FINISHED, "ferret:problem");
+        let mut v = base(&message, report.finished, RUN_FINISHED, "ferret:problem");
         run_fields(report, &mut v);
         set(&mut v, "record_uid", crate::record_uid(report, 'p', i));
         set(&mut v, "problem_kind", p.kind.as_str());
@@ -158,7 +158,7 @@ pub fn records(report: &Report) -> Vec<Value> {
     }
     let s = &report.summary;
     let mut v =
-        base(crate::summary_message(report), report.finished, RUN_FINISHED, "ferret:summary");
+        base(&crate::summary_message(report), report.finished, RUN_FINISHED, "ferret:summary");
     run_fields(report, &mut v);
     set(&mut v, "record_uid", crate::record_uid(report, 's', 0));
     set(&mut v, "schema_version", report.schema_version);

@@ -540,7 +540,7 @@ fn cef_records_are_one_line_with_escaped_fields() {
     let r = common::fixture();
     assert_eq!(recs.len(), r.findings.len() + r.problems.len() + 1);
     for rec in &recs {
-        assert!(!rec.chars().any(|c| c.is_control()), "{rec:?}");
+        assert!(!rec.chars().any(char::is_control), "{rec:?}");
         // Seven unescaped pipes close the header.
         let mut pipes = 0;
         let mut escaped = false;
