@@ -587,3 +587,29 @@ fn cef_records_are_one_line_with_escaped_fields() {
     assert!(last.contains("outcome=incomplete"));
     assert!(last.contains("cs3=proxylogon: AFFECTED; sunburst: UNKNOWN"), "{last}");
 }
+
+#[test]
+fn the_documented_examples_are_lines_of_the_golden_files() {
+    let doc = include_str!("../../../docs/report-format.md");
+    let section = doc
+        .split("## Timeline and SIEM formats")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/report-format.md has the formats section");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
+    let golden: BTreeSet<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flat_map(|e| {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            text.lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    let examples: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("{\"") || l.starts_with("CEF:0|") || l.starts_with("<1"))
+        .collect();
+    assert_eq!(examples.len(), 8, "one example per format, and a problem or summary");
+    for e in examples {
+        assert!(golden.contains(e), "documented example is not in a golden file: {e}");
+    }
+}
