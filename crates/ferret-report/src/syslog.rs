@@ -1,4 +1,4 @@
-//! Sending a report to a syslog receiver: every [`cef`](crate::cef) record (findings,
+//! Sending a report to a syslog receiver: every [`cef`] record (findings,
 //! problems, then the run summary) as one RFC 5424 message, over UDP (RFC 5426, one datagram
 //! per message) or TCP (RFC 6587 octet counting).
 //!
