@@ -1,5 +1,5 @@
-//! The timeline and SIEM formats and `--syslog` from the command line: `scan`, `hunt` and
-//! `check` write Timesketch, ECS, OCSF and CEF; `--syslog` sends every record to a receiver
+//! The timeline and SIEM formats and `--syslog` from the command line: `scan`, `hunt`,
+//! `check`, `verify` and `diff` write Timesketch, ECS, OCSF and CEF; `--syslog` sends every record to a receiver
 //! on loopback; a bad target is refused before any work, and a receiver that refuses is a
 //! clear error (status 2) after the report was written.
 
@@ -182,4 +182,42 @@ fn check_writes_ocsf_with_its_verdicts_in_the_summary() {
     assert_eq!(summary["scan"]["type"], "check");
     let verdicts = &summary["unmapped"]["summary"]["details"]["verdicts"];
     assert_eq!(verdicts[0]["campaign"], "proxylogon", "{summary}");
+}
+
+#[test]
+fn verify_and_diff_write_the_new_formats() {
+    let t = Tree::new();
+    t.file("tree/usr/bin/tool", b"tool v1");
+    let m1 = t.path("m1.jsonl");
+    ferret().arg("baseline").arg(t.path("tree")).arg("-o").arg(&m1).assert().success();
+    t.file("tree/usr/bin/tool", b"tool v2");
+    let out = ferret()
+        .arg("verify")
+        .arg(t.path("tree"))
+        .arg("-m")
+        .arg(&m1)
+        .args(["--allow-unsigned", "--format", "ecs", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let docs = json_lines(&out.stdout);
+    let alert = docs.iter().find(|d| d["event"]["kind"] == "alert").unwrap();
+    assert_eq!(alert["event"]["category"], serde_json::json!(["file"]));
+    assert_eq!(alert["event"]["type"], serde_json::json!(["change"]));
+    assert_eq!(docs.last().unwrap()["ferret"]["verb"], "verify");
+
+    let m2 = t.path("m2.jsonl");
+    ferret().arg("baseline").arg(t.path("tree")).arg("-o").arg(&m2).assert().success();
+    let out = ferret()
+        .arg("diff")
+        .arg(&m1)
+        .arg(&m2)
+        .args(["--allow-unsigned", "--format", "cef", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().all(|l| l.starts_with("CEF:0|ferret|ferret|")), "{text}");
+    assert!(text.contains("usr/bin/tool"), "{text}");
+    assert!(text.lines().last().unwrap().contains("|ferret:summary|"));
 }
