@@ -1,7 +1,7 @@
 //! The timeline and SIEM formats and `--syslog` from the command line: `scan`, `hunt`,
-//! `check`, `verify` and `diff` write Timesketch, ECS, OCSF and CEF; `--syslog` sends every record to a receiver
-//! on loopback; a bad target is refused before any work, and a receiver that refuses is a
-//! clear error (status 2) after the report was written.
+//! `check`, `verify` and `diff` write Timesketch, ECS, OCSF and CEF; `--syslog` sends every
+//! record to a receiver on loopback; a bad target is refused before any work, and a receiver
+//! that refuses is a clear error (status 2) after the report was written.
 
 #![cfg(feature = "scan")]
 
