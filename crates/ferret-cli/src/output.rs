@@ -26,6 +26,14 @@ pub enum ReportFormat {
     Csv,
     /// One self-contained HTML page (inline CSS and SVG; no script, no network).
     Html,
+    /// Timesketch JSONL (message, datetime, timestamp_desc and the fields flattened).
+    Timesketch,
+    /// Elastic Common Schema 8 NDJSON, one document per line.
+    Ecs,
+    /// OCSF JSON lines: Detection Finding (2004) per finding, Scan Activity for the run.
+    Ocsf,
+    /// ArcSight CEF, one record per line.
+    Cef,
 }
 
 /// Output options shared by every verb that produces a report.
@@ -45,6 +53,10 @@ pub struct OutputArgs {
     /// `ferret report send`.
     #[arg(long, value_name = "URL")]
     pub report_to: Option<String>,
+    /// Also send every finding, problem and the run summary to a syslog receiver, one
+    /// RFC 5424 message each with a CEF record: udp://HOST:PORT or tcp://HOST:PORT.
+    #[arg(long, value_name = "udp://HOST:PORT|tcp://HOST:PORT")]
+    pub syslog: Option<String>,
 }
 
 /// Prints an error chain and a hint to stderr; returns status 2 (or 0 for a closed pipe).
@@ -107,6 +119,10 @@ pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
         }
         let cfg = crate::upload::load_config().context("cannot report to the collector")?;
         crate::upload::enrolled_base(&cfg, Some(url))?;
+    }
+    if let Some(t) = &args.syslog {
+        let target = ferret_report::syslog::Target::parse(t)?;
+        target.resolve().context("cannot send to the syslog receiver")?;
     }
     Ok(())
 }
@@ -254,6 +270,13 @@ pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
             note(&format!("ferret: {}", describe_upload(&outcome)));
         }
     }
+    if let Some(t) = &args.syslog {
+        let target = ferret_report::syslog::Target::parse(t)?;
+        let sent = ferret_report::syslog::send(report, &target, std::process::id())?;
+        if !args.quiet {
+            note(&format!("ferret: {sent} syslog message(s) sent to {target}"));
+        }
+    }
     Ok(())
 }
 
@@ -272,6 +295,10 @@ fn render(
         ReportFormat::Jsonl => ferret_report::jsonl::write(report, out),
         ReportFormat::Csv => ferret_report::csv::write(report, out),
         ReportFormat::Html => ferret_report::html::write(report, out),
+        ReportFormat::Timesketch => ferret_report::timesketch::write(report, out),
+        ReportFormat::Ecs => ferret_report::ecs::write(report, out),
+        ReportFormat::Ocsf => ferret_report::ocsf::write(report, out),
+        ReportFormat::Cef => ferret_report::cef::write(report, out),
     }
 }
 

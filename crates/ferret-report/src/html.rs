@@ -1,6 +1,9 @@
-//! One self-contained HTML file per run: summary, charts by severity and engine, the
-//! timeline of log findings, every finding with its evidence, problems, and coverage (what
-//! was not checked).
+//! One self-contained HTML file per run. It leads with the answer: the result line and,
+//! for `ferret check`, one row per campaign verdict (AFFECTED / NOT FOUND / UNKNOWN, why, what
+//! was and was not checked, how far back each log reaches); then the run header, summary,
+//! charts by severity and engine, the timeline of log findings, every finding with its
+//! evidence, problems, and coverage (what was not checked). Every time on the page is shown
+//! one way, in UTC: `2021-03-03 04:05:06 UTC` ([`human_time`]).
 //!
 //! The file needs no network: the CSS is inline, charts are inline SVG, there is no script
 //! and no external reference. Every string from the examined system is passed through
@@ -14,8 +17,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use chrono::{DateTime, Utc};
 use ferret_core::text::escape;
-use ferret_core::{Engine, Finding, Severity};
+use ferret_core::{CampaignVerdict, Engine, Finding, Severity, Verdict};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::Report;
@@ -43,6 +47,10 @@ svg text{font:11px system-ui,sans-serif;fill:#1d2330}
 .st-errored{fill:#e08a00;background:#e08a00}.st-pending{fill:#b0bec5;background:#b0bec5}
 .st-missing{fill:#546e7a;background:#546e7a}.st-fixed{fill:#81c784;background:#81c784}
 .st-incomplete{fill:#8e24aa;background:#8e24aa}
+.result{font-size:1.2em;font-weight:600;padding:.4em .7em;background:#fff;border-left:6px solid #78909c}
+.result.bad{border-color:#c62828}.result.ok{border-color:#2e7d32}.result.warn{border-color:#e08a00}
+.verdict{display:inline-block;padding:.1em .5em;border-radius:3px;color:#fff;font-weight:700;white-space:nowrap}
+.verdict-affected{background:#c62828}.verdict-not_found{background:#2e7d32}.verdict-unknown{background:#e08a00}
 .bar-critical{fill:#8b0000}.bar-high{fill:#c62828}.bar-medium{fill:#e08a00}
 .bar-low{fill:#1e88e5}.bar-info{fill:#78909c}.bar-engine{fill:#455a64}
 .legend span{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 .8em}
@@ -132,6 +140,72 @@ fn stack(values: &[u64], max: u64, plot_h: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// A time as shown everywhere on the page: `2021-03-03 04:05:06 UTC`.
+pub fn human_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn verdict_class(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Affected => "verdict verdict-affected",
+        Verdict::NotFound => "verdict verdict-not_found",
+        Verdict::Unknown => "verdict verdict-unknown",
+    }
+}
+
+/// The campaign verdicts of a `ferret check` run as one table: the campaign, the verdict,
+/// why, the evidence and leads, what was checked and not checked, and how far back each
+/// log reaches. Empty when the report has no verdicts.
+pub fn verdicts_section(verdicts: &[CampaignVerdict]) -> String {
+    if verdicts.is_empty() {
+        return String::new();
+    }
+    html! {
+        section #verdicts {
+            h2 { "Verdicts" }
+            table {
+                tr { th { "campaign" } th { "verdict" } th { "why" } th { "what was checked" } th { "how far back the logs reach" } }
+                @for v in verdicts {
+                    tr {
+                        td { b { (escape(&v.title)) } br; code { (escape(&v.campaign)) } }
+                        td { span class=(verdict_class(v.verdict)) { (v.verdict.label()) } }
+                        td {
+                            (escape(&v.reason))
+                            br;
+                            (v.evidence) " finding(s) at evidence level, " (v.leads) " lead(s) below it"
+                        }
+                        td {
+                            @if v.checked.is_empty() && v.not_checked.is_empty() { "nothing recorded" }
+                            ul {
+                                @for c in &v.checked { li { "checked: " (escape(c)) } }
+                                @for c in &v.not_checked { li.warn { "not checked: " (escape(c)) } }
+                            }
+                        }
+                        td {
+                            @if v.sources.is_empty() { "no log was read" }
+                            ul {
+                                @for src in &v.sources {
+                                    li {
+                                        code { (escape(&src.source)) } ": "
+                                        @match (src.first, src.last) {
+                                            (Some(f), Some(l)) => { "from " (human_time(f)) " to " (human_time(l)) }
+                                            (Some(f), None) => { "from " (human_time(f)) }
+                                            (None, Some(l)) => { "until " (human_time(l)) }
+                                            (None, None) => { "no event time" }
+                                        }
+                                        " (" (src.files) " file(s), " (src.events) " event(s))"
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
 fn severity_badge(s: Severity) -> Markup {
     html! { span class={ "sev sev-" (s.as_str()) } { (s.as_str()) } }
 }
@@ -180,7 +254,7 @@ pub fn finding_table(f: &Finding) -> String {
             @if let Some(p) = finding_path(f) { tr { th { "path" } td.mono { (p) } } }
             @if let Some(s) = &f.sha256 { tr { th { "sha256" } td.mono { (escape(s)) } } }
             @if let Some(s) = f.size { tr { th { "size" } td { (s) } } }
-            @if let Some(t) = f.time { tr { th { "time" } td { (t.to_rfc3339()) } } }
+            @if let Some(t) = f.time { tr { th { "time" } td { (human_time(t)) } } }
             @if let Some(l) = &f.log {
                 tr { th { "log" } td {
                     @if let Some(x) = &l.format { "format " (escape(x)) " " }
@@ -212,12 +286,12 @@ fn timeline_svg(findings: &[&Finding]) -> String {
                 @if let Some(t) = f.time {
                     @let x = 10 + (t.timestamp_millis() - min) * width / span;
                     circle class={ "bar-" (f.severity.as_str()) } cx=(x) cy="30" r="5" {
-                        title { (t.to_rfc3339()) " " (escape(&f.rule.name)) }
+                        title { (human_time(t)) " " (escape(&f.rule.name)) }
                     }
                 }
             }
-            text x="10" y="55" { (findings.iter().filter_map(|f| f.time).min().map(|t| t.to_rfc3339()).unwrap_or_default()) }
-            text x=(width - 150) y="55" { (findings.iter().filter_map(|f| f.time).max().map(|t| t.to_rfc3339()).unwrap_or_default()) }
+            text x="10" y="55" { (findings.iter().filter_map(|f| f.time).min().map(human_time).unwrap_or_default()) }
+            text x=(width - 150) y="55" { (findings.iter().filter_map(|f| f.time).max().map(human_time).unwrap_or_default()) }
         }
     }
     .into_string()
@@ -247,12 +321,21 @@ pub fn run_body(report: &Report, finding_link: &dyn Fn(usize) -> String) -> Stri
     let mut timed: Vec<&Finding> = report.findings.iter().filter(|f| f.time.is_some()).collect();
     timed.sort_by_key(|f| f.time);
     let duration = report.finished - report.started;
+    let result_class = if s.has_findings() {
+        "result bad"
+    } else if s.complete {
+        "result ok"
+    } else {
+        "result warn"
+    };
     html! {
         h1 { "ferret " (escape(&report.verb)) " on " (escape(&report.host)) }
+        p class=(result_class) #result { (escape(&s.result_line())) }
+        (PreEscaped(verdicts_section(&report.verdicts())))
         table {
             tr { th { "run id" } td.mono { (escape(&report.run_id)) } }
-            tr { th { "started" } td { (report.started.to_rfc3339()) } }
-            tr { th { "finished" } td { (report.finished.to_rfc3339()) " (" (duration.num_milliseconds() / 1000) "." (format!("{:03}", duration.num_milliseconds().rem_euclid(1000))) " s)" } }
+            tr { th { "started" } td { (human_time(report.started)) } }
+            tr { th { "finished" } td { (human_time(report.finished)) " (" (duration.num_milliseconds() / 1000) "." (format!("{:03}", duration.num_milliseconds().rem_euclid(1000))) " s)" } }
             tr { th { "ferret" } td { (escape(&report.tool.version)) } }
             @if let Some(x) = &report.tool.exe_sha256 { tr { th { "executable sha256" } td.mono { (escape(x)) } } }
             @if let Some(x) = &report.tool.ruleset_sha256 { tr { th { "rule set sha256" } td.mono { (escape(x)) } } }
@@ -279,7 +362,7 @@ pub fn run_body(report: &Report, finding_link: &dyn Fn(usize) -> String) -> Stri
                 tr { th { "time" } th { "severity" } th { "rule" } th { "where" } }
                 @for f in &timed {
                     tr {
-                        td { (f.time.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                        td { (f.time.map(human_time).unwrap_or_default()) }
                         td { (severity_badge(f.severity)) }
                         td { (escape(&f.rule.name)) }
                         td.mono {

@@ -11,16 +11,25 @@
 //!   reference); the collector's dashboard renders a stored run with the same code.
 //! * [`text`]: the terminal view: findings grouped per file, problems, then the summary,
 //!   with every attacker-controlled string escaped.
+//! * [`timesketch`], [`ecs`], [`ocsf`], [`cef`]: one record per line for timeline tools and
+//!   SIEMs (Timesketch JSONL, Elastic Common Schema, OCSF, ArcSight CEF); [`syslog`] frames the
+//!   CEF records as RFC 5424 messages and sends them over UDP or TCP. Each carries the
+//!   findings, every problem and one run summary record, so an incomplete run shows as such.
 //!
 //! Renderers sort before writing, so output is deterministic for the same input.
 
 // Rules, reports and requests are third-party input: no panic path outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod cef;
 pub mod csv;
+pub mod ecs;
 pub mod html;
 pub mod jsonl;
+pub mod ocsf;
+pub mod syslog;
 pub mod text;
+pub mod timesketch;
 pub mod upload;
 
 use chrono::{DateTime, Utc};
@@ -120,6 +129,81 @@ impl Report {
             *self.summary.findings.entry(f.severity).or_default() += 1;
         }
     }
+}
+
+/// Writes `v` as compact JSON with every object's keys sorted, so a record's text does not
+/// depend on which features of `serde_json` a build enables.
+pub(crate) fn write_sorted_json(v: &serde_json::Value, out: &mut String) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String((*k).clone()).to_string());
+                out.push(':');
+                if let Some(x) = map.get(*k) {
+                    write_sorted_json(x, out);
+                }
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_sorted_json(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Inserts `value` at the dotted `path` of `root` (an object), creating the objects between.
+pub(crate) fn put(root: &mut serde_json::Value, path: &str, value: impl Into<serde_json::Value>) {
+    let mut cur = root;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if !cur.is_object() {
+            *cur = serde_json::Value::Object(serde_json::Map::new());
+        }
+        let Some(map) = cur.as_object_mut() else { return };
+        if parts.peek().is_none() {
+            map.insert(part.to_owned(), value.into());
+            return;
+        }
+        cur = map.entry(part.to_owned()).or_insert_with(|| serde_json::json!({}));
+    }
+}
+
+/// A stable id for a record of a run: `RUN-f3` for the fourth finding, `RUN-p0` for the first
+/// problem, `RUN-summary` for the summary.
+pub(crate) fn record_uid(report: &Report, kind: char, index: usize) -> String {
+    match kind {
+        'f' | 'p' => format!("{}-{kind}{index}", report.run_id),
+        _ => format!("{}-summary", report.run_id),
+    }
+}
+
+/// The one line saying how the run ended, as every summary record carries it: the verb,
+/// the host and [`Summary::result_line`].
+pub(crate) fn summary_message(report: &Report) -> String {
+    format!("ferret {} on {}: {}", report.verb, report.host, report.summary.result_line())
+}
+
+/// The exact bytes of a path that is not UTF-8, in standard base64 (as in the JSONL
+/// report's `path_b64`); `None` for a UTF-8 path.
+pub(crate) fn path_b64(p: &ferret_core::ReportPath) -> Option<String> {
+    if p.is_utf8() {
+        return None;
+    }
+    serde_json::to_value(p).ok()?.get("path_b64")?.as_str().map(str::to_owned)
 }
 
 /// The README's example, run as a doctest so it keeps compiling.
