@@ -112,10 +112,14 @@ fn misp_event_export_names_event_and_attribute() {
     let by_name = findings.iter().find(|f| f["rule"]["id"] == ATTR_NAME).expect("name finding");
     assert!(by_name["path"].as_str().unwrap().ends_with("perl/sessionserver.pl"), "{by_name}");
     assert!(by_name["rule"]["name"].as_str().unwrap().contains(EVENT));
-    let notes: Vec<String> =
-        of_type(&recs, "problem").iter().map(|p| format!("{} {}", p["kind"], p["reason"])).collect();
+    let notes: Vec<String> = of_type(&recs, "problem")
+        .iter()
+        .map(|p| format!("{} {}", p["kind"], p["reason"]))
+        .collect();
     assert!(
-        notes.iter().any(|n| n.contains("skipped") && n.contains("1 MISP attributes without to_ids")),
+        notes
+            .iter()
+            .any(|n| n.contains("skipped") && n.contains("1 MISP attributes without to_ids")),
         "{notes:?}"
     );
     assert!(
@@ -156,10 +160,8 @@ fn misp_feed_folder_loads_listed_events_and_reports_the_rest() {
     assert_eq!(findings[0]["rule"]["id"], format!("{present}-hash"));
     assert!(findings[0]["rule"]["name"].as_str().unwrap().contains(present));
     let problems = of_type(&recs, "problem");
-    let text: Vec<String> = problems
-        .iter()
-        .map(|p| format!("{} {} {}", p["kind"], p["path"], p["reason"]))
-        .collect();
+    let text: Vec<String> =
+        problems.iter().map(|p| format!("{} {} {}", p["kind"], p["path"], p["reason"])).collect();
     assert!(
         text.iter().any(|p| p.contains("rule_load")
             && p.contains(missing)
@@ -359,10 +361,7 @@ fn taxii_pull_from_medallion_pages_resumes_and_scans() {
     let resp = ureq::post(&format!("{base}/api1/collections/{COLLECTION}/objects/"))
         .header("accept", MEDIA)
         .header("content-type", MEDIA)
-        .header(
-            "authorization",
-            &format!("Basic {}", base64_encode(b"puller:fixture-password")),
-        )
+        .header("authorization", &format!("Basic {}", base64_encode(b"puller:fixture-password")))
         .send(added.to_string().as_bytes())
         .unwrap();
     assert_eq!(resp.status().as_u16(), 202);
@@ -432,7 +431,11 @@ fn faulty_server(fault: Fault, fail_first: bool) -> (String, Arc<Mutex<Vec<Strin
             } else if path == "/api1/" {
                 ("200 OK", format!(r#"{{"title":"r","versions":["{MEDIA}"]}}"#), "")
             } else if path == "/api1/collections/" {
-                ("200 OK", format!(r#"{{"collections":[{{"id":"{COLLECTION}","can_read":true}}]}}"#), "")
+                (
+                    "200 OK",
+                    format!(r#"{{"collections":[{{"id":"{COLLECTION}","can_read":true}}]}}"#),
+                    "",
+                )
             } else if path.contains("next=page-2") || fail_first {
                 match fault {
                     Fault::Garbage => ("200 OK", "<html>maintenance</html>".to_owned(), ""),

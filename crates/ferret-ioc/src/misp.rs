@@ -264,7 +264,10 @@ fn load_event(ctx: &mut LoadCtx<'_>, text: &str, event: &Value, tally: &mut Tall
                 if net_kinds(&attr.kind).is_some() {
                     load_attribute(ctx, &ev, attr, tally);
                 } else {
-                    *tally.unsupported.entry(format!("{} in a {} object", attr.kind, object_name(o))).or_default() += 1;
+                    *tally
+                        .unsupported
+                        .entry(format!("{} in a {} object", attr.kind, object_name(o)))
+                        .or_default() += 1;
                 }
             }
         }
@@ -481,12 +484,8 @@ fn add_digest(
         Some(n) => format!("{} — file {n:.120}", ev.name),
         None => ev.name.clone(),
     };
-    let meta = HashMeta {
-        id: Some(&attr.uuid),
-        name: &name,
-        line: attr.line,
-        references: &ev.references,
-    };
+    let meta =
+        HashMeta { id: Some(&attr.uuid), name: &name, line: attr.line, references: &ev.references };
     ctx.add_hash(d, None, &meta, DEFAULT_HASH_SCORE, "misp");
 }
 
@@ -534,8 +533,11 @@ fn add_file_name(
             return;
         }
     };
-    let mut terms =
-        vec![Expr::Term(Term { field: Field::FullPath, cmp: Cmp::Matches(re), case_insensitive: true })];
+    let mut terms = vec![Expr::Term(Term {
+        field: Field::FullPath,
+        cmp: Cmp::Matches(re),
+        case_insensitive: true,
+    })];
     if let Some(s) = size {
         terms.push(Expr::Term(Term {
             field: Field::Size,
@@ -543,7 +545,8 @@ fn add_file_name(
             case_insensitive: false,
         }));
     }
-    let expr = if terms.len() == 1 { terms.pop().unwrap_or(Expr::Unknown) } else { Expr::And(terms) };
+    let expr =
+        if terms.len() == 1 { terms.pop().unwrap_or(Expr::Unknown) } else { Expr::And(terms) };
     let rule = RuleRef {
         id: attr.uuid.clone(),
         name: format!("{} — file name {:.120}", ev.name, attr.value.trim()),
@@ -561,10 +564,16 @@ fn load_file_object(
     tally: &mut Tally,
 ) {
     let file_name = attrs.iter().find(|a| a.kind == "filename" || a.relation == "filename");
+    // The object's name describes its digests whether or not it is itself for detection.
+    let described = array(object, "Attribute")
+        .iter()
+        .filter(|a| !flag(a.get("deleted")))
+        .find(|a| str_of(a, "type") == Some("filename"))
+        .and_then(|a| str_of(a, "value"));
     let mut digests = 0;
     for a in attrs {
         if let Some(hk) = hash_kind(&a.kind) {
-            add_digest(ctx, ev, a, hk, &a.value, file_name.map(|f| f.value.as_str()), tally);
+            add_digest(ctx, ev, a, hk, &a.value, described, tally);
             digests += 1;
         } else if net_kinds(&a.kind).is_some() {
             load_attribute(ctx, ev, a, tally);
@@ -625,9 +634,10 @@ pub fn feed_manifest(content: &[u8]) -> Result<Vec<FeedEntry>, String> {
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
-            g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit())
-        })
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]

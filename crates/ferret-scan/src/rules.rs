@@ -187,7 +187,12 @@ impl RuleSet {
         let before = problems.len();
         let n = self.iocs.load(format, name, &text, problems);
         self.ioc_texts.push((name.to_owned(), format, text.into_owned()));
-        let bad = problems.get(before..).unwrap_or_default().iter().filter(|p| p.kind.makes_incomplete()).count();
+        let bad = problems
+            .get(before..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| p.kind.makes_incomplete())
+            .count();
         for _ in 0..bad {
             self.stats.add_not_loaded(&format!("{format} entry rejected"));
         }
@@ -269,7 +274,8 @@ impl RuleSet {
         yara: &mut Vec<YaraSource>,
         problems: &mut Vec<Problem>,
     ) {
-        let base = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let base =
+            path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
         if base == "manifest.json" {
             self.loaded_files.push(path.to_path_buf());
             self.sources.push(RuleSource {
@@ -283,9 +289,9 @@ impl RuleSet {
             self.loaded_files.push(path.to_path_buf());
             return;
         }
-        let listed = base
-            .strip_suffix(".json")
-            .is_some_and(|uuid| feed.entries.binary_search_by(|e| e.uuid.as_str().cmp(uuid)).is_ok());
+        let listed = base.strip_suffix(".json").is_some_and(|uuid| {
+            feed.entries.binary_search_by(|e| e.uuid.as_str().cmp(uuid)).is_ok()
+        });
         if listed {
             self.load_file(path, true, yara, problems);
         } else {
@@ -420,8 +426,9 @@ struct Feed {
 fn feed_dirs(files: &[PathBuf]) -> std::collections::BTreeMap<PathBuf, Feed> {
     let mut out = std::collections::BTreeMap::new();
     for f in files {
-        let is_manifest =
-            f.file_name().is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("manifest.json"));
+        let is_manifest = f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("manifest.json"));
         if !is_manifest {
             continue;
         }

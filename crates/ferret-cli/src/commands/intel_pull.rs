@@ -239,9 +239,14 @@ fn parse_answer(url: &str, a: Answer) -> anyhow::Result<(Value, Option<String>)>
                     let desc = v.get("description").and_then(Value::as_str).unwrap_or("");
                     format!("{title}{}{desc}", if desc.is_empty() { "" } else { ": " })
                 }
-                Err(_) => String::from_utf8_lossy(a.body.get(..200).unwrap_or(&a.body)).into_owned(),
+                Err(_) => {
+                    String::from_utf8_lossy(a.body.get(..200).unwrap_or(&a.body)).into_owned()
+                }
             };
-            bail!(request_error(url, format!("the server answered {}: {}", a.status, detail.trim())));
+            bail!(request_error(
+                url,
+                format!("the server answered {}: {}", a.status, detail.trim())
+            ));
         }
         match parsed {
             Ok(v @ Value::Object(_)) => Ok((v, a.date_added_last)),
@@ -505,9 +510,9 @@ pub fn run(args: &PullArgs) -> anyhow::Result<ExitStatus> {
 
 fn is_loopback(url: &str) -> bool {
     let host = origin(url).split("://").nth(1).unwrap_or("");
-    let host = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host }
-    });
+    let host = host
+        .rsplit_once(':')
+        .map_or(host, |(h, p)| if p.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -536,7 +541,10 @@ mod tests {
         );
         assert!(parse_since("yesterday").is_err());
         assert_eq!(encode("2026-01-31T11:00:00Z"), "2026-01-31T11%3A00%3A00Z");
-        assert_eq!(resolve("https://t.example:8443/taxii2/", "/api1/"), "https://t.example:8443/api1/");
+        assert_eq!(
+            resolve("https://t.example:8443/taxii2/", "/api1/"),
+            "https://t.example:8443/api1/"
+        );
         assert_eq!(resolve("https://t.example/", "https://o.example/r"), "https://o.example/r/");
         assert!(is_loopback("http://127.0.0.1:9000/x"));
         assert!(is_loopback("http://[::1]:9000/"));
