@@ -348,7 +348,8 @@ fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 struct Progress {
     pages: u64,
     objects: u64,
-    files: Vec<PathBuf>,
+    /// Whether any page carried `X-TAXII-Date-Added-Last` (else the pull cannot resume).
+    dated: bool,
 }
 
 /// Runs `ferret intel pull`.
@@ -455,10 +456,10 @@ pub fn run(args: &PullArgs) -> anyhow::Result<ExitStatus> {
                 page_no += 1;
                 progress.pages += 1;
                 progress.objects += objects.len() as u64;
-                progress.files.push(path);
             }
             if let Some(l) = &last {
                 state.added_after = Some(l.clone());
+                progress.dated = true;
             }
             write_atomic(&state_path, state.render().as_bytes())?;
             if !more {
@@ -482,6 +483,12 @@ pub fn run(args: &PullArgs) -> anyhow::Result<ExitStatus> {
         }
     })();
 
+    if progress.pages > 0 && !progress.dated {
+        output::note(
+            "warning: the server sent no X-TAXII-Date-Added-Last header, so ferret cannot tell \
+             where this pull ended: the next pull asks again from the same point",
+        );
+    }
     let resume = state.added_after.as_deref().unwrap_or("the beginning");
     let summary = format!(
         "pulled {} objects in {} pages from collection {coll} at {root} into {} (asked for \
