@@ -175,6 +175,18 @@ fn misp_feed_folder_loads_listed_events_and_reports_the_rest() {
         "{text:?}"
     );
     assert!(!text.iter().any(|p| p.contains("hashes.csv")), "{text:?}");
+
+    // The manifest alone says what to give instead.
+    let out = ferret()
+        .arg("scan")
+        .arg(t.root())
+        .args(["--no-builtin", "--rules"])
+        .arg(feed.path("manifest.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("a MISP feed's manifest: give its folder to --rules"), "{stderr}");
 }
 
 // ------------------------------------------------------------------ TAXII 2.1

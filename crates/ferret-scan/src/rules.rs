@@ -239,16 +239,14 @@ impl RuleSet {
             for (dir, feed) in &feeds {
                 for e in &feed.entries {
                     if !feed.present.contains(&e.uuid) {
-                        let mut p = Problem::at(
+                        problems.push(Problem::at(
                             ProblemKind::RuleLoad,
                             dir.join(format!("{}.json", e.uuid)),
                             format!(
                                 "MISP event {} ({:.80}) is listed in the feed's manifest.json but its file is missing",
                                 e.uuid, e.info
                             ),
-                        );
-                        p.position = None;
-                        problems.push(p);
+                        ));
                         self.stats.add_not_loaded("missing misp event");
                     }
                 }
@@ -366,11 +364,12 @@ impl RuleSet {
                 self.add_ioc(&name, format, &bytes, problems);
             }
             None if explicit => {
-                problems.push(Problem::at(
-                    ProblemKind::RuleLoad,
-                    path,
-                    "not a YARA file, a rule bundle or a known IOC format",
-                ));
+                let reason = if ferret_ioc::misp::is_feed_manifest(&name, &bytes) {
+                    "a MISP feed's manifest: give its folder to --rules to load the feed"
+                } else {
+                    "not a YARA file, a rule bundle or a known IOC format"
+                };
+                problems.push(Problem::at(ProblemKind::RuleLoad, path, reason));
                 self.stats.add_not_loaded("unrecognised format");
             }
             None => self.unrecognised += 1,
