@@ -520,3 +520,163 @@ fn taxii_pull_that_fails_on_the_first_page_writes_nothing() {
     assert!(bundles(&dir).is_empty());
     assert!(!dir.join(".ferret-taxii-state").exists());
 }
+
+fn openssl(dir: &Path, args: &[&str]) -> bool {
+    std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Starts medallion with TLS (its Flask app run with an `ssl_context`) on `port`, serving
+/// `objects` in one collection; the certificate is for 127.0.0.1, issued by a CA made here.
+fn medallion_tls(
+    conf: &Tree,
+    port: u16,
+    objects: &[serde_json::Value],
+) -> Option<(Server, PathBuf)> {
+    let dir = conf.root();
+    conf.file(
+        "ext.cnf",
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    );
+    let made = openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ferret test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    ) && openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "srv.key",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ) && openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    if !ferret_testkit::require("openssl (Debian package openssl)", made) {
+        return None;
+    }
+    let base = format!("https://127.0.0.1:{port}");
+    let manifest: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|o| {
+            serde_json::json!({"id": o["id"], "date_added": "2026-03-01T00:00:00.000000Z",
+                "version": o["modified"], "media_type": "application/stix+json;version=2.1"})
+        })
+        .collect();
+    let data = serde_json::json!({
+        "/discovery": {"title": "tls", "default": format!("{base}/api1/"), "api_roots": [format!("{base}/api1/")]},
+        "api1": {
+            "information": {"title": "root", "versions": [MEDIA], "max_content_length": 10_000_000},
+            "status": [],
+            "collections": [{"id": COLLECTION, "title": "tls", "can_read": true, "can_write": false,
+                "media_types": ["application/stix+json;version=2.1"],
+                "objects": objects, "manifest": manifest}],
+        },
+    });
+    let data_path = conf.file("data.json", data.to_string());
+    let config = conf.file(
+        "config.json",
+        serde_json::json!({
+            "backend": {"module": "medallion.backends.memory_backend",
+                        "module_class": "MemoryBackend", "filename": data_path},
+            "users": {"puller": "fixture-password"},
+        })
+        .to_string(),
+    );
+    let script = "import json, sys\n\
+        from medallion import application_instance, register_blueprints, set_config\n\
+        conf = json.load(open(sys.argv[1]))\n\
+        for part in ('users', 'taxii', 'backend'):\n    set_config(application_instance, part, conf)\n\
+        register_blueprints(application_instance)\n\
+        application_instance.run(host='127.0.0.1', port=int(sys.argv[2]), ssl_context=(sys.argv[3], sys.argv[4]))\n";
+    let child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&config)
+        .arg(port.to_string())
+        .arg(dir.join("srv.pem"))
+        .arg(dir.join("srv.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    wait_for(port);
+    Some((server, dir.join("ca.pem")))
+}
+
+#[test]
+fn taxii_pull_over_tls_trusts_only_the_given_ca() {
+    if !ferret_testkit::require("medallion (pip install medallion)", medallion_available()) {
+        return;
+    }
+    let conf = Tree::new();
+    let port = free_port();
+    let objects: Vec<serde_json::Value> =
+        (1..=3).map(|n| indicator(n, &format!("[file:name = 'tls-{n}.bin']"))).collect();
+    let Some((_server, ca)) = medallion_tls(&conf, port, &objects) else { return };
+    let base = format!("https://127.0.0.1:{port}");
+    let password = conf.file("password", "fixture-password\n");
+    let auth = ["--user", "puller", "--password-file", password.to_str().unwrap()];
+    let out_dir = Tree::new();
+
+    // Not trusted by the WebPKI roots: refused before anything is sent.
+    let dir = out_dir.path("untrusted");
+    let out = pull(&base, &dir, &auth);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.to_ascii_lowercase().contains("certificate"), "{stderr}");
+    assert!(bundles(&dir).is_empty());
+
+    let dir = out_dir.path("trusted");
+    let out = pull(&base, &dir, &[&auth[..], &["--ca", ca.to_str().unwrap()]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("pulled 3 objects in 1 pages"), "{stdout}");
+}
