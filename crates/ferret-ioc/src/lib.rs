@@ -2,7 +2,8 @@
 //!
 //! An [`IocSet`] is filled from rule texts handed to it ([`IocSet::load`]) in one of the
 //! community formats ([`IocFormat`]): signature-base/Loki hash and file-name IOC files, plain
-//! hash lists, ClamAV `.hdb`/`.hsb`, STIX 2.1 bundles and OpenIOC 1.1 documents. Problems
+//! hash lists, ClamAV `.hdb`/`.hsb`, STIX 2.1 bundles, OpenIOC 1.1 documents and MISP event
+//! exports (a MISP feed's `manifest.json` is read by [`misp::feed_manifest`]). Problems
 //! with single lines or entries are pushed as [`ferret_core::Problem`]s and loading goes on.
 //! [`IocSet::match_file`] then evaluates every loaded indicator against the facts of one
 //! file ([`FileFacts`]: its path bytes, size and the digests the set asked for through
@@ -25,6 +26,7 @@ pub mod builtin;
 mod expr;
 mod hashlist;
 mod loki;
+pub mod misp;
 mod names;
 pub mod network;
 mod openioc;
@@ -55,11 +57,13 @@ pub enum IocFormat {
     Stix2,
     /// OpenIOC 1.1 XML document.
     OpenIoc,
+    /// MISP JSON event export (`{"Event": …}`, a list of them, or `{"response": […]}`).
+    Misp,
 }
 
 impl IocFormat {
     /// Every format, in declaration order.
-    pub const ALL: [IocFormat; 7] = [
+    pub const ALL: [IocFormat; 8] = [
         IocFormat::LokiHash,
         IocFormat::LokiFilename,
         IocFormat::HashList,
@@ -67,6 +71,7 @@ impl IocFormat {
         IocFormat::ClamAvHsb,
         IocFormat::Stix2,
         IocFormat::OpenIoc,
+        IocFormat::Misp,
     ];
 
     /// The format named `name` as [`IocFormat::as_str`] writes it.
@@ -84,6 +89,7 @@ impl IocFormat {
             IocFormat::ClamAvHsb => "clamav-hsb",
             IocFormat::Stix2 => "stix2",
             IocFormat::OpenIoc => "openioc",
+            IocFormat::Misp => "misp",
         }
     }
 }
@@ -98,6 +104,7 @@ impl std::fmt::Display for IocFormat {
 ///
 /// `None` means "not an IOC file this crate reads" (YARA files, C2 or keyword lists, …).
 /// Rules, in order: `.hdb`/`.hsb` by extension; `.ioc` or an `<OpenIOC`/`<ioc` root;
+/// content starting with `{"Event"`, `{"response"` or `[{"Event"` is a MISP event export;
 /// `.json`/`.stix` or content starting with `{` that names a bundle or indicator; then
 /// text: a name containing `filename` is a Loki file-name list; a first data line
 /// `hash;…` makes a Loki hash list; a first data line starting with a 32/40/64-hex-digit
@@ -121,6 +128,9 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
     let trimmed = head_text.trim_start_matches('\u{feff}').trim_start();
     if ext == "ioc" || (trimmed.starts_with('<') && looks_like_openioc(trimmed)) {
         return Some(IocFormat::OpenIoc);
+    }
+    if misp::looks_like_misp(trimmed) {
+        return Some(IocFormat::Misp);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         let stixy = trimmed.contains("\"bundle\"")
@@ -436,6 +446,7 @@ impl IocSet {
             IocFormat::ClamAvHsb => hashlist::load_clamav(&mut ctx, text, true),
             IocFormat::Stix2 => stix::load(&mut ctx, text),
             IocFormat::OpenIoc => openioc::load(&mut ctx, text),
+            IocFormat::Misp => misp::load(&mut ctx, text),
         }
         let mut added = ctx.added;
         if ctx.names_added {
@@ -478,7 +489,8 @@ impl IocSet {
     }
 
     /// How many indicators are loaded, by family: `hash` (Loki hash lines and plain hash
-    /// lists), `clamav`, `filename`, `stix`, `openioc`.
+    /// lists), `clamav`, `filename`, `stix`, `openioc`, `misp` (file indicators from MISP
+    /// events), `network` (domains, IP addresses and URLs from any source).
     pub fn counts(&self) -> BTreeMap<String, u64> {
         self.counts.clone()
     }
@@ -621,6 +633,7 @@ impl HashIoc {
             "clamav" => "ClamAV signature",
             "stix" => "STIX indicator",
             "openioc" => "OpenIOC indicator",
+            "misp" => "MISP attribute",
             _ => "hash indicator",
         }
     }
@@ -644,6 +657,12 @@ impl LoadCtx<'_> {
         let mut p = Problem::at(ProblemKind::RuleLoad, self.source, reason);
         p.position = position;
         self.problems.push(p);
+    }
+
+    /// Pushes a note of something deliberately left out ([`ProblemKind::Skipped`]: it does
+    /// not make a run incomplete).
+    pub(crate) fn skipped(&mut self, reason: impl Into<String>) {
+        self.problems.push(Problem::at(ProblemKind::Skipped, self.source, reason));
     }
 
     pub(crate) fn line_problem(&mut self, line: usize, reason: impl Into<String>) {
@@ -696,6 +715,11 @@ impl LoadCtx<'_> {
         family: &'static str,
     ) {
         self.set.add_compound(rule, score, expr, family);
+        self.added += 1;
+    }
+
+    pub(crate) fn add_network(&mut self, indicator: network::NetIndicator) {
+        self.set.add_network(indicator);
         self.added += 1;
     }
 

@@ -4,7 +4,7 @@
 use ferret_ioc::{FileFacts, IocFormat, IocSet};
 use proptest::prelude::*;
 
-const FORMATS: [IocFormat; 7] = IocFormat::ALL;
+const FORMATS: [IocFormat; 8] = IocFormat::ALL;
 
 fn exercise(format: IocFormat, text: &str, path: &[u8]) {
     let mut set = IocSet::default();
@@ -93,6 +93,56 @@ fn openioc_text() -> impl Strategy<Value = String> {
     prop::collection::vec(atom, 0..40).prop_map(|parts| parts.concat())
 }
 
+/// MISP events built from attributes of every type the loader reads, with hostile values.
+fn misp_text() -> impl Strategy<Value = String> {
+    let kind = prop_oneof![
+        Just("md5"),
+        Just("sha1"),
+        Just("sha256"),
+        Just("filename"),
+        Just("filename|sha256"),
+        Just("filename|md5"),
+        Just("domain"),
+        Just("hostname"),
+        Just("ip-dst"),
+        Just("ip-src|port"),
+        Just("domain|ip"),
+        Just("url"),
+        Just("link"),
+        Just("size-in-bytes"),
+        Just("regkey"),
+    ];
+    let value = prop_oneof![
+        "[0-9a-fA-F]{0,70}",
+        "[a-zA-Z0-9.:|/\\\\ _\\-\\[(*?]{0,40}",
+        Just("C:\\\\x\\\\evil.exe|".to_owned() + &"a".repeat(64)),
+    ];
+    let ids = prop_oneof![
+        Just("true"),
+        Just("false"),
+        Just("\"1\""),
+        Just("0"),
+        Just("null"),
+        Just("[]"),
+    ];
+    let attr = (kind, value, ids, any::<bool>()).prop_map(|(k, v, i, warned)| {
+        let w = if warned { ",\"warnings\":[{\"warninglist_name\":\"w\"}]" } else { "" };
+        format!(
+            "{{\"type\":\"{k}\",\"object_relation\":\"{k}\",\"value\":{},\"to_ids\":{i},\"uuid\":\"a\"{w}}}",
+            serde_json::to_string(&v).unwrap()
+        )
+    });
+    (prop::collection::vec(attr.clone(), 0..8), prop::collection::vec(attr, 0..6), any::<bool>())
+        .prop_map(|(attrs, obj, file)| {
+            let name = if file { "file" } else { "domain-ip" };
+            format!(
+                "{{\"response\":[{{\"Event\":{{\"uuid\":\"e\",\"threat_level_id\":\"1\",\"Attribute\":[{}],\"Object\":[{{\"name\":\"{name}\",\"Attribute\":[{}]}}],\"warnings\":{{\"7\":[]}}}}}}]}}",
+                attrs.join(","),
+                obj.join(",")
+            )
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -115,6 +165,12 @@ proptest! {
     #[test]
     fn stix_patterns_never_panic(text in stix_text(), path in "[a-z0-9/._%]{0,40}") {
         exercise(IocFormat::Stix2, &text, path.as_bytes());
+    }
+
+    #[test]
+    fn misp_events_never_panic(text in misp_text(), path in "[a-zA-Z0-9/\\\\._]{0,40}") {
+        exercise(IocFormat::Misp, &text, path.as_bytes());
+        let _ = ferret_ioc::misp::feed_manifest(text.as_bytes());
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! cannot be loaded becomes a [`Problem`] (`path:line:col`, the compiler's code and message)
 //! and loading goes on.
 //!
+//! A directory holding a MISP feed (a `manifest.json` keyed by event UUID, beside one
+//! `<uuid>.json` per event) is read as the feed: every event the manifest lists is loaded, an
+//! event listed but absent is a problem, a `.json` file the manifest does not list is
+//! reported and not loaded (MISP itself fetches only listed events), and the feed's
+//! `hashes.csv` (digests of attribute values, not of files) is not read as a hash list.
+//!
 //! [`BUNDLE_MAGIC`]: crate::BUNDLE_MAGIC
 
 use std::path::{Path, PathBuf};
@@ -181,7 +187,12 @@ impl RuleSet {
         let before = problems.len();
         let n = self.iocs.load(format, name, &text, problems);
         self.ioc_texts.push((name.to_owned(), format, text.into_owned()));
-        let bad = problems.len() - before;
+        let bad = problems
+            .get(before..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| p.kind.makes_incomplete())
+            .count();
         for _ in 0..bad {
             self.stats.add_not_loaded(&format!("{format} entry rejected"));
         }
@@ -217,8 +228,28 @@ impl RuleSet {
             let mut files = Vec::new();
             collect_files(path, &mut files, problems, &mut self.stats);
             files.sort();
+            let feeds = feed_dirs(&files);
             for f in files {
-                self.load_file(&f, false, yara, problems);
+                if let Some(feed) = f.parent().and_then(|d| feeds.get(d)) {
+                    self.load_feed_file(&f, feed, yara, problems);
+                } else {
+                    self.load_file(&f, false, yara, problems);
+                }
+            }
+            for (dir, feed) in &feeds {
+                for e in &feed.entries {
+                    if !feed.present.contains(&e.uuid) {
+                        problems.push(Problem::at(
+                            ProblemKind::RuleLoad,
+                            dir.join(format!("{}.json", e.uuid)),
+                            format!(
+                                "MISP event {} ({:.80}) is listed in the feed's manifest.json but its file is missing",
+                                e.uuid, e.info
+                            ),
+                        ));
+                        self.stats.add_not_loaded("missing misp event");
+                    }
+                }
             }
         } else if meta.is_file() {
             self.load_file(path, true, yara, problems);
@@ -229,6 +260,44 @@ impl RuleSet {
                 "not a regular file or directory",
             ));
             self.stats.add_not_loaded("not a file");
+        }
+    }
+
+    /// One file of a MISP feed folder: listed events load, the manifest and `hashes.csv` are
+    /// the feed's own, anything else is reported and left out.
+    fn load_feed_file(
+        &mut self,
+        path: &Path,
+        feed: &Feed,
+        yara: &mut Vec<YaraSource>,
+        problems: &mut Vec<Problem>,
+    ) {
+        let base =
+            path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        if base == "manifest.json" {
+            self.loaded_files.push(path.to_path_buf());
+            self.sources.push(RuleSource {
+                name: path.to_string_lossy().into_owned(),
+                kind: "misp-feed-manifest".into(),
+                sha256: feed.manifest_sha256.clone(),
+            });
+            return;
+        }
+        if base == "hashes.csv" {
+            self.loaded_files.push(path.to_path_buf());
+            return;
+        }
+        let listed = base.strip_suffix(".json").is_some_and(|uuid| {
+            feed.entries.binary_search_by(|e| e.uuid.as_str().cmp(uuid)).is_ok()
+        });
+        if listed {
+            self.load_file(path, true, yara, problems);
+        } else {
+            problems.push(Problem::at(
+                ProblemKind::Skipped,
+                path,
+                "not listed in the MISP feed's manifest.json: not loaded",
+            ));
         }
     }
 
@@ -295,11 +364,12 @@ impl RuleSet {
                 self.add_ioc(&name, format, &bytes, problems);
             }
             None if explicit => {
-                problems.push(Problem::at(
-                    ProblemKind::RuleLoad,
-                    path,
-                    "not a YARA file, a rule bundle or a known IOC format",
-                ));
+                let reason = if ferret_ioc::misp::is_feed_manifest(&name, &bytes) {
+                    "a MISP feed's manifest: give its folder to --rules to load the feed"
+                } else {
+                    "not a YARA file, a rule bundle or a known IOC format"
+                };
+                problems.push(Problem::at(ProblemKind::RuleLoad, path, reason));
                 self.stats.add_not_loaded("unrecognised format");
             }
             None => self.unrecognised += 1,
@@ -342,6 +412,41 @@ impl RuleSet {
     pub fn iocs(&self) -> &IocSet {
         &self.iocs
     }
+}
+
+/// A MISP feed folder: the events its manifest lists (sorted by UUID) and those present.
+struct Feed {
+    entries: Vec<ferret_ioc::misp::FeedEntry>,
+    present: std::collections::BTreeSet<String>,
+    manifest_sha256: String,
+}
+
+/// The folders among `files` that hold a MISP feed manifest.
+fn feed_dirs(files: &[PathBuf]) -> std::collections::BTreeMap<PathBuf, Feed> {
+    let mut out = std::collections::BTreeMap::new();
+    for f in files {
+        let is_manifest = f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("manifest.json"));
+        if !is_manifest {
+            continue;
+        }
+        let (Some(dir), Ok(bytes)) = (f.parent(), std::fs::read(f)) else { continue };
+        let Ok(entries) = ferret_ioc::misp::feed_manifest(&bytes) else { continue };
+        let present = files
+            .iter()
+            .filter(|g| g.parent() == Some(dir))
+            .filter_map(|g| {
+                let n = g.file_name()?.to_string_lossy().to_ascii_lowercase();
+                n.strip_suffix(".json").map(str::to_owned)
+            })
+            .collect();
+        out.insert(
+            dir.to_path_buf(),
+            Feed { entries, present, manifest_sha256: hex::encode(Sha256::digest(&bytes)) },
+        );
+    }
+    out
 }
 
 fn collect_files(

@@ -9,6 +9,8 @@ pub mod common;
 pub mod diff;
 pub mod enroll;
 pub mod hunt;
+pub mod intel;
+pub mod intel_pull;
 pub mod keygen;
 pub mod report;
 #[cfg(feature = "scan")]
@@ -61,6 +63,9 @@ pub enum Command {
     #[cfg(feature = "scan")]
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Threat intelligence: pull a TAXII 2.1 collection into STIX bundles.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
     /// Create an Ed25519 key pair (minisign format) for signing manifests.
     Keygen(keygen::KeygenArgs),
     /// Record a tree in a (signed) manifest.
@@ -95,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Intel(cmd) => intel::run(cmd),
         Command::Keygen(args) => keygen::run(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Verify(args) => verify::run(&args),
