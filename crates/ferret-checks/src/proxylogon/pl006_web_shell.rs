@@ -15,8 +15,35 @@ use crate::inventory::{Marker, normalized};
 use crate::options::CheckOptions;
 use crate::proxylogon::{REF_AA21_062A, REF_MSFT_HAFNIUM, REF_VOLEXITY, find_ci};
 
-/// The published hashes and names (see the file's header).
-const DATA: &str = include_str!("../../data/proxylogon-webshells.txt");
+/// One row of `proxylogon/webshells.tsv`.
+#[derive(Clone, Debug)]
+pub struct WebShellIndicator {
+    /// `sha256` or `name` (a path suffix below the Exchange or IIS tree).
+    pub kind: String,
+    /// The hash or the path suffix, lowercase, `/`-separated.
+    pub value: String,
+}
+
+/// The published ProxyLogon web-shell hashes and names (`proxylogon/webshells.tsv`).
+#[derive(Clone, Debug, Default)]
+pub struct WebShells {
+    /// The rows, in table order.
+    pub rows: Vec<WebShellIndicator>,
+}
+
+impl WebShells {
+    /// Reads `proxylogon/webshells.tsv` from `intel` (none when the table is absent).
+    pub fn from_intel(intel: &ferret_intel::Intel) -> Result<WebShells, ferret_intel::IntelError> {
+        let path = crate::intel::tables::PROXYLOGON_WEBSHELLS;
+        let mut rows = Vec::new();
+        for row in intel.rows(path) {
+            let kind = crate::intel::one_of(path, row, "kind", &["sha256", "name"])?;
+            let value = row.field("value").trim().replace('\\', "/").to_ascii_lowercase();
+            rows.push(WebShellIndicator { kind: kind.to_owned(), value });
+        }
+        Ok(WebShells { rows })
+    }
+}
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -60,14 +87,11 @@ pub static DETECTOR: Registration = Registration {
 
 fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
     let mut d = WebShell::default();
-    for line in DATA.lines() {
-        let mut parts = line.split_whitespace();
-        match (parts.next(), parts.next()) {
-            (Some("sha256"), Some(h)) => {
-                d.hashes.insert(h.to_ascii_lowercase());
-            }
-            (Some("name"), Some(n)) => d.names.push(format!("/{}", n.to_ascii_lowercase())),
-            _ => {}
+    for row in &opts.intel.webshells.rows {
+        if row.kind == "sha256" {
+            d.hashes.insert(row.value.clone());
+        } else {
+            d.names.push(format!("/{}", row.value.trim_start_matches('/')));
         }
     }
     if let Some(m) = &opts.manifest {
@@ -277,11 +301,9 @@ mod tests {
 
     #[test]
     fn published_names_are_not_product_pages() {
-        for line in DATA.lines() {
-            let mut parts = line.split_whitespace();
-            if let (Some("name"), Some(n)) = (parts.next(), parts.next()) {
-                assert!(!product_page(&format!("/{}", n.to_ascii_lowercase())), "{n}");
-            }
+        let k = crate::intel::CheckIntel::builtin();
+        for row in k.webshells.rows.iter().filter(|r| r.kind == "name") {
+            assert!(!product_page(&format!("/{}", row.value)), "{}", row.value);
         }
         assert!(product_page("/v15/frontend/httpproxy/owa/auth/logon.aspx"));
     }

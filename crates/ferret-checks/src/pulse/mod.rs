@@ -1,6 +1,6 @@
 //! Pulse Connect Secure (CVE-2021-22893 and the 2019–2021 exploitation, AA21-110A, ED 21-03)
 //! detectors, one file each, and what they share: the appliance roots found in the tree, the
-//! manifest format, the published family data (`families.tsv`).
+//! manifest format, the published family data (`intel/pulse-secure/families.tsv`).
 //!
 //! An appliance tree is a mounted image or an extracted file system: the directory holding
 //! `home/etc/manifest/manifest`. Paths inside the manifest are absolute on the appliance and
@@ -19,7 +19,6 @@ pub mod vendor;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
 use crate::inventory::{Inventory, Marker, normalized};
 
@@ -149,117 +148,157 @@ pub enum Kind {
     Product,
 }
 
-/// One row of `families.tsv`.
-#[derive(Clone, Copy, Debug)]
+/// One row of `pulse-secure/families.tsv`.
+#[derive(Clone, Debug)]
 pub struct Indicator {
     /// What it is.
     pub kind: Kind,
     /// The hash (lowercase hex), the lowercase file name, or the appliance path.
-    pub value: &'static str,
+    pub value: String,
     /// The family or the list it comes from.
-    pub family: &'static str,
+    pub family: String,
     /// The on-box name or path published with it (may be empty).
-    pub name: &'static str,
+    pub name: String,
+    /// Who published it, and when (`source`, `published`).
+    pub source: String,
 }
 
-static FAMILIES_TSV: &str = include_str!("families.tsv");
+/// The published Pulse Connect Secure indicators (`pulse-secure/families.tsv`).
+#[derive(Clone, Debug, Default)]
+pub struct Families {
+    /// The rows, in table order.
+    pub rows: Vec<Indicator>,
+}
 
-/// The published Pulse Connect Secure indicators (`families.tsv`).
-pub static FAMILIES: LazyLock<Vec<Indicator>> = LazyLock::new(|| {
-    FAMILIES_TSV
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut it = l.split('\t');
-            let kind = match it.next()? {
+impl Families {
+    /// Reads `pulse-secure/families.tsv` from `intel` (none when the table is absent).
+    pub fn from_intel(intel: &ferret_intel::Intel) -> Result<Families, ferret_intel::IntelError> {
+        let path = crate::intel::tables::PULSE_FAMILIES;
+        let mut rows = Vec::new();
+        for row in intel.rows(path) {
+            let kind = match crate::intel::one_of(
+                path,
+                row,
+                "kind",
+                &["md5", "sha1", "sha256", "badname", "badpath", "leadname", "leadpath", "product"],
+            )? {
                 "md5" | "sha1" | "sha256" => Kind::Hash,
                 "badname" => Kind::BadName,
                 "badpath" => Kind::BadPath,
                 "leadname" => Kind::LeadName,
                 "leadpath" => Kind::LeadPath,
-                "product" => Kind::Product,
-                _ => return None,
+                _ => Kind::Product,
             };
-            Some(Indicator {
+            let value = match kind {
+                Kind::Hash => row.field("value").to_ascii_lowercase(),
+                _ => row.field("value").to_owned(),
+            };
+            rows.push(Indicator {
                 kind,
-                value: it.next()?,
-                family: it.next()?,
-                name: it.next().unwrap_or(""),
-            })
+                value,
+                family: row.field("family").to_owned(),
+                name: row.field("name").to_owned(),
+                source: format!("{} ({})", row.source(), row.published()),
+            });
+        }
+        Ok(Families { rows })
+    }
+
+    /// The indicator a file name or appliance path matches by name, if any. Genuine product
+    /// files that families modify ([`Kind::Product`]) are never matched by name: see
+    /// [`Families::product_file`].
+    pub fn by_name(&self, appliance_path_or_name: &str) -> Option<&Indicator> {
+        let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
+        let file = p.rsplit('/').next().unwrap_or(&p);
+        self.rows.iter().find(|i| match i.kind {
+            Kind::BadName | Kind::LeadName => file == i.value,
+            Kind::BadPath | Kind::LeadPath => {
+                p == i.value || p.ends_with(&format!("/root{}", i.value))
+            }
+            Kind::Hash | Kind::Product => false,
         })
-        .collect()
-});
+    }
 
-/// The indicator a file name or appliance path matches by name, if any. Genuine product files
-/// that families modify ([`Kind::Product`]) are never matched by name: see [`product_file`].
-pub fn by_name(appliance_path_or_name: &str) -> Option<&'static Indicator> {
-    let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
-    let file = p.rsplit('/').next().unwrap_or(&p);
-    FAMILIES.iter().find(|i| match i.kind {
-        Kind::BadName | Kind::LeadName => file == i.value,
-        Kind::BadPath | Kind::LeadPath => p == i.value || p.ends_with(&format!("/root{}", i.value)),
-        Kind::Hash | Kind::Product => false,
-    })
+    /// The row of a genuine product file that published families modify (`meeting_testjs.cgi`,
+    /// `welcome.cgi`, `DSUpgrade.pm`, …), by file name.
+    pub fn product_file(&self, appliance_path_or_name: &str) -> Option<&Indicator> {
+        let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
+        let file = p.rsplit('/').next().unwrap_or(&p);
+        self.rows.iter().find(|i| i.kind == Kind::Product && file == i.value)
+    }
+
+    /// The indicator a hash (any of MD5/SHA-1/SHA-256, lowercase hex) matches, if any.
+    pub fn by_hash(&self, hash: &str) -> Option<&Indicator> {
+        self.rows.iter().find(|i| i.kind == Kind::Hash && i.value == hash)
+    }
 }
 
-/// The row of a genuine product file that published families modify (`meeting_testjs.cgi`,
-/// `welcome.cgi`, `DSUpgrade.pm`, …), by file name.
-pub fn product_file(appliance_path_or_name: &str) -> Option<&'static Indicator> {
-    let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
-    let file = p.rsplit('/').next().unwrap_or(&p);
-    FAMILIES.iter().find(|i| i.kind == Kind::Product && file == i.value)
-}
-
-/// One set of code markers of a family (`markers.tsv`): all literals present is a match.
+/// One set of code markers of a family (`pulse-secure/markers.tsv`): all literals present is a
+/// match.
 #[derive(Clone, Debug)]
 pub struct MarkerSet {
     /// The family.
-    pub family: &'static str,
-    /// The published analysis the literals come from.
-    pub source: &'static str,
+    pub family: String,
+    /// The published analysis the literals come from (the rule's name).
+    pub source: String,
     /// The literals.
-    pub literals: Vec<&'static str>,
+    pub literals: Vec<String>,
 }
 
-static MARKERS_TSV: &str = include_str!("markers.tsv");
-
 /// The families' code markers and one automaton over all their literals.
+#[derive(Debug)]
 pub struct Markers {
-    /// The sets, in file order.
+    /// The sets, in table order.
     pub sets: Vec<MarkerSet>,
     /// Pattern id → (set index, literal index).
     ids: Vec<(usize, usize)>,
     ac: Option<aho_corasick::AhoCorasick>,
 }
 
-/// The code markers of `markers.tsv`.
-pub static MARKERS: LazyLock<Markers> = LazyLock::new(|| {
-    let mut sets = Vec::new();
-    for l in MARKERS_TSV.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut it = l.split('\t');
-        let (Some(family), Some(source)) = (it.next(), it.next()) else { continue };
-        let literals: Vec<&str> = it.filter(|x| !x.is_empty()).collect();
-        if !literals.is_empty() {
-            sets.push(MarkerSet { family, source, literals });
-        }
-    }
-    let mut ids = Vec::new();
-    let mut pats = Vec::new();
-    for (si, s) in sets.iter().enumerate() {
-        for (li, l) in s.literals.iter().enumerate() {
-            ids.push((si, li));
-            pats.push(*l);
-        }
-    }
-    let ac = aho_corasick::AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .build(&pats)
-        .ok();
-    Markers { sets, ids, ac }
-});
-
 impl Markers {
+    /// Reads `pulse-secure/markers.tsv` from `intel`: rows with the same `family` and `set`, in
+    /// a run, form one set.
+    pub fn from_intel(intel: &ferret_intel::Intel) -> Result<Markers, ferret_intel::IntelError> {
+        let path = crate::intel::tables::PULSE_MARKERS;
+        let mut sets: Vec<MarkerSet> = Vec::new();
+        for row in intel.rows(path) {
+            let (family, set, literal) =
+                (row.field("family"), row.field("set"), row.field("literal"));
+            if literal.is_empty() {
+                return Err(crate::intel::bad(path, row, "the literal is empty".to_owned()));
+            }
+            match sets.last_mut() {
+                Some(s) if s.family == family && s.source == set => {
+                    s.literals.push(literal.to_owned())
+                }
+                _ => sets.push(MarkerSet {
+                    family: family.to_owned(),
+                    source: set.to_owned(),
+                    literals: vec![literal.to_owned()],
+                }),
+            }
+        }
+        Ok(Markers::new(sets))
+    }
+
+    /// Markers over the given sets.
+    pub fn new(sets: Vec<MarkerSet>) -> Markers {
+        let mut ids = Vec::new();
+        let mut pats = Vec::new();
+        for (si, s) in sets.iter().enumerate() {
+            for (li, l) in s.literals.iter().enumerate() {
+                ids.push((si, li));
+                pats.push(l.as_str());
+            }
+        }
+        let ac = aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&pats)
+            .ok();
+        Markers { sets, ids, ac }
+    }
+
     /// The first marker set whose literals are all in `content`.
     pub fn matching(&self, content: &[u8]) -> Option<&MarkerSet> {
         let ac = self.ac.as_ref()?;
@@ -274,11 +313,6 @@ impl Markers {
         }
         seen.iter().position(|v| v.iter().all(|b| *b)).and_then(|i| self.sets.get(i))
     }
-}
-
-/// The indicator a hash (any of MD5/SHA-1/SHA-256, lowercase hex) matches, if any.
-pub fn by_hash(hash: &str) -> Option<&'static Indicator> {
-    FAMILIES.iter().find(|i| i.kind == Kind::Hash && i.value == hash)
 }
 
 /// Whether a path (normalized) lies where the appliance keeps code, web content or scratch
@@ -309,8 +343,10 @@ mod tests {
 
     #[test]
     fn families_data_parses() {
-        assert!(FAMILIES.len() > 100);
-        for i in FAMILIES.iter() {
+        let k = crate::intel::CheckIntel::builtin();
+        let f = &k.families;
+        assert!(f.rows.len() > 100);
+        for i in &f.rows {
             if i.kind == Kind::Hash {
                 assert!(matches!(i.value.len(), 32 | 40 | 64), "{}", i.value);
                 assert!(i.value.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
@@ -318,13 +354,13 @@ mod tests {
         }
         // SLOWPULSE V1 in libdsplibs.so.
         let i =
-            by_hash("cd09ec795a8f4b6ced003500a44d810f49943514e2f92c81ab96c33e1c0fbd68").unwrap();
+            f.by_hash("cd09ec795a8f4b6ced003500a44d810f49943514e2f92c81ab96c33e1c0fbd68").unwrap();
         assert_eq!(i.family, "SLOWPULSE V1");
         assert_eq!(i.name, "libdsplibs.so");
-        assert_eq!(by_name("/home/perl/PAUS.pm").unwrap().kind, Kind::BadName);
-        assert_eq!(by_name("/tmp/dsactiveuser.statementcounters").unwrap().kind, Kind::BadPath);
-        assert!(by_name("/home/webserver/htdocs/dana-na/auth/login.cgi").is_none());
-        assert!(by_name("/home/lib/libdsplibs.so").is_none());
+        assert_eq!(f.by_name("/home/perl/PAUS.pm").unwrap().kind, Kind::BadName);
+        assert_eq!(f.by_name("/tmp/dsactiveuser.statementcounters").unwrap().kind, Kind::BadPath);
+        assert!(f.by_name("/home/webserver/htdocs/dana-na/auth/login.cgi").is_none());
+        assert!(f.by_name("/home/lib/libdsplibs.so").is_none());
     }
 
     #[test]

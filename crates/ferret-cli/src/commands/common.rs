@@ -88,6 +88,7 @@ pub fn build_report(
             version: env!("CARGO_PKG_VERSION").into(),
             exe_sha256: exe_sha256(),
             ruleset_sha256,
+            intel: None,
         },
         verb: verb.into(),
         run_id: uuid::Uuid::new_v4().to_string(),

@@ -9,6 +9,7 @@ pub mod common;
 pub mod diff;
 pub mod enroll;
 pub mod hunt;
+pub mod intel;
 pub mod keygen;
 pub mod report;
 #[cfg(feature = "scan")]
@@ -69,6 +70,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Show what changed between two manifests.
     Diff(diff::DiffArgs),
+    /// Campaign intel: show what is loaded, pack and sign a folder of intel tables.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 /// Runs the chosen verb.
@@ -99,5 +103,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Baseline(args) => baseline::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Intel(cmd) => intel::run(cmd),
     }
 }
