@@ -51,13 +51,6 @@ impl Campaign {
         }
     }
 
-    /// The time window that matters for the campaign in the built-in intel
-    /// (`intel/campaigns/windows.tsv`); a run uses its loaded intel's
-    /// ([`crate::intel::CheckIntel::window`]).
-    pub fn window(self) -> Option<Window> {
-        crate::intel::CheckIntel::builtin().window(self).cloned()
-    }
-
     /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` also accepted).
     pub fn parse(s: &str) -> Option<Campaign> {
         let s = s.trim().to_ascii_lowercase();

@@ -31,8 +31,9 @@ pub static DETECTOR: Registration = Registration {
                    (`--vendor-manifest FILE`, same `<path> <sha256>` format) does not hold, or \
                    holds with another hash; and, with or without a vendor manifest, entries \
                    whose path is a published family file that is never part of the product \
-                   (`/home/perl/PAUS.pm`, `/home/bin/dshelper`, `dsclslog`, the \
-                   `/tmp/*.statementcounters` files, …) unless the vendor manifest holds that \
+                   (the `badname` and `badpath` rows of the intel table \
+                   `pulse-secure/families.tsv`: a Perl module, the QUIETPULSE helper, the THINBLOOD \
+                   log wiper, the statement-counter files in `/tmp`, …) unless the vendor manifest holds that \
                    very entry. Genuine pages that families modify (`meeting_testjs.cgi`, \
                    `welcome.cgi`, `compcheckresult.cgi`, …) are never judged by name. When \
                    the vendor manifest has a signature beside it (`FILE.1` or `FILE.sig`), it \

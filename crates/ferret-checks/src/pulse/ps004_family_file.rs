@@ -43,10 +43,11 @@ pub static DETECTOR: Registration = Registration {
                    CVE-2021-22893 lists); files holding every code marker of one of the \
                    families that live in modified product pages (SLIGHTPULSE, RADIALPULSE, \
                    PULSECHECK, HARDPULSE, STEADYPULSE, ATRIUM, PULSEJUMP, RAPIDPULSE: literals \
-                   from the published analyses, `crates/ferret-checks/src/pulse/markers.tsv`); \
+                   from the published analyses, the intel table `pulse-secure/markers.tsv`); \
                    and files whose name or path the same lists give and that the product never \
-                   ships (`/home/perl/PAUS.pm`, `dshelper`, `memread`, `dsclslog`, \
-                   `clear_log.sh`, `dsrlog`, the `/tmp/*.statementcounters` files) unless the \
+                   ships (the `badname` and `badpath` rows: the published Perl module, the QUIETPULSE \
+                   helper, the PACEMAKER memory reader, the THINBLOOD and CLEANPULSE log \
+                   wipers, the statement-counter files in `/tmp`) unless the \
                    manifest that vouches for the appliance (`--vendor-manifest`, or the on-box \
                    manifest when its signature holds with `--vendor-key`) lists that very \
                    file. Genuine pages that families modify (`meeting_testjs.cgi`, \
@@ -54,7 +55,7 @@ pub static DETECTOR: Registration = Registration {
                    `compcheckjava.cgi`, `licenseserverproto.cgi`, `DSUpgrade.pm`, `login.cgi`) \
                    are never judged by their name: only a hash, the markers or PS002/PS003's \
                    manifest comparisons decide. The data is \
-                   `crates/ferret-checks/src/pulse/families.tsv`. Files are hashed when their \
+                   the intel table `pulse-secure/families.tsv`. Files are hashed when their \
                    name is listed or when they lie under the appliance's code, web, runtime or \
                    scratch folders.",
             why: "These are the web shells, credential harvesters, log cleaners and patched \
@@ -67,8 +68,9 @@ pub static DETECTOR: Registration = Registration {
                        published hash, 95 for a full marker set, 85 for a never-shipped name, \
                        65 for a name too generic to decide.",
             false_positives: "Hash matches have none. The names counted as evidence are not \
-                              product files; `/tmp/1` and the misspelt `DSUpgade.pm` of the \
-                              published list are too generic to decide alone and are leads.",
+                              product files; the `leadname` and `leadpath` rows of \
+                              `pulse-secure/families.tsv` (a one-character name in `/tmp`, a \
+                              misspelt upgrade module) are too generic to decide alone and are leads.",
             references: &[
                 REF_MANDIANT_1,
                 REF_MANDIANT_2,

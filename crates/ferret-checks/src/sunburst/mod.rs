@@ -3,7 +3,6 @@
 //! decoder ([`dga`]) for `*.appsync-api.*.avsvmcloud.com` queries.
 
 pub mod dga;
-pub mod network;
 pub mod pe_version;
 pub mod sb001_orion_dll;
 pub mod sb002_related_file;
@@ -12,7 +11,7 @@ pub mod sb004_dns_beacon;
 pub mod sb005_stage2_infrastructure;
 pub mod sb006_supernova_request;
 
-use ferret_core::Severity;
+pub use crate::intel::sunburst::{FileIndicator, FileKind, Files, NetInfo, Network};
 
 /// CISA alert AA20-352A.
 pub const REF_AA20_352A: &str = "CISA AA20-352A, Advanced Persistent Threat Compromise of Government Agencies, Critical Infrastructure, and Private Sector Organizations <https://www.cisa.gov/news-events/cybersecurity-advisories/aa20-352a>";
@@ -29,111 +28,6 @@ pub const REF_SOLARWINDS: &str = "SolarWinds Security Advisory (SUNBURST and SUP
 
 /// The business-layer DLL's file name, lowercase.
 pub const ORION_DLL: &str = "solarwinds.orion.core.businesslayer.dll";
-
-/// What one `sunburst/files.tsv` row matches on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FileKind {
-    /// SHA-256 of the file.
-    Sha256,
-    /// File name, lowercase.
-    Name,
-    /// Windows path suffix, lowercase with `/`.
-    Path,
-    /// The name of a genuine Orion file that a family modifies: never matched by name.
-    Product,
-    /// A file version of the business-layer DLL that only trojanized builds carry.
-    Version,
-}
-
-/// One published file indicator (a row of `sunburst/files.tsv`).
-#[derive(Clone, Debug)]
-pub struct FileIndicator {
-    /// What it matches on.
-    pub kind: FileKind,
-    /// The hash, name or path.
-    pub value: String,
-    /// The family.
-    pub family: String,
-    /// How much a match says.
-    pub severity: Severity,
-    /// What the source says about it.
-    pub note: String,
-}
-
-/// The published SUNBURST/SUPERNOVA/TEARDROP file indicators (`sunburst/files.tsv`).
-#[derive(Clone, Debug, Default)]
-pub struct Files {
-    /// The rows, in table order.
-    pub rows: Vec<FileIndicator>,
-}
-
-/// A table's `severity` field.
-pub(crate) fn severity_of(
-    path: &str,
-    row: &ferret_intel::Row,
-) -> Result<Severity, ferret_intel::IntelError> {
-    Ok(match crate::intel::one_of(path, row, "severity", &["critical", "high", "medium", "low"])? {
-        "critical" => Severity::Critical,
-        "high" => Severity::High,
-        "medium" => Severity::Medium,
-        _ => Severity::Low,
-    })
-}
-
-impl Files {
-    /// Reads `sunburst/files.tsv` from `intel` (none when the table is absent).
-    pub fn from_intel(intel: &ferret_intel::Intel) -> Result<Files, ferret_intel::IntelError> {
-        let path = crate::intel::tables::SUNBURST_FILES;
-        let mut rows = Vec::new();
-        for row in intel.rows(path) {
-            let kind = match crate::intel::one_of(
-                path,
-                row,
-                "kind",
-                &["sha256", "name", "path", "product", "version"],
-            )? {
-                "sha256" => FileKind::Sha256,
-                "name" => FileKind::Name,
-                "path" => FileKind::Path,
-                "version" => FileKind::Version,
-                _ => FileKind::Product,
-            };
-            rows.push(FileIndicator {
-                kind,
-                value: row.field("value").to_ascii_lowercase(),
-                family: row.field("family").to_owned(),
-                severity: severity_of(path, row)?,
-                note: row.field("note").to_owned(),
-            });
-        }
-        Ok(Files { rows })
-    }
-
-    /// The indicator matching a normalized path (lowercase, `/`) by name or path suffix.
-    pub fn by_path(&self, normalized: &str) -> Option<&FileIndicator> {
-        let name = normalized.rsplit('/').next().unwrap_or(normalized);
-        self.rows.iter().find(|i| match i.kind {
-            FileKind::Name => name == i.value,
-            FileKind::Path => normalized.ends_with(&i.value),
-            FileKind::Sha256 | FileKind::Product | FileKind::Version => false,
-        })
-    }
-
-    /// Whether a file name (lowercase) is a genuine Orion file that a family modifies.
-    pub fn product_file(&self, name: &str) -> bool {
-        self.rows.iter().any(|i| i.kind == FileKind::Product && i.value == name)
-    }
-
-    /// Whether a file version of the business-layer DLL is one of a trojanized build.
-    pub fn trojanized_version(&self, version: &str) -> bool {
-        self.rows.iter().any(|i| i.kind == FileKind::Version && i.value == version)
-    }
-
-    /// The indicator matching a SHA-256 (lowercase hex).
-    pub fn by_hash(&self, sha256: &str) -> Option<&FileIndicator> {
-        self.rows.iter().find(|i| i.kind == FileKind::Sha256 && i.value == sha256)
-    }
-}
 
 /// The SUPERNOVA family the content of a compiled ASP.NET page shows, from the published
 /// markers (FireEye's SUPERNOVA rules: the dynamic compilation of a request's code, and the

@@ -27,8 +27,8 @@ pub static DETECTOR: Registration = Registration {
                    published SUNBURST builds (evidence) and the attacker's test builds that \
                    carry the `OrionImprovementBusinessLayer` class without the backdoor (a \
                    lead); and its file version, read from the PE version resource, against the \
-                   versions of the published builds (2019.4.5200.9083, 2020.2.100.12299, \
-                   2020.2.5200.12394, 2020.2.5300.12432): a trojanized version with another \
+                   versions of the published builds (the `version` rows of the intel table \
+                   `sunburst/files.tsv`): a trojanized version with another \
                    hash is still evidence, since SolarWinds shipped these builds signed.",
             why: "This DLL is SUNBURST: loaded by the Orion business-layer service, it waits up \
                   to two weeks, then beacons through the `avsvmcloud.com` DGA and, for chosen \

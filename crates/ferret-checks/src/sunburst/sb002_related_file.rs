@@ -27,13 +27,13 @@ pub static DETECTOR: Registration = Registration {
         needles: &[],
         doc: Doc {
             what: "Files matching the published SUPERNOVA, TEARDROP and second-stage indicators \
-                   (`crates/ferret-checks/src/sunburst/files.tsv`): the SUPERNOVA web shell, a \
+                   (the intel table `sunburst/files.tsv`): the SUPERNOVA web shell, a \
                    modified copy of Orion's own compiled `App_Web_logoimagehandler.ashx.b6031896.dll` \
                    (by hash, or by the published content markers: the handler compiles and runs \
                    request code, `CompileAssemblyFromSource`/`DynamicRun` with the `clazz`, \
                    `codes`, `method`, `args` parameters; never by its name); TEARDROP's \
                    `\\Windows\\SysWOW64\\netsetupsvc.dll` and the image files it reads its \
-                   payload from (`gracious_truth.jpg`, `upbeat_anxiety.jpg`); the Cobalt Strike \
+                   payload from; the Cobalt Strike \
                    loader paths and hashes of Microsoft's second-stage write-up; the hotfix \
                    installer `SolarWinds-Core-v2019.4.5220-Hotfix5.msp` by hash (the vendor's \
                    file: never by name). Hashed: files with a listed name or path, compiled \

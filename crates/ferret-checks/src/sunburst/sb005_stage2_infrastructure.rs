@@ -29,12 +29,8 @@ pub static DETECTOR: Registration = Registration {
         doc: Doc {
             what: "Log lines (DNS queries and answers, proxy and web access logs, syslog, Zeek \
                    and JSON logs; not IIS logs, which record inbound requests to the server) naming a published stage-2 domain or one of its subdomains \
-                   (`freescanonline.com`, `deftsecurity.com`, `thedoccloud.com`, \
-                   `websitetheme.com`, `highdatabase.com`, `incomeupdate.com`, \
-                   `databasegalore.com`, `panhardware.com`, `zupertech.com`, \
-                   `virtualdataserver.com`, `digitalcollege.org`) or address (13.59.205.66, \
-                   54.193.127.66, 54.215.192.52, 34.203.203.23, 139.99.115.204, 5.252.177.25, \
-                   5.252.177.21, 204.188.205.176, 51.89.125.18, 167.114.213.199): evidence. \
+                   or address (the eleven domains and ten addresses of the FireEye/Mandiant \
+                   release): evidence. \
                    The wider CISA CHIRP AA21-008A network list (more domains and about two \
                    thousand addresses, confidence 3 there): leads. The data is \
                    the intel table `sunburst/network.tsv` (or an intel pack's).",

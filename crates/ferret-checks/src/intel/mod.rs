@@ -23,11 +23,14 @@ use std::sync::{Arc, LazyLock};
 
 use ferret_intel::{Intel, IntelError, Row};
 
+pub mod proxylogon;
+pub mod pulse;
+pub mod sunburst;
+
 use crate::campaign::{Campaign, Window};
-use crate::proxylogon::pl006_web_shell::WebShells;
-use crate::pulse::{Families, Markers};
-use crate::sunburst::Files;
-use crate::sunburst::network::Network;
+use proxylogon::WebShells;
+use pulse::{Families, Markers};
+use sunburst::{Files, Network};
 
 /// The tables' paths under `intel/`.
 pub mod tables {
