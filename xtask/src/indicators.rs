@@ -279,7 +279,7 @@ fn source_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
             if !["tests", "benches", "examples", "target", "data"].contains(&name.as_str()) {
                 source_files(&path, out)?;
             }
-        } else if name.ends_with(".rs") && name != "tests.rs" {
+        } else if path.extension().is_some_and(|e| e == "rs") && name != "tests.rs" {
             out.push(path);
         }
     }

@@ -61,7 +61,7 @@ pub fn encode_body(header: &PackHeader, tables: &[(String, String)]) -> String {
 pub fn valid_table_path(path: &str) -> bool {
     !path.is_empty()
         && path.len() <= 200
-        && path.ends_with(".tsv")
+        && std::path::Path::new(path).extension().is_some_and(|e| e == "tsv")
         && !path.starts_with('/')
         && path.split('/').all(|c| {
             !c.is_empty()

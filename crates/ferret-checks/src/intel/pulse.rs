@@ -139,7 +139,7 @@ impl Markers {
             }
             match sets.last_mut() {
                 Some(s) if s.family == family && s.source == set => {
-                    s.literals.push(literal.to_owned())
+                    s.literals.push(literal.to_owned());
                 }
                 _ => sets.push(MarkerSet {
                     family: family.to_owned(),

@@ -227,8 +227,6 @@ impl Detector for FamilyFile {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn markers_need_every_literal() {
         let shell = concat!(

@@ -50,7 +50,7 @@ pub fn supernova_content(content: &[u8]) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use ferret_core::Severity;
 
     #[test]
     fn data() {

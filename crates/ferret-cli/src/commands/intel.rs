@@ -223,7 +223,7 @@ fn collect_tables(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
         for t in std::fs::read_dir(c.path())? {
             let t = t?;
             let name = t.file_name().to_string_lossy().into_owned();
-            if !t.file_type()?.is_file() || !name.ends_with(".tsv") {
+            if !t.file_type()?.is_file() || t.path().extension().is_none_or(|e| e != "tsv") {
                 continue;
             }
             let rel = format!("{}/{name}", c.file_name().to_string_lossy());
