@@ -201,6 +201,22 @@ mod tests {
         assert!(split(good.as_bytes()).is_err());
     }
 
+    proptest::proptest! {
+        /// A pack body is hostile input: arbitrary bytes, and a valid body with bytes changed,
+        /// never panic the reader.
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+                        at in 0usize..400, b in proptest::num::u8::ANY) {
+            let _ = decode_body(&bytes);
+            let _ = split(&bytes);
+            let mut good = encode_body(&header(), &[("a/b.tsv".to_owned(), T.to_owned())]).into_bytes();
+            if let Some(x) = good.get_mut(at) {
+                *x = b;
+            }
+            let _ = decode_body(&good);
+        }
+    }
+
     #[test]
     fn table_paths() {
         assert!(valid_table_path("sunburst/network.tsv"));
