@@ -229,10 +229,16 @@ pub fn string_literals(src: &str) -> Vec<(usize, String)> {
     out
 }
 
-fn bounded(text: &str, start: usize, len: usize, inner: impl Fn(char) -> bool) -> bool {
+/// Whether `text[start..start + len]` is a whole token: no letter, digit, `-` or `_` touches
+/// it, and a `.` only before it (a subdomain) or after it at the end of a sentence.
+fn bounded(text: &str, start: usize, len: usize) -> bool {
+    let inner = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let before = text.get(..start).and_then(|t| t.chars().next_back());
-    let after = text.get(start + len..).and_then(|t| t.chars().next());
-    before.is_none_or(|c| !inner(c)) && after.is_none_or(|c| !inner(c))
+    let mut after = text.get(start + len..).unwrap_or("").chars();
+    let next = after.next();
+    let then = after.next();
+    before.is_none_or(|c| !inner(c))
+        && next.is_none_or(|c| !inner(c) && !(c == '.' && then.is_some_and(inner)))
 }
 
 /// What is wrong with one literal, if anything.
@@ -256,12 +262,11 @@ pub fn check_literal(lit: &str, values: &BTreeSet<String>) -> Option<String> {
         }
     }
     let lower = lit.to_ascii_lowercase();
-    let token = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_';
     for v in values {
         let mut from = 0;
         while let Some(p) = lower.get(from..).and_then(|t| t.find(v.as_str())) {
             let start = from + p;
-            if bounded(&lower, start, v.len(), token) {
+            if bounded(&lower, start, v.len()) {
                 return Some(format!("the intel value {v:?}"));
             }
             from = start + 1;
@@ -333,6 +338,8 @@ mod tests {
         assert!(check_literal(&"a".repeat(64), &v).is_none());
         assert!(check_literal("query cdn.freescanonline.com", &v).is_some());
         assert!(check_literal("notfreescanonline.com", &v).is_none());
+        assert!(check_literal("freescanonline.com.example", &v).is_none());
+        assert!(check_literal("it was freescanonline.com.", &v).is_some());
         assert!(check_literal("113.59.205.66", &v).is_none());
         assert!(check_literal("host 13.59.205.66:443", &v).is_some());
         assert!(is_example("www.example.com") && is_example("192.0.2.7") && is_example("::1"));
