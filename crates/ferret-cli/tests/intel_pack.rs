@@ -151,6 +151,12 @@ fn a_signed_pack_replaces_the_builtin_intel_and_is_named_in_the_report() {
     assert!(text.contains("origin: pack") && text.contains("pack sha256: "), "{text}");
     assert!(text.contains("sunburst: 2 tables"), "{text}");
     assert!(text.contains("2026-01-05  A test advisory (1)"), "{text}");
+    // `--version --verbose` names the built-in intel.
+    let (_, _, version) = ferret(&["--version", "--verbose"], w);
+    let (_, show, _) = ferret(&["intel", "show"], w);
+    let builtin_sha = builtin["sha256"].as_str().unwrap();
+    assert!(version.contains(&format!("built-in intel sha256: {builtin_sha}")), "{version}");
+    assert!(show.contains(&format!("intel sha256: {builtin_sha}")), "{show}");
 }
 
 #[test]

@@ -63,6 +63,7 @@ pub fn version_text(verbose: bool) -> String {
         ));
         #[cfg(feature = "scan")]
         s.push_str(&format!("\nbuilt-in rules sha256: {}", ferret_scan::builtin_sha256()));
+        s.push_str(&format!("\nbuilt-in intel sha256: {}", ferret_checks::intel::sha256()));
     }
     s
 }
