@@ -133,6 +133,7 @@ fn a_signed_pack_replaces_the_builtin_intel_and_is_named_in_the_report() {
     assert!(intel["created"].as_str().unwrap().starts_with("20"), "{intel}");
     assert_eq!(intel["key_id"].as_str().unwrap().len(), 16);
     assert!(intel.get("warning").is_none(), "{intel}");
+    assert!(!sum["notes"].to_string().contains("has no table"), "{sum}");
     assert_eq!(sum["tool"]["ruleset_sha256"], intel["sha256"]);
     assert_ne!(intel["sha256"], builtin["sha256"]);
 
@@ -240,10 +241,12 @@ fn an_older_pack_is_accepted_with_its_date_and_a_warning() {
     assert!(warning.contains("2020-12-13"), "{warning}");
     let notes = sum["notes"].to_string();
     assert!(notes.contains(created) && notes.contains("older than"), "{notes}");
+    assert!(notes.contains("the intel pack has no table campaigns/windows.tsv"), "{notes}");
 
     let (code, text, err) =
         ferret(&["intel", "show", "--intel", s(&pack), "--intel-key", s(&public)], w);
     assert_eq!(code, 0, "{err}");
     assert!(text.contains(&format!("created: {created}")), "{text}");
     assert!(text.contains("warning: the intel pack"), "{text}");
+    assert!(text.contains("not in the pack: pulse-secure/families.tsv"), "{text}");
 }

@@ -121,6 +121,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     if let Some(w) = &intel.info.warning {
         report.summary.notes.push(format!("warning: {w}"));
     }
+    if !intel.missing.is_empty() {
+        report.summary.notes.push(format!(
+            "the intel pack has no table {}: the detectors reading them had nothing to look for",
+            intel.missing.join(", ")
+        ));
+    }
     report.tool.intel = Some(intel.info);
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))

@@ -65,6 +65,8 @@ pub struct Loaded {
     pub intel: Arc<CheckIntel>,
     /// The report's `tool.intel`.
     pub info: IntelInfo,
+    /// Built-in tables the pack does not carry (their detectors have nothing to look for).
+    pub missing: Vec<String>,
 }
 
 /// The pinned intel key: `--intel-key`, else `intel.pub` in the configuration folder.
@@ -97,7 +99,7 @@ pub fn load(args: &IntelArgs) -> anyhow::Result<Loaded> {
             sha256: builtin.sha256().to_owned(),
             ..IntelInfo::default()
         };
-        return Ok(Loaded { intel: builtin, info });
+        return Ok(Loaded { intel: builtin, info, missing: Vec::new() });
     };
     let (key_path, key) = pinned_key(args)?;
     let bytes = read_pack(pack_path)?;
@@ -110,6 +112,12 @@ pub fn load(args: &IntelArgs) -> anyhow::Result<Loaded> {
     })?;
     let sha256 = opened.intel.sha256().to_owned();
     let warning = older_than_builtin(&opened.header, &opened.intel, builtin.intel());
+    let missing = builtin
+        .intel()
+        .tables()
+        .filter(|t| opened.intel.table(&t.path).is_none())
+        .map(|t| t.path.clone())
+        .collect();
     let intel = CheckIntel::from_intel(Arc::new(opened.intel))
         .with_context(|| format!("refusing the intel pack {}", pack_path.display()))?;
     let info = IntelInfo {
@@ -121,7 +129,7 @@ pub fn load(args: &IntelArgs) -> anyhow::Result<Loaded> {
         key_id: Some(opened.key_id),
         warning,
     };
-    Ok(Loaded { intel: Arc::new(intel), info })
+    Ok(Loaded { intel: Arc::new(intel), info, missing })
 }
 
 /// The warning for a pack older than the built-in intel: made before the newest built-in
@@ -175,6 +183,9 @@ fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     }
     if let Some(w) = &info.warning {
         lines.push(format!("warning: {w}"));
+    }
+    for m in &loaded.missing {
+        lines.push(format!("not in the pack: {m} (its detectors have nothing to look for)"));
     }
     lines.push(format!(
         "newest indicator published: {}",
