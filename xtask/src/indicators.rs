@@ -238,7 +238,7 @@ fn bounded(text: &str, start: usize, len: usize) -> bool {
     let next = after.next();
     let then = after.next();
     before.is_none_or(|c| !inner(c))
-        && next.is_none_or(|c| !inner(c) && !(c == '.' && then.is_some_and(inner)))
+        && next.is_none_or(|c| !(inner(c) || (c == '.' && then.is_some_and(inner))))
 }
 
 /// What is wrong with one literal, if anything.

@@ -4,6 +4,8 @@
 //! no key) with exit 2; an older pack is accepted with its date and a warning in the report
 //! and in `ferret intel show`; the pinned key may come from the configuration folder.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -207,8 +209,11 @@ fn an_older_pack_is_accepted_with_its_date_and_a_warning() {
     let dir = w.join("old");
     std::fs::create_dir_all(dir.join("sunburst")).unwrap();
     let net = std::fs::read_to_string(intel_dir().join("sunburst/network.tsv")).unwrap();
-    let old: String =
-        net.lines().filter(|l| !l.contains("\t2021-")).map(|l| format!("{l}\n")).collect();
+    let mut old = String::new();
+    for l in net.lines().filter(|l| !l.contains("\t2021-")) {
+        old.push_str(l);
+        old.push('\n');
+    }
     std::fs::write(dir.join("sunburst/network.tsv"), old).unwrap();
     let pack = w.join("old.pack");
     let (code, _, err) = ferret(&["intel", "pack", s(&dir), "-o", s(&pack), "--sign", s(&key)], w);
