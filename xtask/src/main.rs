@@ -4,10 +4,12 @@
 //!
 //! `tidy` checks: every source file starts with a `//!` header; `docs/detectors.md` is
 //! fresh; every declared dependency is used ([`deps`]); no two files of a crate depend on each
-//! other ([`modloops`]); the crate graph in `ARCHITECTURE.md` is `cargo metadata`'s ([`graph`]).
+//! other ([`modloops`]); the crate graph in `ARCHITECTURE.md` is `cargo metadata`'s ([`graph`]);
+//! no Rust source under `crates/` holds an indicator literal outside tests ([`indicators`]).
 
 mod deps;
 mod graph;
+mod indicators;
 mod lex;
 mod metadata;
 mod modloops;
@@ -56,12 +58,29 @@ fn root() -> PathBuf {
 fn tidy() -> anyhow::Result<()> {
     let root = root();
     let mut failures = Vec::new();
-    for check in [check_headers(&root), check_detectors_doc(&root), check_structure(&root)] {
+    for check in [
+        check_headers(&root),
+        check_detectors_doc(&root),
+        check_structure(&root),
+        check_indicators(&root),
+    ] {
         if let Err(e) = check {
             failures.push(format!("{e:#}"));
         }
     }
     anyhow::ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
+}
+
+/// Fails on indicator literals in the crates' Rust sources ([`indicators`]).
+fn check_indicators(root: &Path) -> anyhow::Result<()> {
+    let hits = indicators::find(root)?;
+    let list: Vec<String> = hits.iter().map(ToString::to_string).collect();
+    anyhow::ensure!(
+        list.is_empty(),
+        "indicator literals outside tests (they belong in intel/):\n{}",
+        list.join("\n")
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! The campaigns `ferret check` answers for and the time window each one's traces fall in
-//! (`data/campaign-windows.tsv`). Shared by the detector API ([`crate::detector`]) and the run's
+//! (`intel/campaigns/windows.tsv`). Shared by the detector API ([`crate::detector`]) and the run's
 //! configuration ([`crate::options`]).
 
 use std::fmt;
@@ -72,16 +72,6 @@ impl Campaign {
         }
     }
 
-    /// The time window that matters for the campaign, as published (`data/campaign-windows.tsv`).
-    pub fn window(self) -> Option<Window> {
-        WINDOWS_TSV
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(Window::parse)
-            .find(|(id, _)| *id == self.id())
-            .map(|(_, w)| w)
-    }
-
     /// Parses an id as given by [`Campaign::id`] (case-insensitive; `pulse` and `ivanti` also
     /// accepted).
     pub fn parse(s: &str) -> Option<Campaign> {
@@ -94,29 +84,33 @@ impl Campaign {
     }
 }
 
-static WINDOWS_TSV: &str = include_str!("../data/campaign-windows.tsv");
-
 /// The time window a campaign's traces fall in, with its published source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     /// First day (UTC).
     pub from: chrono::NaiveDate,
     /// Last day (UTC); `None`: no end.
     pub to: Option<chrono::NaiveDate>,
-    /// Who says so.
-    pub source: &'static str,
+    /// Who says so, and why: `title: note <URL>`.
+    pub source: String,
 }
 
 impl Window {
-    /// Parses one row `campaign\tfrom\tto\tsource` (dates `YYYY-MM-DD`, `to` may be empty).
-    fn parse(line: &'static str) -> Option<(&'static str, Window)> {
-        let mut it = line.split('\t');
-        let id = it.next()?;
+    /// Reads one row of `campaigns/windows.tsv` (`from`, `to` dates `YYYY-MM-DD`, `to` may be
+    /// empty; `note`, `source`).
+    pub(crate) fn from_row(row: &ferret_intel::Row) -> Option<Window> {
         let date = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
-        let from = date(it.next()?)?;
-        let to = it.next()?;
+        let from = date(row.field("from"))?;
+        let to = row.field("to");
         let to = if to.trim().is_empty() { None } else { Some(date(to)?) };
-        Some((id, Window { from, to, source: it.next()?.trim() }))
+        let src = row.source();
+        let (title, url) = match src.find(" <") {
+            Some(i) => (src.get(..i).unwrap_or(src), src.get(i..).unwrap_or("")),
+            None => (src, ""),
+        };
+        let note = row.field("note");
+        let source = if note.is_empty() { src.to_owned() } else { format!("{title}: {note}{url}") };
+        Some(Window { from, to, source })
     }
 
     /// `from 2021-01-03` or `2020-03-01 to 2020-12-31`.
@@ -128,8 +122,8 @@ impl Window {
     }
 
     /// The source's title without its URL.
-    pub fn source_title(&self) -> &'static str {
-        self.source.split(" <").next().unwrap_or(self.source)
+    pub fn source_title(&self) -> &str {
+        self.source.split(" <").next().unwrap_or(&self.source)
     }
 }
 

@@ -100,7 +100,8 @@ pub struct Info {
     pub severity: Severity,
     /// The inputs it reads; it ran when any was present.
     pub inputs: &'static [Input],
-    /// Literal prefilter for log events (see the module doc). Empty: every event.
+    /// Literal prefilter for log events (see the module doc). Empty: every event, unless
+    /// [`Detector::needles`] gives the needles of the run (read from the loaded intel).
     pub needles: &'static [&'static str],
     /// Documentation.
     pub doc: Doc,
@@ -265,6 +266,12 @@ impl Out {
 /// A detector. Every method has a default that does nothing, so a detector implements only
 /// the kind of work it does. See the module doc for the contract.
 pub trait Detector: Send + Sync {
+    /// The needles of this run when they come from data (the loaded intel), replacing
+    /// [`Info::needles`]; `Some` of an empty list: no event is dispatched.
+    fn needles(&self) -> Option<Vec<String>> {
+        None
+    }
+
     /// One log event of a source named in [`Info::inputs`] (and passing the needles).
     fn on_event(&self, _ev: &Event, _source: LogSource, _out: &mut Out) {}
 

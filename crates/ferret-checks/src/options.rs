@@ -1,11 +1,13 @@
 //! What to check and how: the run's configuration, built by the CLI.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ferret_core::Cancel;
 use ferret_logs::ReadOptions;
 
 use crate::campaign::Campaign;
+use crate::intel::CheckIntel;
 
 /// The configuration of one `ferret check` run.
 #[derive(Clone, Debug)]
@@ -30,6 +32,9 @@ pub struct CheckOptions {
     pub max_file_read: u64,
     /// Exclude globs for the walk (as `ferret scan --exclude`).
     pub excludes: Vec<String>,
+    /// The campaign knowledge the detectors read: the built-in `intel/` tables, or a verified
+    /// intel pack that replaces them.
+    pub intel: Arc<CheckIntel>,
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
@@ -47,6 +52,7 @@ impl Default for CheckOptions {
             read: ReadOptions::default(),
             max_file_read: 64 * 1024 * 1024,
             excludes: Vec::new(),
+            intel: CheckIntel::builtin(),
             cancel: Cancel::default(),
         }
     }

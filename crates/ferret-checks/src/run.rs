@@ -79,19 +79,27 @@ impl Plan {
                 not_checked: Mutex::new(Vec::new()),
             });
         }
+        let own_needles: Vec<Option<Vec<String>>> =
+            active.iter().map(|a| a.det.needles()).collect();
         let mut sources = BTreeMap::new();
         for s in LogSource::ALL {
             let mut plan = SourcePlan { all: Vec::new(), filtered: Vec::new(), needles: None };
             let mut needles: Vec<&str> = Vec::new();
-            for (i, a) in active.iter().enumerate() {
+            for (i, (a, own)) in active.iter().zip(&own_needles).enumerate() {
                 if !a.info.inputs.contains(&Input::Log(s)) {
                     continue;
                 }
-                if a.info.needles.is_empty() {
-                    plan.all.push(i);
-                } else {
-                    plan.filtered.push(i);
-                    needles.extend(a.info.needles);
+                match own {
+                    Some(list) if list.is_empty() => {}
+                    Some(list) => {
+                        plan.filtered.push(i);
+                        needles.extend(list.iter().map(String::as_str));
+                    }
+                    None if a.info.needles.is_empty() => plan.all.push(i),
+                    None => {
+                        plan.filtered.push(i);
+                        needles.extend(a.info.needles);
+                    }
                 }
             }
             if !needles.is_empty() {
@@ -227,7 +235,7 @@ pub fn check(
 
     // 4. Verdicts. An interrupted run decides nothing NOT FOUND: part of the evidence was
     // never read.
-    let mut verdicts = verdicts(&plan, &inv, &campaigns, explicit);
+    let mut verdicts = verdicts(&plan, &inv, &campaigns, explicit, opts);
     if opts.cancel.is_cancelled() {
         summary.mark_interrupted();
         summary
@@ -494,6 +502,7 @@ fn verdicts(
     inv: &Inventory,
     campaigns: &[Campaign],
     explicit: bool,
+    opts: &CheckOptions,
 ) -> Vec<CampaignVerdict> {
     let mut all = Vec::new();
     for &c in campaigns {
@@ -543,7 +552,7 @@ fn verdicts(
         // The logs must cover the campaign's window: logs that end before it or begin after it
         // cannot show the campaign.
         let mut uncovered = Vec::new();
-        if let Some(w) = c.window() {
+        if let Some(w) = opts.intel.window(c) {
             let who = w.source_title();
             for s in &v.sources {
                 let first = s.first.map(|t| t.date_naive());

@@ -12,9 +12,25 @@ mod common;
 
 use common::run;
 use ferret_checks::Campaign;
-use ferret_checks::pulse::{Kind, by_hash, by_name, product_file};
-use ferret_checks::sunburst::file_by_hash;
+use ferret_checks::intel::CheckIntel;
+use ferret_checks::pulse::{Indicator, Kind};
 use ferret_testkit::Tree;
+
+fn by_hash(h: &str) -> Option<Indicator> {
+    CheckIntel::builtin().families.by_hash(h).cloned()
+}
+
+fn by_name(n: &str) -> Option<Indicator> {
+    CheckIntel::builtin().families.by_name(n).cloned()
+}
+
+fn product_file(n: &str) -> Option<Indicator> {
+    CheckIntel::builtin().families.product_file(n).cloned()
+}
+
+fn file_by_hash(h: &str) -> Option<ferret_checks::sunburst::FileIndicator> {
+    CheckIntel::builtin().sunburst_files.by_hash(h).cloned()
+}
 
 fn read(rel: &str) -> Option<String> {
     let p = ferret_testkit::corpus().join(rel);
@@ -180,5 +196,30 @@ fn every_sunburst_network_indicator_is_found_by_sb005_in_a_dns_log() {
             hits.iter().any(|f| f.evidence.iter().any(|e| e.data.contains(v.as_str()))),
             "{v} was not found by SB005: {hits:#?}"
         );
+    }
+}
+
+#[test]
+fn every_chirp_aa21_008a_network_indicator_is_in_the_sunburst_network_table() {
+    let Some(text) = read("cisa-chirp-indicators/indicators/AA21-008A/iocs.yaml") else { return };
+    // The `ips: |` block of the one `ioc_type: "network"` document.
+    let Some(start) = text.find("ioc_type: \"network\"") else {
+        panic!("no network indicators in the CHIRP file");
+    };
+    let block = text.get(start..).unwrap_or("");
+    // The file pads some values with zero-width joiners: only the printable ASCII counts.
+    let values: Vec<String> = block
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("ips:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| l.chars().filter(char::is_ascii_graphic).collect::<String>())
+        .filter(|v| !v.is_empty() && !v.contains("avsvmcloud"))
+        .collect();
+    assert!(values.len() > 1000, "{}", values.len());
+    let net = &CheckIntel::builtin().network;
+    // Domains and addresses are rows; a URL is found through its host.
+    for v in &values {
+        assert!(!net.indicators_in(v).is_empty(), "{v} is not found by sunburst/network.tsv");
     }
 }

@@ -62,14 +62,15 @@ fn logs_inside_the_window_decide() {
 
 #[test]
 fn every_campaign_has_a_window_with_its_source() {
+    let k = ferret_checks::intel::CheckIntel::builtin();
     for c in Campaign::ALL {
-        let w = c.window().expect("window");
+        let w = k.window(c).expect("window");
         assert!(w.source.contains("<https://"), "{c}: {w:?}");
         assert!(w.to.is_none_or(|to| to > w.from), "{c}: {w:?}");
     }
-    assert_eq!(Campaign::ProxyLogon.window().unwrap().from.to_string(), "2021-01-03");
+    assert_eq!(k.window(Campaign::ProxyLogon).unwrap().from.to_string(), "2021-01-03");
     assert_eq!(
-        Campaign::Sunburst.window().unwrap().to.map(|d| d.to_string()).as_deref(),
+        k.window(Campaign::Sunburst).unwrap().to.map(|d| d.to_string()).as_deref(),
         Some("2020-12-31")
     );
 }

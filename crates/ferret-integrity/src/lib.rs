@@ -31,6 +31,7 @@ pub mod compare;
 pub mod diff;
 pub mod directive;
 pub mod dpkg;
+pub mod intel_pack;
 pub mod manifest;
 pub mod policy;
 pub mod sign;

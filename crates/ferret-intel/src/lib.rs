@@ -25,6 +25,8 @@
 //! [`Intel::sha256`] is the SHA-256 over every table's path and bytes in path order, so two
 //! runs can be told apart by the intel they used.
 
+pub mod pack;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -224,6 +226,11 @@ impl Intel {
         EMBEDDED
     }
 
+    /// No table at all (the identity of the empty set).
+    pub fn empty() -> Self {
+        Self { tables: BTreeMap::new(), sha256: hex::encode(sha2::Sha256::digest([])) }
+    }
+
     /// Parses a set of tables given as (path, bytes).
     ///
     /// # Errors
@@ -263,6 +270,11 @@ impl Intel {
     /// Every table, by path.
     pub fn tables(&self) -> impl Iterator<Item = &Table> {
         self.tables.values()
+    }
+
+    /// The newest `published` date of any row (`YYYY-MM-DD`), `None` when there is no row.
+    pub fn newest_published(&self) -> Option<&str> {
+        self.tables.values().flat_map(|t| t.rows.iter()).map(Row::published).max()
     }
 
     /// The SHA-256 (lowercase hex) over every table's path and bytes.

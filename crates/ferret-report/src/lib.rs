@@ -53,6 +53,35 @@ pub struct ToolInfo {
     /// SHA-256 over the loaded rule set (sources in load order), when rules were loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ruleset_sha256: Option<String>,
+    /// The campaign intel the run used (`check`, and `scan`/`hunt` given `--intel`): the
+    /// built-in tables or a signed intel pack. Absent from reports of verbs that use none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intel: Option<IntelInfo>,
+}
+
+/// Which campaign intel a run used.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntelInfo {
+    /// `builtin` (the tables built into this ferret) or `pack` (a signed intel pack).
+    pub origin: String,
+    /// SHA-256 of the loaded tables (their paths and bytes): the same for the same intel,
+    /// whether built in or packed.
+    pub sha256: String,
+    /// A pack's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    /// A pack's SHA-256 (the whole file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_sha256: Option<String>,
+    /// When the pack was made (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The id of the key that signed the pack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Said when the pack is older than the intel built into this ferret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// One run of one verb.

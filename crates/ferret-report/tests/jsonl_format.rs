@@ -77,6 +77,7 @@ fn full_report() -> Report {
             version: "0.1.0".into(),
             exe_sha256: Some("cd".repeat(32)),
             ruleset_sha256: Some("ef".repeat(32)),
+            intel: None,
         },
         verb: "scan".into(),
         run_id: "5d1c0f7e-1111-4222-8333-944455556666".into(),

@@ -15,9 +15,6 @@ use crate::inventory::{Marker, normalized};
 use crate::options::CheckOptions;
 use crate::proxylogon::{REF_AA21_062A, REF_MSFT_HAFNIUM, REF_VOLEXITY, find_ci};
 
-/// The published hashes and names (see the file's header).
-const DATA: &str = include_str!("../../data/proxylogon-webshells.txt");
-
 /// The registration.
 pub static DETECTOR: Registration = Registration {
     info: Info {
@@ -60,14 +57,11 @@ pub static DETECTOR: Registration = Registration {
 
 fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
     let mut d = WebShell::default();
-    for line in DATA.lines() {
-        let mut parts = line.split_whitespace();
-        match (parts.next(), parts.next()) {
-            (Some("sha256"), Some(h)) => {
-                d.hashes.insert(h.to_ascii_lowercase());
-            }
-            (Some("name"), Some(n)) => d.names.push(format!("/{}", n.to_ascii_lowercase())),
-            _ => {}
+    for row in &opts.intel.webshells.rows {
+        if row.kind == "sha256" {
+            d.hashes.insert(row.value.clone());
+        } else {
+            d.names.push(format!("/{}", row.value.trim_start_matches('/')));
         }
     }
     if let Some(m) = &opts.manifest {
@@ -277,11 +271,9 @@ mod tests {
 
     #[test]
     fn published_names_are_not_product_pages() {
-        for line in DATA.lines() {
-            let mut parts = line.split_whitespace();
-            if let (Some("name"), Some(n)) = (parts.next(), parts.next()) {
-                assert!(!product_page(&format!("/{}", n.to_ascii_lowercase())), "{n}");
-            }
+        let k = crate::intel::CheckIntel::builtin();
+        for row in k.webshells.rows.iter().filter(|r| r.kind == "name") {
+            assert!(!product_page(&format!("/{}", row.value)), "{}", row.value);
         }
         assert!(product_page("/v15/frontend/httpproxy/owa/auth/logon.aspx"));
     }

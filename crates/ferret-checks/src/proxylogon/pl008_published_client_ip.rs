@@ -5,29 +5,10 @@ use ferret_core::Severity;
 use ferret_logs::Event;
 
 use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, push_fields, stateless,
+    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, push_fields,
 };
 use crate::inventory::LogSource;
 use crate::proxylogon::{REF_AA21_062A, REF_VOLEXITY, field};
-
-/// The addresses Volexity published (CISA's AA21-062A indicator file repeats them).
-const ADDRESSES: &[&str] = &[
-    "103.77.192.219",
-    "104.140.114.110",
-    "104.250.191.110",
-    "108.61.246.56",
-    "149.28.14.163",
-    "157.230.221.198",
-    "167.99.168.251",
-    "185.250.151.72",
-    "192.81.208.169",
-    "203.160.69.66",
-    "211.56.98.146",
-    "5.2.69.14",
-    "5.254.43.18",
-    "80.92.205.81",
-    "91.192.103.43",
-];
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -38,7 +19,7 @@ pub static DETECTOR: Registration = Registration {
         campaign: Campaign::ProxyLogon,
         severity: Severity::Medium,
         inputs: &[Input::Log(LogSource::ExchangeHttpProxy), Input::Log(LogSource::Iis)],
-        needles: ADDRESSES,
+        needles: &[],
         doc: Doc {
             what: "HttpProxy and IIS log requests whose client address (`ClientIpAddress`, \
                    `c-ip`) is one of the fifteen addresses Volexity published for the \
@@ -54,18 +35,23 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_VOLEXITY, REF_AA21_062A],
         },
     },
-    build: stateless::<PublishedClientIp>,
+    build: |opts| Ok(Box::new(PublishedClientIp { addresses: opts.intel.client_ips.clone() })),
 };
 
-/// The detector (stateless).
-#[derive(Default)]
-struct PublishedClientIp;
+/// The detector: the published addresses (`proxylogon/client-ips.tsv`).
+struct PublishedClientIp {
+    addresses: Vec<String>,
+}
 
 impl Detector for PublishedClientIp {
+    fn needles(&self) -> Option<Vec<String>> {
+        Some(self.addresses.clone())
+    }
+
     fn on_event(&self, ev: &Event, _: LogSource, out: &mut Out) {
         let ip = field(ev, "c-ip");
         let ip = ip.trim();
-        if !ADDRESSES.contains(&ip) {
+        if !self.addresses.iter().any(|a| a == ip) {
             return;
         }
         let mut f = DETECTOR.info.event_finding(ev);

@@ -1,6 +1,6 @@
 //! Pulse Connect Secure (CVE-2021-22893 and the 2019–2021 exploitation, AA21-110A, ED 21-03)
 //! detectors, one file each, and what they share: the appliance roots found in the tree, the
-//! manifest format, the published family data (`families.tsv`).
+//! manifest format, the published family data (`intel/pulse-secure/families.tsv`).
 //!
 //! An appliance tree is a mounted image or an extracted file system: the directory holding
 //! `home/etc/manifest/manifest`. Paths inside the manifest are absolute on the appliance and
@@ -19,8 +19,8 @@ pub mod vendor;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 
+pub use crate::intel::pulse::{Families, Indicator, Kind, MarkerSet, Markers};
 use crate::inventory::{Inventory, Marker, normalized};
 
 /// CISA alert AA21-110A.
@@ -132,155 +132,6 @@ impl Manifest {
     }
 }
 
-/// What one published indicator says about a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A file hash (MD5, SHA-1 or SHA-256 by length).
-    Hash,
-    /// A file name never shipped with the product: evidence on its own.
-    BadName,
-    /// An absolute appliance path never shipped with the product: evidence on its own.
-    BadPath,
-    /// A published name too generic to decide alone: a lead.
-    LeadName,
-    /// A published path too generic to decide alone: a lead.
-    LeadPath,
-    /// The name of a genuine product file that a family modifies: never a finding by name.
-    Product,
-}
-
-/// One row of `families.tsv`.
-#[derive(Clone, Copy, Debug)]
-pub struct Indicator {
-    /// What it is.
-    pub kind: Kind,
-    /// The hash (lowercase hex), the lowercase file name, or the appliance path.
-    pub value: &'static str,
-    /// The family or the list it comes from.
-    pub family: &'static str,
-    /// The on-box name or path published with it (may be empty).
-    pub name: &'static str,
-}
-
-static FAMILIES_TSV: &str = include_str!("families.tsv");
-
-/// The published Pulse Connect Secure indicators (`families.tsv`).
-pub static FAMILIES: LazyLock<Vec<Indicator>> = LazyLock::new(|| {
-    FAMILIES_TSV
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| {
-            let mut it = l.split('\t');
-            let kind = match it.next()? {
-                "md5" | "sha1" | "sha256" => Kind::Hash,
-                "badname" => Kind::BadName,
-                "badpath" => Kind::BadPath,
-                "leadname" => Kind::LeadName,
-                "leadpath" => Kind::LeadPath,
-                "product" => Kind::Product,
-                _ => return None,
-            };
-            Some(Indicator {
-                kind,
-                value: it.next()?,
-                family: it.next()?,
-                name: it.next().unwrap_or(""),
-            })
-        })
-        .collect()
-});
-
-/// The indicator a file name or appliance path matches by name, if any. Genuine product files
-/// that families modify ([`Kind::Product`]) are never matched by name: see [`product_file`].
-pub fn by_name(appliance_path_or_name: &str) -> Option<&'static Indicator> {
-    let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
-    let file = p.rsplit('/').next().unwrap_or(&p);
-    FAMILIES.iter().find(|i| match i.kind {
-        Kind::BadName | Kind::LeadName => file == i.value,
-        Kind::BadPath | Kind::LeadPath => p == i.value || p.ends_with(&format!("/root{}", i.value)),
-        Kind::Hash | Kind::Product => false,
-    })
-}
-
-/// The row of a genuine product file that published families modify (`meeting_testjs.cgi`,
-/// `welcome.cgi`, `DSUpgrade.pm`, …), by file name.
-pub fn product_file(appliance_path_or_name: &str) -> Option<&'static Indicator> {
-    let p = appliance_path_or_name.replace('\\', "/").to_ascii_lowercase();
-    let file = p.rsplit('/').next().unwrap_or(&p);
-    FAMILIES.iter().find(|i| i.kind == Kind::Product && file == i.value)
-}
-
-/// One set of code markers of a family (`markers.tsv`): all literals present is a match.
-#[derive(Clone, Debug)]
-pub struct MarkerSet {
-    /// The family.
-    pub family: &'static str,
-    /// The published analysis the literals come from.
-    pub source: &'static str,
-    /// The literals.
-    pub literals: Vec<&'static str>,
-}
-
-static MARKERS_TSV: &str = include_str!("markers.tsv");
-
-/// The families' code markers and one automaton over all their literals.
-pub struct Markers {
-    /// The sets, in file order.
-    pub sets: Vec<MarkerSet>,
-    /// Pattern id → (set index, literal index).
-    ids: Vec<(usize, usize)>,
-    ac: Option<aho_corasick::AhoCorasick>,
-}
-
-/// The code markers of `markers.tsv`.
-pub static MARKERS: LazyLock<Markers> = LazyLock::new(|| {
-    let mut sets = Vec::new();
-    for l in MARKERS_TSV.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let mut it = l.split('\t');
-        let (Some(family), Some(source)) = (it.next(), it.next()) else { continue };
-        let literals: Vec<&str> = it.filter(|x| !x.is_empty()).collect();
-        if !literals.is_empty() {
-            sets.push(MarkerSet { family, source, literals });
-        }
-    }
-    let mut ids = Vec::new();
-    let mut pats = Vec::new();
-    for (si, s) in sets.iter().enumerate() {
-        for (li, l) in s.literals.iter().enumerate() {
-            ids.push((si, li));
-            pats.push(*l);
-        }
-    }
-    let ac = aho_corasick::AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .build(&pats)
-        .ok();
-    Markers { sets, ids, ac }
-});
-
-impl Markers {
-    /// The first marker set whose literals are all in `content`.
-    pub fn matching(&self, content: &[u8]) -> Option<&MarkerSet> {
-        let ac = self.ac.as_ref()?;
-        let mut seen: Vec<Vec<bool>> =
-            self.sets.iter().map(|s| vec![false; s.literals.len()]).collect();
-        for m in ac.find_overlapping_iter(content) {
-            if let Some(&(si, li)) = self.ids.get(m.pattern().as_usize())
-                && let Some(slot) = seen.get_mut(si).and_then(|v| v.get_mut(li))
-            {
-                *slot = true;
-            }
-        }
-        seen.iter().position(|v| v.iter().all(|b| *b)).and_then(|i| self.sets.get(i))
-    }
-}
-
-/// The indicator a hash (any of MD5/SHA-1/SHA-256, lowercase hex) matches, if any.
-pub fn by_hash(hash: &str) -> Option<&'static Indicator> {
-    FAMILIES.iter().find(|i| i.kind == Kind::Hash && i.value == hash)
-}
-
 /// Whether a path (normalized) lies where the appliance keeps code, web content or scratch
 /// files: the places the published families were found.
 pub fn in_appliance_area(normalized_path: &str) -> bool {
@@ -309,8 +160,10 @@ mod tests {
 
     #[test]
     fn families_data_parses() {
-        assert!(FAMILIES.len() > 100);
-        for i in FAMILIES.iter() {
+        let k = crate::intel::CheckIntel::builtin();
+        let f = &k.families;
+        assert!(f.rows.len() > 100);
+        for i in &f.rows {
             if i.kind == Kind::Hash {
                 assert!(matches!(i.value.len(), 32 | 40 | 64), "{}", i.value);
                 assert!(i.value.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
@@ -318,13 +171,13 @@ mod tests {
         }
         // SLOWPULSE V1 in libdsplibs.so.
         let i =
-            by_hash("cd09ec795a8f4b6ced003500a44d810f49943514e2f92c81ab96c33e1c0fbd68").unwrap();
+            f.by_hash("cd09ec795a8f4b6ced003500a44d810f49943514e2f92c81ab96c33e1c0fbd68").unwrap();
         assert_eq!(i.family, "SLOWPULSE V1");
         assert_eq!(i.name, "libdsplibs.so");
-        assert_eq!(by_name("/home/perl/PAUS.pm").unwrap().kind, Kind::BadName);
-        assert_eq!(by_name("/tmp/dsactiveuser.statementcounters").unwrap().kind, Kind::BadPath);
-        assert!(by_name("/home/webserver/htdocs/dana-na/auth/login.cgi").is_none());
-        assert!(by_name("/home/lib/libdsplibs.so").is_none());
+        assert_eq!(f.by_name("/home/perl/PAUS.pm").unwrap().kind, Kind::BadName);
+        assert_eq!(f.by_name("/tmp/dsactiveuser.statementcounters").unwrap().kind, Kind::BadPath);
+        assert!(f.by_name("/home/webserver/htdocs/dana-na/auth/login.cgi").is_none());
+        assert!(f.by_name("/home/lib/libdsplibs.so").is_none());
     }
 
     #[test]

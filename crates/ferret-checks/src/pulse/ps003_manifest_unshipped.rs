@@ -12,7 +12,7 @@ use crate::inventory::{Inventory, Marker};
 use crate::options::CheckOptions;
 use crate::pulse::vendor::{Vendor, Vouch};
 use crate::pulse::{
-    Kind, MANIFEST, Manifest, REF_AA21_110A, REF_KB44755, REF_MANDIANT_2, appliance_roots, by_name,
+    Kind, MANIFEST, Manifest, REF_AA21_110A, REF_KB44755, REF_MANDIANT_2, appliance_roots,
     read_small,
 };
 
@@ -31,8 +31,9 @@ pub static DETECTOR: Registration = Registration {
                    (`--vendor-manifest FILE`, same `<path> <sha256>` format) does not hold, or \
                    holds with another hash; and, with or without a vendor manifest, entries \
                    whose path is a published family file that is never part of the product \
-                   (`/home/perl/PAUS.pm`, `/home/bin/dshelper`, `dsclslog`, the \
-                   `/tmp/*.statementcounters` files, …) unless the vendor manifest holds that \
+                   (the `badname` and `badpath` rows of the intel table \
+                   `pulse-secure/families.tsv`: a Perl module, the QUIETPULSE helper, the THINBLOOD \
+                   log wiper, the statement-counter files in `/tmp`, …) unless the vendor manifest holds that \
                    very entry. Genuine pages that families modify (`meeting_testjs.cgi`, \
                    `welcome.cgi`, `compcheckresult.cgi`, …) are never judged by name. When \
                    the vendor manifest has a signature beside it (`FILE.1` or `FILE.sig`), it \
@@ -59,7 +60,7 @@ fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
     let trust = Vendor::load(opts)?;
     let note = trust.unsigned_note();
     let vendor = trust.manifest.as_ref().map(|v| (v.path.clone(), v.manifest.clone()));
-    Ok(Box::new(Unshipped { vendor, note, trust }))
+    Ok(Box::new(Unshipped { vendor, note, trust, intel: opts.intel.clone() }))
 }
 
 struct Unshipped {
@@ -68,6 +69,8 @@ struct Unshipped {
     note: Option<String>,
     /// What the operator brought, to tell whether the on-box manifest is the vendor's.
     trust: Vendor,
+    /// The published family names.
+    intel: std::sync::Arc<crate::intel::CheckIntel>,
 }
 
 impl Unshipped {
@@ -89,7 +92,11 @@ impl Unshipped {
             if vendor_signed {
                 break;
             }
-            let family = by_name(path).filter(|i| matches!(i.kind, Kind::BadName | Kind::BadPath));
+            let family = self
+                .intel
+                .families
+                .by_name(path)
+                .filter(|i| matches!(i.kind, Kind::BadName | Kind::BadPath));
             let vendor_hash = self.vendor.as_ref().map(|(_, v)| v.entries.get(path));
             let why = match (family, vendor_hash) {
                 // The vendor shipped this very file: nothing to say about its name.
@@ -116,7 +123,7 @@ impl Unshipped {
                 f.push_evidence(evidence("vendor_sha256", v));
             }
             if let Some(i) = family {
-                f.push_evidence(evidence("family", i.family));
+                f.push_evidence(evidence("family", &i.family));
             }
             out.finding(f);
         }

@@ -19,9 +19,8 @@ use crate::inventory::{Inventory, Marker};
 use crate::options::CheckOptions;
 use crate::pulse::vendor::{Vendor, Vouch};
 use crate::pulse::{
-    Indicator, Kind, MARKERS, REF_AA21_110A, REF_MANDIANT_1, REF_MANDIANT_2, REF_MAR_AR21_110A,
-    REF_MAR_AR21_112A, appliance_path, appliance_roots, by_hash, by_name, in_appliance_area, norm,
-    product_file,
+    Indicator, Kind, REF_AA21_110A, REF_MANDIANT_1, REF_MANDIANT_2, REF_MAR_AR21_110A,
+    REF_MAR_AR21_112A, appliance_path, appliance_roots, in_appliance_area, norm,
 };
 
 /// The registration.
@@ -44,10 +43,11 @@ pub static DETECTOR: Registration = Registration {
                    CVE-2021-22893 lists); files holding every code marker of one of the \
                    families that live in modified product pages (SLIGHTPULSE, RADIALPULSE, \
                    PULSECHECK, HARDPULSE, STEADYPULSE, ATRIUM, PULSEJUMP, RAPIDPULSE: literals \
-                   from the published analyses, `crates/ferret-checks/src/pulse/markers.tsv`); \
+                   from the published analyses, the intel table `pulse-secure/markers.tsv`); \
                    and files whose name or path the same lists give and that the product never \
-                   ships (`/home/perl/PAUS.pm`, `dshelper`, `memread`, `dsclslog`, \
-                   `clear_log.sh`, `dsrlog`, the `/tmp/*.statementcounters` files) unless the \
+                   ships (the `badname` and `badpath` rows: the published Perl module, the QUIETPULSE \
+                   helper, the PACEMAKER memory reader, the THINBLOOD and CLEANPULSE log \
+                   wipers, the statement-counter files in `/tmp`) unless the \
                    manifest that vouches for the appliance (`--vendor-manifest`, or the on-box \
                    manifest when its signature holds with `--vendor-key`) lists that very \
                    file. Genuine pages that families modify (`meeting_testjs.cgi`, \
@@ -55,7 +55,7 @@ pub static DETECTOR: Registration = Registration {
                    `compcheckjava.cgi`, `licenseserverproto.cgi`, `DSUpgrade.pm`, `login.cgi`) \
                    are never judged by their name: only a hash, the markers or PS002/PS003's \
                    manifest comparisons decide. The data is \
-                   `crates/ferret-checks/src/pulse/families.tsv`. Files are hashed when their \
+                   the intel table `pulse-secure/families.tsv`. Files are hashed when their \
                    name is listed or when they lie under the appliance's code, web, runtime or \
                    scratch folders.",
             why: "These are the web shells, credential harvesters, log cleaners and patched \
@@ -68,8 +68,9 @@ pub static DETECTOR: Registration = Registration {
                        published hash, 95 for a full marker set, 85 for a never-shipped name, \
                        65 for a name too generic to decide.",
             false_positives: "Hash matches have none. The names counted as evidence are not \
-                              product files; `/tmp/1` and the misspelt `DSUpgade.pm` of the \
-                              published list are too generic to decide alone and are leads.",
+                              product files; the `leadname` and `leadpath` rows of \
+                              `pulse-secure/families.tsv` (a one-character name in `/tmp`, a \
+                              misspelt upgrade module) are too generic to decide alone and are leads.",
             references: &[
                 REF_MANDIANT_1,
                 REF_MANDIANT_2,
@@ -86,19 +87,24 @@ pub static DETECTOR: Registration = Registration {
 const MAX_SIZE: u64 = 64 * 1024 * 1024;
 
 fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, CheckError> {
-    Ok(Box::new(FamilyFile { vendor: Vendor::load(opts)?, pending: Mutex::new(Vec::new()) }))
+    Ok(Box::new(FamilyFile {
+        vendor: Vendor::load(opts)?,
+        pending: Mutex::new(Vec::new()),
+        intel: opts.intel.clone(),
+    }))
 }
 
 /// A file matched by name only, judged once the manifests are known.
 struct Pending {
     path: PathBuf,
-    indicator: &'static Indicator,
+    indicator: Indicator,
     sha256: Option<String>,
 }
 
 struct FamilyFile {
     vendor: Vendor,
     pending: Mutex<Vec<Pending>>,
+    intel: std::sync::Arc<crate::intel::CheckIntel>,
 }
 
 impl FamilyFile {
@@ -109,9 +115,9 @@ impl FamilyFile {
             .with_path(path)
             .with_message(format!("Pulse Connect Secure malware family file: {}", ind.family))
             .with_score(score);
-        f.push_evidence(evidence("family", ind.family));
+        f.push_evidence(evidence("family", &ind.family));
         if !ind.name.is_empty() {
-            f.push_evidence(evidence("published_name", ind.name));
+            f.push_evidence(evidence("published_name", &ind.name));
         }
         f
     }
@@ -120,18 +126,20 @@ impl FamilyFile {
 impl Detector for FamilyFile {
     fn wants_file(&self, path: &Path, size: u64) -> bool {
         let n = norm(path);
-        by_name(&n).is_some()
-            || (size <= MAX_SIZE && (in_appliance_area(&n) || product_file(&n).is_some()))
+        let families = &self.intel.families;
+        families.by_name(&n).is_some()
+            || (size <= MAX_SIZE && (in_appliance_area(&n) || families.product_file(&n).is_some()))
     }
 
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
         let n = norm(file.path);
+        let families = &self.intel.families;
         let Ok(content) = file.content() else {
             // Unreadable: the runner reports it; a listed name is still judged by name.
-            if let Some(i) = by_name(&n) {
+            if let Some(i) = families.by_name(&n) {
                 self.pending.lock().unwrap_or_else(PoisonError::into_inner).push(Pending {
                     path: file.path.to_path_buf(),
-                    indicator: i,
+                    indicator: i.clone(),
                     sha256: None,
                 });
             }
@@ -142,7 +150,7 @@ impl Detector for FamilyFile {
             let md5 = hex::encode(md5::Md5::digest(content));
             let sha1 = hex::encode(sha1::Sha1::digest(content));
             for h in [sha256, sha1, md5] {
-                if let Some(i) = by_hash(&h) {
+                if let Some(i) = families.by_hash(&h) {
                     let mut f = Self::finding(file.path, i, 100);
                     f.push_evidence(evidence("matched", &format!("hash {h}")));
                     if let Some(s) = file.sha256() {
@@ -152,8 +160,8 @@ impl Detector for FamilyFile {
                     return;
                 }
             }
-            if let Some(set) = MARKERS.matching(content) {
-                let ind = product_file(&n).filter(|p| p.family.contains(set.family));
+            if let Some(set) = self.intel.markers.matching(content) {
+                let ind = families.product_file(&n).filter(|p| p.family.contains(&set.family));
                 let mut f = DETECTOR
                     .info
                     .finding()
@@ -164,9 +172,9 @@ impl Detector for FamilyFile {
                         if ind.is_some() { " in a modified product page" } else { "" }
                     ))
                     .with_score(95);
-                f.push_evidence(evidence("family", set.family));
+                f.push_evidence(evidence("family", &set.family));
                 f.push_evidence(evidence("markers", &set.literals.join(" | ")));
-                f.push_evidence(evidence("marker_source", set.source));
+                f.push_evidence(evidence("marker_source", &set.source));
                 if let Some(s) = file.sha256() {
                     f.push_evidence(evidence("sha256", s));
                 }
@@ -174,10 +182,10 @@ impl Detector for FamilyFile {
                 return;
             }
         }
-        if let Some(i) = by_name(&n) {
+        if let Some(i) = families.by_name(&n) {
             self.pending.lock().unwrap_or_else(PoisonError::into_inner).push(Pending {
                 path: file.path.to_path_buf(),
-                indicator: i,
+                indicator: i.clone(),
                 sha256: file.sha256().map(str::to_owned),
             });
         }
@@ -207,7 +215,7 @@ impl Detector for FamilyFile {
             }
             let score =
                 if matches!(p.indicator.kind, Kind::BadName | Kind::BadPath) { 85 } else { 65 };
-            let mut f = Self::finding(&p.path, p.indicator, score);
+            let mut f = Self::finding(&p.path, &p.indicator, score);
             f.push_evidence(evidence("matched", &format!("published name {}", p.indicator.name)));
             if let Some(s) = &p.sha256 {
                 f.push_evidence(evidence("sha256", s));
@@ -219,8 +227,6 @@ impl Detector for FamilyFile {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn markers_need_every_literal() {
         let shell = concat!(
@@ -230,9 +236,14 @@ mod tests {
             "open(*F, \"< $f\"); while (<F>) { print; }\n",
             "print \"Content-type: image/gif\\n\\n\";\n"
         );
-        assert_eq!(MARKERS.matching(shell.as_bytes()).map(|s| s.family), Some("SLIGHTPULSE"));
+        let k = crate::intel::CheckIntel::builtin();
+        let markers = &k.markers;
+        assert_eq!(
+            markers.matching(shell.as_bytes()).map(|s| s.family.as_str()),
+            Some("SLIGHTPULSE")
+        );
         let genuine = "#!/usr/bin/perl\nuse CGI;\nmy $x = CGI::param('id');\nprint \"Content-type: text/javascript\\n\\n\";\n";
-        assert!(MARKERS.matching(genuine.as_bytes()).is_none());
-        assert!(MARKERS.sets.len() >= 8);
+        assert!(markers.matching(genuine.as_bytes()).is_none());
+        assert!(markers.sets.len() >= 8);
     }
 }

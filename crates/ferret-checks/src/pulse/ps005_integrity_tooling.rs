@@ -7,11 +7,11 @@ use std::path::Path;
 use ferret_core::Severity;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
 use crate::inventory::Marker;
 use crate::pulse::{
-    FAMILIES, Kind, REF_AA21_110A, REF_KB44755, REF_MANDIANT_1, REF_MANDIANT_2, REF_MAR_AR21_110A,
+    Families, Kind, REF_AA21_110A, REF_KB44755, REF_MANDIANT_1, REF_MANDIANT_2, REF_MAR_AR21_110A,
 };
 
 /// The registration.
@@ -54,11 +54,12 @@ pub static DETECTOR: Registration = Registration {
             ],
         },
     },
-    build: stateless::<IntegrityTooling>,
+    build: |opts| Ok(Box::new(IntegrityTooling { intel: opts.intel.clone() })),
 };
 
-#[derive(Default)]
-struct IntegrityTooling;
+struct IntegrityTooling {
+    intel: std::sync::Arc<crate::intel::CheckIntel>,
+}
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default()
@@ -127,9 +128,16 @@ fn increments(line: &str, var: &str) -> bool {
 }
 
 /// Hits in `DSUpgrade.pm`.
-pub(crate) fn upgrade_hits(text: &str) -> Vec<(usize, String, &'static str, Severity)> {
-    let bad: Vec<&str> =
-        FAMILIES.iter().filter(|i| i.kind == Kind::BadName).map(|i| i.value).collect();
+pub(crate) fn upgrade_hits(
+    families: &Families,
+    text: &str,
+) -> Vec<(usize, String, &'static str, Severity)> {
+    let bad: Vec<&str> = families
+        .rows
+        .iter()
+        .filter(|i| i.kind == Kind::BadName)
+        .map(|i| i.value.as_str())
+        .collect();
     let mut hits = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let lower = line.to_ascii_lowercase();
@@ -167,7 +175,7 @@ impl Detector for IntegrityTooling {
         let hits = if file_name(file.path) == "check_integrity.sh" {
             checker_hits(&text)
         } else {
-            upgrade_hits(&text)
+            upgrade_hits(&self.intel.families, &text)
         };
         let Some(top) = hits.iter().map(|h| h.3).max() else { return };
         let mut f = DETECTOR.info.finding().with_path(file.path).with_message(format!(
@@ -203,8 +211,9 @@ mod tests {
 
     #[test]
     fn upgrade() {
-        assert!(upgrade_hits("sub upgrade {\n  system('cp a b');\n}\n").is_empty());
+        let k = crate::intel::CheckIntel::builtin();
+        assert!(upgrade_hits(&k.families, "sub upgrade {\n  system('cp a b');\n}\n").is_empty());
         let bad = "sub upgrade {\n  system(\"cp /tmp/x /home/webserver/htdocs/dana-na/auth/licenseserverproto.cgi\");\n}\n";
-        assert_eq!(upgrade_hits(bad)[0].3, Severity::High);
+        assert_eq!(upgrade_hits(&k.families, bad)[0].3, Severity::High);
     }
 }

@@ -11,7 +11,7 @@ use ferret_core::Severity;
 use ferret_logs::Event;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
 use crate::inventory::{LogSource, Marker};
 use crate::pulse::{
@@ -42,7 +42,7 @@ pub static DETECTOR: Registration = Registration {
                    logs under `runtime/logs` that are empty (a lead); and, in the appliance's \
                    web and system logs, a silence of more than 24 hours between consecutive \
                    records (a lead).",
-            why: "THINBLOOD (`dsclslog`, `clear_log.sh`) and the actor's manual clean-up removed \
+            why: "THINBLOOD (its log wipers are rows of `pulse-secure/families.tsv`) and the actor's manual clean-up removed \
                   the log records of their own requests with exactly these `sed` expressions; \
                   the published file lists name the appliance logs they edited. A cleaned log \
                   hides the exploitation that PS006 looks for, so the verdict must say the \
@@ -56,14 +56,17 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_MANDIANT_1, REF_MANDIANT_2, REF_MAR_AR21_110A, REF_AA21_110A],
         },
     },
-    build: stateless::<LogWiping>,
+    build: |opts| {
+        Ok(Box::new(LogWiping { intel: opts.intel.clone(), state: Mutex::new(HashMap::new()) }))
+    },
 };
 
 /// Silence between consecutive records reported as a gap.
 pub const GAP: TimeDelta = TimeDelta::hours(24);
 
-#[derive(Default)]
 struct LogWiping {
+    /// The published family names (log wipers among them).
+    intel: Arc<crate::intel::CheckIntel>,
     /// Per log file: the last time seen and the gaps found (`None`: not an appliance log).
     state: Mutex<HashMap<Arc<Path>, Option<FileGaps>>>,
 }
@@ -74,13 +77,13 @@ struct FileGaps {
     gaps: Vec<(DateTime<Utc>, DateTime<Utc>, Option<u64>)>,
 }
 
-fn script_like(path: &Path) -> bool {
+fn script_like(families: &crate::pulse::Families, path: &Path) -> bool {
     let n = norm(path);
     let name = n.rsplit('/').next().unwrap_or("");
     [".sh", ".pl", ".pm", ".cgi", ".py"].iter().any(|e| name.ends_with(e))
         || name.ends_with("history")
         || n.contains("/tmp/")
-        || matches!(name, "dsclslog" | "dsrlog")
+        || families.by_name(name).is_some_and(|i| i.kind == crate::pulse::Kind::BadName)
 }
 
 fn appliance_log(path: &Path) -> bool {
@@ -102,7 +105,8 @@ pub(crate) fn sed_hit(text: &str) -> Option<(usize, String)> {
 
 impl Detector for LogWiping {
     fn wants_file(&self, path: &Path, size: u64) -> bool {
-        (script_like(path) && size <= 8 * 1024 * 1024) || (appliance_log(path) && size == 0)
+        (script_like(&self.intel.families, path) && size <= 8 * 1024 * 1024)
+            || (appliance_log(path) && size == 0)
     }
 
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {

@@ -6,14 +6,11 @@ use std::path::Path;
 use ferret_core::Severity;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
 use crate::inventory::{Marker, normalized};
 use crate::sunburst::pe_version::file_version;
-use crate::sunburst::{
-    ORION_DLL, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_SOLARWINDS, TROJANIZED_VERSIONS,
-    file_by_hash,
-};
+use crate::sunburst::{ORION_DLL, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_SOLARWINDS};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -30,8 +27,8 @@ pub static DETECTOR: Registration = Registration {
                    published SUNBURST builds (evidence) and the attacker's test builds that \
                    carry the `OrionImprovementBusinessLayer` class without the backdoor (a \
                    lead); and its file version, read from the PE version resource, against the \
-                   versions of the published builds (2019.4.5200.9083, 2020.2.100.12299, \
-                   2020.2.5200.12394, 2020.2.5300.12432): a trojanized version with another \
+                   versions of the published builds (the `version` rows of the intel table \
+                   `sunburst/files.tsv`): a trojanized version with another \
                    hash is still evidence, since SolarWinds shipped these builds signed.",
             why: "This DLL is SUNBURST: loaded by the Orion business-layer service, it waits up \
                   to two weeks, then beacons through the `avsvmcloud.com` DGA and, for chosen \
@@ -46,11 +43,12 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_SOLARWINDS],
         },
     },
-    build: stateless::<OrionDll>,
+    build: |opts| Ok(Box::new(OrionDll { intel: opts.intel.clone() })),
 };
 
-#[derive(Default)]
-struct OrionDll;
+struct OrionDll {
+    intel: std::sync::Arc<crate::intel::CheckIntel>,
+}
 
 impl Detector for OrionDll {
     fn wants_file(&self, path: &Path, _size: u64) -> bool {
@@ -61,8 +59,10 @@ impl Detector for OrionDll {
         let Ok(content) = file.content() else { return };
         let sha = file.sha256().unwrap_or("").to_owned();
         let version = file_version(content);
-        let hash_hit = file_by_hash(&sha).filter(|i| i.family.starts_with("SUNBURST"));
-        let version_hit = version.as_deref().filter(|v| TROJANIZED_VERSIONS.contains(v));
+        let hash_hit =
+            self.intel.sunburst_files.by_hash(&sha).filter(|i| i.family.starts_with("SUNBURST"));
+        let version_hit =
+            version.as_deref().filter(|v| self.intel.sunburst_files.trojanized_version(v));
         let (severity, message) = match (hash_hit, version_hit) {
             (Some(i), _) if i.severity >= Severity::High => (
                 Severity::Critical,
@@ -85,7 +85,7 @@ impl Detector for OrionDll {
             f.push_evidence(evidence("file_version", v));
         }
         if let Some(i) = hash_hit {
-            f.push_evidence(evidence("published", i.note));
+            f.push_evidence(evidence("published", &i.note));
         }
         out.finding(f);
     }

@@ -7,12 +7,12 @@ use std::path::Path;
 use ferret_core::Severity;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
 use crate::inventory::{Marker, normalized};
 use crate::sunburst::{
     ORION_DLL, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_MSFT_STAGE2, REF_SOLARWINDS,
-    file_by_hash, file_by_path, product_file, supernova_content,
+    supernova_content,
 };
 
 /// The registration.
@@ -27,13 +27,13 @@ pub static DETECTOR: Registration = Registration {
         needles: &[],
         doc: Doc {
             what: "Files matching the published SUPERNOVA, TEARDROP and second-stage indicators \
-                   (`crates/ferret-checks/src/sunburst/files.tsv`): the SUPERNOVA web shell, a \
+                   (the intel table `sunburst/files.tsv`): the SUPERNOVA web shell, a \
                    modified copy of Orion's own compiled `App_Web_logoimagehandler.ashx.b6031896.dll` \
                    (by hash, or by the published content markers: the handler compiles and runs \
                    request code, `CompileAssemblyFromSource`/`DynamicRun` with the `clazz`, \
                    `codes`, `method`, `args` parameters; never by its name); TEARDROP's \
                    `\\Windows\\SysWOW64\\netsetupsvc.dll` and the image files it reads its \
-                   payload from (`gracious_truth.jpg`, `upbeat_anxiety.jpg`); the Cobalt Strike \
+                   payload from; the Cobalt Strike \
                    loader paths and hashes of Microsoft's second-stage write-up; the hotfix \
                    installer `SolarWinds-Core-v2019.4.5220-Hotfix5.msp` by hash (the vendor's \
                    file: never by name). Hashed: files with a listed name or path, compiled \
@@ -57,11 +57,12 @@ pub static DETECTOR: Registration = Registration {
             ],
         },
     },
-    build: stateless::<RelatedFile>,
+    build: |opts| Ok(Box::new(RelatedFile { intel: opts.intel.clone() })),
 };
 
-#[derive(Default)]
-struct RelatedFile;
+struct RelatedFile {
+    intel: std::sync::Arc<crate::intel::CheckIntel>,
+}
 
 impl Detector for RelatedFile {
     fn wants_file(&self, path: &Path, size: u64) -> bool {
@@ -70,7 +71,7 @@ impl Detector for RelatedFile {
         if name == ORION_DLL || size > 256 * 1024 * 1024 {
             return false;
         }
-        file_by_path(&n).is_some()
+        self.intel.sunburst_files.by_path(&n).is_some()
             || (name.starts_with("app_web_")
                 && Path::new(name).extension().is_some_and(|e| e == "dll"))
             || (n.contains("/solarwinds/orion/")
@@ -81,7 +82,7 @@ impl Detector for RelatedFile {
         let n = normalized(file.path);
         let sha = file.sha256().unwrap_or("").to_owned();
         let name = n.rsplit('/').next().unwrap_or("");
-        if file_by_hash(&sha).is_none()
+        if self.intel.sunburst_files.by_hash(&sha).is_none()
             && name.starts_with("app_web_")
             && let Ok(content) = file.content()
             && let Some(what) = supernova_content(content)
@@ -94,7 +95,7 @@ impl Detector for RelatedFile {
                 .with_score(95);
             f.push_evidence(evidence("family", "SUPERNOVA"));
             f.push_evidence(evidence("matched", what));
-            if product_file(name) {
+            if self.intel.sunburst_files.product_file(name) {
                 f.push_evidence(evidence("note", "a modified copy of Orion's own compiled page"));
             }
             if !sha.is_empty() {
@@ -103,9 +104,12 @@ impl Detector for RelatedFile {
             out.finding(f);
             return;
         }
-        let hit = file_by_hash(&sha)
+        let hit = self
+            .intel
+            .sunburst_files
+            .by_hash(&sha)
             .map(|i| (i, "hash"))
-            .or_else(|| file_by_path(&n).map(|i| (i, "name or path")));
+            .or_else(|| self.intel.sunburst_files.by_path(&n).map(|i| (i, "name or path")));
         let Some((i, how)) = hit else { return };
         let score = match (how, i.severity) {
             ("hash", Severity::Critical) => 100,
@@ -117,10 +121,10 @@ impl Detector for RelatedFile {
             .with_path(file.path)
             .with_message(format!("{} file (published {how})", i.family))
             .with_score(score);
-        f.push_evidence(evidence("family", i.family));
+        f.push_evidence(evidence("family", &i.family));
         f.push_evidence(evidence("matched", how));
         if !i.note.is_empty() {
-            f.push_evidence(evidence("published", i.note));
+            f.push_evidence(evidence("published", &i.note));
         }
         if !sha.is_empty() {
             f.push_evidence(evidence("sha256", &sha));

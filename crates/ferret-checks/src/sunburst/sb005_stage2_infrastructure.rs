@@ -1,17 +1,14 @@
 //! SB005 sunburst-stage2-infrastructure: the published stage-2 domains (the CNAME targets
 //! SUNBURST handed its chosen victims to) and addresses, in DNS, proxy and web logs.
 
-use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::Arc;
 
 use ferret_core::Severity;
 use ferret_logs::Event;
 
-use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
-};
+use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
+use crate::intel::CheckIntel;
 use crate::inventory::LogSource;
-use crate::sunburst::network::{INDICATORS, NEEDLES};
 use crate::sunburst::{REF_AA20_352A, REF_AA21_008A, REF_FIREEYE, REF_FIREEYE_IOCS};
 
 /// The registration.
@@ -28,19 +25,15 @@ pub static DETECTOR: Registration = Registration {
             Input::Log(LogSource::Syslog),
             Input::Log(LogSource::Other),
         ],
-        needles: NEEDLES,
+        needles: &[],
         doc: Doc {
             what: "Log lines (DNS queries and answers, proxy and web access logs, syslog, Zeek \
                    and JSON logs; not IIS logs, which record inbound requests to the server) naming a published stage-2 domain or one of its subdomains \
-                   (`freescanonline.com`, `deftsecurity.com`, `thedoccloud.com`, \
-                   `websitetheme.com`, `highdatabase.com`, `incomeupdate.com`, \
-                   `databasegalore.com`, `panhardware.com`, `zupertech.com`, \
-                   `virtualdataserver.com`, `digitalcollege.org`) or address (13.59.205.66, \
-                   54.193.127.66, 54.215.192.52, 34.203.203.23, 139.99.115.204, 5.252.177.25, \
-                   5.252.177.21, 204.188.205.176, 51.89.125.18, 167.114.213.199): evidence. \
+                   or address (the eleven domains and ten addresses of the FireEye/Mandiant \
+                   release): evidence. \
                    The wider CISA CHIRP AA21-008A network list (more domains and about two \
                    thousand addresses, confidence 3 there): leads. The data is \
-                   `crates/ferret-checks/src/sunburst/network.rs`.",
+                   the intel table `sunburst/network.tsv` (or an intel pack's).",
             why: "A victim whose beacon carried the stage-2 flag received a CNAME pointing at \
                   one of these hosts and then talked to it over HTTPS: a hit means the \
                   operators chose the site for hands-on activity (TEARDROP, Cobalt Strike).",
@@ -52,54 +45,28 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_FIREEYE, REF_FIREEYE_IOCS, REF_AA20_352A, REF_AA21_008A],
         },
     },
-    build: stateless::<Stage2>,
+    build: |opts| Ok(Box::new(Stage2 { intel: opts.intel.clone() })),
 };
 
-#[derive(Default)]
-struct Stage2;
-
-static BY_VALUE: LazyLock<HashMap<&'static str, (Severity, &'static str)>> =
-    LazyLock::new(|| INDICATORS.iter().map(|(v, s, src)| (*v, (*s, *src))).collect());
-
-/// Every indicator in a line: domains (with subdomains, as whole labels) and IPv4 addresses
-/// (as whole tokens).
-pub(crate) fn indicators_in(line: &str) -> Vec<(&'static str, Severity, &'static str)> {
-    let lower = line.to_ascii_lowercase();
-    let mut hits = Vec::new();
-    for token in lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')) {
-        let token = token.trim_matches('.');
-        if token.is_empty() {
-            continue;
-        }
-        // The token itself and each parent domain of it.
-        let mut rest = token;
-        loop {
-            if let Some((k, (s, src))) = BY_VALUE.get_key_value(rest) {
-                if !hits.iter().any(|(v, _, _)| v == k) {
-                    hits.push((*k, *s, *src));
-                }
-                break;
-            }
-            match rest.split_once('.') {
-                Some((_, parent)) if parent.contains('.') => rest = parent,
-                _ => break,
-            }
-        }
-    }
-    hits
+struct Stage2 {
+    intel: Arc<CheckIntel>,
 }
 
 impl Detector for Stage2 {
+    fn needles(&self) -> Option<Vec<String>> {
+        Some(self.intel.network.values().to_vec())
+    }
+
     fn on_event(&self, ev: &Event, _: LogSource, out: &mut Out) {
         let line = ev.text();
-        let hits = indicators_in(line);
-        let Some(top) = hits.iter().map(|h| h.1).max() else { return };
+        let hits = self.intel.network.indicators_in(line);
+        let Some(top) = hits.iter().map(|h| h.1.severity).max() else { return };
         let mut f = DETECTOR.info.event_finding(ev);
         f = f.with_score(top.default_score());
         let names: Vec<&str> = hits.iter().map(|h| h.0).collect();
         f.message = Some(format!("SUNBURST stage-2 infrastructure: {}", names.join(", ")));
-        for (v, _, src) in &hits {
-            f.push_evidence(evidence("indicator", &format!("{v} ({src})")));
+        for (v, info) in &hits {
+            f.push_evidence(evidence("indicator", &format!("{v} ({})", info.source)));
         }
         f.push_evidence(evidence("line", line));
         out.finding(f);
@@ -112,12 +79,15 @@ mod tests {
 
     #[test]
     fn lines() {
-        let h = indicators_in("query: cdn.freescanonline.com IN A -> 54.193.127.66");
+        let k = CheckIntel::builtin();
+        let net = &k.network;
+        let h = net.indicators_in("query: cdn.freescanonline.com IN A -> 54.193.127.66");
         assert_eq!(h.len(), 2, "{h:?}");
-        assert!(h.iter().all(|x| x.1 == Severity::High));
+        assert!(h.iter().all(|x| x.1.severity == Severity::High));
         assert!(
-            indicators_in("query: notfreescanonline.com.example IN A 154.193.127.66").is_empty()
+            net.indicators_in("query: notfreescanonline.com.example IN A 154.193.127.66")
+                .is_empty()
         );
-        assert!(indicators_in("GET https://www.example.org/ 10.0.0.1").is_empty());
+        assert!(net.indicators_in("GET https://www.example.org/ 10.0.0.1").is_empty());
     }
 }

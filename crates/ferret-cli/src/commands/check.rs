@@ -50,6 +50,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     #[command(flatten)]
+    pub intel: crate::commands::intel::IntelArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
 }
 
@@ -70,9 +72,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         vendor_manifest,
         match_host,
         exclude,
+        intel,
         output: out,
     } = args;
     output::prepare(&out)?;
+    let intel = crate::commands::intel::load(&intel)?;
+    if let Some(w) = &intel.info.warning {
+        output::note(&format!("ferret: warning: {w}"));
+    }
     let started = Utc::now();
     let collector = Collector::new();
     let (paths, exclude) = crate::commands::common::absolute_targets(&paths, &exclude)?;
@@ -87,6 +94,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         match_hosts: match_host,
         excludes: exclude,
         cancel: crate::interrupt::cancel_on_signals(),
+        intel: intel.intel.clone(),
         ..CheckOptions::default()
     };
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
@@ -97,14 +105,32 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         outcome.summary.mark_incomplete(m);
     }
     // An UNKNOWN verdict is already an incomplete reason of the summary (it survives `settle`).
-    let report = build_report(
+    let mut report = build_report(
         "check",
         targets,
         started,
         collector,
         outcome.summary,
-        Some(ferret_checks::intel::sha256().to_owned()),
+        Some(intel.info.sha256.clone()),
     );
+    if let (Some(id), Some(created), Some(key)) =
+        (&intel.info.pack_id, &intel.info.created, &intel.info.key_id)
+    {
+        report.summary.notes.push(format!(
+            "intel: pack {id} created {created}, signed by key {key} (intel sha256 {})",
+            intel.info.sha256
+        ));
+    }
+    if let Some(w) = &intel.info.warning {
+        report.summary.notes.push(format!("warning: {w}"));
+    }
+    if !intel.missing.is_empty() {
+        report.summary.notes.push(format!(
+            "the intel pack has no table {}: the detectors reading them had nothing to look for",
+            intel.missing.join(", ")
+        ));
+    }
+    report.tool.intel = Some(intel.info);
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }

@@ -63,6 +63,7 @@ pub fn version_text(verbose: bool) -> String {
         ));
         #[cfg(feature = "scan")]
         s.push_str(&format!("\nbuilt-in rules sha256: {}", ferret_scan::builtin_sha256()));
+        s.push_str(&format!("\nbuilt-in intel sha256: {}", ferret_checks::intel::sha256()));
     }
     s
 }
@@ -88,6 +89,7 @@ pub fn build_report(
             version: env!("CARGO_PKG_VERSION").into(),
             exe_sha256: exe_sha256(),
             ruleset_sha256,
+            intel: None,
         },
         verb: verb.into(),
         run_id: uuid::Uuid::new_v4().to_string(),

@@ -63,9 +63,6 @@ pub enum Command {
     #[cfg(feature = "scan")]
     #[command(subcommand)]
     Rules(rules::RulesCommand),
-    /// Threat intelligence: pull a TAXII 2.1 collection into STIX bundles.
-    #[command(subcommand)]
-    Intel(intel::IntelCommand),
     /// Create an Ed25519 key pair (minisign format) for signing manifests.
     Keygen(keygen::KeygenArgs),
     /// Record a tree in a (signed) manifest.
@@ -74,6 +71,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Show what changed between two manifests.
     Diff(diff::DiffArgs),
+    /// Campaign intel: show what is loaded, pack and sign intel tables, pull a TAXII 2.1 collection.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 /// Runs the chosen verb.
@@ -100,10 +100,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Scan(args) => scan::run(&args),
         #[cfg(feature = "scan")]
         Command::Rules(cmd) => rules::run(cmd),
-        Command::Intel(cmd) => intel::run(cmd),
         Command::Keygen(args) => keygen::run(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Intel(cmd) => intel::run(cmd),
     }
 }

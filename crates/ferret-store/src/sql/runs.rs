@@ -390,6 +390,7 @@ mod tests {
                 version: "1".into(),
                 exe_sha256: Some("ab".into()),
                 ruleset_sha256: None,
+                intel: None,
             },
             verb: "scan".into(),
             run_id: "r".into(),
