@@ -30,6 +30,11 @@ pub struct CheckOptions {
     pub max_file_read: u64,
     /// Exclude globs for the walk (as `ferret scan --exclude`).
     pub excludes: Vec<String>,
+    /// Files larger than this are not examined: each is reported as skipped, and the run is
+    /// incomplete (a log or file left unread may hold the evidence). Default: no limit.
+    pub max_file_size: u64,
+    /// Walker threads (0: one per CPU).
+    pub threads: usize,
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
@@ -47,6 +52,8 @@ impl Default for CheckOptions {
             read: ReadOptions::default(),
             max_file_read: 64 * 1024 * 1024,
             excludes: Vec::new(),
+            max_file_size: u64::MAX,
+            threads: 0,
             cancel: Cancel::default(),
         }
     }

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod baseline;
 pub mod check;
 pub mod common;
+pub mod config;
 pub mod diff;
 pub mod enroll;
 pub mod hunt;
@@ -69,6 +70,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Show what changed between two manifests.
     Diff(diff::DiffArgs),
+    /// Show the configuration file settings in effect and where each came from.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Runs the chosen verb.
@@ -99,5 +103,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Baseline(args) => baseline::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Config(cmd) => config::run(&cmd),
     }
 }
