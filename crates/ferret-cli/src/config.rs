@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use ferret_core::Severity;
 use serde::Deserialize;
 
 /// The system-wide configuration file.
@@ -167,6 +168,14 @@ impl Config {
             match std::fs::read_to_string(&path) {
                 Ok(text) => config.add_text(&path, &text)?,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // A folder the user cannot enter (a HOME left from another account) holds no
+                // configuration of theirs: said, not fatal.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    crate::output::note(&format!(
+                        "ferret: warning: configuration file {} not read: {e}",
+                        path.display()
+                    ));
+                }
                 Err(e) => {
                     return Err(e).with_context(|| {
                         format!("cannot read the configuration file {}", path.display())
@@ -284,20 +293,65 @@ impl Config {
     }
 }
 
+/// Parses `--min-score`: a score 0–100 or a severity name (the lower bound of its band).
+pub fn parse_min_score(s: &str) -> Result<u8, String> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u8>() {
+        return if n <= 100 { Ok(n) } else { Err(format!("score {n} is over 100")) };
+    }
+    let severity = Severity::parse(s).ok_or_else(|| {
+        format!("not a score or a severity: {s:?} (0-100, info, low, medium, high, critical)")
+    })?;
+    Ok(band_floor(severity))
+}
+
+/// The lowest score of a severity's band (see [`ferret_core::Severity::from_score`]).
+pub fn band_floor(severity: Severity) -> u8 {
+    (0..=100u8).find(|&n| Severity::from_score(n) == severity).unwrap_or(0)
+}
+
+/// Parses a size limit: [`parse_size`], or `none` (no limit).
+pub fn parse_size_limit(s: &str) -> Result<u64, String> {
+    if s.trim().eq_ignore_ascii_case("none") { Ok(u64::MAX) } else { parse_size(s) }
+}
+
+/// Parses `512M`, `10k`, `1G`, `123`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_lowercase() {
+                'k' => 1 << 10,
+                'm' => 1 << 20,
+                'g' => 1 << 30,
+                't' => 1 << 40,
+                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
+            };
+            (&s[..i], m)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
+}
+
 fn size_of(value: &toml::Value) -> Result<u64, String> {
     match value.clone().try_into::<SizeValue>() {
         Ok(SizeValue::Bytes(n)) => Ok(n),
-        Ok(SizeValue::Text(s)) => crate::commands::common::parse_size_limit(&s),
-        Err(_) => Err("a size is a number of bytes or a string such as \"512M\" or \"none\"".into()),
+        Ok(SizeValue::Text(s)) => parse_size_limit(&s),
+        Err(_) => {
+            Err("a size is a number of bytes or a string such as \"512M\" or \"none\"".into())
+        }
     }
 }
 
 fn score_of(value: &toml::Value) -> Result<u8, String> {
     match value.clone().try_into::<ScoreValue>() {
-        Ok(ScoreValue::Number(n)) => {
-            u8::try_from(n).ok().filter(|n| *n <= 100).ok_or_else(|| format!("score {n} is over 100"))
-        }
-        Ok(ScoreValue::Text(s)) => crate::commands::common::parse_min_score(&s),
+        Ok(ScoreValue::Number(n)) => u8::try_from(n)
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or_else(|| format!("score {n} is over 100")),
+        Ok(ScoreValue::Text(s)) => parse_min_score(&s),
         Err(_) => Err("a score is 0-100 or a severity name".into()),
     }
 }

@@ -189,7 +189,8 @@ pub fn hunt(
     let excludes = Excludes::new(&config.excludes, &config.paths)?;
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
     for p in &config.paths {
-        let mut walk = Walk { max_size: config.max_file_size, excludes: &excludes, out: &mut files };
+        let mut walk =
+            Walk { max_size: config.max_file_size, excludes: &excludes, out: &mut files };
         walk.walk(p, true, &mut summary, sink);
     }
     files.sort();
@@ -739,7 +740,11 @@ impl Excludes {
         } else {
             Vec::new()
         };
-        Ok(Excludes { paths: paths.build().map_err(bad)?, names: names.build().map_err(bad)?, dirs })
+        Ok(Excludes {
+            paths: paths.build().map_err(bad)?,
+            names: names.build().map_err(bad)?,
+            dirs,
+        })
     }
 
     fn matches(&self, path: &Path) -> bool {
@@ -757,63 +762,63 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-fn walk(&mut self, p: &Path, top: bool, summary: &mut Summary, sink: &dyn Sink) {
-    if !top && self.excludes.matches(p) {
-        summary.skip("excluded", 1);
-        return;
-    }
-    let max_size = self.max_size;
-    let meta = match std::fs::symlink_metadata(p) {
-        Ok(m) => m,
-        Err(e) => {
-            let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                ProblemKind::PermissionDenied
-            } else if top {
-                ProblemKind::ReadError
-            } else {
-                ProblemKind::Vanished
-            };
-            sink.problem(Problem::at(kind, p, format!("cannot examine: {e}")));
+    fn walk(&mut self, p: &Path, top: bool, summary: &mut Summary, sink: &dyn Sink) {
+        if !top && self.excludes.matches(p) {
+            summary.skip("excluded", 1);
             return;
         }
-    };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        summary.skip("symlink", 1);
-    } else if ft.is_file() && meta.len() > max_size {
-        summary.skip("size", 1);
-        sink.problem(Problem::at(
-            ProblemKind::Skipped,
-            p,
-            format!("{} bytes, over the size limit of {max_size}; not read", meta.len()),
-        ));
-    } else if ft.is_file() {
-        self.out.push((p.to_path_buf(), meta.len()));
-    } else if ft.is_dir() {
-        let rd = match std::fs::read_dir(p) {
-            Ok(rd) => rd,
+        let max_size = self.max_size;
+        let meta = match std::fs::symlink_metadata(p) {
+            Ok(m) => m,
             Err(e) => {
                 let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
                     ProblemKind::PermissionDenied
+                } else if top {
+                    ProblemKind::ReadError
                 } else {
-                    ProblemKind::Walk
+                    ProblemKind::Vanished
                 };
-                sink.problem(Problem::at(kind, p, format!("cannot list directory: {e}")));
+                sink.problem(Problem::at(kind, p, format!("cannot examine: {e}")));
                 return;
             }
         };
-        let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        children.sort();
-        for c in children {
-            self.walk(&c, false, summary, sink);
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            summary.skip("symlink", 1);
+        } else if ft.is_file() && meta.len() > max_size {
+            summary.skip("size", 1);
+            sink.problem(Problem::at(
+                ProblemKind::Skipped,
+                p,
+                format!("{} bytes, over the size limit of {max_size}; not read", meta.len()),
+            ));
+        } else if ft.is_file() {
+            self.out.push((p.to_path_buf(), meta.len()));
+        } else if ft.is_dir() {
+            let rd = match std::fs::read_dir(p) {
+                Ok(rd) => rd,
+                Err(e) => {
+                    let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        ProblemKind::PermissionDenied
+                    } else {
+                        ProblemKind::Walk
+                    };
+                    sink.problem(Problem::at(kind, p, format!("cannot list directory: {e}")));
+                    return;
+                }
+            };
+            let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            children.sort();
+            for c in children {
+                self.walk(&c, false, summary, sink);
+            }
+        } else {
+            // FIFOs, sockets and devices are never opened (an open could block, a read never end).
+            summary.skip("not_a_regular_file", 1);
+            let kind = special_kind(ft);
+            sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
         }
-    } else {
-        // FIFOs, sockets and devices are never opened (an open could block, a read never end).
-        summary.skip("not_a_regular_file", 1);
-        let kind = special_kind(ft);
-        sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
     }
-}
 }
 
 /// The README's example, run as a doctest so it keeps compiling.

@@ -163,7 +163,8 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
 fn looks_like_filename_iocs(text: &str) -> bool {
     let mut lines = 0;
     let mut pathy = false;
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(50)
+    for line in
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(50)
     {
         let mut fields = line.split(';');
         let (Some(regex), Some(score)) = (fields.next(), fields.next()) else { return false };

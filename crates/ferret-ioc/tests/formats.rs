@@ -267,7 +267,11 @@ fn sniffing() {
         ("rules.yar", "rule x { condition: true }".into(), None),
         ("iocs/c2-iocs.txt", "bad.example;90\n".into(), None),
         // File-name IOCs by content, whatever the name.
-        ("my-list.txt", "# c\n\\\\x\\.exe;60\n/tmp/\\.x;70;/tmp/ok\n".into(), Some(IocFormat::LokiFilename)),
+        (
+            "my-list.txt",
+            "# c\n\\\\x\\.exe;60\n/tmp/\\.x;70;/tmp/ok\n".into(),
+            Some(IocFormat::LokiFilename),
+        ),
         ("custom.iocs", "^C:\\\\Temp\\\\a\\.dll$;-20\n".into(), Some(IocFormat::LokiFilename)),
         ("domains.txt", "bad.example;90\nworse.example;80\n".into(), None),
         ("mixed.txt", "\\\\x\\.exe;60\nnot an ioc line\n".into(), None),

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use ferret_core::{Collector, Severity, Summary};
+use ferret_core::{Collector, Summary};
 use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
 use sha2::{Digest, Sha256};
+
+pub use crate::config::{parse_min_score, parse_size_limit};
 
 /// The help heading of the options every examining verb shares.
 pub const EXAMINE_HEADING: &str = "Examining options (scan, hunt, check, baseline, verify)";
@@ -100,28 +102,6 @@ impl FilterArgs {
     pub fn min_score(&self, config: &crate::config::Config) -> u8 {
         self.min_score.or_else(|| config.min_score()).unwrap_or(0)
     }
-}
-
-/// Parses `--min-score`: a score 0–100 or a severity name (the lower bound of its band).
-pub fn parse_min_score(s: &str) -> Result<u8, String> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<u8>() {
-        return if n <= 100 { Ok(n) } else { Err(format!("score {n} is over 100")) };
-    }
-    let severity = Severity::parse(s).ok_or_else(|| {
-        format!("not a score or a severity: {s:?} (0-100, info, low, medium, high, critical)")
-    })?;
-    Ok(band_floor(severity))
-}
-
-/// The lowest score of a severity's band (see [`Severity::from_score`]).
-pub fn band_floor(severity: Severity) -> u8 {
-    (0..=100u8).find(|&n| Severity::from_score(n) == severity).unwrap_or(0)
-}
-
-/// Parses a size limit: [`parse_size`], or `none` (no limit).
-pub fn parse_size_limit(s: &str) -> Result<u64, String> {
-    if s.trim().eq_ignore_ascii_case("none") { Ok(u64::MAX) } else { parse_size(s) }
 }
 
 /// Sets the size of rayon's global pool for a thread request (0: one per CPU), bounded by
@@ -262,24 +242,4 @@ pub fn existing_targets(
         anyhow::bail!("nothing to {verb}: {}", missing.join("; "));
     }
     Ok((ok, missing))
-}
-
-/// Parses `512M`, `10k`, `1G`, `123`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_lowercase() {
-                'k' => 1 << 10,
-                'm' => 1 << 20,
-                'g' => 1 << 30,
-                't' => 1 << 40,
-                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
 }

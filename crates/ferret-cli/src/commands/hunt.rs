@@ -59,9 +59,8 @@ pub struct HuntArgs {
 
 /// Parses `NAME=VALUE[,VALUE...]` (a leading and trailing `%` around NAME are dropped).
 fn parse_placeholder(s: &str) -> Result<(String, Vec<String>), String> {
-    let (name, values) = s
-        .split_once('=')
-        .ok_or_else(|| format!("not NAME=VALUE[,VALUE...]: {s:?}"))?;
+    let (name, values) =
+        s.split_once('=').ok_or_else(|| format!("not NAME=VALUE[,VALUE...]: {s:?}"))?;
     let name = name.trim().trim_matches('%');
     if name.is_empty() {
         return Err(format!("no placeholder name in {s:?}"));

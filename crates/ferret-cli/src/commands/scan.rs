@@ -188,7 +188,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
 
 #[cfg(test)]
 mod tests {
-    use super::common::parse_size;
+    use crate::config::parse_size;
 
     #[test]
     fn sizes() {

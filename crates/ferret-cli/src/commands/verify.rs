@@ -118,7 +118,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                  (use --allow-unsigned to check anyway, unauthenticated)"
             ),
         };
-        let (policy, policy_sha256) = load_policy_hashed(args.policy.as_deref(), &args.examine.exclude)?;
+        let (policy, policy_sha256) =
+            load_policy_hashed(args.policy.as_deref(), &args.examine.exclude)?;
         ruleset_sha256 = Some(policy_sha256);
         let opts = VerifyOptions {
             walk: ferret_integrity::tree::WalkOptions {
