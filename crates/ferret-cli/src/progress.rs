@@ -22,22 +22,7 @@ impl Bar {
     pub fn new(visible: bool, unit: &'static str) -> Bar {
         let bar = visible.then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-            bar.set_style(
-                ProgressStyle::with_template(&format!(
-                    "{{spinner}} {{msg}} {unit}  {{bytes}} ({{bytes_per_sec}}) {{elapsed_precise}}{{eta_left}}"
-                ))
-                .map(|style| {
-                    style.with_key(
-                        "eta_left",
-                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                            if let Some(eta) = eta_text(state.len(), state.pos(), state.per_sec()) {
-                                let _ = write!(w, " eta {eta}");
-                            }
-                        },
-                    )
-                })
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
+            bar.set_style(style(unit));
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
@@ -50,6 +35,20 @@ impl Bar {
             b.finish_and_clear();
         }
     }
+}
+
+/// Spinner, files, bytes, rate, elapsed time and, when it can be known, the time left.
+fn style(unit: &str) -> ProgressStyle {
+    let template = format!(
+        "{{spinner}} {{msg}} {unit}  {{bytes}} ({{bytes_per_sec}}) {{elapsed_precise}}{{eta_left}}"
+    );
+    let eta = |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+        if let Some(eta) = eta_text(state.len(), state.pos(), state.per_sec()) {
+            let _ = write!(w, " eta {eta}");
+        }
+    };
+    ProgressStyle::with_template(&template)
+        .map_or_else(|_| ProgressStyle::default_spinner(), |s| s.with_key("eta_left", eta))
 }
 
 /// The time left, `1h 02m`, `4m 05s` or `12s`, when it can be known: a total, progress
