@@ -51,12 +51,6 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
-    #[command(flatten)]
-    pub examine: common::ExamineArgs,
-    #[command(flatten)]
-    pub size: common::SizeArgs,
-    #[command(flatten)]
-    pub filter: common::FilterArgs,
     /// Do not exclude /proc, /sys, /dev and /run when scanning `/`.
     #[arg(long)]
     pub no_default_excludes: bool,
@@ -72,6 +66,12 @@ pub struct ScanArgs {
     /// Per-file YARA time limit in seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub yara_timeout: Option<u64>,
+    #[command(flatten)]
+    pub examine: common::ExamineArgs,
+    #[command(flatten)]
+    pub size: common::SizeArgs,
+    #[command(flatten)]
+    pub filter: common::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
