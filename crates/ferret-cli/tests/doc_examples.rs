@@ -332,3 +332,63 @@ fn extraction_joins_continuations_and_drops_comments() {
     let scratch = tempfile::tempdir().unwrap();
     assert_eq!(mapped_args(&words("ferret scan /nowhere"), scratch.path()), Err("/nowhere".into()));
 }
+
+/// The directive documents of the docs (the `cat > NAME.json <<'EOF'` blocks) run as the agent
+/// would run them: their options are allowed for their verb, and the argument vector built from
+/// them (`VERB --name=value… -- TARGET…`, each target on a fixture tree) starts and runs.
+#[test]
+fn directive_examples_run_as_the_agent_runs_them() {
+    use ferret_core::directive::{OptionKind, Verb, allowed_options};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let text = std::fs::read_to_string(root.join("docs/collector.md")).unwrap();
+    let mut docs = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        if let Some(body) = current.as_mut() {
+            if line.trim() == "EOF" {
+                docs.push(current.take().unwrap());
+            } else {
+                body.push_str(line);
+                body.push('\n');
+            }
+        } else if line.starts_with("cat > ") && line.contains(".json <<") {
+            current = Some(String::new());
+        }
+    }
+    assert!(!docs.is_empty(), "no directive document found in docs/collector.md");
+    let scratch = tempfile::tempdir().unwrap();
+    for doc in docs {
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let verb = Verb::parse(v["verb"].as_str().unwrap()).unwrap();
+        let mut args = vec![verb.as_str().to_owned()];
+        for o in v["options"].as_array().unwrap() {
+            let o = o.as_str().unwrap();
+            let (name, value) = o.split_once('=').map_or((o, None), |(n, v)| (n, Some(v)));
+            let kind = allowed_options(verb).iter().find(|(n, _)| *n == name).map(|(_, k)| *k);
+            assert!(kind.is_some(), "{doc}: option {name} is not allowed for {}", verb.as_str());
+            assert_eq!(value.is_some(), !matches!(kind, Some(OptionKind::Flag)), "{doc}: {o}");
+            args.push(value.map_or_else(|| format!("--{name}"), |v| format!("--{name}={v}")));
+        }
+        args.extend(["--format".into(), "jsonl".into(), "-q".into(), "--".into()]);
+        let targets = v["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "{doc}: a directive names its targets");
+        for t in targets {
+            let t = t.as_str().unwrap();
+            assert!(t.starts_with('/'), "{doc}: targets are absolute");
+            let at = scratch.path().join("root").join(t.trim_start_matches('/'));
+            args.push(make(Fixture::Tree, &at, scratch.path()).to_string_lossy().into_owned());
+        }
+        let out = Command::cargo_bin("ferret")
+            .unwrap()
+            .args(&args)
+            .env("FERRET_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 1 | 3)),
+            "{doc}\nran as: ferret {}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
