@@ -240,3 +240,28 @@ fn sigmahq_placeholders_can_be_given() {
     ]);
     assert_eq!(unresolved(&with), 0, "{:?}", with.problems());
 }
+
+/// The start and finish times, in UTC, in the text view and the CSV `run` row (JSONL and HTML
+/// carry `started`/`finished` already).
+#[test]
+fn start_and_finish_times_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"hello\n").unwrap();
+    let view = |format: &str| {
+        let out = Command::cargo_bin("ferret")
+            .unwrap()
+            .args(["check", dir.path().to_str().unwrap(), "-q", "--format", format])
+            .env("FERRET_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = view("text");
+    let line = text.lines().find(|l| l.trim_start().starts_with("started:")).unwrap_or_default();
+    assert!(line.contains(" UTC, finished ") && line.ends_with(" s)"), "{text}");
+    let csv = view("csv");
+    let run = csv.lines().last().unwrap_or_default();
+    assert!(run.starts_with("run,,,,check,"), "{csv}");
+    assert!(run.matches("+00:00").count() == 2, "start and finish in UTC: {run}");
+    assert!(run.contains("INCOMPLETE") || run.contains("CLEAN"), "{run}");
+}
