@@ -35,6 +35,11 @@ pub struct CheckOptions {
     /// The campaign knowledge the detectors read: the built-in `intel/` tables, or a verified
     /// intel pack that replaces them.
     pub intel: Arc<CheckIntel>,
+    /// Files larger than this are not examined: each is reported as skipped, and the run is
+    /// incomplete (a log or file left unread may hold the evidence). Default: no limit.
+    pub max_file_size: u64,
+    /// Walker threads (0: one per CPU).
+    pub threads: usize,
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
@@ -53,6 +58,8 @@ impl Default for CheckOptions {
             max_file_read: 64 * 1024 * 1024,
             excludes: Vec::new(),
             intel: CheckIntel::builtin(),
+            max_file_size: u64::MAX,
+            threads: 0,
             cancel: Cancel::default(),
         }
     }

@@ -310,6 +310,7 @@ fn walk(
         roots: opts.paths.clone(),
         excludes: opts.excludes.clone(),
         cancel: opts.cancel.clone(),
+        threads: opts.threads,
         ..WalkOptions::default()
     })?;
     let seen: Mutex<(Inventory, BTreeMap<&'static str, u64>)> = Mutex::new((
@@ -323,6 +324,18 @@ fn walk(
                 let (inv, skips) = &mut *g;
                 inv.mark(e.path);
                 match e.kind {
+                    EntryKind::File if e.meta.len() > opts.max_file_size => {
+                        *skips.entry("size").or_default() += 1;
+                        sink.problem(Problem::at(
+                            ProblemKind::Skipped,
+                            e.path,
+                            format!(
+                                "{} bytes, over the size limit of {}; not read",
+                                e.meta.len(),
+                                opts.max_file_size
+                            ),
+                        ));
+                    }
                     EntryKind::File => inv.files.push((e.path.to_path_buf(), e.meta.len())),
                     EntryKind::Dir => {}
                     EntryKind::Symlink => *skips.entry("symlink").or_default() += 1,
@@ -333,6 +346,12 @@ fn walk(
         sink,
     );
     let (mut inv, skips) = seen.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(&n) = skips.get("size") {
+        summary.mark_incomplete(format!(
+            "{n} file(s) over --max-file-size ({}) not examined",
+            opts.max_file_size
+        ));
+    }
     for (k, v) in skips {
         summary.skip(k, v);
     }

@@ -4,6 +4,7 @@
 //! prints) and [`exit`] (the one exit-status enum).
 
 mod commands;
+mod config;
 mod exit;
 mod interrupt;
 mod output;

@@ -38,6 +38,7 @@ pub enum ReportFormat {
 
 /// Output options shared by every verb that produces a report.
 #[derive(Clone, Debug, Args)]
+#[command(next_help_heading = "Output options")]
 pub struct OutputArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

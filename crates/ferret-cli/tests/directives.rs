@@ -409,6 +409,13 @@ fn signed_directive_with_a_bundle_runs_and_its_report_is_linked() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let did = f.rt.block_on(f.store.list_all_directives()).unwrap()[0].id;
+    // The host's configuration file would hide the finding; a directive's run reads none
+    // (FERRET_NO_CONFIG=1), so only the signed options apply.
+    let config = f.dir.path().join("host/config/ferret.toml");
+    #[expect(clippy::disallowed_methods, reason = "a fixture in the test's temporary directory")]
+    std::fs::write(&config, "exclude = [\"shell.php\"]\nmin_score = 100\n").unwrap();
+    let shown = f.ferret().args(["config", "show"]).output().unwrap();
+    assert!(text(&shown).contains("exclude = [\"shell.php\"]"), "{}", text(&shown));
     let out = f.ferret().args(["agent", "--once"]).output().unwrap();
     assert!(text(&out).contains("ran 1 directive(s), 0 errored"), "{}", text(&out));
     assert!(text(&out).contains(&format!("signed by key {}", f.key.key_id)), "{}", text(&out));

@@ -155,6 +155,7 @@ pub fn allowed_options(verb: Verb) -> &'static [(&'static str, OptionKind)] {
             ("one-file-system", Flag),
             ("threads", Value),
             ("low-priority", Flag),
+            ("min-score", Value),
         ],
         Verb::Hunt => &[
             ("from", Value),
@@ -164,8 +165,20 @@ pub fn allowed_options(verb: Verb) -> &'static [(&'static str, OptionKind)] {
             ("max-file-size", Value),
             ("max-decompressed", Value),
             ("low-priority", Flag),
+            ("min-score", Value),
+            ("exclude", Repeated),
+            ("exclude-rule", Repeated),
+            ("sigma-placeholder", Repeated),
         ],
-        Verb::Check => &[("campaign", Repeated), ("exclude", Repeated), ("match-host", Repeated)],
+        Verb::Check => &[
+            ("campaign", Repeated),
+            ("exclude", Repeated),
+            ("match-host", Repeated),
+            ("threads", Value),
+            ("max-file-size", Value),
+            ("low-priority", Flag),
+            ("min-score", Value),
+        ],
     }
 }
 

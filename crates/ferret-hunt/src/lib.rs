@@ -49,6 +49,15 @@ pub enum HuntError {
     /// No path to hunt in was given.
     #[error("no path to hunt in was given")]
     NoPaths,
+    /// An exclude pattern is not a valid glob.
+    #[error("bad exclude pattern {pattern:?}")]
+    BadExclude {
+        /// The pattern.
+        pattern: String,
+        /// Why it is not a glob.
+        #[source]
+        source: globset::Error,
+    },
 }
 
 /// Loaded and compiled rules, with the loading statistics.
@@ -58,6 +67,8 @@ pub struct Rules {
     pub matcher: Matcher,
     /// Loaded by kind (`sigma`, `sigma_correlation`) and not loaded by reason.
     pub stats: RuleStats,
+    /// Rule ids left out on request ([`LoadOptions::exclude_ids`]) that were found.
+    pub excluded: std::collections::BTreeSet<String>,
 }
 
 /// Loads Sigma rules from files and directories. Each rule that cannot run is pushed to `sink`
@@ -65,6 +76,7 @@ pub struct Rules {
 /// the reason, and counted by reason in [`Rules::stats`].
 pub fn load_rules(paths: &[PathBuf], opts: &LoadOptions, sink: &dyn Sink) -> Rules {
     let (set, failures) = RuleSet::load_paths(paths, opts);
+    let excluded = set.excluded().clone();
     let matcher = set.compile();
     let mut stats = RuleStats::default();
     for m in matcher.rules() {
@@ -82,7 +94,7 @@ pub fn load_rules(paths: &[PathBuf], opts: &LoadOptions, sink: &dyn Sink) -> Rul
         }
         sink.problem(Problem::at(ProblemKind::RuleLoad, f.path.as_path(), reason));
     }
-    Rules { matcher, stats }
+    Rules { matcher, stats, excluded }
 }
 
 /// What to hunt in and how.
@@ -103,6 +115,10 @@ pub struct HuntConfig {
     /// Files larger than this are skipped and reported, never read (default: no limit;
     /// logs are streamed, so size costs time, not memory).
     pub max_file_size: u64,
+    /// Paths not walked: a glob with `/` matches the whole path, one without it a name (as
+    /// `ferret scan --exclude`). `/proc`, `/sys`, `/dev` and `/run` are never walked when a
+    /// path is `/`.
+    pub excludes: Vec<String>,
 }
 
 impl Default for HuntConfig {
@@ -114,6 +130,7 @@ impl Default for HuntConfig {
             min_level: Severity::Info,
             read: ReadOptions::default(),
             max_file_size: u64::MAX,
+            excludes: Vec::new(),
             cancel: Cancel::default(),
         }
     }
@@ -169,9 +186,12 @@ pub fn hunt(
     }
     let mut summary = Summary { rules: rules.stats.clone(), ..Summary::default() };
 
+    let excludes = Excludes::new(&config.excludes, &config.paths)?;
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
     for p in &config.paths {
-        walk(p, true, config.max_file_size, &mut files, &mut summary, sink);
+        let mut walk =
+            Walk { max_size: config.max_file_size, excludes: &excludes, out: &mut files };
+        walk.walk(p, true, &mut summary, sink);
     }
     files.sort();
     files.dedup();
@@ -690,63 +710,114 @@ fn special_kind(ft: std::fs::FileType) -> &'static str {
     }
 }
 
-fn walk(
-    p: &Path,
-    top: bool,
-    max_size: u64,
-    out: &mut Vec<(PathBuf, u64)>,
-    summary: &mut Summary,
-    sink: &dyn Sink,
-) {
-    let meta = match std::fs::symlink_metadata(p) {
-        Ok(m) => m,
-        Err(e) => {
-            let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                ProblemKind::PermissionDenied
-            } else if top {
-                ProblemKind::ReadError
+/// The pseudo-filesystems never walked under `/`.
+const PSEUDO_FILESYSTEMS: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
+
+/// Exclude globs, split as `ferret scan` does: patterns with `/` match the path, the others
+/// the name.
+struct Excludes {
+    paths: globset::GlobSet,
+    names: globset::GlobSet,
+    dirs: Vec<PathBuf>,
+}
+
+impl Excludes {
+    fn new(patterns: &[String], roots: &[PathBuf]) -> Result<Excludes, HuntError> {
+        let mut paths = globset::GlobSetBuilder::new();
+        let mut names = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            let bad = |source| HuntError::BadExclude { pattern: pattern.clone(), source };
+            let glob = globset::Glob::new(pattern).map_err(bad)?;
+            if pattern.contains('/') {
+                paths.add(glob);
             } else {
-                ProblemKind::Vanished
-            };
-            sink.problem(Problem::at(kind, p, format!("cannot examine: {e}")));
+                names.add(glob);
+            }
+        }
+        let bad = |source| HuntError::BadExclude { pattern: patterns.join(" "), source };
+        let dirs = if roots.iter().any(|r| r.as_os_str() == "/") {
+            PSEUDO_FILESYSTEMS.iter().map(PathBuf::from).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Excludes {
+            paths: paths.build().map_err(bad)?,
+            names: names.build().map_err(bad)?,
+            dirs,
+        })
+    }
+
+    fn matches(&self, path: &Path) -> bool {
+        self.dirs.iter().any(|d| d == path)
+            || self.paths.is_match(path)
+            || path.file_name().is_some_and(|n| self.names.is_match(n))
+    }
+}
+
+/// The files a hunt reads, gathered in sorted order.
+struct Walk<'a> {
+    max_size: u64,
+    excludes: &'a Excludes,
+    out: &'a mut Vec<(PathBuf, u64)>,
+}
+
+impl Walk<'_> {
+    fn walk(&mut self, p: &Path, top: bool, summary: &mut Summary, sink: &dyn Sink) {
+        if !top && self.excludes.matches(p) {
+            summary.skip("excluded", 1);
             return;
         }
-    };
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        summary.skip("symlink", 1);
-    } else if ft.is_file() && meta.len() > max_size {
-        summary.skip("size", 1);
-        sink.problem(Problem::at(
-            ProblemKind::Skipped,
-            p,
-            format!("{} bytes, over the size limit of {max_size}; not read", meta.len()),
-        ));
-    } else if ft.is_file() {
-        out.push((p.to_path_buf(), meta.len()));
-    } else if ft.is_dir() {
-        let rd = match std::fs::read_dir(p) {
-            Ok(rd) => rd,
+        let max_size = self.max_size;
+        let meta = match std::fs::symlink_metadata(p) {
+            Ok(m) => m,
             Err(e) => {
                 let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
                     ProblemKind::PermissionDenied
+                } else if top {
+                    ProblemKind::ReadError
                 } else {
-                    ProblemKind::Walk
+                    ProblemKind::Vanished
                 };
-                sink.problem(Problem::at(kind, p, format!("cannot list directory: {e}")));
+                sink.problem(Problem::at(kind, p, format!("cannot examine: {e}")));
                 return;
             }
         };
-        let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        children.sort();
-        for c in children {
-            walk(&c, false, max_size, out, summary, sink);
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            summary.skip("symlink", 1);
+        } else if ft.is_file() && meta.len() > max_size {
+            summary.skip("size", 1);
+            sink.problem(Problem::at(
+                ProblemKind::Skipped,
+                p,
+                format!("{} bytes, over the size limit of {max_size}; not read", meta.len()),
+            ));
+        } else if ft.is_file() {
+            self.out.push((p.to_path_buf(), meta.len()));
+        } else if ft.is_dir() {
+            let rd = match std::fs::read_dir(p) {
+                Ok(rd) => rd,
+                Err(e) => {
+                    let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                        ProblemKind::PermissionDenied
+                    } else {
+                        ProblemKind::Walk
+                    };
+                    sink.problem(Problem::at(kind, p, format!("cannot list directory: {e}")));
+                    return;
+                }
+            };
+            let mut children: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            children.sort();
+            for c in children {
+                self.walk(&c, false, summary, sink);
+            }
+        } else {
+            // FIFOs, sockets and devices are never opened (an open could block, a read never end).
+            summary.skip("not_a_regular_file", 1);
+            let kind = special_kind(ft);
+            sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
         }
-    } else {
-        // FIFOs, sockets and devices are never opened (an open could block, a read never end).
-        summary.skip("not_a_regular_file", 1);
-        let kind = special_kind(ft);
-        sink.problem(Problem::at(ProblemKind::Skipped, p, format!("{kind} not opened")));
     }
 }
 

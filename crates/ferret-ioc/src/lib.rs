@@ -106,7 +106,9 @@ impl std::fmt::Display for IocFormat {
 /// Rules, in order: `.hdb`/`.hsb` by extension; `.ioc` or an `<OpenIOC`/`<ioc` root;
 /// content starting with `{"Event"`, `{"response"` or `[{"Event"` is a MISP event export;
 /// `.json`/`.stix` or content starting with `{` that names a bundle or indicator; then
-/// text: a name containing `filename` is a Loki file-name list; a first data line
+/// text: a Loki file-name list by content (every one of the first data lines is
+/// `regex;score[;false-positive regex]` with an integer score, and one of the regexes looks
+/// like a path: a `\\`, `/`, `\.` or an anchor), or by a name containing `filename`; a first data line
 /// `hash;…` makes a Loki hash list; a first data line starting with a 32/40/64-hex-digit
 /// token, or (for `.txt`/`.csv`/`.lst` files and names containing `hash`) any such line in
 /// the first 8 KiB, makes a plain hash list. Names with a word `c2`, `keyword(s)`, `readme`, `ja3`,
@@ -147,7 +149,7 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
         return None;
     }
     let first = first_data_line(&head_text);
-    if base.contains("filename") {
+    if base.contains("filename") || looks_like_filename_iocs(&head_text) {
         return Some(IocFormat::LokiFilename);
     }
     let first_is_hash = first.is_some_and(|l| hashlist::leading_hash(l).is_some());
@@ -164,6 +166,32 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
         return Some(IocFormat::HashList);
     }
     None
+}
+
+/// Whether the first data lines (up to 50) are all `regex;score[;false-positive regex]`,
+/// and one regex looks like a path: the shape of a Loki/signature-base file-name IOC list.
+fn looks_like_filename_iocs(text: &str) -> bool {
+    let mut lines = 0;
+    let mut pathy = false;
+    for line in
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(50)
+    {
+        let mut fields = line.split(';');
+        let (Some(regex), Some(score)) = (fields.next(), fields.next()) else { return false };
+        if fields.nth(1).is_some()
+            || regex.is_empty()
+            || hashlist::parse_hex_digest(regex.trim()).is_some()
+            || !score.trim().parse::<i32>().is_ok_and(|n| (-100..=100).contains(&n))
+        {
+            return false;
+        }
+        pathy |= regex.contains('\\')
+            || regex.contains('/')
+            || regex.starts_with('^')
+            || regex.ends_with('$');
+        lines += 1;
+    }
+    lines > 0 && pathy
 }
 
 fn looks_like_openioc(text: &str) -> bool {

@@ -266,6 +266,16 @@ fn sniffing() {
         ("x.xml", "<?xml version=\"1.0\"?><ioc id=\"1\">".into(), Some(IocFormat::OpenIoc)),
         ("rules.yar", "rule x { condition: true }".into(), None),
         ("iocs/c2-iocs.txt", "bad.example;90\n".into(), None),
+        // File-name IOCs by content, whatever the name.
+        (
+            "my-list.txt",
+            "# c\n\\\\x\\.exe;60\n/tmp/\\.x;70;/tmp/ok\n".into(),
+            Some(IocFormat::LokiFilename),
+        ),
+        ("custom.iocs", "^C:\\\\Temp\\\\a\\.dll$;-20\n".into(), Some(IocFormat::LokiFilename)),
+        ("domains.txt", "bad.example;90\nworse.example;80\n".into(), None),
+        ("mixed.txt", "\\\\x\\.exe;60\nnot an ioc line\n".into(), None),
+        ("scores.txt", "\\\\x\\.exe;high\n".into(), None),
         ("AA21-110A-JA3.csv", format!("{}\n", "a".repeat(32)), None),
         ("notes.txt", "hello\n".into(), None),
         ("fnv-hashes.txt", "# x\n1234567890\n".into(), None),

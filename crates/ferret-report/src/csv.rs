@@ -1,7 +1,9 @@
 //! CSV: one row per finding, then one row per problem, then (for `ferret check`) one row per
 //! campaign verdict (`type` column first; a verdict row has the campaign in `rule_id`, the
 //! verdict in `rule_name`, the reason in `message`, what was and was not checked in
-//! `evidence`, and the oldest log event in `time`).
+//! `evidence`, and the oldest log event in `time`), then one `run` row: the verb in
+//! `rule_id`, the result line in `message`, the targets in `path`, the start time (UTC, RFC
+//! 3339) in `time` and the finish time in `location`.
 //!
 //! Cells holding attacker-controlled text are escaped with [`ferret_core::text::escape`]
 //! (no raw newlines or escape sequences) and, when they start with `=`, `+`, `-` or `@`,
@@ -141,5 +143,24 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         ];
         w.write_record(row.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
     }
+    let targets = report.targets.join(", ");
+    let result = report.summary.result_line();
+    let run: [Cow<'_, str>; 14] = [
+        "run".into(),
+        "".into(),
+        "".into(),
+        "".into(),
+        cell(&report.verb),
+        "".into(),
+        cell(&targets),
+        "".into(),
+        "".into(),
+        report.started.to_rfc3339().into(),
+        report.finished.to_rfc3339().into(),
+        cell(&result),
+        "".into(),
+        "".into(),
+    ];
+    w.write_record(run.iter().map(|c| c.as_bytes())).map_err(|e| to_io(&e))?;
     w.flush()
 }

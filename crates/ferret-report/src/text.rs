@@ -148,7 +148,12 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
         let _ = writeln!(out, "  targets:  {}", t.join(", "));
     }
     let secs = (report.finished - report.started).num_milliseconds() as f64 / 1000.0;
-    let _ = writeln!(out, "  duration: {secs:.1} s");
+    let _ = writeln!(
+        out,
+        "  started:  {}, finished {} ({secs:.1} s)",
+        utc(report.started),
+        utc(report.finished)
+    );
     if !s.counters.is_empty() {
         let c: Vec<_> = s.counters.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(out, "  counted:  {}", c.join(", "));
@@ -247,4 +252,9 @@ fn verdict_lines(report: &Report, out: &mut String) {
 pub fn write(report: &Report, opts: TextOptions, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(render(report, opts).as_bytes())?;
     out.flush()
+}
+
+/// A time as the terminal view shows it: UTC, to the second, with its zone.
+fn utc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

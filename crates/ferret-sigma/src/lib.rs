@@ -20,7 +20,7 @@ mod matcher;
 mod rule;
 mod value;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use correlation::{CorrelationHit, Correlator};
@@ -148,6 +148,9 @@ pub struct RuleMeta {
 pub struct LoadOptions {
     /// Values for `expand` placeholders: `%name%` → each value (one variant per value).
     pub placeholders: BTreeMap<String, Vec<String>>,
+    /// Rule ids not to load (detection or correlation rules): they are neither compiled nor
+    /// counted as failures, and [`RuleSet::excluded`] names those that were found.
+    pub exclude_ids: BTreeSet<String>,
 }
 
 /// Loaded and compiled rules, not yet indexed.
@@ -157,6 +160,8 @@ pub struct RuleSet {
     correlations: Vec<PendingCorrelation>,
     /// SHA-256 over every rule source read (name, then content hash), in load order.
     hasher: Sha256,
+    /// Rule ids found and left out by [`LoadOptions::exclude_ids`].
+    excluded: BTreeSet<String>,
 }
 
 impl RuleSet {
@@ -217,6 +222,11 @@ impl RuleSet {
         self.len() == 0
     }
 
+    /// The ids of [`LoadOptions::exclude_ids`] that were found and left out.
+    pub fn excluded(&self) -> &BTreeSet<String> {
+        &self.excluded
+    }
+
     /// SHA-256 (hex) of the rule sources read, in load order: for each file its name (relative
     /// to the folder given, or its file name) and the SHA-256 of its text. Files that could not
     /// be read are not part of it; files whose rules failed to load are.
@@ -245,6 +255,12 @@ impl RuleSet {
     ) {
         let (docs, err) = rule::documents(path, text);
         for d in &docs {
+            if let Some(id) = d.get("id").and_then(serde_norway::Value::as_str)
+                && opts.exclude_ids.contains(id)
+            {
+                self.excluded.insert(id.to_owned());
+                continue;
+            }
             match rule::compile_doc(path, d, opts, table) {
                 Ok(Compiled::Rule(r)) => self.rules.push(*r),
                 Ok(Compiled::Correlation(c)) => self.correlations.push(*c),

@@ -227,6 +227,7 @@ fn modifier_expand_with_and_without_placeholders() {
             "servers".to_owned(),
             vec!["dc1".to_owned(), "dc2".to_owned()],
         )]),
+        ..LoadOptions::default()
     };
     assert!(check_with(d, &[("Host", json!("DC2"))], &opts));
     assert!(!check_with(d, &[("Host", json!("dc3"))], &opts));

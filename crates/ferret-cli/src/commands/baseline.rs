@@ -25,7 +25,8 @@ pub enum HashArg {
 /// Arguments of `ferret baseline`.
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
-    /// The root to record (`/`, or a mounted image).
+    /// The root to record (a mounted image, or `/`, the default).
+    #[arg(value_name = "ROOT", default_value = "/")]
     pub root: PathBuf,
     /// Manifest file to write (written beside it under a temporary name, renamed when
     /// complete: an interrupted run leaves an existing manifest as it was).
@@ -38,9 +39,6 @@ pub struct BaselineArgs {
     /// signature is removed, or replaced by the new one with --sign.
     #[arg(long)]
     pub force: bool,
-    /// Do not walk paths matching GLOB (relative to the root; repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
     /// Policy file (TOML); default: the built-in Linux policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -53,14 +51,11 @@ pub struct BaselineArgs {
     /// Stay on the root's file system.
     #[arg(long)]
     pub one_file_system: bool,
-    /// Hashing threads (default: all cores).
-    #[arg(long, short = 'j')]
-    pub threads: Option<usize>,
     /// No notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
-    pub priority: super::common::PriorityArgs,
+    pub examine: super::common::ExamineArgs,
 }
 
 /// Reads a file ferret was pointed at by its operator (a policy, a key, a manifest).
@@ -110,16 +105,6 @@ pub fn load_policy_hashed(
     Ok((policy, hex::encode(h.finalize())))
 }
 
-/// Sets the size of rayon's global pool, bounded by the machine
-/// ([`ferret_fs::ThreadBudget`]); returns the note a summary carries when a request was
-/// lowered.
-pub fn set_threads(threads: Option<usize>) -> Option<String> {
-    let n = threads?;
-    let budget = ferret_fs::ThreadBudget::for_request(n);
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(budget.threads).build_global();
-    budget.note()
-}
-
 /// The stop flag handed to the integrity engines (`baseline`, `verify`, `verify --dpkg`):
 /// raised when the run is asked to stop (SIGINT, SIGTERM), after which the engine ends at
 /// the next file and says so.
@@ -159,8 +144,11 @@ fn remove_old_signature(path: &Path) -> anyhow::Result<()> {
 
 /// Runs `ferret baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
-    args.priority.apply();
-    let _ = set_threads(args.threads);
+    // Only threads and priority come from the configuration file: its excludes are paths
+    // of the examined host, while a manifest's are relative to its root.
+    let cfg = crate::config::Config::load()?;
+    args.examine.apply_priority(&cfg);
+    let _ = super::common::set_threads(args.examine.threads(&cfg));
     // Everything that can stop the run is checked before the walk: the root, the output
     // folder, an existing signed manifest, the policy and the key.
     std::fs::metadata(&args.root).with_context(|| {
@@ -182,7 +170,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("cannot sign with {}", key.display()))?;
     }
     let manifest = AtomicFile::create(&args.output)?;
-    let mut excludes = args.exclude.clone();
+    let mut excludes = args.examine.exclude.clone();
     excludes
         .extend(own_output_excludes(&args.root, &[&args.output, &sig_path, manifest.tmp_path()]));
     let policy = load_policy(args.policy.as_deref(), &excludes)?;

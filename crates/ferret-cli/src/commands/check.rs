@@ -21,11 +21,11 @@ use crate::progress::Bar;
 pub struct CheckArgs {
     /// What to examine: a host's drive or a mounted image, an install tree, log folders
     /// (searched recursively; `.gz` logs are read transparently; symlinks are not followed).
-    #[arg(required = true, value_name = "PATH")]
+    /// Default: `/`.
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A campaign to answer for: proxylogon, sunburst, pulse-secure, ivanti-connect-secure,
-    /// proxyshell (repeatable). Without it,
-    /// every campaign whose inputs are found under PATH.
+    /// proxyshell (repeatable). Without it, every campaign whose inputs are found under PATH.
     #[arg(long = "campaign", value_name = "CAMPAIGN", value_parser = parse_campaign)]
     pub campaigns: Vec<Campaign>,
     /// An integrity manifest (made by `ferret baseline`) of the product's tree: web files it
@@ -46,9 +46,12 @@ pub struct CheckArgs {
     /// `mac=…,domain=…,guid=…` or `MAC,DOMAIN,MACHINEGUID` (repeatable).
     #[arg(long = "match-host", value_name = "MAC,DOMAIN,GUID")]
     pub match_host: Vec<String>,
-    /// Skip paths matching this glob (repeatable; full path, or name for patterns without `/`).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    #[command(flatten)]
+    pub examine: crate::commands::common::ExamineArgs,
+    #[command(flatten)]
+    pub size: crate::commands::common::SizeArgs,
+    #[command(flatten)]
+    pub filter: crate::commands::common::FilterArgs,
     #[command(flatten)]
     pub intel: crate::commands::intel::IntelArgs,
     #[command(flatten)]
@@ -71,7 +74,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         vendor_key,
         vendor_manifest,
         match_host,
-        exclude,
+        examine,
+        size,
+        filter,
         intel,
         output: out,
     } = args;
@@ -80,9 +85,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     if let Some(w) = &intel.info.warning {
         output::note(&format!("ferret: warning: {w}"));
     }
+    let cfg = crate::config::Config::load()?;
+    examine.apply_priority(&cfg);
+    let budget = crate::commands::common::set_threads(examine.threads(&cfg));
     let started = Utc::now();
-    let collector = Collector::new();
-    let (paths, exclude) = crate::commands::common::absolute_targets(&paths, &exclude)?;
+    let collector = Collector::with_min_score(filter.min_score(&cfg));
+    let paths = if paths.is_empty() { vec![PathBuf::from("/")] } else { paths };
+    let (paths, exclude) =
+        crate::commands::common::absolute_targets(&paths, &examine.excludes(&cfg))?;
     let (paths, missing) = crate::commands::common::existing_targets(paths, "check", &collector)?;
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let opts = CheckOptions {
@@ -93,6 +103,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         vendor_manifest,
         match_hosts: match_host,
         excludes: exclude,
+        threads: budget.threads,
+        max_file_size: size.max_file_size(&cfg, "check"),
         cancel: crate::interrupt::cancel_on_signals(),
         intel: intel.intel.clone(),
         ..CheckOptions::default()
@@ -103,6 +115,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     let mut outcome = outcome.context("cannot check")?;
     for m in missing {
         outcome.summary.mark_incomplete(m);
+    }
+    if let Some(note) = budget.note() {
+        outcome.summary.notes.push(note);
     }
     // An UNKNOWN verdict is already an incomplete reason of the summary (it survives `settle`).
     let mut report = build_report(

@@ -10,25 +10,107 @@ use ferret_core::{Collector, Summary};
 use ferret_report::{Report, SCHEMA_VERSION, ToolInfo};
 use sha2::{Digest, Sha256};
 
-/// Options that bound what a verb examining the host costs it (shared by every such verb).
-#[derive(Clone, Debug, Args)]
-pub struct PriorityArgs {
+pub use crate::config::{parse_min_score, parse_size_limit};
+
+/// The help heading of the options every examining verb shares.
+pub const EXAMINE_HEADING: &str = "Examining options (scan, hunt, check, baseline, verify)";
+
+/// Options every verb that examines a host takes (`scan`, `hunt`, `check`, `baseline`,
+/// `verify`), with the same names, meaning and help. Values absent here come from the
+/// configuration file ([`crate::config`]), then the defaults.
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = EXAMINE_HEADING)]
+pub struct ExamineArgs {
+    /// Worker threads (0: one per CPU; a request is bounded at four per CPU, and the summary
+    /// says when it was lowered).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
     /// Run at the lowest CPU priority (niceness 19) and in the idle I/O class, so the host's
     /// own work goes first.
     #[arg(long)]
     pub low_priority: bool,
+    /// Skip entries matching GLOB (repeatable): a pattern without `/` matches a name, one with
+    /// `/` the path (for baseline and verify, the path relative to the root).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
-impl PriorityArgs {
-    /// Lowers the priority when asked; call before any worker thread starts. A failure is
-    /// a warning, not a reason to stop.
-    pub fn apply(&self) {
-        if self.low_priority
+impl ExamineArgs {
+    /// The thread request: the command line, else the configuration file, else 0 (one per
+    /// CPU).
+    pub fn threads(&self, config: &crate::config::Config) -> usize {
+        self.threads.or_else(|| config.threads()).unwrap_or(0)
+    }
+
+    /// The exclude globs: the command line's, else the configuration file's.
+    pub fn excludes(&self, config: &crate::config::Config) -> Vec<String> {
+        if self.exclude.is_empty() { config.excludes() } else { self.exclude.clone() }
+    }
+
+    /// Lowers the priority when asked (on the command line or in the configuration file);
+    /// call before any worker thread starts. A failure is a warning, not a reason to stop.
+    pub fn apply_priority(&self, config: &crate::config::Config) {
+        if (self.low_priority || config.low_priority())
             && let Err(e) = crate::priority::lower()
         {
             crate::output::note(&format!("ferret: warning: --low-priority: {e}"));
         }
     }
+}
+
+/// The size bound of the verbs that read file contents (`scan`, `hunt`, `check`); its default
+/// differs by verb (see README's table).
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = EXAMINE_HEADING)]
+pub struct SizeArgs {
+    /// Files larger than SIZE are skipped, counted and reported, never read (K, M, G, T
+    /// suffixes; `none`: no limit). Default: scan 512M; hunt and check none (logs are
+    /// streamed). A file check leaves unread makes its run incomplete.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_limit)]
+    pub max_file_size: Option<u64>,
+}
+
+impl SizeArgs {
+    /// The limit: the command line, else `[VERB] max_file_size` in the configuration file,
+    /// else the verb's default.
+    pub fn max_file_size(&self, config: &crate::config::Config, verb: &str) -> u64 {
+        self.max_file_size
+            .or_else(|| config.max_file_size(verb))
+            .unwrap_or_else(|| crate::config::default_max_file_size(verb))
+    }
+}
+
+/// Which findings are reported (`scan`, `hunt`, `check`, `verify`).
+#[derive(Clone, Debug, Default, Args)]
+#[command(next_help_heading = EXAMINE_HEADING)]
+pub struct FilterArgs {
+    /// Report only findings scored at least N (0–100), or at least a severity: info, low
+    /// (40), medium (60), high (75), critical (90). `--min-severity` and `--min-level` are
+    /// the same option.
+    #[arg(
+        long,
+        value_name = "N|SEVERITY",
+        value_parser = parse_min_score,
+        visible_alias = "min-severity",
+        alias = "min-level"
+    )]
+    pub min_score: Option<u8>,
+}
+
+impl FilterArgs {
+    /// The threshold: the command line, else the configuration file, else 0.
+    pub fn min_score(&self, config: &crate::config::Config) -> u8 {
+        self.min_score.or_else(|| config.min_score()).unwrap_or(0)
+    }
+}
+
+/// Sets the size of rayon's global pool for a thread request (0: one per CPU), bounded by
+/// the machine ([`ferret_fs::ThreadBudget`]); returns the budget (whose note a summary
+/// carries when a request was lowered).
+pub fn set_threads(threads: usize) -> ferret_fs::ThreadBudget {
+    let budget = ferret_fs::ThreadBudget::for_request(threads);
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(budget.threads).build_global();
+    budget
 }
 
 /// SHA-256 of the running executable, when it can be read; computed once per run (the
@@ -162,24 +244,4 @@ pub fn existing_targets(
         anyhow::bail!("nothing to {verb}: {}", missing.join("; "));
     }
     Ok((ok, missing))
-}
-
-/// Parses `512M`, `10k`, `1G`, `123`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_lowercase() {
-                'k' => 1 << 10,
-                'm' => 1 << 20,
-                'g' => 1 << 30,
-                't' => 1 << 40,
-                _ => return Err(format!("unknown size suffix {c:?} (use K, M, G or T)")),
-            };
-            (&s[..i], m)
-        }
-        _ => (s, 1),
-    };
-    let n: u64 = num.trim().parse().map_err(|_| format!("not a size: {s:?}"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
 }

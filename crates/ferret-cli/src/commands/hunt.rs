@@ -9,7 +9,7 @@ use clap::Args;
 use ferret_core::{Collector, Severity};
 use ferret_hunt::{HuntConfig, load_rules};
 
-use crate::commands::common::build_report;
+use crate::commands::common::{self, build_report};
 use crate::exit::ExitStatus;
 use crate::output;
 use crate::output::OutputArgs;
@@ -19,12 +19,23 @@ use crate::progress::Bar;
 #[derive(Debug, Args)]
 pub struct HuntArgs {
     /// Log files or directories to hunt in (directories are searched recursively; `.gz`
-    /// rotated logs are read transparently; symlinks are not followed).
-    #[arg(required = true, value_name = "PATH")]
+    /// rotated logs are read transparently; symlinks are not followed). Default: `/` (without
+    /// /proc, /sys, /dev and /run).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Sigma rule file or directory (repeatable).
     #[arg(long = "sigma", value_name = "DIR_OR_FILE")]
     pub sigma: Vec<PathBuf>,
+    /// A value for the Sigma placeholder `%NAME%` of `|expand` rules, e.g.
+    /// `known_cdcs=dc1.corp.example,10.0.0.5` (repeatable; values add up).
+    #[arg(long = "sigma-placeholder", value_name = "NAME=VALUE[,VALUE...]", value_parser = parse_placeholder)]
+    pub sigma_placeholder: Vec<(String, Vec<String>)>,
+    /// A file of placeholder values: one `NAME=VALUE[,VALUE...]` per line (`#` comments).
+    #[arg(long = "sigma-placeholder-file", value_name = "FILE")]
+    pub sigma_placeholder_file: Option<PathBuf>,
+    /// Do not load the Sigma rule with this id (repeatable).
+    #[arg(long = "exclude-rule", value_name = "ID")]
+    pub exclude_rule: Vec<String>,
     /// Only events at or after this time: RFC 3339 (`2021-03-02T00:00:00Z`), `YYYY-MM-DD` or
     /// `YYYY-MM-DD hh:mm:ss` (UTC).
     #[arg(long, value_name = "TIME", value_parser = parse_from)]
@@ -32,24 +43,51 @@ pub struct HuntArgs {
     /// Only events at or before this time (same forms; a bare date means the end of that day).
     #[arg(long, value_name = "TIME", value_parser = parse_to)]
     pub to: Option<DateTime<Utc>>,
-    /// Report only rules at or above this level (informational, low, medium, high, critical).
-    #[arg(long, value_name = "LEVEL", default_value = "informational", value_parser = parse_level)]
-    pub min_level: Severity,
-    /// Worker threads (0: one per CPU).
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
-    /// Skip (and report) log files larger than this, unread (K, M, G, T suffixes; default:
-    /// no limit, logs are streamed).
-    #[arg(long, value_name = "SIZE", value_parser = crate::commands::common::parse_size)]
-    pub max_file_size: Option<u64>,
     /// Stop decompressing a `.gz` log after this many bytes, and report it (the rest of the
-    /// log was not examined: the run is incomplete).
-    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::commands::common::parse_size)]
-    pub max_decompressed: u64,
+    /// log was not examined: the run is incomplete). Default 16G.
+    #[arg(long, value_name = "SIZE", value_parser = crate::commands::common::parse_size_limit)]
+    pub max_decompressed: Option<u64>,
     #[command(flatten)]
-    pub priority: crate::commands::common::PriorityArgs,
+    pub examine: common::ExamineArgs,
+    #[command(flatten)]
+    pub size: common::SizeArgs,
+    #[command(flatten)]
+    pub filter: common::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Parses `NAME=VALUE[,VALUE...]` (a leading and trailing `%` around NAME are dropped).
+fn parse_placeholder(s: &str) -> Result<(String, Vec<String>), String> {
+    let (name, values) =
+        s.split_once('=').ok_or_else(|| format!("not NAME=VALUE[,VALUE...]: {s:?}"))?;
+    let name = name.trim().trim_matches('%');
+    if name.is_empty() {
+        return Err(format!("no placeholder name in {s:?}"));
+    }
+    let values: Vec<String> =
+        values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect();
+    if values.is_empty() {
+        return Err(format!("no value for placeholder %{name}%"));
+    }
+    Ok((name.to_owned(), values))
+}
+
+/// Reads a placeholder file: one `NAME=VALUE[,VALUE...]` per line, `#` comments.
+fn read_placeholder_file(path: &std::path::Path) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let text = crate::commands::baseline::read_input(path)?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(
+            parse_placeholder(line)
+                .map_err(|e| anyhow::anyhow!("{}:{}: {e}", path.display(), n + 1))?,
+        );
+    }
+    Ok(out)
 }
 
 fn parse_time(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
@@ -83,30 +121,28 @@ fn parse_to(s: &str) -> Result<DateTime<Utc>, String> {
     parse_time(s, true)
 }
 
-fn parse_level(s: &str) -> Result<Severity, String> {
-    Severity::parse(s)
-        .ok_or_else(|| format!("unknown level {s:?} (informational, low, medium, high, critical)"))
-}
-
 /// Runs `ferret hunt`.
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     let HuntArgs {
         paths,
         sigma,
+        sigma_placeholder,
+        sigma_placeholder_file,
+        exclude_rule,
         from,
         to,
-        min_level,
-        threads,
-        max_file_size,
         max_decompressed,
-        priority,
+        examine,
+        size,
+        filter,
         output: out,
     } = args;
     output::prepare(&out)?;
-    priority.apply();
+    let cfg = crate::config::Config::load()?;
+    examine.apply_priority(&cfg);
     let cancel = crate::interrupt::cancel_on_signals();
-    let budget = ferret_fs::ThreadBudget::for_request(threads);
-    let _ = crate::commands::baseline::set_threads(Some(budget.threads));
+    let budget = common::set_threads(examine.threads(&cfg));
+    let sigma = if sigma.is_empty() { cfg.paths("hunt.sigma") } else { sigma };
     if sigma.is_empty() {
         bail!(
             "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"
@@ -117,15 +153,43 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     {
         bail!("--from ({f}) is after --to ({t})");
     }
+    // Placeholders: the configuration's, unless the command line gives some.
+    let mut load = ferret_sigma::LoadOptions::default();
+    let (given, file) = if sigma_placeholder.is_empty() && sigma_placeholder_file.is_none() {
+        (cfg.placeholders().into_iter().collect(), cfg.placeholder_file())
+    } else {
+        (sigma_placeholder, sigma_placeholder_file)
+    };
+    let from_file = match &file {
+        Some(f) => read_placeholder_file(f)?,
+        None => Vec::new(),
+    };
+    for (name, values) in given.into_iter().chain(from_file) {
+        load.placeholders.entry(name).or_default().extend(values);
+    }
+    let exclude_rule =
+        if exclude_rule.is_empty() { cfg.strings("hunt.exclude_rule") } else { exclude_rule };
+    load.exclude_ids = exclude_rule.iter().cloned().collect();
+    let min_score = filter.min_score(&cfg);
     let started = Utc::now();
-    let collector = Collector::new();
-    let (paths, _) = crate::commands::common::absolute_targets(&paths, &[])?;
-    let (paths, missing) = crate::commands::common::existing_targets(paths, "hunt", &collector)?;
-    let rules = load_rules(&sigma, &ferret_sigma::LoadOptions::default(), &collector);
+    let collector = Collector::with_min_score(min_score);
+    let paths = if paths.is_empty() { vec![PathBuf::from("/")] } else { paths };
+    let (paths, excludes) = common::absolute_targets(&paths, &examine.excludes(&cfg))?;
+    let (paths, missing) = common::existing_targets(paths, "hunt", &collector)?;
+    let rules = load_rules(&sigma, &load, &collector);
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let mut config = HuntConfig { paths, from, to, min_level, cancel, ..HuntConfig::default() };
-    config.max_file_size = max_file_size.unwrap_or(u64::MAX);
-    config.read.max_decompressed = max_decompressed;
+    let mut config = HuntConfig {
+        paths,
+        from,
+        to,
+        min_level: Severity::from_score(min_score),
+        cancel,
+        excludes,
+        ..HuntConfig::default()
+    };
+    config.max_file_size = size.max_file_size(&cfg, "hunt");
+    config.read.max_decompressed =
+        max_decompressed.or_else(|| cfg.max_decompressed()).unwrap_or(16 << 30);
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
     let summary = ferret_hunt::hunt(&config, &rules, &collector, &bar);
     bar.finish();
@@ -135,6 +199,21 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     }
     if let Some(note) = budget.note() {
         summary.notes.push(note);
+    }
+    let unmatched: Vec<&str> = exclude_rule
+        .iter()
+        .filter(|id| !rules.excluded.contains(id.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !rules.excluded.is_empty() {
+        summary.notes.push(format!(
+            "{} rule(s) left out by --exclude-rule: {}",
+            rules.excluded.len(),
+            rules.excluded.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !unmatched.is_empty() {
+        summary.notes.push(format!("--exclude-rule matched no rule: {}", unmatched.join(", ")));
     }
     let ruleset_sha256 = Some(rules.matcher.ruleset_sha256().to_owned());
     let mut report = build_report("hunt", targets, started, collector, summary, ruleset_sha256);
@@ -156,6 +235,16 @@ mod tests {
             "2021-03-02T00:00:00+00:00"
         );
         assert!(parse_from("yesterday").is_err());
-        assert_eq!(parse_level("high").unwrap(), Severity::High);
+    }
+
+    #[test]
+    fn placeholders() {
+        assert_eq!(
+            parse_placeholder("%known_cdcs%=dc1, 10.0.0.5").unwrap(),
+            ("known_cdcs".to_owned(), vec!["dc1".to_owned(), "10.0.0.5".to_owned()])
+        );
+        assert!(parse_placeholder("known_cdcs").is_err());
+        assert!(parse_placeholder("=x").is_err());
+        assert!(parse_placeholder("a=").is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod baseline;
 pub mod check;
 pub mod common;
+pub mod config;
 pub mod diff;
 pub mod enroll;
 pub mod hunt;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Campaign intel: show what is loaded, pack and sign intel tables, pull a TAXII 2.1 collection.
     #[command(subcommand)]
     Intel(intel::IntelCommand),
+    /// Show the configuration file settings in effect and where each came from.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Runs the chosen verb.
@@ -105,5 +109,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Intel(cmd) => intel::run(cmd),
+        Command::Config(cmd) => config::run(&cmd),
     }
 }

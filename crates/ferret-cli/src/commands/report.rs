@@ -22,8 +22,9 @@ pub enum ReportCommand {
 /// Arguments of `ferret report send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The collector (default: the one this host enrolled with).
-    #[arg(long, value_name = "URL")]
+    /// The collector (default: the one this host enrolled with). `--report-to` is the same
+    /// option, as on the examining verbs.
+    #[arg(long = "report-to", value_name = "URL", visible_alias = "url")]
     pub url: Option<String>,
 }
 
@@ -32,8 +33,8 @@ pub struct SendArgs {
 pub struct UploadArgs {
     /// A report written with `--format jsonl`.
     pub file: PathBuf,
-    /// The collector (default: the one this host enrolled with).
-    #[arg(long = "report-to", value_name = "URL")]
+    /// The collector (default: the one this host enrolled with). `--url` is the same option.
+    #[arg(long = "report-to", value_name = "URL", visible_alias = "url")]
     pub report_to: Option<String>,
 }
 

@@ -51,15 +51,9 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
-    /// Skip entries whose path (or, for patterns without `/`, name) matches GLOB. Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
     /// Do not exclude /proc, /sys, /dev and /run when scanning `/`.
     #[arg(long)]
     pub no_default_excludes: bool,
-    /// Files larger than this are skipped and counted, never read (K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = common::parse_size)]
-    pub max_file_size: u64,
     /// Follow symbolic links (loops are detected).
     #[arg(long, short = 'L')]
     pub follow_symlinks: bool,
@@ -69,17 +63,15 @@ pub struct ScanArgs {
     /// Descend into other filesystems even when scanning `/`.
     #[arg(long)]
     pub cross_filesystems: bool,
-    /// Report only findings with at least this score (0–100).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub min_score: u8,
-    /// Worker threads (0: one per CPU).
-    #[arg(long, short = 'j', default_value_t = 0)]
-    pub threads: usize,
-    /// Per-file YARA time limit in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
-    pub yara_timeout: u64,
+    /// Per-file YARA time limit in seconds (default 60).
+    #[arg(long, value_name = "SECS")]
+    pub yara_timeout: Option<u64>,
     #[command(flatten)]
-    pub priority: common::PriorityArgs,
+    pub examine: common::ExamineArgs,
+    #[command(flatten)]
+    pub size: common::SizeArgs,
+    #[command(flatten)]
+    pub filter: common::FilterArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -107,11 +99,16 @@ pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> 
 /// Runs `ferret scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     output::prepare(&args.output)?;
-    args.priority.apply();
+    let cfg = crate::config::Config::load()?;
+    args.examine.apply_priority(&cfg);
     let cancel = crate::interrupt::cancel_on_signals();
     let started = chrono::Utc::now();
-    let collector = Collector::with_min_score(args.min_score);
-    let rules = match load_rules(&args.rules, &collector) {
+    let collector = Collector::with_min_score(args.filter.min_score(&cfg));
+    let mut rule_args = args.rules.clone();
+    if rule_args.rules.is_empty() {
+        rule_args.rules = cfg.paths("scan.rules");
+    }
+    let rules = match load_rules(&rule_args, &collector) {
         Ok(r) => r,
         Err(e) => {
             let (_, problems, _, _) = collector.into_parts();
@@ -122,7 +119,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let paths = if args.paths.is_empty() { vec![PathBuf::from("/")] } else { args.paths.clone() };
-    let (paths, excludes) = common::absolute_targets(&paths, &args.exclude)?;
+    let (paths, excludes) = common::absolute_targets(&paths, &args.examine.excludes(&cfg))?;
     let (paths, missing) = common::existing_targets(paths, "scan", &collector)?;
     let one_fs = if args.cross_filesystems {
         Some(false)
@@ -148,11 +145,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             one_file_system: one_fs,
             excludes,
             default_excludes: !args.no_default_excludes,
-            threads: args.threads,
+            threads: args.examine.threads(&cfg),
             cancel,
         },
-        max_file_size: args.max_file_size,
-        yara_timeout: Duration::from_secs(args.yara_timeout.max(1)),
+        max_file_size: args.size.max_file_size(&cfg, "scan"),
+        yara_timeout: Duration::from_secs(
+            args.yara_timeout.or_else(|| cfg.yara_timeout()).unwrap_or(60).max(1),
+        ),
         own,
     };
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
@@ -189,7 +188,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
 
 #[cfg(test)]
 mod tests {
-    use super::common::parse_size;
+    use crate::config::parse_size;
 
     #[test]
     fn sizes() {

@@ -8,7 +8,7 @@ use clap::Args;
 use ferret_core::Collector;
 use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
 
-use super::baseline::{load_policy_hashed, open_input, read_input, set_threads, stop_flag};
+use super::baseline::{load_policy_hashed, open_input, read_input, stop_flag};
 use crate::exit::ExitStatus;
 use crate::output::OutputArgs;
 
@@ -37,9 +37,6 @@ pub struct VerifyArgs {
     /// Policy file (TOML); default: the built-in Linux policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Do not walk paths matching GLOB (relative to the root; repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
     /// Stay on the root's file system.
     #[arg(long)]
     pub one_file_system: bool,
@@ -59,11 +56,10 @@ pub struct VerifyArgs {
     /// not install and which are not searched otherwise.
     #[arg(long, value_name = "DIR", requires = "dpkg", conflicts_with = "package")]
     pub unowned_in: Vec<PathBuf>,
-    /// Hashing threads (default: all cores).
-    #[arg(long, short = 'j')]
-    pub threads: Option<usize>,
     #[command(flatten)]
-    pub priority: super::common::PriorityArgs,
+    pub examine: super::common::ExamineArgs,
+    #[command(flatten)]
+    pub filter: super::common::FilterArgs,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -72,13 +68,16 @@ pub struct VerifyArgs {
 /// Runs `ferret verify`.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
     crate::output::prepare(&args.output)?;
-    args.priority.apply();
-    let threads_note = set_threads(args.threads);
+    // Only threads, priority and the minimum score come from the configuration file: its
+    // excludes are paths of the examined host, while a manifest's are relative to its root.
+    let cfg = crate::config::Config::load()?;
+    args.examine.apply_priority(&cfg);
+    let threads_note = super::common::set_threads(args.examine.threads(&cfg)).note();
     let started = chrono::Utc::now();
     let root =
         args.root.clone().or_else(|| args.root_arg.clone()).unwrap_or_else(|| PathBuf::from("/"));
     let root = std::path::absolute(&root).unwrap_or(root);
-    let collector = Collector::new();
+    let collector = Collector::with_min_score(args.filter.min_score(&cfg));
     let mut target = root.display().to_string();
     let ruleset_sha256;
     let summary = if args.dpkg {
@@ -119,7 +118,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                  (use --allow-unsigned to check anyway, unauthenticated)"
             ),
         };
-        let (policy, policy_sha256) = load_policy_hashed(args.policy.as_deref(), &args.exclude)?;
+        let (policy, policy_sha256) =
+            load_policy_hashed(args.policy.as_deref(), &args.examine.exclude)?;
         ruleset_sha256 = Some(policy_sha256);
         let opts = VerifyOptions {
             walk: ferret_integrity::tree::WalkOptions {
