@@ -30,6 +30,11 @@ const SKIP: &[(&str, &str)] = &[
         "check --campaign pulse-secure /mnt/pcs-image --vendor-key",
         "needs the vendor's PEM key (tests/verdicts.rs makes one with openssl)",
     ),
+    (
+        "check --campaign ivanti-connect-secure /mnt/ics-image --vendor-key",
+        "needs the vendor's PEM key (tests/verdicts.rs makes one with openssl)",
+    ),
+    ("intel pull", "needs a TAXII 2.1 server (tests/intel_feeds.rs runs medallion on loopback)"),
 ];
 
 /// Lines that contain one of these cannot run here either (any verb).
@@ -50,6 +55,8 @@ enum Fixture {
     Iocs,
     /// A STIX 2.1 bundle.
     Stix,
+    /// A folder of intel tables (a copy of the built-in `intel/` folder).
+    Intel,
     /// A file an earlier example wrote (relative to the scratch folder).
     Alias(&'static str),
 }
@@ -74,6 +81,7 @@ const PATHS: &[(&str, Fixture)] = &[
     ("my-rules/", Fixture::Yara),
     ("signature-base/iocs", Fixture::Iocs),
     ("iocs.json", Fixture::Stix),
+    ("intel/", Fixture::Intel),
     ("before.manifest", Fixture::Alias("golden.manifest")),
     ("after.manifest", Fixture::Alias("golden.manifest")),
     ("exchange.manifest", Fixture::Alias("golden.manifest")),
@@ -222,6 +230,12 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
         Fixture::Iocs => {
             write(&at.join("hash-iocs.txt"), &format!("{};Example hash\n", "0".repeat(64)));
             write(&at.join("filename-iocs.txt"), "\\\\doc-example\\.exe$;70\n");
+        }
+        Fixture::Intel => {
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../intel");
+            for (rel, text) in ferret_intel_tables(&repo) {
+                write(&at.join(rel), &text);
+            }
         }
         Fixture::Stix => write(
             at,
@@ -391,4 +405,23 @@ fn directive_examples_run_as_the_agent_runs_them() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The `.tsv` tables under `dir` (relative path, text), recursively.
+fn ferret_intel_tables(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("the repository's intel folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "tsv") {
+                let rel = path.strip_prefix(dir).expect("under intel/").to_path_buf();
+                out.push((rel, std::fs::read_to_string(&path).expect("a readable table")));
+            }
+        }
+    }
+    assert!(!out.is_empty(), "no tables under {}", dir.display());
+    out
 }
