@@ -8,6 +8,7 @@ use ferret_logs::ReadOptions;
 
 use crate::campaign::Campaign;
 use crate::intel::CheckIntel;
+use crate::netioc::NetIndicators;
 
 /// The configuration of one `ferret check` run.
 #[derive(Clone, Debug)]
@@ -35,6 +36,9 @@ pub struct CheckOptions {
     /// The campaign knowledge the detectors read: the built-in `intel/` tables, or a verified
     /// intel pack that replaces them.
     pub intel: Arc<CheckIntel>,
+    /// Network indicators of loaded rule files (`check --rules`), looked for in the logs read
+    /// ([`crate::netioc`]).
+    pub network: Arc<NetIndicators>,
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
@@ -53,6 +57,7 @@ impl Default for CheckOptions {
             max_file_read: 64 * 1024 * 1024,
             excludes: Vec::new(),
             intel: CheckIntel::builtin(),
+            network: Arc::new(NetIndicators::default()),
             cancel: Cancel::default(),
         }
     }
