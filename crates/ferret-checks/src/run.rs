@@ -46,16 +46,13 @@ struct NetPlan<'o> {
 }
 
 impl NetPlan<'_> {
-    fn wants(&self, src: LogSource) -> bool {
-        crate::netioc::SOURCES.contains(&src)
-    }
-
     fn keeps(&self, src: LogSource, line: &str) -> bool {
-        self.wants(src) && self.needles.as_ref().is_some_and(|ac| ac.is_match(line))
+        crate::netioc::SOURCES.contains(&src)
+            && self.needles.as_ref().is_some_and(|ac| ac.is_match(line))
     }
 
     fn on_event(&self, ev: &Event, src: LogSource, sink: &dyn Sink) {
-        if !self.wants(src) {
+        if !crate::netioc::SOURCES.contains(&src) {
             return;
         }
         let line = ev.text();

@@ -4,8 +4,6 @@
 //! run that checks SUNBURST is left to SB005; `scan` counts the indicators and says they are
 //! for logs.
 
-#![expect(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
-
 use std::path::Path;
 
 use assert_cmd::Command;

@@ -147,6 +147,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
 
 /// The network indicators of the `--rules` files, and notes on what else they held.
 #[cfg(feature = "scan")]
+#[expect(clippy::unnecessary_wraps, reason = "the build without the scanner refuses --rules")]
 fn load_network(
     paths: &[PathBuf],
     sink: &Collector,
