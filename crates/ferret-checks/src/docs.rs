@@ -54,6 +54,18 @@ pub fn render() -> String {
             }
         }
     }
+    let d = &crate::netioc::DOC;
+    let _ = write!(s, "\n## Any campaign: {}\n\n", crate::netioc::TITLE);
+    let sources: Vec<&str> = crate::netioc::SOURCES.iter().map(|l| l.describe()).collect();
+    let _ = writeln!(s, "Inputs: {}.", sources.join("; ").replace('|', "\\|"));
+    let _ = write!(s, "\n#### What it finds\n\n{}\n", d.what);
+    let _ = write!(s, "\n#### Why it matters\n\n{}\n", d.why);
+    let _ = write!(s, "\n#### Evidence\n\n{}\n", d.evidence);
+    let _ = write!(s, "\n#### False positives\n\n{}\n", d.false_positives);
+    s.push_str("\n#### References\n\n");
+    for r in d.references {
+        let _ = writeln!(s, "- {r}");
+    }
     s
 }
 
