@@ -41,8 +41,8 @@ pub static DETECTOR: Registration = Registration {
                    `lastauthserverused.js`, THINSPOOL and the modified `sessionserver.pl`, \
                    ZIPLINE, GLASSTOKEN, the SPAWNANT installer, the PHASEJAM dropper), as many \
                    of them as the rule requires; and names or paths the product never ships \
-                   (ZIPLINE's `libsecure.so.1`; the THINSPOOL dropper \
-                   `/home/etc/sql/dsserver/sessionserver.sh`, the backups the PHASEJAM dropper \
+                   (the shared library ZIPLINE preloads; the THINSPOOL dropper's shell script \
+                   beside `sessionserver.pl`, the backups the PHASEJAM dropper \
                    keeps, the temporary files of the TRAILBLAZE/BRUSHFIRE dropper in `/tmp`). \
                    Genuine files the families modify (`compcheckresult.cgi`, `visits.py`, \
                    `lastauthserverused.js`, `DSUpgrade.pm`, `getComponent.cgi`, \
