@@ -40,9 +40,25 @@ pub fn is_example(v: &str) -> bool {
         || host == "::1"
 }
 
+/// Row kinds whose value is not an indicator: genuine product files, request patterns
+/// (`requests.tsv`) and content markers (`webshells.tsv` of ProxyShell).
+const PATTERN_KINDS: [&str; 11] = [
+    "product",
+    "traversal",
+    "injection",
+    "overflow",
+    "uri",
+    "message",
+    "endpoint",
+    "target",
+    "magic",
+    "extension",
+    "script",
+];
+
 /// The `value` fields of every table under `intel_dir` worth looking for: at least six
-/// characters, not an example. Product rows (genuine files) and marker literals (code
-/// fragments) are not indicators of their own.
+/// characters, not an example. Product rows (genuine files), request patterns, content
+/// markers and marker literals (code fragments) are not indicators of their own.
 pub fn intel_values(intel_dir: &Path) -> anyhow::Result<BTreeSet<String>> {
     let mut values = BTreeSet::new();
     let mut stack = vec![intel_dir.to_path_buf()];
@@ -67,7 +83,10 @@ pub fn intel_values(intel_dir: &Path) -> anyhow::Result<BTreeSet<String>> {
                 let col = |name: &str| {
                     h.iter().position(|c| *c == name).and_then(|i| fields.get(i)).copied()
                 };
-                if col("kind") == Some("product") {
+                // Genuine product files, and the request patterns and content markers of the
+                // log and file detectors (code fragments, like the marker literals), are not
+                // indicators of their own.
+                if col("kind").is_some_and(|k| PATTERN_KINDS.contains(&k)) {
                     continue;
                 }
                 if let Some(v) = col("value") {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::detector::{Campaign, Input};
+use crate::detector::{Campaign, Doc, Input};
 use crate::registry::DETECTORS;
 
 /// The whole `docs/detectors.md`.
@@ -54,8 +54,56 @@ pub fn render() -> String {
             }
         }
     }
+    let d = &NETWORK_DOC;
+    let _ = write!(s, "\n## Any campaign: {}\n\n", crate::netioc::TITLE);
+    let sources: Vec<&str> = crate::netioc::SOURCES.iter().map(|l| l.describe()).collect();
+    let _ = writeln!(s, "Inputs: {}.", sources.join("; ").replace('|', "\\|"));
+    let _ = write!(s, "\n#### What it finds\n\n{}\n", d.what);
+    let _ = write!(s, "\n#### Why it matters\n\n{}\n", d.why);
+    let _ = write!(s, "\n#### Evidence\n\n{}\n", d.evidence);
+    let _ = write!(s, "\n#### False positives\n\n{}\n", d.false_positives);
+    s.push_str("\n#### References\n\n");
+    for r in d.references {
+        let _ = writeln!(s, "- {r}");
+    }
     s
 }
+
+/// The documentation of the known-bad infrastructure pass ([`crate::netioc`]), rendered after
+/// the campaigns.
+pub const NETWORK_DOC: Doc = Doc {
+    what: "The network indicators of the rule files given to `ferret check --rules` (STIX 2.1 \
+           `domain-name:value`, `ipv4-addr:value`, `ipv6-addr:value` and `url:value` \
+           comparisons in patterns of alternatives; MISP `domain`, `hostname`, `ip-src`, \
+           `ip-dst` and `url` attributes with `to_ids`, from event exports and feed \
+           folders; OpenIOC `DnsEntryItem/Host`, `Network/DNS`, `PortItem/remoteIP` and \
+           `UrlHistoryItem/URL` items under `OR`) in the lines of DNS, web-access and proxy, IIS, Exchange, syslog and \
+           other logs: a domain with any of its subdomains (whole labels), an address as a \
+           whole token (IPv6 compared in canonical form), a URL as a case-insensitive \
+           substring. One finding per indicator and log line. The campaigns' own network \
+           tables (`sunburst/network.tsv`, `proxylogon/client-ips.tsv`, built in or from an \
+           intel pack) are looked for by SB005 and PL008: a `--rules` value that is also in \
+           them is left to that detector when its campaign is checked in the same run, so \
+           one contact gives one finding.",
+    why: "Advisories and sharing communities hand out infrastructure as MISP events and STIX \
+          bundles (CISA's AIS over TAXII, `ferret intel pull`); a host or network log naming \
+          it is the first sign of a contact, whichever campaign it belongs to.",
+    evidence: "The indicator's own rule (`rule.id` the STIX indicator id or the MISP attribute \
+               UUID, `rule.name`, `rule.source` the rule file with its line), its origin (the \
+               STIX id, the MISP event and attribute UUIDs), the value seen (a subdomain), the \
+               log source, file, line number, time and the line. `details.network_indicator` \
+               is the value. These findings decide no campaign's verdict: at high severity or \
+               above they make the exit status 1 and the result line `FINDINGS: known-bad \
+               infrastructure contacted`.",
+    false_positives: "Shared hosting, CDN and cloud addresses change hands, and sinkholed \
+                      domains are queried by security tools: weigh an address hit by its \
+                      date. A MISP attribute without `to_ids` is not loaded; warning-listed \
+                      values are reported as left out.",
+    references: &[
+        "OASIS, STIX Version 2.1, Patterning <https://docs.oasis-open.org/cti/stix/v2.1/os/stix-v2.1-os.html#_e8slinrhxcc9>",
+        "MISP core format <https://www.misp-project.org/datamodels/>",
+    ],
+};
 
 fn anchor(code: &str, name: &str) -> String {
     format!("{}-{}", code.to_ascii_lowercase(), name)

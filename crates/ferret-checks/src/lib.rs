@@ -26,6 +26,7 @@ pub mod docs;
 pub mod intel;
 pub mod inventory;
 pub mod ivanti;
+pub mod netioc;
 pub mod options;
 pub mod proxylogon;
 pub mod proxyshell;

@@ -8,6 +8,7 @@ use ferret_logs::ReadOptions;
 
 use crate::campaign::Campaign;
 use crate::intel::CheckIntel;
+use crate::netioc::NetIndicators;
 
 /// The configuration of one `ferret check` run.
 #[derive(Clone, Debug)]
@@ -40,6 +41,9 @@ pub struct CheckOptions {
     pub max_file_size: u64,
     /// Walker threads (0: one per CPU).
     pub threads: usize,
+    /// Network indicators of loaded rule files (`check --rules`), looked for in the logs read
+    /// ([`crate::netioc`]).
+    pub network: Arc<NetIndicators>,
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
@@ -60,6 +64,7 @@ impl Default for CheckOptions {
             intel: CheckIntel::builtin(),
             max_file_size: u64::MAX,
             threads: 0,
+            network: Arc::new(NetIndicators::default()),
             cancel: Cancel::default(),
         }
     }

@@ -28,6 +28,57 @@ pub struct Outcome {
     pub summary: Summary,
     /// The verdicts, one per campaign reported, in campaign order.
     pub verdicts: Vec<CampaignVerdict>,
+    /// Evidence-level findings of the network indicators of `--rules` ([`crate::netioc`]):
+    /// they decide no campaign's verdict (`details["network_findings"]` of the summary).
+    pub network_findings: u64,
+}
+
+/// The network-indicator pass of a run ([`crate::netioc`]).
+struct NetPlan<'o> {
+    indicators: &'o crate::netioc::NetIndicators,
+    needles: Option<AhoCorasick>,
+    /// Sources where SB005 runs, and SUNBURST's values (left to SB005).
+    sunburst: bool,
+    /// Sources where PL008 runs, and ProxyLogon's client addresses (left to PL008).
+    proxylogon: bool,
+    intel: &'o crate::intel::CheckIntel,
+    findings: AtomicU64,
+}
+
+impl NetPlan<'_> {
+    fn keeps(&self, src: LogSource, line: &str) -> bool {
+        crate::netioc::SOURCES.contains(&src)
+            && self.needles.as_ref().is_some_and(|ac| ac.is_match(line))
+    }
+
+    fn on_event(&self, ev: &Event, src: LogSource, sink: &dyn Sink) {
+        if !crate::netioc::SOURCES.contains(&src) {
+            return;
+        }
+        let line = ev.text();
+        if line.is_empty() || !self.needles.as_ref().is_some_and(|ac| ac.is_match(line)) {
+            return;
+        }
+        for (ind, seen) in self.indicators.hits_in(line) {
+            let v = ind.value.as_str();
+            let sb = self.sunburst
+                && matches!(
+                    src,
+                    LogSource::Dns | LogSource::WebAccess | LogSource::Syslog | LogSource::Other
+                )
+                && self.intel.network.get(v).is_some();
+            let pl = self.proxylogon
+                && matches!(src, LogSource::ExchangeHttpProxy | LogSource::Iis)
+                && self.intel.client_ips.iter().any(|c| c == v);
+            if sb || pl {
+                continue;
+            }
+            if ind.severity >= Severity::High {
+                self.findings.fetch_add(1, Ordering::Relaxed);
+            }
+            sink.finding(crate::netioc::finding(ev, src, ind, &seen));
+        }
+    }
 }
 
 /// A detector built for this run, with its tallies.
@@ -182,6 +233,18 @@ pub fn check(
     let campaigns: Vec<Campaign> =
         if explicit { dedup(&opts.campaigns) } else { Campaign::ALL.to_vec() };
     let plan = Plan::build(&campaigns, opts)?;
+    let net = (!opts.network.is_empty()).then(|| NetPlan {
+        indicators: &opts.network,
+        needles: AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(opts.network.needles())
+            .ok(),
+        sunburst: campaigns.contains(&Campaign::Sunburst),
+        proxylogon: campaigns.contains(&Campaign::ProxyLogon),
+        intel: &opts.intel,
+        findings: AtomicU64::new(0),
+    });
     let mut summary = Summary::default();
 
     // 1. Walk once.
@@ -190,7 +253,7 @@ pub fn check(
     progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
 
     // 2. Files and logs, in parallel per file.
-    let want_logs = !plan.sources.is_empty();
+    let want_logs = !plan.sources.is_empty() || net.is_some();
     let results: Vec<FileResult> = inv
         .files
         .par_iter()
@@ -203,7 +266,7 @@ pub fn check(
                     not_a_log: true,
                 };
             }
-            let r = examine(&plan, opts, path, *size, want_logs, sink);
+            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, sink);
             progress.advance(1, *size);
             r
         })
@@ -286,6 +349,11 @@ pub fn check(
     summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
     summary.details.insert("log_spans".to_owned(), json!(inv.spans()));
     summary.details.insert("verdicts".to_owned(), json!(verdicts));
+    if let Some(n) = &net {
+        summary
+            .details
+            .insert("network_findings".to_owned(), json!(n.findings.load(Ordering::Relaxed)));
+    }
     summary.settle();
     for v in &verdicts {
         if v.verdict == Verdict::Unknown {
@@ -293,7 +361,11 @@ pub fn check(
             summary.mark_incomplete(format!("{} is UNKNOWN", v.campaign));
         }
     }
-    Ok(Outcome { summary, verdicts })
+    let network_findings = net.as_ref().map_or(0, |n| n.findings.load(Ordering::Relaxed));
+    if let Some(n) = &net {
+        summary.rules.add_loaded("network", n.indicators.len() as u64);
+    }
+    Ok(Outcome { summary, verdicts, network_findings })
 }
 
 fn dedup(c: &[Campaign]) -> Vec<Campaign> {
@@ -366,6 +438,7 @@ fn walk(
 
 fn examine(
     plan: &Plan,
+    net: Option<&NetPlan<'_>>,
     opts: &CheckOptions,
     path: &Path,
     size: u64,
@@ -406,7 +479,11 @@ fn examine(
         }
     };
     let keep = |format: LogFormat, channel: Option<&str>, line: &str| -> bool {
-        let Some(sp) = plan.sources.get(&source_of(format, channel)) else {
+        let src = source_of(format, channel);
+        if net.is_some_and(|n| n.keeps(src, line)) {
+            return true;
+        }
+        let Some(sp) = plan.sources.get(&src) else {
             return false;
         };
         !sp.all.is_empty() || sp.needles.as_ref().is_none_or(|ac| ac.is_match(line))
@@ -415,6 +492,9 @@ fn examine(
         let src = source_of(ev.format, ev.channel.as_deref());
         if let Some(sp) = plan.sources.get(&src) {
             dispatch(plan, sp, src, ev, &mut out, sink);
+        }
+        if let Some(n) = net {
+            n.on_event(ev, src, sink);
         }
         ControlFlow::Continue(())
     });

@@ -6,8 +6,10 @@
 mod common;
 
 use common::{Run, run, run_with};
+use ferret_checks::intel::CheckIntel;
 use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::{Severity, Verdict};
+use ferret_intel::Intel;
 use ferret_testkit::Tree;
 use sha2::Digest as _;
 
@@ -244,4 +246,63 @@ fn logs_before_the_window_are_unknown() {
     );
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
     assert_eq!(r.verdict(Campaign::IvantiConnectSecure), Some(Verdict::Unknown));
+}
+
+/// The built-in intel with one table's text replaced by `edit` of it.
+fn intel_with(table: &str, edit: impl Fn(&str) -> String) -> std::sync::Arc<CheckIntel> {
+    let files: Vec<(String, Vec<u8>)> = Intel::builtin_files()
+        .iter()
+        .map(|(p, t)| {
+            let t = if *p == table { edit(t) } else { (*t).to_owned() };
+            ((*p).to_owned(), t.into_bytes())
+        })
+        .collect();
+    let intel = Intel::from_texts(files.iter().map(|(p, t)| (p.as_str(), t.as_slice()))).unwrap();
+    std::sync::Arc::new(CheckIntel::from_intel(std::sync::Arc::new(intel)).unwrap())
+}
+
+#[test]
+fn a_loaded_intel_replaces_the_ivanti_tables() {
+    let line = r#"198.51.100.9 - - [11/Jan/2024:03:04:05 +0000] "GET /dana-na/added-by-pack.cgi HTTP/1.1" 200 12 "-" "curl/8.0""#;
+    let marked = "#!/usr/bin/perl\n# pack-marker-one pack-marker-two\n";
+    let files = with(&format!("{AUTH}/compcheckresult.cgi"), marked);
+    let t = appliance(&files, &files, &[line]);
+    let opts = |intel| CheckOptions {
+        campaigns: vec![Campaign::IvantiConnectSecure],
+        intel,
+        ..CheckOptions::default()
+    };
+    // The built-in tables know neither the request nor the markers.
+    let r = run_with(t.root(), opts(CheckIntel::builtin()));
+    assert!(r.of("IC002").is_empty() && r.of("IC001").is_empty(), "{:#?}", r.findings);
+    // A pack adding a request row and a marker set finds both.
+    let intel = intel_with("ivanti-connect-secure/requests.tsv", |t| {
+        format!(
+            "{t}uri\t/dana-na/added-by-pack.cgi\t\tCVE-2099-0001\thigh\ta test row\tA test advisory <https://advisory.invalid/>\t2026-01-05\thigh\n"
+        )
+    });
+    let r = run_with(t.root(), opts(intel));
+    assert_eq!(r.of("IC002").len(), 1, "{:#?}", r.findings);
+    assert!(r.of("IC002")[0].message.as_deref().unwrap_or("").contains("CVE-2099-0001"));
+    let intel = intel_with("ivanti-connect-secure/markers.tsv", |t| {
+        format!(
+            "{t}packset\tPACKFAMILY\tpack-marker-one\t2\tA test advisory\t2026-01-05\thigh\npackset\tPACKFAMILY\tpack-marker-two\t2\tA test advisory\t2026-01-05\thigh\n"
+        )
+    });
+    let r = run_with(t.root(), opts(intel));
+    let hits = r.of("IC001");
+    assert_eq!(hits.len(), 1, "{:#?}", r.findings);
+    assert!(hits[0].message.as_deref().unwrap_or("").contains("PACKFAMILY"));
+    assert_eq!(r.verdict(Campaign::IvantiConnectSecure), Some(Verdict::Affected));
+    // A pack without the request patterns no longer finds the published exploitation.
+    let bypass = r#"198.51.100.7 - - [11/Jan/2024:03:04:05 +0000] "GET /api/v1/totp/user-backup-code/../../license/keys-status/%3Bid HTTP/1.1" 200 12 "-" "curl/8.0""#;
+    let t = appliance(&product_files(), &product_files(), &[bypass]);
+    assert_eq!(run_with(t.root(), opts(CheckIntel::builtin())).of("IC002").len(), 1);
+    let intel = intel_with("ivanti-connect-secure/requests.tsv", |t| {
+        t.lines()
+            .filter(|l| l.starts_with('#') || l.starts_with("kind"))
+            .flat_map(|l| [l, "\n"])
+            .collect()
+    });
+    assert!(run_with(t.root(), opts(intel)).of("IC002").is_empty());
 }

@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::{HTTPPROXY_HEADER, V15, httpproxy_line, run};
-use ferret_checks::Campaign;
+use common::{HTTPPROXY_HEADER, V15, httpproxy_line, run, run_with};
+use ferret_checks::intel::CheckIntel;
+use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::{Severity, Verdict};
+use ferret_intel::Intel;
 use ferret_testkit::Tree;
 
 const IIS_HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Date: 2021-08-10 00:00:00\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
@@ -217,4 +219,65 @@ fn logs_before_the_window_are_unknown() {
     let r = proxyshell(&t);
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
     assert_eq!(r.verdict(Campaign::ProxyShell), Some(Verdict::Unknown));
+}
+
+#[test]
+fn a_loaded_intel_replaces_the_proxyshell_tables() {
+    let t = clean_server();
+    t.file(
+        format!("{IIS_DIR}/u_ex210812.log"),
+        iis(
+            "2021-08-12",
+            &["2021-08-12 03:04:05 10.0.0.2 POST /autodiscover/autodiscover.json @evil.example/mapi/nspi/?&Email=autodiscover/autodiscover.json%3F@evil.example 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 40"],
+        ),
+    );
+    let opts = |intel| CheckOptions {
+        campaigns: vec![Campaign::ProxyShell],
+        intel,
+        ..CheckOptions::default()
+    };
+    assert_eq!(run_with(t.root(), opts(CheckIntel::builtin())).of("PX001").len(), 1);
+    // A pack whose requests table lacks the `/mapi/` target no longer finds the request; one
+    // with an added target finds a request the built-in table does not know.
+    let edit = |add: &str| {
+        let files: Vec<(String, Vec<u8>)> = Intel::builtin_files()
+            .iter()
+            .map(|(p, text)| {
+                let text = if *p == "proxyshell/requests.tsv" {
+                    let kept: String = text
+                        .lines()
+                        .filter(|l| !l.starts_with("target\t/mapi/"))
+                        .flat_map(|l| [l, "\n"])
+                        .collect();
+                    format!("{kept}{add}")
+                } else {
+                    (*text).to_owned()
+                };
+                ((*p).to_owned(), text.into_bytes())
+            })
+            .collect();
+        let intel =
+            Intel::from_texts(files.iter().map(|(p, t)| (p.as_str(), t.as_slice()))).unwrap();
+        std::sync::Arc::new(CheckIntel::from_intel(std::sync::Arc::new(intel)).unwrap())
+    };
+    let r = run_with(t.root(), opts(edit("")));
+    assert!(r.of("PX001").is_empty(), "{:#?}", r.findings);
+    t.file(
+        format!("{IIS_DIR}/u_ex210813.log"),
+        iis(
+            "2021-08-13",
+            &["2021-08-13 03:04:05 10.0.0.2 POST /autodiscover/autodiscover.json @x.example/added-by-pack/?&Email=autodiscover/autodiscover.json%3F@x.example 443 - 203.0.113.9 python-requests/2.26.0 - 200 0 0 40"],
+        ),
+    );
+    let msgs = |r: &common::Run| -> Vec<String> {
+        r.of("PX001").iter().map(|f| f.message.clone().unwrap_or_default()).collect()
+    };
+    let builtin = msgs(&run_with(t.root(), opts(CheckIntel::builtin())));
+    assert!(builtin.len() == 1 && builtin[0].contains("/mapi/"), "{builtin:?}");
+    let added =
+        "target\t/added-by-pack/\tcritical\ta test row\tA test advisory\t2026-01-05\thigh\n";
+    let r = run_with(t.root(), opts(edit(added)));
+    let edited = msgs(&r);
+    assert!(edited.len() == 1 && edited[0].contains("/added-by-pack/"), "{edited:?}");
+    assert_eq!(r.verdict(Campaign::ProxyShell), Some(Verdict::Affected));
 }

@@ -150,9 +150,15 @@ impl Summary {
     /// not decide a verdict).
     pub fn has_findings(&self) -> bool {
         match self.affected_campaigns() {
-            Some(affected) => !affected.is_empty(),
+            Some(affected) => !affected.is_empty() || self.network_findings() > 0,
             None => self.findings_total() > 0,
         }
+    }
+
+    /// `ferret check`'s findings of known-bad infrastructure contacted at evidence level
+    /// (`details["network_findings"]`): they decide the exit status but no campaign's verdict.
+    fn network_findings(&self) -> u64 {
+        self.details.get("network_findings").and_then(serde_json::Value::as_u64).unwrap_or(0)
     }
 
     /// The one-line result every renderer prints, agreeing with the exit status:
@@ -167,6 +173,10 @@ impl Summary {
         let affected = self.affected_campaigns();
         if self.has_findings() {
             let what = match &affected {
+                Some(a) if a.is_empty() => format!(
+                    "FINDINGS: known-bad infrastructure contacted ({}); no campaign affected",
+                    self.network_findings()
+                ),
                 Some(a) => format!("AFFECTED: {}", a.join(", ")),
                 None => "FINDINGS".to_owned(),
             };

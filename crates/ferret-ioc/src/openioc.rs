@@ -18,13 +18,14 @@
 
 use std::collections::BTreeMap;
 
-use ferret_core::RuleRef;
+use ferret_core::{RuleRef, Severity};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::expr::{Cmp, Expr, Field, NumOp, Term};
 use crate::hashlist::parse_hex_digest;
 use crate::names::compile;
+use crate::network::{NetIndicator, NetKind, normalise};
 use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, HashKind, HashMeta, LoadCtx};
 
 const MAX_DEPTH: usize = 64;
@@ -78,6 +79,8 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
     let mut text_target: Option<&'static str> = None;
     let mut in_metadata = false;
     let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
+    // Network items that alone satisfy the indicator (every enclosing frame is OR).
+    let mut net: Vec<(NetKind, String, usize)> = Vec::new();
     let mut saw_root = false;
     loop {
         let pos = reader.buffer_position();
@@ -173,6 +176,13 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
                     "metadata" => in_metadata = false,
                     "indicatoritem" => {
                         if let Some(it) = item.take() {
+                            if let Some(kind) = net_kind(&it.search)
+                                && it.condition == "is"
+                                && !it.negate
+                                && stack.iter().all(|(and, _)| !and)
+                            {
+                                net.push((kind, it.content.trim().to_owned(), it.line));
+                            }
                             let term = build_term(ctx, &it, &mut unsupported);
                             match stack.last_mut() {
                                 Some((_, children)) => children.push(term),
@@ -209,6 +219,14 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
         _ => Expr::And(roots),
     }
     .simplify();
+    if !net.is_empty() {
+        add_network(ctx, &meta, &net);
+        unsupported.retain(|k, _| net_kind(k).is_none());
+        if expr_is_empty(&expr) || expr.all_unknown() {
+            // Network items only: loaded for the log detectors, nothing for files.
+            return;
+        }
+    }
     let listing =
         unsupported.iter().map(|(k, n)| format!("{k} ({n})")).collect::<Vec<_>>().join(", ");
     if expr_is_empty(&expr) || expr.all_unknown() {
@@ -243,6 +261,48 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
             references: meta.links.clone(),
         };
         ctx.add_compound(rule, DEFAULT_COMPOUND_SCORE, expr, "openioc");
+    }
+}
+
+/// The network indicator kind of an item's `search`, if it names a contacted host, address or
+/// URL.
+fn net_kind(search: &str) -> Option<NetKind> {
+    match search.to_ascii_lowercase().as_str() {
+        "dnsentryitem/host" | "dnsentryitem/recordname" | "network/dns" => Some(NetKind::Domain),
+        "portitem/remoteip" | "processitem/portlist/portitem/remoteip" => Some(NetKind::Ip),
+        "urlhistoryitem/url" => Some(NetKind::Url),
+        _ => None,
+    }
+}
+
+/// Adds the network items of a document, named by its id and the item's line.
+fn add_network(ctx: &mut LoadCtx<'_>, meta: &Meta, net: &[(NetKind, String, usize)]) {
+    let name = [&meta.short_description, &meta.description]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .unwrap_or("OpenIOC indicator");
+    let name: String = name.chars().take(300).collect();
+    let id = if meta.id.is_empty() { ctx.source().to_owned() } else { meta.id.clone() };
+    for (kind, value, line) in net {
+        let Some(v) = normalise(*kind, value) else {
+            ctx.line_problem(*line, format!("'{value:.80}' is not a valid {}", kind.as_str()));
+            continue;
+        };
+        let rule = RuleRef {
+            id: id.clone(),
+            name: name.clone(),
+            source: Some(ctx.source_at(*line)),
+            references: meta.links.clone(),
+        };
+        let origin = format!("OpenIOC {id} line {line}");
+        ctx.add_network(NetIndicator {
+            kind: *kind,
+            value: v,
+            rule,
+            severity: Severity::High,
+            origin,
+        });
     }
 }
 
@@ -385,5 +445,42 @@ mod tests {
         assert!(matches!(attr_for("fileWriteEvent/fullPath"), Some(Attr::Str(Field::FullPath))));
         assert!(attr_for("processEvent/process").is_none());
         assert!(attr_for("garbage").is_none());
+    }
+
+    #[test]
+    fn network_items_of_an_or_indicator_load_for_logs() {
+        let doc = r#"<?xml version="1.0" encoding="us-ascii"?>
+<ioc xmlns="http://schemas.mandiant.com/2010/ioc" id="0f3c2a1e-7d55-4c0b-9f1e-2b7a3c4d5e6f">
+  <short_description>C2 of the test intrusion</short_description>
+  <definition>
+    <Indicator operator="OR" id="i1">
+      <IndicatorItem id="a" condition="is">
+        <Context document="DnsEntryItem" search="DnsEntryItem/Host" type="mir"/>
+        <Content type="string">C2.BadInfra.example</Content>
+      </IndicatorItem>
+      <IndicatorItem id="b" condition="is">
+        <Context document="PortItem" search="PortItem/remoteIP" type="mir"/>
+        <Content type="IP">198.51.100.23</Content>
+      </IndicatorItem>
+      <Indicator operator="AND" id="i2">
+        <IndicatorItem id="c" condition="is">
+          <Context document="Network" search="Network/DNS" type="mir"/>
+          <Content type="string">only-with-port.example</Content>
+        </IndicatorItem>
+        <IndicatorItem id="d" condition="is">
+          <Context document="PortItem" search="PortItem/remotePort" type="mir"/>
+          <Content type="int">8443</Content>
+        </IndicatorItem>
+      </Indicator>
+    </Indicator>
+  </definition>
+</ioc>"#;
+        let mut set = crate::IocSet::new();
+        let mut problems = Vec::new();
+        set.load(crate::IocFormat::OpenIoc, "test.ioc", doc, &mut problems);
+        let vals: Vec<&str> = set.network().iter().map(|n| n.value.as_str()).collect();
+        assert_eq!(vals, ["c2.badinfra.example", "198.51.100.23"], "{problems:?}");
+        assert!(set.network().iter().all(|n| n.origin.contains("0f3c2a1e")));
+        assert!(problems.iter().all(|p| !p.reason.contains("not loaded")), "{problems:?}");
     }
 }

@@ -14,18 +14,24 @@
 //! file — a sound under-approximation (one file satisfying both does satisfy the pattern);
 //! time qualifiers are ignored for files at rest; `REPEATS` makes its observation unknown.
 //!
+//! Network comparisons (`domain-name:value`, `ipv4-addr:value`, `ipv6-addr:value`,
+//! `url:value` with `=` or `IN`) in a pattern of alternatives (no `AND`, `FOLLOWEDBY`, `NOT` or
+//! qualifier) are loaded as network indicators ([`crate::IocSet::network`]) for the log
+//! detectors, each naming the indicator's id; a pattern with nothing else is not reported.
+//!
 //! Each indicator whose pattern has unknown parts is reported once (at most
 //! [`MAX_NOTES`] such problems a file, then one summary); one whose pattern has nothing a
 //! file can satisfy is reported and left out.
 
 use std::fmt::Write as _;
 
-use ferret_core::RuleRef;
+use ferret_core::{RuleRef, Severity};
 use serde_json::Value;
 
 use crate::expr::{Cmp, Expr, Field, NumOp, Term};
 use crate::hashlist::parse_hex_digest;
 use crate::names::compile;
+use crate::network::{NetIndicator, NetKind, normalise};
 use crate::{DEFAULT_COMPOUND_SCORE, DEFAULT_HASH_SCORE, Digest, HashMeta, LoadCtx};
 
 /// Most per-indicator "unsupported" problems reported for one file.
@@ -97,6 +103,38 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
             report(ctx, format!("indicator {id}: no pattern"));
             continue;
         };
+        let net = network_values(pattern);
+        let net_added = !net.is_empty();
+        if net_added {
+            let (name, references) = name_and_refs(obj, pattern);
+            let source = match line {
+                Some(l) => ctx.source_at(l),
+                None => ctx.source().to_owned(),
+            };
+            for (kind, value) in net {
+                let Some(value) = normalise(kind, &value) else {
+                    report(
+                        ctx,
+                        format!("indicator {id}: '{value:.80}' is not a valid {}", kind.as_str()),
+                    );
+                    continue;
+                };
+                let rule = RuleRef {
+                    id: id.clone(),
+                    name: name.clone(),
+                    source: Some(source.clone()),
+                    references: references.clone(),
+                };
+                let origin = format!("STIX {id}");
+                ctx.add_network(NetIndicator {
+                    kind,
+                    value,
+                    rule,
+                    severity: Severity::High,
+                    origin,
+                });
+            }
+        }
         let mut unsupported = Vec::new();
         let expr = match parse_pattern(pattern, &mut unsupported) {
             Ok(e) => e.simplify(),
@@ -107,6 +145,13 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
         };
         unsupported.sort();
         unsupported.dedup();
+        if expr.all_unknown() && net_added {
+            // A network pattern: loaded above for the log detectors, nothing for files.
+            continue;
+        }
+        if net_added {
+            unsupported.retain(|u| !NET_OBJECTS.iter().any(|o| *u == format!("object type '{o}'")));
+        }
         if expr.all_unknown() {
             report(
                 ctx,
@@ -123,22 +168,7 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
                 format!("indicator {id}: parts evaluate as unknown: {}", unsupported.join(", ")),
             );
         }
-        let name = obj
-            .get("name")
-            .and_then(Value::as_str)
-            .or_else(|| obj.get("description").and_then(Value::as_str))
-            .unwrap_or(pattern);
-        let mut references = Vec::new();
-        if let Some(Value::Array(refs)) = obj.get("external_references") {
-            for r in refs {
-                if let Some(u) = r.get("url").and_then(Value::as_str)
-                    && !references.iter().any(|x| x == u)
-                {
-                    references.push(u.to_owned());
-                }
-            }
-        }
-        let name: String = name.chars().take(300).collect();
+        let (name, references) = name_and_refs(obj, pattern);
         if let Some(digests) = expr.as_digest_alternatives() {
             for d in digests {
                 let meta = HashMeta { id: Some(&id), name: &name, line, references: &references };
@@ -164,6 +194,81 @@ pub(crate) fn load(ctx: &mut LoadCtx<'_>, text: &str) {
     if indicators == 0 {
         ctx.problem(None, "no indicator objects in this STIX document");
     }
+}
+
+/// An indicator's name (its `name`, else its description, else the pattern; at most 300
+/// characters) and the URLs of its external references.
+fn name_and_refs(obj: &Value, pattern: &str) -> (String, Vec<String>) {
+    let name = obj
+        .get("name")
+        .and_then(Value::as_str)
+        .or_else(|| obj.get("description").and_then(Value::as_str))
+        .unwrap_or(pattern);
+    let mut references = Vec::new();
+    if let Some(Value::Array(refs)) = obj.get("external_references") {
+        for r in refs {
+            if let Some(u) = r.get("url").and_then(Value::as_str)
+                && !references.iter().any(|x| x == u)
+            {
+                references.push(u.to_owned());
+            }
+        }
+    }
+    (name.chars().take(300).collect(), references)
+}
+
+/// The STIX object types whose `value` is a network indicator.
+const NET_OBJECTS: [&str; 4] = ["domain-name", "ipv4-addr", "ipv6-addr", "url"];
+
+/// The network values a pattern names as alternatives: `domain-name:value`,
+/// `ipv4-addr:value`, `ipv6-addr:value` and `url:value` compared with `=` or `IN`, in a
+/// pattern without `AND`, `FOLLOWEDBY`, `NOT` or qualifiers (each value alone satisfies it).
+/// Empty otherwise.
+pub(crate) fn network_values(pattern: &str) -> Vec<(NetKind, String)> {
+    let Ok(toks) = tokenize(pattern) else { return Vec::new() };
+    let joins = ["AND", "FOLLOWEDBY", "NOT", "WITHIN", "REPEATS", "START", "STOP"];
+    if toks
+        .iter()
+        .any(|t| matches!(t, Tok::Ident(k) if joins.iter().any(|j| k.eq_ignore_ascii_case(j))))
+    {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        i += 1;
+        let Tok::Ident(obj) = t else { continue };
+        let kind = match obj.to_ascii_lowercase().as_str() {
+            "domain-name" => NetKind::Domain,
+            "ipv4-addr" | "ipv6-addr" => NetKind::Ip,
+            "url" => NetKind::Url,
+            _ => continue,
+        };
+        if toks.get(i) != Some(&Tok::Punct(":"))
+            || !matches!(toks.get(i + 1), Some(Tok::Ident(p)) if p == "value")
+        {
+            continue;
+        }
+        match (toks.get(i + 2), toks.get(i + 3)) {
+            (Some(Tok::Punct("=")), Some(Tok::Str(v))) => {
+                out.push((kind, v.clone()));
+                i += 4;
+            }
+            (Some(Tok::Ident(k)), Some(Tok::Punct("("))) if k.eq_ignore_ascii_case("IN") => {
+                i += 4;
+                while let Some(t) = toks.get(i) {
+                    match t {
+                        Tok::Str(v) => out.push((kind, v.clone())),
+                        Tok::Punct(",") => {}
+                        _ => break,
+                    }
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn needs_digest_only(e: &Expr) -> bool {
@@ -713,6 +818,22 @@ mod tests {
         assert!(u.is_empty());
         assert_eq!(e.simplify().as_digest_alternatives().unwrap().len(), 2);
         let (_, u) = parse("[file:hashes.SSDEEP = 'x'] OR [ipv4-addr:value = '10.0.0.1']");
+        assert_eq!(
+            network_values("[file:hashes.SSDEEP = 'x'] OR [ipv4-addr:value = '10.0.0.1']"),
+            vec![(NetKind::Ip, "10.0.0.1".to_owned())]
+        );
+        assert_eq!(
+            network_values("[domain-name:value IN ('a.example', 'b.example') OR url:value = 'http://c.example/x']").len(),
+            3
+        );
+        assert!(
+            network_values("[domain-name:value = 'a.example' AND network-traffic:dst_port = 443]")
+                .is_empty()
+        );
+        assert!(
+            network_values("[domain-name:value = 'a.example'] FOLLOWEDBY [file:name = 'x']")
+                .is_empty()
+        );
         assert_eq!(u, vec!["file hash 'SSDEEP'".to_owned(), "object type 'ipv4-addr'".to_owned()]);
     }
 

@@ -13,6 +13,12 @@
 //! | `sunburst/network.tsv` | SB005 (stage-2 domains and addresses) |
 //! | `proxylogon/webshells.tsv` | PL006 (web-shell hashes and names) |
 //! | `proxylogon/client-ips.tsv` | PL008 (published client addresses) |
+//! | `ivanti-connect-secure/families.tsv` | IC001 (hashes, names, paths, product files) |
+//! | `ivanti-connect-secure/markers.tsv` | IC001 (the families' code markers) |
+//! | `ivanti-connect-secure/requests.tsv` | IC002 (exploitation requests) |
+//! | `proxyshell/requests.tsv` | PX001 (Autodiscover endpoints and back-end targets) |
+//! | `proxyshell/cmdlets.tsv` | PX002 (cmdlets) |
+//! | `proxyshell/webshells.tsv` | PX003 (exported web shells) |
 //! | `campaigns/windows.tsv` | the verdicts (each campaign's time window) |
 //!
 //! [`CheckIntel::sha256`] is the loaded intel's identity; reports carry it as
@@ -23,7 +29,9 @@ use std::sync::{Arc, LazyLock};
 
 use ferret_intel::{Intel, IntelError, Row};
 
+pub mod ivanti;
 pub mod proxylogon;
+pub mod proxyshell;
 pub mod pulse;
 pub mod sunburst;
 
@@ -46,6 +54,18 @@ pub mod tables {
     pub const PROXYLOGON_WEBSHELLS: &str = "proxylogon/webshells.tsv";
     /// ProxyLogon published client addresses.
     pub const PROXYLOGON_CLIENT_IPS: &str = "proxylogon/client-ips.tsv";
+    /// Ivanti Connect Secure family files.
+    pub const IVANTI_FAMILIES: &str = "ivanti-connect-secure/families.tsv";
+    /// Ivanti Connect Secure families' code markers.
+    pub const IVANTI_MARKERS: &str = "ivanti-connect-secure/markers.tsv";
+    /// Ivanti Connect Secure exploitation requests.
+    pub const IVANTI_REQUESTS: &str = "ivanti-connect-secure/requests.tsv";
+    /// ProxyShell Autodiscover requests.
+    pub const PROXYSHELL_REQUESTS: &str = "proxyshell/requests.tsv";
+    /// ProxyShell cmdlets.
+    pub const PROXYSHELL_CMDLETS: &str = "proxyshell/cmdlets.tsv";
+    /// ProxyShell exported web shells.
+    pub const PROXYSHELL_WEBSHELLS: &str = "proxyshell/webshells.tsv";
     /// Each campaign's time window.
     pub const WINDOWS: &str = "campaigns/windows.tsv";
 }
@@ -66,6 +86,10 @@ pub struct CheckIntel {
     pub webshells: WebShells,
     /// ProxyLogon published client addresses (`proxylogon/client-ips.tsv`).
     pub client_ips: Vec<String>,
+    /// Ivanti Connect Secure (`ivanti-connect-secure/*.tsv`).
+    pub ivanti: ivanti::Ivanti,
+    /// ProxyShell (`proxyshell/*.tsv`).
+    pub proxyshell: proxyshell::ProxyShell,
     windows: BTreeMap<Campaign, Window>,
 }
 
@@ -114,6 +138,8 @@ impl CheckIntel {
             one_of(tables::PROXYLOGON_CLIENT_IPS, row, "kind", &["ipv4", "ipv6"])?;
             client_ips.push(row.field("value").to_owned());
         }
+        let ivanti = ivanti::Ivanti::from_intel(&intel)?;
+        let proxyshell = proxyshell::ProxyShell::from_intel(&intel)?;
         let mut windows = BTreeMap::new();
         for row in intel.rows(tables::WINDOWS) {
             let Some(c) = Campaign::parse(row.field("campaign")) else { continue };
@@ -129,6 +155,8 @@ impl CheckIntel {
             network,
             webshells,
             client_ips,
+            ivanti,
+            proxyshell,
             windows,
         })
     }
@@ -142,6 +170,8 @@ impl CheckIntel {
             network: Network::default(),
             webshells: WebShells::default(),
             client_ips: Vec::new(),
+            ivanti: ivanti::Ivanti::default(),
+            proxyshell: proxyshell::ProxyShell::default(),
             windows: BTreeMap::new(),
         }
     }
@@ -181,6 +211,12 @@ mod tests {
         assert!(k.network.len() > 2000);
         assert!(k.webshells.rows.len() > 40);
         assert_eq!(k.client_ips.len(), 15);
+        assert!(k.ivanti.families.rows.len() > 30);
+        assert!(k.ivanti.markers.sets.len() >= 8);
+        assert!(k.ivanti.requests.len() >= 6);
+        assert!(!k.proxyshell.requests.endpoints.is_empty());
+        assert!(k.proxyshell.cmdlets.len() >= 4);
+        assert!(!k.proxyshell.webshells.magic.is_empty());
         assert_eq!(k.windows.len(), Campaign::ALL.len());
         assert_eq!(sha256(), Intel::builtin().unwrap().sha256());
     }
@@ -192,5 +228,18 @@ mod tests {
         let e = CheckIntel::from_intel(Arc::new(intel)).unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.reason.contains("kind"), "{e}");
+    }
+
+    #[test]
+    fn campaign_tables_refuse_bad_rows_with_table_and_line() {
+        let t = "kind\tvalue\tseverity\tsource\tpublished\tconfidence\nendpoint\t/a\t\ts\t2021-01-01\thigh\ntarget\t/b\tsevere\ts\t2021-01-01\thigh\n";
+        let intel = Intel::from_texts([(tables::PROXYSHELL_REQUESTS, t.as_bytes())]).unwrap();
+        let e = CheckIntel::from_intel(Arc::new(intel)).unwrap_err();
+        assert_eq!((e.path.as_str(), e.line), (tables::PROXYSHELL_REQUESTS, 3));
+        let t = "set\tfamily\tliteral\tneed\tsource\tpublished\tconfidence\ns\tF\tabc\tmany\ts\t2024-01-01\thigh\n";
+        let intel = Intel::from_texts([(tables::IVANTI_MARKERS, t.as_bytes())]).unwrap();
+        let e = CheckIntel::from_intel(Arc::new(intel)).unwrap_err();
+        assert_eq!((e.path.as_str(), e.line), (tables::IVANTI_MARKERS, 2));
+        assert!(e.reason.contains("need"), "{e}");
     }
 }

@@ -10,13 +10,13 @@ use ferret_intel::Confidence;
 use md5::Digest as _;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
+use crate::intel::CheckIntel;
 use crate::inventory::Marker;
 use crate::ivanti::{
-    Indicator, Kind, MARKERS, REF_AA24_060B, REF_ED_24_01, REF_MANDIANT_2024, REF_MANDIANT_2025_01,
-    REF_MANDIANT_2025_04, REF_VOLEXITY_2024, by_hash, by_name, product_file, score_for,
-    severity_of,
+    Indicator, Kind, REF_AA24_060B, REF_ED_24_01, REF_MANDIANT_2024, REF_MANDIANT_2025_01,
+    REF_MANDIANT_2025_04, REF_VOLEXITY_2024, score_for, severity_of,
 };
 use crate::pulse::{in_appliance_area, norm};
 
@@ -41,8 +41,8 @@ pub static DETECTOR: Registration = Registration {
                    `lastauthserverused.js`, THINSPOOL and the modified `sessionserver.pl`, \
                    ZIPLINE, GLASSTOKEN, the SPAWNANT installer, the PHASEJAM dropper), as many \
                    of them as the rule requires; and names or paths the product never ships \
-                   (ZIPLINE's `libsecure.so.1`; the THINSPOOL dropper \
-                   `/home/etc/sql/dsserver/sessionserver.sh`, the backups the PHASEJAM dropper \
+                   (the shared library ZIPLINE preloads; the THINSPOOL dropper's shell script \
+                   beside `sessionserver.pl`, the backups the PHASEJAM dropper \
                    keeps, the temporary files of the TRAILBLAZE/BRUSHFIRE dropper in `/tmp`). \
                    Genuine files the families modify (`compcheckresult.cgi`, `visits.py`, \
                    `lastauthserverused.js`, `DSUpgrade.pm`, `getComponent.cgi`, \
@@ -72,14 +72,15 @@ pub static DETECTOR: Registration = Registration {
             ],
         },
     },
-    build: stateless::<FamilyFile>,
+    build: |o| Ok(Box::new(FamilyFile { intel: o.intel.clone() })),
 };
 
 /// Largest file hashed (the published samples are far smaller).
 const MAX_SIZE: u64 = 64 * 1024 * 1024;
 
-#[derive(Default)]
-struct FamilyFile;
+struct FamilyFile {
+    intel: std::sync::Arc<CheckIntel>,
+}
 
 /// Where the appliance keeps its Python API, besides the Pulse areas.
 fn in_area(n: &str) -> bool {
@@ -93,22 +94,25 @@ fn finding(path: &Path, ind: &Indicator, score: u8) -> ferret_core::Finding {
         .with_path(path)
         .with_message(format!("Ivanti Connect Secure intrusion family file: {}", ind.family))
         .with_score(score);
-    f.push_evidence(evidence("family", ind.family));
+    f.push_evidence(evidence("family", &ind.family));
     if !ind.name.is_empty() {
-        f.push_evidence(evidence("published_name", ind.name));
+        f.push_evidence(evidence("published_name", &ind.name));
     }
-    f.push_evidence(evidence("source", ind.source));
+    f.push_evidence(evidence("source", &ind.source));
     f
 }
 
 impl Detector for FamilyFile {
     fn wants_file(&self, path: &Path, size: u64) -> bool {
         let n = norm(path);
-        by_name(&n).is_some() || (size <= MAX_SIZE && (in_area(&n) || product_file(&n).is_some()))
+        let fam = &self.intel.ivanti.families;
+        fam.by_name(&n).is_some()
+            || (size <= MAX_SIZE && (in_area(&n) || fam.product_file(&n).is_some()))
     }
 
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
         let n = norm(file.path);
+        let fam = &self.intel.ivanti.families;
         if let Ok(content) = file.content()
             && file.size <= MAX_SIZE
         {
@@ -116,7 +120,7 @@ impl Detector for FamilyFile {
             let md5 = hex::encode(md5::Md5::digest(content));
             let sha1 = hex::encode(sha1::Sha1::digest(content));
             for h in [sha256.as_str(), &sha1, &md5] {
-                if let Some(i) = by_hash(h) {
+                if let Some(i) = fam.by_hash(h) {
                     let mut f = finding(file.path, i, 100);
                     f.push_evidence(evidence("matched", &format!("hash {h}")));
                     f.push_evidence(evidence("sha256", &sha256));
@@ -124,8 +128,8 @@ impl Detector for FamilyFile {
                     return;
                 }
             }
-            if let Some((set, found)) = MARKERS.matching(content) {
-                let product = product_file(&n);
+            if let Some((set, found)) = self.intel.ivanti.markers.matching(content) {
+                let product = fam.product_file(&n);
                 let mut f = DETECTOR
                     .info
                     .finding()
@@ -136,18 +140,18 @@ impl Detector for FamilyFile {
                         if product.is_some() { " in a genuine product file" } else { "" }
                     ))
                     .with_score(score_for(severity_of(set.confidence, Severity::Critical)));
-                f.push_evidence(evidence("family", set.family));
+                f.push_evidence(evidence("family", &set.family));
                 f.push_evidence(evidence("markers", &found.join(" | ")));
-                f.push_evidence(evidence("marker_source", set.source));
+                f.push_evidence(evidence("marker_source", &set.source));
                 if let Some(p) = product {
-                    f.push_evidence(evidence("product_file", p.name));
+                    f.push_evidence(evidence("product_file", &p.name));
                 }
                 f.push_evidence(evidence("sha256", &sha256));
                 out.finding(f);
                 return;
             }
         }
-        if let Some(i) = by_name(&n) {
+        if let Some(i) = fam.by_name(&n) {
             // A name decides only when its source is sure of it; otherwise it is a lead.
             let sev =
                 if i.confidence == Confidence::High { Severity::High } else { Severity::Medium };

@@ -1,6 +1,6 @@
 //! ProxyShell (CVE-2021-34473, CVE-2021-34523, CVE-2021-31207) detectors, one file each, and
-//! what they share: the references and the tables under `intel/proxyshell/`, read through
-//! [`intel`].
+//! what they share: the references and the tables under `intel/proxyshell/`, read from the
+//! run's loaded intel ([`crate::intel::CheckIntel::proxyshell`]).
 //!
 //! The chain: a pre-authentication path confusion in Exchange's Autodiscover front end reaches
 //! back-end endpoints (MAPI, PowerShell remoting) as any user (CVE-2021-34473), the PowerShell
@@ -13,7 +13,6 @@ pub mod px002_mailbox_export;
 pub mod px003_exported_web_shell;
 
 use ferret_core::Severity;
-use ferret_intel::{Intel, Row};
 
 /// Orange Tsai's write-up of the chain (ZDI).
 pub const REF_ZDI: &str = "ZDI (Orange Tsai), From Pwn2Own 2021: A New Attack Surface on Microsoft Exchange - ProxyShell! <https://www.zerodayinitiative.com/blog/2021/8/17/from-pwn2own-2021-a-new-attack-surface-on-microsoft-exchange-proxyshell>";
@@ -23,26 +22,6 @@ pub const REF_BLACKHAT: &str = "Orange Tsai, ProxyLogon is Just the Tip of the I
 pub const REF_CISA: &str = "CISA, Urgent: Protect Against Active Exploitation of ProxyShell Vulnerabilities <https://www.cisa.gov/news-events/alerts/2021/08/21/urgent-protect-against-active-exploitation-proxyshell-vulnerabilities>";
 /// Huntress's write-up of the exploitation in the wild.
 pub const REF_HUNTRESS: &str = "Huntress, Rapid Response: Microsoft Exchange Servers Still Vulnerable to ProxyShell Exploit <https://www.huntress.com/blog/rapid-response-microsoft-exchange-servers-still-vulnerable-to-proxyshell-exploit>";
-
-/// The intel the ProxyShell detectors read: today the built-in tables.
-pub fn intel() -> Option<&'static Intel> {
-    Intel::builtin().ok()
-}
-
-/// The rows of one of this campaign's tables (`requests.tsv`, …).
-fn rows(table: &str) -> Vec<&'static Row> {
-    intel().map(|i| i.rows(&format!("proxyshell/{table}")).collect()).unwrap_or_default()
-}
-
-/// A table's `severity` field.
-fn severity(text: &str) -> Severity {
-    match text {
-        "critical" => Severity::Critical,
-        "high" => Severity::High,
-        "medium" => Severity::Medium,
-        _ => Severity::Low,
-    }
-}
 
 /// `%xx` decoding (invalid escapes kept).
 fn url_decode(s: &str) -> String {

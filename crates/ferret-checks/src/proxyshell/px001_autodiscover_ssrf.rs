@@ -3,18 +3,14 @@
 //! holds an `@` followed by a back-end path (`/mapi/`, `/powershell`). The patterns are
 //! `intel/proxyshell/requests.tsv`.
 
-use std::sync::LazyLock;
-
 use ferret_core::Severity;
 use ferret_logs::Event;
 
-use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, field, stateless,
-};
+use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, field};
+use crate::intel::CheckIntel;
+use crate::intel::proxyshell::Requests;
 use crate::inventory::LogSource;
-use crate::proxyshell::{
-    REF_BLACKHAT, REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for, severity, url_decode,
-};
+use crate::proxyshell::{REF_BLACKHAT, REF_CISA, REF_HUNTRESS, REF_ZDI, score_for, url_decode};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -48,48 +44,23 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_ZDI, REF_BLACKHAT, REF_CISA, REF_HUNTRESS],
         },
     },
-    build: stateless::<AutodiscoverSsrf>,
+    build: |o| Ok(Box::new(AutodiscoverSsrf { intel: o.intel.clone() })),
 };
 
-struct Patterns {
-    endpoints: Vec<String>,
-    targets: Vec<(String, Severity)>,
-}
-
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    let mut p = Patterns { endpoints: Vec::new(), targets: Vec::new() };
-    for r in rows("requests.tsv") {
-        let v = r.field("value").to_ascii_lowercase();
-        if v.is_empty() {
-            continue;
-        }
-        match r.field("kind") {
-            "endpoint" => p.endpoints.push(v),
-            "target" => p.targets.push((v, severity(r.field("severity")))),
-            _ => {}
-        }
-    }
-    p.targets.sort_by_key(|t| std::cmp::Reverse(t.1));
-    p
-});
-
 /// What a request shows: (back-end path, severity).
-pub(crate) fn classify(stem: &str, query: &str) -> Option<(String, Severity)> {
+pub(crate) fn classify(p: &Requests, stem: &str, query: &str) -> Option<(String, Severity)> {
     let stem = url_decode(stem).to_ascii_lowercase();
     let query = url_decode(query).to_ascii_lowercase();
-    if !PATTERNS.endpoints.iter().any(|e| stem.contains(e.as_str()) || query.contains(e.as_str())) {
+    if !p.endpoints.iter().any(|e| stem.contains(e.as_str()) || query.contains(e.as_str())) {
         return None;
     }
     let after_at = query.split_once('@').map(|(_, rest)| rest)?;
-    PATTERNS
-        .targets
-        .iter()
-        .find(|(t, _)| after_at.contains(t.as_str()))
-        .map(|(t, s)| (t.clone(), *s))
+    p.targets.iter().find(|(t, _)| after_at.contains(t.as_str())).map(|(t, s)| (t.clone(), *s))
 }
 
-#[derive(Default)]
-struct AutodiscoverSsrf;
+struct AutodiscoverSsrf {
+    intel: std::sync::Arc<CheckIntel>,
+}
 
 impl Detector for AutodiscoverSsrf {
     fn on_event(&self, ev: &Event, source: LogSource, out: &mut Out) {
@@ -98,7 +69,9 @@ impl Detector for AutodiscoverSsrf {
             _ => ("UrlStem", "UrlQuery", "HttpStatus", "ClientIpAddress"),
         };
         let (stem, query) = (field(ev, stem), field(ev, query));
-        let Some((target, sev)) = classify(&stem, &query) else { return };
+        let Some((target, sev)) = classify(&self.intel.proxyshell.requests, &stem, &query) else {
+            return;
+        };
         let mut f = DETECTOR.info.event_finding(ev).with_score(score_for(sev));
         f.message = Some(format!(
             "ProxyShell Autodiscover path confusion reaching `{target}` (CVE-2021-34473)"
@@ -118,6 +91,10 @@ impl Detector for AutodiscoverSsrf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify(stem: &str, query: &str) -> Option<(String, Severity)> {
+        super::classify(&CheckIntel::builtin().proxyshell.requests, stem, query)
+    }
 
     #[test]
     fn requests() {
@@ -139,7 +116,7 @@ mod tests {
             classify(ad, "Email=user@example.org&Protocol=ActiveSync&RedirectCount=1").is_none()
         );
         assert!(classify("/mapi/nspi/", "a@b/mapi/").is_none());
-        for e in &PATTERNS.endpoints {
+        for e in &CheckIntel::builtin().proxyshell.requests.endpoints {
             assert!(e.contains(DETECTOR.info.needles[0]), "the needle must stay necessary");
         }
     }

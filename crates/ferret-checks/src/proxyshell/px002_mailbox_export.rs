@@ -4,16 +4,14 @@
 //! `Mailbox Import Export` role granted before it. The cmdlets are
 //! `intel/proxyshell/cmdlets.tsv`.
 
-use std::sync::LazyLock;
-
 use ferret_core::{FieldValue, Fields as _, Severity};
 use ferret_logs::Event;
 
-use crate::detector::{
-    Campaign, Detector, Doc, Info, Input, Out, Registration, evidence, stateless,
-};
+use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
+use crate::intel::CheckIntel;
+use crate::intel::proxyshell::CmdletRule;
 use crate::inventory::LogSource;
-use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for, severity};
+use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, score_for};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -46,30 +44,8 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_ZDI, REF_CISA, REF_HUNTRESS],
         },
     },
-    build: stateless::<MailboxExport>,
+    build: |o| Ok(Box::new(MailboxExport { intel: o.intel.clone() })),
 };
-
-struct Rule {
-    cmdlet: String,
-    needs: String,
-    severity: Severity,
-    note: &'static str,
-}
-
-static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    let mut v: Vec<Rule> = rows("cmdlets.tsv")
-        .into_iter()
-        .filter(|r| !r.field("cmdlet").is_empty())
-        .map(|r| Rule {
-            cmdlet: r.field("cmdlet").to_ascii_lowercase(),
-            needs: r.field("needs").to_ascii_lowercase(),
-            severity: severity(r.field("severity")),
-            note: r.field("note"),
-        })
-        .collect();
-    v.sort_by_key(|r| std::cmp::Reverse(r.severity));
-    v
-});
 
 /// The event's text: its line, or every text field joined (structured events).
 fn event_text(ev: &Event) -> String {
@@ -96,21 +72,27 @@ fn event_text(ev: &Event) -> String {
 }
 
 /// The rule a record's text matches: (cmdlet, severity, note).
-pub(crate) fn classify(text: &str) -> Option<(&'static str, Severity, &'static str)> {
+pub(crate) fn classify<'r>(
+    rules: &'r [CmdletRule],
+    text: &str,
+) -> Option<(&'r str, Severity, &'r str)> {
     let lower = text.to_ascii_lowercase();
-    RULES
+    rules
         .iter()
         .find(|r| lower.contains(r.cmdlet.as_str()) && lower.contains(r.needs.as_str()))
-        .map(|r| (r.cmdlet.as_str(), r.severity, r.note))
+        .map(|r| (r.cmdlet.as_str(), r.severity, r.note.as_str()))
 }
 
-#[derive(Default)]
-struct MailboxExport;
+struct MailboxExport {
+    intel: std::sync::Arc<CheckIntel>,
+}
 
 impl Detector for MailboxExport {
     fn on_event(&self, ev: &Event, _: LogSource, out: &mut Out) {
         let text = event_text(ev);
-        let Some((cmdlet, sev, note)) = classify(&text) else { return };
+        let Some((cmdlet, sev, note)) = classify(&self.intel.proxyshell.cmdlets, &text) else {
+            return;
+        };
         let mut f = DETECTOR.info.event_finding(ev).with_score(score_for(sev));
         f.message = Some(format!("ProxyShell cmdlet: {note}"));
         f.push_evidence(evidence("cmdlet", cmdlet));
@@ -125,7 +107,8 @@ mod tests {
 
     #[test]
     fn records() {
-        let s = |t: &str| classify(t).map(|x| x.1);
+        let k = CheckIntel::builtin();
+        let s = |t: &str| classify(&k.proxyshell.cmdlets, t).map(|x| x.1);
         assert_eq!(
             s(
                 r##"New-MailboxExportRequest -Mailbox "admin@example.org" -IncludeFolders "#Drafts#" -FilePath "\\127.0.0.1\c$\inetpub\wwwroot\aspnet_client\x.aspx""##
@@ -140,7 +123,7 @@ mod tests {
             s(r#"New-ManagementRoleAssignment -Role "Mailbox Import Export" -User "admin""#),
             Some(Severity::Medium)
         );
-        for r in RULES.iter() {
+        for r in &k.proxyshell.cmdlets {
             assert!(r.cmdlet.contains(DETECTOR.info.needles[0]), "the needle must stay necessary");
         }
     }

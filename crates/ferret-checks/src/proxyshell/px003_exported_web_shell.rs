@@ -3,15 +3,16 @@
 //! server-side script). The markers are `intel/proxyshell/webshells.tsv`.
 
 use std::path::Path;
-use std::sync::LazyLock;
 
 use ferret_core::Severity;
 
 use crate::detector::{
-    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence, stateless,
+    Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration, evidence,
 };
+use crate::intel::CheckIntel;
+use crate::intel::proxyshell::ExportMarkers;
 use crate::inventory::{Marker, normalized};
-use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, rows, score_for};
+use crate::proxyshell::{REF_CISA, REF_HUNTRESS, REF_ZDI, score_for};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -43,58 +44,42 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_ZDI, REF_CISA, REF_HUNTRESS],
         },
     },
-    build: stateless::<ExportedWebShell>,
+    build: |o| Ok(Box::new(ExportedWebShell { intel: o.intel.clone() })),
 };
 
 /// Largest file read (an exported mailbox can be large; the header and script are near the
 /// start, but the script may follow any amount of mail).
 const MAX_SIZE: u64 = 256 * 1024 * 1024;
 
-struct Markers {
-    magic: Vec<&'static str>,
-    extensions: Vec<String>,
-    scripts: Vec<String>,
-}
-
-static MARKERS: LazyLock<Markers> = LazyLock::new(|| {
-    let mut m = Markers { magic: Vec::new(), extensions: Vec::new(), scripts: Vec::new() };
-    for r in rows("webshells.tsv") {
-        let v = r.field("value");
-        if v.is_empty() {
-            continue;
-        }
-        match r.field("kind") {
-            "magic" => m.magic.push(v),
-            "extension" => m.extensions.push(v.to_ascii_lowercase()),
-            "script" => m.scripts.push(v.to_ascii_lowercase()),
-            _ => {}
-        }
-    }
-    m
-});
-
 /// What a file's content shows: (magic, script marker found).
-pub(crate) fn classify(content: &[u8]) -> Option<(&'static str, Option<String>)> {
-    let magic = MARKERS.magic.iter().find(|m| content.starts_with(m.as_bytes()))?;
-    let script = MARKERS
+pub(crate) fn classify<'m>(
+    markers: &'m ExportMarkers,
+    content: &[u8],
+) -> Option<(&'m str, Option<String>)> {
+    let magic = markers.magic.iter().find(|m| content.starts_with(m.as_bytes()))?;
+    let script = markers
         .scripts
         .iter()
         .find(|s| content.windows(s.len()).any(|w| w.eq_ignore_ascii_case(s.as_bytes())));
-    Some((magic, script.cloned()))
+    Some((magic.as_str(), script.cloned()))
 }
 
-#[derive(Default)]
-struct ExportedWebShell;
+struct ExportedWebShell {
+    intel: std::sync::Arc<CheckIntel>,
+}
 
 impl Detector for ExportedWebShell {
     fn wants_file(&self, path: &Path, size: u64) -> bool {
         let n = normalized(path);
-        size <= MAX_SIZE && MARKERS.extensions.iter().any(|e| n.ends_with(e.as_str()))
+        size <= MAX_SIZE
+            && self.intel.proxyshell.webshells.extensions.iter().any(|e| n.ends_with(e.as_str()))
     }
 
     fn on_file(&self, file: &FileEntry<'_>, out: &mut Out) {
         let Ok(content) = file.content() else { return };
-        let Some((magic, script)) = classify(content) else { return };
+        let Some((magic, script)) = classify(&self.intel.proxyshell.webshells, content) else {
+            return;
+        };
         let sev = if script.is_some() { Severity::Critical } else { Severity::High };
         let mut f = DETECTOR.info.finding().with_path(file.path).with_score(score_for(sev));
         f.message = Some(if script.is_some() {
@@ -116,6 +101,11 @@ impl Detector for ExportedWebShell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify(content: &[u8]) -> Option<(String, Option<String>)> {
+        super::classify(&CheckIntel::builtin().proxyshell.webshells, content)
+            .map(|(m, s)| (m.to_owned(), s))
+    }
 
     #[test]
     fn content() {

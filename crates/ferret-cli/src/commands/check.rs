@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
+use ferret_checks::netioc::{NetIndicator, NetIndicators, NetKind};
 use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::Collector;
 
@@ -52,6 +53,11 @@ pub struct CheckArgs {
     pub size: crate::commands::common::SizeArgs,
     #[command(flatten)]
     pub filter: crate::commands::common::FilterArgs,
+    /// IOC files or folders (STIX 2.1, MISP event exports and feeds, OpenIOC) whose network
+    /// indicators (domains, IP addresses, URLs) are looked for in the logs read; each hit is a
+    /// finding naming the indicator's origin (repeatable).
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
     #[command(flatten)]
     pub intel: crate::commands::intel::IntelArgs,
     #[command(flatten)]
@@ -77,6 +83,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         examine,
         size,
         filter,
+        rules,
         intel,
         output: out,
     } = args;
@@ -95,6 +102,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         crate::commands::common::absolute_targets(&paths, &examine.excludes(&cfg))?;
     let (paths, missing) = crate::commands::common::existing_targets(paths, "check", &collector)?;
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let (network, rule_notes) = load_network(&rules, &collector)?;
     let opts = CheckOptions {
         paths,
         campaigns,
@@ -107,6 +115,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         max_file_size: size.max_file_size(&cfg, "check"),
         cancel: crate::interrupt::cancel_on_signals(),
         intel: intel.intel.clone(),
+        network: std::sync::Arc::new(NetIndicators::new(network)),
         ..CheckOptions::default()
     };
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
@@ -139,6 +148,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     if let Some(w) = &intel.info.warning {
         report.summary.notes.push(format!("warning: {w}"));
     }
+    report.summary.notes.extend(rule_notes);
     if !intel.missing.is_empty() {
         report.summary.notes.push(format!(
             "the intel pack has no table {}: the detectors reading them had nothing to look for",
@@ -148,4 +158,63 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
     report.tool.intel = Some(intel.info);
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))
+}
+
+/// The network indicators of the `--rules` files, and notes on what else they held.
+#[cfg(feature = "scan")]
+#[expect(clippy::unnecessary_wraps, reason = "the build without the scanner refuses --rules")]
+fn load_network(
+    paths: &[PathBuf],
+    sink: &Collector,
+) -> anyhow::Result<(Vec<NetIndicator>, Vec<String>)> {
+    if paths.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut problems = Vec::new();
+    let opts = ferret_scan::LoadOptions { builtin: false, paths: paths.to_vec(), cache_dir: None };
+    let rules = ferret_scan::RuleSet::load(&opts, &mut problems);
+    for p in problems {
+        ferret_core::Sink::problem(sink, p);
+    }
+    let list: Vec<NetIndicator> = rules
+        .iocs()
+        .network()
+        .iter()
+        .map(|n| NetIndicator {
+            kind: match n.kind.as_str() {
+                "domain" => NetKind::Domain,
+                "ip" => NetKind::Ip,
+                _ => NetKind::Url,
+            },
+            value: n.value.clone(),
+            rule: n.rule.clone(),
+            severity: n.severity,
+            origin: n.origin.clone(),
+        })
+        .collect();
+    let mut notes = vec![format!(
+        "--rules: {} network indicator(s) (domains, IP addresses, URLs) looked for in the logs",
+        list.len()
+    )];
+    let files: u64 =
+        rules.iocs().counts().iter().filter(|(k, _)| *k != "network").map(|(_, v)| *v).sum();
+    if files > 0 {
+        notes.push(format!(
+            "--rules: {files} file indicator(s) were not used: they are for `ferret scan`"
+        ));
+    }
+    Ok((list, notes))
+}
+
+/// Without the scanner, `--rules` cannot be read.
+#[cfg(not(feature = "scan"))]
+fn load_network(
+    paths: &[PathBuf],
+    _: &Collector,
+) -> anyhow::Result<(Vec<NetIndicator>, Vec<String>)> {
+    if paths.is_empty() {
+        Ok((Vec::new(), Vec::new()))
+    } else {
+        anyhow::bail!("--rules needs a ferret built with the `scan` feature")
+    }
 }

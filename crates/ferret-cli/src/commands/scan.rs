@@ -160,6 +160,12 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     for m in missing {
         summary.mark_incomplete(m);
     }
+    if let Some(n) = rules.iocs().counts().get("network").filter(|n| **n > 0) {
+        summary.notes.push(format!(
+            "{n} network indicator(s) (domains, IP addresses, URLs) loaded: they are not matched \
+             against files but looked for in logs by `ferret check --rules`"
+        ));
+    }
     for (p, others) in &rules.unusable_paths {
         let hint = if *others > 0 {
             format!(
