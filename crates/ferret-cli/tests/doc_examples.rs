@@ -55,6 +55,10 @@ enum Fixture {
     Iocs,
     /// A STIX 2.1 bundle.
     Stix,
+    /// A folder of STIX 2.1 bundles (as `ferret intel pull` writes them).
+    StixDir,
+    /// A MISP feed folder: `manifest.json` and one event file.
+    MispFeed,
     /// A folder of intel tables (a copy of the built-in `intel/` folder).
     Intel,
     /// A file an earlier example wrote (relative to the scratch folder).
@@ -82,6 +86,9 @@ const PATHS: &[(&str, Fixture)] = &[
     ("signature-base/iocs", Fixture::Iocs),
     ("iocs.json", Fixture::Stix),
     ("intel/", Fixture::Intel),
+    ("intel/ais", Fixture::StixDir),
+    ("misp-feed/", Fixture::MispFeed),
+    ("/mnt/logs", Fixture::Logs),
     ("before.manifest", Fixture::Alias("golden.manifest")),
     ("after.manifest", Fixture::Alias("golden.manifest")),
     ("exchange.manifest", Fixture::Alias("golden.manifest")),
@@ -195,7 +202,8 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
     if let Fixture::Alias(name) = fixture {
         return scratch.join(name);
     }
-    if at.exists() {
+    // The intel folder may already hold `intel/ais` (pulled bundles) from an earlier example.
+    if at.exists() && !matches!(fixture, Fixture::Intel) {
         return at.to_path_buf();
     }
     match fixture {
@@ -236,6 +244,26 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
             for (rel, text) in ferret_intel_tables(&repo) {
                 write(&at.join(rel), &text);
             }
+        }
+        Fixture::StixDir => {
+            make(Fixture::Stix, &at.join("taxii-000001.json"), scratch);
+        }
+        Fixture::MispFeed => {
+            let uuid = "5f0c6a2e-0000-4000-8000-000000000001";
+            write(
+                &at.join("manifest.json"),
+                &format!(
+                    "{{\"{uuid}\": {{\"info\": \"Example event\", \"date\": \"2021-03-02\", \"timestamp\": \"1614643200\"}}}}"
+                ),
+            );
+            write(
+                &at.join(format!("{uuid}.json")),
+                &format!(
+                    "{{\"Event\": {{\"uuid\": \"{uuid}\", \"info\": \"Example event\", \"threat_level_id\": \"1\", \"Attribute\": [\
+                     {{\"uuid\": \"5f0c6a2e-0000-4000-8000-000000000002\", \"type\": \"domain\", \"category\": \"Network activity\", \
+                     \"value\": \"c2.example.net\", \"to_ids\": true}}]}}}}"
+                ),
+            );
         }
         Fixture::Stix => write(
             at,
