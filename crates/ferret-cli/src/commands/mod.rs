@@ -42,7 +42,8 @@ pub struct Cli {
 /// The verbs.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Answer per campaign (ProxyLogon, SUNBURST, Pulse Secure): AFFECTED, NOT FOUND or UNKNOWN.
+    /// Answer per campaign (ProxyLogon, SUNBURST, Pulse and Ivanti Connect Secure, ProxyShell):
+    /// AFFECTED, NOT FOUND or UNKNOWN.
     Check(check::CheckArgs),
     /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
     Hunt(hunt::HuntArgs),
