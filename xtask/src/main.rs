@@ -1,9 +1,10 @@
 //! `cargo xtask`: ferret's project automation (tidy checks, fuzzing; `detectors` renders
 //! `docs/detectors.md` from the detector registry, `graph` the crate graph of
-//! `ARCHITECTURE.md` from `cargo metadata`).
+//! `ARCHITECTURE.md` from `cargo metadata`, `man` the manual pages and completions from the
+//! `ferret` binary ([`man`])).
 //!
 //! `tidy` checks: every source file starts with a `//!` header; `docs/detectors.md` is
-//! fresh; every declared dependency is used ([`deps`]); no two files of a crate depend on each
+//! fresh; `docs/man/` and `docs/completions/` are what the binary generates ([`man`]); every declared dependency is used ([`deps`]); no two files of a crate depend on each
 //! other ([`modloops`]); the crate graph in `ARCHITECTURE.md` is `cargo metadata`'s ([`graph`]);
 //! no Rust source under `crates/` holds an indicator literal outside tests ([`indicators`]).
 
@@ -11,6 +12,7 @@ mod deps;
 mod graph;
 mod indicators;
 mod lex;
+mod man;
 mod metadata;
 mod modloops;
 
@@ -20,6 +22,7 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask tidy
        cargo xtask detectors
        cargo xtask graph
+       cargo xtask man
        cargo xtask fuzz --list
        cargo xtask fuzz TARGET [--secs N] [--seeds DIR]... [-- LIBFUZZER-ARGS...]";
 
@@ -29,6 +32,10 @@ fn main() -> ExitCode {
         Some("tidy") => tidy(),
         Some("detectors") => write_detectors_doc(),
         Some("graph") => write_graph(),
+        Some("man") => {
+            let root = root();
+            man::ferret_binary(&root).and_then(|bin| man::write(&root, &bin))
+        }
         Some("fuzz") => fuzz(args.get(1..).unwrap_or_default()),
         _ => {
             #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]
@@ -63,6 +70,7 @@ fn tidy() -> anyhow::Result<()> {
         check_detectors_doc(&root),
         check_structure(&root),
         check_indicators(&root),
+        check_man(&root),
     ] {
         if let Err(e) = check {
             failures.push(format!("{e:#}"));
@@ -81,6 +89,15 @@ fn check_indicators(root: &Path) -> anyhow::Result<()> {
         "indicator literals outside tests (they belong in intel/):\n{}",
         list.join("\n")
     );
+    Ok(())
+}
+
+/// Fails when the manual pages or completions differ from what the `ferret` binary of the
+/// test build generates.
+fn check_man(root: &Path) -> anyhow::Result<()> {
+    let bin = man::ferret_binary(root)?;
+    let problems = man::stale(root, &bin)?;
+    anyhow::ensure!(problems.is_empty(), "{}\nrun `cargo xtask man`", problems.join("\n"));
     Ok(())
 }
 

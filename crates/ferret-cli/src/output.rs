@@ -99,6 +99,13 @@ pub fn line(msg: &str) -> io::Result<()> {
     writeln!(out, "{msg}")
 }
 
+/// Writes bytes to stdout as they are (a generated script, a file's content).
+pub fn bytes(data: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(data)?;
+    out.flush()
+}
+
 /// Whether stderr is a terminal (progress bars, colours).
 pub fn stderr_is_tty() -> bool {
     io::stderr().is_terminal()

@@ -6,6 +6,7 @@ pub mod agent;
 pub mod baseline;
 pub mod check;
 pub mod common;
+pub mod completions;
 pub mod config;
 pub mod diff;
 pub mod enroll;
@@ -13,6 +14,7 @@ pub mod hunt;
 pub mod intel;
 pub mod intel_pull;
 pub mod keygen;
+pub mod man;
 pub mod report;
 #[cfg(feature = "scan")]
 pub mod rules;
@@ -79,6 +81,11 @@ pub enum Command {
     /// Show the configuration file settings in effect and where each came from.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(completions::CompletionsArgs),
+    /// Write the manual pages (ferret.1 and one per verb) into a folder.
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
 
 /// Runs the chosen verb.
@@ -111,5 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::run(&args),
         Command::Intel(cmd) => intel::run(cmd),
         Command::Config(cmd) => config::run(&cmd),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
