@@ -289,12 +289,5 @@ pub fn documents(report: &Report) -> Vec<Value> {
 
 /// Writes the report as ECS NDJSON.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut line = String::new();
-    for d in documents(report) {
-        line.clear();
-        crate::write_sorted_json(&d, &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()
+    crate::write_json_lines(documents(report), out)
 }

@@ -194,6 +194,21 @@ pub(crate) fn write_sorted_json(v: &serde_json::Value, out: &mut String) {
     }
 }
 
+/// Writes `records` as JSON lines (keys sorted, one record a line) and flushes.
+pub(crate) fn write_json_lines(
+    records: impl IntoIterator<Item = serde_json::Value>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut line = String::new();
+    for r in records {
+        line.clear();
+        write_sorted_json(&r, &mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    out.flush()
+}
+
 /// Inserts `value` at the dotted `path` of `root` (an object), creating the objects between.
 pub(crate) fn put(root: &mut serde_json::Value, path: &str, value: impl Into<serde_json::Value>) {
     let mut cur = root;

@@ -250,12 +250,5 @@ pub fn events(report: &Report) -> Vec<Value> {
 
 /// Writes the report as OCSF JSON lines.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut line = String::new();
-    for e in events(report) {
-        line.clear();
-        crate::write_sorted_json(&e, &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()
+    crate::write_json_lines(events(report), out)
 }

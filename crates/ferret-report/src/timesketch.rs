@@ -192,12 +192,5 @@ pub fn records(report: &Report) -> Vec<Value> {
 
 /// Writes the report as Timesketch JSONL.
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    let mut line = String::new();
-    for r in records(report) {
-        line.clear();
-        crate::write_sorted_json(&r, &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    out.flush()
+    crate::write_json_lines(records(report), out)
 }
