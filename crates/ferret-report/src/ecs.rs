@@ -6,8 +6,11 @@
 //!   for indicator and YARA matches, `file` for integrity changes, `intrusion_detection` for
 //!   Sigma and campaign detectors), `rule.*`, `file.*` for a file, `log.file.path` for the log
 //!   an event came from, `process.*` and `url.*` when the evidence names a process image,
-//!   command line or URL, `host.name`, `threat.technique.id` from the rule's ATT&CK tags, the
-//!   campaign as `rule.category`, and the rest under `ferret.*`.
+//!   command line or URL, `host.name`, `threat.technique.id` from the rule's ATT&CK tags,
+//!   `threat.software.*` for a malware family a campaign detector names, `threat.indicator.*`
+//!   for the indicator (domain, address, URL, file hash) a finding matched and where it came
+//!   from, the campaign as `rule.category` (ECS has no campaign field), and the rest under
+//!   `ferret.*`.
 //! * A problem is `event.kind: "event"`, `event.type: ["error"]`, `event.outcome: "failure"`,
 //!   with `error.type` (the problem kind) and `error.message` (the reason).
 //! * The run summary is `event.kind: "event"`, `event.category: ["host"]`,
@@ -179,6 +182,7 @@ fn finding_doc(report: &Report, i: usize, f: &Finding) -> Value {
         put(&mut v, "threat.framework", "MITRE ATT&CK");
         put(&mut v, "threat.technique.id", json!(techniques));
     }
+    threat(&mut v, f);
     if let Some(tags) = f.details.get("tags").and_then(Value::as_array) {
         let tags: Vec<&str> = tags.iter().filter_map(Value::as_str).collect();
         if !tags.is_empty() {
@@ -195,6 +199,48 @@ fn finding_doc(report: &Report, i: usize, f: &Finding) -> Value {
         put(&mut v, "ferret.details", serde_json::to_value(&f.details).unwrap_or(Value::Null));
     }
     v
+}
+
+/// The `threat.*` fields ECS 8 defines beyond ATT&CK: the malware family a campaign detector
+/// names (`threat.software.*`) and the indicator a finding matched (`threat.indicator.*`, with
+/// its provider, the intel table or IOC file it came from). ECS has no campaign field: the
+/// campaign is `rule.category` and `ferret.details.campaign`.
+fn threat(v: &mut Value, f: &Finding) {
+    let evidence =
+        |label: &str| f.evidence.iter().find(|e| e.label == label).map(|e| e.data.as_str());
+    if let Some(family) = evidence("family") {
+        put(v, "threat.software.name", family);
+        put(v, "threat.software.type", "Malware");
+    }
+    if let Some(ind) = f.details.get("network_indicator").and_then(Value::as_str) {
+        let (kind, field) = match ind.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => ("ipv4-addr", "threat.indicator.ip"),
+            Ok(std::net::IpAddr::V6(_)) => ("ipv6-addr", "threat.indicator.ip"),
+            Err(_) if ind.contains("://") => ("url", "threat.indicator.url.full"),
+            Err(_) => ("domain-name", "threat.indicator.url.domain"),
+        };
+        put(v, "threat.indicator.type", kind);
+        put(v, field, ind);
+        if let Some(p) = evidence("indicator_source").or_else(|| evidence("origin")) {
+            put(v, "threat.indicator.provider", p);
+        }
+    } else if f.engine == Engine::Hash {
+        let digests: Vec<&ferret_core::Evidence> = f
+            .evidence
+            .iter()
+            .filter(|e| matches!(e.label.as_str(), "md5" | "sha1" | "sha256"))
+            .collect();
+        if digests.is_empty() {
+            return;
+        }
+        put(v, "threat.indicator.type", "file");
+        for e in digests {
+            put(v, &format!("threat.indicator.file.hash.{}", e.label), e.data.clone());
+        }
+        if let Some(s) = &f.rule.source {
+            put(v, "threat.indicator.provider", s.clone());
+        }
+    }
 }
 
 /// The documents, in order: findings, problems, then the run summary.

@@ -120,6 +120,7 @@ enum EcsType {
     Long,
     Float,
     Date,
+    Ip,
 }
 
 /// The ECS 8 fields ferret emits, with their types from the ECS field reference.
@@ -172,6 +173,16 @@ const ECS_FIELDS: &[(&str, EcsType)] = {
         ("url.path", Keyword),
         ("threat.framework", Keyword),
         ("threat.technique.id", Keyword),
+        ("threat.software.name", Keyword),
+        ("threat.software.type", Keyword),
+        ("threat.indicator.type", Keyword),
+        ("threat.indicator.provider", Keyword),
+        ("threat.indicator.ip", Ip),
+        ("threat.indicator.url.domain", Keyword),
+        ("threat.indicator.url.full", Keyword),
+        ("threat.indicator.file.hash.md5", Keyword),
+        ("threat.indicator.file.hash.sha1", Keyword),
+        ("threat.indicator.file.hash.sha256", Keyword),
         ("error.type", Keyword),
         ("error.message", Text),
     ]
@@ -223,6 +234,28 @@ const EVENT_TYPE: &[&str] = &[
     "user",
 ];
 const EVENT_OUTCOME: &[&str] = &["failure", "success", "unknown"];
+/// Allowed values of `threat.indicator.type` (ECS 8 threat fields, from STIX 2.1 cyber
+/// observables) and `threat.software.type`.
+const INDICATOR_TYPE: &[&str] = &[
+    "autonomous-system",
+    "artifact",
+    "directory",
+    "domain-name",
+    "email-addr",
+    "file",
+    "ipv4-addr",
+    "ipv6-addr",
+    "mac-addr",
+    "mutex",
+    "port",
+    "process",
+    "software",
+    "url",
+    "user-account",
+    "windows-registry-key",
+    "x509-certificate",
+];
+const SOFTWARE_TYPE: &[&str] = &["Malware", "Tool"];
 
 fn check_ecs_value(field: &str, ty: EcsType, v: &Value) {
     let scalars: Vec<&Value> = match v {
@@ -235,6 +268,7 @@ fn check_ecs_value(field: &str, ty: EcsType, v: &Value) {
             EcsType::Long => s.is_i64() || s.is_u64(),
             EcsType::Float => s.is_number(),
             EcsType::Date => s.as_str().is_some_and(|t| DateTime::parse_from_rfc3339(t).is_ok()),
+            EcsType::Ip => s.as_str().is_some_and(|t| t.parse::<std::net::IpAddr>().is_ok()),
         };
         assert!(ok, "{field}: {s} is not an ECS {ty:?}");
     }
@@ -251,12 +285,9 @@ fn allowed(field: &str, v: &Value, values: &[&str]) {
     }
 }
 
-#[test]
-fn ecs_documents_follow_the_field_reference() {
-    let docs = lines(&common::render(ferret_report::ecs::write));
-    let r = common::fixture();
-    assert_eq!(docs.len(), r.findings.len() + r.problems.len() + 1);
-    for d in &docs {
+/// Checks every document against the field reference: types, required fields, allowed values.
+fn validate_ecs(docs: &[Value]) {
+    for d in docs {
         let mut all = Vec::new();
         leaves("", d, &mut all);
         for (field, v) in &all {
@@ -282,7 +313,21 @@ fn ecs_documents_follow_the_field_reference() {
             allowed("event.outcome", &d["event"]["outcome"], EVENT_OUTCOME);
         }
         assert!(d["event"]["category"].is_array() && d["event"]["type"].is_array());
+        if !d["threat"]["indicator"]["type"].is_null() {
+            allowed("threat.indicator.type", &d["threat"]["indicator"]["type"], INDICATOR_TYPE);
+        }
+        if !d["threat"]["software"]["type"].is_null() {
+            allowed("threat.software.type", &d["threat"]["software"]["type"], SOFTWARE_TYPE);
+        }
     }
+}
+
+#[test]
+fn ecs_documents_follow_the_field_reference() {
+    let docs = lines(&common::render(ferret_report::ecs::write));
+    let r = common::fixture();
+    assert_eq!(docs.len(), r.findings.len() + r.problems.len() + 1);
+    validate_ecs(&docs);
     let alerts: Vec<&Value> = docs.iter().filter(|d| d["event"]["kind"] == "alert").collect();
     assert_eq!(alerts.len(), 3);
     let sigma = alerts.iter().find(|d| d["ferret"]["engine"] == "sigma").unwrap();
@@ -305,13 +350,76 @@ fn ecs_documents_follow_the_field_reference() {
     assert_eq!(summary["event"]["duration"], 83_000_000_000_i64);
 }
 
+/// ECS documents of findings that carry threat context: a campaign detector naming a family,
+/// the network pass naming a domain, an address and a URL, and a hash indicator.
+fn threat_docs() -> Vec<Value> {
+    use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
+    let ev =
+        |label: &str, data: &str| Evidence { label: label.into(), offset: None, data: data.into() };
+    let rule = |id: &str, source: &str| RuleRef {
+        id: id.into(),
+        name: id.into(),
+        source: Some(source.into()),
+        references: vec![],
+    };
+    let mut family =
+        Finding::new(Engine::Check, rule("PS004", "builtin:ferret-checks"), Severity::Critical)
+            .with_path("/home/perl/DSUpgrade.pm")
+            .with_detail("campaign", "pulse-secure");
+    family.push_evidence(ev("family", "ATRIUM"));
+    let mut findings = vec![family];
+    for value in ["c2.example.org", "192.0.2.7", "2001:db8::7", "https://c2.example.org/a"] {
+        let mut f = Finding::new(Engine::Check, rule("NET001", "feeds/bad.txt"), Severity::High)
+            .with_path("/var/log/dns/query.log")
+            .with_detail("network_indicator", value);
+        f.push_evidence(ev("indicator", value));
+        f.push_evidence(ev("indicator_source", "feeds/bad.txt:3"));
+        findings.push(f);
+    }
+    let mut hash = Finding::new(Engine::Hash, rule("bad-hash", "iocs/hash.txt:1"), Severity::High)
+        .with_path("/srv/www/a.aspx");
+    hash.push_evidence(ev("sha1", &"ab".repeat(20)));
+    findings.push(hash);
+    let mut r = ferret_testkit::report::report("run-threat", findings);
+    r.count_findings();
+    let mut out = Vec::new();
+    ferret_report::ecs::write(&r, &mut out).unwrap();
+    lines(&String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn ecs_threat_fields_name_the_family_and_the_indicator() {
+    let docs = threat_docs();
+    validate_ecs(&docs);
+    let alerts: Vec<&Value> = docs.iter().filter(|d| d["event"]["kind"] == "alert").collect();
+    assert_eq!(alerts.len(), 6);
+    let family = &alerts[0]["threat"]["software"];
+    assert_eq!(family["name"], "ATRIUM");
+    assert_eq!(family["type"], "Malware");
+    assert_eq!(alerts[0]["rule"]["category"], "pulse-secure");
+    let ind = |i: usize| &alerts[i]["threat"]["indicator"];
+    assert_eq!(ind(1)["type"], "domain-name");
+    assert_eq!(ind(1)["url"]["domain"], "c2.example.org");
+    assert_eq!(ind(1)["provider"], "feeds/bad.txt:3");
+    assert_eq!(ind(2)["type"], "ipv4-addr");
+    assert_eq!(ind(2)["ip"], "192.0.2.7");
+    assert_eq!(ind(3)["type"], "ipv6-addr");
+    assert_eq!(ind(4)["type"], "url");
+    assert_eq!(ind(4)["url"]["full"], "https://c2.example.org/a");
+    assert_eq!(ind(5)["type"], "file");
+    assert_eq!(ind(5)["file"]["hash"]["sha1"], "ab".repeat(20));
+    assert_eq!(ind(5)["provider"], "iocs/hash.txt:1");
+    assert!(ind(0).is_null(), "a family finding names no indicator");
+}
+
 #[test]
 fn ecs_index_template_maps_every_field_emitted() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ecs-index-template.json");
     let template: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let props = &template["template"]["mappings"]["properties"];
     assert!(props.is_object(), "template.mappings.properties");
-    let docs = lines(&common::render(ferret_report::ecs::write));
+    let mut docs = lines(&common::render(ferret_report::ecs::write));
+    docs.extend(threat_docs());
     let mut mapped = BTreeSet::new();
     for d in &docs {
         let mut all = Vec::new();
@@ -332,6 +440,7 @@ fn ecs_index_template_maps_every_field_emitted() {
                 EcsType::Long => &["long"],
                 EcsType::Float => &["float"],
                 EcsType::Date => &["date"],
+                EcsType::Ip => &["ip"],
             };
             assert!(want.contains(&node["type"].as_str().unwrap()), "{field}: {}", node["type"]);
             mapped.insert(field);
