@@ -72,25 +72,34 @@ pub fn render() -> String {
 /// The documentation of the known-bad infrastructure pass ([`crate::netioc`]), rendered after
 /// the campaigns.
 pub const NETWORK_DOC: Doc = Doc {
-    what: "The network indicators of the rule files given to `ferret check --rules` (STIX 2.1 \
-           `domain-name:value`, `ipv4-addr:value`, `ipv6-addr:value` and `url:value` \
+    what: "The network indicators of the loaded intel and of the rule files given to \
+           `ferret check --rules` (and to `ferret hunt`, which runs the same pass): every intel \
+           row whose `kind` is `domain`, `ipv4`, `ipv6` or `url` (built in: \
+           `sunburst/network.tsv`, `proxylogon/client-ips.tsv`; or an intel pack's tables); \
+           STIX 2.1 `domain-name:value`, `ipv4-addr:value`, `ipv6-addr:value` and `url:value` \
            comparisons in patterns of alternatives; MISP `domain`, `hostname`, `ip-src`, \
            `ip-dst` and `url` attributes with `to_ids`, from event exports and feed \
            folders; OpenIOC `DnsEntryItem/Host`, `Network/DNS`, `PortItem/remoteIP` and \
-           `UrlHistoryItem/URL` items under `OR`) in the lines of DNS, web-access and proxy, IIS, Exchange, syslog and \
-           other logs: a domain with any of its subdomains (whole labels), an address as a \
+           `UrlHistoryItem/URL` items under `OR`; plain lists of one domain, address or URL a \
+           line (defanged `[.]` and `hxxp` accepted), recognised by content) in the lines of \
+           DNS, web-access and proxy, IIS, Exchange, syslog and \
+           other text logs: a domain with any of its subdomains (whole labels), an address as a \
            whole token (IPv6 compared in canonical form), a URL as a case-insensitive \
-           substring. One finding per indicator and log line. The campaigns' own network \
-           tables (`sunburst/network.tsv`, `proxylogon/client-ips.tsv`, built in or from an \
-           intel pack) are looked for by SB005 and PL008: a `--rules` value that is also in \
-           them is left to that detector when its campaign is checked in the same run, so \
-           one contact gives one finding.",
+           substring. One finding per value and log line (a value listed by several sources \
+           names them all). SB005 and PL008 look for their campaign's tables in the logs they \
+           read (SB005: DNS, web-access and proxy, syslog and other logs; PL008: Exchange \
+           HttpProxy and IIS logs): there, when their campaign is checked in the same run, a \
+           value of those tables is left to them, so one contact gives one finding; in the \
+           other logs (a SUNBURST domain in an IIS log's referer) this pass reports it.",
     why: "Advisories and sharing communities hand out infrastructure as MISP events and STIX \
-          bundles (CISA's AIS over TAXII, `ferret intel pull`); a host or network log naming \
-          it is the first sign of a contact, whichever campaign it belongs to.",
-    evidence: "The indicator's own rule (`rule.id` the STIX indicator id or the MISP attribute \
-               UUID, `rule.name`, `rule.source` the rule file with its line), its origin (the \
-               STIX id, the MISP event and attribute UUIDs), the value seen (a subdomain), the \
+          bundles (CISA's AIS over TAXII, `ferret intel pull`) or plain lists; a host or \
+          network log naming it is the first sign of a contact, whichever campaign it \
+          belongs to.",
+    evidence: "The indicator's own rule (`rule.id` the STIX indicator id, the MISP attribute \
+               UUID or the value, `rule.name`, `rule.source` the rule file with its line, or \
+               `intel:CAMPAIGN/TABLE.tsv:LINE` for an intel row), its origin (the STIX id, the \
+               MISP event and attribute UUIDs, a list's `file:line`, an intel row's source and \
+               date), the value seen (a subdomain), the \
                log source, file, line number, time and the line. `details.network_indicator` \
                is the value. These findings decide no campaign's verdict: at high severity or \
                above they make the exit status 1 and the result line `FINDINGS: known-bad \

@@ -36,7 +36,6 @@ pub struct Outcome {
 /// The network-indicator pass of a run ([`crate::netioc`]).
 struct NetPlan<'o> {
     indicators: &'o crate::netioc::NetIndicators,
-    needles: Option<AhoCorasick>,
     /// Sources where SB005 runs, and SUNBURST's values (left to SB005).
     sunburst: bool,
     /// Sources where PL008 runs, and ProxyLogon's client addresses (left to PL008).
@@ -47,36 +46,30 @@ struct NetPlan<'o> {
 
 impl NetPlan<'_> {
     fn keeps(&self, src: LogSource, line: &str) -> bool {
-        crate::netioc::SOURCES.contains(&src)
-            && self.needles.as_ref().is_some_and(|ac| ac.is_match(line))
+        crate::netioc::SOURCES.contains(&src) && self.indicators.may_match(line)
     }
 
     fn on_event(&self, ev: &Event, src: LogSource, sink: &dyn Sink) {
         if !crate::netioc::SOURCES.contains(&src) {
             return;
         }
-        let line = ev.text();
-        if line.is_empty() || !self.needles.as_ref().is_some_and(|ac| ac.is_match(line)) {
-            return;
-        }
-        for (ind, seen) in self.indicators.hits_in(line) {
+        let sb005 = self.sunburst
+            && matches!(
+                src,
+                LogSource::Dns | LogSource::WebAccess | LogSource::Syslog | LogSource::Other
+            );
+        let pl008 = self.proxylogon && matches!(src, LogSource::ExchangeHttpProxy | LogSource::Iis);
+        // What SB005 and PL008 report in this source is theirs.
+        let keep = |ind: &crate::netioc::NetIndicator| {
             let v = ind.value.as_str();
-            let sb = self.sunburst
-                && matches!(
-                    src,
-                    LogSource::Dns | LogSource::WebAccess | LogSource::Syslog | LogSource::Other
-                )
-                && self.intel.network.get(v).is_some();
-            let pl = self.proxylogon
-                && matches!(src, LogSource::ExchangeHttpProxy | LogSource::Iis)
-                && self.intel.client_ips.iter().any(|c| c == v);
-            if sb || pl {
-                continue;
-            }
-            if ind.severity >= Severity::High {
+            !(sb005 && self.intel.network.get(v).is_some()
+                || pl008 && self.intel.client_ips.iter().any(|c| c == v))
+        };
+        for f in self.indicators.findings(ev, src.as_str(), &keep) {
+            if f.severity >= Severity::High {
                 self.findings.fetch_add(1, Ordering::Relaxed);
             }
-            sink.finding(crate::netioc::finding(ev, src, ind, &seen));
+            sink.finding(f);
         }
     }
 }
@@ -235,11 +228,6 @@ pub fn check(
     let plan = Plan::build(&campaigns, opts)?;
     let net = (!opts.network.is_empty()).then(|| NetPlan {
         indicators: &opts.network,
-        needles: AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(opts.network.needles())
-            .ok(),
         sunburst: campaigns.contains(&Campaign::Sunburst),
         proxylogon: campaigns.contains(&Campaign::ProxyLogon),
         intel: &opts.intel,

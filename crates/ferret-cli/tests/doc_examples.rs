@@ -59,6 +59,8 @@ enum Fixture {
     StixDir,
     /// A MISP feed folder: `manifest.json` and one event file.
     MispFeed,
+    /// A plain list of network indicators.
+    NetList,
     /// A folder of intel tables (a copy of the built-in `intel/` folder).
     Intel,
     /// A file an earlier example wrote (relative to the scratch folder).
@@ -88,6 +90,7 @@ const PATHS: &[(&str, Fixture)] = &[
     ("intel/", Fixture::Intel),
     ("intel/ais", Fixture::StixDir),
     ("misp-feed/", Fixture::MispFeed),
+    ("c2-domains.txt", Fixture::NetList),
     ("/mnt/logs", Fixture::Logs),
     ("before.manifest", Fixture::Alias("golden.manifest")),
     ("after.manifest", Fixture::Alias("golden.manifest")),
@@ -244,6 +247,9 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
             for (rel, text) in ferret_intel_tables(&repo) {
                 write(&at.join(rel), &text);
             }
+        }
+        Fixture::NetList => {
+            write(at, "# Example C2 hosts\nc2.example.net\n192.0.2.10\n");
         }
         Fixture::StixDir => {
             make(Fixture::Stix, &at.join("taxii-000001.json"), scratch);

@@ -30,6 +30,7 @@ use ferret_core::{
     Cancel, Engine, Evidence, Finding, LogRef, Problem, ProblemKind, Progress, RuleRef, RuleStats,
     Severity, Sink, Summary,
 };
+use ferret_logs::netioc::NetIndicators;
 use ferret_logs::{Event, LogFormat, ReadOptions, SourceCoverage};
 use ferret_sigma::{
     LoadOptions, LogKind, Matcher, RuleHit, RuleKind, RuleMeta, RuleSet, SchemaView, Scratch,
@@ -119,6 +120,9 @@ pub struct HuntConfig {
     /// `ferret scan --exclude`). `/proc`, `/sys`, `/dev` and `/run` are never walked when a
     /// path is `/`.
     pub excludes: Vec<String>,
+    /// Network indicators (domains, IP addresses, URLs) looked for in every text log line
+    /// read, each hit a finding naming the indicator's source ([`ferret_logs::netioc`]).
+    pub network: Arc<NetIndicators>,
 }
 
 impl Default for HuntConfig {
@@ -132,6 +136,7 @@ impl Default for HuntConfig {
             max_file_size: u64::MAX,
             excludes: Vec::new(),
             cancel: Cancel::default(),
+            network: Arc::new(NetIndicators::default()),
         }
     }
 }
@@ -165,6 +170,7 @@ struct FileResult {
     untimed: u64,
     hits: u64,
     below_level: u64,
+    network_hits: u64,
 }
 
 /// Runs the hunt. Findings and problems go to `sink`; progress (files, bytes) to `progress`.
@@ -179,7 +185,7 @@ pub fn hunt(
         return Err(HuntError::NoPaths);
     }
     let matcher = &rules.matcher;
-    if matcher.rules().is_empty() {
+    if matcher.rules().is_empty() && config.network.is_empty() {
         return Err(HuntError::NoRules {
             failed: usize::try_from(rules.stats.not_loaded_total()).unwrap_or(usize::MAX),
         });
@@ -218,7 +224,7 @@ pub fn hunt(
     let mut coverage = Vec::new();
     let mut span: (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     let mut by_kind: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let (mut untimed, mut outside, mut below) = (0u64, 0u64, 0u64);
+    let (mut untimed, mut outside, mut below, mut network_hits) = (0u64, 0u64, 0u64, 0u64);
     let mut inapplicable: BTreeSet<usize> = BTreeSet::new();
     let mut inapplicable_files = 0u64;
     for ((path, _), r) in files.iter().zip(&results) {
@@ -232,6 +238,7 @@ pub fn hunt(
         summary.count("events_read", r.cov.events);
         summary.count("parse_errors", r.cov.parse_errors);
         summary.count("rule_hits", r.hits);
+        network_hits += r.network_hits;
         *by_kind.entry(log_kind(format).as_str()).or_default() += 1;
         untimed += r.untimed;
         outside += r.outside_window;
@@ -266,6 +273,10 @@ pub fn hunt(
     summary.count("events_outside_window", outside);
     summary.count("events_without_time", untimed);
     summary.count("hits_below_min_level", below);
+    if !config.network.is_empty() {
+        summary.rules.add_loaded("network", config.network.len() as u64);
+        summary.count("network_hits", network_hits);
+    }
 
     if correlate {
         let hits = correlation_pass(matcher, &files, kept, config, sink);
@@ -307,7 +318,8 @@ pub fn hunt(
 
     // Honest gaps: logs read for which no loaded rule applies.
     for (kind, n) in &by_kind {
-        let has_rules = matcher.kinds().iter().any(|k| k.as_str() == *kind);
+        let has_rules = matcher.kinds().iter().any(|k| k.as_str() == *kind)
+            || !config.network.is_empty() && *kind != "windows";
         if !has_rules {
             summary.not_checked.push(format!(
                 "{n} {kind} log file(s) were read but no loaded rule applies to {kind} logs"
@@ -359,6 +371,7 @@ struct Tally<'a> {
     below: u64,
     outside: u64,
     untimed: u64,
+    network_hits: u64,
 }
 
 impl<'a> Tally<'a> {
@@ -373,6 +386,23 @@ impl<'a> Tally<'a> {
             below: 0,
             outside: 0,
             untimed: 0,
+            network_hits: 0,
+        }
+    }
+
+    /// Looks for the network indicators in the event's line.
+    fn network(&mut self, ev: &Event, sink: &dyn Sink) {
+        let net = &self.config.network;
+        if net.is_empty() {
+            return;
+        }
+        for f in net.findings(ev, log_kind(ev.format).as_str(), &|_| true) {
+            self.network_hits += 1;
+            if f.severity < self.config.min_level {
+                self.below += 1;
+                continue;
+            }
+            sink.finding(f);
         }
     }
 
@@ -415,6 +445,7 @@ impl<'a> Tally<'a> {
         self.below += other.below;
         self.outside += other.outside;
         self.untimed += other.untimed;
+        self.network_hits += other.network_hits;
     }
 
     /// Matches a batch in parallel, then reports its hits in event order.
@@ -452,6 +483,7 @@ impl<'a> Tally<'a> {
             untimed: self.untimed,
             hits: self.hits,
             below_level: self.below,
+            network_hits: self.network_hits,
         }
     }
 }
@@ -476,6 +508,7 @@ fn hunt_file(
         if !state.admit(ev) {
             return ControlFlow::Continue(());
         }
+        state.network(ev, sink);
         // No rule reads this family: nothing to match (the event still counts as covered).
         if !matcher.kinds().contains(&log_kind(ev.format)) {
             return ControlFlow::Continue(());
@@ -519,7 +552,11 @@ fn hunt_blocks(
             // they carry a query or extra fields; a W3C block has one list).
             let mut local: Vec<(Vec<Arc<str>>, Arc<SchemaView>)> = Vec::new();
             let cov = parser.parse(&block, &mut |ev| {
-                if tally.admit(ev) && check {
+                let admitted = tally.admit(ev);
+                if admitted {
+                    tally.network(ev, sink);
+                }
+                if admitted && check {
                     hits.clear();
                     // Borrowed, not cloned: a reference count shared by the threads would
                     // be written on every event.

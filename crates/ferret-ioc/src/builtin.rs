@@ -1,40 +1,13 @@
-//! The built-in IOC pack, compiled into the binary.
+//! The built-in pack of `ferret scan`.
 //!
-//! Hash and file-name indicators for the 2021 campaigns (SUNBURST and its follow-on
-//! malware, the Pulse Connect Secure intrusions, ProxyLogon web shells), each line carrying
-//! its reference through `# reference:` directives. The YARA rules of the pack are data
-//! files under `builtin/yara/` (see [`yara_sources`]); they are compiled by the scanner.
-
-use crate::IocFormat;
-
-static SOURCES: &[(&str, IocFormat, &str)] = &[
-    ("sunburst-hashes.txt", IocFormat::LokiHash, include_str!("../builtin/sunburst-hashes.txt")),
-    (
-        "sunburst-filenames.txt",
-        IocFormat::LokiFilename,
-        include_str!("../builtin/sunburst-filenames.txt"),
-    ),
-    (
-        "pulsesecure-hashes.txt",
-        IocFormat::LokiHash,
-        include_str!("../builtin/pulsesecure-hashes.txt"),
-    ),
-    (
-        "pulsesecure-filenames.txt",
-        IocFormat::LokiFilename,
-        include_str!("../builtin/pulsesecure-filenames.txt"),
-    ),
-    (
-        "proxylogon-hashes.txt",
-        IocFormat::LokiHash,
-        include_str!("../builtin/proxylogon-hashes.txt"),
-    ),
-    (
-        "proxylogon-filenames.txt",
-        IocFormat::LokiFilename,
-        include_str!("../builtin/proxylogon-filenames.txt"),
-    ),
-];
+//! Its hash and file-name indicators are data of the intel (`ferret-intel`): the scan tables
+//! `CAMPAIGN/scan-hashes.tsv` and `CAMPAIGN/scan-names.tsv` under the workspace's `intel/`
+//! folder, loaded with [`crate::IocSet::load_intel`] from the built-in intel or from a signed
+//! intel pack that replaces it (see [`crate::intel`]).
+//!
+//! Its YARA rules are rule files under `builtin/yara/` (see [`yara_sources`]), compiled by the
+//! scanner: rules are code for the YARA engine, not rows of a table, and an intel pack carries
+//! tables only. `scan --no-builtin --rules DIR` replaces them.
 
 static YARA: &[(&str, &str)] = &[
     ("china-chopper.yar", include_str!("../builtin/yara/china-chopper.yar")),
@@ -44,13 +17,15 @@ static YARA: &[(&str, &str)] = &[
     ("pulsesecure.yar", include_str!("../builtin/yara/pulsesecure.yar")),
 ];
 
-/// The built-in IOC files: (name, format, text). Load each with
-/// `IocSet::load(format, &format!("builtin:{name}"), text, …)`.
-pub fn sources() -> &'static [(&'static str, IocFormat, &'static str)] {
-    SOURCES
-}
-
 /// The built-in YARA rule files: (name, text). Not compiled here.
 pub fn yara_sources() -> &'static [(&'static str, &'static str)] {
     YARA
+}
+
+/// The texts of the built-in intel's scan tables: (path under `intel/`, text).
+pub fn scan_tables() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ferret_intel::Intel::builtin_files()
+        .iter()
+        .copied()
+        .filter(|(path, _)| crate::intel::is_scan_table(path))
 }

@@ -25,6 +25,7 @@
 pub mod builtin;
 mod expr;
 mod hashlist;
+pub mod intel;
 mod loki;
 pub mod misp;
 mod names;
@@ -59,11 +60,13 @@ pub enum IocFormat {
     OpenIoc,
     /// MISP JSON event export (`{"Event": …}`, a list of them, or `{"response": […]}`).
     Misp,
+    /// A plain list of network indicators: one domain, IP address or URL a line.
+    NetworkList,
 }
 
 impl IocFormat {
     /// Every format, in declaration order.
-    pub const ALL: [IocFormat; 8] = [
+    pub const ALL: [IocFormat; 9] = [
         IocFormat::LokiHash,
         IocFormat::LokiFilename,
         IocFormat::HashList,
@@ -72,6 +75,7 @@ impl IocFormat {
         IocFormat::Stix2,
         IocFormat::OpenIoc,
         IocFormat::Misp,
+        IocFormat::NetworkList,
     ];
 
     /// The format named `name` as [`IocFormat::as_str`] writes it.
@@ -90,6 +94,7 @@ impl IocFormat {
             IocFormat::Stix2 => "stix2",
             IocFormat::OpenIoc => "openioc",
             IocFormat::Misp => "misp",
+            IocFormat::NetworkList => "network-list",
         }
     }
 }
@@ -113,6 +118,8 @@ impl std::fmt::Display for IocFormat {
 /// token, or (for `.txt`/`.csv`/`.lst` files and names containing `hash`) any such line in
 /// the first 8 KiB, makes a plain hash list. Names with a word `c2`, `keyword(s)`, `readme`, `ja3`,
 /// `ipv4`, `ipv6`, `uri(s)` or `mitre` (network indicators, TLS fingerprints) are not file IOCs.
+/// Before that name rule, text whose every data line is a domain, an IP address or a URL
+/// (defanged forms too) is a plain network list ([`network::looks_like_list`]).
 pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
     let lower = file_name.to_ascii_lowercase();
     let base = lower.rsplit(['/', '\\']).next().unwrap_or(&lower);
@@ -142,6 +149,9 @@ pub fn sniff(file_name: &str, content: &[u8]) -> Option<IocFormat> {
     }
     if matches!(ext, "json" | "stix" | "xml") {
         return None;
+    }
+    if network::looks_like_list(&head_text) {
+        return Some(IocFormat::NetworkList);
     }
     let not_files =
         ["c2", "keyword", "keywords", "readme", "ja3", "ipv4", "ipv6", "uri", "uris", "mitre"];
@@ -456,6 +466,27 @@ impl IocSet {
         text: &str,
         problems: &mut Vec<Problem>,
     ) -> usize {
+        self.load_with(source, problems, |ctx| match format {
+            IocFormat::LokiHash => loki::load_hashes(ctx, text),
+            IocFormat::LokiFilename => loki::load_filenames(ctx, text),
+            IocFormat::HashList => hashlist::load_plain(ctx, text),
+            IocFormat::ClamAvHdb => hashlist::load_clamav(ctx, text, false),
+            IocFormat::ClamAvHsb => hashlist::load_clamav(ctx, text, true),
+            IocFormat::Stix2 => stix::load(ctx, text),
+            IocFormat::OpenIoc => openioc::load(ctx, text),
+            IocFormat::Misp => misp::load(ctx, text),
+            IocFormat::NetworkList => network::load_list(ctx, text),
+        })
+    }
+
+    /// Runs one loader over a fresh context for `source`, then rebuilds the file-name
+    /// matcher when names were added. Returns how many indicators were added.
+    pub(crate) fn load_with(
+        &mut self,
+        source: &str,
+        problems: &mut Vec<Problem>,
+        load: impl FnOnce(&mut LoadCtx<'_>),
+    ) -> usize {
         let mut ctx = LoadCtx {
             set: self,
             source,
@@ -466,16 +497,7 @@ impl IocSet {
             added: 0,
             names_added: false,
         };
-        match format {
-            IocFormat::LokiHash => loki::load_hashes(&mut ctx, text),
-            IocFormat::LokiFilename => loki::load_filenames(&mut ctx, text),
-            IocFormat::HashList => hashlist::load_plain(&mut ctx, text),
-            IocFormat::ClamAvHdb => hashlist::load_clamav(&mut ctx, text, false),
-            IocFormat::ClamAvHsb => hashlist::load_clamav(&mut ctx, text, true),
-            IocFormat::Stix2 => stix::load(&mut ctx, text),
-            IocFormat::OpenIoc => openioc::load(&mut ctx, text),
-            IocFormat::Misp => misp::load(&mut ctx, text),
-        }
+        load(&mut ctx);
         let mut added = ctx.added;
         if ctx.names_added {
             let LoadCtx { set, problems, source, .. } = ctx;

@@ -65,9 +65,142 @@ pub fn normalise(kind: NetKind, value: &str) -> Option<String> {
     }
 }
 
+/// Undoes the usual defanging of a published value: `[.]`, `(.)`, `[:]`, `hxxp`.
+fn refang(value: &str) -> String {
+    let v = value.replace("[.]", ".").replace("(.)", ".").replace("[:]", ":");
+    match v.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("hxxp") => format!("http{}", v.get(4..).unwrap_or("")),
+        _ => v,
+    }
+}
+
+/// Reads one value of a plain list: a URL (`scheme://…`), an IP address or a domain, after
+/// [`refang`]. `None` when it is none of them.
+pub fn parse_plain(value: &str) -> Option<(NetKind, String)> {
+    let v = refang(value.trim());
+    if v.is_empty() || v.contains(';') || v.contains(char::is_whitespace) {
+        return None;
+    }
+    if v.contains("://") {
+        return normalise(NetKind::Url, &v).map(|u| (NetKind::Url, u));
+    }
+    if let Some(ip) = normalise(NetKind::Ip, &v) {
+        return Some((NetKind::Ip, ip));
+    }
+    let d = normalise(NetKind::Domain, &v)?;
+    // A top-level label of letters (a host name, not a version number or a digest).
+    let tld = d.rsplit('.').next().unwrap_or("");
+    (tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic())).then_some((NetKind::Domain, d))
+}
+
+/// File extensions that are also syntactically top-level domains: a list whose every domain
+/// ends in one may be a list of file names, not of hosts.
+const FILE_LIKE: &[&str] = &[
+    "exe", "dll", "sys", "aspx", "asp", "ashx", "asmx", "php", "jsp", "jspx", "js", "ps1", "bat",
+    "cmd", "vbs", "sh", "py", "pl", "pm", "cgi", "so", "txt", "log", "dat", "bin", "tmp", "zip",
+    "rar", "gz", "tar", "jar", "war", "msi", "msp", "jpg", "png", "gif", "doc", "docx", "xls",
+    "xlsx", "pdf", "html", "htm", "xml", "json", "yml", "yaml", "conf", "ini", "cfg", "lnk", "yar",
+];
+
+/// The first token of a list line (text after it is a description), or `None` for a comment
+/// or blank line.
+fn list_value(line: &str) -> Option<&str> {
+    let line = line.trim().trim_start_matches('\u{feff}');
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    line.split_whitespace().next()
+}
+
+/// Whether `text` reads as a plain list of network indicators: each of the first data lines
+/// (up to 200) starts with a domain, an IP address or a URL, and at least one is not a name
+/// that could be a file's (`evil.exe`). Hash lists, Loki lists (`value;score`), Sigma and
+/// YARA never pass.
+pub fn looks_like_list(text: &str) -> bool {
+    let mut clear = false;
+    let mut n = 0;
+    for line in text.lines().take(400) {
+        let Some(value) = list_value(line) else { continue };
+        let Some((kind, v)) = parse_plain(value) else { return false };
+        clear |=
+            kind != NetKind::Domain || !FILE_LIKE.contains(&v.rsplit('.').next().unwrap_or(""));
+        n += 1;
+        if n == 200 {
+            break;
+        }
+    }
+    n > 0 && clear
+}
+
+/// Loads a plain list: one domain, IP address or URL a line (defanged forms accepted), `#`
+/// comments; the last comment line above an entry is its description.
+pub(crate) fn load_list(ctx: &mut crate::LoadCtx<'_>, text: &str) {
+    let file = ctx.source().rsplit(['/', '\\']).next().unwrap_or_default().to_owned();
+    let mut heading = String::new();
+    for (n, raw) in text.lines().enumerate() {
+        let line_no = n + 1;
+        let line = raw.trim().trim_start_matches('\u{feff}');
+        if let Some(c) = line.strip_prefix('#') {
+            let c = c.trim();
+            if !c.is_empty() {
+                heading = c.chars().take(200).collect();
+            }
+            continue;
+        }
+        let Some(value) = list_value(line) else { continue };
+        let Some((kind, v)) = parse_plain(value) else {
+            ctx.line_problem(line_no, format!("not a domain, IP address or URL: {value:.80}"));
+            continue;
+        };
+        let name = if heading.is_empty() {
+            format!("{} listed in {file}: {v:.120}", kind.as_str())
+        } else {
+            format!("{heading} — {} {v:.120}", kind.as_str())
+        };
+        let rule = RuleRef {
+            id: v.clone(),
+            name,
+            source: Some(ctx.source_at(line_no)),
+            references: crate::urls_in(&heading),
+        };
+        ctx.add_network(NetIndicator {
+            kind,
+            value: v,
+            rule,
+            severity: Severity::High,
+            origin: format!("{file}:{line_no}"),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_lists() {
+        let list = "# C2 of the test campaign\nbad[.]example\n203.0.113.9\nhxxps://files.example/a.php extra words\n";
+        assert!(looks_like_list(list));
+        assert_eq!(parse_plain("bad[.]example"), Some((NetKind::Domain, "bad.example".into())));
+        assert_eq!(
+            parse_plain("hxxps://files.example/a.php"),
+            Some((NetKind::Url, "https://files.example/a.php".into()))
+        );
+        let digest = format!("{}\n", "a".repeat(64));
+        for not in [
+            "# only a comment\n",
+            "bad.example;90\n",
+            digest.as_str(),
+            "title: Sigma rule\nlogsource:\n",
+            "rule x { condition: true }\n",
+            "evil.exe\ncmd.exe\n",
+            "1.2.3\n",
+            "bad.example\nnot a host\n",
+        ] {
+            assert!(!looks_like_list(not), "{not:?}");
+        }
+        assert!(looks_like_list("evil.exe\nbad.example\n"));
+    }
 
     #[test]
     fn normalises_each_kind() {

@@ -1,20 +1,22 @@
 //! The built-in pack loads with zero problems, every indicator carries a reference, and a
-//! few known indicators fire on planted facts.
+//! few known indicators fire on planted facts. Its hash and file-name lists are the scan
+//! tables of the built-in intel.
 
 use ferret_core::Engine;
+use ferret_intel::{Intel, Table};
 use ferret_ioc::{FileFacts, IocSet, builtin};
 
 fn load_builtin() -> IocSet {
     let mut set = IocSet::default();
     let mut problems = Vec::new();
-    for (name, format, text) in builtin::sources() {
-        let n = set.load(*format, &format!("builtin:{name}"), text, &mut problems);
-        assert!(n > 0, "{name} loaded nothing");
+    let loaded = set.load_intel(Intel::builtin().unwrap(), &mut problems);
+    assert_eq!(loaded.len(), builtin::scan_tables().count());
+    for (path, n) in &loaded {
+        assert!(*n > 0, "{path} loaded nothing");
     }
     assert!(problems.is_empty(), "{problems:#?}");
     set
 }
-
 #[test]
 fn builtin_pack_loads_without_problems() {
     let set = load_builtin();
@@ -27,18 +29,17 @@ fn builtin_pack_loads_without_problems() {
 
 #[test]
 fn every_builtin_indicator_has_a_reference() {
-    for (name, format, text) in builtin::sources() {
-        let mut one = IocSet::default();
-        let mut problems = Vec::new();
-        one.load(*format, name, text, &mut problems);
-        // Every data line sits below a reference directive.
-        let mut seen_reference = false;
-        for line in text.lines() {
-            if line.starts_with("# reference: https://") {
-                seen_reference = true;
-            } else if !line.starts_with('#') && !line.trim().is_empty() {
-                assert!(seen_reference, "{name}: entry without reference: {line}");
-            }
+    for (name, text) in builtin::scan_tables() {
+        let table = Table::parse(name, text).unwrap();
+        // Every row cites at least one reference, and its source with a URL.
+        for row in &table.rows {
+            let line = row.line;
+            assert!(
+                row.field("references").split_whitespace().all(|r| r.starts_with("https://"))
+                    && !row.field("references").trim().is_empty(),
+                "{name}:{line}: entry without reference"
+            );
+            assert!(row.source().contains("<https://"), "{name}:{line}: source without URL");
         }
     }
 }

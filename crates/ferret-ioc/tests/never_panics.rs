@@ -4,7 +4,7 @@
 use ferret_ioc::{FileFacts, IocFormat, IocSet};
 use proptest::prelude::*;
 
-const FORMATS: [IocFormat; 8] = IocFormat::ALL;
+const FORMATS: [IocFormat; 9] = IocFormat::ALL;
 
 fn exercise(format: IocFormat, text: &str, path: &[u8]) {
     let mut set = IocSet::default();

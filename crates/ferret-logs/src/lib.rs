@@ -28,6 +28,7 @@ mod event;
 mod evtx;
 mod input;
 mod json;
+pub mod netioc;
 mod split;
 mod syslog;
 mod time;

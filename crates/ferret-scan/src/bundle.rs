@@ -44,6 +44,8 @@ struct IocEntry {
 pub(crate) struct Bundle {
     pub(crate) yara: Option<yara_x::Rules>,
     pub(crate) iocs: Vec<(String, IocFormat, String)>,
+    /// Intel scan tables: (path under `intel/`, text).
+    pub(crate) tables: Vec<(String, String)>,
     pub(crate) origins: std::collections::BTreeMap<String, String>,
 }
 
@@ -53,7 +55,11 @@ pub(crate) struct Contents<'a> {
     pub(crate) yara: &'a [yara_x::Rules],
     pub(crate) origins: &'a std::collections::HashMap<String, String>,
     pub(crate) ioc_texts: &'a [(String, IocFormat, String)],
+    pub(crate) intel_texts: &'a [(String, String)],
 }
+
+/// The format name of an intel scan table in a bundle (its name is the table's path).
+const INTEL_TABLE: &str = "intel-table";
 
 /// Writes a bundle (see [`crate::write_bundle`]).
 pub(crate) fn write(rules: &Contents<'_>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -78,6 +84,11 @@ pub(crate) fn write(rules: &Contents<'_>, out: &mut dyn Write) -> std::io::Resul
                 format: f.as_str().into(),
                 len: t.len() as u64,
             })
+            .chain(rules.intel_texts.iter().map(|(p, t)| IocEntry {
+                name: p.clone(),
+                format: INTEL_TABLE.into(),
+                len: t.len() as u64,
+            }))
             .collect(),
     };
     let header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
@@ -87,6 +98,9 @@ pub(crate) fn write(rules: &Contents<'_>, out: &mut dyn Write) -> std::io::Resul
     z.write_all(&header)?;
     z.write_all(&yara)?;
     for (_, _, t) in rules.ioc_texts {
+        z.write_all(t.as_bytes())?;
+    }
+    for (_, t) in rules.intel_texts {
         z.write_all(t.as_bytes())?;
     }
     z.finish()?.flush()
@@ -130,11 +144,16 @@ pub(crate) fn read_bundle(bytes: &[u8]) -> Result<Bundle, String> {
         None
     };
     let mut iocs = Vec::new();
+    let mut tables = Vec::new();
     for e in header.iocs {
         let raw = take(&mut rest, e.len)?;
+        if e.format == INTEL_TABLE {
+            tables.push((e.name, String::from_utf8_lossy(&raw).into_owned()));
+            continue;
+        }
         let format = IocFormat::parse(&e.format)
             .ok_or_else(|| format!("unknown ioc format {:?}", e.format))?;
         iocs.push((e.name, format, String::from_utf8_lossy(&raw).into_owned()));
     }
-    Ok(Bundle { yara, iocs, origins: header.origins })
+    Ok(Bundle { yara, iocs, tables, origins: header.origins })
 }

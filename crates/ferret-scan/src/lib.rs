@@ -19,6 +19,8 @@ mod yara;
 
 pub use bundle::BUNDLE_MAGIC;
 pub use cache::YARA_X_VERSION;
+/// Whether an intel table (`CAMPAIGN/NAME.tsv`) is one the built-in pack reads.
+pub use ferret_ioc::intel::is_scan_table;
 pub use own::OwnFiles;
 pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256, write_bundle};
 pub use scan::{ScanConfig, scan};

@@ -28,6 +28,9 @@ use crate::yara::YaraSource;
 pub struct LoadOptions {
     /// Include the built-in pack.
     pub builtin: bool,
+    /// The intel whose scan tables are the built-in pack's hash and file-name lists: a
+    /// verified intel pack's (`--intel`), or `None` for the intel built into ferret.
+    pub intel: Option<std::sync::Arc<ferret_intel::Intel>>,
     /// `--rules` paths (files or directories), in order.
     pub paths: Vec<PathBuf>,
     /// Where compiled YARA rules are cached (`None`: no cache).
@@ -58,6 +61,10 @@ pub struct RuleSet {
     pub unrecognised: u64,
     /// The IOC texts loaded (name, format, text), kept for writing a bundle.
     pub(crate) ioc_texts: Vec<(String, IocFormat, String)>,
+    /// The intel scan tables loaded (path, text), kept for writing a bundle.
+    pub(crate) intel_texts: Vec<(String, String)>,
+    /// The intel scan tables loaded for the built-in pack: (path, indicators).
+    pub intel_tables: Vec<(String, usize)>,
     /// YARA namespace → the source it came from.
     pub(crate) origins: std::collections::HashMap<String, String>,
     /// The rule files and bundles read from disk (ferret's own files during a scan).
@@ -75,20 +82,22 @@ fn builtin_yara() -> impl Iterator<Item = (&'static str, &'static str)> {
     ferret_ioc::builtin::yara_sources().iter().chain(BUILTIN_YARA.iter()).copied()
 }
 
-/// Every built-in source text (YARA rules and indicator lists), as compiled into ferret.
+/// Every built-in source text (YARA rules and the intel's scan tables), as compiled into
+/// ferret.
 pub(crate) fn builtin_texts() -> impl Iterator<Item = &'static str> {
-    builtin_yara().map(|(_, t)| t).chain(ferret_ioc::builtin::sources().iter().map(|(_, _, t)| *t))
+    builtin_yara().map(|(_, t)| t).chain(ferret_ioc::builtin::scan_tables().map(|(_, t)| t))
 }
 
-/// SHA-256 over the built-in pack's sources (YARA and IOC texts, in order).
+/// SHA-256 over the built-in pack's sources (YARA rules, then the intel's scan tables, in
+/// order).
 pub fn builtin_sha256() -> String {
     let mut h = Sha256::new();
     for (name, text) in builtin_yara() {
         h.update(name.as_bytes());
         h.update(text.as_bytes());
     }
-    for (name, _, text) in ferret_ioc::builtin::sources() {
-        h.update(name.as_bytes());
+    for (path, text) in ferret_ioc::builtin::scan_tables() {
+        h.update(path.as_bytes());
         h.update(text.as_bytes());
     }
     hex::encode(h.finalize())
@@ -101,6 +110,7 @@ pub fn write_bundle(rules: &RuleSet, out: &mut dyn std::io::Write) -> std::io::R
         yara: &rules.yara,
         origins: &rules.origins,
         ioc_texts: &rules.ioc_texts,
+        intel_texts: &rules.intel_texts,
     };
     crate::bundle::write(&contents, out)
 }
@@ -117,6 +127,8 @@ impl RuleSet {
             sha256: String::new(),
             unrecognised: 0,
             ioc_texts: Vec::new(),
+            intel_texts: Vec::new(),
+            intel_tables: Vec::new(),
             origins: std::collections::HashMap::new(),
             loaded_files: Vec::new(),
             unusable_paths: Vec::new(),
@@ -130,9 +142,7 @@ impl RuleSet {
                     path: None,
                 });
             }
-            for (name, format, text) in ferret_ioc::builtin::sources() {
-                set.add_ioc(&format!("builtin:{name}"), *format, text.as_bytes(), problems);
-            }
+            set.load_intel(opts.intel.as_deref(), problems);
         }
         for path in &opts.paths {
             let (files, yara, unrecognised) =
@@ -174,6 +184,67 @@ impl RuleSet {
         }
         set.sha256 = hex::encode(h.finalize());
         set
+    }
+
+    /// The built-in pack's hash and file-name lists: the scan tables of `intel` (a verified
+    /// pack's), or of the intel built into ferret.
+    fn load_intel(&mut self, intel: Option<&ferret_intel::Intel>, problems: &mut Vec<Problem>) {
+        let tables: Vec<(String, String)> = match intel {
+            None => ferret_ioc::builtin::scan_tables()
+                .map(|(p, t)| (p.to_owned(), t.to_owned()))
+                .collect(),
+            Some(intel) => {
+                let before = problems.len();
+                self.intel_tables = self.iocs.load_intel(intel, problems);
+                self.count_rejected(before, problems, "intel row rejected");
+                for (path, _) in &self.intel_tables {
+                    self.sources.push(RuleSource {
+                        name: ferret_ioc::intel::source_name(path),
+                        kind: "intel-table".into(),
+                        sha256: intel.sha256().to_owned(),
+                    });
+                }
+                return;
+            }
+        };
+        for (path, text) in tables {
+            let source = ferret_ioc::intel::source_name(&path);
+            self.add_table(&source, &path, &text, problems);
+        }
+    }
+
+    /// Loads one intel scan table given as text (built in, or from a bundle).
+    fn add_table(&mut self, source: &str, path: &str, text: &str, problems: &mut Vec<Problem>) {
+        let before = problems.len();
+        match ferret_intel::Table::parse(path, text) {
+            Ok(table) => {
+                let n = self.iocs.load_table(source, &table, problems);
+                self.count_rejected(before, problems, "intel row rejected");
+                self.intel_tables.push((path.to_owned(), n));
+            }
+            Err(e) => {
+                problems.push(Problem::at(ProblemKind::RuleLoad, source, e.to_string()));
+                self.stats.add_not_loaded("intel table rejected");
+            }
+        }
+        self.sources.push(RuleSource {
+            name: source.to_owned(),
+            kind: "intel-table".into(),
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+        });
+        self.intel_texts.push((path.to_owned(), text.to_owned()));
+    }
+
+    fn count_rejected(&mut self, before: usize, problems: &[Problem], what: &str) {
+        let bad = problems
+            .get(before..)
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| p.kind.makes_incomplete())
+            .count();
+        for _ in 0..bad {
+            self.stats.add_not_loaded(what);
+        }
     }
 
     fn add_ioc(
@@ -334,6 +405,10 @@ impl RuleSet {
                     for (src, format, text) in b.iocs {
                         self.add_ioc(&format!("{name}!{src}"), format, text.as_bytes(), problems);
                     }
+                    for (path, text) in b.tables {
+                        let source = format!("{name}!{}", ferret_ioc::intel::source_name(&path));
+                        self.add_table(&source, &path, &text, problems);
+                    }
                     self.sources.push(RuleSource {
                         name,
                         kind: "bundle".into(),
@@ -387,7 +462,7 @@ impl RuleSet {
         for (_, text) in builtin_yara() {
             own.add_bytes(text.as_bytes());
         }
-        for (_, _, text) in ferret_ioc::builtin::sources() {
+        for (_, text) in ferret_ioc::builtin::scan_tables() {
             own.add_bytes(text.as_bytes());
         }
         own

@@ -181,6 +181,12 @@ impl CheckIntel {
         &self.intel
     }
 
+    /// The loaded tables, shared (for the readers besides the detectors: `scan`'s built-in
+    /// pack, the network-indicator pass).
+    pub fn shared(&self) -> Arc<Intel> {
+        Arc::clone(&self.intel)
+    }
+
     /// The SHA-256 (lowercase hex) of the loaded intel: its identity in reports.
     pub fn sha256(&self) -> &str {
         self.intel.sha256()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use chrono::Utc;
 use clap::Args;
-use ferret_checks::netioc::{NetIndicator, NetIndicators, NetKind};
+use ferret_checks::netioc::{NetIndicator, NetIndicators};
 use ferret_checks::{Campaign, CheckOptions};
 use ferret_core::Collector;
 
@@ -53,9 +53,9 @@ pub struct CheckArgs {
     pub size: crate::commands::common::SizeArgs,
     #[command(flatten)]
     pub filter: crate::commands::common::FilterArgs,
-    /// IOC files or folders (STIX 2.1, MISP event exports and feeds, OpenIOC) whose network
-    /// indicators (domains, IP addresses, URLs) are looked for in the logs read; each hit is a
-    /// finding naming the indicator's origin (repeatable).
+    /// IOC files or folders (STIX 2.1, MISP event exports and feeds, OpenIOC, plain lists of
+    /// domains, IP addresses and URLs) whose network indicators are looked for in the logs
+    /// read; each hit is a finding naming the indicator's origin (repeatable).
     #[arg(long = "rules", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     #[command(flatten)]
@@ -88,10 +88,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         output: out,
     } = args;
     output::prepare(&out)?;
-    let intel = crate::commands::intel::load(&intel)?;
-    if let Some(w) = &intel.info.warning {
-        output::note(&format!("ferret: warning: {w}"));
-    }
+    let intel = crate::commands::intel::load_for_run(&intel)?;
     let cfg = crate::config::Config::load()?;
     examine.apply_priority(&cfg);
     let budget = crate::commands::common::set_threads(examine.threads(&cfg));
@@ -102,7 +99,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         crate::commands::common::absolute_targets(&paths, &examine.excludes(&cfg))?;
     let (paths, missing) = crate::commands::common::existing_targets(paths, "check", &collector)?;
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let (network, rule_notes) = load_network(&rules, &collector)?;
+    let (mut network, rule_notes) = load_network(&rules, &collector)?;
+    // The intel's own network rows (built in, or the pack's) are looked for in every log
+    // read, after the --rules ones (which name a shared value first).
+    network.extend(ferret_checks::netioc::from_intel(intel.intel.intel()));
     let opts = CheckOptions {
         paths,
         campaigns,
@@ -137,25 +137,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         outcome.summary,
         Some(intel.info.sha256.clone()),
     );
-    if let (Some(id), Some(created), Some(key)) =
-        (&intel.info.pack_id, &intel.info.created, &intel.info.key_id)
-    {
-        report.summary.notes.push(format!(
-            "intel: pack {id} created {created}, signed by key {key} (intel sha256 {})",
-            intel.info.sha256
-        ));
-    }
-    if let Some(w) = &intel.info.warning {
-        report.summary.notes.push(format!("warning: {w}"));
-    }
     report.summary.notes.extend(rule_notes);
-    if !intel.missing.is_empty() {
-        report.summary.notes.push(format!(
-            "the intel pack has no table {}: the detectors reading them had nothing to look for",
-            intel.missing.join(", ")
-        ));
-    }
-    report.tool.intel = Some(intel.info);
+    intel.record(&mut report);
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
@@ -163,7 +146,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
 /// The network indicators of the `--rules` files, and notes on what else they held.
 #[cfg(feature = "scan")]
 #[expect(clippy::unnecessary_wraps, reason = "the build without the scanner refuses --rules")]
-fn load_network(
+pub(crate) fn load_network(
     paths: &[PathBuf],
     sink: &Collector,
 ) -> anyhow::Result<(Vec<NetIndicator>, Vec<String>)> {
@@ -171,27 +154,17 @@ fn load_network(
         return Ok((Vec::new(), Vec::new()));
     }
     let mut problems = Vec::new();
-    let opts = ferret_scan::LoadOptions { builtin: false, paths: paths.to_vec(), cache_dir: None };
+    let opts = ferret_scan::LoadOptions {
+        builtin: false,
+        paths: paths.to_vec(),
+        cache_dir: None,
+        intel: None,
+    };
     let rules = ferret_scan::RuleSet::load(&opts, &mut problems);
     for p in problems {
         ferret_core::Sink::problem(sink, p);
     }
-    let list: Vec<NetIndicator> = rules
-        .iocs()
-        .network()
-        .iter()
-        .map(|n| NetIndicator {
-            kind: match n.kind.as_str() {
-                "domain" => NetKind::Domain,
-                "ip" => NetKind::Ip,
-                _ => NetKind::Url,
-            },
-            value: n.value.clone(),
-            rule: n.rule.clone(),
-            severity: n.severity,
-            origin: n.origin.clone(),
-        })
-        .collect();
+    let list: Vec<NetIndicator> = rules.iocs().network().to_vec();
     let mut notes = vec![format!(
         "--rules: {} network indicator(s) (domains, IP addresses, URLs) looked for in the logs",
         list.len()
@@ -208,7 +181,7 @@ fn load_network(
 
 /// Without the scanner, `--rules` cannot be read.
 #[cfg(not(feature = "scan"))]
-fn load_network(
+pub(crate) fn load_network(
     paths: &[PathBuf],
     _: &Collector,
 ) -> anyhow::Result<(Vec<NetIndicator>, Vec<String>)> {

@@ -1,5 +1,6 @@
 //! `ferret hunt`: Sigma rules over every log under the given paths (EVTX, evtx-JSON, JSON lines,
-//! syslog, W3C/IIS, Exchange CSV, access and DNS logs), reported as a timeline.
+//! syslog, W3C/IIS, Exchange CSV, access and DNS logs), and the network indicators of the intel
+//! and of `--rules` files looked for in their lines, reported as a timeline.
 
 use std::path::PathBuf;
 
@@ -47,6 +48,14 @@ pub struct HuntArgs {
     /// log was not examined: the run is incomplete). Default 16G.
     #[arg(long, value_name = "SIZE", value_parser = crate::commands::common::parse_size_limit)]
     pub max_decompressed: Option<u64>,
+    /// IOC files or folders (STIX 2.1, MISP event exports and feeds, OpenIOC, plain lists of
+    /// domains, IP addresses and URLs) whose network indicators are looked for in the logs
+    /// read, beside the intel's own; each hit is a finding naming the indicator's origin
+    /// (repeatable).
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    #[command(flatten)]
+    pub intel: crate::commands::intel::IntelArgs,
     #[command(flatten)]
     pub examine: common::ExamineArgs,
     #[command(flatten)]
@@ -132,20 +141,23 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
         from,
         to,
         max_decompressed,
+        rules: ioc_paths,
+        intel,
         examine,
         size,
         filter,
         output: out,
     } = args;
     output::prepare(&out)?;
+    let intel = crate::commands::intel::load_for_run(&intel)?;
     let cfg = crate::config::Config::load()?;
     examine.apply_priority(&cfg);
     let cancel = crate::interrupt::cancel_on_signals();
     let budget = common::set_threads(examine.threads(&cfg));
     let sigma = if sigma.is_empty() { cfg.paths("hunt.sigma") } else { sigma };
-    if sigma.is_empty() {
+    if sigma.is_empty() && ioc_paths.is_empty() && intel.info.pack_id.is_none() {
         bail!(
-            "ferret hunt needs Sigma rules and has no built-in log detectors: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules)"
+            "ferret hunt needs Sigma rules or network indicators: pass --sigma DIR_OR_FILE (a SigmaHQ checkout's rules/ folder, or your own rules), or --rules FILE (STIX, MISP, OpenIOC, a plain list of domains, addresses and URLs) or --intel PACK"
         );
     }
     if let (Some(f), Some(t)) = (from, to)
@@ -177,6 +189,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
     let (paths, excludes) = common::absolute_targets(&paths, &examine.excludes(&cfg))?;
     let (paths, missing) = common::existing_targets(paths, "hunt", &collector)?;
     let rules = load_rules(&sigma, &load, &collector);
+    let (mut network, rule_notes) = crate::commands::check::load_network(&ioc_paths, &collector)?;
+    // The intel's own network rows (built in, or the pack's), after the --rules ones.
+    network.extend(ferret_checks::netioc::from_intel(intel.intel.intel()));
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let mut config = HuntConfig {
         paths,
@@ -185,6 +200,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
         min_level: Severity::from_score(min_score),
         cancel,
         excludes,
+        network: std::sync::Arc::new(ferret_checks::netioc::NetIndicators::new(network)),
         ..HuntConfig::default()
     };
     config.max_file_size = size.max_file_size(&cfg, "hunt");
@@ -216,7 +232,9 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitStatus> {
         summary.notes.push(format!("--exclude-rule matched no rule: {}", unmatched.join(", ")));
     }
     let ruleset_sha256 = Some(rules.matcher.ruleset_sha256().to_owned());
+    summary.notes.extend(rule_notes);
     let mut report = build_report("hunt", targets, started, collector, summary, ruleset_sha256);
+    intel.record(&mut report);
     report.sort_timeline();
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))

@@ -1,6 +1,6 @@
 //! `ferret intel`: what campaign intel is loaded (`show`), packing and signing a folder of
 //! `intel/` tables into one file (`pack`), and the `--intel PACK --intel-key KEY` options that
-//! make `check` run on a verified pack instead of the built-in tables; `pull` fetches STIX 2.1
+//! make `check`, `scan` and `hunt` run on a verified pack instead of the built-in tables; `pull` fetches STIX 2.1
 //! objects from a TAXII 2.1 server into a folder that `--rules` reads.
 
 use std::path::{Path, PathBuf};
@@ -135,6 +135,40 @@ pub fn load(args: &IntelArgs) -> anyhow::Result<Loaded> {
         warning,
     };
     Ok(Loaded { intel: Arc::new(intel), info, missing })
+}
+
+/// [`load`] for a verb that examines a host: the older-pack warning is also said on stderr
+/// before the run starts.
+pub fn load_for_run(args: &IntelArgs) -> anyhow::Result<Loaded> {
+    let loaded = load(args)?;
+    if let Some(w) = &loaded.info.warning {
+        output::note(&format!("ferret: warning: {w}"));
+    }
+    Ok(loaded)
+}
+
+impl Loaded {
+    /// Records the intel in `report`: `tool.intel`, and for a pack summary notes naming it,
+    /// its warning when it is older than the built-in intel, and the built-in tables it lacks.
+    pub fn record(self, report: &mut ferret_report::Report) {
+        let info = self.info;
+        if let (Some(id), Some(created), Some(key)) = (&info.pack_id, &info.created, &info.key_id) {
+            report.summary.notes.push(format!(
+                "intel: pack {id} created {created}, signed by key {key} (intel sha256 {})",
+                info.sha256
+            ));
+        }
+        if let Some(w) = &info.warning {
+            report.summary.notes.push(format!("warning: {w}"));
+        }
+        if !self.missing.is_empty() {
+            report.summary.notes.push(format!(
+                "the intel pack has no table {}: the detectors reading them had nothing to look for",
+                self.missing.join(", ")
+            ));
+        }
+        report.tool.intel = Some(info);
+    }
 }
 
 /// The warning for a pack older than the built-in intel: made before the newest built-in

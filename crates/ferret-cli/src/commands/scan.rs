@@ -40,6 +40,7 @@ impl RuleArgs {
             builtin: !self.no_builtin,
             paths: self.rules.clone(),
             cache_dir: self.cache_dir.clone(),
+            intel: None,
         }
     }
 }
@@ -63,6 +64,8 @@ pub struct ScanArgs {
     /// Descend into other filesystems even when scanning `/`.
     #[arg(long)]
     pub cross_filesystems: bool,
+    #[command(flatten)]
+    pub intel: crate::commands::intel::IntelArgs,
     /// Per-file YARA time limit in seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub yara_timeout: Option<u64>,
@@ -77,9 +80,14 @@ pub struct ScanArgs {
 }
 
 /// Loads rules, reporting problems into the collector; fails when nothing at all loaded.
-pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> {
+/// `intel`: a verified pack's tables, whose scan tables replace the built-in pack's lists.
+pub fn load_rules(
+    args: &RuleArgs,
+    intel: Option<std::sync::Arc<ferret_intel::Intel>>,
+    sink: &Collector,
+) -> anyhow::Result<RuleSet> {
     let mut problems: Vec<Problem> = Vec::new();
-    let rules = RuleSet::load(&args.load_options(), &mut problems);
+    let rules = RuleSet::load(&LoadOptions { intel, ..args.load_options() }, &mut problems);
     for p in problems {
         sink.problem(p);
     }
@@ -99,6 +107,9 @@ pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> 
 /// Runs `ferret scan`.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     output::prepare(&args.output)?;
+    let mut intel = crate::commands::intel::load_for_run(&args.intel)?;
+    // Of the built-in tables, scan reads only the scan tables.
+    intel.missing.retain(|t| ferret_scan::is_scan_table(t));
     let cfg = crate::config::Config::load()?;
     args.examine.apply_priority(&cfg);
     let cancel = crate::interrupt::cancel_on_signals();
@@ -108,7 +119,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     if rule_args.rules.is_empty() {
         rule_args.rules = cfg.paths("scan.rules");
     }
-    let rules = match load_rules(&rule_args, &collector) {
+    let pack = intel.info.pack_id.is_some().then(|| intel.intel.shared());
+    if pack.is_some() && rule_args.no_builtin {
+        anyhow::bail!(
+            "--intel replaces the built-in pack's hash and file-name lists: it has no use with --no-builtin"
+        );
+    }
+    let rules = match load_rules(&rule_args, pack, &collector) {
         Ok(r) => r,
         Err(e) => {
             let (_, problems, _, _) = collector.into_parts();
@@ -179,8 +196,22 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             p.display()
         ));
     }
+    if intel.info.pack_id.is_some() {
+        let tables: Vec<String> =
+            rules.intel_tables.iter().map(|(p, n)| format!("{p} ({n})")).collect();
+        summary.notes.push(if tables.is_empty() {
+            "the intel pack has no scan table (CAMPAIGN/scan-hashes.tsv, CAMPAIGN/scan-names.tsv): \
+             the built-in pack's hash and file-name lists were not used"
+                .to_owned()
+        } else {
+            format!(
+                "the built-in pack's hash and file-name lists come from the intel pack: {}",
+                tables.join(", ")
+            )
+        });
+    }
     let targets = paths.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let report = common::build_report(
+    let mut report = common::build_report(
         "scan",
         targets,
         started,
@@ -188,6 +219,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         summary,
         Some(rules.sha256().to_owned()),
     );
+    intel.record(&mut report);
     output::emit(&report, &args.output)?;
     Ok(ExitStatus::from_summary(&report.summary))
 }
