@@ -7,7 +7,7 @@
 //!   Sigma and campaign detectors), `rule.*`, `file.*` for a file, `log.file.path` for the log
 //!   an event came from, `process.*` and `url.*` when the evidence names a process image,
 //!   command line or URL, `host.name`, `threat.technique.id` from the rule's ATT&CK tags, the
-//!   campaign as `rule.category`, and the rest under `ferret.*`.
+//!   campaign as `threat.group.name` (and `rule.category`), and the rest under `ferret.*`.
 //! * A problem is `event.kind: "event"`, `event.type: ["error"]`, `event.outcome: "failure"`,
 //!   with `error.type` (the problem kind) and `error.message` (the reason).
 //! * The run summary is `event.kind: "event"`, `event.category: ["host"]`,
@@ -120,6 +120,9 @@ fn finding_doc(report: &Report, i: usize, f: &Finding) -> Value {
     }
     if let Some(c) = f.details.get("campaign").and_then(Value::as_str) {
         put(&mut v, "rule.category", c);
+        // ECS 8 has no campaign field; `threat.group.name` is "a set of related intrusion
+        // activity tracked by a common name in the security community".
+        put(&mut v, "threat.group.name", c);
     }
     if let Some(p) = &f.path {
         let lossy = p.lossy().into_owned();

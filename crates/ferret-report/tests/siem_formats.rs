@@ -171,6 +171,7 @@ const ECS_FIELDS: &[(&str, EcsType)] = {
         ("url.original", Keyword),
         ("url.path", Keyword),
         ("threat.framework", Keyword),
+        ("threat.group.name", Keyword),
         ("threat.technique.id", Keyword),
         ("error.type", Keyword),
         ("error.message", Text),

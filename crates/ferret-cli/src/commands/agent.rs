@@ -141,7 +141,7 @@ fn run_directive(d: &Pending, base: &str, host: &upload::AgentConfig) -> serde_j
         );
     }
     let fail = |m: String| serde_json::json!({ "errored": true, "message": m });
-    let exe = match std::env::current_exe() {
+    let exe = match super::common::self_exe() {
         Ok(e) => e,
         Err(e) => return fail(format!("cannot find this executable: {e}")),
     };
