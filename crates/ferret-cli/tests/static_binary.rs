@@ -44,7 +44,13 @@ fn put(root: &Path, rel: &str, content: &str) {
 
 /// `chroot ROOT /ferret ARGS` with an empty environment but for `env`.
 fn in_root(root: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new("chroot");
+    // Found in this process's PATH: the child's environment is emptied.
+    let chroot = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join("chroot"))
+        .find(|p| p.is_file())
+        .expect("chroot (coreutils)");
+    let mut c = Command::new(chroot);
     c.arg(root).arg("/ferret").args(args).env_clear();
     for (k, v) in env {
         c.env(k, v);
