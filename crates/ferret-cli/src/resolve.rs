@@ -432,7 +432,6 @@ impl Resolver for NameResolver {
 #[expect(clippy::disallowed_methods, reason = "fixtures in the test's temporary directory")]
 mod tests {
     use super::*;
-    use std::io::{Read as _, Write as _};
     use hickory_proto::rr::Record;
     use hickory_proto::rr::rdata::{A, CNAME};
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use ferret_core::directive::{DirectiveOption, Document, sha256_hex, trusted_comment};
 use ferret_integrity::sign;
-use ferret_store::{HostStatus, NewDirective, Store as _};
+use ferret_store::{HostStatus, NewDirective};
 
 const V15: &str = "Program Files/Microsoft/Exchange Server/V15";
 
@@ -268,13 +268,14 @@ fn static_binary_enrols_by_name_and_runs_a_signed_directive_from_the_chroot() {
         .unwrap()
         .id;
     let out = in_root(root, &["agent", "--once"], &env);
-    assert!(
-        text(&out).contains("ran 1 directive(s), 0 errored"),
-        "agent from the chroot: {}",
-        text(&out)
-    );
     let st = rt.block_on(store.directive_status(org, did, Utc::now())).unwrap().unwrap();
     assert_eq!(st.hosts.len(), 1);
+    assert!(
+        text(&out).contains("ran 1 directive(s), 0 errored"),
+        "agent from the chroot: {}\noutcome: {:?}",
+        text(&out),
+        st.hosts[0]
+    );
     assert_eq!(st.hosts[0].status, HostStatus::Affected, "{:?}", st.hosts[0]);
     let runs = rt.block_on(store.list_runs(org, None, 100)).unwrap();
     assert_eq!(
