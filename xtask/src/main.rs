@@ -1,7 +1,8 @@
 //! `cargo xtask`: ferret's project automation (tidy checks, fuzzing; `detectors` renders
 //! `docs/detectors.md` from the detector registry, `graph` the crate graph of
 //! `ARCHITECTURE.md` from `cargo metadata`, `man` the manual pages and completions from the
-//! `ferret` binary ([`man`])).
+//! `ferret` binary ([`man`]); `dist` the static release binaries, the Debian package and
+//! signed `SHA256SUMS`, `package-check` CI's install test of the package ([`dist`])).
 //!
 //! `tidy` checks: every source file starts with a `//!` header; `docs/detectors.md` is
 //! fresh; `docs/man/` and `docs/completions/` are what the binary generates ([`man`]); every declared dependency is used ([`deps`]); no two files of a crate depend on each
@@ -9,6 +10,7 @@
 //! no Rust source under `crates/` holds an indicator literal outside tests ([`indicators`]).
 
 mod deps;
+mod dist;
 mod graph;
 mod indicators;
 mod lex;
@@ -23,6 +25,8 @@ const USAGE: &str = "usage: cargo xtask tidy
        cargo xtask detectors
        cargo xtask graph
        cargo xtask man
+       cargo xtask dist [--sign KEY]
+       cargo xtask package-check [--binary PATH]
        cargo xtask fuzz --list
        cargo xtask fuzz TARGET [--secs N] [--seeds DIR]... [-- LIBFUZZER-ARGS...]";
 
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
             let root = root();
             man::ferret_binary(&root).and_then(|bin| man::write(&root, &bin))
         }
+        Some("dist") => dist::dist(&root(), args.get(1..).unwrap_or_default()),
+        Some("package-check") => dist::package_check(&root(), args.get(1..).unwrap_or_default()),
         Some("fuzz") => fuzz(args.get(1..).unwrap_or_default()),
         _ => {
             #[expect(clippy::print_stderr, reason = "xtask reports to the developer")]

@@ -10,6 +10,7 @@ mod interrupt;
 mod output;
 mod priority;
 mod progress;
+mod resolve;
 pub mod upload;
 
 use clap::Parser;

@@ -130,9 +130,22 @@ pub fn prepare(args: &OutputArgs) -> anyhow::Result<()> {
     }
     if let Some(t) = &args.syslog {
         let target = ferret_report::syslog::Target::parse(t)?;
-        target.resolve().context("cannot send to the syslog receiver")?;
+        syslog_addr(&target).context("cannot send to the syslog receiver")?;
     }
     Ok(())
+}
+
+/// The syslog receiver's address, its name resolved by ferret (`crate::resolve`), never by
+/// the C library's NSS modules, which the static binary cannot load.
+fn syslog_addr(target: &ferret_report::syslog::Target) -> anyhow::Result<std::net::SocketAddr> {
+    let (host, port) = target.host_port();
+    let ips = crate::resolve::NameResolver::default().lookup(
+        host,
+        ureq::config::IpFamily::Any,
+        Some(std::time::Duration::from_secs(10)),
+    )?;
+    let ip = ips.first().context("no address found")?;
+    Ok(std::net::SocketAddr::new(*ip, port))
 }
 
 /// The folder an output file goes to (`.` for a bare name).
@@ -280,7 +293,8 @@ pub fn emit(report: &Report, args: &OutputArgs) -> anyhow::Result<()> {
     }
     if let Some(t) = &args.syslog {
         let target = ferret_report::syslog::Target::parse(t)?;
-        let sent = ferret_report::syslog::send(report, &target, std::process::id())?;
+        let addr = syslog_addr(&target).context("cannot send to the syslog receiver")?;
+        let sent = ferret_report::syslog::send_to(report, &target, addr, std::process::id())?;
         if !args.quiet {
             note(&format!("ferret: {sent} syslog message(s) sent to {target}"));
         }

@@ -233,7 +233,12 @@ pub(crate) fn http_agent(ca_pem: Option<&str>) -> anyhow::Result<ureq::Agent> {
                 .build(),
         );
     }
-    Ok(b.build().into())
+    // Names are resolved by ferret itself, never by the C library (see `resolve`).
+    Ok(ureq::Agent::with_parts(
+        b.build(),
+        ureq::unversioned::transport::DefaultConnector::default(),
+        crate::resolve::NameResolver::default(),
+    ))
 }
 
 /// The HTTP client for the enrolled collector: its pinned CA, if any.

@@ -7,10 +7,10 @@
 //!   Sigma and campaign detectors), `rule.*`, `file.*` for a file, `log.file.path` for the log
 //!   an event came from, `process.*` and `url.*` when the evidence names a process image,
 //!   command line or URL, `host.name`, `threat.technique.id` from the rule's ATT&CK tags,
-//!   `threat.software.*` for a malware family a campaign detector names, `threat.indicator.*`
-//!   for the indicator (domain, address, URL, file hash) a finding matched and where it came
-//!   from, the campaign as `rule.category` (ECS has no campaign field), and the rest under
-//!   `ferret.*`.
+//!   the campaign as `threat.group.name` (and `rule.category`), `threat.software.*` for a
+//!   malware family a campaign detector names, `threat.indicator.*` for the indicator
+//!   (domain, address, URL, file hash) a finding matched and where it came from, and the
+//!   rest under `ferret.*`.
 //! * A problem is `event.kind: "event"`, `event.type: ["error"]`, `event.outcome: "failure"`,
 //!   with `error.type` (the problem kind) and `error.message` (the reason).
 //! * The run summary is `event.kind: "event"`, `event.category: ["host"]`,
@@ -123,6 +123,9 @@ fn finding_doc(report: &Report, i: usize, f: &Finding) -> Value {
     }
     if let Some(c) = f.details.get("campaign").and_then(Value::as_str) {
         put(&mut v, "rule.category", c);
+        // ECS 8 has no campaign field; `threat.group.name` is "a set of related intrusion
+        // activity tracked by a common name in the security community".
+        put(&mut v, "threat.group.name", c);
     }
     if let Some(p) = &f.path {
         let lossy = p.lossy().into_owned();
@@ -203,8 +206,8 @@ fn finding_doc(report: &Report, i: usize, f: &Finding) -> Value {
 
 /// The `threat.*` fields ECS 8 defines beyond ATT&CK: the malware family a campaign detector
 /// names (`threat.software.*`) and the indicator a finding matched (`threat.indicator.*`, with
-/// its provider, the intel table or IOC file it came from). ECS has no campaign field: the
-/// campaign is `rule.category` and `ferret.details.campaign`.
+/// its provider, the intel table or IOC file it came from). The campaign itself is
+/// `threat.group.name`, set with `rule.category`.
 fn threat(v: &mut Value, f: &Finding) {
     let evidence =
         |label: &str| f.evidence.iter().find(|e| e.label == label).map(|e| e.data.as_str());

@@ -118,6 +118,12 @@ impl Target {
         Ok(Target { transport, address: rest.to_owned() })
     }
 
+    /// The host (brackets kept for IPv6) and the port.
+    pub fn host_port(&self) -> (&str, u16) {
+        let (host, port) = self.address.rsplit_once(':').unwrap_or((&self.address, "0"));
+        (host, port.parse().unwrap_or(0))
+    }
+
     /// Resolves the address (the first result is used).
     pub fn resolve(&self) -> Result<SocketAddr, SyslogError> {
         let err = |source| SyslogError::Resolve { address: self.address.clone(), source };
@@ -208,9 +214,19 @@ pub fn tcp_frame(message: &str) -> Vec<u8> {
 
 /// Sends every message of the report to `target`; returns how many were sent.
 pub fn send(report: &Report, target: &Target, procid: u32) -> Result<usize, SyslogError> {
+    send_to(report, target, target.resolve()?, procid)
+}
+
+/// As [`send`], to an address the caller resolved (the ferret binary resolves names itself,
+/// never through the C library: see its `resolve` module).
+pub fn send_to(
+    report: &Report,
+    target: &Target,
+    addr: SocketAddr,
+    procid: u32,
+) -> Result<usize, SyslogError> {
     let msgs = messages(report, procid);
     let total = msgs.len();
-    let addr = target.resolve()?;
     let fail = |sent, source| SyslogError::Send { target: target.to_string(), sent, total, source };
     match target.transport {
         Transport::Udp => {

@@ -172,6 +172,7 @@ const ECS_FIELDS: &[(&str, EcsType)] = {
         ("url.original", Keyword),
         ("url.path", Keyword),
         ("threat.framework", Keyword),
+        ("threat.group.name", Keyword),
         ("threat.technique.id", Keyword),
         ("threat.software.name", Keyword),
         ("threat.software.type", Keyword),

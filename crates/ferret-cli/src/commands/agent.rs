@@ -88,6 +88,13 @@ fn bundle_dir() -> anyhow::Result<PathBuf> {
     Ok(spool.parent().map_or_else(|| spool.join("bundles"), |p| p.join("bundles")))
 }
 
+/// `/dev/null` for the directive run's standard input and output, or, where there is no
+/// `/dev` (the static binary in a bare root), a pipe: closed at once for input, read and
+/// dropped for output.
+fn null_or_pipe() -> Stdio {
+    if std::path::Path::new("/dev/null").exists() { Stdio::null() } else { Stdio::piped() }
+}
+
 fn refused(id: i64, reason: &str) -> serde_json::Value {
     output::note(&format!("ferret agent: refused directive {id}: {reason}"));
     serde_json::json!({ "errored": true, "message": reason })
@@ -141,7 +148,7 @@ fn run_directive(d: &Pending, base: &str, host: &upload::AgentConfig) -> serde_j
         );
     }
     let fail = |m: String| serde_json::json!({ "errored": true, "message": m });
-    let exe = match std::env::current_exe() {
+    let exe = match super::common::self_exe() {
         Ok(e) => e,
         Err(e) => return fail(format!("cannot find this executable: {e}")),
     };
@@ -174,8 +181,8 @@ fn run_directive(d: &Pending, base: &str, host: &upload::AgentConfig) -> serde_j
         .args(&argv)
         .env(upload::DIRECTIVE_ENV, d.id.to_string())
         .env(NO_CONFIG_ENV, "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdin(null_or_pipe())
+        .stdout(null_or_pipe())
         .stderr(Stdio::piped())
         .output();
     if let Some(p) = &bundle_path {

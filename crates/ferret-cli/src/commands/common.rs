@@ -113,13 +113,36 @@ pub fn set_threads(threads: usize) -> ferret_fs::ThreadBudget {
     budget
 }
 
+/// The running executable. `current_exe()` reads `/proc/self/exe`; where `/proc` is not
+/// mounted (a bare chroot, an early-boot shell) it falls back to `argv[0]`: a path when it
+/// holds a `/` (made absolute against the working directory), otherwise looked up in `PATH`.
+pub fn self_exe() -> std::io::Result<std::path::PathBuf> {
+    match std::env::current_exe() {
+        Ok(p) => Ok(p),
+        Err(e) => exe_from_argv0(std::env::args_os().next(), std::env::var_os("PATH")).ok_or(e),
+    }
+}
+
+fn exe_from_argv0(
+    argv0: Option<std::ffi::OsString>,
+    path: Option<std::ffi::OsString>,
+) -> Option<std::path::PathBuf> {
+    let argv0 = std::path::PathBuf::from(argv0?);
+    if argv0.as_os_str().as_encoded_bytes().contains(&b'/') {
+        let abs =
+            if argv0.is_absolute() { argv0 } else { std::env::current_dir().ok()?.join(argv0) };
+        return abs.is_file().then_some(abs);
+    }
+    std::env::split_paths(&path?).map(|dir| dir.join(&argv0)).find(|p| p.is_file())
+}
+
 /// SHA-256 of the running executable, when it can be read; computed once per run (the
 /// report header and the own-file check both need it).
 pub fn exe_sha256() -> Option<String> {
     static EXE_SHA256: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     EXE_SHA256
         .get_or_init(|| {
-            let exe = std::env::current_exe().ok()?;
+            let exe = self_exe().ok()?;
             let bytes = std::fs::read(exe).ok()?;
             Some(hex::encode(Sha256::digest(&bytes)))
         })

@@ -20,6 +20,7 @@ pub mod report;
 pub mod rules;
 #[cfg(feature = "scan")]
 pub mod scan;
+#[cfg(feature = "collector")]
 pub mod serve;
 pub mod verify;
 
@@ -50,7 +51,16 @@ pub enum Command {
     /// Hunt logs (EVTX, JSON, syslog, W3C/IIS, Exchange, access, DNS) with Sigma rules.
     Hunt(hunt::HuntArgs),
     /// Run the fleet collector and its dashboard.
+    #[cfg(feature = "collector")]
     Serve(serve::ServeArgs),
+    /// Not in this build: the host binary has no collector.
+    #[cfg(not(feature = "collector"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Serve {
+        /// Whatever was given: refused as a whole.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Enrol this host with a collector.
     Enroll(enroll::EnrollArgs),
     /// Send reports to the collector (spooled ones, or a JSONL file).
@@ -103,7 +113,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Check(args) => check::run(args),
         Command::Hunt(args) => hunt::run(args),
+        #[cfg(feature = "collector")]
         Command::Serve(args) => serve::run(&args),
+        #[cfg(not(feature = "collector"))]
+        Command::Serve { .. } => anyhow::bail!(
+            "this ferret is the host build, without the collector: run `ferret serve` with the \
+             full build (the ferret package, or `cargo build` with default features)"
+        ),
         Command::Enroll(args) => enroll::run(&args),
         Command::Report(cmd) => report::run(cmd),
         Command::Agent(args) => agent::run(&args),

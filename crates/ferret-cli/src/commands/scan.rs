@@ -146,7 +146,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         None
     };
     let mut own = rules.own_files();
-    if let (Ok(exe), Some(sha)) = (std::env::current_exe(), common::exe_sha256())
+    if let (Ok(exe), Some(sha)) = (common::self_exe(), common::exe_sha256())
         && let Some(digest) = hex::decode(sha).ok().and_then(|d| <[u8; 32]>::try_from(d).ok())
     {
         own.add_file_hashed(&exe, digest);
