@@ -171,7 +171,12 @@ fn load_network(
         return Ok((Vec::new(), Vec::new()));
     }
     let mut problems = Vec::new();
-    let opts = ferret_scan::LoadOptions { builtin: false, paths: paths.to_vec(), cache_dir: None };
+    let opts = ferret_scan::LoadOptions {
+        builtin: false,
+        paths: paths.to_vec(),
+        cache_dir: None,
+        size_tiers: false,
+    };
     let rules = ferret_scan::RuleSet::load(&opts, &mut problems);
     for p in problems {
         ferret_core::Sink::problem(sink, p);

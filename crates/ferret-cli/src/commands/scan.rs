@@ -34,12 +34,14 @@ pub struct RuleArgs {
 }
 
 impl RuleArgs {
-    /// The loader options.
-    pub fn load_options(&self) -> LoadOptions {
+    /// The loader options (`size_tiers`: compile YARA in size tiers, for scanning; a bundle
+    /// holds one set).
+    pub fn load_options(&self, size_tiers: bool) -> LoadOptions {
         LoadOptions {
             builtin: !self.no_builtin,
             paths: self.rules.clone(),
             cache_dir: self.cache_dir.clone(),
+            size_tiers,
         }
     }
 }
@@ -77,9 +79,10 @@ pub struct ScanArgs {
 }
 
 /// Loads rules, reporting problems into the collector; fails when nothing at all loaded.
-pub fn load_rules(args: &RuleArgs, sink: &Collector) -> anyhow::Result<RuleSet> {
+/// `size_tiers`: see [`RuleArgs::load_options`].
+pub fn load_rules(args: &RuleArgs, size_tiers: bool, sink: &Collector) -> anyhow::Result<RuleSet> {
     let mut problems: Vec<Problem> = Vec::new();
-    let rules = RuleSet::load(&args.load_options(), &mut problems);
+    let rules = RuleSet::load(&args.load_options(size_tiers), &mut problems);
     for p in problems {
         sink.problem(p);
     }
@@ -108,7 +111,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     if rule_args.rules.is_empty() {
         rule_args.rules = cfg.paths("scan.rules");
     }
-    let rules = match load_rules(&rule_args, &collector) {
+    let rules = match load_rules(&rule_args, true, &collector) {
         Ok(r) => r,
         Err(e) => {
             let (_, problems, _, _) = collector.into_parts();
