@@ -9,6 +9,7 @@
 #   THREADS      worker threads for ferret and AIDE (default: nproc)
 #   RUNS         timed runs per command; the best is reported (default: 3)
 #   SKIP_MILLION set to 1 to skip the 1,000,000-entry memory measurement
+#   FERRET       ferret binary to measure (default: built here, without the scan feature)
 # Needs: python3, /usr/bin/time, openssl; installs aide with apt-get when missing (root).
 set -euo pipefail
 
@@ -18,7 +19,7 @@ mkcorpus=${MKCORPUS:-$repo/../shared/bench/mkcorpus.py}
 threads=${THREADS:-$(nproc)}
 runs=${RUNS:-3}
 target=${CARGO_TARGET_DIR:-$repo/target}
-ferret=$target/release/ferret
+ferret=${FERRET:-$target/release/ferret}
 
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
@@ -39,9 +40,11 @@ if ! command -v aide >/dev/null; then
   apt-get install -y aide >/dev/null
 fi
 
-echo "== building ferret (release, without the scan feature)"
-(cd "$repo" && cargo build --release -q -p ferret-cli --no-default-features 2>"$work/build.log") || {
-  cat "$work/build.log"; exit 1; }
+if [ -z "${FERRET:-}" ]; then
+  echo "== building ferret (release, without the scan feature)"
+  (cd "$repo" && cargo build --release -q -p ferret-cli --no-default-features 2>"$work/build.log") || {
+    cat "$work/build.log"; exit 1; }
+fi
 
 files=$(find "$tree" -type f | wc -l)
 bytes=$(du -sb "$tree" | cut -f1)
@@ -69,9 +72,9 @@ EOF
 rm -f "$work/key" "$work/key.pub"
 "$ferret" keygen -o "$work/key" 2>/dev/null
 
-fb=$(best_of "$ferret" baseline "$tree" -o "$work/m.jsonl" --sign "$work/key" \
+fb=$(best_of "$ferret" baseline "$tree" -o "$work/m.jsonl" --force --sign "$work/key" \
   --policy "$work/policy.toml" -j "$threads" -q)
-"$ferret" baseline "$tree" -o "$work/m.jsonl" --sign "$work/key" --policy "$work/policy.toml" \
+"$ferret" baseline "$tree" -o "$work/m.jsonl" --force --sign "$work/key" --policy "$work/policy.toml" \
   -j "$threads" -q
 fv=$(best_of "$ferret" verify "$tree" -m "$work/m.jsonl" --pubkey "$work/key.pub" \
   --policy "$work/policy.toml" -j "$threads" -q)
@@ -122,7 +125,7 @@ for d in range(1000):
             fh.write(b"%d %d\n" % (d, f))
 EOF
   fi
-  "$ferret" baseline "$million" -o "$work/million.jsonl.zst" --zstd --sign "$work/key" \
+  "$ferret" baseline "$million" -o "$work/million.jsonl.zst" --force --zstd --sign "$work/key" \
     --policy "$work/policy.toml" -j "$threads" -q
   entries=$( { zstd -dc "$work/million.jsonl.zst" 2>/dev/null || python3 -c 'print()'; } | wc -l)
   /usr/bin/time -v "$ferret" verify "$million" -m "$work/million.jsonl.zst" \

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # Benchmark `ferret scan` against `yr scan` (yara-x-cli, same yara-x version) on the seeded
-# ~2 GB tree, and the hash-only path against the machine's SHA-256 limit.
+# ~2 GB tree with the signature-base YARA rules, same thread count, each compiling its rules
+# in the run; then checks that both make the same YARA matches and that ferret finds every
+# planted file of the tree (with the tree's own signature folder).
 #
-#   bench/scan.sh [DATA_DIR]        (default DATA_DIR: ./bench-data, outside git)
+#   bench/scan.sh [DATA_DIR]        (default DATA_DIR: $BENCH_DATA, else ../bench-data)
 #
-# Needs: python3, hyperfine (apt-get install hyperfine), /usr/bin/time, openssl, `yr`
-# (cargo install yara-x-cli@1.22.1 --locked), the signature-base corpus next to the repo
-# (../shared/corpus/signature-base) and the tree generator (../shared/bench/mkcorpus.py).
-# Raw runs are kept in DATA_DIR/results/.
+# Environment:
+#   FERRET   ferret binary (default: built here, `cargo build --release -p ferret-cli`)
+#   THREADS  threads for both tools (default: number of CPUs)
+#   RUNS     timed runs per tool after one warm-up (default: 3); medians are reported
+#   OUT      file the summary lines are also written to (default: none)
+# Needs: python3, hyperfine, `yr` (cargo install yara-x-cli@1.22.1 --locked), the
+# signature-base corpus next to the repo (../shared/corpus/signature-base) and the tree
+# generator (../shared/bench/mkcorpus.py). Raw runs are kept in DATA_DIR/results/.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-data=${1:-$repo/bench-data}
+data=${1:-${BENCH_DATA:-$repo/../bench-data}}
 shared=${FERRET_SHARED:-$repo/../shared}
 threads=${THREADS:-$(nproc)}
+runs=${RUNS:-3}
 tree=$data/corpus
 sigbase=$shared/corpus/signature-base/yara
 results=$data/results
@@ -22,28 +29,37 @@ command -v hyperfine >/dev/null || apt-get install -y hyperfine >/dev/null
 command -v yr >/dev/null || { echo "yr not found: cargo install yara-x-cli@1.22.1 --locked" >&2; exit 2; }
 [ -d "$tree" ] || python3 "$shared/bench/mkcorpus.py" "$tree"
 
-cargo build --release --locked -p ferret-cli --manifest-path "$repo/Cargo.toml"
-ferret=$repo/target/release/ferret
-[ -x "$ferret" ] || ferret=${CARGO_TARGET_DIR:-$repo/target}/release/ferret
+if [ -z "${FERRET:-}" ]; then
+  cargo build --release --locked -p ferret-cli --manifest-path "$repo/Cargo.toml"
+  FERRET=${CARGO_TARGET_DIR:-$repo/target}/release/ferret
+fi
+ferret=$FERRET
 
 # The Loki/THOR external variables the signature-base rules use, declared for yr as ferret
-# declares them (empty strings).
+# declares them (empty strings; ferret sets them per file, see the comparison below).
 # (single-quoted so that the shell hyperfine starts keeps the double quotes yr expects).
 yr_defs="-d filename='\"\"' -d filepath='\"\"' -d extension='\"\"' -d filetype='\"\"' -d owner='\"\"'"
 
 echo "machine: $(nproc) cores, threads=$threads, load: $(uptime)"
-echo "yr: $(yr --version)   ferret: $($ferret --version 2>&1)"
+echo "yr: $(yr --version)   ferret: $($ferret --version 2>&1 | head -1)"
 echo "tree: $(du -sb "$tree" | cut -f1) bytes, $(find "$tree" -type f | wc -l) files"
 
-# Warm the page cache and ferret's compiled-rule cache (yr compiles every run; ferret's cache
-# is part of what is measured as a feature, so a cold-cache ferret run is measured too).
+# Warm the page cache. ferret's compiled-rule cache is off by default (rules compile in
+# memory every run, as yr's do), so both compile in every timed run.
 find "$tree" -type f -exec cat {} + > /dev/null 2>&1 || true
 
 echo "== YARA: full signature-base set"
-hyperfine --warmup 1 --runs 3 --export-json "$results/yara.json" --ignore-failure \
+hyperfine --warmup 1 --runs "$runs" --export-json "$results/yara.json" --ignore-failure \
   -n "yr scan -r" "yr scan -r -p $threads --disable-console-logs -w $yr_defs $sigbase $tree > /dev/null" \
-  -n "ferret scan" "$ferret scan $tree --no-builtin -r $sigbase -j $threads -q --format jsonl -o /dev/null" \
-  -n "ferret scan (no rule cache)" "$ferret scan $tree --no-builtin -r $sigbase -j $threads -q --no-cache --format jsonl -o /dev/null"
+  -n "ferret scan" "$ferret scan $tree --no-builtin -r $sigbase -j $threads -q --format jsonl -o /dev/null"
+echo "load after: $(uptime)"
+
+echo "== same YARA matches as yr"
+sh -c "yr scan -r -p $threads --disable-console-logs -w $yr_defs $sigbase $tree" > "$results/yr-matches.txt" 2>/dev/null || true
+"$ferret" scan "$tree" --no-builtin -r "$sigbase" -j "$threads" -q --format jsonl -o "$results/ferret-sigbase.jsonl" || true
+same=0
+python3 "$repo/bench/compare_detections.py" yara "$results/ferret-sigbase.jsonl" "$results/yr-matches.txt" "$tree" \
+  | tee "$results/compare.txt" || same=$?
 
 echo "== peak memory, full signature-base set"
 /usr/bin/time -v "$ferret" scan "$tree" --no-builtin -r "$sigbase" -j "$threads" -q --format jsonl -o /dev/null 2> "$results/ferret-time.txt" || true
@@ -51,27 +67,20 @@ grep -E "Maximum resident|Elapsed" "$results/ferret-time.txt"
 /usr/bin/time -v sh -c "yr scan -r -p $threads --disable-console-logs -w $yr_defs $sigbase $tree > /dev/null" 2> "$results/yr-time.txt" || true
 grep -E "Maximum resident|Elapsed" "$results/yr-time.txt"
 
-echo "== hashes: 100,000 SHA-256 IOCs alone"
-iocs=$tree.meta/sha256-iocs.txt
-hyperfine --warmup 1 --runs 5 --export-json "$results/hash.json" --ignore-failure \
-  -n "ferret scan (100k sha256 IOCs)" "$ferret scan $tree --no-builtin -r $iocs -j $threads -q --format jsonl -o /dev/null"
-bytes=$(find "$tree" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
-mean=$(python3 -c "import json;print(json.load(open('$results/hash.json'))['results'][0]['mean'])")
-sha=$(openssl speed -evp sha256 -bytes 1048576 -seconds 3 2>/dev/null | awk '/^sha256/ {print $NF}' | tr -d k)
-python3 - "$bytes" "$mean" "$sha" "$threads" <<'PY'
-import sys
-b, t, sha_k, n = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-limit = sha_k * 1000 * n
-print(f"hash-only throughput: {b/t/1e9:.2f} GB/s; SHA-256 limit {sha_k*1000/1e9:.2f} GB/s/core x {n} = {limit/1e9:.2f} GB/s; ratio {b/t/limit:.0%}")
-PY
 echo "== detections (expected in $tree.meta/expected.json)"
 "$ferret" scan "$tree" --no-builtin -r "$tree.meta/sigdir" -j "$threads" -q --format jsonl -o "$results/detections.jsonl" || true
-python3 - "$results/detections.jsonl" <<'PY'
-import json, sys, collections
-c = collections.Counter()
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r["type"] == "finding":
-        c[r["engine"]] += 1
-print("findings by engine:", dict(c))
+planted=0
+python3 "$repo/bench/compare_detections.py" planted "$results/detections.jsonl" "$tree.meta/expected.json" || planted=$?
+
+python3 - "$results/yara.json" "$same" "$planted" <<'PY' | tee "${OUT:-/dev/null}"
+import json, statistics, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+yr, fe = res["yr scan -r"], res["ferret scan"]
+my, mf = statistics.median(yr["times"]), statistics.median(fe["times"])
+pairs = sorted(f / y for f, y in zip(fe["times"], yr["times"]))
+print(f"scan signature-base: ferret median {mf:.2f} s ({', '.join(f'{t:.2f}' for t in fe['times'])}), "
+      f"yr median {my:.2f} s ({', '.join(f'{t:.2f}' for t in yr['times'])}); "
+      f"ferret/yr {mf/my:.2f}x (paired ratios {', '.join(f'{p:.2f}' for p in pairs)}); "
+      f"same YARA matches: {'yes' if sys.argv[2] == '0' else 'NO'}; "
+      f"every planted file: {'yes' if sys.argv[3] == '0' else 'NO'}")
 PY

@@ -72,20 +72,22 @@ pub fn baseline<W: Write>(
     let header =
         Header::new(&root.to_string_lossy(), &opts.host, opts.hash, policy.excludes().to_vec());
     let mut writer = ManifestWriter::new(out, &header, opts.zstd)?;
-    let mut tree = Tree::new(root, policy, opts.walk.clone(), opts.hash, sink);
-    for entry in tree.by_ref() {
-        writer.write_entry(&entry)?;
-    }
-    if tree.stopped() {
-        return Err(BaselineError::Interrupted);
-    }
+    let mut summary = Summary::default();
+    Tree::run(root, policy, opts.walk.clone(), opts.hash, sink, |tree| {
+        for entry in tree.by_ref() {
+            writer.write_entry(&entry)?;
+        }
+        if tree.stopped() {
+            return Err(BaselineError::Interrupted);
+        }
+        summary.count("files_hashed", tree.stats.files_hashed.load(Ordering::Relaxed));
+        summary.count("bytes_hashed", tree.stats.bytes_hashed.load(Ordering::Relaxed));
+        summary.skip("excluded", tree.excluded());
+        Ok(())
+    })?;
     let entries = writer.count();
     let out = writer.finish()?;
-    let mut summary = Summary::default();
     summary.count("entries", entries);
-    summary.count("files_hashed", tree.stats.files_hashed.load(Ordering::Relaxed));
-    summary.count("bytes_hashed", tree.stats.bytes_hashed.load(Ordering::Relaxed));
-    summary.skip("excluded", tree.excluded());
     summary.details.insert("manifest_id".into(), header.id.clone().into());
     summary.details.insert("manifest_created".into(), header.created.clone().into());
     summary.details.insert("hash".into(), header.hash.as_str().into());

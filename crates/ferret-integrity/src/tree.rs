@@ -8,16 +8,17 @@
 //! entries (hashing files through `ferret_fs::open_read_only`, reading security xattrs) in
 //! parallel with rayon, keeping the order.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::fs::Metadata;
 use std::io::{self, Read};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crossbeam_channel::{Receiver, Sender};
 use ferret_core::{Cancel, Problem, ProblemKind, Sink};
-use rayon::prelude::*;
 
 use crate::manifest::{Entry, EntryKind, HashAlgorithm, ManifestKind as _};
 use crate::policy::{AttrSet, Policy};
@@ -110,9 +111,7 @@ impl<'a> SortedWalk<'a> {
     /// Whether `rel` lies below a directory that could not be read (so its absence from the
     /// walk says nothing).
     pub fn under_unreadable(&self, rel: &[u8]) -> bool {
-        self.unreadable
-            .iter()
-            .any(|d| d.is_empty() || (rel.starts_with(d) && rel.get(d.len()) == Some(&b'/')))
+        under(&self.unreadable, rel)
     }
 
     /// Entries skipped by the policy's excludes.
@@ -227,52 +226,121 @@ pub struct TreeStats {
     pub bytes_hashed: AtomicU64,
 }
 
-/// Entries of a tree in manifest order, built in parallel batches.
-pub struct Tree<'a> {
-    walk: SortedWalk<'a>,
-    policy: &'a Policy,
-    hash: HashAlgorithm,
-    sink: &'a dyn Sink,
-    ready: VecDeque<Entry>,
-    pending: Option<Vec<WalkItem>>,
+/// What the walking thread shares with the consumer.
+#[derive(Debug, Default)]
+struct WalkShared {
+    /// Directories that could not be read (see [`SortedWalk::under_unreadable`]).
+    unreadable: Mutex<Vec<Vec<u8>>>,
+    /// Entries skipped by excludes.
+    excluded: AtomicU64,
+}
+
+/// Most entries walked ahead of the consumer (bounds memory whatever the tree's size; a
+/// straggling large file lets the other threads run this far ahead).
+const WINDOW: usize = 8192;
+
+/// Entries of a tree in manifest order, built by a pipeline (see [`Tree::run`]).
+pub struct Tree<'s> {
+    done: Receiver<(u64, Entry)>,
+    tokens: Sender<()>,
+    pending: BTreeMap<u64, Entry>,
+    next_seq: u64,
+    shared: &'s WalkShared,
     cancel: Cancel,
     stopped: bool,
     /// Counters.
-    pub stats: TreeStats,
+    pub stats: &'s TreeStats,
 }
 
 impl std::fmt::Debug for Tree<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tree").field("walk", &self.walk).finish_non_exhaustive()
+        f.debug_struct("Tree").field("next", &self.next_seq).finish_non_exhaustive()
     }
 }
 
-/// Most entries built per batch.
-const BATCH_ENTRIES: usize = 2048;
-/// Most file bytes per batch (bounds latency, not memory: files are streamed).
-const BATCH_BYTES: u64 = 512 << 20;
-
-impl<'a> Tree<'a> {
-    /// A tree under `root`; files whose policy compares `content` are hashed with `hash`.
-    pub fn new(
+impl Tree<'_> {
+    /// Runs `consume` over the entries of the tree under `root` in manifest order; files
+    /// whose policy compares `content` are hashed with `hash`.
+    ///
+    /// One thread walks (in manifest order) and numbers the entries; as many threads as
+    /// rayon's global pool has build them (hash, xattrs, symlink targets), each taking the
+    /// next walked entry as soon as it is free, so the walk, the hashing and the consumer
+    /// overlap and no thread waits for a batch to end; the consumer gets them back in order.
+    /// At most [`WINDOW`] entries are in flight. Problems go to `sink`.
+    pub fn run<R>(
         root: &Path,
-        policy: &'a Policy,
+        policy: &Policy,
         opts: WalkOptions,
         hash: HashAlgorithm,
-        sink: &'a dyn Sink,
-    ) -> Tree<'a> {
+        sink: &dyn Sink,
+        consume: impl FnOnce(&mut Tree<'_>) -> R,
+    ) -> R {
+        let workers = rayon::current_num_threads().max(1);
         let cancel = opts.cancel.clone();
-        Tree {
-            walk: SortedWalk::new(root, policy, opts, sink),
-            policy,
-            hash,
-            sink,
-            ready: VecDeque::new(),
-            pending: None,
-            cancel,
-            stopped: false,
-            stats: TreeStats::default(),
+        let shared = WalkShared::default();
+        let stats = TreeStats::default();
+        let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, WalkItem)>(1024);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Entry)>(1024);
+        let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(WINDOW);
+        for _ in 0..WINDOW {
+            let _ = token_tx.send(());
         }
+        std::thread::scope(|scope| {
+            let (shared, stats) = (&shared, &stats);
+            {
+                let cancel = cancel.clone();
+                scope.spawn(move || {
+                    let mut walk = SortedWalk::new(root, policy, opts, sink);
+                    let mut seq = 0u64;
+                    while let Some(item) = walk.next() {
+                        // A token per entry: the walk waits while WINDOW entries are in flight;
+                        // the consumer gone (tokens disconnected) or a stop ends it.
+                        if cancel.is_cancelled()
+                            || token_rx.recv().is_err()
+                            || job_tx.send((seq, item)).is_err()
+                        {
+                            break;
+                        }
+                        seq += 1;
+                        shared.excluded.store(walk.excluded(), Ordering::Relaxed);
+                        if !walk.unreadable.is_empty() {
+                            lock(&shared.unreadable).append(&mut walk.unreadable);
+                        }
+                    }
+                    shared.excluded.store(walk.excluded(), Ordering::Relaxed);
+                    lock(&shared.unreadable).append(&mut walk.unreadable);
+                });
+            }
+            for _ in 0..workers {
+                let (job_rx, done_tx, cancel) = (job_rx.clone(), done_tx.clone(), cancel.clone());
+                scope.spawn(move || {
+                    for (seq, item) in job_rx {
+                        // Once stopped, nothing more is hashed (the consumer yields no more).
+                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
+                            && !cancel.is_cancelled();
+                        let entry = build_entry(item, want.then_some(hash), sink, stats);
+                        if done_tx.send((seq, entry)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop((job_rx, done_tx));
+            let mut tree = Tree {
+                done: done_rx,
+                tokens: token_tx,
+                pending: BTreeMap::new(),
+                next_seq: 0,
+                shared,
+                cancel,
+                stopped: false,
+                stats,
+            };
+            let out = consume(&mut tree);
+            // Dropping the tree disconnects the channels: the walk and the workers end.
+            drop(tree);
+            out
+        })
     }
 
     /// Whether the tree ended early because its [`WalkOptions::cancel`] flag was raised
@@ -281,86 +349,59 @@ impl<'a> Tree<'a> {
         self.stopped
     }
 
-    /// See [`SortedWalk::under_unreadable`].
+    /// See [`SortedWalk::under_unreadable`] (the walk is never behind the entries produced).
     pub fn under_unreadable(&self, rel: &[u8]) -> bool {
-        self.walk.under_unreadable(rel)
+        under(&lock(&self.shared.unreadable), rel)
     }
 
-    /// Entries skipped by excludes.
+    /// Entries skipped by excludes (final once the tree has ended).
     pub fn excluded(&self) -> u64 {
-        self.walk.excluded()
-    }
-
-    /// Hashes the batch walked ahead while the walk reads the next one (a pipeline of two
-    /// stages on rayon's pool).
-    fn fill(&mut self) {
-        if self.stopped || self.cancel.is_cancelled() {
-            self.stopped = true;
-            self.pending = Some(Vec::new());
-            return;
-        }
-        let batch = match self.pending.take() {
-            Some(b) => b,
-            None => walk_batch(&mut self.walk),
-        };
-        if batch.is_empty() {
-            self.pending = Some(batch);
-            return;
-        }
-        let policy = self.policy;
-        let hash = self.hash;
-        let sink = self.sink;
-        let stats = &self.stats;
-        let walk = &mut self.walk;
-        let cancel = &self.cancel;
-        let (built, next) = rayon::join(
-            || {
-                batch
-                    .into_par_iter()
-                    .with_max_len(1)
-                    .map(|item| {
-                        // Once stopped, the rest of the batch is not hashed (it is dropped).
-                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
-                            && !cancel.is_cancelled();
-                        build_entry(item, want.then_some(hash), sink, stats)
-                    })
-                    .collect::<Vec<Entry>>()
-            },
-            || walk_batch(walk),
-        );
-        if self.cancel.is_cancelled() {
-            self.stopped = true;
-            self.pending = Some(Vec::new());
-            return;
-        }
-        self.pending = Some(next);
-        self.stats.entries.fetch_add(built.len() as u64, Ordering::Relaxed);
-        self.ready.extend(built);
+        self.shared.excluded.load(Ordering::Relaxed)
     }
 }
 
-/// The next batch of the walk: up to [`BATCH_ENTRIES`] items or [`BATCH_BYTES`] of files.
-fn walk_batch(walk: &mut SortedWalk<'_>) -> Vec<WalkItem> {
-    let mut batch = Vec::with_capacity(BATCH_ENTRIES);
-    let mut bytes = 0u64;
-    while batch.len() < BATCH_ENTRIES && bytes < BATCH_BYTES {
-        let Some(item) = walk.next() else { break };
-        if item.meta.is_file() {
-            bytes += item.meta.len();
-        }
-        batch.push(item);
-    }
-    batch
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn under(unreadable: &[Vec<u8>], rel: &[u8]) -> bool {
+    unreadable
+        .iter()
+        .any(|d| d.is_empty() || (rel.starts_with(d) && rel.get(d.len()) == Some(&b'/')))
 }
 
 impl Iterator for Tree<'_> {
     type Item = Entry;
 
     fn next(&mut self) -> Option<Entry> {
-        if self.ready.is_empty() {
-            self.fill();
+        if self.stopped {
+            return None;
         }
-        self.ready.pop_front()
+        loop {
+            if self.cancel.is_cancelled() {
+                self.stopped = true;
+                return None;
+            }
+            if let Some(e) = self.pending.remove(&self.next_seq) {
+                self.next_seq += 1;
+                // The token returns to the walk: one more entry may be in flight.
+                let _ = self.tokens.send(());
+                self.stats.entries.fetch_add(1, Ordering::Relaxed);
+                return Some(e);
+            }
+            match self.done.recv() {
+                Ok((seq, e)) => {
+                    self.pending.insert(seq, e);
+                }
+                // Every worker has ended: the walk is over (or was stopped).
+                Err(_) => {
+                    if self.cancel.is_cancelled() {
+                        self.stopped = true;
+                    }
+                    return None;
+                }
+            }
+        }
     }
 }
 

@@ -304,79 +304,81 @@ pub fn verify<R: Read + Seek>(
             authenticated: auth.is_some(),
             manifest_id: reader.header().id.clone(),
         };
-        let mut tree = Tree::new(root, &policy, opts.walk.clone(), reader.header().hash, sink);
-        let mut j = Join {
-            policy: &policy,
-            ctx,
-            sink,
-            summary: Summary::default(),
-            wrong_root,
-            recorded: 0,
-            absent: 0,
-            not_reported: 0,
-        };
-        let mut m = reader.next();
-        let mut t = tree.next();
-        loop {
-            if cancel.is_cancelled() {
-                j.summary.mark_interrupted();
-                break;
-            }
-            match (m.take(), t.take()) {
-                (None, None) => break,
-                (Some(Err(e)), _) => return Err(VerifyError::Manifest(e)),
-                (Some(Ok(old)), None) => {
-                    j.removed(old, &tree);
-                    m = reader.next();
+        let hash = reader.header().hash;
+        Tree::run(root, &policy, opts.walk.clone(), hash, sink, |tree| {
+            let mut j = Join {
+                policy: &policy,
+                ctx,
+                sink,
+                summary: Summary::default(),
+                wrong_root,
+                recorded: 0,
+                absent: 0,
+                not_reported: 0,
+            };
+            let mut m = reader.next();
+            let mut t = tree.next();
+            loop {
+                if cancel.is_cancelled() {
+                    j.summary.mark_interrupted();
+                    break;
                 }
-                (None, Some(new)) => {
-                    j.added(new);
-                    t = tree.next();
-                }
-                (Some(Ok(old)), Some(new)) => match path_cmp(&old.path, &new.path) {
-                    Ordering::Less => {
-                        j.removed(old, &tree);
+                match (m.take(), t.take()) {
+                    (None, None) => break,
+                    (Some(Err(e)), _) => return Err(VerifyError::Manifest(e)),
+                    (Some(Ok(old)), None) => {
+                        j.removed(old, tree);
                         m = reader.next();
-                        t = Some(new);
                     }
-                    Ordering::Greater => {
+                    (None, Some(new)) => {
                         j.added(new);
                         t = tree.next();
-                        m = Some(Ok(old));
                     }
-                    Ordering::Equal => {
-                        j.same(&old, &new);
-                        m = reader.next();
-                        t = tree.next();
-                    }
-                },
+                    (Some(Ok(old)), Some(new)) => match path_cmp(&old.path, &new.path) {
+                        Ordering::Less => {
+                            j.removed(old, tree);
+                            m = reader.next();
+                            t = Some(new);
+                        }
+                        Ordering::Greater => {
+                            j.added(new);
+                            t = tree.next();
+                            m = Some(Ok(old));
+                        }
+                        Ordering::Equal => {
+                            j.same(&old, &new);
+                            m = reader.next();
+                            t = tree.next();
+                        }
+                    },
+                }
             }
-        }
-        let (recorded, absent, not_reported) = (j.recorded, j.absent, j.not_reported);
-        let mut summary = j.summary;
-        summary.count("entries_absent", absent);
-        summary.count("files_hashed", tree.stats.files_hashed.load(AtomicOrdering::Relaxed));
-        summary.count("bytes_hashed", tree.stats.bytes_hashed.load(AtomicOrdering::Relaxed));
-        summary.skip("excluded", tree.excluded());
-        let header = reader.header();
-        if !summary.interrupted && (wrong_root || mostly_absent(absent, recorded)) {
-            let mut reason = format!(
-                "{absent} of {recorded} manifest entries are absent from {} (the manifest \
+            let (recorded, absent, not_reported) = (j.recorded, j.absent, j.not_reported);
+            let mut summary = j.summary;
+            summary.count("entries_absent", absent);
+            summary.count("files_hashed", tree.stats.files_hashed.load(AtomicOrdering::Relaxed));
+            summary.count("bytes_hashed", tree.stats.bytes_hashed.load(AtomicOrdering::Relaxed));
+            summary.skip("excluded", tree.excluded());
+            let header = reader.header();
+            if !summary.interrupted && (wrong_root || mostly_absent(absent, recorded)) {
+                let mut reason = format!(
+                    "{absent} of {recorded} manifest entries are absent from {} (the manifest \
                  records {} on host {}): it is probably not the tree the manifest was made of",
-                root.display(),
-                header.root,
-                header.host
-            );
-            if wrong_root {
-                summary.skip("wrong_root", not_reported);
-                let _ = write!(
-                    reason,
-                    "; {not_reported} absent or unexpected path(s) were counted, not reported"
+                    root.display(),
+                    header.root,
+                    header.host
                 );
+                if wrong_root {
+                    summary.skip("wrong_root", not_reported);
+                    let _ = write!(
+                        reason,
+                        "; {not_reported} absent or unexpected path(s) were counted, not reported"
+                    );
+                }
+                summary.mark_incomplete(reason);
             }
-            summary.mark_incomplete(reason);
-        }
-        Ok(summary)
+            Ok(summary)
+        })
     })?;
     let mut summary = summary;
     describe(&mut summary, &header, authenticity.as_ref());

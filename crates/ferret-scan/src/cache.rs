@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::yara::{EXTERNALS, YaraSource, render_compile_error};
 
+/// A compiled set and how many source files failed to compile.
 pub(crate) struct Compiled {
     pub(crate) rules: yara_x::Rules,
     pub(crate) failed_files: usize,
@@ -28,13 +29,14 @@ pub const YARA_X_VERSION: &str = "1.22.1";
 
 const CACHE_MAGIC: &[u8] = b"FERRET-YARA-CACHE 1\n";
 
-fn key(sources: &[YaraSource]) -> String {
+fn key(sources: &[(usize, &YaraSource)]) -> String {
     let mut h = Sha256::new();
     h.update(YARA_X_VERSION.as_bytes());
     for e in EXTERNALS {
         h.update(e.as_bytes());
     }
-    for s in sources {
+    for (i, s) in sources {
+        h.update((*i as u64).to_le_bytes());
         h.update((s.name.len() as u64).to_le_bytes());
         h.update(s.name.as_bytes());
         h.update((s.text.len() as u64).to_le_bytes());
@@ -55,10 +57,11 @@ fn checked_payload(bytes: &[u8]) -> Result<&[u8], &'static str> {
     if actual.as_bytes() == digest { Ok(payload) } else { Err("content hash mismatch") }
 }
 
-/// Compiles `sources` (one namespace per source), or loads them from the cache in
-/// `cache_dir`. The cache file used is added to `own_files`.
+/// Compiles `sources` (one namespace per source, named after the source and its index in
+/// the load order), or loads them from the cache in `cache_dir`. The cache file used is
+/// added to `own_files`.
 pub(crate) fn compile_cached(
-    sources: &[YaraSource],
+    sources: &[(usize, &YaraSource)],
     cache_dir: Option<&Path>,
     problems: &mut Vec<Problem>,
     own_files: &mut Vec<PathBuf>,
@@ -143,14 +146,14 @@ pub(crate) fn namespace(name: &str, i: usize) -> String {
     format!("{ns}_{i}")
 }
 
-fn compile(sources: &[YaraSource], problems: &mut Vec<Problem>) -> Compiled {
+fn compile(sources: &[(usize, &YaraSource)], problems: &mut Vec<Problem>) -> Compiled {
     let mut c = yara_x::Compiler::new();
     for e in EXTERNALS {
         // Declaring a string global cannot fail for these fixed, valid names.
         let _ = c.define_global(e, "");
     }
     let mut failed = 0;
-    for (i, s) in sources.iter().enumerate() {
+    for &(i, s) in sources {
         c.new_namespace(&namespace(&s.name, i));
         let src = yara_x::SourceCode::from(s.text.as_slice()).with_origin(s.name.as_str());
         if let Err(err) = c.add_source(src) {
@@ -187,11 +190,12 @@ mod tests {
     #[expect(clippy::disallowed_methods, reason = "the test corrupts its own cache file")]
     fn a_tampered_cache_file_is_reported_and_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
-        let src = vec![YaraSource {
+        let source = YaraSource {
             name: "t.yar".into(),
             text: b"rule t { strings: $a = \"needle\" condition: $a }".to_vec(),
             path: None,
-        }];
+        };
+        let src = [(0, &source)];
         let (mut problems, mut own) = (Vec::new(), Vec::new());
         let c = compile_cached(&src, Some(dir.path()), &mut problems, &mut own);
         assert_eq!(c.rules.iter().count(), 1);

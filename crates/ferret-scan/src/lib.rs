@@ -15,6 +15,7 @@ mod intel_doc;
 mod own;
 mod rules;
 mod scan;
+mod tiers;
 mod yara;
 
 pub use bundle::BUNDLE_MAGIC;

@@ -35,6 +35,10 @@ pub struct LoadOptions {
     pub paths: Vec<PathBuf>,
     /// Where compiled YARA rules are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Compile YARA sources in size tiers (see [`crate::tiers`]): a scan then runs only the
+    /// tiers whose rules can match a file of its size. Off, the sources compile into one
+    /// set (what a bundle holds).
+    pub size_tiers: bool,
 }
 
 /// One loaded rule source.
@@ -51,6 +55,9 @@ pub struct RuleSource {
 /// Everything a scan matches with.
 pub struct RuleSet {
     pub(crate) yara: Vec<yara_x::Rules>,
+    /// For each set of `yara`, the file size from which none of its rules can match
+    /// (`None`: any size).
+    pub(crate) yara_bounds: Vec<Option<u64>>,
     pub(crate) iocs: IocSet,
     /// The sources loaded, in order.
     pub sources: Vec<RuleSource>,
@@ -121,6 +128,7 @@ impl RuleSet {
     pub fn load(opts: &LoadOptions, problems: &mut Vec<Problem>) -> RuleSet {
         let mut set = RuleSet {
             yara: Vec::new(),
+            yara_bounds: Vec::new(),
             iocs: IocSet::new(),
             sources: Vec::new(),
             stats: RuleStats::default(),
@@ -153,12 +161,24 @@ impl RuleSet {
             }
         }
         if !yara_sources.is_empty() {
-            let compiled = crate::cache::compile_cached(
-                &yara_sources,
-                opts.cache_dir.as_deref(),
-                problems,
-                &mut set.loaded_files,
-            );
+            let tiers = if opts.size_tiers {
+                let bounds: Vec<Option<u64>> =
+                    yara_sources.iter().map(|s| crate::tiers::source_bound(&s.text)).collect();
+                crate::tiers::partition(&bounds)
+            } else {
+                vec![((0..yara_sources.len()).collect(), None)]
+            };
+            let mut loaded = 0u64;
+            let mut failed = 0usize;
+            for (compiled, bound) in compile_tiers(&yara_sources, &tiers, opts.cache_dir.as_deref())
+            {
+                problems.extend(compiled.problems);
+                set.loaded_files.extend(compiled.own_files);
+                loaded += compiled.compiled.rules.iter().count() as u64;
+                failed += compiled.compiled.failed_files;
+                set.yara.push(compiled.compiled.rules);
+                set.yara_bounds.push(bound);
+            }
             set.loaded_files.extend(yara_sources.iter().filter_map(|s| s.path.clone()));
             for (i, s) in yara_sources.iter().enumerate() {
                 set.origins.insert(crate::cache::namespace(&s.name, i), s.name.clone());
@@ -168,11 +188,10 @@ impl RuleSet {
                     sha256: hex::encode(Sha256::digest(&s.text)),
                 });
             }
-            set.stats.add_loaded("yara", compiled.rules.iter().count() as u64);
-            for _ in 0..compiled.failed_files {
+            set.stats.add_loaded("yara", loaded);
+            for _ in 0..failed {
                 set.stats.add_not_loaded("yara compile error");
             }
-            set.yara.push(compiled.rules);
         }
         for (kind, n) in set.iocs.counts() {
             set.stats.add_loaded(&kind, n);
@@ -401,6 +420,7 @@ impl RuleSet {
                     set_origins(&mut self.origins, b.origins);
                     if let Some(r) = b.yara {
                         self.yara.push(r);
+                        self.yara_bounds.push(None);
                     }
                     for (src, format, text) in b.iocs {
                         self.add_ioc(&format!("{name}!{src}"), format, text.as_bytes(), problems);
@@ -478,6 +498,15 @@ impl RuleSet {
         self.iocs.is_empty() && self.yara.iter().all(|r| r.iter().next().is_none())
     }
 
+    /// Whether some loaded YARA rule may match a file of `size` bytes (a set whose rules all
+    /// require a smaller `filesize` cannot).
+    pub fn yara_may_match(&self, size: u64) -> bool {
+        self.yara.iter().zip(self.yara_bounds.iter()).any(|(r, b)| {
+            r.iter().next().is_some()
+                && crate::tiers::applies(*b, usize::try_from(size).unwrap_or(usize::MAX))
+        })
+    }
+
     /// The loaded YARA rule sets (one per compile or bundle).
     pub fn yara(&self) -> &[yara_x::Rules] {
         &self.yara
@@ -487,6 +516,62 @@ impl RuleSet {
     pub fn iocs(&self) -> &IocSet {
         &self.iocs
     }
+}
+
+/// One tier's compile: the rules, and the problems and cache file it produced.
+struct TierCompile {
+    compiled: crate::cache::Compiled,
+    problems: Vec<Problem>,
+    own_files: Vec<PathBuf>,
+}
+
+/// Compiles each tier (source indices, bound), two at a time when there are several: yara-x
+/// compiles on one thread, and the tiers are independent. Results come back in tier order,
+/// each with its bound; the problems of a tier are in source order within it.
+fn compile_tiers(
+    sources: &[YaraSource],
+    tiers: &[(Vec<usize>, Option<u64>)],
+    cache_dir: Option<&Path>,
+) -> Vec<(TierCompile, Option<u64>)> {
+    let one = |members: &[usize]| {
+        let picked: Vec<(usize, &YaraSource)> =
+            members.iter().filter_map(|&i| sources.get(i).map(|s| (i, s))).collect();
+        let (mut problems, mut own_files) = (Vec::new(), Vec::new());
+        let compiled =
+            crate::cache::compile_cached(&picked, cache_dir, &mut problems, &mut own_files);
+        TierCompile { compiled, problems, own_files }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(2);
+    if tiers.len() < 2 || threads < 2 {
+        return tiers.iter().map(|(m, b)| (one(m), *b)).collect();
+    }
+    // Two workers take tiers in turn from a shared counter (the largest tier, usually the
+    // unbounded one, first), so neither waits on the other.
+    let mut order: Vec<usize> = (0..tiers.len()).collect();
+    order.sort_by_key(|&t| std::cmp::Reverse(tiers.get(t).map_or(0, |(m, _)| m.len())));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, TierCompile)> = std::thread::scope(|scope| {
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&t) = order.get(k) else { break };
+                if let Some((m, _)) = tiers.get(t) {
+                    out.push((t, one(m)));
+                }
+            }
+            out
+        };
+        let helper = scope.spawn(work);
+        let mut mine = work();
+        match helper.join() {
+            Ok(theirs) => mine.extend(theirs),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        mine
+    });
+    done.sort_by_key(|(t, _)| *t);
+    done.into_iter().filter_map(|(t, c)| tiers.get(t).map(|(_, b)| (c, *b))).collect()
 }
 
 /// A MISP feed folder: the events its manifest lists (sorted by UUID) and those present.

@@ -197,8 +197,9 @@ fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
 
 struct Worker<'a> {
     rules: &'a RuleSet,
-    /// Made on the first file that needs them (and again after a scanner panicked).
-    scanners: Option<Vec<yara_x::Scanner<'a>>>,
+    /// Made on the first file that needs them (and again after a scanner panicked), each
+    /// with its set's size bound (see [`crate::tiers`]).
+    scanners: Option<Vec<(yara_x::Scanner<'a>, Option<u64>)>>,
     has_yara: bool,
     config: &'a ScanConfig,
     kinds: HashKinds,
@@ -233,18 +234,19 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn scanners(&mut self) -> &mut Vec<yara_x::Scanner<'a>> {
+    fn scanners(&mut self) -> &mut Vec<(yara_x::Scanner<'a>, Option<u64>)> {
         let rules = self.rules;
         let timeout = self.config.yara_timeout;
         self.scanners.get_or_insert_with(|| {
             rules
                 .yara
                 .iter()
-                .filter(|r| r.iter().next().is_some())
-                .map(|r| {
+                .zip(rules.yara_bounds.iter().copied().chain(std::iter::repeat(None)))
+                .filter(|(r, _)| r.iter().next().is_some())
+                .map(|(r, bound)| {
                     let mut s = yara_x::Scanner::new(r);
                     s.set_timeout(timeout);
-                    s
+                    (s, bound)
                 })
                 .collect()
         })
@@ -301,7 +303,8 @@ impl<'a> Worker<'a> {
         let mut in_memory = false;
         let mut changed = false;
         let mut read_bytes = 0u64;
-        if self.has_yara {
+        // Files no loaded YARA rule can match at their size are only hashed (streamed).
+        if self.has_yara && self.rules.yara_may_match(size) {
             match ferret_fs::read_limited(
                 &mut file,
                 &meta,
@@ -421,7 +424,12 @@ impl<'a> Worker<'a> {
         // Where ferret's own built-in texts sit in this file, found only when a built-in
         // rule matched it.
         let mut own_text: Option<Vec<std::ops::Range<usize>>> = None;
-        for scanner in self.scanners().iter_mut() {
+        for (scanner, bound) in self.scanners().iter_mut() {
+            // A set none of whose rules can match data of this size is not run (yara-x's
+            // `filesize` is the length of the data scanned).
+            if !crate::tiers::applies(*bound, data.len()) {
+                continue;
+            }
             let _ = scanner.set_global("filename", name.as_str());
             let _ = scanner.set_global("filepath", full.as_str());
             let _ = scanner.set_global("extension", ext.as_str());

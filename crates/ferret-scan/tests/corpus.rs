@@ -8,7 +8,8 @@ use ferret_scan::{LoadOptions, RuleSet};
 
 fn load(paths: Vec<PathBuf>) -> (RuleSet, Vec<Problem>) {
     let mut problems = Vec::new();
-    let opts = LoadOptions { builtin: false, paths, cache_dir: None, intel: None };
+    let opts =
+        LoadOptions { builtin: false, paths, cache_dir: None, intel: None, size_tiers: false };
     let rules = RuleSet::load(&opts, &mut problems);
     (rules, problems)
 }

@@ -159,6 +159,7 @@ pub(crate) fn load_network(
         paths: paths.to_vec(),
         cache_dir: None,
         intel: None,
+        size_tiers: false,
     };
     let rules = ferret_scan::RuleSet::load(&opts, &mut problems);
     for p in problems {

@@ -37,7 +37,7 @@ fn compile(args: &CompileArgs) -> anyhow::Result<ExitStatus> {
     let collector = Collector::new();
     let mut rules_args = args.rules.clone();
     rules_args.cache_dir = None;
-    let rules = load_rules(&rules_args, None, &collector)?;
+    let rules = load_rules(&rules_args, false, None, &collector)?;
     let (_, problems, _, _) = collector.into_parts();
     for p in &problems {
         output::note(&format!("ferret: {p}"));

@@ -34,13 +34,15 @@ pub struct RuleArgs {
 }
 
 impl RuleArgs {
-    /// The loader options.
-    pub fn load_options(&self) -> LoadOptions {
+    /// The loader options (`size_tiers`: compile YARA in size tiers, for scanning; a bundle
+    /// holds one set).
+    pub fn load_options(&self, size_tiers: bool) -> LoadOptions {
         LoadOptions {
             builtin: !self.no_builtin,
             paths: self.rules.clone(),
             cache_dir: self.cache_dir.clone(),
             intel: None,
+            size_tiers,
         }
     }
 }
@@ -80,14 +82,16 @@ pub struct ScanArgs {
 }
 
 /// Loads rules, reporting problems into the collector; fails when nothing at all loaded.
-/// `intel`: a verified pack's tables, whose scan tables replace the built-in pack's lists.
+/// `size_tiers`: see [`RuleArgs::load_options`]. `intel`: a verified pack's tables, whose scan
+/// tables replace the built-in pack's lists.
 pub fn load_rules(
     args: &RuleArgs,
+    size_tiers: bool,
     intel: Option<std::sync::Arc<ferret_intel::Intel>>,
     sink: &Collector,
 ) -> anyhow::Result<RuleSet> {
     let mut problems: Vec<Problem> = Vec::new();
-    let rules = RuleSet::load(&LoadOptions { intel, ..args.load_options() }, &mut problems);
+    let rules = RuleSet::load(&LoadOptions { intel, ..args.load_options(size_tiers) }, &mut problems);
     for p in problems {
         sink.problem(p);
     }
@@ -125,7 +129,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             "--intel replaces the built-in pack's hash and file-name lists: it has no use with --no-builtin"
         );
     }
-    let rules = match load_rules(&rule_args, pack, &collector) {
+    let rules = match load_rules(&rule_args, true, pack, &collector) {
         Ok(r) => r,
         Err(e) => {
             let (_, problems, _, _) = collector.into_parts();
