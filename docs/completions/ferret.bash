@@ -2511,7 +2511,7 @@ _ferret() {
             return 0
             ;;
         ferret__subcmd__hunt)
-            opts="-j -o -q -h --sigma --sigma-placeholder --sigma-placeholder-file --exclude-rule --from --to --max-decompressed --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
+            opts="-r -j -o -q -h --sigma --sigma-placeholder --sigma-placeholder-file --exclude-rule --from --to --max-decompressed --rules --intel --intel-key --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2542,6 +2542,22 @@ _ferret() {
                     return 0
                     ;;
                 --max-decompressed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intel-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3027,7 +3043,7 @@ _ferret() {
             return 0
             ;;
         ferret__subcmd__scan)
-            opts="-r -L -j -o -q -h --rules --no-builtin --cache-dir --no-cache --no-default-excludes --follow-symlinks --one-file-system --cross-filesystems --yara-timeout --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
+            opts="-r -L -j -o -q -h --rules --no-builtin --cache-dir --no-cache --no-default-excludes --follow-symlinks --one-file-system --cross-filesystems --intel --intel-key --yara-timeout --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3042,6 +3058,14 @@ _ferret() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --intel-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -75,13 +75,33 @@ const CASES: &[(&str, &str, usize, &str)] = &[
     ("json_generic.jsonl", "0005", 1, "json"),
 ];
 
+/// The fixture whose DNS answer is an address of CISA's AA21-008A (CHIRP) list: hunt also
+/// reports it through the intel's network rows (a lead).
+const NETWORK_HIT: (&str, &str) = ("zeek-dns_basic.log", "20.140.0.1");
+
+/// The findings of the Sigma rules, after checking that the others are the one expected
+/// network-indicator finding of [`NETWORK_HIT`].
+fn sigma_findings<'a>(name: &str, findings: &'a [Value]) -> Vec<&'a Value> {
+    let (sigma, other): (Vec<&Value>, Vec<&Value>) =
+        findings.iter().partition(|f| f["engine"] == "sigma");
+    if name == NETWORK_HIT.0 {
+        assert_eq!(other.len(), 1, "{name}: {other:?}");
+        assert_eq!(other[0]["details"]["network_indicator"], NETWORK_HIT.1, "{name}");
+        assert!(other[0].to_string().contains("intel:sunburst/network.tsv:"), "{name}");
+    } else {
+        assert!(other.is_empty(), "{name}: {other:?}");
+    }
+    sigma
+}
+
 #[test]
 fn one_rule_fires_per_format() {
     for (name, rule, n, format) in CASES {
         let r = hunt_file(&logs(name));
         assert_eq!(r.code, 1, "{name}: {}", r.stderr);
-        assert_eq!(r.findings.len(), *n, "{name}: {:?}", r.findings);
-        let f = &r.findings[0];
+        let sigma = sigma_findings(name, &r.findings);
+        assert_eq!(sigma.len(), *n, "{name}: {:?}", r.findings);
+        let f = sigma[0];
         assert_eq!(f["engine"], "sigma");
         assert!(f["rule"]["id"].as_str().unwrap().ends_with(rule), "{name}: {f}");
         assert_eq!(f["log"]["format"], *format, "{name}");
@@ -242,7 +262,8 @@ fn directory_hunt_is_a_timeline_with_gzip_and_garbage() {
 
     let r = hunt(&[dir.path().as_os_str(), "--sigma".as_ref(), rules().as_os_str()]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let expected: usize = CASES.iter().map(|c| c.2).sum::<usize>() + 1;
+    // The Sigma hits, the compressed copy's, and the network indicator of NETWORK_HIT.
+    let expected: usize = CASES.iter().map(|c| c.2).sum::<usize>() + 2;
     assert_eq!(r.findings.len(), expected);
     let times: Vec<chrono::DateTime<chrono::Utc>> =
         r.findings.iter().map(|f| f["time"].as_str().unwrap().parse().unwrap()).collect();

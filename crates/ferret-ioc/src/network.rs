@@ -75,7 +75,7 @@ fn refang(value: &str) -> String {
 }
 
 /// Reads one value of a plain list: a URL (`scheme://…`), an IP address or a domain, after
-/// [`refang`]. `None` when it is none of them.
+/// undoing the usual defanging (`[.]`, `(.)`, `[:]`, `hxxp`). `None` when it is none of them.
 pub fn parse_plain(value: &str) -> Option<(NetKind, String)> {
     let v = refang(value.trim());
     if v.is_empty() || v.contains(';') || v.contains(char::is_whitespace) {

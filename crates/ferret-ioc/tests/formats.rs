@@ -289,10 +289,37 @@ fn sniffing() {
         ("AA21-110A-JA3.csv", format!("{}\n", "a".repeat(32)), None),
         ("notes.txt", "hello\n".into(), None),
         ("fnv-hashes.txt", "# x\n1234567890\n".into(), None),
+        // Plain network lists by content, whatever the name; file names are not hosts.
+        (
+            "iocs/c2-domains.txt",
+            "# C2\nevil[.]example\n203.0.113.5\nhxxp://evil.example/a\n".into(),
+            Some(IocFormat::NetworkList),
+        ),
+        ("blocklist", "bad.example\n".into(), Some(IocFormat::NetworkList)),
+        ("names.txt", "evil.exe\nshell.aspx\n".into(), None),
+        ("rules/x.yml", "title: a\nlogsource:\n  product: linux\n".into(), None),
     ];
     for (name, content, want) in cases {
         assert_eq!(sniff(name, content.as_bytes()), *want, "{name}");
     }
+}
+
+#[test]
+fn plain_network_list_loads_with_file_and_line() {
+    let mut set = IocSet::default();
+    let mut problems = Vec::new();
+    let text = "# C2 hosts <https://advisory.invalid/c2>\nevil[.]example\n203.0.113.5 comment\nnot a host\nhxxps://evil.example/drop.bin\n";
+    let n = set.load(IocFormat::NetworkList, "lists/c2.txt", text, &mut problems);
+    assert_eq!(n, 3);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].position.as_deref(), Some("4"));
+    let net = set.network();
+    let values: Vec<&str> = net.iter().map(|n| n.value.as_str()).collect();
+    assert_eq!(values, ["evil.example", "203.0.113.5", "https://evil.example/drop.bin"]);
+    assert_eq!(net[0].origin, "c2.txt:2");
+    assert_eq!(net[0].rule.source.as_deref(), Some("lists/c2.txt:2"));
+    assert!(net[0].rule.references.iter().any(|r| r.contains("advisory.invalid/c2")));
+    assert_eq!(set.counts()["network"], 3);
 }
 
 #[test]
