@@ -154,7 +154,7 @@ fn deb(root: &Path, triple: &str, profile: &str, out_dir: &Path) -> anyhow::Resu
     let path = printed
         .lines()
         .rev()
-        .find(|l| l.trim().ends_with(".deb"))
+        .find(|l| Path::new(l.trim()).extension().is_some_and(|e| e.eq_ignore_ascii_case("deb")))
         .context("cargo deb named no package")?;
     Ok(PathBuf::from(path.trim()))
 }

@@ -104,7 +104,7 @@ impl ResolvConf {
                         match key {
                             "ndots" => conf.ndots = n.min(15) as usize,
                             "timeout" => {
-                                conf.timeout = Duration::from_secs(u64::from(n.clamp(1, 30)))
+                                conf.timeout = Duration::from_secs(u64::from(n.clamp(1, 30)));
                             }
                             "attempts" => conf.attempts = n.clamp(1, 5),
                             _ => {}
