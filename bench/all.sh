@@ -60,15 +60,15 @@ else
 fi
 
 run integrity env SKIP_MILLION=1 RUNS=$((runs < 3 ? runs : 3)) "$repo/bench/integrity.sh"
-grep -E '^\| (baseline|verify)|SHA-256 limit' "$out/integrity.txt" | sed 's/^/integrity (best of runs, AIDE peer): /' >>"$summary"
+grep -sE '^\| (baseline|verify)|SHA-256 limit' "$out/integrity.txt" | sed 's/^/integrity (best of runs, AIDE peer): /' >>"$summary"
 
 run hunt-evtx "$repo/bench/hunt.sh" a
-grep -iE 'wall|findings|hits' "$out/hunt-evtx.txt" | tail -4 | sed 's/^/hunt EVTX: /' >>"$summary"
+grep -siE 'wall|findings|hits' "$out/hunt-evtx.txt" | tail -4 | sed 's/^/hunt EVTX: /' >>"$summary"
 run hunt-w3c env W3C_MB=$w3c "$repo/bench/hunt.sh" b
-grep -iE 'MB/s' "$out/hunt-w3c.txt" | tail -2 | sed 's/^/hunt W3C: /' >>"$summary"
+grep -siE 'MB/s' "$out/hunt-w3c.txt" | tail -2 | sed 's/^/hunt W3C: /' >>"$summary"
 
 run check env SIZE_MB=$check_mb RUNS=$((runs < 3 ? runs : 3)) "$repo/bench/check.sh"
-grep -iE 'MiB/s|MB/s|planted' "$out/check.txt" | tail -4 | sed 's/^/check: /' >>"$summary"
+grep -siE 'MiB/s|MB/s|planted' "$out/check.txt" | tail -4 | sed 's/^/check: /' >>"$summary"
 
 echo "load after: $(uptime)" >>"$summary"
 echo

@@ -59,7 +59,7 @@ done
 cmds=(
   -n "ferret baseline" --prepare "rm -f $work/b.jsonl $work/b.jsonl.minisig"
   "$FERRET baseline $tree -o $work/b.jsonl --sign $work/key --policy $work/policy.toml -j $threads -q"
-  -n "ferret verify" "$FERRET verify $tree -m $m --pubkey $work/key.pub --policy $work/policy.toml -j $threads -q"
+  -n "ferret verify" --prepare true "$FERRET verify $tree -m $m --pubkey $work/key.pub --policy $work/policy.toml -j $threads -q"
   -n "ferret scan (sha256 iocs)" --prepare true
   "$FERRET scan $tree --no-builtin -r $tree.meta/sha256-iocs.txt -j $threads -q --format jsonl -o /dev/null"
   -n "ferret baseline --hash blake3" --prepare "rm -f $work/b3.jsonl"
@@ -68,9 +68,10 @@ cmds=(
 if [[ -n $B3SUM ]]; then
   # b3sum hashes the files one after another, each with up to --num-threads threads
   # (memory-mapped and split across threads when large): its own multi-file mode.
-  cmds+=(-n "b3sum --num-threads $threads" "xargs -0 -a $work/files0 $B3SUM --num-threads $threads >/dev/null")
+  cmds+=(-n "b3sum --num-threads $threads" --prepare true "xargs -0 -a $work/files0 $B3SUM --num-threads $threads >/dev/null")
 fi
-hyperfine -N --warmup 1 --runs "$runs" --ignore-failure --export-json "$work/hash.json" "${cmds[@]}" \
+# (hyperfine wants one --prepare per command when any has one.)
+hyperfine --warmup 1 --runs "$runs" --ignore-failure --export-json "$work/hash.json" "${cmds[@]}" \
   >"$work/hyperfine.txt" 2>&1 || { cat "$work/hyperfine.txt"; exit 1; }
 echo "== load after: $(uptime)"
 

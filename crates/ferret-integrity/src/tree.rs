@@ -266,7 +266,7 @@ impl Tree<'_> {
     /// rayon's global pool has build them (hash, xattrs, symlink targets), each taking the
     /// next walked entry as soon as it is free, so the walk, the hashing and the consumer
     /// overlap and no thread waits for a batch to end; the consumer gets them back in order.
-    /// At most [`WINDOW`] entries are in flight. Problems go to `sink`.
+    /// At most 8,192 entries are in flight. Problems go to `sink`.
     pub fn run<R>(
         root: &Path,
         policy: &Policy,

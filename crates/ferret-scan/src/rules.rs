@@ -35,9 +35,9 @@ pub struct LoadOptions {
     pub paths: Vec<PathBuf>,
     /// Where compiled YARA rules are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
-    /// Compile YARA sources in size tiers (see [`crate::tiers`]): a scan then runs only the
-    /// tiers whose rules can match a file of its size. Off, the sources compile into one
-    /// set (what a bundle holds).
+    /// Also compile the YARA sources that can match large files into a set of their own, which
+    /// a scan uses for files of that size (one set per file either way). Off, the sources
+    /// compile into one set (what a bundle holds).
     pub size_tiers: bool,
 }
 
@@ -55,9 +55,8 @@ pub struct RuleSource {
 /// Everything a scan matches with.
 pub struct RuleSet {
     pub(crate) yara: Vec<yara_x::Rules>,
-    /// For each set of `yara`, the file size from which none of its rules can match
-    /// (`None`: any size).
-    pub(crate) yara_bounds: Vec<Option<u64>>,
+    /// For each set of `yara`, the file sizes it is used for.
+    pub(crate) yara_sizes: Vec<crate::tiers::SizeRange>,
     pub(crate) iocs: IocSet,
     /// The sources loaded, in order.
     pub sources: Vec<RuleSource>,
@@ -128,7 +127,7 @@ impl RuleSet {
     pub fn load(opts: &LoadOptions, problems: &mut Vec<Problem>) -> RuleSet {
         let mut set = RuleSet {
             yara: Vec::new(),
-            yara_bounds: Vec::new(),
+            yara_sizes: Vec::new(),
             iocs: IocSet::new(),
             sources: Vec::new(),
             stats: RuleStats::default(),
@@ -164,20 +163,24 @@ impl RuleSet {
             let tiers = if opts.size_tiers {
                 let bounds: Vec<Option<u64>> =
                     yara_sources.iter().map(|s| crate::tiers::source_bound(&s.text)).collect();
-                crate::tiers::partition(&bounds)
+                crate::tiers::levels(&bounds)
             } else {
-                vec![((0..yara_sources.len()).collect(), None)]
+                vec![((0..yara_sources.len()).collect(), crate::tiers::SizeRange::ALL)]
             };
             let mut loaded = 0u64;
             let mut failed = 0usize;
-            for (compiled, bound) in compile_tiers(&yara_sources, &tiers, opts.cache_dir.as_deref())
-            {
-                problems.extend(compiled.problems);
+            let compiled_levels = compile_tiers(&yara_sources, &tiers, opts.cache_dir.as_deref());
+            for (level, (compiled, range)) in compiled_levels.into_iter().enumerate() {
+                // The first level holds every source: its problems and counts are the set's
+                // (the other levels compile some of the same sources again).
+                if level == 0 {
+                    problems.extend(compiled.problems);
+                    loaded = compiled.compiled.rules.iter().count() as u64;
+                    failed = compiled.compiled.failed_files;
+                }
                 set.loaded_files.extend(compiled.own_files);
-                loaded += compiled.compiled.rules.iter().count() as u64;
-                failed += compiled.compiled.failed_files;
                 set.yara.push(compiled.compiled.rules);
-                set.yara_bounds.push(bound);
+                set.yara_sizes.push(range);
             }
             set.loaded_files.extend(yara_sources.iter().filter_map(|s| s.path.clone()));
             for (i, s) in yara_sources.iter().enumerate() {
@@ -420,7 +423,7 @@ impl RuleSet {
                     set_origins(&mut self.origins, b.origins);
                     if let Some(r) = b.yara {
                         self.yara.push(r);
-                        self.yara_bounds.push(None);
+                        self.yara_sizes.push(crate::tiers::SizeRange::ALL);
                     }
                     for (src, format, text) in b.iocs {
                         self.add_ioc(&format!("{name}!{src}"), format, text.as_bytes(), problems);
@@ -501,10 +504,10 @@ impl RuleSet {
     /// Whether some loaded YARA rule may match a file of `size` bytes (a set whose rules all
     /// require a smaller `filesize` cannot).
     pub fn yara_may_match(&self, size: u64) -> bool {
-        self.yara.iter().zip(self.yara_bounds.iter()).any(|(r, b)| {
-            r.iter().next().is_some()
-                && crate::tiers::applies(*b, usize::try_from(size).unwrap_or(usize::MAX))
-        })
+        self.yara
+            .iter()
+            .zip(self.yara_sizes.iter())
+            .any(|(r, range)| r.iter().next().is_some() && range.contains(size))
     }
 
     /// The loaded YARA rule sets (one per compile or bundle).
@@ -525,14 +528,15 @@ struct TierCompile {
     own_files: Vec<PathBuf>,
 }
 
-/// Compiles each tier (source indices, bound), two at a time when there are several: yara-x
-/// compiles on one thread, and the tiers are independent. Results come back in tier order,
-/// each with its bound; the problems of a tier are in source order within it.
+/// Compiles each level (source indices, size range), two at a time when there are several:
+/// yara-x compiles on one thread, and the levels are independent. Results come back in level
+/// order, each with its range. A source's compile errors are reported by the first level
+/// only (the others hold the same sources again).
 fn compile_tiers(
     sources: &[YaraSource],
-    tiers: &[(Vec<usize>, Option<u64>)],
+    tiers: &[(Vec<usize>, crate::tiers::SizeRange)],
     cache_dir: Option<&Path>,
-) -> Vec<(TierCompile, Option<u64>)> {
+) -> Vec<(TierCompile, crate::tiers::SizeRange)> {
     let one = |members: &[usize]| {
         let picked: Vec<(usize, &YaraSource)> =
             members.iter().filter_map(|&i| sources.get(i).map(|s| (i, s))).collect();

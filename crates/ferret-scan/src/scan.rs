@@ -198,8 +198,8 @@ fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
 struct Worker<'a> {
     rules: &'a RuleSet,
     /// Made on the first file that needs them (and again after a scanner panicked), each
-    /// with its set's size bound (see [`crate::tiers`]).
-    scanners: Option<Vec<(yara_x::Scanner<'a>, Option<u64>)>>,
+    /// with the file sizes its set is used for (see [`crate::tiers`]).
+    scanners: Option<Vec<(yara_x::Scanner<'a>, crate::tiers::SizeRange)>>,
     has_yara: bool,
     config: &'a ScanConfig,
     kinds: HashKinds,
@@ -234,19 +234,19 @@ impl<'a> Worker<'a> {
         }
     }
 
-    fn scanners(&mut self) -> &mut Vec<(yara_x::Scanner<'a>, Option<u64>)> {
+    fn scanners(&mut self) -> &mut Vec<(yara_x::Scanner<'a>, crate::tiers::SizeRange)> {
         let rules = self.rules;
         let timeout = self.config.yara_timeout;
         self.scanners.get_or_insert_with(|| {
             rules
                 .yara
                 .iter()
-                .zip(rules.yara_bounds.iter().copied().chain(std::iter::repeat(None)))
+                .zip(rules.yara_sizes.iter().copied())
                 .filter(|(r, _)| r.iter().next().is_some())
-                .map(|(r, bound)| {
+                .map(|(r, range)| {
                     let mut s = yara_x::Scanner::new(r);
                     s.set_timeout(timeout);
-                    (s, bound)
+                    (s, range)
                 })
                 .collect()
         })
@@ -424,10 +424,10 @@ impl<'a> Worker<'a> {
         // Where ferret's own built-in texts sit in this file, found only when a built-in
         // rule matched it.
         let mut own_text: Option<Vec<std::ops::Range<usize>>> = None;
-        for (scanner, bound) in self.scanners().iter_mut() {
-            // A set none of whose rules can match data of this size is not run (yara-x's
-            // `filesize` is the length of the data scanned).
-            if !crate::tiers::applies(*bound, data.len()) {
+        for (scanner, range) in self.scanners().iter_mut() {
+            // Each set serves a range of sizes; yara-x's `filesize` is the length of the data
+            // scanned.
+            if !range.contains(data.len() as u64) {
                 continue;
             }
             let _ = scanner.set_global("filename", name.as_str());

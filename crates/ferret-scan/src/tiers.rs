@@ -1,10 +1,11 @@
-//! Size tiers: YARA sources grouped by the largest file any of their rules can match.
+//! Size levels: YARA sources compiled again without those that cannot match large files.
 //!
 //! Most community rules bound the file size (`filesize < 200KB and ...`). A source file
 //! whose every rule requires `filesize` below a literal bound cannot match a file of that
-//! size or more, so it is compiled into a tier with the sources of similar bounds, and a
-//! file is scanned only by the tiers whose bound is above its size: a large file meets a
-//! much smaller rule set (fewer atoms to look for, fewer candidates to verify).
+//! size or more. Besides the set of every source (used for small files), the sources that
+//! can match a file of at least [`CUTS`] bytes are compiled into a second set, and each file
+//! is scanned by exactly one of them: a large file meets a much smaller rule set (fewer atoms
+//! to look for, fewer candidates to verify), a small file one set, as without levels.
 //!
 //! The bound is derived from yara-x's own parser (the AST the compiler works from), and
 //! only from forms whose meaning is certain: a comparison of `filesize` with an integer
@@ -12,14 +13,34 @@
 //! at least one bounded operand (the smallest bound holds), a disjunction whose operands are
 //! all bounded (the largest), and `false`. Anything else (a bound through a variable, an
 //! arithmetic expression, an `include`, a source the parser reports errors in) makes the
-//! source unbounded: it is scanned on every file, as without tiers. Each source is one
-//! namespace, so rule references never cross tiers.
+//! source unbounded: it is in every level. Each source is one namespace, so rule references
+//! never cross sets.
 
 use yara_x_parser::ast::{AST, BinaryExpr, Expr, Item, LiteralInteger};
 
-/// The size ladder: a source whose bound is at most `CUTS[i]` bytes (and above the previous
-/// cut) goes to tier `i`; larger bounds and unbounded sources go to the last tier.
-pub(crate) const CUTS: [u64; 3] = [64 << 10, 1 << 20, 16 << 20];
+/// Where the levels start: a file of at least `CUTS[i]` bytes is scanned by the set of the
+/// sources that can match a file that large (see [`levels`]); smaller files by every source.
+/// One cut: 89% of the benchmark tree's bytes are in files of 1 MiB or more, and most
+/// community rules bound their files below it.
+pub(crate) const CUTS: [u64; 1] = [1 << 20];
+
+/// The file sizes a compiled set is used for: `from` ≤ size < `below` (`None`: no upper
+/// end).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SizeRange {
+    pub(crate) from: u64,
+    pub(crate) below: Option<u64>,
+}
+
+impl SizeRange {
+    /// Every size.
+    pub(crate) const ALL: SizeRange = SizeRange { from: 0, below: None };
+
+    /// Whether data of `len` bytes is in the range.
+    pub(crate) fn contains(self, len: u64) -> bool {
+        self.from <= len && self.below.is_none_or(|b| len < b)
+    }
+}
 
 /// The smallest file size from which no rule of `src` can match (every rule's condition
 /// requires `filesize` below it), or `None` when some rule may match a file of any size.
@@ -59,7 +80,7 @@ fn expr_bound(e: &Expr<'_>) -> Option<u64> {
 /// `filesize OP literal`: the literal as a size and that size plus one.
 fn filesize_vs_literal(b: &BinaryExpr<'_>) -> Option<(u64, u64)> {
     match (&b.lhs, &b.rhs) {
-        (Expr::Filesize { .. }, Expr::LiteralInteger(l)) => size_of(l),
+        (Expr::Filesize { .. }, Expr::LiteralInteger(l)) => literal_size(l),
         _ => None,
     }
 }
@@ -67,14 +88,14 @@ fn filesize_vs_literal(b: &BinaryExpr<'_>) -> Option<(u64, u64)> {
 /// `literal OP filesize`.
 fn literal_vs_filesize(b: &BinaryExpr<'_>) -> Option<(u64, u64)> {
     match (&b.lhs, &b.rhs) {
-        (Expr::LiteralInteger(l), Expr::Filesize { .. }) => size_of(l),
+        (Expr::LiteralInteger(l), Expr::Filesize { .. }) => literal_size(l),
         _ => None,
     }
 }
 
 /// A literal as a file size (negative: 0, as no size is below it); unsigned literals
 /// beyond `i64` are left unbounded.
-fn size_of(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
+fn literal_size(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
     if l.is_unsigned {
         return None;
     }
@@ -82,39 +103,48 @@ fn size_of(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
     Some((n, n.saturating_add(1)))
 }
 
-/// The tier of a source bound on a ladder of `cuts` (`None`: unbounded, the last tier).
-fn tier_of(bound: Option<u64>, cuts: &[u64]) -> usize {
-    match bound {
-        Some(b) => cuts.iter().position(|&c| b <= c).unwrap_or(cuts.len()),
-        None => cuts.len(),
-    }
+/// The levels to compile on the ladder [`CUTS`]: for each level, the sources (by index) that
+/// can match a file in its size range, and the range. The first level holds every source
+/// (files below the first cut); the level from cut `c` holds the sources whose bound is above
+/// `c` or that are unbounded. So each file is scanned by exactly one set, never smaller than
+/// what can match it. A level with the same sources as the one below extends it; sizes no
+/// source can match get no level.
+pub(crate) fn levels(bounds: &[Option<u64>]) -> Vec<(Vec<usize>, SizeRange)> {
+    levels_on(bounds, &CUTS)
 }
 
-/// Groups sources (by index) into tiers on the ladder [`CUTS`], smallest bound first.
-/// Returns each non-empty tier's members and its bound (the largest of its members';
-/// `None` when one of them is unbounded).
-pub(crate) fn partition(bounds: &[Option<u64>]) -> Vec<(Vec<usize>, Option<u64>)> {
-    partition_on(bounds, &CUTS)
-}
-
-fn partition_on(bounds: &[Option<u64>], cuts: &[u64]) -> Vec<(Vec<usize>, Option<u64>)> {
-    let mut tiers: Vec<(Vec<usize>, Option<u64>)> = vec![(Vec::new(), Some(0)); cuts.len() + 1];
-    for (i, b) in bounds.iter().enumerate() {
-        if let Some((members, bound)) = tiers.get_mut(tier_of(*b, cuts)) {
-            members.push(i);
-            *bound = match (*bound, *b) {
-                (Some(x), Some(y)) => Some(x.max(y)),
-                _ => None,
-            };
+fn levels_on(bounds: &[Option<u64>], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
+    let lows: Vec<u64> = std::iter::once(0).chain(cuts.iter().copied()).collect();
+    let mut out: Vec<(Vec<usize>, SizeRange)> = Vec::new();
+    for (k, &from) in lows.iter().enumerate() {
+        let members: Vec<usize> = bounds
+            .iter()
+            .enumerate()
+            // The first level holds every source, so that each one's compile problems are
+            // reported whatever its bound.
+            .filter(|(_, b)| k == 0 || b.is_none_or(|b| b > from))
+            .map(|(i, _)| i)
+            .collect();
+        if members.is_empty() {
+            continue;
         }
+        // No member matches a file of its largest bound or more.
+        let largest =
+            members.iter().try_fold(0u64, |acc, &i| Some(acc.max(bounds.get(i).copied()??)));
+        let below = match (lows.get(k + 1), largest) {
+            (Some(&next), Some(m)) => Some(next.min(m)),
+            (Some(&next), None) => Some(next),
+            (None, m) => m,
+        };
+        if let Some((prev, range)) = out.last_mut()
+            && *prev == members
+        {
+            range.below = below;
+            continue;
+        }
+        out.push((members, SizeRange { from, below }));
     }
-    tiers.retain(|(m, _)| !m.is_empty());
-    tiers
-}
-
-/// Whether a set bounded by `bound` must scan data of `len` bytes.
-pub(crate) fn applies(bound: Option<u64>, len: usize) -> bool {
-    bound.is_none_or(|b| (len as u64) < b)
+    out
 }
 
 #[cfg(test)]
@@ -158,17 +188,50 @@ mod tests {
     }
 
     #[test]
-    fn partition_keeps_every_source_once() {
-        let bounds = [Some(10), None, Some(2 << 20), Some(70 << 10), Some(1 << 30), Some(0)];
-        let tiers = partition(&bounds);
-        let mut all: Vec<usize> = tiers.iter().flat_map(|(m, _)| m.clone()).collect();
-        all.sort_unstable();
-        assert_eq!(all, [0, 1, 2, 3, 4, 5]);
-        assert_eq!(tiers[0], (vec![0, 5], Some(10)));
-        assert_eq!(tiers[1], (vec![3], Some(70 << 10)));
-        assert_eq!(tiers[2], (vec![2], Some(2 << 20)));
-        assert_eq!(tiers[3], (vec![1, 4], None));
-        assert!(applies(Some(10), 9) && !applies(Some(10), 10) && applies(None, usize::MAX));
+    fn levels_cover_what_can_match() {
+        let bounds = [Some(10), None, Some(2000), Some(700), Some(1 << 30), Some(0)];
+        let lv = levels_on(&bounds, &[100, 1000]);
+        assert_eq!(lv[0], (vec![0, 1, 2, 3, 4, 5], SizeRange { from: 0, below: Some(100) }));
+        assert_eq!(lv[1], (vec![1, 2, 3, 4], SizeRange { from: 100, below: Some(1000) }));
+        assert_eq!(lv[2], (vec![1, 2, 4], SizeRange { from: 1000, below: None }));
+        // All bounded: nothing above the largest bound; equal levels merge.
+        let lv = levels_on(&[Some(50), Some(5000)], &[10, 100]);
+        assert_eq!(lv[0], (vec![0, 1], SizeRange { from: 0, below: Some(100) }));
+        assert_eq!(lv[1], (vec![1], SizeRange { from: 100, below: Some(5000) }));
+        assert_eq!(lv.len(), 2);
+        assert_eq!(
+            levels_on(&[Some(0)], &[10]),
+            [(vec![0], SizeRange { from: 0, below: Some(0) })]
+        );
+        assert!(SizeRange::ALL.contains(u64::MAX));
+        assert!(!SizeRange { from: 3, below: Some(5) }.contains(5));
+    }
+
+    /// signature-base's YARA folder: most files bound their rules' file size, and a bound
+    /// is only found where the file's text compares `filesize` in every rule.
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "reads the public corpus")]
+    fn signature_base_is_mostly_bounded() {
+        let Some(c) = ferret_testkit::require_corpus() else { return };
+        let mut bounds = Vec::new();
+        for e in std::fs::read_dir(c.join("signature-base/yara")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yar" || x == "yara") {
+                let text = std::fs::read(&p).unwrap();
+                let bound = source_bound(&text);
+                if bound.is_some() {
+                    let t = String::from_utf8_lossy(&text);
+                    let rules = t.matches("condition:").count();
+                    assert!(t.matches("filesize").count() >= rules, "{}", p.display());
+                }
+                bounds.push(bound);
+            }
+        }
+        let lv = levels(&bounds);
+        let sizes: Vec<(usize, SizeRange)> = lv.iter().map(|(m, r)| (m.len(), *r)).collect();
+        eprintln!("signature-base: {} files; levels (files, sizes): {sizes:?}", bounds.len());
+        let bounded = bounds.iter().filter(|b| b.is_some()).count();
+        assert!(bounded * 2 > bounds.len(), "{bounded} of {} bounded", bounds.len());
     }
 
     mod exactness {
@@ -231,8 +294,8 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-            /// Scanning each file with only the tiers that apply to its size finds exactly
-            /// what one set of every rule finds.
+            /// Scanning each file with the one level of its size finds exactly what one set
+            /// of every rule finds.
             #[test]
             fn tiers_lose_no_match(
                 files in prop::collection::vec(prop::collection::vec(cond(), 1..4), 1..7),
@@ -253,13 +316,13 @@ mod tests {
                 prop_assert!(problems.is_empty(), "{problems:?}");
                 let bounds: Vec<Option<u64>> =
                     sources.iter().map(|s| source_bound(&s.text)).collect();
-                // A ladder at the scale of these sizes, so that every tier is exercised.
-                let tiers: Vec<(yara_x::Rules, Option<u64>)> = partition_on(&bounds, &[300, 900, 1600])
+                // A ladder at the scale of these sizes, so that every level is exercised.
+                let lv: Vec<(yara_x::Rules, SizeRange)> = levels_on(&bounds, &[300, 900, 1600])
                     .into_iter()
-                    .map(|(members, bound)| {
+                    .map(|(members, range)| {
                         let picked: Vec<(usize, &YaraSource)> =
                             members.iter().map(|&i| (i, &sources[i])).collect();
-                        (compile_cached(&picked, None, &mut problems, &mut own).rules, bound)
+                        (compile_cached(&picked, None, &mut problems, &mut own).rules, range)
                     })
                     .collect();
                 for (len, needles) in &data {
@@ -270,11 +333,11 @@ mod tests {
                         }
                     }
                     let mut want = matches(&full.rules, &bytes);
-                    let mut got: Vec<String> = tiers
-                        .iter()
-                        .filter(|(_, b)| applies(*b, bytes.len()))
-                        .flat_map(|(r, _)| matches(r, &bytes))
-                        .collect();
+                    let sets: Vec<&(yara_x::Rules, SizeRange)> =
+                        lv.iter().filter(|(_, r)| r.contains(bytes.len() as u64)).collect();
+                    prop_assert!(sets.len() <= 1, "one set per size");
+                    let mut got: Vec<String> =
+                        sets.iter().flat_map(|(r, _)| matches(r, &bytes)).collect();
                     want.sort();
                     got.sort();
                     prop_assert_eq!(got, want, "size {} bounds {:?}", bytes.len(), bounds);
