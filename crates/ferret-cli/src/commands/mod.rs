@@ -116,9 +116,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         #[cfg(feature = "collector")]
         Command::Serve(args) => serve::run(&args),
         #[cfg(not(feature = "collector"))]
-        Command::Serve { .. } => anyhow::bail!(
-            "this ferret is the host build, without the collector: run `ferret serve` with the \
-             full build (the ferret package, or `cargo build` with default features)"
+        Command::Serve { args } => anyhow::bail!(
+            "this ferret is the host build, without the collector ({} argument(s) not read): \
+             run `ferret serve` with the full build (the ferret package, or `cargo build` with \
+             default features)",
+            args.len()
         ),
         Command::Enroll(args) => enroll::run(&args),
         Command::Report(cmd) => report::run(cmd),
