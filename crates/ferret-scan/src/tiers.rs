@@ -210,7 +210,6 @@ mod tests {
     /// signature-base's YARA folder: a good part of the files bound their rules' file size, and a bound is
     /// only found in a file that mentions `filesize`.
     #[test]
-    #[expect(clippy::disallowed_methods, reason = "reads the public corpus")]
     fn signature_base_is_partly_bounded() {
         let Some(c) = ferret_testkit::require_corpus() else { return };
         let mut bounds = Vec::new();
