@@ -566,9 +566,9 @@ fn compile_tiers(
             }
             out
         };
-        let helper = scope.spawn(work);
+        let second = scope.spawn(work);
         let mut mine = work();
-        match helper.join() {
+        match second.join() {
             Ok(theirs) => mine.extend(theirs),
             Err(panic) => std::panic::resume_unwind(panic),
         }
