@@ -91,7 +91,8 @@ pub fn load_rules(
     sink: &Collector,
 ) -> anyhow::Result<RuleSet> {
     let mut problems: Vec<Problem> = Vec::new();
-    let rules = RuleSet::load(&LoadOptions { intel, ..args.load_options(size_tiers) }, &mut problems);
+    let rules =
+        RuleSet::load(&LoadOptions { intel, ..args.load_options(size_tiers) }, &mut problems);
     for p in problems {
         sink.problem(p);
     }
