@@ -6,33 +6,15 @@
 
 #![expect(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
+mod intel_common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use ferret_testkit::Tree;
 use serde_json::Value;
 
-fn intel_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../intel")
-}
-
-fn ferret(args: &[&str], config: &Path) -> (i32, String, String) {
-    let out = Command::cargo_bin("ferret")
-        .unwrap()
-        .env("FERRET_CONFIG_DIR", config)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use intel_common::{ferret, intel_dir, keygen, s};
 
 /// A BIND query log naming `host` during the SUNBURST window.
 fn dns_tree(host: &str) -> Tree {
@@ -61,14 +43,6 @@ fn sb005(jsonl: &str) -> usize {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|v| v["type"] == "finding" && v["rule"]["id"] == "SB005")
         .count()
-}
-
-/// A key pair in `dir`: (secret, public).
-fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(name);
-    let (code, _, err) = ferret(&["keygen", "-o", s(&key)], dir);
-    assert_eq!(code, 0, "{err}");
-    (key.clone(), dir.join(format!("{name}.pub")))
 }
 
 /// A copy of the repository's tables with `extra` appended to `sunburst/network.tsv`.

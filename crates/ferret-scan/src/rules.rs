@@ -257,7 +257,9 @@ impl RuleSet {
         self.intel_texts.push((path.to_owned(), text.to_owned()));
     }
 
-    fn count_rejected(&mut self, before: usize, problems: &[Problem], what: &str) {
+    /// Counts the problems since `before` that make a run incomplete as entries not loaded
+    /// (`what`); returns how many there were.
+    fn count_rejected(&mut self, before: usize, problems: &[Problem], what: &str) -> usize {
         let bad = problems
             .get(before..)
             .unwrap_or_default()
@@ -267,6 +269,7 @@ impl RuleSet {
         for _ in 0..bad {
             self.stats.add_not_loaded(what);
         }
+        bad
     }
 
     fn add_ioc(
@@ -280,15 +283,7 @@ impl RuleSet {
         let before = problems.len();
         let n = self.iocs.load(format, name, &text, problems);
         self.ioc_texts.push((name.to_owned(), format, text.into_owned()));
-        let bad = problems
-            .get(before..)
-            .unwrap_or_default()
-            .iter()
-            .filter(|p| p.kind.makes_incomplete())
-            .count();
-        for _ in 0..bad {
-            self.stats.add_not_loaded(&format!("{format} entry rejected"));
-        }
+        let bad = self.count_rejected(before, problems, &format!("{format} entry rejected"));
         if n == 0 && bad == 0 {
             problems.push(Problem::at(
                 ProblemKind::RuleLoad,
