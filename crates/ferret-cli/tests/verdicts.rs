@@ -290,17 +290,38 @@ fn ferrets_rule_text_inside_a_build_file_is_a_note_not_a_finding() {
     };
     t.file("target/release/deps/libferret_ioc-0123.rlib", artefact(""));
     t.file("target/release/deps/libmixed-4567.rlib", artefact(&chopper()));
+    // The same rule as an older build wrote it (other wording, one string fewer): a build
+    // directory keeps the rule text of every version built.
+    let older = BUILTIN_SUPERNOVA
+        .replace("as SUPERNOVA does", "(SUPERNOVA, first version of this rule)")
+        .replace("        $p2 = \"codes\" ascii wide\n", "");
+    assert_ne!(older, BUILTIN_SUPERNOVA);
+    let mut old_build = b"\x7fELF\x02\x01\x01\0\0\0older object code\0".to_vec();
+    old_build.extend_from_slice(older.as_bytes());
+    t.file("target/debug/deps/libferret_ioc-89ab.rmeta", old_build);
+    // A shell that only names a ferret rule ahead of its code is no rule block.
+    t.file(
+        "www/named.aspx",
+        format!("<%-- rule ferret_webshell_china_chopper_aspx --%>\n{}", chopper()),
+    );
     let (_, recs) = scan(t.root(), &[]);
     let findings = of_type(&recs, "finding");
     let on = |name: &str| -> Vec<&&Value> {
         findings.iter().filter(|f| f["path"].as_str().unwrap().ends_with(name)).collect()
     };
-    let own = on("libferret_ioc-0123.rlib");
-    assert!(!own.is_empty(), "the built-in rules matched their own text: {recs:?}");
-    for f in &own {
-        assert_eq!(f["severity"], "info", "{f}");
-        assert!(f["message"].as_str().unwrap().contains("ferret's own built-in rules"), "{f}");
+    for file in ["libferret_ioc-0123.rlib", "libferret_ioc-89ab.rmeta"] {
+        let own = on(file);
+        assert!(!own.is_empty(), "the built-in rules matched their own text in {file}: {recs:?}");
+        for f in &own {
+            assert_eq!(f["severity"], "info", "{file}: {f}");
+            assert!(
+                f["message"].as_str().unwrap().contains("ferret's own built-in rules"),
+                "{file}: {f}"
+            );
+        }
     }
+    let named = on("www/named.aspx");
+    assert!(named.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"), "{named:?}");
     let mixed = on("libmixed-4567.rlib");
     assert!(
         mixed.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"),

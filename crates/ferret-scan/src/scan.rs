@@ -536,8 +536,10 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".to_owned())
 }
 
-/// Where ferret's built-in rule and indicator texts sit, verbatim, in `data`: a ferret
-/// executable of another build, or a build artefact of ferret, embeds them whole.
+/// Where ferret's built-in rule and indicator texts sit in `data`: a ferret executable of
+/// another build, or a build artefact of ferret, embeds them whole. The texts of this build
+/// are found verbatim; a ferret rule of another version (its wording changed since) is found
+/// by its shape, see [`ferret_rule_blocks`].
 fn builtin_text_spans(data: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut spans = Vec::new();
     for text in crate::rules::builtin_texts() {
@@ -549,7 +551,47 @@ fn builtin_text_spans(data: &[u8]) -> Vec<std::ops::Range<usize>> {
             spans.push(at..at.saturating_add(text.len()));
         }
     }
+    spans.extend(ferret_rule_blocks(data));
     spans
+}
+
+/// The longest a ferret rule block may be to count as one (the built-in ones are under 1 KiB).
+const RULE_BLOCK_MAX: usize = 2048;
+
+/// Blocks of YARA source of a ferret rule in `data`, of any version: from `rule ferret_NAME`
+/// through its `strings:` and `condition:` sections to the first `}` that starts a line,
+/// all within [`RULE_BLOCK_MAX`] bytes. Build directories keep the rule text of every
+/// version built; a file that merely names a rule (no sections, or a longer body) is not
+/// one, and code outside the block is matched as usual.
+fn ferret_rule_blocks(data: &[u8]) -> Vec<std::ops::Range<usize>> {
+    use memchr::memmem::find;
+    let mut blocks = Vec::new();
+    for at in memchr::memmem::find_iter(data, b"rule ferret_") {
+        let end = data.len().min(at.saturating_add(RULE_BLOCK_MAX));
+        let Some(window) = data.get(at..end) else { continue };
+        let name_len = window
+            .get(b"rule ".len()..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        let after_name = b"rule ".len() + name_len;
+        if !window.get(after_name).is_some_and(|b| b.is_ascii_whitespace() || *b == b'{') {
+            continue;
+        }
+        let (Some(strings), Some(condition)) = (find(window, b"strings:"), find(window, b"condition:"))
+        else {
+            continue;
+        };
+        if strings > condition {
+            continue;
+        }
+        let Some(close) = window.get(condition..).and_then(|w| find(w, b"\n}")) else {
+            continue;
+        };
+        blocks.push(at..at + condition + close + 2);
+    }
+    blocks
 }
 
 /// Whether a rule matched at least once and every one of its matches (all of them, not
@@ -578,7 +620,7 @@ fn lower_own_text(f: &mut Finding) {
     f.score = Severity::Info.default_score();
     f.severity = Severity::Info;
     f.message = Some(format!(
-        "every match lies inside a verbatim copy of ferret's own built-in rules (a ferret \
+        "every match lies inside a copy of ferret's own built-in rules (a ferret \
          executable or build file), not a trace of the campaign ({what})"
     ));
     f.details.insert("ferret_own_text".to_owned(), true.into());
