@@ -116,11 +116,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         #[cfg(feature = "collector")]
         Command::Serve(args) => serve::run(&args),
         #[cfg(not(feature = "collector"))]
-        Command::Serve { args } => anyhow::bail!(
-            "this ferret is the host build, without the collector ({} argument(s) not read): \
-             run `ferret serve` with the full build (the ferret package, or `cargo build` with \
-             default features)",
-            args.len()
+        Command::Serve { args: _ } => anyhow::bail!(
+            "`serve` is not in this ferret: it is the host build, without the collector. \
+             Run `ferret serve` from the full build (the ferret package, or `cargo build` with \
+             default features)"
         ),
         Command::Enroll(args) => enroll::run(&args),
         Command::Report(cmd) => report::run(cmd),
