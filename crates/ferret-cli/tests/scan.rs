@@ -122,6 +122,69 @@ fn broken_rule_file_is_reported_and_run_is_incomplete() {
     assert_eq!(s["complete"], false);
 }
 
+/// The yara-x modules built in are those a host scan uses; importing one left out is a
+/// rule-load problem naming the module, and the rules beside it load.
+#[test]
+fn yara_modules_built_in_and_left_out() {
+    let t = Tree::new();
+    // A minimal PE header: "MZ", e_lfanew = 0x40, "PE\0\0" and an x86-64 machine type.
+    let mut pe = vec![0u8; 0x200];
+    pe[0] = b'M';
+    pe[1] = b'Z';
+    pe[0x3c] = 0x40;
+    pe[0x40..0x44].copy_from_slice(b"PE\0\0");
+    pe[0x44..0x46].copy_from_slice(&0x8664u16.to_le_bytes());
+    t.file("tool.exe", pe);
+    let rules = Tree::new();
+    for (module, cond) in [
+        ("pe", "pe.machine == pe.MACHINE_AMD64"),
+        ("dotnet", "not dotnet.is_dotnet"),
+        ("elf", "true"),
+        ("lnk", "not lnk.is_lnk"),
+        ("zip", "true"),
+        ("hash", "hash.md5(0, 2) == \"ac6ad5d9b99757c3a878f2d275ace198\""),
+        ("math", "math.entropy(0, 2) > 0.5"),
+        ("string", "string.length(\"ab\") == 2"),
+        ("time", "time.now() > 0"),
+        ("console", "console.log(\"x\")"),
+    ] {
+        rules.file(
+            &format!("{module}.yar"),
+            format!("import \"{module}\"\nrule uses_{module} {{ condition: {cond} }}\n"),
+        );
+    }
+    for module in ["vt", "macho", "dex", "crx", "cuckoo"] {
+        rules.file(
+            &format!("{module}.yar"),
+            format!("import \"{module}\"\nrule uses_{module} {{ condition: true }}\n"),
+        );
+    }
+    let (code, recs) = scan_jsonl(t.root(), &["--rules", rules.root().to_str().unwrap()]);
+    // Findings (1) over an incomplete run (3); the summary says it is incomplete.
+    assert_eq!(code, 1, "{recs:?}");
+    assert_eq!(of_type(&recs, "summary")[0]["complete"], false);
+    let matched: Vec<&str> =
+        of_type(&recs, "finding").iter().filter_map(|f| f["rule"]["name"].as_str()).collect();
+    for module in ["pe", "dotnet", "elf", "lnk", "zip", "hash", "math", "string", "time", "console"]
+    {
+        assert!(matched.contains(&format!("uses_{module}").as_str()), "{module}: {matched:?}");
+    }
+    // The import is the error (a rule of the file that does not use the module still loads).
+    let refused: Vec<(&str, &str)> = of_type(&recs, "problem")
+        .iter()
+        .filter(|p| p["kind"] == "rule_load")
+        .filter_map(|p| Some((p["path"].as_str()?, p["reason"].as_str()?)))
+        .collect();
+    for module in ["vt", "macho", "dex", "crx", "cuckoo"] {
+        assert!(
+            refused.iter().any(|(p, r)| p.ends_with(&format!("/{module}.yar"))
+                && r.contains(&format!("unknown module `{module}`"))),
+            "{module}: {refused:?}"
+        );
+    }
+    assert_eq!(refused.len(), 5, "{refused:?}");
+}
+
 #[test]
 fn usage_errors_exit_2() {
     ferret().args(["scan", "/nonexistent/ferret/path", "-q"]).assert().code(2);
