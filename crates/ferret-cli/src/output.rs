@@ -157,6 +157,11 @@ pub fn parent_dir(path: &Path) -> &Path {
 /// takes a new file (one is created beside the destination and removed again), and the
 /// path itself is not a folder.
 pub fn check_output_path(path: &Path) -> anyhow::Result<()> {
+    if is_special(path) {
+        // A device or a pipe is opened once, when the report is written: opening a FIFO
+        // here and closing it would end its reader's input.
+        return Ok(());
+    }
     let dir = parent_dir(path);
     let meta = std::fs::metadata(dir).with_context(|| {
         format!("cannot write {}: its folder {} cannot be used", path.display(), dir.display())
@@ -174,6 +179,10 @@ pub fn check_output_path(path: &Path) -> anyhow::Result<()> {
 /// A file written beside its destination under a temporary name and renamed over the
 /// destination only when complete ([`AtomicFile::commit`]); dropped before that, the
 /// temporary file is removed and the destination is untouched.
+///
+/// A destination that exists and is neither a regular file nor a folder (`/dev/null`,
+/// `/dev/stdout`, a FIFO, a pipe from the shell) is written in place: renaming over it would
+/// replace the device or pipe with a regular file.
 #[derive(Debug)]
 pub struct AtomicFile {
     dest: PathBuf,
@@ -190,6 +199,18 @@ impl AtomicFile {
     )]
     pub fn create(dest: &Path) -> anyhow::Result<AtomicFile> {
         use std::os::unix::fs::OpenOptionsExt as _;
+        if is_special(dest) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(dest)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            return Ok(AtomicFile {
+                dest: dest.to_path_buf(),
+                tmp: PathBuf::new(),
+                file: Some(file),
+            });
+        }
         let name = dest
             .file_name()
             .with_context(|| format!("cannot write {}: no file name", dest.display()))?;
@@ -207,9 +228,10 @@ impl AtomicFile {
         Ok(AtomicFile { dest: dest.to_path_buf(), tmp, file: Some(file) })
     }
 
-    /// The temporary file's path.
-    pub fn tmp_path(&self) -> &Path {
-        &self.tmp
+    /// The temporary file's path; `None` for a destination written in place (a device or a
+    /// pipe), which cannot be read back.
+    pub fn tmp_path(&self) -> Option<&Path> {
+        (!self.tmp.as_os_str().is_empty()).then_some(self.tmp.as_path())
     }
 
     /// The open temporary file.
@@ -225,6 +247,10 @@ impl AtomicFile {
     )]
     pub fn commit(mut self) -> anyhow::Result<()> {
         let file = self.file.take().context("output file already closed")?;
+        if self.tmp.as_os_str().is_empty() {
+            // Written in place (a device or a pipe): nothing to rename.
+            return Ok(());
+        }
         file.sync_all().with_context(|| format!("cannot write {}", self.tmp.display()))?;
         drop(file);
         std::fs::rename(&self.tmp, &self.dest)
@@ -245,6 +271,12 @@ impl Drop for AtomicFile {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Whether `dest` exists as something other than a regular file or a folder (following
+/// symlinks, as `/dev/stdout` is one): a character or block device, a FIFO or a socket.
+pub fn is_special(dest: &Path) -> bool {
+    std::fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// What an upload did, in one sentence.

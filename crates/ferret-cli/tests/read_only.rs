@@ -212,3 +212,72 @@ fn every_examining_verb_leaves_the_tree_unchanged() {
         assert!(state.is_empty(), "{name} wrote under $HOME or the XDG folders: {state:?}");
     }
 }
+
+/// An output that is a FIFO (like `/dev/null`, `/dev/stdout` or a shell's pipe: not a regular
+/// file) is written in place and stays what it was: renaming a finished report over it, as
+/// for a regular file, would replace a device with a file. A manifest to be signed must be a
+/// regular file (it is read back), and saying so costs nothing.
+#[test]
+fn an_output_that_is_a_fifo_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("a.txt"), b"hello").unwrap();
+    let fifo = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let runs: [&[&str]; 3] = [
+        &["scan", "-q", "--no-cache", "--format", "jsonl", "-o"],
+        &["check", "-q", "--format", "jsonl", "-o"],
+        &["baseline", "-q", "-o"],
+    ];
+    for fixed in runs {
+        // The reader sends what it read; a ferret that never opens the FIFO leaves it
+        // blocked, which the timeout below turns into a failure rather than a hang.
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || tx.send(std::fs::read(fifo).unwrap()));
+        }
+        let out = Command::cargo_bin("ferret")
+            .unwrap()
+            .args(fixed)
+            .arg(&fifo)
+            .arg(&tree)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let got = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("{fixed:?}: the FIFO was never written: {out:?}"));
+        let code = out.status.code();
+        assert!(matches!(code, Some(0 | 1 | 3)), "{fixed:?}: {code:?} {out:?}");
+        let text = String::from_utf8_lossy(&got);
+        assert!(!text.trim().is_empty(), "{fixed:?}: nothing came through the FIFO");
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "{fixed:?}");
+        let strays: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != "tree" && n != "out.fifo")
+            .collect();
+        assert!(strays.is_empty(), "{fixed:?}: {strays:?}");
+    }
+    let key = dir.path().join("k.key");
+    let keygen =
+        Command::cargo_bin("ferret").unwrap().args(["keygen", "-o"]).arg(&key).output().unwrap();
+    assert!(keygen.status.success(), "{keygen:?}");
+    let signed = Command::cargo_bin("ferret")
+        .unwrap()
+        .args(["baseline", "-q", "--sign"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&fifo)
+        .arg(&tree)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(signed.status.code(), Some(2), "{signed:?}");
+    assert!(String::from_utf8_lossy(&signed.stderr).contains("device or a pipe"), "{signed:?}");
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+}

@@ -169,10 +169,18 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         ferret_integrity::sign::sign(secret, &b""[..], "ferret key check")
             .with_context(|| format!("cannot sign with {}", key.display()))?;
     }
+    if secret.is_some() && crate::output::is_special(&args.output) {
+        anyhow::bail!(
+            "cannot sign a manifest written to {}: it is a device or a pipe, and the \
+             signature is made over the written file; write the manifest to a file",
+            args.output.display()
+        );
+    }
     let manifest = AtomicFile::create(&args.output)?;
     let mut excludes = args.examine.exclude.clone();
-    excludes
-        .extend(own_output_excludes(&args.root, &[&args.output, &sig_path, manifest.tmp_path()]));
+    let mut own: Vec<&Path> = vec![&args.output, &sig_path];
+    own.extend(manifest.tmp_path());
+    excludes.extend(own_output_excludes(&args.root, &own));
     let policy = load_policy(args.policy.as_deref(), &excludes)?;
     let opts = BaselineOptions {
         hash: match args.hash {
@@ -218,8 +226,11 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
                 &outcome.header.created,
                 outcome.entries,
             );
-            let (sig, key_id) =
-                ferret_integrity::sign::sign(&secret, open_input(manifest.tmp_path())?, &comment)?;
+            let (sig, key_id) = ferret_integrity::sign::sign(
+                &secret,
+                open_input(manifest.tmp_path().context("the manifest cannot be read back")?)?,
+                &comment,
+            )?;
             let file = AtomicFile::create(&sig_path)?;
             let mut w = file.file()?;
             std::io::Write::write_all(&mut w, sig.as_bytes())?;
