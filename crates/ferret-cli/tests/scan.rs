@@ -149,13 +149,13 @@ fn yara_modules_built_in_and_left_out() {
         ("console", "console.log(\"x\")"),
     ] {
         rules.file(
-            &format!("{module}.yar"),
+            format!("{module}.yar"),
             format!("import \"{module}\"\nrule uses_{module} {{ condition: {cond} }}\n"),
         );
     }
     for module in ["vt", "macho", "dex", "crx", "cuckoo"] {
         rules.file(
-            &format!("{module}.yar"),
+            format!("{module}.yar"),
             format!("import \"{module}\"\nrule uses_{module} {{ condition: true }}\n"),
         );
     }
