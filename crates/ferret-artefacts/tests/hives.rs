@@ -1,0 +1,368 @@
+//! Hives written by the testkit's regf writer: parsing, kinds, transaction-log replay,
+//! Amcache and ShimCache matching, and hostile input.
+
+use std::path::{Path, PathBuf};
+
+use ferret_artefacts::examine::{ArtefactOptions, Counts, load, match_hive};
+use ferret_artefacts::{Hive, HiveKind, shimcache};
+use ferret_core::{Collector, Engine, ProblemKind};
+use ferret_fs::WalkOptions;
+use ferret_ioc::{IocFormat, IocSet};
+use ferret_testkit::hive::{HiveKey, build, dirty_with_log, shimcache_win7_x64, shimcache_win10};
+
+/// SHA-1 of SolarWinds.Orion.Core.BusinessLayer.dll 2019.4.5200.9083 (SUNBURST), as published.
+const SUNBURST_SHA1: &str = "76640508b1e7759e548771a5359eaed353bf1eec";
+const BENIGN_SHA1: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn amcache(sha1: &str, path: &str) -> HiveKey {
+    let mut root = HiveKey::new("ROOT");
+    let k = root.key("Root\\InventoryApplicationFile\\solarwinds.orion|5a1e");
+    k.sz("FileId", &format!("0000{sha1}"))
+        .sz("LowerCaseLongPath", path)
+        .sz("LinkDate", "03/24/2020 08:43:52")
+        .qword("Size", 1_011_032)
+        .at(132_511_392_000_000_000);
+    root.key("Root\\InventoryApplicationFile\\notepad.exe|1")
+        .sz("FileId", &format!("0000{BENIGN_SHA1}"))
+        .sz("LowerCaseLongPath", "c:\\windows\\system32\\notepad.exe");
+    root
+}
+
+fn system(shim: &[u8]) -> HiveKey {
+    let mut root = HiveKey::new("ROOT");
+    root.key("Select").dword("Current", 1);
+    root.key("ControlSet001\\Control\\Session Manager\\AppCompatCache")
+        .binary("AppCompatCache", shim);
+    root.key("ControlSet001\\Services\\Tcpip").dword("Start", 1);
+    root
+}
+
+fn builtin_iocs() -> IocSet {
+    let mut set = IocSet::new();
+    let mut problems = Vec::new();
+    set.load_intel(ferret_intel::Intel::builtin().unwrap(), &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    set
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    #[expect(clippy::disallowed_methods, reason = "fixtures")]
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn run(
+    iocs: &IocSet,
+    path: &Path,
+) -> (Vec<ferret_core::Finding>, Vec<ferret_core::Problem>, Counts) {
+    let c = Collector::new();
+    let mut counts = Counts::default();
+    if let Some(h) = load(path, &c) {
+        counts.hives_read += 1;
+        match_hive(&h, iocs, &c, &mut counts);
+    }
+    let (f, p, _, _) = c.into_parts();
+    (f, p, counts)
+}
+
+#[test]
+fn reads_keys_values_and_big_data() {
+    let mut root = HiveKey::new("ROOT");
+    let big: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    root.key("Software\\Ünïcode Key").sz("Name", "välue").dword("D", 7).binary("Big", &big);
+    let bytes = build(&root);
+    let h = Hive::parse(Path::new("x"), &bytes, &[]).unwrap();
+    assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+    let k = h.key("software\\ÜNÏCODE KEY").or_else(|| h.key("Software\\Ünïcode Key")).unwrap();
+    assert_eq!(k.value("name").unwrap().as_string().unwrap(), "välue");
+    assert_eq!(k.value("D").unwrap().as_u64(), Some(7));
+    assert_eq!(k.value("Big").unwrap().data, big);
+}
+
+#[test]
+fn kinds_come_from_keys_not_names() {
+    let cases = [
+        (system(&shimcache_win10(&[])), HiveKind::System),
+        (amcache(BENIGN_SHA1, "c:\\x.exe"), HiveKind::Amcache),
+        (
+            {
+                let mut r = HiveKey::new("ROOT");
+                r.key("Microsoft\\Windows NT\\CurrentVersion").sz("ProductName", "Windows");
+                r
+            },
+            HiveKind::Software,
+        ),
+        (
+            {
+                let mut r = HiveKey::new("ROOT");
+                r.key("Software\\Microsoft");
+                r.key("Environment");
+                r
+            },
+            HiveKind::NtUser,
+        ),
+        (
+            {
+                let mut r = HiveKey::new("ROOT");
+                r.key("Local Settings\\Software");
+                r
+            },
+            HiveKind::UsrClass,
+        ),
+    ];
+    for (tree, kind) in cases {
+        let h = Hive::parse(Path::new("renamed.bin"), &build(&tree), &[]).unwrap();
+        assert_eq!(h.kind(), kind);
+    }
+}
+
+#[test]
+fn amcache_sha1_of_sunburst_is_an_artefact_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "Amcache.hve",
+        &build(&amcache(
+            SUNBURST_SHA1,
+            "c:\\program files (x86)\\solarwinds\\orion\\solarwinds.orion.core.businesslayer.dll",
+        )),
+    );
+    let (findings, problems, counts) = run(&builtin_iocs(), &p);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(counts.amcache_entries, 2);
+    let hash: Vec<_> =
+        findings.iter().filter(|f| f.details.contains_key("sha1_first_30mib")).collect();
+    assert!(!hash.is_empty(), "{findings:?}");
+    let f = hash.iter().find(|f| f.evidence.iter().any(|e| e.data == SUNBURST_SHA1)).unwrap();
+    assert_eq!(f.engine, Engine::Artefact);
+    assert_eq!(f.details["artefact"], "amcache");
+    assert!(f.message.as_deref().unwrap().contains("need not exist any more"));
+    assert!(f.time.is_some());
+    assert!(findings.iter().all(|f| !f.evidence.iter().any(|e| e.data.contains("notepad"))));
+}
+
+#[test]
+fn shimcache_paths_match_file_name_iocs_win10_and_win7() {
+    let mut iocs = IocSet::new();
+    let mut problems = Vec::new();
+    iocs.load(IocFormat::LokiFilename, "names.txt", "(?i)\\\\evil_tool\\.exe;80\n", &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    let t = 132_500_000_000_000_000u64;
+    for (name, value) in [
+        (
+            "win10",
+            shimcache_win10(&[
+                ("C:\\Windows\\notepad.exe", t),
+                ("C:\\Users\\Public\\EVIL_TOOL.exe", t),
+            ]),
+        ),
+        (
+            "win7",
+            shimcache_win7_x64(&[
+                ("C:\\Windows\\notepad.exe", t),
+                ("C:\\Users\\Public\\EVIL_TOOL.exe", t),
+            ]),
+        ),
+    ] {
+        let (fmt, list) = shimcache::parse(&value).unwrap();
+        assert_eq!(list.len(), 2, "{name} {fmt:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(dir.path(), "SYSTEM", &build(&system(&value)));
+        let (findings, problems, counts) = run(&iocs, &p);
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        assert_eq!(counts.shimcache_entries, 2, "{name}");
+        assert_eq!(findings.len(), 1, "{name}: {findings:?}");
+        let f = &findings[0];
+        assert_eq!(f.engine, Engine::Artefact);
+        assert_eq!(f.details["artefact"], "shimcache");
+        assert!(f.message.as_deref().unwrap().contains("EVIL_TOOL.exe"), "{name}");
+    }
+}
+
+#[test]
+fn clean_hives_give_no_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let iocs = builtin_iocs();
+    for (name, tree) in [
+        ("Amcache.hve", amcache(BENIGN_SHA1, "c:\\windows\\notepad.exe")),
+        ("SYSTEM", system(&shimcache_win10(&[("C:\\Windows\\notepad.exe", 1)]))),
+    ] {
+        let p = write(dir.path(), name, &build(&tree));
+        let (findings, problems, counts) = run(&iocs, &p);
+        assert!(findings.is_empty(), "{name}: {findings:?}");
+        assert!(problems.is_empty(), "{name}: {problems:?}");
+        assert_eq!(counts.hives_read, 1);
+    }
+}
+
+#[test]
+fn truncated_garbage_and_bad_checksum_are_problems_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = build(&system(&shimcache_win10(&[])));
+    let truncated = write(dir.path(), "SYSTEM.cut", &good[..4200]);
+    let mut garbage = b"regf".to_vec();
+    garbage.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    let garbage = write(dir.path(), "garbage.hve", &garbage);
+    let mut bad_sum = good.clone();
+    bad_sum[508] ^= 0xFF;
+    let bad_sum = write(dir.path(), "SOFTWARE", &bad_sum);
+    let iocs = IocSet::new();
+    for p in [&truncated, &garbage] {
+        let (_, problems, counts) = run(&iocs, p);
+        assert_eq!(counts.hives_read, 0, "{}", p.display());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ProblemKind::Parse);
+        assert_eq!(problems[0].path.as_ref().unwrap().lossy(), p.to_string_lossy());
+    }
+    let (_, problems, counts) = run(&iocs, &bad_sum);
+    assert_eq!(counts.hives_read, 1);
+    assert!(problems.iter().any(|p| p.reason.contains("checksum")), "{problems:?}");
+}
+
+#[test]
+fn dirty_hive_replays_its_log1_in_memory() {
+    let mut old = HiveKey::new("ROOT");
+    old.key("Select").dword("Current", 1);
+    old.key("ControlSet001\\Services\\WinDefend").dword("Start", 2);
+    let mut new = old.clone();
+    new.key("ControlSet001\\Services\\WinDefend").values.clear();
+    new.key("ControlSet001\\Services\\WinDefend").dword("Start", 4);
+    new.key("ControlSet001\\Services\\Added\\Deep\\Key").sz("ImagePath", &"x".repeat(9000));
+    let (hive, log) = dirty_with_log(&old, &new);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "SYSTEM", &hive);
+
+    // Without its log: read as it is, and said so.
+    let c = Collector::new();
+    let h = load(&p, &c).unwrap();
+    assert!(h.dirty && h.replayed.is_empty());
+    assert_eq!(
+        h.key("ControlSet001\\Services\\WinDefend").unwrap().value("Start").unwrap().as_u64(),
+        Some(2)
+    );
+    let (_, problems, _, _) = c.into_parts();
+    assert!(problems.iter().any(|p| p.reason.contains("no transaction log")), "{problems:?}");
+
+    // With SYSTEM.LOG1 beside it: the new state, and the file on disk is unchanged.
+    write(dir.path(), "SYSTEM.LOG1", &log);
+    let c = Collector::new();
+    let h = load(&p, &c).unwrap();
+    let (_, problems, _, _) = c.into_parts();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(h.replayed, vec![dir.path().join("SYSTEM.LOG1")]);
+    assert_eq!(
+        h.key("ControlSet001\\Services\\WinDefend").unwrap().value("Start").unwrap().as_u64(),
+        Some(4)
+    );
+    assert!(h.key("ControlSet001\\Services\\Added\\Deep\\Key").is_some());
+    let on_disk = std::fs::read(&p).unwrap();
+    assert_eq!(on_disk, hive);
+
+    // A log whose entry fails its hash check is not applied.
+    let mut torn = log.clone();
+    let last = torn.len() - 1;
+    torn[last] ^= 1;
+    write(dir.path(), "SYSTEM.LOG1", &torn);
+    let c = Collector::new();
+    let h = load(&p, &c).unwrap();
+    assert!(h.replayed.is_empty());
+    let (_, problems, _, _) = c.into_parts();
+    assert!(problems.iter().any(|p| p.reason.contains("hash check")), "{problems:?}");
+}
+
+#[test]
+fn finds_hives_by_content_and_skips_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hive, log) =
+        dirty_with_log(&system(&shimcache_win10(&[])), &system(&shimcache_win10(&[])));
+    write(dir.path(), "renamed.dat", &hive);
+    write(dir.path(), "renamed.dat.LOG1", &log);
+    write(dir.path(), "notes.txt", &[b'r'; 9000]);
+    let c = Collector::new();
+    let found = ferret_artefacts::find_hives(
+        &WalkOptions { roots: vec![dir.path().to_path_buf()], ..WalkOptions::default() },
+        &c,
+    )
+    .unwrap();
+    assert_eq!(found, vec![dir.path().join("renamed.dat")]);
+    let counts = ferret_artefacts::examine(
+        &ArtefactOptions {
+            walk: WalkOptions { roots: vec![dir.path().to_path_buf()], ..WalkOptions::default() },
+        },
+        &IocSet::new(),
+        &c,
+    )
+    .unwrap();
+    assert_eq!((counts.hives_read, counts.hives_replayed), (1, 1));
+}
+
+/// The writer checked by an independent reader: hivex's `hivexml` dumps the hive.
+#[test]
+fn writer_output_reads_in_hivex() {
+    let found = std::process::Command::new("hivexml").arg("--help").output().is_ok();
+    if !ferret_testkit::require("hivexml (Debian package libhivex-bin)", found) {
+        return;
+    }
+    let mut root = HiveKey::new("ROOT");
+    let big: Vec<u8> = vec![0x41; 20_000];
+    root.key("ControlSet001\\Services\\WinDefend")
+        .dword("Start", 4)
+        .sz("ImagePath", "C:\\x.exe")
+        .binary("Big", &big);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "SYSTEM", &build(&root));
+    let out = std::process::Command::new("hivexml").arg(&p).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    for needle in ["ControlSet001", "WinDefend", "Start", "ImagePath"] {
+        assert!(xml.contains(needle), "{needle} missing from hivexml output:\n{xml}");
+    }
+    // hivexml writes REG_BINARY data base64-encoded in wrapped lines: 20,000 'A' bytes are
+    // 6,666 "QUFB" groups and a last partial one, all read through the big-data segments.
+    let flat: String = xml.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(flat.contains(&"QUFB".repeat(6666)), "big data value missing or cut short");
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_bytes_after_a_valid_base_block(mut tail in proptest::collection::vec(any::<u8>(), 0..20_000), flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..64)) {
+            let mut bytes = build(&amcache(BENIGN_SHA1, "c:\\x.exe"));
+            for (at, v) in flips {
+                let i = 4096 + usize::from(at) % (bytes.len() - 4096);
+                bytes[i] = v;
+            }
+            bytes.append(&mut tail);
+            if let Ok(h) = Hive::parse(Path::new("x"), &bytes, &[]) {
+                let _ = ferret_artefacts::amcache::entries(&h);
+                let _ = shimcache::entries(&h);
+                if let Ok(r) = h.root() {
+                    for k in r.subkeys() { let _ = k.values(); let _ = k.subkeys(); }
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_shimcache_values(v in proptest::collection::vec(any::<u8>(), 0..4096), head in 0u32..4) {
+            let mut v = v;
+            let magic: [u8; 4] = match head { 0 => 0x34u32.to_le_bytes(), 1 => 0x80u32.to_le_bytes(), 2 => 0xBADC_0FEEu32.to_le_bytes(), _ => *b"regf" };
+            if v.len() >= 4 { v[..4].copy_from_slice(&magic); }
+            let _ = shimcache::parse(&v);
+        }
+
+        #[test]
+        fn arbitrary_logs(log in proptest::collection::vec(any::<u8>(), 0..8192)) {
+            let (hive, _) = dirty_with_log(&amcache(BENIGN_SHA1, "c:\\x.exe"), &amcache(BENIGN_SHA1, "c:\\y.exe"));
+            let mut l = b"regf".to_vec();
+            l.resize(512, 0);
+            l.extend_from_slice(b"HvLE");
+            l.extend(log);
+            let _ = Hive::parse(Path::new("x"), &hive, &[(PathBuf::from("x.LOG1"), l)]);
+        }
+    }
+}
