@@ -1,5 +1,6 @@
 //! Finding hives in the examined paths and matching their execution evidence against the
-//! loaded indicators (engine `artefact`).
+//! loaded indicators (engine `artefact`): Amcache's SHA-1s and paths, ShimCache's paths, and
+//! the command lines of autostart places (Run/RunOnce, services' `ImagePath`).
 //!
 //! Hives are recognised by content: a regular file of at least 8 KiB (a base block and one
 //! hive bin) whose first bytes are `regf` with file type 0 (a primary file; transaction logs
@@ -147,6 +148,8 @@ pub struct Counts {
     pub amcache_entries: u64,
     /// ShimCache entries read.
     pub shimcache_entries: u64,
+    /// Autostart entries read (Run/RunOnce values, services' image paths).
+    pub autostart_entries: u64,
 }
 
 impl Counts {
@@ -157,6 +160,7 @@ impl Counts {
         summary.count("hives_replayed", self.hives_replayed);
         summary.count("amcache_entries", self.amcache_entries);
         summary.count("shimcache_entries", self.shimcache_entries);
+        summary.count("autostart_entries", self.autostart_entries);
     }
 }
 
@@ -271,6 +275,76 @@ pub fn match_hive(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts)
             }
         }
         _ => {}
+    }
+    persistence(h, iocs, sink, counts);
+}
+
+/// The autostart places read for [`persistence`]: (hive kind, key path, what it is).
+const RUN_KEYS: &[(HiveKind, &str, &str)] = &[
+    (HiveKind::Software, "Microsoft\\Windows\\CurrentVersion\\Run", "Run"),
+    (HiveKind::Software, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "RunOnce"),
+    (HiveKind::Software, "Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run", "Run (32-bit)"),
+    (
+        HiveKind::Software,
+        "Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\RunOnce",
+        "RunOnce (32-bit)",
+    ),
+    (HiveKind::NtUser, "Software\\Microsoft\\Windows\\CurrentVersion\\Run", "user Run"),
+    (HiveKind::NtUser, "Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce", "user RunOnce"),
+];
+
+/// Autostart entries (Run/RunOnce values, services' `ImagePath`) whose command line matches a
+/// file-name indicator: the program was set to start here, whether or not it still exists.
+fn persistence(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts) {
+    let mut entries: Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> = Vec::new();
+    for (kind, path, what) in RUN_KEYS {
+        if *kind != h.kind() {
+            continue;
+        }
+        let Some(k) = h.key(path) else { continue };
+        for v in k.values() {
+            if let Some(cmd) = v.as_string() {
+                entries.push((format!("{what} {path}\\{}", v.name), cmd, k.last_written()));
+            }
+        }
+    }
+    if h.kind() == HiveKind::System
+        && let Ok(root) = h.root()
+    {
+        for set in root.subkeys() {
+            if !set.name().to_ascii_lowercase().starts_with("controlset") {
+                continue;
+            }
+            let Some(services) = set.subkey("Services") else { continue };
+            for svc in services.subkeys() {
+                if let Some(cmd) = svc.value("ImagePath").and_then(|v| v.as_string()) {
+                    entries.push((
+                        format!("service {}\\Services\\{}", set.name(), svc.name()),
+                        cmd,
+                        svc.last_written(),
+                    ));
+                }
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    for (place, cmd, time) in entries {
+        counts.autostart_entries += 1;
+        hits.clear();
+        iocs.match_file(
+            &FileFacts { path: cmd.as_bytes(), size: 0, md5: None, sha1: None, sha256: None },
+            &mut hits,
+        );
+        for m in hits.drain(..).filter(|m| m.engine == Engine::Filename) {
+            let mut f = artefact_finding(m, h);
+            f.time = time;
+            f.message = Some(format!(
+                "autostart entry {place} starts {cmd}; the program need not exist any more"
+            ));
+            f.push_evidence(Evidence::from_bytes("autostart", None, place.as_bytes()));
+            f.push_evidence(Evidence::from_bytes("command", None, cmd.as_bytes()));
+            sink.finding(f.with_detail("artefact", "autostart"));
+        }
     }
 }
 

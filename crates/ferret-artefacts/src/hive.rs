@@ -90,9 +90,13 @@ impl HiveKind {
     }
 }
 
-/// Whether `head` (the first bytes of a file) is a primary hive file: `regf` and file type 0.
+/// The base block's file types of transaction logs (`.LOG`, `.LOG1`/`.LOG2`, new format).
+const LOG_TYPES: [u32; 3] = [1, 2, 6];
+
+/// Whether `head` (the first 32 bytes of a file) starts like a primary hive file: `regf` and a
+/// file type that is not a transaction log's (a damaged type is read, and reported).
 pub fn sniff(head: &[u8]) -> bool {
-    head.get(..4) == Some(b"regf") && u32_at(head, 28).is_none_or(|t| t == 0)
+    head.get(..4) == Some(b"regf") && u32_at(head, 28).is_none_or(|t| !LOG_TYPES.contains(&t))
 }
 
 /// A parsed hive, held in memory.
@@ -137,10 +141,12 @@ impl Hive {
                 data.len()
             )));
         };
-        if u32_at(base, 28).unwrap_or(0) != 0 {
-            return Err(HiveError::IsLog);
-        }
         let mut warnings = Vec::new();
+        match u32_at(base, 28).unwrap_or(0) {
+            0 => {}
+            t if LOG_TYPES.contains(&t) => return Err(HiveError::IsLog),
+            t => warnings.push(format!("unknown file type {t} in the base block")),
+        }
         let stored = u32_at(base, 508).unwrap_or(0);
         let computed = checksum(base);
         if stored != computed {

@@ -98,13 +98,14 @@ pub fn entries(hive: &Hive) -> (Vec<ShimEntry>, Vec<String>) {
 /// Parses one AppCompatCache value: its format and (path, modified) per entry.
 pub fn parse(data: &[u8]) -> Option<(Format, Vec<Recorded>)> {
     let head = u32_at(data, 0)?;
+    // A header alone is an empty cache.
+    let ts_at =
+        |at: usize| data.len() == at || matches!(data.get(at..at + 4), Some(b"10ts" | b"00ts"));
     match head {
-        0x30 | 0x34 if data.get(head as usize..head as usize + 4) == Some(b"10ts") => {
+        0x30 | 0x34 if ts_at(head as usize) => {
             Some((Format::Win10, ts_entries(data, head as usize, false)))
         }
-        0x80 if matches!(data.get(0x80..0x84), Some(b"10ts" | b"00ts")) => {
-            Some((Format::Win8, ts_entries(data, 0x80, true)))
-        }
+        0x80 if ts_at(0x80) => Some((Format::Win8, ts_entries(data, 0x80, true))),
         0xBADC_0FEE => win7(data),
         _ => None,
     }

@@ -366,3 +366,29 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn autostart_entries_match_file_name_iocs() {
+    let mut iocs = IocSet::new();
+    let mut problems = Vec::new();
+    iocs.load(IocFormat::LokiFilename, "names.txt", "(?i)\\\\evil_tool\\.exe;80\n", &mut problems);
+    let mut sw = HiveKey::new("ROOT");
+    sw.key("Microsoft\\Windows NT\\CurrentVersion").sz("ProductName", "Windows");
+    sw.key("Microsoft\\Windows\\CurrentVersion\\Run")
+        .sz("OneDrive", "C:\\Program Files\\OneDrive\\OneDrive.exe /background")
+        .sz("Updater", "\"C:\\ProgramData\\evil_tool.exe\" -k");
+    let mut sys = system(&shimcache_win10(&[]));
+    sys.key("ControlSet001\\Services\\EvilSvc")
+        .expand_sz("ImagePath", "%SystemRoot%\\evil_tool.exe");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, tree, place) in [("SOFTWARE", sw, "Run "), ("SYSTEM", sys, "service ControlSet001")]
+    {
+        let p = write(dir.path(), name, &build(&tree));
+        let (findings, problems, counts) = run(&iocs, &p);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(counts.autostart_entries >= 1);
+        assert_eq!(findings.len(), 1, "{name}: {findings:?}");
+        assert_eq!(findings[0].details["artefact"], "autostart");
+        assert!(findings[0].message.as_deref().unwrap().contains(place), "{findings:?}");
+    }
+}

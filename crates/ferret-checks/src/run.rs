@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use ferret_artefacts::HiveKind;
 use ferret_core::{
     CampaignVerdict, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
 };
@@ -210,6 +211,26 @@ struct FileResult {
     truncated: bool,
     parse_errors: u64,
     not_a_log: bool,
+    /// A registry hive: its kind when read, `None` inside when it could not be read.
+    hive: Option<Option<(HiveKind, ferret_artefacts::examine::Counts)>>,
+}
+
+/// Forwards artefact findings (Amcache, ShimCache) and counts them: they are reported but
+/// decide no campaign's verdict.
+struct ArtefactSink<'s> {
+    inner: &'s dyn Sink,
+    findings: &'s AtomicU64,
+}
+
+impl Sink for ArtefactSink<'_> {
+    fn finding(&self, finding: ferret_core::Finding) {
+        self.findings.fetch_add(1, Ordering::Relaxed);
+        self.inner.finding(finding);
+    }
+
+    fn problem(&self, problem: Problem) {
+        self.inner.problem(problem);
+    }
 }
 
 /// Runs the checks. Findings and problems go to `sink`; progress (files, bytes) to
@@ -240,7 +261,10 @@ pub fn check(
     summary.count("files_seen", inv.files.len() as u64);
     progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
 
-    // 2. Files and logs, in parallel per file.
+    // 2. Files, hives and logs, in parallel per file.
+    let iocs = opts.intel.scan_iocs(sink);
+    let artefact_findings = AtomicU64::new(0);
+    let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
     let results: Vec<FileResult> = inv
         .files
@@ -252,15 +276,30 @@ pub fn check(
                     truncated: false,
                     parse_errors: 0,
                     not_a_log: true,
+                    hive: None,
                 };
             }
-            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, sink);
+            let hives = HiveStep { iocs: &iocs, sink: &artefacts };
+            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink);
             progress.advance(1, *size);
             r
         })
         .collect();
+    let mut hive_counts = ferret_artefacts::examine::Counts::default();
     for r in results {
         summary.count("parse_errors", r.parse_errors);
+        match r.hive {
+            Some(Some((kind, c))) => {
+                hive_counts.hives_read += 1;
+                hive_counts.hives_replayed += c.hives_replayed;
+                hive_counts.amcache_entries += c.amcache_entries;
+                hive_counts.shimcache_entries += c.shimcache_entries;
+                hive_counts.autostart_entries += c.autostart_entries;
+                inv.hives.push(kind);
+            }
+            Some(None) => hive_counts.hives_unreadable += 1,
+            None => {}
+        }
         if r.not_a_log {
             continue;
         }
@@ -333,6 +372,10 @@ pub fn check(
             cut.len()
         ));
     }
+    hive_counts.record(&mut summary);
+    summary
+        .details
+        .insert("artefact_findings".to_owned(), json!(artefact_findings.load(Ordering::Relaxed)));
     summary.rules.add_loaded("check", plan.active.len() as u64);
     summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
     summary.details.insert("log_spans".to_owned(), json!(inv.spans()));
@@ -424,6 +467,49 @@ fn walk(
     Ok(inv)
 }
 
+/// What the hive step of a run shares between files.
+struct HiveStep<'s> {
+    /// The intel's scan tables (hash and file-name indicators) for Amcache and ShimCache.
+    iocs: &'s ferret_ioc::IocSet,
+    /// Where artefact findings go (counted apart from the detectors').
+    sink: &'s ArtefactSink<'s>,
+}
+
+/// Reads `path` as a registry hive when its content says it is one: the hive detectors get
+/// it, and its Amcache and ShimCache entries are matched against the intel's indicators.
+fn hive_step(
+    plan: &Plan,
+    hives: &HiveStep<'_>,
+    path: &Path,
+    size: u64,
+    out: &mut Out,
+    sink: &dyn Sink,
+) -> Option<Option<(HiveKind, ferret_artefacts::examine::Counts)>> {
+    use ferret_artefacts::examine::{Counts, MIN_HIVE_SIZE, is_hive_file, load, match_hive};
+    if !(MIN_HIVE_SIZE..=ferret_artefacts::hive::MAX_HIVE_SIZE).contains(&size)
+        || !is_hive_file(path)
+    {
+        return None;
+    }
+    let Some(h) = load(path, sink) else { return Some(None) };
+    let kind = h.kind();
+    for &i in &plan.files {
+        let Some(a) = plan.active.get(i) else { continue };
+        if a.info.inputs.contains(&Input::Hive(kind)) {
+            a.files.fetch_add(1, Ordering::Relaxed);
+            a.det.on_hive(&h, out);
+            plan.emit(i, out, sink);
+        }
+    }
+    let mut counts = Counts::default();
+    if !h.replayed.is_empty() {
+        counts.hives_replayed = 1;
+    }
+    match_hive(&h, hives.iocs, hives.sink, &mut counts);
+    Some(Some((kind, counts)))
+}
+
+#[expect(clippy::too_many_arguments, reason = "the per-file context of one run")]
 fn examine(
     plan: &Plan,
     net: Option<&NetPlan<'_>>,
@@ -431,6 +517,7 @@ fn examine(
     path: &Path,
     size: u64,
     want_logs: bool,
+    hives: &HiveStep<'_>,
     sink: &dyn Sink,
 ) -> FileResult {
     let mut out = Out::default();
@@ -447,7 +534,12 @@ fn examine(
     if let Some(e) = entry.read_error() {
         sink.problem(Problem::at(ProblemKind::ReadError, path, format!("cannot read: {e}")));
     }
-    let none = FileResult { log: None, truncated: false, parse_errors: 0, not_a_log: true };
+    let none =
+        FileResult { log: None, truncated: false, parse_errors: 0, not_a_log: true, hive: None };
+    // A registry hive is no log.
+    if let Some(hive) = hive_step(plan, hives, path, size, &mut out, sink) {
+        return FileResult { hive: Some(hive), ..none };
+    }
     if !want_logs || !log_candidate(path) {
         return none;
     }
@@ -512,6 +604,7 @@ fn examine(
         truncated: cov.truncated,
         parse_errors: cov.parse_errors,
         not_a_log: false,
+        hive: None,
     }
 }
 
@@ -566,6 +659,12 @@ fn ran(a: &Active, inv: &Inventory) -> Option<String> {
             Input::Tree(m) => {
                 if inv.has(m) {
                     what.push(m.describe().to_owned());
+                }
+            }
+            Input::Hive(k) => {
+                let n = inv.hives.iter().filter(|h| **h == k).count();
+                if n > 0 {
+                    what.push(format!("{n} × {}", input.describe()));
                 }
             }
         }

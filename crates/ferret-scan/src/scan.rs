@@ -579,7 +579,8 @@ fn ferret_rule_blocks(data: &[u8]) -> Vec<std::ops::Range<usize>> {
         if !window.get(after_name).is_some_and(|b| b.is_ascii_whitespace() || *b == b'{') {
             continue;
         }
-        let (Some(strings), Some(condition)) = (find(window, b"strings:"), find(window, b"condition:"))
+        let (Some(strings), Some(condition)) =
+            (find(window, b"strings:"), find(window, b"condition:"))
         else {
             continue;
         };
