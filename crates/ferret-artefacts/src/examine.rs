@@ -121,7 +121,7 @@ pub fn load(path: &Path, sink: &dyn Sink) -> Option<Hive> {
             Err((kind, reason)) => sink.problem(Problem::at(kind, lp.as_path(), reason)),
         }
     }
-    match Hive::parse(path, &data, &logs) {
+    match Hive::parse(path, data, &logs) {
         Ok(h) => {
             for w in &h.warnings {
                 sink.problem(Problem::at(ProblemKind::Parse, path, format!("registry hive: {w}")));
@@ -153,14 +153,27 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// Adds the counters to `summary`.
+    /// Adds the counters to `summary`: `hives_read` always (zero says none was found), the
+    /// others when not zero.
     pub fn record(&self, summary: &mut Summary) {
         summary.count("hives_read", self.hives_read);
-        summary.count("hives_unreadable", self.hives_unreadable);
-        summary.count("hives_replayed", self.hives_replayed);
-        summary.count("amcache_entries", self.amcache_entries);
-        summary.count("shimcache_entries", self.shimcache_entries);
-        summary.count("autostart_entries", self.autostart_entries);
+        for (name, n) in [
+            ("hives_unreadable", self.hives_unreadable),
+            ("hives_replayed", self.hives_replayed),
+            ("amcache_entries", self.amcache_entries),
+            ("shimcache_entries", self.shimcache_entries),
+            ("autostart_entries", self.autostart_entries),
+        ] {
+            if n > 0 {
+                summary.count(name, n);
+            }
+        }
+        if self.hives_unreadable > 0 {
+            summary.mark_incomplete(format!(
+                "{} registry hive(s) could not be read (see problems)",
+                self.hives_unreadable
+            ));
+        }
     }
 }
 

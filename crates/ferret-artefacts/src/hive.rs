@@ -130,17 +130,24 @@ pub fn checksum(base: &[u8]) -> u32 {
 }
 
 impl Hive {
-    /// Parses a hive file's bytes, replaying `logs` (path, bytes) when the hive is dirty.
-    pub fn parse(path: &Path, data: &[u8], logs: &[(PathBuf, Vec<u8>)]) -> Result<Hive, HiveError> {
+    /// Parses a hive file's bytes (taken over, not copied), replaying `logs` (path, bytes)
+    /// when the hive is dirty.
+    pub fn parse(
+        path: &Path,
+        data: impl Into<Vec<u8>>,
+        logs: &[(PathBuf, Vec<u8>)],
+    ) -> Result<Hive, HiveError> {
+        let mut data: Vec<u8> = data.into();
         if data.get(..4) != Some(b"regf") {
             return Err(HiveError::NotAHive);
         }
-        let Some(base) = data.get(..BASE_BLOCK) else {
+        let Some(base) = data.get(..BASE_BLOCK).map(<[u8]>::to_vec) else {
             return Err(HiveError::Truncated(format!(
                 "{} bytes, shorter than the 4096-byte base block",
                 data.len()
             )));
         };
+        let base = base.as_slice();
         let mut warnings = Vec::new();
         match u32_at(base, 28).unwrap_or(0) {
             0 => {}
@@ -160,7 +167,8 @@ impl Hive {
         let minor = u32_at(base, 24).unwrap_or(0);
         let declared = u32_at(base, 40).unwrap_or(0) as usize;
         let mut last_written = u64_at(base, 12).and_then(filetime);
-        let mut bins: Vec<u8> = data.get(BASE_BLOCK..).unwrap_or_default().to_vec();
+        data.drain(..BASE_BLOCK);
+        let mut bins = data;
         let dirty = primary != secondary;
         let mut replayed = Vec::new();
         let mut size = declared;

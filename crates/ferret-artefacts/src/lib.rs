@@ -26,3 +26,8 @@ pub mod shimcache;
 
 pub use examine::{ArtefactOptions, examine, find_hives};
 pub use hive::{Hive, HiveError, HiveKind, Key, Value};
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

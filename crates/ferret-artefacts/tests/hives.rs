@@ -72,7 +72,7 @@ fn reads_keys_values_and_big_data() {
     let big: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
     root.key("Software\\Ünïcode Key").sz("Name", "välue").dword("D", 7).binary("Big", &big);
     let bytes = build(&root);
-    let h = Hive::parse(Path::new("x"), &bytes, &[]).unwrap();
+    let h = Hive::parse(Path::new("x"), bytes.as_slice(), &[]).unwrap();
     assert!(h.warnings.is_empty(), "{:?}", h.warnings);
     let k = h.key("software\\ÜNÏCODE KEY").or_else(|| h.key("Software\\Ünïcode Key")).unwrap();
     assert_eq!(k.value("name").unwrap().as_string().unwrap(), "välue");
@@ -112,7 +112,7 @@ fn kinds_come_from_keys_not_names() {
         ),
     ];
     for (tree, kind) in cases {
-        let h = Hive::parse(Path::new("renamed.bin"), &build(&tree), &[]).unwrap();
+        let h = Hive::parse(Path::new("renamed.bin"), build(&tree), &[]).unwrap();
         assert_eq!(h.kind(), kind);
     }
 }
@@ -338,7 +338,7 @@ mod never_panics {
                 bytes[i] = v;
             }
             bytes.append(&mut tail);
-            if let Ok(h) = Hive::parse(Path::new("x"), &bytes, &[]) {
+            if let Ok(h) = Hive::parse(Path::new("x"), bytes.as_slice(), &[]) {
                 let _ = ferret_artefacts::amcache::entries(&h);
                 let _ = shimcache::entries(&h);
                 if let Ok(r) = h.root() {
@@ -362,7 +362,7 @@ mod never_panics {
             l.resize(512, 0);
             l.extend_from_slice(b"HvLE");
             l.extend(log);
-            let _ = Hive::parse(Path::new("x"), &hive, &[(PathBuf::from("x.LOG1"), l)]);
+            let _ = Hive::parse(Path::new("x"), hive, &[(PathBuf::from("x.LOG1"), l)]);
         }
     }
 }

@@ -215,8 +215,8 @@ struct FileResult {
     hive: Option<Option<(HiveKind, ferret_artefacts::examine::Counts)>>,
 }
 
-/// Forwards artefact findings (Amcache, ShimCache) and counts them: they are reported but
-/// decide no campaign's verdict.
+/// Forwards artefact findings (Amcache, ShimCache, autostart entries) and counts those at
+/// evidence level: they are reported and decide the exit status, but no campaign's verdict.
 struct ArtefactSink<'s> {
     inner: &'s dyn Sink,
     findings: &'s AtomicU64,
@@ -224,7 +224,9 @@ struct ArtefactSink<'s> {
 
 impl Sink for ArtefactSink<'_> {
     fn finding(&self, finding: ferret_core::Finding) {
-        self.findings.fetch_add(1, Ordering::Relaxed);
+        if finding.severity >= Severity::High {
+            self.findings.fetch_add(1, Ordering::Relaxed);
+        }
         self.inner.finding(finding);
     }
 
