@@ -392,3 +392,32 @@ fn autostart_entries_match_file_name_iocs() {
         assert!(findings[0].message.as_deref().unwrap().contains(place), "{findings:?}");
     }
 }
+
+/// A key list that points back at its own key, counts far above what the cells hold, and a
+/// value whose data size and cell size are huge: reading stays bounded by the file.
+#[test]
+fn cycles_and_huge_counts_are_bounded() {
+    let mut root = amcache(BENIGN_SHA1, "c:\\x.exe");
+    root.sz("V", &"y".repeat(100));
+    let mut b = build(&root);
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let put = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let r = u32_at(&b, 36) as usize;
+    let nk = 4096 + r + 4;
+    let lf = 4096 + u32_at(&b, nk + 28) as usize + 4;
+    put(&mut b, lf + 4, u32::try_from(r).unwrap()); // the first subkey is the root itself
+    put(&mut b, nk + 20, u32::MAX); // subkey count
+    put(&mut b, nk + 36, u32::MAX); // value count
+    let vlist = 4096 + u32_at(&b, nk + 40) as usize + 4;
+    let vk = 4096 + u32_at(&b, vlist) as usize + 4;
+    put(&mut b, vk + 4, 0x7FFF_FFF0); // data size
+    let data_cell = 4096 + u32_at(&b, vk + 8) as usize;
+    put(&mut b, data_cell, 0x8000_0000); // cell size i32::MIN
+    let h = Hive::parse(Path::new("x"), b, &[]).unwrap();
+    let r = h.root().unwrap();
+    assert_eq!(r.subkeys()[0].name(), "ROOT");
+    let deep = format!("{}Root", "ROOT\\".repeat(50));
+    assert!(h.key(&deep).is_some(), "a cycle is followed only as far as the path asks");
+    assert!(r.values().iter().all(|v| v.data.len() <= 100 * 2 + 2));
+    let _ = ferret_artefacts::amcache::entries(&h);
+}

@@ -211,8 +211,18 @@ struct FileResult {
     truncated: bool,
     parse_errors: u64,
     not_a_log: bool,
-    /// A registry hive: its kind when read, `None` inside when it could not be read.
-    hive: Option<Option<(HiveKind, ferret_artefacts::examine::Counts)>>,
+    /// Whether the file was a registry hive, and what reading it gave.
+    hive: HiveOutcome,
+}
+
+/// What the hive step made of one file.
+enum HiveOutcome {
+    /// Not a hive (by its first bytes).
+    NotAHive,
+    /// A hive that could not be read (the problem is reported).
+    Unreadable,
+    /// A hive read: its kind and what was counted in it.
+    Read(HiveKind, ferret_artefacts::examine::Counts),
 }
 
 /// Forwards artefact findings (Amcache, ShimCache, autostart entries) and counts those at
@@ -278,7 +288,7 @@ pub fn check(
                     truncated: false,
                     parse_errors: 0,
                     not_a_log: true,
-                    hive: None,
+                    hive: HiveOutcome::NotAHive,
                 };
             }
             let hives = HiveStep { iocs: &iocs, sink: &artefacts };
@@ -291,7 +301,7 @@ pub fn check(
     for r in results {
         summary.count("parse_errors", r.parse_errors);
         match r.hive {
-            Some(Some((kind, c))) => {
+            HiveOutcome::Read(kind, c) => {
                 hive_counts.hives_read += 1;
                 hive_counts.hives_replayed += c.hives_replayed;
                 hive_counts.amcache_entries += c.amcache_entries;
@@ -299,8 +309,8 @@ pub fn check(
                 hive_counts.autostart_entries += c.autostart_entries;
                 inv.hives.push(kind);
             }
-            Some(None) => hive_counts.hives_unreadable += 1,
-            None => {}
+            HiveOutcome::Unreadable => hive_counts.hives_unreadable += 1,
+            HiveOutcome::NotAHive => {}
         }
         if r.not_a_log {
             continue;
@@ -486,14 +496,14 @@ fn hive_step(
     size: u64,
     out: &mut Out,
     sink: &dyn Sink,
-) -> Option<Option<(HiveKind, ferret_artefacts::examine::Counts)>> {
+) -> HiveOutcome {
     use ferret_artefacts::examine::{Counts, MIN_HIVE_SIZE, is_hive_file, load, match_hive};
     if !(MIN_HIVE_SIZE..=ferret_artefacts::hive::MAX_HIVE_SIZE).contains(&size)
         || !is_hive_file(path)
     {
-        return None;
+        return HiveOutcome::NotAHive;
     }
-    let Some(h) = load(path, sink) else { return Some(None) };
+    let Some(h) = load(path, sink) else { return HiveOutcome::Unreadable };
     let kind = h.kind();
     for &i in &plan.files {
         let Some(a) = plan.active.get(i) else { continue };
@@ -508,7 +518,7 @@ fn hive_step(
         counts.hives_replayed = 1;
     }
     match_hive(&h, hives.iocs, hives.sink, &mut counts);
-    Some(Some((kind, counts)))
+    HiveOutcome::Read(kind, counts)
 }
 
 #[expect(clippy::too_many_arguments, reason = "the per-file context of one run")]
@@ -536,11 +546,17 @@ fn examine(
     if let Some(e) = entry.read_error() {
         sink.problem(Problem::at(ProblemKind::ReadError, path, format!("cannot read: {e}")));
     }
-    let none =
-        FileResult { log: None, truncated: false, parse_errors: 0, not_a_log: true, hive: None };
+    let none = FileResult {
+        log: None,
+        truncated: false,
+        parse_errors: 0,
+        not_a_log: true,
+        hive: HiveOutcome::NotAHive,
+    };
     // A registry hive is no log.
-    if let Some(hive) = hive_step(plan, hives, path, size, &mut out, sink) {
-        return FileResult { hive: Some(hive), ..none };
+    let hive = hive_step(plan, hives, path, size, &mut out, sink);
+    if !matches!(hive, HiveOutcome::NotAHive) {
+        return FileResult { hive, ..none };
     }
     if !want_logs || !log_candidate(path) {
         return none;
@@ -606,7 +622,7 @@ fn examine(
         truncated: cov.truncated,
         parse_errors: cov.parse_errors,
         not_a_log: false,
-        hive: None,
+        hive: HiveOutcome::NotAHive,
     }
 }
 

@@ -226,14 +226,15 @@ pub struct Services {
     pub rows: Vec<Service>,
 }
 
-/// SUNBURST's name hash: FNV-1a 64 of the lowercase name, XOR 6605813339339102567.
+/// SUNBURST's name hash: FNV-1a 64 of the lowercase name, XOR 6605813339339102567
+/// (`0x5BAC_903B_A7D8_1967`).
 pub fn sunburst_hash(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.to_ascii_lowercase().bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h ^ 6_605_813_339_339_102_567
+    h ^ 0x5BAC_903B_A7D8_1967
 }
 
 impl Services {

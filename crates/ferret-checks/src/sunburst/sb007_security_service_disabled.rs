@@ -8,7 +8,6 @@ use ferret_core::Severity;
 
 use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
 use crate::intel::sunburst::Services;
-use crate::options::CheckOptions;
 use crate::sunburst::{REF_FIREEYE, REF_FIREEYE_IOCS};
 
 /// The registration.
@@ -40,12 +39,8 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_FIREEYE, REF_FIREEYE_IOCS],
         },
     },
-    build,
+    build: |opts| Ok(Box::new(ServiceDisabled { services: opts.intel.sunburst_services.clone() })),
 };
-
-fn build(opts: &CheckOptions) -> Result<Box<dyn Detector>, crate::CheckError> {
-    Ok(Box::new(ServiceDisabled { services: opts.intel.sunburst_services.clone() }))
-}
 
 struct ServiceDisabled {
     services: Services,
@@ -76,11 +71,13 @@ impl Detector for ServiceDisabled {
             return;
         }
         let vendors: BTreeSet<&str> = hits.iter().map(|h| h.2.as_str()).collect();
+        // The same service in several control sets is named once.
+        let names: BTreeSet<String> = hits.iter().map(|h| format!("{} ({})", h.1, h.2)).collect();
         let mut f = DETECTOR.info.finding().with_path(hive.path()).with_message(format!(
             "{} security service(s) of {} product(s) set to disabled (Start = 4): {}",
-            hits.len(),
+            names.len(),
             vendors.len(),
-            hits.iter().map(|h| format!("{} ({})", h.1, h.2)).collect::<Vec<_>>().join(", ")
+            names.into_iter().collect::<Vec<_>>().join(", ")
         ));
         if vendors.len() >= 2 {
             f.severity = Severity::High;
