@@ -5,7 +5,8 @@
 //! `Size` and `LinkDate` (the PE link time as `MM/DD/YYYY HH:MM:SS`); the key's last-written
 //! time is about when the entry was made or refreshed. Windows 8 and early Windows 10 kept
 //! `Root\File\{volume}\{file reference}` keys with value `101` (the SHA-1, `0000`-prefixed)
-//! and `15` (the path). Both are read.
+//! and `15` (the path). Both are read, and so are the deleted program keys still in free cells
+//! under `InventoryApplicationFile` (marked `recovered`).
 
 use chrono::{DateTime, Utc};
 
@@ -29,6 +30,8 @@ pub struct AmcacheEntry {
     pub link_date: Option<String>,
     /// The key's last-written time.
     pub key_time: Option<DateTime<Utc>>,
+    /// Recovered from a deleted key (a free cell): Windows had removed the entry.
+    pub recovered: bool,
 }
 
 /// `0000` + 40 hex digits → the SHA-1.
@@ -49,7 +52,9 @@ pub fn entries(hive: &Hive) -> Vec<AmcacheEntry> {
     let mut out = Vec::new();
     let base = if hive.key("Root").is_some() { "Root" } else { "" };
     if let Some(iaf) = hive.key(&format!("{base}\\InventoryApplicationFile")) {
-        for k in iaf.subkeys() {
+        let mut keys = iaf.subkeys();
+        keys.extend(iaf.deleted_subkeys());
+        for k in keys {
             out.push(AmcacheEntry {
                 key: format!("{base}\\InventoryApplicationFile\\{}", k.name()),
                 sha1: text(&k, "FileId").as_deref().and_then(parse_file_id),
@@ -64,6 +69,7 @@ pub fn entries(hive: &Hive) -> Vec<AmcacheEntry> {
                 }),
                 link_date: text(&k, "LinkDate"),
                 key_time: k.last_written(),
+                recovered: k.recovered(),
             });
         }
     }
@@ -77,6 +83,7 @@ pub fn entries(hive: &Hive) -> Vec<AmcacheEntry> {
                     size: k.value("6").and_then(|v| v.as_u64()),
                     link_date: None,
                     key_time: k.last_written(),
+                    recovered: k.recovered(),
                 });
             }
         }

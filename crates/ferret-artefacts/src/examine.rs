@@ -228,12 +228,20 @@ pub fn match_hive(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts)
                     let mut f = artefact_finding(m, h);
                     f.time = e.key_time;
                     f.message = Some(format!(
-                        "Amcache records that {} ran or was present here (matched by {what}; entry \
-                         written {}); the file need not exist any more",
+                        "Amcache records{} that {} ran or was present here (matched by {what}; \
+                         entry written {}); the file need not exist any more",
+                        if e.recovered {
+                            ", in a deleted entry recovered from a free cell,"
+                        } else {
+                            ""
+                        },
                         if path.is_empty() { "a program" } else { &path },
                         e.key_time
                             .map_or_else(|| "at an unknown time".to_owned(), |t| t.to_rfc3339()),
                     ));
+                    if e.recovered {
+                        f = f.with_detail("recovered", true);
+                    }
                     f.push_evidence(Evidence::from_bytes("amcache_key", None, e.key.as_bytes()));
                     if !path.is_empty() {
                         f.push_evidence(Evidence::from_bytes(

@@ -257,6 +257,41 @@ impl Hive {
         Some(k)
     }
 
+    /// Keys left in free (deleted) cells: every free cell of the hive bins that still holds a
+    /// well-formed `nk` record, marked [`Key::recovered`]. The walk follows the bins' and the
+    /// cells' sizes and stops at the first one that is out of bounds, so it is linear in the
+    /// hive's size.
+    pub fn deleted_keys(&self) -> Vec<Key<'_>> {
+        let mut out = Vec::new();
+        let mut bin = 0usize;
+        while self.bins.get(bin..bin + 4) == Some(b"hbin") {
+            let Some(size) = u32_at(&self.bins, bin + 8).map(|s| s as usize) else { break };
+            if size < 4096 || !size.is_multiple_of(4096) {
+                break;
+            }
+            let end = (bin + size).min(self.bins.len());
+            let mut cell = bin + 32;
+            while cell + 8 <= end {
+                let Some(raw) = i32_at(&self.bins, cell) else { break };
+                let len = raw.unsigned_abs() as usize;
+                if len < 8 || !len.is_multiple_of(8) || cell + len > end {
+                    break;
+                }
+                if raw > 0
+                    && self.bins.get(cell + 4..cell + 6) == Some(b"nk")
+                    && let Ok(off) = u32::try_from(cell)
+                    && let Ok(mut k) = Key::at(self, off)
+                {
+                    k.recovered = true;
+                    out.push(k);
+                }
+                cell += len;
+            }
+            bin += size;
+        }
+        out
+    }
+
     /// The data of the cell at `off` (without its size field), when allocated and in bounds.
     fn cell(&self, off: u32) -> Option<&[u8]> {
         let off = off as usize;
@@ -309,8 +344,10 @@ fn classify(root: &Key<'_>, path: &Path) -> HiveKind {
 #[derive(Clone, Debug)]
 pub struct Key<'h> {
     hive: &'h Hive,
+    off: u32,
     cell: &'h [u8],
     name: String,
+    recovered: bool,
 }
 
 impl<'h> Key<'h> {
@@ -324,12 +361,28 @@ impl<'h> Key<'h> {
         let raw =
             cell.get(76..76 + len).ok_or_else(|| format!("key name at {off:#x} cut short"))?;
         let name = if flags & 0x20 != 0 { latin1(raw) } else { utf16(raw) };
-        Ok(Key { hive, cell, name })
+        Ok(Key { hive, off, cell, name, recovered: false })
     }
 
     /// The key's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the key was recovered from a free (deleted) cell: Windows no longer lists it,
+    /// and its values may have been overwritten in part.
+    pub fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// Deleted keys whose parent was this key, recovered from free cells
+    /// ([`Hive::deleted_keys`]).
+    pub fn deleted_subkeys(&self) -> Vec<Key<'h>> {
+        self.hive
+            .deleted_keys()
+            .into_iter()
+            .filter(|k| u32_at(k.cell, 16) == Some(self.off))
+            .collect()
     }
 
     /// The key's last-written time.

@@ -421,3 +421,38 @@ fn cycles_and_huge_counts_are_bounded() {
     assert!(r.values().iter().all(|v| v.data.len() <= 100 * 2 + 2));
     let _ = ferret_artefacts::amcache::entries(&h);
 }
+
+/// A program key Windows deleted (its cell freed, its entry taken out of the subkey list) is
+/// still read from the free cell and marked recovered.
+#[test]
+fn deleted_amcache_entry_is_recovered_and_marked() {
+    let mut root = amcache(BENIGN_SHA1, "c:\\windows\\notepad.exe");
+    root.key("Root\\InventoryApplicationFile\\zz_deleted|2")
+        .sz("FileId", &format!("0000{SUNBURST_SHA1}"))
+        .sz("LowerCaseLongPath", "c:\\windows\\temp\\gone.dll");
+    let mut b = build(&root);
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let h = Hive::parse(Path::new("x"), b.as_slice(), &[]).unwrap();
+    let iaf = h.key("Root\\InventoryApplicationFile").unwrap();
+    assert_eq!(iaf.subkeys().len(), 3);
+    assert!(iaf.deleted_subkeys().is_empty());
+    // Delete the last subkey as Windows does: free its cell (positive size) and shorten the
+    // list. The writer sorts the list by name, so `zz_deleted|2` is its last entry.
+    let find = |b: &[u8], pat: &[u8]| b.windows(pat.len()).position(|w| w == pat).unwrap();
+    let iaf_nk = find(&b, b"InventoryApplicationFile") - 76;
+    let lf = 4096 + u32_at(&b, iaf_nk + 28) as usize + 4;
+    let last = 4096 + u32_at(&b, lf + 4 + 2 * 8) as usize;
+    let size = i32::from_le_bytes(b[last..last + 4].try_into().unwrap());
+    b[last..last + 4].copy_from_slice(&(-size).to_le_bytes());
+    b[lf + 2..lf + 4].copy_from_slice(&2u16.to_le_bytes());
+    b[iaf_nk + 20..iaf_nk + 24].copy_from_slice(&2u32.to_le_bytes());
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "Amcache.hve", &b);
+    let (findings, problems, counts) = run(&builtin_iocs(), &p);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(counts.amcache_entries, 3);
+    let f = findings.iter().find(|f| f.details.contains_key("sha1_first_30mib")).unwrap();
+    assert_eq!(f.details["recovered"], true);
+    assert!(f.message.as_deref().unwrap().contains("deleted entry recovered"), "{f:?}");
+}
