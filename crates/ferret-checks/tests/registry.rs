@@ -131,3 +131,33 @@ fn a_garbage_hive_is_a_problem_and_the_run_goes_on() {
     assert_eq!(r.outcome.summary.counter("hives_unreadable"), 1);
     assert!(!r.outcome.summary.complete);
 }
+
+/// Every service of `intel/sunburst/services.tsv` is a name the countermeasures' hashcat
+/// potfile decodes from one of the hashes SUNBURST carries (`fnv1a_xor_hashes.txt`).
+#[test]
+fn every_listed_service_is_a_published_sunburst_hash() {
+    let Some(root) = ferret_testkit::require_corpus() else { return };
+    let dir = root.join("sunburst_countermeasures");
+    let (Ok(hashes), Ok(pot)) = (
+        std::fs::read_to_string(dir.join("fnv1a_xor_hashes.txt")),
+        std::fs::read_to_string(dir.join("hashcat.potfile")),
+    ) else {
+        ferret_testkit::skip(format_args!("the corpus files under {}", dir.display()));
+        return;
+    };
+    let published: std::collections::BTreeSet<&str> = hashes
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    let cracked: std::collections::BTreeMap<&str, &str> =
+        pot.lines().filter_map(|l| l.split_once(':')).map(|(h, n)| (n.trim(), h)).collect();
+    let intel = ferret_checks::intel::CheckIntel::builtin();
+    assert!(intel.sunburst_services.rows.len() >= 30);
+    for s in &intel.sunburst_services.rows {
+        let hash =
+            cracked.get(s.name.as_str()).unwrap_or_else(|| panic!("{} not in the potfile", s.name));
+        assert!(published.contains(hash), "{} ({hash}) not in fnv1a_xor_hashes.txt", s.name);
+        assert_eq!(ferret_checks::intel::sunburst::sunburst_hash(&s.name).to_string(), *hash);
+    }
+}
