@@ -456,3 +456,57 @@ fn deleted_amcache_entry_is_recovered_and_marked() {
     assert_eq!(f.details["recovered"], true);
     assert!(f.message.as_deref().unwrap().contains("deleted entry recovered"), "{f:?}");
 }
+
+/// ShimCache values of Windows 8.x (0x80 header, `10ts`/`00ts` entries with a package name)
+/// and Windows 7 x86 (32-byte entries), built here from the published layouts.
+#[test]
+fn shimcache_win8_and_win7_x86_layouts() {
+    let t = 132_500_000_000_000_000u64;
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    for sig in [b"10ts", b"00ts"] {
+        let mut v = vec![0u8; 0x80];
+        v[..4].copy_from_slice(&0x80u32.to_le_bytes());
+        for path in ["C:\\Windows\\a.exe", "C:\\Temp\\b.exe"] {
+            let p = utf16(path);
+            let pkg = utf16("pkg");
+            let mut e = Vec::new();
+            e.extend_from_slice(&u16::try_from(p.len()).unwrap().to_le_bytes());
+            e.extend_from_slice(&p);
+            e.extend_from_slice(&u16::try_from(pkg.len()).unwrap().to_le_bytes());
+            e.extend_from_slice(&pkg);
+            e.extend_from_slice(&[0u8; 8]); // insertion and shim flags
+            e.extend_from_slice(&t.to_le_bytes());
+            e.extend_from_slice(&0u32.to_le_bytes());
+            v.extend_from_slice(sig);
+            v.extend_from_slice(&[0u8; 4]);
+            v.extend_from_slice(&u32::try_from(e.len()).unwrap().to_le_bytes());
+            v.extend_from_slice(&e);
+        }
+        let (fmt, list) = shimcache::parse(&v).unwrap();
+        assert_eq!(fmt, shimcache::Format::Win8);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].0, "C:\\Temp\\b.exe");
+        assert_eq!(
+            list[1].1.unwrap().timestamp(),
+            i64::try_from(t / 10_000_000).unwrap() - 11_644_473_600
+        );
+    }
+    // Windows 7 x86: header, count, 32-byte entries from byte 128, paths after the table.
+    let paths = ["C:\\Windows\\a.exe", "C:\\Temp\\b.exe"];
+    let mut v = vec![0u8; 128 + 32 * paths.len()];
+    v[..4].copy_from_slice(&0xBADC_0FEEu32.to_le_bytes());
+    v[4..8].copy_from_slice(&2u32.to_le_bytes());
+    for (i, path) in paths.iter().enumerate() {
+        let p = utf16(path);
+        let off = u32::try_from(v.len()).unwrap();
+        v.extend_from_slice(&p);
+        v.extend_from_slice(&[0, 0]);
+        let e = 128 + i * 32;
+        v[e..e + 2].copy_from_slice(&u16::try_from(p.len()).unwrap().to_le_bytes());
+        v[e + 4..e + 8].copy_from_slice(&off.to_le_bytes());
+        v[e + 8..e + 16].copy_from_slice(&t.to_le_bytes());
+    }
+    let (fmt, list) = shimcache::parse(&v).unwrap();
+    assert_eq!(fmt, shimcache::Format::Win7x86);
+    assert_eq!(list.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), paths);
+}
