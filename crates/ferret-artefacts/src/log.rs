@@ -162,6 +162,7 @@ pub(crate) fn replay(bins: &mut Vec<u8>, from: u32, logs: &[(PathBuf, Vec<u8>)])
         all.extend(entries(i, data, &mut r.warnings, &name));
     }
     all.sort_by_key(|e| e.seq);
+    let log_bytes: usize = logs.iter().map(|(_, d)| d.len()).sum();
     let mut next = from;
     let mut used = std::collections::BTreeSet::new();
     for e in all {
@@ -172,7 +173,10 @@ pub(crate) fn replay(bins: &mut Vec<u8>, from: u32, logs: &[(PathBuf, Vec<u8>)])
             break;
         }
         let size = e.bins_size as usize;
-        if size > MAX_BINS || !size.is_multiple_of(4096) {
+        // A hive grows only by pages its log entries carry: a larger size is a lie that
+        // would make a small log allocate up to the hive limit.
+        let bound = bins.len().saturating_add(log_bytes);
+        if size > MAX_BINS || size > bound || !size.is_multiple_of(4096) {
             r.warnings.push(format!(
                 "log entry {} declares a bad hive-bins size {size}; replay stops",
                 e.seq

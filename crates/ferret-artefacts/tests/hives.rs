@@ -510,3 +510,23 @@ fn shimcache_win8_and_win7_x86_layouts() {
     assert_eq!(fmt, shimcache::Format::Win7x86);
     assert_eq!(list.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), paths);
 }
+
+/// A log entry that declares a hive-bins size far beyond what the hive and its logs hold is
+/// refused before anything is allocated for it.
+#[test]
+fn a_log_claiming_a_huge_hive_is_refused() {
+    let old = amcache(BENIGN_SHA1, "c:\\x.exe");
+    let (hive, mut log) = dirty_with_log(&old, &old);
+    // The entry starts at 512: its bins size is at +16; hash 1 covers bytes 40.. of the entry,
+    // hash 2 its first 32 bytes, so both are recomputed.
+    log[512 + 16..512 + 20].copy_from_slice(&0x3000_0000u32.to_le_bytes());
+    let entry_len = u32::from_le_bytes(log[516..520].try_into().unwrap()) as usize;
+    let h1 =
+        ferret_testkit::hive::marvin32(ferret_testkit::hive::LOG_SEED, &log[552..512 + entry_len]);
+    log[536..544].copy_from_slice(&u64::from(h1).to_le_bytes());
+    let h2 = ferret_testkit::hive::marvin32(ferret_testkit::hive::LOG_SEED, &log[512..544]);
+    log[544..552].copy_from_slice(&u64::from(h2).to_le_bytes());
+    let h = Hive::parse(Path::new("x"), hive, &[(PathBuf::from("x.LOG1"), log)]).unwrap();
+    assert!(h.replayed.is_empty());
+    assert!(h.warnings.iter().any(|w| w.contains("bad hive-bins size")), "{:?}", h.warnings);
+}
