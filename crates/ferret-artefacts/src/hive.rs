@@ -548,7 +548,9 @@ impl Value {
 fn big_data(hive: &Hive, db: &[u8], size: usize) -> Option<Vec<u8>> {
     let n = u16_at(db, 2)? as usize;
     let list = hive.cell(u32_at(db, 4)?)?;
-    let mut out = Vec::with_capacity(size.min(MAX_VALUE_DATA));
+    let mut out = Vec::with_capacity(
+        size.min(MAX_VALUE_DATA).min(n.saturating_mul(16344)).min(hive.bins.len()),
+    );
     for i in 0..n {
         let seg = hive.cell(u32_at(list, i * 4)?)?;
         let take = (size - out.len()).min(16344).min(seg.len());
