@@ -274,7 +274,8 @@ pub fn check(
     progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
 
     // 2. Files, hives and logs, in parallel per file.
-    let iocs = opts.intel.scan_iocs(sink);
+    // Built on the first hive met: a run without hives never compiles them.
+    let iocs: std::sync::OnceLock<ferret_ioc::IocSet> = std::sync::OnceLock::new();
     let artefact_findings = AtomicU64::new(0);
     let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
@@ -291,7 +292,7 @@ pub fn check(
                     hive: HiveOutcome::NotAHive,
                 };
             }
-            let hives = HiveStep { iocs: &iocs, sink: &artefacts };
+            let hives = HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts };
             let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink);
             progress.advance(1, *size);
             r
@@ -482,7 +483,9 @@ fn walk(
 /// What the hive step of a run shares between files.
 struct HiveStep<'s> {
     /// The intel's scan tables (hash and file-name indicators) for Amcache and ShimCache.
-    iocs: &'s ferret_ioc::IocSet,
+    iocs: &'s std::sync::OnceLock<ferret_ioc::IocSet>,
+    /// Where they come from.
+    intel: &'s crate::intel::CheckIntel,
     /// Where artefact findings go (counted apart from the detectors').
     sink: &'s ArtefactSink<'s>,
 }
@@ -517,7 +520,8 @@ fn hive_step(
     if !h.replayed.is_empty() {
         counts.hives_replayed = 1;
     }
-    match_hive(&h, hives.iocs, hives.sink, &mut counts);
+    let iocs = hives.iocs.get_or_init(|| hives.intel.scan_iocs(sink));
+    match_hive(&h, iocs, hives.sink, &mut counts);
     HiveOutcome::Read(kind, counts)
 }
 
