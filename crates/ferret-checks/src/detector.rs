@@ -19,6 +19,9 @@
 //!   path and size only, so it must be cheap); for the files it wants, [`Detector::on_file`]
 //!   gets a [`FileEntry`] whose content and SHA-256 are read at most once and shared between
 //!   detectors.
+//! * **registry hives** — [`Detector::on_hive`] receives every hive of a kind named in
+//!   [`Info::inputs`] ([`Input::Hive`]); files are recognised as hives by content (`regf`),
+//!   read once with their transaction logs and shared by every interested detector.
 //! * **the tree** — [`Detector::on_tree`] runs once after the walk with the [`Inventory`]
 //!   (every path seen, the markers found, the logs read), for whole-tree checks such as a
 //!   manifest comparison.
@@ -39,6 +42,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use ferret_artefacts::{Hive, HiveKind};
 use ferret_core::{Engine, Evidence, Finding, LogRef, Problem, RuleRef, Severity};
 use ferret_logs::Event;
 
@@ -57,6 +61,8 @@ pub enum Input {
     Log(LogSource),
     /// The walk met a path with this marker.
     Tree(Marker),
+    /// A registry hive of this kind was read (recognised by content, see `ferret-artefacts`).
+    Hive(HiveKind),
 }
 
 impl Input {
@@ -65,6 +71,14 @@ impl Input {
         match self {
             Input::Log(s) => s.describe(),
             Input::Tree(m) => m.describe(),
+            Input::Hive(k) => match k {
+                HiveKind::System => "a SYSTEM registry hive",
+                HiveKind::Software => "a SOFTWARE registry hive",
+                HiveKind::NtUser => "a user's NTUSER.DAT hive",
+                HiveKind::UsrClass => "a user's UsrClass.dat hive",
+                HiveKind::Amcache => "an Amcache.hve hive",
+                HiveKind::Other => "a registry hive",
+            },
         }
     }
 }
@@ -282,6 +296,10 @@ pub trait Detector: Send + Sync {
 
     /// A file [`Detector::wants_file`] asked for.
     fn on_file(&self, _file: &FileEntry<'_>, _out: &mut Out) {}
+
+    /// A registry hive of a kind named in [`Info::inputs`] ([`Input::Hive`]), read once
+    /// (with its transaction logs replayed) and shared by every detector that wants it.
+    fn on_hive(&self, _hive: &Hive, _out: &mut Out) {}
 
     /// Once after the walk, with everything the walk saw.
     fn on_tree(&self, _inventory: &Inventory, _out: &mut Out) {}

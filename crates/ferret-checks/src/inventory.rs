@@ -222,6 +222,8 @@ pub struct Inventory {
     pub markers: BTreeMap<Marker, Vec<PathBuf>>,
     /// The logs read, in path order.
     pub logs: Vec<LogRead>,
+    /// The kinds of the registry hives read, in path order.
+    pub hives: Vec<ferret_artefacts::HiveKind>,
 }
 
 impl Inventory {

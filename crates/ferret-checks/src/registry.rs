@@ -20,6 +20,10 @@ pub static DETECTORS: &[&Registration] = &[
     &sunburst::sb004_dns_beacon::DETECTOR,
     &sunburst::sb005_stage2_infrastructure::DETECTOR,
     &sunburst::sb006_supernova_request::DETECTOR,
+    &sunburst::sb007_security_service_disabled::DETECTOR,
+    &sunburst::sb008_ifeo_dllhost_debugger::DETECTOR,
+    &sunburst::sb009_ctf_key::DETECTOR,
+    &sunburst::sb010_sibot_key::DETECTOR,
     // Pulse Connect Secure
     &pulse::ps001_manifest_signature::DETECTOR,
     &pulse::ps002_manifest_integrity::DETECTOR,

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use ferret_artefacts::HiveKind;
 use ferret_core::{
     CampaignVerdict, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
 };
@@ -210,6 +211,38 @@ struct FileResult {
     truncated: bool,
     parse_errors: u64,
     not_a_log: bool,
+    /// Whether the file was a registry hive, and what reading it gave.
+    hive: HiveOutcome,
+}
+
+/// What the hive step made of one file.
+enum HiveOutcome {
+    /// Not a hive (by its first bytes).
+    NotAHive,
+    /// A hive that could not be read (the problem is reported).
+    Unreadable,
+    /// A hive read: its kind and what was counted in it.
+    Read(HiveKind, ferret_artefacts::examine::Counts),
+}
+
+/// Forwards artefact findings (Amcache, ShimCache, autostart entries) and counts those at
+/// evidence level: they are reported and decide the exit status, but no campaign's verdict.
+struct ArtefactSink<'s> {
+    inner: &'s dyn Sink,
+    findings: &'s AtomicU64,
+}
+
+impl Sink for ArtefactSink<'_> {
+    fn finding(&self, finding: ferret_core::Finding) {
+        if finding.severity >= Severity::High {
+            self.findings.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.finding(finding);
+    }
+
+    fn problem(&self, problem: Problem) {
+        self.inner.problem(problem);
+    }
 }
 
 /// Runs the checks. Findings and problems go to `sink`; progress (files, bytes) to
@@ -240,7 +273,11 @@ pub fn check(
     summary.count("files_seen", inv.files.len() as u64);
     progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
 
-    // 2. Files and logs, in parallel per file.
+    // 2. Files, hives and logs, in parallel per file.
+    // Built on the first hive met: a run without hives never compiles them.
+    let iocs: std::sync::OnceLock<ferret_ioc::IocSet> = std::sync::OnceLock::new();
+    let artefact_findings = AtomicU64::new(0);
+    let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
     let results: Vec<FileResult> = inv
         .files
@@ -252,15 +289,30 @@ pub fn check(
                     truncated: false,
                     parse_errors: 0,
                     not_a_log: true,
+                    hive: HiveOutcome::NotAHive,
                 };
             }
-            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, sink);
+            let hives = HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts };
+            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink);
             progress.advance(1, *size);
             r
         })
         .collect();
+    let mut hive_counts = ferret_artefacts::examine::Counts::default();
     for r in results {
         summary.count("parse_errors", r.parse_errors);
+        match r.hive {
+            HiveOutcome::Read(kind, c) => {
+                hive_counts.hives_read += 1;
+                hive_counts.hives_replayed += c.hives_replayed;
+                hive_counts.amcache_entries += c.amcache_entries;
+                hive_counts.shimcache_entries += c.shimcache_entries;
+                hive_counts.autostart_entries += c.autostart_entries;
+                inv.hives.push(kind);
+            }
+            HiveOutcome::Unreadable => hive_counts.hives_unreadable += 1,
+            HiveOutcome::NotAHive => {}
+        }
         if r.not_a_log {
             continue;
         }
@@ -333,6 +385,10 @@ pub fn check(
             cut.len()
         ));
     }
+    hive_counts.record(&mut summary);
+    summary
+        .details
+        .insert("artefact_findings".to_owned(), json!(artefact_findings.load(Ordering::Relaxed)));
     summary.rules.add_loaded("check", plan.active.len() as u64);
     summary.details.insert("coverage".to_owned(), serde_json::Value::Array(coverage));
     summary.details.insert("log_spans".to_owned(), json!(inv.spans()));
@@ -424,6 +480,52 @@ fn walk(
     Ok(inv)
 }
 
+/// What the hive step of a run shares between files.
+struct HiveStep<'s> {
+    /// The intel's scan tables (hash and file-name indicators) for Amcache and ShimCache.
+    iocs: &'s std::sync::OnceLock<ferret_ioc::IocSet>,
+    /// Where they come from.
+    intel: &'s crate::intel::CheckIntel,
+    /// Where artefact findings go (counted apart from the detectors').
+    sink: &'s ArtefactSink<'s>,
+}
+
+/// Reads `path` as a registry hive when its content says it is one: the hive detectors get
+/// it, and its Amcache and ShimCache entries are matched against the intel's indicators.
+fn hive_step(
+    plan: &Plan,
+    hives: &HiveStep<'_>,
+    path: &Path,
+    size: u64,
+    out: &mut Out,
+    sink: &dyn Sink,
+) -> HiveOutcome {
+    use ferret_artefacts::examine::{Counts, MIN_HIVE_SIZE, is_hive_file, load, match_hive};
+    if !(MIN_HIVE_SIZE..=ferret_artefacts::hive::MAX_HIVE_SIZE).contains(&size)
+        || !is_hive_file(path)
+    {
+        return HiveOutcome::NotAHive;
+    }
+    let Some(h) = load(path, sink) else { return HiveOutcome::Unreadable };
+    let kind = h.kind();
+    for &i in &plan.files {
+        let Some(a) = plan.active.get(i) else { continue };
+        if a.info.inputs.contains(&Input::Hive(kind)) {
+            a.files.fetch_add(1, Ordering::Relaxed);
+            a.det.on_hive(&h, out);
+            plan.emit(i, out, sink);
+        }
+    }
+    let mut counts = Counts::default();
+    if !h.replayed.is_empty() {
+        counts.hives_replayed = 1;
+    }
+    let iocs = hives.iocs.get_or_init(|| hives.intel.scan_iocs(sink));
+    match_hive(&h, iocs, hives.sink, &mut counts);
+    HiveOutcome::Read(kind, counts)
+}
+
+#[expect(clippy::too_many_arguments, reason = "the per-file context of one run")]
 fn examine(
     plan: &Plan,
     net: Option<&NetPlan<'_>>,
@@ -431,6 +533,7 @@ fn examine(
     path: &Path,
     size: u64,
     want_logs: bool,
+    hives: &HiveStep<'_>,
     sink: &dyn Sink,
 ) -> FileResult {
     let mut out = Out::default();
@@ -447,7 +550,18 @@ fn examine(
     if let Some(e) = entry.read_error() {
         sink.problem(Problem::at(ProblemKind::ReadError, path, format!("cannot read: {e}")));
     }
-    let none = FileResult { log: None, truncated: false, parse_errors: 0, not_a_log: true };
+    let none = FileResult {
+        log: None,
+        truncated: false,
+        parse_errors: 0,
+        not_a_log: true,
+        hive: HiveOutcome::NotAHive,
+    };
+    // A registry hive is no log.
+    let hive = hive_step(plan, hives, path, size, &mut out, sink);
+    if !matches!(hive, HiveOutcome::NotAHive) {
+        return FileResult { hive, ..none };
+    }
     if !want_logs || !log_candidate(path) {
         return none;
     }
@@ -512,6 +626,7 @@ fn examine(
         truncated: cov.truncated,
         parse_errors: cov.parse_errors,
         not_a_log: false,
+        hive: HiveOutcome::NotAHive,
     }
 }
 
@@ -566,6 +681,12 @@ fn ran(a: &Active, inv: &Inventory) -> Option<String> {
             Input::Tree(m) => {
                 if inv.has(m) {
                     what.push(m.describe().to_owned());
+                }
+            }
+            Input::Hive(k) => {
+                let n = inv.hives.iter().filter(|h| **h == k).count();
+                if n > 0 {
+                    what.push(format!("{n} × {}", input.describe()));
                 }
             }
         }

@@ -126,7 +126,7 @@ fn a_signed_pack_replaces_the_builtin_intel_and_is_named_in_the_report() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("origin: pack") && text.contains("pack sha256: "), "{text}");
-    assert!(text.contains("sunburst: 4 tables"), "{text}");
+    assert!(text.contains("sunburst: 5 tables"), "{text}");
     assert!(text.contains("2026-01-05  A test advisory (1)"), "{text}");
     // `--version --verbose` names the built-in intel.
     let (_, _, version) = ferret(&["--version", "--verbose"], w);

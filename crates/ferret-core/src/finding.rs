@@ -103,6 +103,9 @@ pub enum Engine {
     Sigma,
     /// A campaign detector found a trace.
     Check,
+    /// A Windows artefact (Amcache, ShimCache) records a file that matches an indicator: it
+    /// ran or existed, whether or not it is still there.
+    Artefact,
 }
 
 impl Engine {
@@ -115,6 +118,7 @@ impl Engine {
             Engine::Integrity => "integrity",
             Engine::Sigma => "sigma",
             Engine::Check => "check",
+            Engine::Artefact => "artefact",
         }
     }
 }

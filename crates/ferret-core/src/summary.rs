@@ -150,7 +150,9 @@ impl Summary {
     /// not decide a verdict).
     pub fn has_findings(&self) -> bool {
         match self.affected_campaigns() {
-            Some(affected) => !affected.is_empty() || self.network_findings() > 0,
+            Some(affected) => {
+                !affected.is_empty() || self.network_findings() > 0 || self.artefact_findings() > 0
+            }
             None => self.findings_total() > 0,
         }
     }
@@ -159,6 +161,13 @@ impl Summary {
     /// (`details["network_findings"]`): they decide the exit status but no campaign's verdict.
     fn network_findings(&self) -> u64 {
         self.details.get("network_findings").and_then(serde_json::Value::as_u64).unwrap_or(0)
+    }
+
+    /// `ferret check`'s artefact findings at evidence level (`details["artefact_findings"]`:
+    /// Amcache, ShimCache or autostart entries naming a known-bad file): like network
+    /// findings, they decide the exit status but no campaign's verdict.
+    fn artefact_findings(&self) -> u64 {
+        self.details.get("artefact_findings").and_then(serde_json::Value::as_u64).unwrap_or(0)
     }
 
     /// The one-line result every renderer prints, agreeing with the exit status:
@@ -173,10 +182,22 @@ impl Summary {
         let affected = self.affected_campaigns();
         if self.has_findings() {
             let what = match &affected {
-                Some(a) if a.is_empty() => format!(
-                    "FINDINGS: known-bad infrastructure contacted ({}); no campaign affected",
-                    self.network_findings()
-                ),
+                Some(a) if a.is_empty() => {
+                    let mut what = Vec::new();
+                    if self.network_findings() > 0 {
+                        what.push(format!(
+                            "known-bad infrastructure contacted ({})",
+                            self.network_findings()
+                        ));
+                    }
+                    if self.artefact_findings() > 0 {
+                        what.push(format!(
+                            "known-bad files recorded in registry artefacts ({})",
+                            self.artefact_findings()
+                        ));
+                    }
+                    format!("FINDINGS: {}; no campaign affected", what.join(", "))
+                }
                 Some(a) => format!("AFFECTED: {}", a.join(", ")),
                 None => "FINDINGS".to_owned(),
             };

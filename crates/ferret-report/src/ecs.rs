@@ -56,7 +56,9 @@ fn common(report: &Report, time: chrono::DateTime<chrono::Utc>, dataset: &str) -
 /// `event.category` and `event.type` for a finding of `engine`.
 fn categories(f: &Finding) -> (Vec<&'static str>, Vec<&'static str>) {
     match f.engine {
-        Engine::Hash | Engine::Filename | Engine::Yara => (vec!["file", "malware"], vec!["info"]),
+        Engine::Hash | Engine::Filename | Engine::Yara | Engine::Artefact => {
+            (vec!["file", "malware"], vec!["info"])
+        }
         Engine::Integrity => (vec!["file"], vec!["change"]),
         Engine::Check if f.path.is_some() && f.log.is_none() => {
             (vec!["file", "intrusion_detection"], vec!["info"])

@@ -50,6 +50,8 @@ pub mod tables {
     pub const SUNBURST_FILES: &str = "sunburst/files.tsv";
     /// SUNBURST stage-2 network infrastructure.
     pub const SUNBURST_NETWORK: &str = "sunburst/network.tsv";
+    /// The security products' services SUNBURST disables.
+    pub const SUNBURST_SERVICES: &str = "sunburst/services.tsv";
     /// ProxyLogon web shells.
     pub const PROXYLOGON_WEBSHELLS: &str = "proxylogon/webshells.tsv";
     /// ProxyLogon published client addresses.
@@ -82,6 +84,8 @@ pub struct CheckIntel {
     pub sunburst_files: Files,
     /// SUNBURST network infrastructure (`sunburst/network.tsv`).
     pub network: Network,
+    /// The services SUNBURST disables (`sunburst/services.tsv`).
+    pub sunburst_services: sunburst::Services,
     /// ProxyLogon web shells (`proxylogon/webshells.tsv`).
     pub webshells: WebShells,
     /// ProxyLogon published client addresses (`proxylogon/client-ips.tsv`).
@@ -132,6 +136,7 @@ impl CheckIntel {
         let markers = Markers::from_intel(&intel)?;
         let sunburst_files = Files::from_intel(&intel)?;
         let network = Network::from_intel(&intel)?;
+        let sunburst_services = sunburst::Services::from_intel(&intel)?;
         let webshells = WebShells::from_intel(&intel)?;
         let mut client_ips = Vec::new();
         for row in intel.rows(tables::PROXYLOGON_CLIENT_IPS) {
@@ -153,6 +158,7 @@ impl CheckIntel {
             markers,
             sunburst_files,
             network,
+            sunburst_services,
             webshells,
             client_ips,
             ivanti,
@@ -168,6 +174,7 @@ impl CheckIntel {
             markers: Markers::new(Vec::new()),
             sunburst_files: Files::default(),
             network: Network::default(),
+            sunburst_services: sunburst::Services::default(),
             webshells: WebShells::default(),
             client_ips: Vec::new(),
             ivanti: ivanti::Ivanti::default(),
@@ -185,6 +192,19 @@ impl CheckIntel {
     /// pack, the network-indicator pass).
     pub fn shared(&self) -> Arc<Intel> {
         Arc::clone(&self.intel)
+    }
+
+    /// The hash and file-name indicators of the intel's scan tables (the ones `scan`'s
+    /// built-in pack uses), for matching Amcache and ShimCache entries. Problems with single
+    /// rows go to `sink`.
+    pub fn scan_iocs(&self, sink: &dyn ferret_core::Sink) -> ferret_ioc::IocSet {
+        let mut set = ferret_ioc::IocSet::new();
+        let mut problems = Vec::new();
+        set.load_intel(&self.intel, &mut problems);
+        for p in problems {
+            sink.problem(p);
+        }
+        set
     }
 
     /// The SHA-256 (lowercase hex) of the loaded intel: its identity in reports.

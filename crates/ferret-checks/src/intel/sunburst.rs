@@ -209,3 +209,57 @@ impl Network {
 pub(crate) fn source_title(source: &str) -> &str {
     source.split(" <").next().unwrap_or(source).trim()
 }
+
+/// One service SUNBURST sets to disabled (a row of `sunburst/services.tsv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// The service key name, lowercase.
+    pub name: String,
+    /// The product it belongs to.
+    pub vendor: String,
+}
+
+/// The services SUNBURST disables (`sunburst/services.tsv`).
+#[derive(Clone, Debug, Default)]
+pub struct Services {
+    /// The rows, in table order.
+    pub rows: Vec<Service>,
+}
+
+/// SUNBURST's name hash: FNV-1a 64 of the lowercase name, XOR 6605813339339102567
+/// (`0x5BAC_903B_A7D8_1967`).
+pub fn sunburst_hash(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.to_ascii_lowercase().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^ 0x5BAC_903B_A7D8_1967
+}
+
+impl Services {
+    /// Reads `sunburst/services.tsv` (none when absent). A row whose name does not hash to its
+    /// published `hash` is refused: the table holds decoded names of published hashes only.
+    pub fn from_intel(intel: &Intel) -> Result<Services, IntelError> {
+        let path = tables::SUNBURST_SERVICES;
+        let mut rows = Vec::new();
+        for row in intel.rows(path) {
+            let name = row.field("service").to_ascii_lowercase();
+            let published: Option<u64> = row.field("hash").parse().ok();
+            if published != Some(sunburst_hash(&name)) {
+                return Err(super::bad(
+                    path,
+                    row,
+                    format!("service {name:?} does not hash to the published value in `hash`"),
+                ));
+            }
+            rows.push(Service { name, vendor: row.field("vendor").to_owned() });
+        }
+        Ok(Services { rows })
+    }
+
+    /// The row for a service name (any case).
+    pub fn get(&self, name: &str) -> Option<&Service> {
+        self.rows.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+    }
+}

@@ -1,6 +1,7 @@
 //! SUNBURST (AA20-352A) detectors: the trojanized Orion business-layer DLL, SUPERNOVA,
 //! TEARDROP, the `ReportWatcherRetry` setting, stage-2 infrastructure, and the DNS beacon
-//! decoder ([`dga`]) for `*.appsync-api.*.avsvmcloud.com` queries.
+//! decoder ([`dga`]) for `*.appsync-api.*.avsvmcloud.com` queries; and in registry hives, the
+//! security services SUNBURST disables and CISA CHIRP's AA21-008A registry patterns.
 
 pub mod dga;
 pub mod pe_version;
@@ -10,6 +11,10 @@ pub mod sb003_report_watcher_retry;
 pub mod sb004_dns_beacon;
 pub mod sb005_stage2_infrastructure;
 pub mod sb006_supernova_request;
+pub mod sb007_security_service_disabled;
+pub mod sb008_ifeo_dllhost_debugger;
+pub mod sb009_ctf_key;
+pub mod sb010_sibot_key;
 
 pub use crate::intel::sunburst::{FileIndicator, FileKind, Files, NetInfo, Network};
 

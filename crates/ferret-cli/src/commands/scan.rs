@@ -179,6 +179,16 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
     let mut summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
     bar.finish();
+    // Registry hives under the targets (found by content): Amcache, ShimCache and autostart
+    // entries matched against the same indicators (engine `artefact`).
+    if !config.walk.cancel.is_cancelled() {
+        let hives = ferret_artefacts::examine(
+            &ferret_artefacts::ArtefactOptions { walk: config.walk.clone() },
+            rules.iocs(),
+            &collector,
+        )?;
+        hives.record(&mut summary);
+    }
     for m in missing {
         summary.mark_incomplete(m);
     }

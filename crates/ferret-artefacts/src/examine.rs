@@ -1,0 +1,377 @@
+//! Finding hives in the examined paths and matching their execution evidence against the
+//! loaded indicators (engine `artefact`): Amcache's SHA-1s and paths, ShimCache's paths, and
+//! the command lines of autostart places (Run/RunOnce, services' `ImagePath`).
+//!
+//! Hives are recognised by content: a regular file of at least 8 KiB (a base block and one
+//! hive bin) whose first bytes are `regf` with file type 0 (a primary file; transaction logs
+//! share the signature with another type). The transaction logs beside a hive
+//! (`NAME.LOG1`, `NAME.LOG2`, `NAME.LOG`, any case) are read with it and replayed in memory.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ferret_core::{Engine, Evidence, Finding, Problem, ProblemKind, Severity, Sink, Summary};
+use ferret_fs::{EntryKind, WalkOptions, Walker};
+use ferret_ioc::{FileFacts, IocSet};
+
+use crate::hive::{Hive, HiveKind, MAX_HIVE_SIZE, sniff};
+use crate::{amcache, shimcache};
+
+/// The smallest primary hive file: a base block and one hive bin.
+pub const MIN_HIVE_SIZE: u64 = 8192;
+
+/// What [`examine`] reads.
+#[derive(Clone, Debug, Default)]
+pub struct ArtefactOptions {
+    /// The walk (roots, excludes, threads, stop flag).
+    pub walk: WalkOptions,
+}
+
+/// Whether the file at `path` starts like a primary hive (reads 32 bytes).
+pub fn is_hive_file(path: &Path) -> bool {
+    let Ok((file, meta)) = ferret_fs::open_read_only(path) else { return false };
+    if meta.len() < MIN_HIVE_SIZE || meta.len() > MAX_HIVE_SIZE {
+        return false;
+    }
+    let mut head = [0u8; 32];
+    file.take(32).read_exact(&mut head).is_ok() && sniff(&head)
+}
+
+/// The primary hive files under the walk's roots (sorted); walk problems go to `sink`.
+pub fn find_hives(
+    walk: &WalkOptions,
+    sink: &dyn Sink,
+) -> Result<Vec<PathBuf>, ferret_fs::WalkError> {
+    let walker = Walker::new(walk.clone())?;
+    let found = Mutex::new(Vec::new());
+    walker.run(
+        || {
+            |e: ferret_fs::Entry<'_>| {
+                if e.kind == EntryKind::File
+                    && (MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&e.meta.len())
+                    && is_hive_file(e.path)
+                    && let Ok(mut g) = found.lock()
+                {
+                    g.push(e.path.to_path_buf());
+                }
+            }
+        },
+        sink,
+    );
+    let mut v = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    v.sort();
+    v.dedup();
+    Ok(v)
+}
+
+fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, (ProblemKind, String)> {
+    let (mut file, meta) = ferret_fs::open_read_only(path).map_err(|e| {
+        let kind = match e {
+            ferret_fs::OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
+            ferret_fs::OpenError::Vanished(_) => ProblemKind::Vanished,
+            _ => ProblemKind::ReadError,
+        };
+        (kind, format!("cannot open: {e}"))
+    })?;
+    if meta.len() > limit {
+        return Err((
+            ProblemKind::Skipped,
+            format!("{} bytes, over the hive size limit of {limit}", meta.len()),
+        ));
+    }
+    let mut buf = Vec::new();
+    ferret_fs::read_limited(&mut file, &meta, &mut buf, limit)
+        .map_err(|e| (ProblemKind::ReadError, format!("cannot read: {e}")))?;
+    Ok(buf)
+}
+
+/// The transaction logs beside `hive` (`NAME.LOG`, `NAME.LOG1`, `NAME.LOG2`, any case).
+pub fn logs_beside(hive: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (hive.parent(), hive.file_name()) else { return Vec::new() };
+    let name = name.to_string_lossy().to_ascii_lowercase();
+    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<PathBuf> = rd
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_ascii_lowercase();
+            n.strip_prefix(&name).is_some_and(|rest| matches!(rest, ".log" | ".log1" | ".log2"))
+        })
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Reads one hive and the logs beside it. Problems (unreadable, not a hive, truncated, bad
+/// checksum, dirty without logs) go to `sink` naming the file; `None` when nothing usable was
+/// read.
+pub fn load(path: &Path, sink: &dyn Sink) -> Option<Hive> {
+    let data = match read_file(path, MAX_HIVE_SIZE) {
+        Ok(d) => d,
+        Err((kind, reason)) => {
+            sink.problem(Problem::at(kind, path, reason));
+            return None;
+        }
+    };
+    let mut logs = Vec::new();
+    for lp in logs_beside(path) {
+        match read_file(&lp, MAX_HIVE_SIZE) {
+            Ok(d) => logs.push((lp, d)),
+            Err((kind, reason)) => sink.problem(Problem::at(kind, lp.as_path(), reason)),
+        }
+    }
+    match Hive::parse(path, data, &logs) {
+        Ok(h) => {
+            for w in &h.warnings {
+                sink.problem(Problem::at(ProblemKind::Parse, path, format!("registry hive: {w}")));
+            }
+            Some(h)
+        }
+        Err(e) => {
+            sink.problem(Problem::at(ProblemKind::Parse, path, format!("registry hive: {e}")));
+            None
+        }
+    }
+}
+
+/// Counters of one examination, added to the caller's summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Hives read.
+    pub hives_read: u64,
+    /// Hives that could not be read.
+    pub hives_unreadable: u64,
+    /// Hives recovered from transaction logs.
+    pub hives_replayed: u64,
+    /// Amcache program entries read.
+    pub amcache_entries: u64,
+    /// ShimCache entries read.
+    pub shimcache_entries: u64,
+    /// Autostart entries read (Run/RunOnce values, services' image paths).
+    pub autostart_entries: u64,
+}
+
+impl Counts {
+    /// Adds the counters to `summary`: `hives_read` always (zero says none was found), the
+    /// others when not zero.
+    pub fn record(&self, summary: &mut Summary) {
+        summary.count("hives_read", self.hives_read);
+        for (name, n) in [
+            ("hives_unreadable", self.hives_unreadable),
+            ("hives_replayed", self.hives_replayed),
+            ("amcache_entries", self.amcache_entries),
+            ("shimcache_entries", self.shimcache_entries),
+            ("autostart_entries", self.autostart_entries),
+        ] {
+            if n > 0 {
+                summary.count(name, n);
+            }
+        }
+        if self.hives_unreadable > 0 {
+            summary.mark_incomplete(format!(
+                "{} registry hive(s) could not be read (see problems)",
+                self.hives_unreadable
+            ));
+        }
+    }
+}
+
+/// Finds the hives under the roots and matches their Amcache and ShimCache entries against
+/// `iocs` (SHA-1 indicators against Amcache's SHA-1s; file-name indicators against the
+/// recorded paths). Findings and problems go to `sink`.
+pub fn examine(
+    opts: &ArtefactOptions,
+    iocs: &IocSet,
+    sink: &dyn Sink,
+) -> Result<Counts, ferret_fs::WalkError> {
+    let hives = find_hives(&opts.walk, sink)?;
+    let mut counts = Counts::default();
+    for path in hives {
+        if opts.walk.cancel.is_cancelled() {
+            break;
+        }
+        let Some(h) = load(&path, sink) else {
+            counts.hives_unreadable += 1;
+            continue;
+        };
+        counts.hives_read += 1;
+        if !h.replayed.is_empty() {
+            counts.hives_replayed += 1;
+        }
+        match_hive(&h, iocs, sink, &mut counts);
+    }
+    Ok(counts)
+}
+
+/// Matches one hive's execution evidence against `iocs`.
+pub fn match_hive(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts) {
+    let mut hits = Vec::new();
+    match h.kind() {
+        HiveKind::Amcache => {
+            for e in amcache::entries(h) {
+                counts.amcache_entries += 1;
+                let path = e.path.clone().unwrap_or_default();
+                hits.clear();
+                iocs.match_file(
+                    &FileFacts {
+                        path: path.as_bytes(),
+                        size: e.size.unwrap_or(0),
+                        md5: None,
+                        sha1: e.sha1,
+                        sha256: None,
+                    },
+                    &mut hits,
+                );
+                for m in hits.drain(..) {
+                    let what = if m.engine == Engine::Hash { "SHA-1" } else { "path" };
+                    let mut f = artefact_finding(m, h);
+                    f.time = e.key_time;
+                    f.message = Some(format!(
+                        "Amcache records{} that {} ran or was present here (matched by {what}; \
+                         entry written {}); the file need not exist any more",
+                        if e.recovered {
+                            ", in a deleted entry recovered from a free cell,"
+                        } else {
+                            ""
+                        },
+                        if path.is_empty() { "a program" } else { &path },
+                        e.key_time
+                            .map_or_else(|| "at an unknown time".to_owned(), |t| t.to_rfc3339()),
+                    ));
+                    if e.recovered {
+                        f = f.with_detail("recovered", true);
+                    }
+                    f.push_evidence(Evidence::from_bytes("amcache_key", None, e.key.as_bytes()));
+                    if !path.is_empty() {
+                        f.push_evidence(Evidence::from_bytes(
+                            "recorded_path",
+                            None,
+                            path.as_bytes(),
+                        ));
+                    }
+                    if let Some(s) = e.sha1 {
+                        f = f.with_detail("sha1_first_30mib", hex::encode(s));
+                    }
+                    if let Some(d) = &e.link_date {
+                        f = f.with_detail("link_date", d.clone());
+                    }
+                    sink.finding(f.with_detail("artefact", "amcache"));
+                }
+            }
+        }
+        HiveKind::System => {
+            let (entries, unknown) = shimcache::entries(h);
+            for u in unknown {
+                sink.problem(Problem::at(ProblemKind::Parse, h.path(), u));
+            }
+            for e in entries {
+                counts.shimcache_entries += 1;
+                hits.clear();
+                iocs.match_file(
+                    &FileFacts {
+                        path: e.path.as_bytes(),
+                        size: 0,
+                        md5: None,
+                        sha1: None,
+                        sha256: None,
+                    },
+                    &mut hits,
+                );
+                for m in hits.drain(..).filter(|m| m.engine == Engine::Filename) {
+                    let mut f = artefact_finding(m, h);
+                    f.time = e.modified;
+                    f.message = Some(format!(
+                        "ShimCache ({}, entry {}) records {} (file modified {}); the file existed \
+                         here and need not exist any more",
+                        e.control_set,
+                        e.position,
+                        e.path,
+                        e.modified
+                            .map_or_else(|| "at an unknown time".to_owned(), |t| t.to_rfc3339()),
+                    ));
+                    f.push_evidence(Evidence::from_bytes("recorded_path", None, e.path.as_bytes()));
+                    sink.finding(f.with_detail("artefact", "shimcache"));
+                }
+            }
+        }
+        _ => {}
+    }
+    persistence(h, iocs, sink, counts);
+}
+
+/// The autostart places read for [`persistence`]: (hive kind, key path, what it is).
+const RUN_KEYS: &[(HiveKind, &str, &str)] = &[
+    (HiveKind::Software, "Microsoft\\Windows\\CurrentVersion\\Run", "Run"),
+    (HiveKind::Software, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "RunOnce"),
+    (HiveKind::Software, "Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run", "Run (32-bit)"),
+    (
+        HiveKind::Software,
+        "Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\RunOnce",
+        "RunOnce (32-bit)",
+    ),
+    (HiveKind::NtUser, "Software\\Microsoft\\Windows\\CurrentVersion\\Run", "user Run"),
+    (HiveKind::NtUser, "Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce", "user RunOnce"),
+];
+
+/// Autostart entries (Run/RunOnce values, services' `ImagePath`) whose command line matches a
+/// file-name indicator: the program was set to start here, whether or not it still exists.
+fn persistence(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts) {
+    let mut entries: Vec<(String, String, Option<chrono::DateTime<chrono::Utc>>)> = Vec::new();
+    for (kind, path, what) in RUN_KEYS {
+        if *kind != h.kind() {
+            continue;
+        }
+        let Some(k) = h.key(path) else { continue };
+        for v in k.values() {
+            if let Some(cmd) = v.as_string() {
+                entries.push((format!("{what} {path}\\{}", v.name), cmd, k.last_written()));
+            }
+        }
+    }
+    if h.kind() == HiveKind::System
+        && let Ok(root) = h.root()
+    {
+        for set in root.subkeys() {
+            if !set.name().to_ascii_lowercase().starts_with("controlset") {
+                continue;
+            }
+            let Some(services) = set.subkey("Services") else { continue };
+            for svc in services.subkeys() {
+                if let Some(cmd) = svc.value("ImagePath").and_then(|v| v.as_string()) {
+                    entries.push((
+                        format!("service {}\\Services\\{}", set.name(), svc.name()),
+                        cmd,
+                        svc.last_written(),
+                    ));
+                }
+            }
+        }
+    }
+    let mut hits = Vec::new();
+    for (place, cmd, time) in entries {
+        counts.autostart_entries += 1;
+        hits.clear();
+        iocs.match_file(
+            &FileFacts { path: cmd.as_bytes(), size: 0, md5: None, sha1: None, sha256: None },
+            &mut hits,
+        );
+        for m in hits.drain(..).filter(|m| m.engine == Engine::Filename) {
+            let mut f = artefact_finding(m, h);
+            f.time = time;
+            f.message = Some(format!(
+                "autostart entry {place} starts {cmd}; the program need not exist any more"
+            ));
+            f.push_evidence(Evidence::from_bytes("autostart", None, place.as_bytes()));
+            f.push_evidence(Evidence::from_bytes("command", None, cmd.as_bytes()));
+            sink.finding(f.with_detail("artefact", "autostart"));
+        }
+    }
+}
+
+fn artefact_finding(m: ferret_ioc::IocMatch, h: &Hive) -> Finding {
+    let mut f = m.into_finding();
+    f.engine = Engine::Artefact;
+    f.severity = Severity::from_score(f.score);
+    f.with_path(h.path())
+}
