@@ -1,4 +1,4 @@
-//! `cargo xtask dist`: the release files in `target/dist/`, and `cargo xtask package-check`,
+//! `cargo xtask dist`: the release files in `target/release-files/`, and `cargo xtask package-check`,
 //! the check CI runs on the package.
 //!
 //! `dist` builds with `[profile.dist]`, statically linked (glibc with `crt-static`, for the
@@ -177,7 +177,9 @@ pub fn dist(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let triple = triple();
     let target = target_dir(root)?;
     let built = target.join(&triple).join("dist").join("ferret");
-    let out = target.join("dist");
+    // Not `target/dist`: cargo keeps the dist profile's build scripts and proc-macros there
+    // (they are built for the host, without the explicit target).
+    let out = target.join("release-files");
     fresh_dir(&out)?;
     let version = env!("CARGO_PKG_VERSION");
     let arch = std::env::consts::ARCH;
