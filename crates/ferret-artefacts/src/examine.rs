@@ -28,10 +28,21 @@ pub struct ArtefactOptions {
     pub walk: WalkOptions,
 }
 
+/// Whether a file of `size` bytes may be a primary hive, before anything is read: within
+/// [`MIN_HIVE_SIZE`] and the hive size limit, and, for a file met in a walk (not `named` as a
+/// target), a whole number of 512-byte sectors. A hive file is a 4 KiB base block and hive
+/// bins in 4 KiB steps, and a copy cut short on a sector boundary still counts (reported as
+/// truncated when read); only such files are opened to look at their first bytes, so a walk
+/// over a host does not open every file a second time. A file named as a target is looked
+/// at whatever its size, so a hive cut anywhere is reported.
+pub fn may_be_hive(size: u64, named: bool) -> bool {
+    (MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&size) && (named || size % 512 == 0)
+}
+
 /// Whether the file at `path` starts like a primary hive (reads 32 bytes).
 pub fn is_hive_file(path: &Path) -> bool {
     let Ok((file, meta)) = ferret_fs::open_read_only(path) else { return false };
-    if meta.len() < MIN_HIVE_SIZE || meta.len() > MAX_HIVE_SIZE {
+    if !(MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&meta.len()) {
         return false;
     }
     let mut head = [0u8; 32];
@@ -49,7 +60,7 @@ pub fn find_hives(
         || {
             |e: ferret_fs::Entry<'_>| {
                 if e.kind == EntryKind::File
-                    && (MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&e.meta.len())
+                    && may_be_hive(e.meta.len(), e.depth == 0)
                     && is_hive_file(e.path)
                     && let Ok(mut g) = found.lock()
                 {
@@ -374,4 +385,23 @@ fn artefact_finding(m: ferret_ioc::IocMatch, h: &Hive) -> Finding {
     f.engine = Engine::Artefact;
     f.severity = Severity::from_score(f.score);
     f.with_path(h.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sector_multiples_in_the_size_range_are_opened() {
+        assert!(may_be_hive(8192, false));
+        assert!(may_be_hive(8192 + 512, false), "a copy cut on a sector boundary");
+        assert!(may_be_hive(MAX_HIVE_SIZE - MAX_HIVE_SIZE % 512, false));
+        assert!(!may_be_hive(4096, false), "a base block alone");
+        assert!(!may_be_hive(8193, false));
+        assert!(!may_be_hive(20_004, false));
+        assert!(!may_be_hive(MAX_HIVE_SIZE + 512, false));
+        // Named as a target: any size in the range.
+        assert!(may_be_hive(8193, true));
+        assert!(!may_be_hive(4096, true));
+    }
 }

@@ -292,7 +292,8 @@ pub fn check(
                     hive: HiveOutcome::NotAHive,
                 };
             }
-            let hives = HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts };
+            let hives =
+                HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts, roots: &opts.paths };
             let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink);
             progress.advance(1, *size);
             r
@@ -488,6 +489,8 @@ struct HiveStep<'s> {
     intel: &'s crate::intel::CheckIntel,
     /// Where artefact findings go (counted apart from the detectors').
     sink: &'s ArtefactSink<'s>,
+    /// The paths the run was given: a file named there is looked at whatever its size.
+    roots: &'s [std::path::PathBuf],
 }
 
 /// Reads `path` as a registry hive when its content says it is one: the hive detectors get
@@ -500,10 +503,9 @@ fn hive_step(
     out: &mut Out,
     sink: &dyn Sink,
 ) -> HiveOutcome {
-    use ferret_artefacts::examine::{Counts, MIN_HIVE_SIZE, is_hive_file, load, match_hive};
-    if !(MIN_HIVE_SIZE..=ferret_artefacts::hive::MAX_HIVE_SIZE).contains(&size)
-        || !is_hive_file(path)
-    {
+    use ferret_artefacts::examine::{Counts, is_hive_file, load, match_hive, may_be_hive};
+    let named = hives.roots.iter().any(|r| r == path);
+    if !may_be_hive(size, named) || !is_hive_file(path) {
         return HiveOutcome::NotAHive;
     }
     let Some(h) = load(path, sink) else { return HiveOutcome::Unreadable };
