@@ -7,7 +7,8 @@
 //! [`require`] or [`skip`]: the skip is printed where `cargo test` shows it (the harness does
 //! not capture it), and with `FERRET_STRICT_TESTS=1` (which CI sets) it fails the test, so a
 //! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
-//! With the `report` feature, `report::report` builds a complete report.
+//! With the `report` feature, `report::report` builds a complete report. [`disk`] builds disk
+//! images at test time: NTFS volumes with ntfs-3g's tools, MBR and GPT disks around them.
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
@@ -15,6 +16,7 @@ use std::fmt::Display;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod disk;
 #[cfg(feature = "report")]
 pub mod report;
 
