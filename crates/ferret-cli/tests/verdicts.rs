@@ -321,7 +321,10 @@ fn ferrets_rule_text_inside_a_build_file_is_a_note_not_a_finding() {
         }
     }
     let named = on("www/named.aspx");
-    assert!(named.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"), "{named:?}");
+    assert!(
+        named.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"),
+        "{named:?}"
+    );
     let mixed = on("libmixed-4567.rlib");
     assert!(
         mixed.iter().any(|f| f["severity"] == "critical" || f["severity"] == "high"),
