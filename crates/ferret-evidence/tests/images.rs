@@ -2,7 +2,10 @@
 //! and GPT disks: every file, stream and compressed file read back as written; damaged and
 //! unsupported images are problems, never panics.
 #![allow(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
-#![allow(clippy::cast_possible_truncation, reason = "pseudo-random bytes and offsets in small images")]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "pseudo-random bytes and offsets in small images"
+)]
 
 use std::collections::BTreeMap;
 use std::io::Read;
