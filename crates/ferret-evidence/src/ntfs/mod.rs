@@ -819,6 +819,61 @@ mod tests {
         assert!(s.path_of(60).1, "under $Extend");
     }
 
+    fn emitted(info: &FileInfo) -> Vec<Entry> {
+        let s = source(&[(40, ROOT, "secret.docx")]);
+        let sink = ferret_core::Collector::default();
+        let mut out = Vec::new();
+        s.emit(40, info, &sink, &mut |e| out.push(e));
+        out
+    }
+
+    fn stream(bytes: &[u8]) -> StreamParts {
+        StreamParts { flags: 0, resident: Some(bytes.to_vec()), pieces: Vec::new() }
+    }
+
+    #[test]
+    fn efs_wof_and_dedup_files_are_listed_as_not_readable() {
+        let mut efs = FileInfo { si: Some((FileTimes::default(), 0x4000)), ..FileInfo::default() };
+        efs.streams.insert(String::new(), stream(b"ciphertext"));
+        let e = emitted(&efs);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].path.lossy(), r"C:\secret.docx");
+        assert!(e[0].unreadable.as_deref().unwrap().contains("EFS-encrypted"), "{e:?}");
+
+        let mut wof = FileInfo { reparse_tag: Some(REPARSE_TAG_WOF), ..FileInfo::default() };
+        wof.streams.insert(String::new(), stream(b""));
+        wof.streams.insert("WofCompressedData".to_owned(), stream(b"xpress"));
+        wof.streams.insert("Zone.Identifier".to_owned(), stream(b"[ZoneTransfer]"));
+        let e = emitted(&wof);
+        let paths: Vec<String> = e.iter().map(|e| e.path.lossy().into_owned()).collect();
+        assert_eq!(paths, [r"C:\secret.docx", r"C:\secret.docx:Zone.Identifier"]);
+        assert!(e[0].unreadable.as_deref().unwrap().contains("WOF/CompactOS"), "{e:?}");
+        assert!(e[1].unreadable.is_none(), "the other streams of a WOF file are read");
+
+        let mut dedup = FileInfo { reparse_tag: Some(REPARSE_TAG_DEDUP), ..FileInfo::default() };
+        dedup.streams.insert(String::new(), stream(b""));
+        assert!(emitted(&dedup)[0].unreadable.as_deref().unwrap().contains("deduplicated"));
+
+        let mut plain = FileInfo::default();
+        plain.streams.insert(String::new(), stream(b"data"));
+        assert!(emitted(&plain)[0].unreadable.is_none());
+    }
+
+    #[test]
+    fn a_stream_missing_its_first_piece_is_not_readable() {
+        let piece = record::NonResident {
+            start_vcn: 8,
+            compression_unit: 0,
+            data_size: 0,
+            init_size: 0,
+            runs: vec![record::Run { vcn: 8, len: 1, lcn: Some(3) }],
+        };
+        let parts = StreamParts { flags: 0, resident: None, pieces: vec![piece] };
+        let (data, why) = parts.finish();
+        assert!(data.is_none());
+        assert!(why.unwrap().contains("first piece"));
+    }
+
     #[test]
     fn filetimes() {
         assert_eq!(filetime(0), None);
