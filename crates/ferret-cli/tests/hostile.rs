@@ -822,6 +822,10 @@ fn lying_disk_images_are_problems_naming_the_image() {
     gpt[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
     gpt[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
     cases.push(("gpt-huge-table.img", gpt));
+    // A container format recognised but not read yet.
+    let mut vhdx = b"vhdxfile".to_vec();
+    vhdx.resize(64 << 10, 0);
+    cases.push(("disk.vhdx", vhdx));
 
     let rules = Tree::new();
     let rule = never_rule(&rules);

@@ -28,16 +28,56 @@ pub enum Sniffed {
     Gpt,
     /// A bare volume (no partition table) of the named file system.
     Volume(&'static str),
+    /// A container format ferret recognises but does not read yet (`vhdx`, `vmdk`, …):
+    /// opening it is a problem naming the format, never a silent nothing.
+    Container(&'static str),
 }
 
-/// Recognises a disk image by the first bytes of `path`; `None` for anything else (and for
-/// a file that cannot be read: it is then scanned, and its problem reported, as a file).
+/// The container formats recognised by their first bytes but not read yet.
+const UNREAD_CONTAINERS: [(&[u8], &str); 6] = [
+    (b"vhdxfile", "VHDX"),
+    (b"KDMV", "VMDK (sparse extent)"),
+    (b"# Disk DescriptorFile", "VMDK (descriptor)"),
+    (b"conectix", "VHD (dynamic or differencing)"),
+    (b"EVF\x09\x0d\x0a\xff\x00", "E01 (EWF)"),
+    (b"QFI\xfb", "QCOW2"),
+];
+
+/// How the disk's bytes are held: raw, or a fixed VHD (raw bytes and a 512-byte footer);
+/// `Err` names a container format recognised but not read.
+fn container_of(image: &dyn ReadAt, head: &[u8]) -> Result<(u64, &'static str), &'static str> {
+    if let Some((_, name)) = UNREAD_CONTAINERS.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Err(name);
+    }
+    let size = image.size();
+    let mut footer = [0u8; 512];
+    if size >= 1024
+        && read_exact_at(image, &mut footer, size - 512).is_ok()
+        && footer.starts_with(b"conectix")
+    {
+        let be32 = footer.get(60..64).and_then(|b| <[u8; 4]>::try_from(b).ok());
+        if be32.map(u32::from_be_bytes) != Some(2) {
+            return Err("VHD (dynamic or differencing)");
+        }
+        let be64 = footer.get(48..56).and_then(|b| <[u8; 8]>::try_from(b).ok());
+        let current = be64.map_or(0, u64::from_be_bytes);
+        return Ok((current.min(size - 512), "vhd-fixed"));
+    }
+    Ok((size, "raw"))
+}
+
+/// Recognises a disk image by the first bytes of `path` (and a VHD by its footer); `None`
+/// for anything else (and for a file that cannot be read: it is then scanned, and its
+/// problem reported, as a file).
 pub fn sniff(path: &Path) -> Option<Sniffed> {
     let image = ImageFile::open(path).ok()?;
     let mut head = vec![0u8; 8192];
     let n = read_prefix(&image, &mut head);
     head.truncate(n);
-    sniff_bytes(&head)
+    match container_of(&image, &head) {
+        Err(name) => Some(Sniffed::Container(name)),
+        Ok(_) => sniff_bytes(&head),
+    }
 }
 
 fn read_prefix(r: &dyn ReadAt, buf: &mut [u8]) -> usize {
@@ -157,14 +197,24 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
     let image = ImageFile::open(path).map_err(|e| {
         Problem::at(ProblemKind::ReadError, path, format!("cannot open the image: {e}"))
     })?;
-    let image: Arc<dyn ReadAt> = Arc::new(image);
     let mut head = vec![0u8; 8192];
-    let n = read_prefix(&*image, &mut head);
+    let n = read_prefix(&image, &mut head);
     head.truncate(n);
+    let (size, format) = container_of(&image, &head).map_err(|name| {
+        Problem::at(
+            ProblemKind::Other,
+            path,
+            format!(
+                "a {name} container, a format ferret does not read yet: nothing in it was \
+                 examined (convert it to raw, `qemu-img convert -O raw`, to examine it)"
+            ),
+        )
+    })?;
+    let image: Arc<dyn ReadAt> = Arc::new(Slice::new(Arc::new(image), 0, size));
     let container = path.to_string_lossy().into_owned();
     let base = Provenance {
         container: container.clone(),
-        container_format: "raw".to_owned(),
+        container_format: format.to_owned(),
         ..Provenance::default()
     };
     let mut opened = Opened {
@@ -181,6 +231,8 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
         )
     })?;
     let (table, parts) = match sniffed {
+        // Refused above by `container_of`.
+        Sniffed::Container(name) => return Err(problem(format!("a {name} container"))),
         Sniffed::Volume(_) => {
             "bare volume".clone_into(&mut opened.layout);
             let mut found = Vec::new();
@@ -460,6 +512,25 @@ mod tests {
         s[510] = 0x55;
         s[511] = 0xAA;
         s
+    }
+
+    #[test]
+    fn containers_by_magic_and_fixed_vhd_by_footer() {
+        let mut vhdx = b"vhdxfile".to_vec();
+        vhdx.resize(4096, 0);
+        assert_eq!(container_of(&vhdx, &vhdx), Err("VHDX"));
+        let mut disk = mbr(&[(0x07, 1, 8)]);
+        disk.resize(8 * 512, 0);
+        assert_eq!(container_of(&disk, &disk), Ok((8 * 512, "raw")));
+        let mut footer = vec![0u8; 512];
+        footer[..8].copy_from_slice(b"conectix");
+        footer[48..56].copy_from_slice(&(8u64 * 512).to_be_bytes());
+        footer[60..64].copy_from_slice(&2u32.to_be_bytes());
+        let mut fixed = disk.clone();
+        fixed.extend_from_slice(&footer);
+        assert_eq!(container_of(&fixed, &fixed), Ok((8 * 512, "vhd-fixed")));
+        fixed[8 * 512 + 63] = 3;
+        assert_eq!(container_of(&fixed, &fixed), Err("VHD (dynamic or differencing)"));
     }
 
     #[test]

@@ -305,3 +305,54 @@ fn an_image_named_like_its_content_is_sniffed_not_by_name() {
     gpt_disk(&gpt, &[Path::new(&vol)], false);
     assert_eq!(ferret_evidence::sniff(&gpt), Some(ferret_evidence::Sniffed::Gpt));
 }
+
+#[test]
+fn fixed_vhd_is_read_and_other_containers_are_named_problems() {
+    if !tools() || !ferret_testkit::require("qemu-img (Debian package qemu-utils)", qemu_img()) {
+        return;
+    }
+    let t = Tree::new();
+    let (vol, expect) = volume(&t, "vol.img", false);
+    let raw = t.path("disk.img");
+    gpt_disk(&raw, &[&vol], false);
+    let convert = |format: &str, options: &[&str], out: &str| {
+        let out = t.path(out);
+        let status = std::process::Command::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", format])
+            .args(options)
+            .arg(&raw)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "qemu-img convert -O {format}");
+        out
+    };
+    let fixed = convert("vpc", &["-o", "subformat=fixed"], "fixed.vhd");
+    let opened = open_image(&fixed).unwrap();
+    assert!(opened.problems.is_empty(), "{:?}", opened.problems);
+    check_volume(&*opened.sources[0], &expect);
+    let sink = Collector::default();
+    let got = read_all(&*opened.sources[0], &sink);
+    let p = got["C:\\small.txt"].0.provenance.clone().unwrap();
+    assert_eq!(p.container_format, "vhd-fixed");
+
+    for (format, options, name, says) in [
+        ("vpc", &[][..], "dynamic.vhd", "VHD (dynamic"),
+        ("vhdx", &[][..], "disk.vhdx", "VHDX"),
+        ("vmdk", &[][..], "disk.vmdk", "VMDK"),
+        ("vmdk", &["-o", "subformat=streamOptimized"][..], "stream.vmdk", "VMDK"),
+    ] {
+        let image = convert(format, options, name);
+        assert!(
+            matches!(ferret_evidence::sniff(&image), Some(ferret_evidence::Sniffed::Container(_))),
+            "{name}"
+        );
+        let Err(problem) = open_image(&image) else { panic!("{name} opened") };
+        assert!(problem.reason.contains(says), "{name}: {problem:?}");
+        assert!(problem.reason.contains("does not read yet"), "{name}: {problem:?}");
+    }
+}
+
+fn qemu_img() -> bool {
+    std::process::Command::new("qemu-img").arg("--version").output().is_ok()
+}
