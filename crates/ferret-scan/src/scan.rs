@@ -566,6 +566,9 @@ impl<'a> Worker<'a> {
             return self.names_only_from(path, path_bytes, e.size, prov);
         }
         self.buf.clear();
+        // The size is known (and below the limit): one allocation, reads as large as the
+        // file's runs allow.
+        self.buf.reserve(usize::try_from(e.size).unwrap_or(0));
         let read = src
             .open(e)
             .and_then(|r| r.take(self.config.max_file_size).read_to_end(&mut self.buf).map(|_| ()));
