@@ -63,6 +63,10 @@ enum Fixture {
     NetList,
     /// A folder of intel tables (a copy of the built-in `intel/` folder).
     Intel,
+    /// A bare NTFS volume (ntfs-3g's mkntfs and ntfscp) holding one file.
+    NtfsVolume,
+    /// A GPT disk around such a volume.
+    GptDisk,
     /// A file an earlier example wrote (relative to the scratch folder).
     Alias(&'static str),
 }
@@ -72,6 +76,9 @@ const PATHS: &[(&str, Fixture)] = &[
     ("/", Fixture::Tree),
     ("C:/", Fixture::Tree),
     ("/srv", Fixture::Tree),
+    ("/srv/www", Fixture::Tree),
+    ("disk.img", Fixture::GptDisk),
+    ("volume.dd", Fixture::NtfsVolume),
     ("/var/www", Fixture::Tree),
     ("/mnt/image", Fixture::Tree),
     ("/mnt/golden", Fixture::Tree),
@@ -280,9 +287,30 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
                 "1".repeat(64)
             ),
         ),
+        Fixture::NtfsVolume => ntfs_volume(at),
+        Fixture::GptDisk => {
+            let volume = at.with_extension("volume");
+            ntfs_volume(&volume);
+            ferret_testkit::disk::gpt_disk(at, &[&volume], true);
+        }
         Fixture::Alias(_) => unreachable!(),
     }
     at.to_path_buf()
+}
+
+/// A bare NTFS volume at `at` holding `index.html` (without ntfs-3g's tools, a visible skip
+/// and an empty file, which is scanned as a file).
+fn ntfs_volume(at: &Path) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    if ferret_testkit::require(
+        "ntfs-3g's mkntfs and ntfscp (Debian package ntfs-3g)",
+        ferret_testkit::disk::ntfs_tools(),
+    ) {
+        ferret_testkit::disk::NtfsVolume::new(at, 16, false)
+            .file("index.html", b"<html>hello</html>\n");
+    } else {
+        std::fs::write(at, b"").unwrap();
+    }
 }
 
 /// The argument vector an example runs with, its paths mapped; or the path that has no

@@ -746,3 +746,94 @@ fn evtx_with_corrupt_chunks() {
     let rule = never_rule(&rules);
     scan(t.root(), &rule, &[]).assert_complete();
 }
+
+/// An NTFS boot sector (512 bytes/sector, 8 sectors/cluster, 1 KiB records) with the given
+/// total sectors and MFT cluster; the rest of the volume is whatever the caller writes.
+fn ntfs_boot(total_sectors: u64, mft_lcn: u64) -> Vec<u8> {
+    let mut b = vec![0u8; 512];
+    b[3..11].copy_from_slice(b"NTFS    ");
+    b[11..13].copy_from_slice(&512u16.to_le_bytes());
+    b[13] = 8;
+    b[0x28..0x30].copy_from_slice(&total_sectors.to_le_bytes());
+    b[0x30..0x38].copy_from_slice(&mft_lcn.to_le_bytes());
+    b[0x40] = 0xF6; // 2^10-byte records
+    b[510] = 0x55;
+    b[511] = 0xAA;
+    b
+}
+
+fn mbr_with(entries: &[(u8, u32, u32)]) -> Vec<u8> {
+    let mut s = vec![0u8; 512];
+    for (i, (kind, start, len)) in entries.iter().enumerate() {
+        let e = 446 + 16 * i;
+        s[e + 4] = *kind;
+        s[e + 8..e + 12].copy_from_slice(&start.to_le_bytes());
+        s[e + 12..e + 16].copy_from_slice(&len.to_le_bytes());
+    }
+    s[510] = 0x55;
+    s[511] = 0xAA;
+    s
+}
+
+#[test]
+fn lying_disk_images_are_problems_naming_the_image() {
+    let t = Tree::new();
+    let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+    // A bare NTFS volume whose MFT lies past its end, and one whose MFT record is garbage.
+    cases.push(("mft-past-end.img", ntfs_boot(1 << 40, 1 << 38)));
+    let mut garbage = ntfs_boot(2048, 4);
+    garbage.resize(1 << 20, 0xA5);
+    cases.push(("mft-garbage.img", garbage));
+    // An MFT record whose $DATA runs claim the whole address space.
+    let mut runs = ntfs_boot(2048, 4);
+    runs.resize(1 << 20, 0);
+    let rec = 4 * 4096;
+    runs[rec..rec + 4].copy_from_slice(b"FILE");
+    runs[rec + 4..rec + 6].copy_from_slice(&0x30u16.to_le_bytes());
+    runs[rec + 6..rec + 8].copy_from_slice(&3u16.to_le_bytes());
+    runs[rec + 0x14..rec + 0x16].copy_from_slice(&0x38u16.to_le_bytes());
+    runs[rec + 0x16] = 1;
+    runs[rec + 0x18..rec + 0x1C].copy_from_slice(&0x100u32.to_le_bytes());
+    let a = rec + 0x38;
+    runs[a..a + 4].copy_from_slice(&0x80u32.to_le_bytes());
+    runs[a + 4..a + 8].copy_from_slice(&0x60u32.to_le_bytes());
+    runs[a + 8] = 1;
+    runs[a + 0x20..a + 0x22].copy_from_slice(&0x40u16.to_le_bytes());
+    runs[a + 0x30..a + 0x38].copy_from_slice(&u64::MAX.to_le_bytes());
+    runs[a + 0x38..a + 0x40].copy_from_slice(&u64::MAX.to_le_bytes());
+    runs[a + 0x40..a + 0x4A]
+        .copy_from_slice(&[0x88, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x01]);
+    runs[a + 0x60..a + 0x64].copy_from_slice(&u32::MAX.to_le_bytes());
+    cases.push(("runs-everywhere.img", runs));
+    // An MBR whose partition lies far past the image's end, and a logical-partition chain
+    // that points back at itself.
+    let mut far = mbr_with(&[(0x07, 0x7FFF_0000, 0x7FFF_FFFF)]);
+    far.resize(64 << 10, 0);
+    cases.push(("partition-past-end.img", far));
+    let mut chain = mbr_with(&[(0x05, 8, 100)]);
+    chain.resize(64 << 10, 0);
+    chain[8 * 512..9 * 512].copy_from_slice(&mbr_with(&[(0x07, 1, 1), (0x05, 0, 100)]));
+    cases.push(("ebr-loop.img", chain));
+    // A protective MBR with a GPT header asking for more entries than ferret reads.
+    let mut gpt = mbr_with(&[(0xEE, 1, 0xFFFF_FFFF)]);
+    gpt.resize(64 << 10, 0);
+    gpt[512..520].copy_from_slice(b"EFI PART");
+    gpt[512 + 72..512 + 80].copy_from_slice(&2u64.to_le_bytes());
+    gpt[512 + 80..512 + 84].copy_from_slice(&u32::MAX.to_le_bytes());
+    gpt[512 + 84..512 + 88].copy_from_slice(&128u32.to_le_bytes());
+    cases.push(("gpt-huge-table.img", gpt));
+    // A container format recognised but not read yet.
+    let mut vhdx = b"vhdxfile".to_vec();
+    vhdx.resize(64 << 10, 0);
+    cases.push(("disk.vhdx", vhdx));
+
+    let rules = Tree::new();
+    let rule = never_rule(&rules);
+    for (name, bytes) in cases {
+        let image = t.file(name, bytes);
+        let run = scan(&image, &rule, &[]);
+        run.assert_complete();
+        assert_eq!(run.code, 3, "{name}: a lying image is never clean: {:?}", run.reasons());
+        assert!(run.problem_for(name).is_some(), "{name}: {:?}", run.reasons());
+    }
+}

@@ -231,6 +231,10 @@ pub struct Finding {
     /// Engine-specific extras, sorted by key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, serde_json::Value>,
+    /// Where the file was found when it was read out of evidence (a disk image); absent for
+    /// files of the live file system. `path` is then the path the examined host knew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Box<crate::Provenance>>,
 }
 
 impl Finding {
@@ -253,6 +257,7 @@ impl Finding {
             log: None,
             evidence: Vec::new(),
             details: BTreeMap::new(),
+            provenance: None,
         }
     }
 

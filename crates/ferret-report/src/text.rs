@@ -105,6 +105,9 @@ fn path_header(p: Option<&ReportPath>, f: &Finding) -> String {
     if let Some(h) = &f.sha256 {
         let _ = write!(s, "  sha256 {h}");
     }
+    if let Some(p) = &f.provenance {
+        let _ = write!(s, "  (in {})", escape(&p.describe()));
+    }
     s
 }
 

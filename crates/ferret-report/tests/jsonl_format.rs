@@ -2,7 +2,7 @@
 //! `docs/report-format.md`:
 //!
 //! * a report with every field filled (a non-UTF-8 path, evidence with offsets, log
-//!   references, every summary field including `incomplete_reasons`, `nothing_examined` and
+//!   references, a disk-image provenance, every summary field including `incomplete_reasons`, `nothing_examined` and
 //!   `interrupted`) survives `write` then `parse` unchanged, and writing it again gives the
 //!   same bytes;
 //! * every field the writer emits is in the document's tables, and every field in those
@@ -52,6 +52,23 @@ fn full_report() -> Report {
         Evidence { label: "$b".into(), offset: None, data: "\\x00\\x01…".into() },
     ];
     finding.details.insert("campaign".into(), json!("proxylogon"));
+    let times = |h| ferret_core::FileTimes {
+        created: Some(started - chrono::Duration::hours(h)),
+        modified: Some(started),
+        record_changed: Some(started),
+        accessed: Some(started),
+    };
+    finding.provenance = Some(Box::new(ferret_core::Provenance {
+        container: "/cases/web-01/disk.img".into(),
+        container_format: "raw".into(),
+        partition_table: Some("gpt".into()),
+        partition: Some(2),
+        filesystem: "ntfs".into(),
+        record: Some(64),
+        stream: Some("zone".into()),
+        standard_information: Some(times(24)),
+        file_name: Some(times(1)),
+    }));
     let locked: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(b"/srv/www/\xfelocked");
     let problem = Problem::at(ProblemKind::ReadError, std::path::Path::new(locked), "denied")
         .with_position("3:14");

@@ -1,14 +1,16 @@
 //! The file scan: walk → read once → digests the indicators need + YARA on the same bytes.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferret_core::{
-    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, RuleRef, Severity, Sink,
-    Summary,
+    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, Provenance, RuleRef,
+    Severity, Sink, Summary,
 };
+use ferret_evidence::Source;
 use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
 use ferret_fs::{EntryKind, OpenError, ThreadBudget, WalkOptions, Walker};
 use ferret_ioc::{FileFacts, IocMatch};
@@ -52,6 +54,67 @@ struct Counters {
     read_errors: AtomicU64,
     own: AtomicU64,
     not_scanned: AtomicU64,
+    fs_metadata: AtomicU64,
+}
+
+/// One file for a scanning thread: a local file as the walker listed it, or an entry of the
+/// evidence source at this index of the run's sources (a file system inside a disk image).
+enum Job {
+    Local(PathBuf, std::fs::Metadata),
+    Evidence(usize, ferret_evidence::Entry),
+}
+
+/// The targets that are disk images (recognised by content, see [`ferret_evidence::sniff`]),
+/// and the rest, which are walked.
+fn split_images(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    roots.iter().cloned().partition(|r| {
+        std::fs::metadata(r).is_ok_and(|m| m.is_file()) && ferret_evidence::sniff(r).is_some()
+    })
+}
+
+/// Opens the disk images named as targets. Whatever in them cannot be examined (an
+/// unsupported file system, a damaged table) is a problem naming the image and makes the run
+/// incomplete; what was left alone on purpose is a note.
+fn open_images(
+    images: &[PathBuf],
+    sink: &dyn Sink,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) -> Vec<std::sync::Arc<dyn Source>> {
+    let mut sources = Vec::new();
+    for image in images {
+        match ferret_evidence::open_image(image) {
+            Ok(opened) => {
+                if !opened.problems.is_empty() {
+                    incomplete.push(format!(
+                        "{}: {} part(s) of the image could not be examined (see problems)",
+                        image.display(),
+                        opened.problems.len()
+                    ));
+                }
+                for p in opened.problems {
+                    sink.problem(p);
+                }
+                notes.extend(opened.notes);
+                notes.push(format!(
+                    "{}: {}; {} file system(s) read: {}",
+                    image.display(),
+                    opened.layout,
+                    opened.sources.len(),
+                    opened.sources.iter().map(|s| s.describe()).collect::<Vec<_>>().join("; ")
+                ));
+                sources.extend(opened.sources);
+            }
+            Err(p) => {
+                incomplete.push(format!(
+                    "{}: the image could not be examined (see problems)",
+                    image.display()
+                ));
+                sink.problem(p);
+            }
+        }
+    }
+    sources
 }
 
 fn special_index(k: EntryKind) -> usize {
@@ -78,8 +141,17 @@ pub fn scan(
     let budget = ThreadBudget::for_request(config.walk.threads);
     let mut walk = config.walk.clone();
     walk.threads = budget.threads;
-    let walker = Walker::new(walk)?;
+    let (images, roots) = split_images(&walk.roots);
+    walk.roots = roots;
+    // Only disk images named: nothing to walk. Otherwise the walk is checked as always (no
+    // roots at all is an error).
+    let walker =
+        if walk.roots.is_empty() && !images.is_empty() { None } else { Some(Walker::new(walk)?) };
     let cancel: &Cancel = &config.walk.cancel;
+    let mut image_notes = Vec::new();
+    let mut image_incomplete = Vec::new();
+    let sources = open_images(&images, sink, &mut image_notes, &mut image_incomplete);
+    let sources = &sources;
     let needs = rules.iocs.needs();
     let kinds = HashKinds { md5: needs.md5, sha1: needs.sha1, sha256: needs.sha256, blake3: false };
     let counters = Counters::default();
@@ -87,7 +159,7 @@ pub fn scan(
     let threads = budget.threads;
     // yara-x scanners cannot move between threads, so each scanning thread makes its own
     // (on its first file); the walker's threads only list entries and queue regular files.
-    let (tx, rx) = crossbeam_channel::bounded::<(std::path::PathBuf, std::fs::Metadata)>(4096);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(4096);
     let stats = std::thread::scope(|scope| {
         for _ in 0..threads {
             let rx = rx.clone();
@@ -95,32 +167,61 @@ pub fn scan(
             let owners = &owners;
             scope.spawn(move || {
                 let mut worker = Worker::new(rules, config, kinds, sink, counters, owners);
-                for (path, meta) in rx {
+                for job in rx {
                     if cancel.is_cancelled() {
                         counters.not_scanned.fetch_add(1, Ordering::Relaxed);
                         continue;
                     }
-                    worker.file(&path, &meta);
-                    progress.advance(1, meta.len());
+                    match job {
+                        Job::Local(path, meta) => {
+                            worker.file(&path, &meta);
+                            progress.advance(1, meta.len());
+                        }
+                        Job::Evidence(i, entry) => {
+                            if let Some(src) = sources.get(i) {
+                                worker.entry(&**src, &entry);
+                            }
+                            progress.advance(1, entry.size);
+                        }
+                    }
                 }
             });
         }
         drop(rx);
-        let stats = walker.run(
-            || {
-                let tx = tx.clone();
-                let counters = &counters;
-                move |entry: ferret_fs::Entry<'_>| {
-                    if entry.kind == EntryKind::File {
-                        let _ = tx.send((entry.path.to_path_buf(), entry.meta.clone()));
-                    } else {
-                        visit_other(&entry, counters, sink);
+        let stats = walker.as_ref().map(|walker| {
+            walker.run(
+                || {
+                    let tx = tx.clone();
+                    let counters = &counters;
+                    move |entry: ferret_fs::Entry<'_>| {
+                        if entry.kind == EntryKind::File {
+                            let _ =
+                                tx.send(Job::Local(entry.path.to_path_buf(), entry.meta.clone()));
+                        } else {
+                            visit_other(&entry, counters, sink);
+                        }
                     }
+                },
+                sink,
+            )
+        });
+        // The file systems inside the images: listed here, read by the same scanning threads.
+        let mut errors = 0;
+        for (i, src) in sources.iter().enumerate() {
+            let listed = src.entries(sink, cancel, &mut |entry| match entry.kind {
+                ferret_evidence::EntryKind::Dir => {
+                    counters.dirs.fetch_add(1, Ordering::Relaxed);
                 }
-            },
-            sink,
-        );
+                ferret_evidence::EntryKind::File => {
+                    let _ = tx.send(Job::Evidence(i, entry));
+                }
+            });
+            counters.fs_metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
+            errors += listed.errors;
+        }
         drop(tx);
+        let mut stats = stats.unwrap_or_default();
+        stats.errors += errors;
         stats
     });
     let mut s = Summary::default();
@@ -130,6 +231,15 @@ pub fn scan(
     s.count("bytes_scanned", c.bytes.load(Ordering::Relaxed));
     s.count("directories", c.dirs.load(Ordering::Relaxed));
     s.count("symlinks_not_followed", c.symlinks.load(Ordering::Relaxed));
+    if !images.is_empty() {
+        s.count("images", images.len() as u64);
+        s.count("file_systems", sources.len() as u64);
+        s.skip("file_system_metadata", c.fs_metadata.load(Ordering::Relaxed));
+    }
+    s.notes.extend(image_notes);
+    for reason in image_incomplete {
+        s.mark_incomplete(reason);
+    }
     s.skip("excluded", stats.excluded);
     s.skip("size", c.skipped_size.load(Ordering::Relaxed));
     for (i, name) in SPECIAL_NAMES.iter().enumerate() {
@@ -193,6 +303,14 @@ fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
             ));
         }
     }
+}
+
+/// The names the YARA externals (`filename`, `extension`, `filepath`, `owner`) are set to.
+struct YaraNames {
+    name: String,
+    ext: String,
+    full: String,
+    owner: String,
 }
 
 struct Worker<'a> {
@@ -376,7 +494,19 @@ impl<'a> Worker<'a> {
         findings.extend(self.matches.drain(..).map(ioc_finding));
         let mut name_rules = Vec::new();
         if in_memory && self.has_yara {
-            self.yara(path, &meta, &mut findings, &mut name_rules);
+            let names = YaraNames {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                ext: path
+                    .extension()
+                    .map(|e| format!(".{}", e.to_string_lossy()))
+                    .unwrap_or_default(),
+                full: path.to_string_lossy().into_owned(),
+                owner: self.owners.name(&meta),
+            };
+            self.yara(path, &names, &mut findings, &mut name_rules);
         }
         if findings.is_empty() {
             return;
@@ -404,18 +534,113 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// A file inside evidence (a disk image): read through its source, matched like a local
+    /// file, reported with the path the host knew and where it was found.
+    fn entry(&mut self, src: &dyn Source, e: &ferret_evidence::Entry) {
+        self.c.files.fetch_add(1, Ordering::Relaxed);
+        let shown = e.path.lossy().into_owned();
+        let path = Path::new(&shown);
+        let path_bytes = e.path.as_bytes();
+        let prov = e.provenance.as_deref();
+        let place = prov.map_or_else(|| src.describe(), Provenance::describe);
+        if let Some(why) = &e.unreadable {
+            self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+            self.sink.problem(
+                Problem::at(ProblemKind::ReadError, path, why.clone()).with_position(place),
+            );
+            return self.names_only_from(path, path_bytes, e.size, prov);
+        }
+        if e.size > self.config.max_file_size {
+            self.c.skipped_size.fetch_add(1, Ordering::Relaxed);
+            self.sink.problem(
+                Problem::at(
+                    ProblemKind::Skipped,
+                    path,
+                    format!(
+                        "{} bytes, over the size limit of {}; not read",
+                        e.size, self.config.max_file_size
+                    ),
+                )
+                .with_position(place),
+            );
+            return self.names_only_from(path, path_bytes, e.size, prov);
+        }
+        self.buf.clear();
+        // The size is known (and below the limit): one allocation, reads as large as the
+        // file's runs allow.
+        self.buf.reserve(usize::try_from(e.size).unwrap_or(0));
+        let read = src
+            .open(e)
+            .and_then(|r| r.take(self.config.max_file_size).read_to_end(&mut self.buf).map(|_| ()));
+        if let Err(err) = read {
+            self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+            self.sink.problem(
+                Problem::at(
+                    ProblemKind::ReadError,
+                    path,
+                    format!("read failed: {}", err.to_string().to_lowercase()),
+                )
+                .with_position(place),
+            );
+            return self.names_only_from(path, path_bytes, e.size, prov);
+        }
+        let size = self.buf.len() as u64;
+        let digests = hash_bytes(self.kinds, &self.buf);
+        let sha256 = digests.sha256.or_else(|| {
+            hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, &self.buf).sha256
+        });
+        if self.config.own.size_may_match(size)
+            && let Some(d) = sha256
+            && self.config.own.is_own_content(size, &d)
+        {
+            return self.own_file(path);
+        }
+        self.c.scanned.fetch_add(1, Ordering::Relaxed);
+        self.c.bytes.fetch_add(size, Ordering::Relaxed);
+        let mut findings = Vec::new();
+        self.matches.clear();
+        let facts = FileFacts {
+            path: path_bytes,
+            size,
+            md5: digests.md5,
+            sha1: digests.sha1,
+            sha256: digests.sha256,
+        };
+        self.rules.iocs.match_file(&facts, &mut self.matches);
+        findings.extend(self.matches.drain(..).map(ioc_finding));
+        let mut name_rules = Vec::new();
+        if self.has_yara && self.rules.yara_may_match(size) {
+            let name = e.file_name();
+            let ext =
+                name.rfind('.').and_then(|i| name.get(i..)).map(str::to_owned).unwrap_or_default();
+            let names = YaraNames { name, ext, full: shown.clone(), owner: String::new() };
+            self.yara(path, &names, &mut findings, &mut name_rules);
+        }
+        if findings.is_empty() {
+            return;
+        }
+        if !name_rules.is_empty() {
+            lower_documents(path, &self.buf, &mut findings, &name_rules);
+        }
+        let sha256 = sha256.map(hex::encode);
+        for mut f in one_per_fact(findings) {
+            f.path = Some(e.path.clone());
+            f.size = Some(size);
+            f.sha256.clone_from(&sha256);
+            f.provenance.clone_from(&e.provenance);
+            self.sink.finding(f);
+        }
+    }
+
     fn yara(
         &mut self,
         path: &Path,
-        meta: &std::fs::Metadata,
+        names: &YaraNames,
         findings: &mut Vec<Finding>,
         name_rules: &mut Vec<String>,
     ) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-        let full = path.to_string_lossy().into_owned();
+        let YaraNames { name, ext, full, owner } = names;
         let ftype = crate::filetype::detect(&self.buf);
-        let owner = self.owners.name(meta);
         let origins = &self.rules.origins;
         let timeout = self.config.yara_timeout.as_secs();
         let sink = self.sink;
@@ -515,6 +740,17 @@ impl<'a> Worker<'a> {
 
     /// Name indicators for a file that was not read.
     fn names_only(&mut self, path: &Path, path_bytes: &[u8], size: u64) {
+        self.names_only_from(path, path_bytes, size, None);
+    }
+
+    /// Name indicators for a file that was not read, with where it was found.
+    fn names_only_from(
+        &mut self,
+        path: &Path,
+        path_bytes: &[u8],
+        size: u64,
+        provenance: Option<&Provenance>,
+    ) {
         self.matches.clear();
         let facts = FileFacts { path: path_bytes, size, md5: None, sha1: None, sha256: None };
         self.rules.iocs.match_file(&facts, &mut self.matches);
@@ -522,6 +758,7 @@ impl<'a> Worker<'a> {
             let mut f = ioc_finding(m);
             f.path = Some(path.into());
             f.size = Some(size);
+            f.provenance = provenance.map(|p| Box::new(p.clone()));
             self.sink.finding(f);
         }
     }

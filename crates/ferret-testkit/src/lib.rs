@@ -8,7 +8,8 @@
 //! not capture it), and with `FERRET_STRICT_TESTS=1` (which CI sets) it fails the test, so a
 //! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
 //! [`hive`] writes registry hive files and transaction logs. With the `report` feature,
-//! `report::report` builds a complete report.
+//! `report::report` builds a complete report. [`disk`] builds disk images at test time: NTFS
+//! volumes with ntfs-3g's tools, MBR and GPT disks around them.
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
@@ -16,6 +17,7 @@ use std::fmt::Display;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod disk;
 pub mod hive;
 #[cfg(feature = "report")]
 pub mod report;

@@ -1,0 +1,97 @@
+//! Where an examined file came from when it was read out of evidence (a disk image) rather
+//! than from the live file system: the container, the partition, the file system and the
+//! record, with the file's times as that file system keeps them.
+//!
+//! Wire form (a finding's `provenance` object, `docs/report-format.md`): every field is
+//! optional except `container`, `container_format` and `filesystem`; times are RFC 3339 UTC.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The four times a file system keeps for a file (NTFS: in `$STANDARD_INFORMATION` and,
+/// again, in each `$FILE_NAME`; comparing the two shows timestomping).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileTimes {
+    /// Creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
+    /// Last change of the file's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<DateTime<Utc>>,
+    /// Last change of the file's record (metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_changed: Option<DateTime<Utc>>,
+    /// Last access.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessed: Option<DateTime<Utc>>,
+}
+
+/// Where a file inside evidence was found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The container file as it was named on the command line (a disk image).
+    pub container: String,
+    /// The container's format: `raw` (a raw/dd disk or a bare volume) or `vhd-fixed`.
+    pub container_format: String,
+    /// The partition table: `mbr`, `gpt`, or absent for a bare volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_table: Option<String>,
+    /// The partition number (1-based, as the partition table numbers it; MBR logical
+    /// partitions from 5), absent for a bare volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// The file system: `ntfs`.
+    pub filesystem: String,
+    /// The file's record number in the file system (NTFS: the MFT record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<u64>,
+    /// The alternate data stream read, when not the file's main data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// The times of NTFS's `$STANDARD_INFORMATION` (what Windows shows and tools can set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard_information: Option<FileTimes>,
+    /// The times of the `$FILE_NAME` the path was built from (set by the kernel only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<FileTimes>,
+}
+
+impl Provenance {
+    /// One line naming the place: `disk.img, partition 2 (gpt), ntfs, record 64`.
+    pub fn describe(&self) -> String {
+        let mut s = self.container.clone();
+        if let Some(p) = self.partition {
+            s.push_str(&format!(", partition {p}"));
+            if let Some(t) = &self.partition_table {
+                s.push_str(&format!(" ({t})"));
+            }
+        }
+        s.push_str(", ");
+        s.push_str(&self.filesystem);
+        if let Some(r) = self.record {
+            s.push_str(&format!(", record {r}"));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_partition_and_record() {
+        let p = Provenance {
+            container: "disk.img".into(),
+            container_format: "raw".into(),
+            partition_table: Some("gpt".into()),
+            partition: Some(2),
+            filesystem: "ntfs".into(),
+            record: Some(64),
+            ..Provenance::default()
+        };
+        assert_eq!(p.describe(), "disk.img, partition 2 (gpt), ntfs, record 64");
+        let bare = Provenance { partition: None, record: None, ..p };
+        assert_eq!(bare.describe(), "disk.img, ntfs");
+    }
+}

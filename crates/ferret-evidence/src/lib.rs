@@ -1,0 +1,39 @@
+//! ferret-evidence: evidence sources under one read-only interface.
+//!
+//! A [`Source`] lists [`Entry`]s, each with the path the examined host knew it by (for a
+//! Windows volume `C:\inetpub\wwwroot\x.aspx`, and `C:\dir\file.aspx:stream` for an
+//! alternate data stream), its metadata (size, kind, times) and its [`Provenance`], and
+//! opens a reader (`Read + Seek`) for an entry. Implementations:
+//!
+//! * [`LocalDir`]: a directory of the live system, listed by `ferret_fs::Walker` and read
+//!   through `ferret_fs::open_read_only` (ferret-fs stays the only door to local files);
+//! * [`ntfs::NtfsSource`]: an NTFS volume inside a disk image, read in place.
+//!
+//! [`open_image`] recognises a disk image by its content ([`sniff`]): a raw disk with an MBR
+//! or GPT partition table, or a bare volume, and opens every partition whose file system is
+//! supported; every other partition is a [`Problem`] naming the image, the partition and why.
+//!
+//! Invariants: nothing here writes; the image is opened once, read-only, through ferret-fs;
+//! no input makes this crate panic or loop without bound (every count read from the image
+//! is checked against the image's size and against fixed limits).
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+mod bytes;
+mod entry;
+mod image;
+mod local;
+pub mod lznt1;
+pub mod ntfs;
+pub mod partition;
+
+pub use entry::{Entry, EntryKind, ListStats, ReadSeek, Source};
+pub use ferret_core::{FileTimes, Provenance};
+pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
+pub use local::LocalDir;
+pub use partition::{Opened, Sniffed, open_image, sniff};
+
+/// The README's example, run as a doctest so it keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
