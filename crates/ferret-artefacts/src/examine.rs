@@ -36,7 +36,7 @@ pub struct ArtefactOptions {
 /// over a host does not open every file a second time. A file named as a target is looked
 /// at whatever its size, so a hive cut anywhere is reported.
 pub fn may_be_hive(size: u64, named: bool) -> bool {
-    (MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&size) && (named || size % 512 == 0)
+    (MIN_HIVE_SIZE..=MAX_HIVE_SIZE).contains(&size) && (named || size.is_multiple_of(512))
 }
 
 /// Whether the file at `path` starts like a primary hive (reads 32 bytes).
