@@ -8,7 +8,7 @@
 //!   link date, key time).
 //! * [`shimcache`]: the AppCompatCache value of a SYSTEM hive (Windows 10/8.1 `10ts` entries,
 //!   Windows 8.0 `00ts`, Windows 7/2008 R2 x64).
-//! * [`examine`]: finds hives under the examined paths by content and matches their execution
+//! * [`examine`](mod@examine): finds hives under the examined paths by content and matches their execution
 //!   evidence against a loaded [`ferret_ioc::IocSet`] (findings of engine `artefact`).
 //!
 //! Every hive problem (truncated, bad checksum, dirty without logs, a cell out of bounds) is

@@ -11,7 +11,7 @@
 //!
 //! [`open_image`] recognises a disk image by its content ([`sniff`]): a raw disk with an MBR
 //! or GPT partition table, or a bare volume, and opens every partition whose file system is
-//! supported; every other partition is a [`Problem`] naming the image, the partition and why.
+//! supported; every other partition is a [`Problem`](ferret_core::Problem) naming the image, the partition and why.
 //!
 //! Invariants: nothing here writes; the image is opened once, read-only, through ferret-fs;
 //! no input makes this crate panic or loop without bound (every count read from the image
