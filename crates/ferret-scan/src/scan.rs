@@ -481,17 +481,13 @@ impl<'a> Worker<'a> {
         self.c.scanned.fetch_add(1, Ordering::Relaxed);
         self.c.bytes.fetch_add(read_bytes, Ordering::Relaxed);
 
-        let mut findings = Vec::new();
-        self.matches.clear();
-        let facts = FileFacts {
+        let mut findings = self.ioc_findings(&FileFacts {
             path: path_bytes,
             size,
             md5: digests.md5,
             sha1: digests.sha1,
             sha256: digests.sha256,
-        };
-        self.rules.iocs.match_file(&facts, &mut self.matches);
-        findings.extend(self.matches.drain(..).map(ioc_finding));
+        });
         let mut name_rules = Vec::new();
         if in_memory && self.has_yara {
             let names = YaraNames {
@@ -597,17 +593,13 @@ impl<'a> Worker<'a> {
         }
         self.c.scanned.fetch_add(1, Ordering::Relaxed);
         self.c.bytes.fetch_add(size, Ordering::Relaxed);
-        let mut findings = Vec::new();
-        self.matches.clear();
-        let facts = FileFacts {
+        let mut findings = self.ioc_findings(&FileFacts {
             path: path_bytes,
             size,
             md5: digests.md5,
             sha1: digests.sha1,
             sha256: digests.sha256,
-        };
-        self.rules.iocs.match_file(&facts, &mut self.matches);
-        findings.extend(self.matches.drain(..).map(ioc_finding));
+        });
         let mut name_rules = Vec::new();
         if self.has_yara && self.rules.yara_may_match(size) {
             let name = e.file_name();
@@ -743,6 +735,13 @@ impl<'a> Worker<'a> {
         self.names_only_from(path, path_bytes, size, None);
     }
 
+    /// The hash and name indicators matching one file's facts, as findings.
+    fn ioc_findings(&mut self, facts: &FileFacts<'_>) -> Vec<Finding> {
+        self.matches.clear();
+        self.rules.iocs.match_file(facts, &mut self.matches);
+        self.matches.drain(..).map(ioc_finding).collect()
+    }
+
     /// Name indicators for a file that was not read, with where it was found.
     fn names_only_from(
         &mut self,
@@ -751,11 +750,8 @@ impl<'a> Worker<'a> {
         size: u64,
         provenance: Option<&Provenance>,
     ) {
-        self.matches.clear();
         let facts = FileFacts { path: path_bytes, size, md5: None, sha1: None, sha256: None };
-        self.rules.iocs.match_file(&facts, &mut self.matches);
-        for m in self.matches.drain(..) {
-            let mut f = ioc_finding(m);
+        for mut f in self.ioc_findings(&facts) {
             f.path = Some(path.into());
             f.size = Some(size);
             f.provenance = provenance.map(|p| Box::new(p.clone()));
