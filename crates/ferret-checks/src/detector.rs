@@ -197,18 +197,42 @@ pub struct FileEntry<'a> {
     pub(crate) max_read: u64,
     pub(crate) content: OnceLock<Result<Vec<u8>, String>>,
     pub(crate) sha256: OnceLock<Option<String>>,
+    /// Reads the content of a file inside evidence (a collection, a disk image) through its
+    /// source, up to `max_read`; `None` for a local file.
+    pub(crate) load: Option<&'a (dyn Fn(u64) -> Result<Vec<u8>, String> + Sync)>,
 }
 
 impl<'a> FileEntry<'a> {
     /// A file entry; `max_read` caps what [`FileEntry::content`] reads.
     pub fn new(path: &'a Path, size: u64, max_read: u64) -> FileEntry<'a> {
-        FileEntry { path, size, max_read, content: OnceLock::new(), sha256: OnceLock::new() }
+        FileEntry {
+            path,
+            size,
+            max_read,
+            content: OnceLock::new(),
+            sha256: OnceLock::new(),
+            load: None,
+        }
+    }
+
+    /// A file inside evidence: `path` is the path the host knew (`C:\inetpub\…`) and `load`
+    /// reads up to the given number of bytes of it through its source.
+    pub fn in_evidence(
+        path: &'a Path,
+        size: u64,
+        max_read: u64,
+        load: &'a (dyn Fn(u64) -> Result<Vec<u8>, String> + Sync),
+    ) -> FileEntry<'a> {
+        FileEntry { load: Some(load), ..FileEntry::new(path, size, max_read) }
     }
 
     /// The file's content (up to the run's read cap), or why it could not be read.
     pub fn content(&self) -> Result<&[u8], &str> {
         self.content
             .get_or_init(|| {
+                if let Some(load) = self.load {
+                    return load(self.max_read);
+                }
                 let (mut file, meta) =
                     ferret_fs::open_read_only(self.path).map_err(|e| e.to_string())?;
                 let mut buf = Vec::new();

@@ -1,8 +1,10 @@
 //! The run: walk once, read each log once, dispatch, decide a verdict per campaign.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
 use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -268,10 +270,30 @@ pub fn check(
     });
     let mut summary = Summary::default();
 
-    // 1. Walk once.
-    let mut inv = walk(opts, &mut summary, sink)?;
-    summary.count("files_seen", inv.files.len() as u64);
-    progress.set_total(inv.files.len() as u64, inv.files.iter().map(|(_, s)| s).sum());
+    // 1. Walk once; list the disk images and collections named (read in place).
+    let (named, walked): (Vec<PathBuf>, Vec<PathBuf>) =
+        opts.paths.iter().cloned().partition(|p| ferret_evidence::is_evidence(p));
+    let sources = open_evidence(&named, &mut summary, sink);
+    let mut inv = if walked.is_empty() && !named.is_empty() {
+        Inventory { roots: opts.paths.clone(), ..Inventory::default() }
+    } else {
+        walk(opts, &walked, &mut summary, sink)?
+    };
+    let local: Vec<(PathBuf, u64)> = inv.files.clone();
+    let evidence = list_evidence(&sources, opts, &mut inv, &mut summary, sink)?;
+    // Every file to examine: the local ones, then those inside evidence (with their source).
+    let work: Vec<(PathBuf, u64, Option<usize>)> = local
+        .into_iter()
+        .map(|(p, n)| (p, n, None))
+        .chain(
+            evidence
+                .iter()
+                .enumerate()
+                .map(|(k, (_, e))| (PathBuf::from(e.path.lossy().into_owned()), e.size, Some(k))),
+        )
+        .collect();
+    summary.count("files_seen", work.len() as u64);
+    progress.set_total(work.len() as u64, work.iter().map(|(_, s, _)| s).sum());
 
     // 2. Files, hives and logs, in parallel per file.
     // Built on the first hive met: a run without hives never compiles them.
@@ -279,10 +301,9 @@ pub fn check(
     let artefact_findings = AtomicU64::new(0);
     let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
-    let results: Vec<FileResult> = inv
-        .files
+    let results: Vec<FileResult> = work
         .par_iter()
-        .map(|(path, size)| {
+        .map(|(path, size, ev)| {
             if opts.cancel.is_cancelled() {
                 return FileResult {
                     log: None,
@@ -294,7 +315,11 @@ pub fn check(
             }
             let hives =
                 HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts, roots: &opts.paths };
-            let r = examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink);
+            let inside = ev.and_then(|k| evidence.get(k)).and_then(|(i, e)| {
+                sources.get(*i).map(|s| (&**s as &dyn ferret_evidence::Source, e))
+            });
+            let r =
+                examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink, inside);
             progress.advance(1, *size);
             r
         })
@@ -418,13 +443,116 @@ fn dedup(c: &[Campaign]) -> Vec<Campaign> {
     set.into_iter().collect()
 }
 
+/// Opens the disk images and collections named; what cannot be examined is a problem and
+/// makes the run incomplete.
+fn open_evidence(
+    named: &[PathBuf],
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> Vec<Arc<dyn ferret_evidence::Source>> {
+    let mut sources: Vec<Arc<dyn ferret_evidence::Source>> = Vec::new();
+    for p in named {
+        match ferret_evidence::open_evidence(p, ferret_evidence::Limits::default()) {
+            Ok(opened) => {
+                if !opened.problems.is_empty() {
+                    summary.mark_incomplete(format!(
+                        "{}: {} part(s) could not be examined (see problems)",
+                        p.display(),
+                        opened.problems.len()
+                    ));
+                }
+                for pr in opened.problems {
+                    sink.problem(pr);
+                }
+                summary.notes.extend(opened.notes);
+                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
+                sources.extend(opened.sources);
+            }
+            Err(pr) => {
+                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
+                sink.problem(pr);
+            }
+        }
+    }
+    if !named.is_empty() {
+        summary.count("evidence_sources", sources.len() as u64);
+    }
+    sources
+}
+
+/// Lists the files inside the evidence named: each marks the inventory under the path the
+/// host knew (Windows paths compare without case, as the detectors do) and is examined like
+/// a file of a walked tree.
+fn list_evidence(
+    sources: &[Arc<dyn ferret_evidence::Source>],
+    opts: &CheckOptions,
+    inv: &mut Inventory,
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> Result<Vec<(usize, ferret_evidence::Entry)>, CheckError> {
+    let excludes = ferret_fs::PathExcludes::new(&opts.excludes)?;
+    let mut out = Vec::new();
+    let (mut excluded, mut size, mut metadata, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    for (i, src) in sources.iter().enumerate() {
+        let stats = src.entries(sink, &opts.cancel, &mut |e| {
+            let shown = e.path.lossy().into_owned();
+            if e.kind == ferret_evidence::EntryKind::Dir {
+                inv.mark(Path::new(&shown));
+                return;
+            }
+            if excludes.matches(&shown) {
+                excluded += 1;
+                return;
+            }
+            inv.mark(Path::new(&shown));
+            if e.size > opts.max_file_size {
+                size += 1;
+                sink.problem(Problem::at(
+                    ProblemKind::Skipped,
+                    shown.as_str(),
+                    format!(
+                        "{} bytes, over the size limit of {}; not read",
+                        e.size, opts.max_file_size
+                    ),
+                ));
+                return;
+            }
+            inv.files.push((PathBuf::from(&shown), e.size));
+            out.push((i, e));
+        });
+        metadata += stats.metadata_skipped;
+        errors += stats.errors;
+    }
+    summary.skip("excluded", excluded);
+    summary.skip("size", size);
+    summary.skip("evidence_metadata", metadata);
+    if size > 0 {
+        summary.mark_incomplete(format!(
+            "{size} file(s) inside evidence over --max-file-size ({}) not examined",
+            opts.max_file_size
+        ));
+    }
+    if errors > 0 {
+        summary.mark_incomplete(format!(
+            "{errors} entries inside evidence could not be listed or are suspect (see problems)"
+        ));
+    }
+    inv.files.sort();
+    inv.files.dedup();
+    for v in inv.markers.values_mut() {
+        v.sort();
+    }
+    Ok(out)
+}
+
 fn walk(
     opts: &CheckOptions,
+    roots: &[PathBuf],
     summary: &mut Summary,
     sink: &dyn Sink,
 ) -> Result<Inventory, CheckError> {
     let walker = Walker::new(WalkOptions {
-        roots: opts.paths.clone(),
+        roots: roots.to_vec(),
         excludes: opts.excludes.clone(),
         cancel: opts.cancel.clone(),
         threads: opts.threads,
@@ -537,10 +665,34 @@ fn examine(
     want_logs: bool,
     hives: &HiveStep<'_>,
     sink: &dyn Sink,
+    inside: Option<(&dyn ferret_evidence::Source, &ferret_evidence::Entry)>,
 ) -> FileResult {
     let mut out = Out::default();
+    // A file inside evidence: read through its source; what is found about it names where.
+    let in_evidence;
+    let sink: &dyn Sink = match inside {
+        Some((_, e)) => {
+            in_evidence = ferret_evidence::EntrySink::new(sink, e);
+            &in_evidence
+        }
+        None => sink,
+    };
+    let load = |max: u64| -> Result<Vec<u8>, String> {
+        let Some((src, e)) = inside else { return Err("not inside evidence".to_owned()) };
+        if let Some(why) = &e.unreadable {
+            return Err(why.clone());
+        }
+        let r = src.open(e).map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        r.take(max).read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        Ok(buf)
+    };
     // File detectors.
-    let entry = FileEntry::new(path, size, opts.max_file_read);
+    let entry = if inside.is_some() {
+        FileEntry::in_evidence(path, size, opts.max_file_read, &load)
+    } else {
+        FileEntry::new(path, size, opts.max_file_read)
+    };
     for &i in &plan.files {
         let Some(a) = plan.active.get(i) else { continue };
         if a.det.wants_file(path, size) {
@@ -559,8 +711,12 @@ fn examine(
         not_a_log: true,
         hive: HiveOutcome::NotAHive,
     };
-    // A registry hive is no log.
-    let hive = hive_step(plan, hives, path, size, &mut out, sink);
+    // A registry hive is no log. (Hives inside evidence are not read yet.)
+    let hive = if inside.is_some() {
+        HiveOutcome::NotAHive
+    } else {
+        hive_step(plan, hives, path, size, &mut out, sink)
+    };
     if !matches!(hive, HiveOutcome::NotAHive) {
         return FileResult { hive, ..none };
     }
@@ -592,7 +748,7 @@ fn examine(
         };
         !sp.all.is_empty() || sp.needles.as_ref().is_none_or(|ac| ac.is_match(line))
     };
-    let cov = ferret_logs::read_filtered(path, &opts.read, sink, &keep, &mut |ev: &Event| {
+    let mut on_event = |ev: &Event| {
         let src = source_of(ev.format, ev.channel.as_deref());
         if let Some(sp) = plan.sources.get(&src) {
             dispatch(plan, sp, src, ev, &mut out, sink);
@@ -601,7 +757,28 @@ fn examine(
             n.on_event(ev, src, sink);
         }
         ControlFlow::Continue(())
-    });
+    };
+    let cov = match inside {
+        None => ferret_logs::read_filtered(path, &opts.read, sink, &keep, &mut on_event),
+        Some((src, e)) => match src.open(e) {
+            Ok(r) => ferret_logs::read_reader_filtered(
+                path,
+                Box::new(r),
+                &opts.read,
+                sink,
+                &keep,
+                &mut on_event,
+            ),
+            Err(err) => {
+                sink.problem(Problem::at(
+                    ProblemKind::ReadError,
+                    path,
+                    format!("cannot read: {err}"),
+                ));
+                ferret_logs::SourceCoverage { truncated: true, ..Default::default() }
+            }
+        },
+    };
     let Some(format) = cov.format else {
         return FileResult { not_a_log: !cov.truncated, truncated: cov.truncated, ..none };
     };

@@ -67,6 +67,12 @@ enum Fixture {
     NtfsVolume,
     /// A GPT disk around such a volume.
     GptDisk,
+    /// A Velociraptor offline collection (a zip with `uploads/auto/C%3A/…`).
+    VelociraptorZip,
+    /// A KAPE target folder (`C/…`).
+    KapeDir,
+    /// A tar.gz of a few files.
+    TarGz,
     /// A file an earlier example wrote (relative to the scratch folder).
     Alias(&'static str),
 }
@@ -79,6 +85,12 @@ const PATHS: &[(&str, Fixture)] = &[
     ("/srv/www", Fixture::Tree),
     ("disk.img", Fixture::GptDisk),
     ("volume.dd", Fixture::NtfsVolume),
+    ("Collection-HOST-2024-01-01.zip", Fixture::VelociraptorZip),
+    ("Collection-HOST.zip", Fixture::VelociraptorZip),
+    ("Collection.zip", Fixture::VelociraptorZip),
+    ("/cases/host1/kape", Fixture::KapeDir),
+    ("/cases", Fixture::Tree),
+    ("triage.tar.gz", Fixture::TarGz),
     ("/var/www", Fixture::Tree),
     ("/mnt/image", Fixture::Tree),
     ("/mnt/golden", Fixture::Tree),
@@ -202,7 +214,7 @@ fn skip_reason(text: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
-fn write(path: &Path, content: &str) {
+fn write(path: &Path, content: impl AsRef<[u8]>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
 }
@@ -292,6 +304,23 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
             let volume = at.with_extension("volume");
             ntfs_volume(&volume);
             ferret_testkit::disk::gpt_disk(at, &[&volume], true);
+        }
+        Fixture::VelociraptorZip => {
+            let mut z = ferret_testkit::archive::ZipWriter::new();
+            z.add("uploads/auto/C%3A/inetpub/wwwroot/index.html", b"<html>hello</html>\n", true);
+            z.add("uploads.json", b"{}\n", true);
+            write(at, z.finish());
+        }
+        Fixture::KapeDir => {
+            write(&at.join("C/inetpub/wwwroot/index.html"), "<html>hello</html>\n");
+            write(&at.join("C/Windows/win.ini"), "[fonts]\n");
+        }
+        Fixture::TarGz => {
+            let tar = ferret_testkit::archive::tar(&[(
+                "srv/www/index.html",
+                b"<html>hello</html>\n".as_slice(),
+            )]);
+            write(at, ferret_testkit::archive::gzip(&tar));
         }
         Fixture::Alias(_) => unreachable!(),
     }

@@ -29,10 +29,19 @@ pub struct FileTimes {
 /// Where a file inside evidence was found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
-    /// The container file as it was named on the command line (a disk image).
+    /// The container file as it was named on the command line or found in a walked tree (a
+    /// disk image, an archive, a collector's folder).
     pub container: String,
-    /// The container's format: `raw` (a raw/dd disk or a bare volume) or `vhd-fixed`.
+    /// The container's format: `raw` (a raw/dd disk or a bare volume) or `vhd-fixed`; for a
+    /// collection `zip`, `tar`, `tar.gz` or `directory`.
     pub container_format: String,
+    /// The collector whose layout the collection has: `velociraptor` or `kape`; absent for a
+    /// disk image or a plain archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<String>,
+    /// The member of the collection, as stored there (`uploads/auto/C%3A/x.aspx`, `C/x.aspx`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
     /// The partition table: `mbr`, `gpt`, or absent for a bare volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_table: Option<String>,
@@ -40,7 +49,8 @@ pub struct Provenance {
     /// partitions from 5), absent for a bare volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
-    /// The file system: `ntfs`.
+    /// The file system: `ntfs`; absent (empty) for a member of a collection.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub filesystem: String,
     /// The file's record number in the file system (NTFS: the MFT record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,9 +67,18 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// One line naming the place: `disk.img, partition 2 (gpt), ntfs, record 64`.
+    /// One line naming the place: `disk.img, partition 2 (gpt), ntfs, record 64`, or for a
+    /// collection `c.zip (velociraptor zip), member uploads/auto/C%3A/x.aspx`.
     pub fn describe(&self) -> String {
         let mut s = self.container.clone();
+        if let Some(m) = &self.member {
+            match &self.collection {
+                Some(c) => s.push_str(&format!(" ({c} {})", self.container_format)),
+                None => s.push_str(&format!(" ({})", self.container_format)),
+            }
+            s.push_str(&format!(", member {m}"));
+            return s;
+        }
         if let Some(p) = self.partition {
             s.push_str(&format!(", partition {p}"));
             if let Some(t) = &self.partition_table {
@@ -93,5 +112,15 @@ mod tests {
         assert_eq!(p.describe(), "disk.img, partition 2 (gpt), ntfs, record 64");
         let bare = Provenance { partition: None, record: None, ..p };
         assert_eq!(bare.describe(), "disk.img, ntfs");
+        let member = Provenance {
+            container: "c.zip".into(),
+            container_format: "zip".into(),
+            collection: Some("velociraptor".into()),
+            member: Some("uploads/auto/C%3A/x".into()),
+            ..Provenance::default()
+        };
+        assert_eq!(member.describe(), "c.zip (velociraptor zip), member uploads/auto/C%3A/x");
+        let wire = serde_json::to_value(&member).unwrap();
+        assert!(wire.get("filesystem").is_none(), "{wire}");
     }
 }

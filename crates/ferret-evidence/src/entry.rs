@@ -58,6 +58,8 @@ pub(crate) enum Handle {
     Local(PathBuf),
     /// An NTFS stream.
     Ntfs(Box<crate::ntfs::StreamData>),
+    /// A member of a collection (zip, tar, tar.gz).
+    Member(Box<crate::collection::MemberData>),
     /// Nothing to read (a directory, an unreadable stream).
     None,
 }

@@ -7,7 +7,10 @@
 //!
 //! * [`LocalDir`]: a directory of the live system, listed by `ferret_fs::Walker` and read
 //!   through `ferret_fs::open_read_only` (ferret-fs stays the only door to local files);
-//! * [`ntfs::NtfsSource`]: an NTFS volume inside a disk image, read in place.
+//! * [`ntfs::NtfsSource`]: an NTFS volume inside a disk image, read in place;
+//! * [`collection::Collection`]: a triage collection read in place — a zip, tar or tar.gz
+//!   archive (plain, Velociraptor or KAPE), or a Velociraptor or KAPE folder, each member
+//!   reported under the path the host knew (`C:\inetpub\…`).
 //!
 //! [`open_image`] recognises a disk image by its content ([`sniff`]): a raw disk with an MBR
 //! or GPT partition table, or a bare volume, and opens every partition whose file system is
@@ -20,18 +23,22 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 mod bytes;
+pub mod collection;
 mod entry;
 mod image;
 mod local;
 pub mod lznt1;
 pub mod ntfs;
 pub mod partition;
+mod target;
 
+pub use collection::{Collection, Limits, open_collection, sniff_collection};
 pub use entry::{Entry, EntryKind, ListStats, ReadSeek, Source};
 pub use ferret_core::{FileTimes, Provenance};
 pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
 pub use local::LocalDir;
 pub use partition::{Opened, Sniffed, open_image, sniff};
+pub use target::{EntrySink, is_evidence, open_evidence};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

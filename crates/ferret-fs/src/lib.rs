@@ -22,7 +22,7 @@ mod walk;
 
 pub use open::{EntryKind, OpenError, ReadOutcome, open_read_only, read_limited};
 pub use threads::ThreadBudget;
-pub use walk::{Entry, WalkError, WalkOptions, WalkStats, Walker, io_reason};
+pub use walk::{Entry, PathExcludes, WalkError, WalkOptions, WalkStats, Walker, io_reason};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

@@ -114,6 +114,66 @@ impl Excludes {
     }
 }
 
+/// The exclude patterns applied to paths inside evidence (a disk image, a collection): the
+/// path the host knew. A pattern with a `/` matches the whole path, any other the file name,
+/// as on a walk; a Windows path (`C:\inetpub\x.aspx`) is matched with `\` read as `/` and
+/// without regard to case, as Windows compares names (`C:/inetpub/**` excludes it).
+#[derive(Clone, Debug)]
+pub struct PathExcludes {
+    globs: GlobSet,
+    name_globs: GlobSet,
+    globs_ci: GlobSet,
+    name_globs_ci: GlobSet,
+    empty: bool,
+}
+
+impl PathExcludes {
+    /// Compiles `patterns` (the walk's `excludes`).
+    pub fn new(patterns: &[String]) -> Result<PathExcludes, WalkError> {
+        let mut sets: [GlobSetBuilder; 4] = std::array::from_fn(|_| GlobSetBuilder::new());
+        for pattern in patterns {
+            let bad = |source| WalkError::BadGlob { pattern: pattern.clone(), source };
+            let glob = Glob::new(pattern).map_err(bad)?;
+            let ci =
+                globset::GlobBuilder::new(pattern).case_insensitive(true).build().map_err(bad)?;
+            let i = if pattern.contains('/') { 0 } else { 1 };
+            if let Some([a, b]) = sets.get_mut(i * 2..i * 2 + 2) {
+                a.add(glob);
+                b.add(ci);
+            }
+        }
+        let [g, gci, n, nci] = sets.map(|b| b.build());
+        let bad = |source| WalkError::BadGlob { pattern: "exclude patterns".to_owned(), source };
+        Ok(PathExcludes {
+            globs: g.map_err(bad)?,
+            globs_ci: gci.map_err(bad)?,
+            name_globs: n.map_err(bad)?,
+            name_globs_ci: nci.map_err(bad)?,
+            empty: patterns.is_empty(),
+        })
+    }
+
+    /// Whether a path inside evidence is excluded.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.empty {
+            return false;
+        }
+        let b = path.as_bytes();
+        let windows = path.contains('\\')
+            || (b.len() >= 2
+                && b.first().is_some_and(u8::is_ascii_alphabetic)
+                && b.get(1) == Some(&b':'));
+        if windows {
+            let p = path.replace('\\', "/");
+            let name = p.rsplit('/').next().unwrap_or_default();
+            self.globs_ci.is_match(&p) || self.name_globs_ci.is_match(name)
+        } else {
+            let name = path.rsplit('/').next().unwrap_or_default();
+            self.globs.is_match(path) || self.name_globs.is_match(name)
+        }
+    }
+}
+
 impl Walker {
     /// Validates the options.
     pub fn new(opts: WalkOptions) -> Result<Walker, WalkError> {

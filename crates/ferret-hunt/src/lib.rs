@@ -15,7 +15,12 @@
 //! time span covered (first and last event) — how far back the logs reach decides whether
 //! "nothing found" means anything. `details["time_span"]` is the span over all logs.
 //!
-//! Invariants: nothing is written; examined files are opened only by [`ferret_logs::read`];
+//! Disk images and collections named as paths are read in place through their
+//! `ferret_evidence` source: the logs inside (EVTX, IIS, …) are hunted like files of a
+//! directory and reported under the path the host knew, with where they were found.
+//!
+//! Invariants: nothing is written; examined local files are opened only by
+//! [`ferret_logs::read`], files inside evidence only through their source;
 //! every file that should have been read and was not is a counted skip or a problem.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
@@ -193,14 +198,21 @@ pub fn hunt(
     let mut summary = Summary { rules: rules.stats.clone(), ..Summary::default() };
 
     let excludes = Excludes::new(&config.excludes, &config.paths)?;
+    // Disk images and collections named are read in place; the rest are walked.
+    let (named, walked): (Vec<PathBuf>, Vec<PathBuf>) =
+        config.paths.iter().cloned().partition(|p| ferret_evidence::is_evidence(p));
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    for p in &config.paths {
+    for p in &walked {
         let mut walk =
             Walk { max_size: config.max_file_size, excludes: &excludes, out: &mut files };
         walk.walk(p, true, &mut summary, sink);
     }
     files.sort();
     files.dedup();
+    let local = files.len();
+    let (sources, evidence) = list_evidence(&named, config, &mut summary, sink);
+    files
+        .extend(evidence.iter().map(|(_, e)| (PathBuf::from(e.path.lossy().into_owned()), e.size)));
     summary.count("files_seen", files.len() as u64);
     progress.set_total(files.len() as u64, files.iter().map(|(_, s)| s).sum());
 
@@ -214,7 +226,11 @@ pub fn hunt(
             if config.cancel.is_cancelled() {
                 return FileResult::default();
             }
-            let r = hunt_file(config, matcher, path, idx, correlate.then_some(&kept), sink);
+            let inside = idx
+                .checked_sub(local)
+                .and_then(|k| evidence.get(k))
+                .and_then(|(i, e)| sources.get(*i).map(|s| (&**s, e)));
+            let r = hunt_file(config, matcher, path, idx, correlate.then_some(&kept), sink, inside);
             progress.advance(1, *size);
             r
         })
@@ -488,6 +504,80 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// The disk images and collections named: opened, and every file inside listed (under the
+/// path the host knew; excludes and the size limit apply to it).
+fn list_evidence(
+    named: &[PathBuf],
+    config: &HuntConfig,
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> (Vec<Arc<dyn ferret_evidence::Source>>, Vec<(usize, ferret_evidence::Entry)>) {
+    // The patterns were checked when the walk's excludes were built.
+    let excludes = ferret_fs::PathExcludes::new(&config.excludes).ok();
+    let mut sources: Vec<Arc<dyn ferret_evidence::Source>> = Vec::new();
+    for p in named {
+        match ferret_evidence::open_evidence(p, ferret_evidence::Limits::default()) {
+            Ok(opened) => {
+                if !opened.problems.is_empty() {
+                    summary.mark_incomplete(format!(
+                        "{}: {} part(s) could not be examined (see problems)",
+                        p.display(),
+                        opened.problems.len()
+                    ));
+                }
+                for pr in opened.problems {
+                    sink.problem(pr);
+                }
+                summary.notes.extend(opened.notes);
+                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
+                sources.extend(opened.sources);
+            }
+            Err(pr) => {
+                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
+                sink.problem(pr);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let (mut excluded, mut size, mut errors) = (0u64, 0u64, 0u64);
+    for (i, src) in sources.iter().enumerate() {
+        let stats = src.entries(sink, &config.cancel, &mut |e| {
+            if e.kind != ferret_evidence::EntryKind::File {
+                return;
+            }
+            let shown = e.path.lossy().into_owned();
+            if excludes.as_ref().is_some_and(|x| x.matches(&shown)) {
+                excluded += 1;
+            } else if e.size > config.max_file_size {
+                size += 1;
+                sink.problem(Problem::at(
+                    ProblemKind::Skipped,
+                    shown.as_str(),
+                    format!(
+                        "{} bytes, over the size limit of {}; not read",
+                        e.size, config.max_file_size
+                    ),
+                ));
+            } else {
+                out.push((i, e));
+            }
+        });
+        summary.skip("evidence_metadata", stats.metadata_skipped);
+        errors += stats.errors;
+    }
+    summary.skip("excluded", excluded);
+    summary.skip("size", size);
+    if errors > 0 {
+        summary.mark_incomplete(format!(
+            "{errors} entries inside evidence could not be listed or are suspect (see problems)"
+        ));
+    }
+    if !named.is_empty() {
+        summary.count("evidence_sources", sources.len() as u64);
+    }
+    (sources, out)
+}
+
 fn hunt_file(
     config: &HuntConfig,
     matcher: &Matcher,
@@ -495,13 +585,25 @@ fn hunt_file(
     idx: usize,
     kept: Option<&Mutex<Vec<Kept>>>,
     sink: &dyn Sink,
+    inside: Option<(&dyn ferret_evidence::Source, &ferret_evidence::Entry)>,
 ) -> FileResult {
-    if let Some((parser, blocks)) = ferret_logs::split(path, &config.read, sink, BLOCK_LEN) {
-        return hunt_blocks(config, matcher, idx, kept, sink, &parser, blocks);
-    }
+    let in_evidence;
+    let sink: &dyn Sink = match inside {
+        Some((_, e)) => {
+            in_evidence = ferret_evidence::EntrySink::new(sink, e);
+            &in_evidence
+        }
+        None => {
+            if let Some((parser, blocks)) = ferret_logs::split(path, &config.read, sink, BLOCK_LEN)
+            {
+                return hunt_blocks(config, matcher, idx, kept, sink, &parser, blocks);
+            }
+            sink
+        }
+    };
     let mut state = Tally::new(config, matcher, idx, kept.is_some());
     let mut batch: Vec<Event> = Vec::with_capacity(BATCH);
-    let cov = ferret_logs::read(path, &config.read, sink, &mut |ev| {
+    let mut on_event = |ev: &Event| {
         if config.cancel.is_cancelled() {
             return ControlFlow::Break(());
         }
@@ -518,7 +620,28 @@ fn hunt_file(
             state.flush(&mut batch, sink);
         }
         ControlFlow::Continue(())
-    });
+    };
+    let cov = match inside {
+        None => ferret_logs::read(path, &config.read, sink, &mut on_event),
+        Some((src, e)) => match src.open(e) {
+            Ok(r) => ferret_logs::read_reader_filtered(
+                path,
+                Box::new(r),
+                &config.read,
+                sink,
+                &|_, _, _| true,
+                &mut on_event,
+            ),
+            Err(err) => {
+                sink.problem(Problem::at(
+                    ProblemKind::ReadError,
+                    path,
+                    format!("cannot read: {err}"),
+                ));
+                ferret_logs::SourceCoverage { truncated: true, ..Default::default() }
+            }
+        },
+    };
     state.flush(&mut batch, sink);
     state.finish(cov, kept)
 }

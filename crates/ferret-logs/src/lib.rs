@@ -285,6 +285,36 @@ pub fn read_filtered(
     read_opened(path, stream, gzip, true, opts, sink, keep, on_event)
 }
 
+/// [`read_filtered`] over a reader instead of a file: a log inside evidence (a member of a
+/// collection, a file of a disk image) opened by its source. `path` names the source in events
+/// and problems (the path the examined host knew, `C:\inetpub\logs\…\u_ex210303.log`) and
+/// helps [`sniff`]; gzip is decompressed transparently with the same cap; an EVTX file is read
+/// from the stream (loaded up to the reader's cap) since nothing is opened here.
+pub fn read_reader_filtered(
+    path: &Path,
+    reader: Box<dyn Read + '_>,
+    opts: &ReadOptions,
+    sink: &dyn Sink,
+    keep: KeepLine<'_>,
+    on_event: &mut dyn FnMut(&Event) -> ControlFlow<()>,
+) -> SourceCoverage {
+    let mut r = BufReader::with_capacity(64 * 1024, reader);
+    let gzip = match std::io::BufRead::fill_buf(&mut r) {
+        Ok(head) => input::is_gzip(head),
+        Err(e) => {
+            sink.problem(open_problem(path, &e));
+            return SourceCoverage { truncated: true, ..SourceCoverage::default() };
+        }
+    };
+    let stream: Box<dyn Read + '_> = if gzip {
+        let dec = flate2::read::MultiGzDecoder::new(r);
+        Box::new(input::Capped::new(dec, opts.max_decompressed))
+    } else {
+        Box::new(r)
+    };
+    read_opened(path, stream, gzip, false, opts, sink, keep, on_event)
+}
+
 /// Reads a log held in memory, as [`read`] reads a file: `bytes` are the file's content (gzip
 /// decompressed transparently, with the same cap) and `path` only names the source in events and
 /// problems (and, for `.evtx`, helps [`sniff`]). Nothing is opened.

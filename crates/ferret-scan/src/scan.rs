@@ -29,6 +29,14 @@ pub struct ScanConfig {
     pub yara_timeout: Duration,
     /// ferret's own files (executable, loaded rules, built-in sources): never matched.
     pub own: OwnFiles,
+    /// Disk images found inside a walked tree are opened and their file systems scanned
+    /// (`--open-containers`); images named as targets always are.
+    pub open_containers: bool,
+    /// Archives and collections found inside a walked tree (`.zip`, `.tar`, `.tar.gz`,
+    /// `.tgz`, recognised by content) have their members scanned; named ones always do.
+    pub read_archives: bool,
+    /// The limits against decompression bombs and hostile archives.
+    pub archive_limits: ferret_evidence::Limits,
 }
 
 impl Default for ScanConfig {
@@ -38,6 +46,9 @@ impl Default for ScanConfig {
             max_file_size: 512 << 20,
             yara_timeout: Duration::from_secs(60),
             own: OwnFiles::default(),
+            open_containers: false,
+            read_archives: true,
+            archive_limits: ferret_evidence::Limits::default(),
         }
     }
 }
@@ -55,7 +66,19 @@ struct Counters {
     own: AtomicU64,
     not_scanned: AtomicU64,
     fs_metadata: AtomicU64,
+    collector_metadata: AtomicU64,
+    evidence_excluded: AtomicU64,
+    nested: AtomicU64,
 }
+
+/// Names of archives found in a walked tree whose members are read (then recognised by
+/// content): a `.docx` or `.jar` is a zip too, but no collection.
+const ARCHIVE_NAMES: [&str; 5] = [".zip", ".tar", ".tar.gz", ".tgz", ".taz"];
+
+/// Names of disk images found in a walked tree that `--open-containers` opens (then
+/// recognised by content).
+const IMAGE_NAMES: [&str; 10] =
+    [".img", ".raw", ".dd", ".vhd", ".vhdx", ".vmdk", ".e01", ".001", ".bin", ".ntfs"];
 
 /// One file for a scanning thread: a local file as the walker listed it, or an entry of the
 /// evidence source at this index of the run's sources (a file system inside a disk image).
@@ -65,11 +88,43 @@ enum Job {
 }
 
 /// The targets that are disk images (recognised by content, see [`ferret_evidence::sniff`]),
-/// and the rest, which are walked.
-fn split_images(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    roots.iter().cloned().partition(|r| {
+/// those that are collections (archives, Velociraptor and KAPE folders, see
+/// [`ferret_evidence::sniff_collection`]), and the rest, which are walked.
+fn split_targets(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>, Vec<PathBuf>) {
+    let (images, rest): (Vec<PathBuf>, Vec<PathBuf>) = roots.iter().cloned().partition(|r| {
         std::fs::metadata(r).is_ok_and(|m| m.is_file()) && ferret_evidence::sniff(r).is_some()
-    })
+    });
+    let (collections, walked) =
+        rest.into_iter().partition(|r| ferret_evidence::sniff_collection(r).is_some());
+    (images, collections, walked)
+}
+
+/// Opens the collections named as targets; one that cannot be read is a problem and makes
+/// the run incomplete.
+fn open_collections(
+    paths: &[PathBuf],
+    limits: ferret_evidence::Limits,
+    sink: &dyn Sink,
+    notes: &mut Vec<String>,
+    incomplete: &mut Vec<String>,
+) -> Vec<std::sync::Arc<dyn Source>> {
+    let mut sources: Vec<std::sync::Arc<dyn Source>> = Vec::new();
+    for path in paths {
+        match ferret_evidence::open_collection(path, limits) {
+            Ok(c) => {
+                notes.push(format!("{}: read in place", c.describe()));
+                sources.push(std::sync::Arc::new(c));
+            }
+            Err(p) => {
+                incomplete.push(format!(
+                    "{}: the collection could not be examined (see problems)",
+                    path.display()
+                ));
+                sink.problem(p);
+            }
+        }
+    }
+    sources
 }
 
 /// Opens the disk images named as targets. Whatever in them cannot be examined (an
@@ -141,16 +196,27 @@ pub fn scan(
     let budget = ThreadBudget::for_request(config.walk.threads);
     let mut walk = config.walk.clone();
     walk.threads = budget.threads;
-    let (images, roots) = split_images(&walk.roots);
+    let (images, collections, roots) = split_targets(&walk.roots);
     walk.roots = roots;
+    let excludes = ferret_fs::PathExcludes::new(&config.walk.excludes)?;
+    let excludes = &excludes;
     // Only disk images named: nothing to walk. Otherwise the walk is checked as always (no
     // roots at all is an error).
+    let named_evidence = !images.is_empty() || !collections.is_empty();
     let walker =
-        if walk.roots.is_empty() && !images.is_empty() { None } else { Some(Walker::new(walk)?) };
+        if walk.roots.is_empty() && named_evidence { None } else { Some(Walker::new(walk)?) };
     let cancel: &Cancel = &config.walk.cancel;
     let mut image_notes = Vec::new();
     let mut image_incomplete = Vec::new();
-    let sources = open_images(&images, sink, &mut image_notes, &mut image_incomplete);
+    let mut sources = open_images(&images, sink, &mut image_notes, &mut image_incomplete);
+    let file_systems = sources.len();
+    sources.extend(open_collections(
+        &collections,
+        config.archive_limits,
+        sink,
+        &mut image_notes,
+        &mut image_incomplete,
+    ));
     let sources = &sources;
     let needs = rules.iocs.needs();
     let kinds = HashKinds { md5: needs.md5, sha1: needs.sha1, sha256: needs.sha256, blake3: false };
@@ -166,7 +232,8 @@ pub fn scan(
             let counters = &counters;
             let owners = &owners;
             scope.spawn(move || {
-                let mut worker = Worker::new(rules, config, kinds, sink, counters, owners);
+                let mut worker =
+                    Worker::new(rules, config, kinds, sink, counters, owners, excludes);
                 for job in rx {
                     if cancel.is_cancelled() {
                         counters.not_scanned.fetch_add(1, Ordering::Relaxed);
@@ -176,6 +243,7 @@ pub fn scan(
                         Job::Local(path, meta) => {
                             worker.file(&path, &meta);
                             progress.advance(1, meta.len());
+                            worker.nested(&path);
                         }
                         Job::Evidence(i, entry) => {
                             if let Some(src) = sources.get(i) {
@@ -205,18 +273,24 @@ pub fn scan(
                 sink,
             )
         });
-        // The file systems inside the images: listed here, read by the same scanning threads.
+        // The file systems inside the images and the collections named: listed here, read
+        // by the same scanning threads.
         let mut errors = 0;
         for (i, src) in sources.iter().enumerate() {
             let listed = src.entries(sink, cancel, &mut |entry| match entry.kind {
                 ferret_evidence::EntryKind::Dir => {
                     counters.dirs.fetch_add(1, Ordering::Relaxed);
                 }
+                ferret_evidence::EntryKind::File if excludes.matches(&entry.path.lossy()) => {
+                    counters.evidence_excluded.fetch_add(1, Ordering::Relaxed);
+                }
                 ferret_evidence::EntryKind::File => {
                     let _ = tx.send(Job::Evidence(i, entry));
                 }
             });
-            counters.fs_metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
+            let metadata =
+                if i < file_systems { &counters.fs_metadata } else { &counters.collector_metadata };
+            metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
             errors += listed.errors;
         }
         drop(tx);
@@ -233,14 +307,20 @@ pub fn scan(
     s.count("symlinks_not_followed", c.symlinks.load(Ordering::Relaxed));
     if !images.is_empty() {
         s.count("images", images.len() as u64);
-        s.count("file_systems", sources.len() as u64);
+        s.count("file_systems", file_systems as u64);
         s.skip("file_system_metadata", c.fs_metadata.load(Ordering::Relaxed));
+    }
+    let nested = c.nested.load(Ordering::Relaxed);
+    if !collections.is_empty() || nested > 0 {
+        s.count("collections", (sources.len() - file_systems) as u64);
+        s.count("nested_containers", nested);
+        s.skip("collector_metadata", c.collector_metadata.load(Ordering::Relaxed));
     }
     s.notes.extend(image_notes);
     for reason in image_incomplete {
         s.mark_incomplete(reason);
     }
-    s.skip("excluded", stats.excluded);
+    s.skip("excluded", stats.excluded + c.evidence_excluded.load(Ordering::Relaxed));
     s.skip("size", c.skipped_size.load(Ordering::Relaxed));
     for (i, name) in SPECIAL_NAMES.iter().enumerate() {
         s.skip(name, c.skipped_special.get(i).map_or(0, |a| a.load(Ordering::Relaxed)));
@@ -324,6 +404,7 @@ struct Worker<'a> {
     sink: &'a dyn Sink,
     c: &'a Counters,
     owners: &'a Owners,
+    excludes: &'a ferret_fs::PathExcludes,
     buf: Vec<u8>,
     matches: Vec<IocMatch>,
 }
@@ -336,6 +417,7 @@ impl<'a> Worker<'a> {
         sink: &'a dyn Sink,
         c: &'a Counters,
         owners: &'a Owners,
+        excludes: &'a ferret_fs::PathExcludes,
     ) -> Worker<'a> {
         let has_yara = rules.yara.iter().any(|r| r.iter().next().is_some());
         Worker {
@@ -347,6 +429,7 @@ impl<'a> Worker<'a> {
             sink,
             c,
             owners,
+            excludes,
             buf: Vec::new(),
             matches: Vec::new(),
         }
@@ -527,6 +610,62 @@ impl<'a> Worker<'a> {
         }
         for f in findings {
             self.sink.finding(f);
+        }
+    }
+
+    /// An archive or collection found in the walked tree (and, with `--open-containers`, a
+    /// disk image): its members are scanned here, by this thread, after the file itself.
+    /// Members that are archives themselves are scanned as files, not opened in turn.
+    fn nested(&mut self, path: &Path) {
+        let name =
+            path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        let archive = self.config.read_archives && ARCHIVE_NAMES.iter().any(|e| name.ends_with(e));
+        let image = self.config.open_containers && IMAGE_NAMES.iter().any(|e| name.ends_with(e));
+        if !(archive || image) || self.config.walk.cancel.is_cancelled() {
+            return;
+        }
+        let sink = self.sink;
+        let mut sources: Vec<std::sync::Arc<dyn Source>> = Vec::new();
+        if archive && ferret_evidence::sniff_collection(path).is_some() {
+            match ferret_evidence::open_collection(path, self.config.archive_limits) {
+                Ok(c) => sources.push(std::sync::Arc::new(c)),
+                Err(p) => {
+                    self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+                    sink.problem(p);
+                }
+            }
+        } else if image && ferret_evidence::sniff(path).is_some() {
+            match ferret_evidence::open_image(path) {
+                Ok(opened) => {
+                    for p in opened.problems {
+                        self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+                        sink.problem(p);
+                    }
+                    sources.extend(opened.sources);
+                }
+                Err(p) => {
+                    self.c.read_errors.fetch_add(1, Ordering::Relaxed);
+                    sink.problem(p);
+                }
+            }
+        }
+        for src in sources {
+            self.c.nested.fetch_add(1, Ordering::Relaxed);
+            let c = self.c;
+            let excludes = self.excludes;
+            let config = self.config;
+            let cancel = &config.walk.cancel;
+            let listed = src.entries(sink, cancel, &mut |e| match e.kind {
+                ferret_evidence::EntryKind::Dir => {
+                    c.dirs.fetch_add(1, Ordering::Relaxed);
+                }
+                ferret_evidence::EntryKind::File if excludes.matches(&e.path.lossy()) => {
+                    c.evidence_excluded.fetch_add(1, Ordering::Relaxed);
+                }
+                ferret_evidence::EntryKind::File => self.entry(&*src, &e),
+            });
+            c.collector_metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
+            c.read_errors.fetch_add(listed.errors, Ordering::Relaxed);
         }
     }
 

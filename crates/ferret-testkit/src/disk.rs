@@ -1,5 +1,6 @@
 //! Disk images built at test time: an NTFS volume made by ntfs-3g's `mkntfs` on a plain file
-//! and filled with `ntfscp` (no root, no mount), and MBR or GPT disks written around a volume.
+//! and filled with `ntfscp` (no root, no mount) or, for folders, through ntfs-3g's FUSE mount
+//! ([`NtfsVolume::tree`]), and MBR or GPT disks written around a volume.
 //! The images are sparse files in the test's temporary folder.
 
 use std::fs::OpenOptions;
@@ -96,6 +97,66 @@ impl NtfsVolume {
             String::from_utf8_lossy(&out.stderr)
         );
         self
+    }
+
+    /// Writes `files` (paths with `/`, folders made as needed) into the volume through
+    /// ntfs-3g's FUSE mount (ntfscp cannot make folders), then unmounts. `Err` says why when
+    /// the mount is not possible here (no `/dev/fuse`, no permission): the caller skips with
+    /// [`crate::require`].
+    pub fn tree(&mut self, files: &[(String, Vec<u8>)]) -> Result<&mut Self, String> {
+        let mnt = self.image.with_extension("mnt");
+        std::fs::create_dir_all(&mnt).map_err(|e| e.to_string())?;
+        // In the foreground (`no_detach`), so the volume is closed when the process ends.
+        let mut child = tool("ntfs-3g")
+            .args(["-o", "no_detach"])
+            .arg(&self.image)
+            .arg(&mnt)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("ntfs-3g: {e}"))?;
+        let mounted = || {
+            std::fs::read_to_string("/proc/mounts")
+                .is_ok_and(|m| m.lines().any(|l| l.split(' ').nth(1) == mnt.to_str()))
+        };
+        for _ in 0..200 {
+            if mounted() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return Err(format!("ntfs-3g mount ({status}): {err}"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if !mounted() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("ntfs-3g did not mount the volume".to_owned());
+        }
+        let mut result = Ok(());
+        for (rel, data) in files {
+            let p = mnt.join(rel);
+            let wrote = p
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&p, data));
+            if let Err(e) = wrote {
+                result = Err(format!("{rel}: {e}"));
+                break;
+            }
+        }
+        let un = tool("fusermount").arg("-u").arg(&mnt).output();
+        if !un.as_ref().is_ok_and(|o| o.status.success()) {
+            let _ = tool("umount").arg(&mnt).output();
+        }
+        // The volume is written out when ntfs-3g ends.
+        let _ = child.wait();
+        result.map(|()| self)
     }
 
     /// The volume's file.

@@ -10,6 +10,7 @@
 //! [`hive`] writes registry hive files and transaction logs. With the `report` feature,
 //! `report::report` builds a complete report. [`disk`] builds disk images at test time: NTFS
 //! volumes with ntfs-3g's tools, MBR and GPT disks around them.
+//! [`archive`] writes zip, tar and tar.gz archives in memory (hostile ones too).
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
@@ -17,6 +18,7 @@ use std::fmt::Display;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub mod archive;
 pub mod disk;
 pub mod hive;
 #[cfg(feature = "report")]

@@ -21,8 +21,9 @@ use crate::progress::Bar;
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// What to examine: a host's drive or a mounted image, an install tree, log folders
-    /// (searched recursively; `.gz` logs are read transparently; symlinks are not followed).
-    /// Default: `/`.
+    /// (searched recursively; `.gz` logs are read transparently; symlinks are not followed),
+    /// or a disk image or triage collection (zip, tar, tar.gz, Velociraptor, KAPE; recognised
+    /// by content), read in place. Default: `/`.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A campaign to answer for: proxylogon, sunburst, pulse-secure, ivanti-connect-secure,

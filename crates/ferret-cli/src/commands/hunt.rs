@@ -20,8 +20,9 @@ use crate::progress::Bar;
 #[derive(Debug, Args)]
 pub struct HuntArgs {
     /// Log files or directories to hunt in (directories are searched recursively; `.gz`
-    /// rotated logs are read transparently; symlinks are not followed). Default: `/` (without
-    /// /proc, /sys, /dev and /run).
+    /// rotated logs are read transparently; symlinks are not followed), or disk images and
+    /// triage collections (zip, tar, tar.gz, Velociraptor, KAPE; recognised by content), whose
+    /// logs are read in place. Default: `/` (without /proc, /sys, /dev and /run).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Sigma rule file or directory (repeatable).

@@ -50,7 +50,8 @@ impl RuleArgs {
 /// Arguments of `ferret scan`.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan (default: `/`).
+    /// Files or directories to scan (default: `/`); a disk image or a triage collection (zip,
+    /// tar, tar.gz, Velociraptor, KAPE; recognised by content) is read in place.
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub rules: RuleArgs,
@@ -68,6 +69,16 @@ pub struct ScanArgs {
     pub cross_filesystems: bool,
     #[command(flatten)]
     pub intel: crate::commands::intel::IntelArgs,
+    /// Also open disk images found inside the walked trees (`.img`, `.vhdx`, `.vmdk`, `.e01`,
+    /// …, recognised by content) and scan their file systems; images named as targets are
+    /// always opened.
+    #[arg(long)]
+    pub open_containers: bool,
+    /// Do not read the members of archives found inside the walked trees (`.zip`, `.tar`,
+    /// `.tar.gz`, `.tgz`; Velociraptor and KAPE collections among them); archives named as
+    /// targets are always read.
+    #[arg(long)]
+    pub no_archives: bool,
     /// Per-file YARA time limit in seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub yara_timeout: Option<u64>,
@@ -175,6 +186,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
             args.yara_timeout.or_else(|| cfg.yara_timeout()).unwrap_or(60).max(1),
         ),
         own,
+        open_containers: args.open_containers,
+        read_archives: !args.no_archives,
+        archive_limits: ScanConfig::default().archive_limits,
     };
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
     let mut summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
