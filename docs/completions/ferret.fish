@@ -207,6 +207,8 @@ complete -c ferret -n "__fish_ferret_using_subcommand scan" -l no-default-exclud
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -s L -l follow-symlinks -d 'Follow symbolic links (loops are detected)'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l one-file-system -d 'Stay on the filesystem of each root (default: on when scanning `/`)'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l cross-filesystems -d 'Descend into other filesystems even when scanning `/`'
+complete -c ferret -n "__fish_ferret_using_subcommand scan" -l open-containers -d 'Also open disk images found inside the walked trees (`.img`, `.vhdx`, `.vmdk`, `.e01`, …, recognised by content) and scan their file systems; images named as targets are always opened'
+complete -c ferret -n "__fish_ferret_using_subcommand scan" -l no-archives -d 'Do not read the members of archives found inside the walked trees (`.zip`, `.tar`, `.tar.gz`, `.tgz`; Velociraptor and KAPE collections among them); archives named as targets are always read'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l low-priority -d 'Run at the lowest CPU priority (niceness 19) and in the idle I/O class, so the host\'s own work goes first'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -s q -l quiet -d 'No progress bar and no notes on stderr'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'

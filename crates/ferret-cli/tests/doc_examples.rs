@@ -214,7 +214,11 @@ fn skip_reason(text: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
-fn write(path: &Path, content: impl AsRef<[u8]>) {
+fn write(path: &Path, content: &str) {
+    write_bytes(path, content.as_bytes());
+}
+
+fn write_bytes(path: &Path, content: &[u8]) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();
 }
@@ -309,7 +313,7 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
             let mut z = ferret_testkit::archive::ZipWriter::new();
             z.add("uploads/auto/C%3A/inetpub/wwwroot/index.html", b"<html>hello</html>\n", true);
             z.add("uploads.json", b"{}\n", true);
-            write(at, z.finish());
+            write_bytes(at, &z.finish());
         }
         Fixture::KapeDir => {
             write(&at.join("C/inetpub/wwwroot/index.html"), "<html>hello</html>\n");
@@ -320,7 +324,7 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
                 "srv/www/index.html",
                 b"<html>hello</html>\n".as_slice(),
             )]);
-            write(at, ferret_testkit::archive::gzip(&tar));
+            write_bytes(at, &ferret_testkit::archive::gzip(&tar));
         }
         Fixture::Alias(_) => unreachable!(),
     }

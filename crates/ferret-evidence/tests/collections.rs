@@ -52,31 +52,37 @@ fn zip_tar_and_tar_gz_members_are_read_in_place() {
         let (files, sink) = read_all(&p);
         let (_, problems, _, _) = sink.into_parts();
         assert!(problems.is_empty(), "{name}: {problems:?}");
-        assert_eq!(files[0].0, "a/one.txt", "{name}");
+        assert_eq!(files[0].0, format!("{}/a/one.txt", p.display()), "{name}: under the archive");
+        assert_eq!(files[0].2, "a/one.txt", "{name}: the member as stored");
         assert_eq!(files[0].1, b"first member", "{name}");
         if name != "x.tgz" {
             assert_eq!(files.len(), 3, "{name}");
-            assert_eq!(files[2].0, long, "{name}: GNU long name");
+            assert_eq!(files[2].2, long, "{name}: GNU long name");
             assert_eq!(files[2].1, b"long name");
         }
     }
-    // A stored member and a deflated one, and seeking inside a deflated member.
-    let mut z = ZipWriter::new();
-    let text: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
-    z.add("stored", &text, false).add("deflated", &text, true);
-    let p = t.file("seek.zip", z.finish());
-    let c = open_collection(&p, Limits::default()).unwrap();
+    seeks_inside_stored_and_deflated_members(&t);
+}
+
+/// A stored member and a deflated one, read at an offset and again before it.
+fn seeks_inside_stored_and_deflated_members(t: &Tree) {
+    let mut zw = ZipWriter::new();
+    let text: Vec<u8> = (0..100_000u32).flat_map(u32::to_le_bytes).collect();
+    zw.add("stored", &text, false).add("deflated", &text, true);
+    let path = t.file("seek.zip", zw.finish());
+    let c = open_collection(&path, Limits::default()).unwrap();
     let mut entries = Vec::new();
     c.entries(&Collector::default(), &Cancel::default(), &mut |e| entries.push(e));
+    assert_eq!(entries.len(), 2);
     for e in &entries {
         let mut r = c.open(e).unwrap();
-        let mut b = [0u8; 4];
+        let mut word = [0u8; 4];
         r.seek(std::io::SeekFrom::Start(4 * 70_000)).unwrap();
-        r.read_exact(&mut b).unwrap();
-        assert_eq!(u32::from_le_bytes(b), 70_000);
+        r.read_exact(&mut word).unwrap();
+        assert_eq!(u32::from_le_bytes(word), 70_000);
         r.seek(std::io::SeekFrom::Start(4 * 3)).unwrap();
-        r.read_exact(&mut b).unwrap();
-        assert_eq!(u32::from_le_bytes(b), 3, "a seek backwards starts the member again");
+        r.read_exact(&mut word).unwrap();
+        assert_eq!(u32::from_le_bytes(word), 3, "a seek backwards starts the member again");
     }
 }
 
@@ -107,8 +113,12 @@ fn collector_layouts_map_members_to_windows_paths() {
     let (files, _) = read_all(&t.path("kfolder"));
     let mut paths: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
     paths.sort();
-    assert_eq!(paths[0], r"C:\Users\u\n.txt");
-    assert!(paths[1].ends_with("kfolder/CopyLog.csv"), "{paths:?}");
+    assert!(paths.iter().any(|p| p == r"C:\Users\u\n.txt"), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p.ends_with("kfolder/CopyLog.csv")),
+        "the log keeps its path: {paths:?}"
+    );
+    assert_eq!(paths.len(), 2, "{paths:?}");
 }
 
 proptest! {

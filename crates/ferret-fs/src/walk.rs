@@ -136,7 +136,7 @@ impl PathExcludes {
             let glob = Glob::new(pattern).map_err(bad)?;
             let ci =
                 globset::GlobBuilder::new(pattern).case_insensitive(true).build().map_err(bad)?;
-            let i = if pattern.contains('/') { 0 } else { 1 };
+            let i = usize::from(!pattern.contains('/'));
             if let Some([a, b]) = sets.get_mut(i * 2..i * 2 + 2) {
                 a.add(glob);
                 b.add(ci);
@@ -377,6 +377,15 @@ mod tests {
         (seen.into_inner().unwrap(), sink, stats)
     }
 
+    #[test]
+    fn path_excludes_read_windows_paths_without_case() {
+        let ex = PathExcludes::new(&["C:/inetpub/**".to_owned(), "*.LOG".to_owned()]).unwrap();
+        assert!(ex.matches(r"C:\INETPUB\wwwroot\x.aspx"));
+        assert!(ex.matches(r"D:\x\u_ex210101.log"), "a name pattern, without case on Windows");
+        assert!(!ex.matches(r"C:\Windows\x.dll"));
+        assert!(!ex.matches("/var/log/a.log"), "case counts on a Unix path");
+        assert!(!PathExcludes::new(&[]).unwrap().matches(r"C:\x"));
+    }
     #[test]
     fn yields_every_kind_and_detects_loops() {
         let dir = tempfile::tempdir().unwrap();

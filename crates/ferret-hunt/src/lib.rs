@@ -504,6 +504,11 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// The evidence sources opened for a hunt.
+type Sources = Vec<Arc<dyn ferret_evidence::Source>>;
+/// The files inside them: the source's index and the entry.
+type Listed = Vec<(usize, ferret_evidence::Entry)>;
+
 /// The disk images and collections named: opened, and every file inside listed (under the
 /// path the host knew; excludes and the size limit apply to it).
 fn list_evidence(
@@ -511,7 +516,7 @@ fn list_evidence(
     config: &HuntConfig,
     summary: &mut Summary,
     sink: &dyn Sink,
-) -> (Vec<Arc<dyn ferret_evidence::Source>>, Vec<(usize, ferret_evidence::Entry)>) {
+) -> (Sources, Listed) {
     // The patterns were checked when the walk's excludes were built.
     let excludes = ferret_fs::PathExcludes::new(&config.excludes).ok();
     let mut sources: Vec<Arc<dyn ferret_evidence::Source>> = Vec::new();

@@ -61,6 +61,8 @@ fn full_report() -> Report {
     finding.provenance = Some(Box::new(ferret_core::Provenance {
         container: "/cases/web-01/disk.img".into(),
         container_format: "raw".into(),
+        collection: None,
+        member: None,
         partition_table: Some("gpt".into()),
         partition: Some(2),
         filesystem: "ntfs".into(),

@@ -168,7 +168,7 @@ fn tar_header(name: &[u8], size: usize, flag: u8) -> [u8; 512] {
 }
 
 fn pad(out: &mut Vec<u8>) {
-    while out.len() % 512 != 0 {
+    while !out.len().is_multiple_of(512) {
         out.push(0);
     }
 }

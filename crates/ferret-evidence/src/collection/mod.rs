@@ -1,7 +1,9 @@
 //! Triage collections read in place: zip, tar and tar.gz archives (plain, or laid out by
 //! Velociraptor's offline collector or by KAPE) and Velociraptor and KAPE folders. Every
-//! member is an [`Entry`] with the path the host knew ([`names`]), and
-//! [`Provenance`] naming the collection and the member as stored.
+//! member is an [`Entry`] with the path the host knew ([`names`]: `C:\inetpub\…` for a
+//! collector's layout; for a plain archive, whose members' place on the host is not recorded,
+//! `ARCHIVE/member` as stored), and [`Provenance`] naming the collection and the member as
+//! stored.
 //!
 //! Reading, without extracting anything:
 //!
@@ -338,6 +340,9 @@ impl Collection {
                 }
                 return None;
             }
+            // A plain archive's member: under the archive, as stored (its place on the host
+            // is not recorded); a collector's: the host's path.
+            Mapped::Host(p) if self.layout == Layout::Plain => format!("{}/{p}", self.name),
             Mapped::Host(p) => p,
         };
         if self.layout != Layout::Plain && names::mapped_climbs(&path) {

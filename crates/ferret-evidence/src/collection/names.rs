@@ -153,7 +153,7 @@ pub fn velociraptor_path(name: &str) -> Option<String> {
     for r in rest {
         parts.extend(r.split('\\').filter(|p| !p.is_empty()));
     }
-    match root {
+    match &root {
         Some((drive, _)) => Some(format!("{drive}\\{}", parts.join("\\"))),
         None => Some(format!("/{}", parts.join("/"))),
     }

@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(octal(b"9"), None);
         assert_eq!(octal(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"), None, "overflow");
         assert_eq!(
-            pax(b"19 path=a/b/c.txt\n12 size=42\n"),
+            pax(b"18 path=a/b/c.txt\n11 size=42\n"),
             (Some(b"a/b/c.txt".to_vec()), Some(42))
         );
     }

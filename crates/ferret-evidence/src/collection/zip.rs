@@ -112,9 +112,9 @@ pub(crate) fn members(
     read_exact_at(data, &mut cd, dir.offset)
         .map_err(|e| format!("cannot read the central directory: {e}"))?;
     let mut out = Vec::new();
-    let mut i = 0usize;
+    let mut at = 0usize;
     let mut stopped = None;
-    while i < cd.len() {
+    while at < cd.len() {
         if out.len() as u64 >= max {
             stopped = Some(format!(
                 "more than {max} members (the archive says {}); the rest were not listed",
@@ -122,35 +122,44 @@ pub(crate) fn members(
             ));
             break;
         }
-        if u32_at(&cd, i) != Some(CENTRAL) {
+        if u32_at(&cd, at) != Some(CENTRAL) {
             stopped = Some(format!(
                 "the central directory is damaged after {} member(s); the rest were not listed",
                 out.len()
             ));
             break;
         }
-        let f16 = |o: usize| u16_at(&cd, i + o);
-        let f32 = |o: usize| u32_at(&cd, i + o);
-        let (Some(flags), Some(method), Some(c), Some(u), Some(nl), Some(el), Some(cl), Some(lo)) =
-            (f16(8), f16(10), f32(20), f32(24), f16(28), f16(30), f16(32), f32(42))
+        let f16 = |o: usize| u16_at(&cd, at + o);
+        let f32 = |o: usize| u32_at(&cd, at + o);
+        let (
+            Some(flags),
+            Some(method),
+            Some(csize32),
+            Some(size32),
+            Some(name_len),
+            Some(extra_len),
+            Some(comment_len),
+            Some(offset32),
+        ) = (f16(8), f16(10), f32(20), f32(24), f16(28), f16(30), f16(32), f32(42))
         else {
             stopped = Some("the central directory ends inside a member's record".to_owned());
             break;
         };
-        let name_at = i + 46;
-        let extra_at = name_at + usize::from(nl);
-        let next = extra_at + usize::from(el) + usize::from(cl);
+        let name_at = at + 46;
+        let extra_at = name_at + usize::from(name_len);
+        let next = extra_at + usize::from(extra_len) + usize::from(comment_len);
         let (Some(name), Some(extra)) =
-            (cd.get(name_at..extra_at), cd.get(extra_at..extra_at + usize::from(el)))
+            (cd.get(name_at..extra_at), cd.get(extra_at..extra_at + usize::from(extra_len)))
         else {
             stopped = Some("the central directory ends inside a member's name".to_owned());
             break;
         };
-        let (mut csize, mut usize_, mut local) = (u64::from(c), u64::from(u), u64::from(lo));
+        let (mut csize, mut usize_, mut local) =
+            (u64::from(csize32), u64::from(size32), u64::from(offset32));
         // ZIP64 extra field: the values that did not fit, in this order.
-        let mut e = 0usize;
-        while let (Some(id), Some(len)) = (u16_at(extra, e), u16_at(extra, e + 2)) {
-            let body = extra.get(e + 4..e + 4 + usize::from(len)).unwrap_or_default();
+        let mut field = 0usize;
+        while let (Some(id), Some(len)) = (u16_at(extra, field), u16_at(extra, field + 2)) {
+            let body = extra.get(field + 4..field + 4 + usize::from(len)).unwrap_or_default();
             if id == 1 {
                 let mut k = 0usize;
                 for v in [&mut usize_, &mut csize, &mut local] {
@@ -162,7 +171,7 @@ pub(crate) fn members(
                     }
                 }
             }
-            e += 4 + usize::from(len);
+            field += 4 + usize::from(len);
         }
         out.push(ZipMember {
             name: name.to_vec(),
@@ -172,7 +181,7 @@ pub(crate) fn members(
             usize: usize_,
             local: local.saturating_add(dir.base),
         });
-        i = next;
+        at = next;
     }
     Ok((out, stopped))
 }
