@@ -27,7 +27,10 @@ pub fn open_evidence(path: &Path, limits: Limits) -> Result<Opened, Problem> {
         return open_image(path);
     }
     let c = open_collection(path, limits)?;
-    let layout = c.describe();
+    let layout = match c.layout().as_str() {
+        Some(l) => format!("{l} {}", c.format().as_str()),
+        None => c.format().as_str().to_owned(),
+    };
     let source: Arc<dyn Source> = Arc::new(c);
     Ok(Opened { sources: vec![source], problems: Vec::new(), notes: Vec::new(), layout })
 }
