@@ -22,6 +22,7 @@
 //! an absolute path or a NUL byte, and a second member of the same name, are problems too;
 //! their data is still read in place, under the name as stored. Nothing is ever written.
 
+mod member;
 pub mod names;
 mod reader;
 mod tar;
@@ -37,6 +38,7 @@ use ferret_core::{Cancel, Problem, ProblemKind, Provenance, ReportPath, Sink};
 use crate::entry::{Entry, EntryKind, Handle, ListStats, ReadSeek, Source};
 use crate::image::{ImageFile, ReadAt, Slice};
 use crate::local::LocalDir;
+pub(crate) use member::MemberData;
 pub use names::{Layout, Mapped, detect_layout, map_member, name_issue, velociraptor_path};
 use reader::{Restart, SliceReader};
 
@@ -156,19 +158,6 @@ fn dir_layout(root: &Path) -> Layout {
         names.push(name);
     }
     detect_layout(names.iter().map(String::as_str))
-}
-
-/// How a member's data is found again.
-#[derive(Clone, Debug)]
-pub(crate) enum MemberData {
-    /// A zip member: its central-directory record.
-    Zip(Box<zip::ZipMember>),
-    /// A plain tar member: a window onto the archive.
-    Window { offset: u64, len: u64 },
-    /// A tar.gz member: its place in the decompressed stream.
-    Stream { offset: u64, len: u64 },
-    /// A small tar.gz member, read while listing.
-    Memory(Arc<[u8]>),
 }
 
 /// A collection opened for reading: an archive file or a collector's folder.
