@@ -13,7 +13,10 @@
 //!   a seek backwards starts decompressing that member again (the scan reads each member once,
 //!   front to back, so this happens only for readers that seek, such as EVTX). Members of a
 //!   tar.gz up to [`INLINE`] bytes are kept in memory while the archive is listed, so listing
-//!   and reading cost one decompression; larger ones are decompressed again when opened.
+//!   and reading cost one decompression, as long as the members listed and not yet read hold
+//!   less than [`INLINE_BUDGET`] bytes in all (the scan reads them as they are listed); a
+//!   larger member, or one past the budget, is decompressed again from the archive's start
+//!   when opened.
 //!
 //! Bounded and hostile-safe ([`Limits`]): the number of members, the bytes decompressed from
 //! one archive, the ratio of a member's size to its compressed size, and zip members whose
@@ -32,6 +35,7 @@ use std::collections::HashSet;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferret_core::{Cancel, Problem, ProblemKind, Provenance, ReportPath, Sink};
 
@@ -43,7 +47,10 @@ pub use names::{Layout, Mapped, detect_layout, map_member, name_issue, velocirap
 use reader::{Restart, SliceReader};
 
 /// Members of a tar.gz up to this size are kept in memory while it is listed.
-pub const INLINE: u64 = 64 << 10;
+pub const INLINE: u64 = 16 << 20;
+
+/// Most bytes of one tar.gz's members held in memory at once (listed, not yet read).
+pub const INLINE_BUDGET: u64 = 256 << 20;
 
 /// How many tar members are looked at to recognise a tar's layout.
 const LAYOUT_PROBE: u64 = 4096;
@@ -170,6 +177,8 @@ pub struct Collection {
     dir: Option<LocalDir>,
     root: PathBuf,
     limits: Limits,
+    /// Bytes of members held in memory (see [`INLINE_BUDGET`]).
+    inline: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Collection {
@@ -200,6 +209,7 @@ pub fn open_collection(path: &Path, limits: Limits) -> Result<Collection, Proble
             dir: Some(LocalDir::new(path)),
             root: path.to_path_buf(),
             limits,
+            inline: Arc::default(),
         });
     }
     let file = ImageFile::open(path).map_err(|e| fail(format!("cannot open: {e}")))?;
@@ -244,6 +254,7 @@ pub fn open_data(
         dir: None,
         root: path.to_path_buf(),
         limits,
+        inline: Arc::default(),
     })
 }
 
@@ -457,6 +468,7 @@ impl Collection {
         let mut stats = ListStats::default();
         let mut seen = HashSet::new();
         let gz = self.format == Format::TarGz;
+        let budget = &self.inline;
         let ended =
             tar_stream(data, self.format, &self.limits, self.limits.max_members, &mut |m, body| {
                 if cancel.is_cancelled() {
@@ -471,15 +483,17 @@ impl Collection {
                     .then(|| "a GNU sparse member: its map is not read".to_owned());
                 let data = if !gz {
                     MemberData::Window { offset: m.offset, len: m.size }
-                } else if m.size <= INLINE && kind == EntryKind::File {
+                } else if m.size <= INLINE
+                    && kind == EntryKind::File
+                    && budget.load(Ordering::Relaxed).saturating_add(m.size) <= INLINE_BUDGET
+                {
                     let mut buf = Vec::new();
-                    match body.read_to_end(&mut buf) {
-                        Ok(_) => MemberData::Memory(buf.into()),
-                        Err(e) => {
-                            unreadable = Some(format!("read failed: {e}"));
-                            MemberData::Memory(Vec::new().into())
-                        }
+                    if let Err(e) = body.read_to_end(&mut buf) {
+                        unreadable = Some(format!("read failed: {e}"));
+                        buf.clear();
                     }
+                    budget.fetch_add(buf.len() as u64, Ordering::Relaxed);
+                    MemberData::Memory(Arc::new(member::Inline::new(buf, budget.clone())))
                 } else {
                     MemberData::Stream { offset: m.offset, len: m.size }
                 };
@@ -548,7 +562,9 @@ impl Collection {
                 }
                 Ok(Box::new(SliceReader::new(Slice::new(data.clone(), *offset, *len))))
             }
-            MemberData::Memory(bytes) => Ok(Box::new(io::Cursor::new(bytes.clone()))),
+            MemberData::Memory(bytes) => {
+                Ok(Box::new(io::Cursor::new(member::Shared(bytes.clone()))))
+            }
             MemberData::Zip(z) => {
                 let start = zip::data_start(&**data, z)?;
                 let slice = Slice::new(data.clone(), start, z.csize);
