@@ -108,6 +108,15 @@ fn collector_layouts_map_members_to_windows_paths() {
     let paths: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(paths, [r"C:\Windows\x.dll", r"D:\data\y.txt"]);
 
+    // An unpacked Velociraptor collection: the uploads under the host's paths, the
+    // collector's files left out.
+    t.file("vfolder/uploads/ntfs/%5C%5C.%5CC%3A/Windows/Temp/a%20b.txt", "a");
+    t.file("vfolder/uploads.json", "{}");
+    t.file("vfolder/results/Generic.Client.Info.json", "{}");
+    let (files, _) = read_all(&t.path("vfolder"));
+    let paths: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(paths, [r"C:\Windows\Temp\a b.txt"]);
+
     t.file("kfolder/C/Users/u/n.txt", "n");
     t.file("kfolder/CopyLog.csv", "log");
     let (files, _) = read_all(&t.path("kfolder"));
