@@ -179,7 +179,8 @@ impl Hive {
                      log beside it: read as it is on disk, the latest changes may be missing"
                 ));
             } else {
-                let r = crate::log::replay(&mut bins, secondary, logs);
+                let r =
+                    crate::log::replay(&mut bins, secondary, u64_at(base, 12).unwrap_or(0), logs);
                 warnings.extend(r.warnings);
                 replayed = r.applied;
                 if let Some(s) = r.bins_size {
