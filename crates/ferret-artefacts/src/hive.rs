@@ -258,6 +258,19 @@ impl Hive {
         Some(k)
     }
 
+    /// The key at `path`, or, when there is none, a deleted key of that name left in a free
+    /// cell whose parent is the live key above it ([`Key::recovered`] says which). The last
+    /// component is matched case-insensitively, like a live key.
+    pub fn key_or_recovered(&self, path: &str) -> Option<Key<'_>> {
+        if let Some(k) = self.key(path) {
+            return Some(k);
+        }
+        let path = path.trim_matches('\\');
+        let (parent, name) = path.rsplit_once('\\').unwrap_or(("", path));
+        let parent = if parent.is_empty() { self.root().ok()? } else { self.key(parent)? };
+        parent.deleted_subkeys().into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
+    }
+
     /// Keys left in free (deleted) cells: every free cell of the hive bins that still holds a
     /// well-formed `nk` record, marked [`Key::recovered`]. The walk follows the bins' and the
     /// cells' sizes and stops at the first one that is out of bounds, so it is linear in the

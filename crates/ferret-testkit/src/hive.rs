@@ -25,6 +25,9 @@ pub struct HiveKey {
     pub subkeys: Vec<HiveKey>,
     /// Last-written time as a FILETIME (100 ns since 1601).
     pub time: u64,
+    /// Deleted: the key's cell is written but free (a positive size) and left out of its
+    /// parent's subkey list, as Windows leaves a deleted key until its cell is reused.
+    pub deleted: bool,
 }
 
 /// A fixed FILETIME used when none is given: 2020-12-13 00:00:00 UTC.
@@ -41,6 +44,12 @@ impl HiveKey {
     /// A key with no values or subkeys.
     pub fn new(name: &str) -> HiveKey {
         HiveKey { name: name.to_owned(), time: DEFAULT_TIME, ..HiveKey::default() }
+    }
+
+    /// Marks this key deleted (see [`HiveKey::deleted`]).
+    pub fn delete(&mut self) -> &mut HiveKey {
+        self.deleted = true;
+        self
     }
 
     /// The key at a `\`-separated path below this one, made when absent.
@@ -194,8 +203,17 @@ impl Cells {
             let mut lf = vec![0u8; 4];
             lf[..2].copy_from_slice(b"lf");
             put_u16(&mut lf, 2, u16::try_from(kids.len()).expect("subkeys"));
+            let mut live = 0u16;
             for kid in kids {
                 let off = self.key(kid, me, false);
+                if kid.deleted {
+                    // Free the cell (a positive size) and leave it out of the list.
+                    let at = off as usize;
+                    let size = i32::from_le_bytes(self.bins[at..at + 4].try_into().expect("size"));
+                    self.bins[at..at + 4].copy_from_slice(&(-size).to_le_bytes());
+                    continue;
+                }
+                live += 1;
                 lf.extend_from_slice(&off.to_le_bytes());
                 let mut hint = [0u8; 4];
                 for (h, b) in hint.iter_mut().zip(kid.name.bytes()) {
@@ -203,8 +221,9 @@ impl Cells {
                 }
                 lf.extend_from_slice(&hint);
             }
+            put_u16(&mut lf, 2, live);
             let l = self.alloc(&lf);
-            put_u32(&mut self.bins, at + 20, u32::try_from(k.subkeys.len()).expect("subkeys"));
+            put_u32(&mut self.bins, at + 20, u32::from(live));
             put_u32(&mut self.bins, at + 28, l);
         }
         me
