@@ -20,6 +20,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
 mod bytes;
+pub mod container;
 mod entry;
 mod image;
 mod local;
@@ -31,7 +32,7 @@ pub use entry::{Entry, EntryKind, ListStats, ReadSeek, Source};
 pub use ferret_core::{FileTimes, Provenance};
 pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
 pub use local::LocalDir;
-pub use partition::{Opened, Sniffed, open_image, sniff};
+pub use partition::{Opened, Sniffed, Verified, open_disk, open_image, sniff, verify_container};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

@@ -307,7 +307,7 @@ fn an_image_named_like_its_content_is_sniffed_not_by_name() {
 }
 
 #[test]
-fn fixed_vhd_is_read_and_other_containers_are_named_problems() {
+fn every_container_reads_back_the_same_files_and_qcow2_is_a_named_problem() {
     if !tools() || !ferret_testkit::require("qemu-img (Debian package qemu-utils)", qemu_img()) {
         return;
     }
@@ -327,30 +327,57 @@ fn fixed_vhd_is_read_and_other_containers_are_named_problems() {
         assert!(status.success(), "qemu-img convert -O {format}");
         out
     };
-    let fixed = convert("vpc", &["-o", "subformat=fixed"], "fixed.vhd");
-    let opened = open_image(&fixed).unwrap();
-    assert!(opened.problems.is_empty(), "{:?}", opened.problems);
-    check_volume(&*opened.sources[0], &expect);
-    let sink = Collector::default();
-    let got = read_all(&*opened.sources[0], &sink);
-    let p = got["C:\\small.txt"].0.provenance.clone().unwrap();
-    assert_eq!(p.container_format, "vhd-fixed");
-
-    for (format, options, name, says) in [
-        ("vpc", &[][..], "dynamic.vhd", "VHD (dynamic"),
-        ("vhdx", &[][..], "disk.vhdx", "VHDX"),
-        ("vmdk", &[][..], "disk.vmdk", "VMDK"),
-        ("vmdk", &["-o", "subformat=streamOptimized"][..], "stream.vmdk", "VMDK"),
+    let raw_bytes = std::fs::read(&raw).unwrap();
+    for (format, options, name, kind) in [
+        ("vpc", &["-o", "subformat=fixed"][..], "fixed.vhd", "vhd-fixed"),
+        ("vpc", &["-o", "subformat=dynamic"][..], "dynamic.vhd", "vhd-dynamic"),
+        ("vhdx", &["-o", "subformat=dynamic"][..], "dynamic.vhdx", "vhdx-dynamic"),
+        ("vhdx", &["-o", "subformat=fixed"][..], "fixed.vhdx", "vhdx-fixed"),
+        ("vhdx", &["-o", "subformat=dynamic,block_size=1M"][..], "small.vhdx", "vhdx-dynamic"),
+        (
+            "vmdk",
+            &["-o", "subformat=monolithicSparse"][..],
+            "sparse.vmdk",
+            "vmdk-monolithic-sparse",
+        ),
+        ("vmdk", &["-o", "subformat=streamOptimized"][..], "stream.vmdk", "vmdk-stream-optimized"),
+        ("vmdk", &["-o", "subformat=twoGbMaxExtentSparse"][..], "split.vmdk", "vmdk-split-sparse"),
+        ("vmdk", &["-o", "subformat=monolithicFlat"][..], "flat.vmdk", "vmdk-monolithic-flat"),
+        ("vmdk", &["-o", "subformat=twoGbMaxExtentFlat"][..], "splitflat.vmdk", "vmdk-split-flat"),
     ] {
         let image = convert(format, options, name);
         assert!(
             matches!(ferret_evidence::sniff(&image), Some(ferret_evidence::Sniffed::Container(_))),
             "{name}"
         );
-        let Err(problem) = open_image(&image) else { panic!("{name} opened") };
-        assert!(problem.reason.contains(says), "{name}: {problem:?}");
-        assert!(problem.reason.contains("does not read yet"), "{name}: {problem:?}");
+        let opened = open_image(&image).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+        assert!(opened.problems.is_empty(), "{name}: {:?}", opened.problems);
+        assert_eq!(opened.sources.len(), 1, "{name}");
+        check_volume(&*opened.sources[0], &expect);
+        let sink = Collector::default();
+        let got = read_all(&*opened.sources[0], &sink);
+        let p = got["C:\\small.txt"].0.provenance.clone().unwrap();
+        assert_eq!(p.container_format, kind, "{name}");
+        assert_eq!(p.container, image.to_string_lossy(), "{name}");
+        assert!(opened.layout.starts_with(kind), "{name}: {}", opened.layout);
+        // The whole virtual disk reads back as the raw disk it was made from (and zeros
+        // where the container rounded its size up).
+        let (disk, format) = ferret_evidence::open_disk(&image).unwrap();
+        assert_eq!(format, kind);
+        assert!(disk.size() >= raw_bytes.len() as u64, "{name}: {}", disk.size());
+        let mut all = vec![0u8; disk.size() as usize];
+        ferret_evidence::read_exact_at(&*disk, &mut all, 0).unwrap();
+        assert!(all[..raw_bytes.len()] == raw_bytes[..], "{name}: the disk reads back changed");
+        assert!(all[raw_bytes.len()..].iter().all(|b| *b == 0), "{name}");
+        let v = ferret_evidence::verify_container(&image).unwrap();
+        assert_eq!(v.format, kind);
+        assert!(v.matched.is_empty(), "{name} stores no checksum");
     }
+
+    let image = convert("qcow2", &[], "disk.qcow2");
+    let Err(problem) = open_image(&image) else { panic!("qcow2 opened") };
+    assert!(problem.reason.contains("QCOW2"), "{problem:?}");
+    assert!(problem.reason.contains("does not read yet"), "{problem:?}");
 }
 
 fn qemu_img() -> bool {
