@@ -5,8 +5,8 @@
 //!
 //! Every reader is read-only, bounded and panic-free: a size, count or offset read from a
 //! container is checked against the file's size and fixed limits before anything is
-//! allocated by it; tables larger than [`MAX_TABLE`] are refused; at most a few decoded
-//! tables or blocks are cached ([`Cache`]). A damaged container is a reason (a `String`)
+//! allocated by it; tables larger than `MAX_TABLE` are refused; at most a few decoded
+//! tables or blocks are cached (`Cache`). A damaged container is a reason (a `String`)
 //! naming what was wrong, which the caller turns into a problem naming the file; a read that
 //! meets damage later is an `io::Error` saying what and where.
 //!
