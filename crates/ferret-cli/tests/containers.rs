@@ -415,6 +415,150 @@ fn a_differencing_vhd_reads_each_sector_from_the_child_or_its_parent_beside_it()
     );
 }
 
+/// Turns the dynamic VHDX `child` (made by qemu-img) into a differencing disk on the parent
+/// named `parent_name`, as Hyper-V lays one out: the file parameters' "has parent" flag, a
+/// parent locator metadata item (`relative_path`), every present payload block marked
+/// partly present, and one sector bitmap block (1 MiB of `bitmap`) appended: 0x00 takes
+/// every sector from the parent, 0xFF every one from the child.
+fn make_differencing_vhdx(child: &Path, parent_name: &str, bitmap: u8) {
+    const BAT: [u8; 16] = [
+        0x66, 0x77, 0xC2, 0x2D, 0x23, 0xF6, 0x00, 0x42, 0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A,
+        0x08,
+    ];
+    const METADATA: [u8; 16] = [
+        0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B, 0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88,
+        0x6E,
+    ];
+    const PARAMETERS: [u8; 16] = [
+        0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D, 0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7,
+        0x6B,
+    ];
+    const SIZE: [u8; 16] = [
+        0x24, 0x42, 0xA5, 0x2F, 0x1B, 0xCD, 0x76, 0x48, 0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B, 0xF4,
+        0xB8,
+    ];
+    const LOCATOR: [u8; 16] = [
+        0x2D, 0x5F, 0xD3, 0xA8, 0x0B, 0xB3, 0x4D, 0x45, 0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB,
+        0x0C,
+    ];
+    let mut d = std::fs::read(child).unwrap();
+    let u32_at = |d: &[u8], at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap());
+    let u64_at = |d: &[u8], at: usize| u64::from_le_bytes(d[at..at + 8].try_into().unwrap());
+    let (mut bat, mut meta) = (0, 0);
+    let rt = 192 * 1024;
+    for i in 0..u32_at(&d, rt + 8) as usize {
+        let e = rt + 16 + 32 * i;
+        let off = u64_at(&d, e + 16) as usize;
+        if d[e..e + 16] == BAT {
+            bat = off;
+        } else if d[e..e + 16] == METADATA {
+            meta = off;
+        }
+    }
+    assert!(bat > 0 && meta > 0, "qemu-img's VHDX has a BAT and metadata");
+    let count = usize::from(u16::from_le_bytes([d[meta + 10], d[meta + 11]]));
+    let item = |d: &[u8], id: [u8; 16]| {
+        (0..count)
+            .map(|i| meta + 32 + 32 * i)
+            .find(|e| d[*e..*e + 16] == id)
+            .map(|e| meta + u32_at(d, e + 16) as usize)
+            .unwrap()
+    };
+    let params = item(&d, PARAMETERS);
+    let block = u64::from(u32_at(&d, params));
+    d[params + 4] |= 2;
+    let size = u64_at(&d, item(&d, SIZE));
+    let chunk_ratio = (1u64 << 23) * 512 / block;
+    let blocks = size.div_ceil(block);
+    assert!(blocks < chunk_ratio, "one chunk of blocks");
+    // The parent locator: a type GUID, then one key/value pair of UTF-16LE strings.
+    let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+    let (key, value) = (utf16("relative_path"), utf16(&format!(".\\{parent_name}")));
+    let mut loc = vec![0u8; 32];
+    loc[..16].copy_from_slice(&[0xB7; 16]);
+    loc[18..20].copy_from_slice(&1u16.to_le_bytes());
+    loc[20..24].copy_from_slice(&32u32.to_le_bytes());
+    loc[24..28].copy_from_slice(&(32 + key.len() as u32).to_le_bytes());
+    loc[28..30].copy_from_slice(&(key.len() as u16).to_le_bytes());
+    loc[30..32].copy_from_slice(&(value.len() as u16).to_le_bytes());
+    loc.extend_from_slice(&key);
+    loc.extend_from_slice(&value);
+    let at = 512 * 1024;
+    d[meta + at..meta + at + loc.len()].copy_from_slice(&loc);
+    let e = meta + 32 + 32 * count;
+    d[e..e + 16].copy_from_slice(&LOCATOR);
+    d[e + 16..e + 20].copy_from_slice(&(at as u32).to_le_bytes());
+    d[e + 20..e + 24].copy_from_slice(&(loc.len() as u32).to_le_bytes());
+    d[e + 24..e + 28].copy_from_slice(&6u32.to_le_bytes());
+    d[meta + 10..meta + 12].copy_from_slice(&(count as u16 + 1).to_le_bytes());
+    // Present blocks become partly present; the chunk's sector bitmap block is appended.
+    for i in 0..blocks as usize {
+        let e = bat + 8 * i;
+        let v = u64_at(&d, e);
+        if v & 7 == 6 {
+            d[e..e + 8].copy_from_slice(&(v & !7 | 7).to_le_bytes());
+        }
+    }
+    d.resize(d.len().div_ceil(1 << 20) * (1 << 20), 0);
+    let bitmap_at = d.len() as u64;
+    d.resize(d.len() + (1 << 20), bitmap);
+    let e = bat + 8 * chunk_ratio as usize;
+    d[e..e + 8].copy_from_slice(&(bitmap_at | 6).to_le_bytes());
+    std::fs::write(child, d).unwrap();
+}
+
+#[test]
+fn a_differencing_vhdx_reads_each_sector_from_the_child_or_its_parent_beside_it() {
+    if !tools() {
+        return;
+    }
+    let t = Tree::new();
+    let raw = windows_disk(&t);
+    let (_, raw_recs) = scan(&raw, &[]);
+    let clean_vol = t.path("clean-vol.img");
+    NtfsVolume::new(&clean_vol, 16, false).file("clean.txt", b"nothing here\n");
+    let clean = t.path("clean.img");
+    gpt_disk(&clean, &[&clean_vol], true);
+    let dir = t.path("chain");
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = dir.join("base.vhdx");
+    qemu(&raw, "vhdx", "dynamic", &base);
+    let child = dir.join("child.vhdx");
+
+    qemu(&clean, "vhdx", "dynamic", &child);
+    make_differencing_vhdx(&child, "base.vhdx", 0x00);
+    let (code, recs) = scan(&child, &[]);
+    assert_eq!(code, 1, "{recs:#?}");
+    assert_eq!(findings(&recs), findings(&raw_recs));
+    assert_eq!(of_type(&recs, "finding")[0]["provenance"]["container_format"], "vhdx-differencing");
+    assert_eq!(of_type(&recs, "summary")[0]["complete"], true, "{:#?}", of_type(&recs, "problem"));
+
+    qemu(&clean, "vhdx", "dynamic", &child);
+    make_differencing_vhdx(&child, "base.vhdx", 0xFF);
+    let (code, recs) = scan(&child, &[]);
+    assert!(of_type(&recs, "finding").is_empty(), "{recs:#?}");
+    assert_eq!(code, 0, "{recs:#?}");
+
+    std::fs::rename(&base, dir.join("elsewhere.vhdx")).unwrap();
+    let (code, recs) = scan(&child, &[]);
+    assert_eq!(code, 3, "{recs:#?}");
+    assert!(
+        of_type(&recs, "problem").iter().any(|p| p["path"] == child.to_str().unwrap()
+            && p["reason"].as_str().unwrap().contains("base.vhdx")),
+        "{recs:#?}"
+    );
+
+    qemu(&clean, "vhdx", "dynamic", &child);
+    make_differencing_vhdx(&child, "child.vhdx", 0x00);
+    let (code, recs) = scan(&child, &[]);
+    assert_eq!(code, 3, "{recs:#?}");
+    assert!(
+        of_type(&recs, "problem").iter().any(|p| p["path"] == child.to_str().unwrap()
+            && p["reason"].as_str().unwrap().contains("loop")),
+        "{recs:#?}"
+    );
+}
+
 #[test]
 fn verify_container_checks_an_e01s_stored_md5_and_sha1() {
     if !tools() || !ewf_tools() {

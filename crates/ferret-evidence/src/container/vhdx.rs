@@ -230,12 +230,17 @@ pub(crate) fn open(path: &Path, file: Arc<dyn ReadAt>, chain: &[PathBuf]) -> Res
     let raw = read_vec(&*file, bat_offset, bytes).map_err(|e| format!("the VHDX BAT: {e}"))?;
     let bat: Vec<u64> =
         raw.chunks_exact(8).map(|c| <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes)).collect();
+    // Every (chunk ratio + 1)th entry is a sector bitmap block's (1 MiB); the rest are
+    // payload blocks'.
     let past = bat
         .iter()
-        .filter(|e| {
+        .enumerate()
+        .filter(|(i, e)| {
             let state = *e & 7;
+            let len =
+                if (*i as u64 + 1).is_multiple_of(chunk_ratio + 1) { MIB } else { meta.block_size };
             (state == PAYLOAD_FULLY_PRESENT || state == PAYLOAD_PARTIALLY_PRESENT)
-                && ((*e >> 20) << 20).saturating_add(meta.block_size) > file.size()
+                && ((*e >> 20) << 20).saturating_add(len) > file.size()
         })
         .count();
     if past > 0 {
