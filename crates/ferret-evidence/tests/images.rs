@@ -380,6 +380,92 @@ fn every_container_reads_back_the_same_files_and_qcow2_is_a_named_problem() {
     assert!(problem.reason.contains("does not read yet"), "{problem:?}");
 }
 
+#[test]
+fn containers_with_random_bytes_flipped_never_panic() {
+    if !tools() || !ferret_testkit::require("qemu-img (Debian package qemu-utils)", qemu_img()) {
+        return;
+    }
+    let t = Tree::new();
+    let vol = t.path("vol.img");
+    NtfsVolume::new(&vol, 8, false).file("a.txt", b"some text\n").file("b.bin", &noise(100_000, 3));
+    let raw = t.path("disk.img");
+    gpt_disk(&raw, &[&vol], false);
+    let mut images = Vec::new();
+    for (format, sub, name) in [
+        ("vpc", "dynamic", "d.vhd"),
+        ("vhdx", "dynamic", "d.vhdx"),
+        ("vmdk", "monolithicSparse", "s.vmdk"),
+        ("vmdk", "streamOptimized", "o.vmdk"),
+    ] {
+        let out = t.path(name);
+        let status = std::process::Command::new("qemu-img")
+            .args(["convert", "-f", "raw", "-O", format, "-o"])
+            .arg(format!("subformat={sub}"))
+            .arg(&raw)
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        images.push(out);
+    }
+    if std::process::Command::new("ewfacquire").arg("-V").output().is_ok() {
+        let out = std::process::Command::new("ewfacquire")
+            .args(["-u", "-q", "-S", "1MiB", "-c", "deflate:fast", "-t"])
+            .arg(t.path("e"))
+            .arg(&raw)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        images.push(t.path("e.E01"));
+    }
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for image in &images {
+        let original = std::fs::read(image).unwrap();
+        for round in 0..12 {
+            let mut data = original.clone();
+            // Most flips where the tables lie (the first 4 MiB), the rest anywhere.
+            for i in 0..24 {
+                let span = if i % 3 == 0 { data.len() } else { data.len().min(4 << 20) };
+                let at = (next() as usize) % span;
+                data[at] ^= (next() as u8) | 1;
+            }
+            if round % 4 == 3 {
+                data.truncate((next() as usize) % data.len());
+            }
+            let bad = image.with_extension(format!("bad{round}"));
+            std::fs::write(&bad, &data).unwrap();
+            // E01 segments are found by name: mutate the first in place of the original.
+            let target = if image.extension().is_some_and(|e| e == "E01") {
+                std::fs::write(image, &data).unwrap();
+                image.clone()
+            } else {
+                bad
+            };
+            if let Ok((disk, _)) = ferret_evidence::open_disk(&target) {
+                let mut buf = vec![0u8; 1 << 16];
+                for k in 0..16 {
+                    let _ = disk.read_at(&mut buf, disk.size() / 16 * k);
+                }
+            }
+            if let Ok(opened) = open_image(&target) {
+                for src in &opened.sources {
+                    let sink = Collector::default();
+                    read_all_lenient(&**src, &sink);
+                }
+            }
+            let _ = ferret_evidence::verify_container(&target);
+        }
+        std::fs::write(image, &original).unwrap();
+    }
+}
+
 fn qemu_img() -> bool {
     std::process::Command::new("qemu-img").arg("--version").output().is_ok()
 }

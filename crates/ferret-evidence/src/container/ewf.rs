@@ -234,7 +234,9 @@ pub(crate) fn open(path: &Path, first: Arc<dyn ReadAt>) -> Result<Disk, String> 
     if let Some(h) = sha1.filter(|h| h.iter().any(|b| *b != 0)) {
         stored.push(("SHA-1", h));
     }
-    let reader = Ewf { segments, tables, chunk, size, chunks: Cache::new(8) };
+    // At most 16 MiB of inflated chunks kept (eight of the usual 32 KiB).
+    let cached = usize::try_from((16 << 20) / chunk).unwrap_or(1).clamp(1, 8);
+    let reader = Ewf { segments, tables, chunk, size, chunks: Cache::new(cached) };
     Ok(Disk { reader: Arc::new(reader), format: "e01", problems, stored })
 }
 

@@ -50,13 +50,16 @@ pub(crate) struct Disk {
 
 /// The container formats recognised by their first bytes: the name shown, and whether
 /// ferret reads it.
-pub(crate) const MAGICS: [(&[u8], &str, bool); 6] = [
+pub(crate) const MAGICS: [(&[u8], &str, bool); 9] = [
     (b"vhdxfile", "VHDX", true),
     (b"KDMV", "VMDK (sparse extent)", true),
     (b"# Disk DescriptorFile", "VMDK (descriptor)", true),
     (b"conectix", "VHD (dynamic or differencing)", true),
     (b"EVF\x09\x0d\x0a\xff\x00", "E01 (EWF)", true),
     (b"QFI\xfb", "QCOW2", false),
+    (b"EVF2\x0d\x0a\x81\x00", "Ex01 (EWF2)", false),
+    (b"LVF\x09\x0d\x0a\xff\x00", "L01 (EWF logical evidence)", false),
+    (b"LEF2\x0d\x0a\x81\x00", "Lx01 (EWF2 logical evidence)", false),
 ];
 
 /// Opens the container whose first bytes are `head`, if it is one ferret reads. `None`: not
@@ -68,9 +71,14 @@ pub(crate) fn open(
 ) -> Option<Result<Disk, String>> {
     let (_, name, read) = MAGICS.iter().find(|(magic, _, _)| head.starts_with(magic))?;
     if !read {
+        let hint = if name.starts_with("QCOW") {
+            "convert it to raw, `qemu-img convert -O raw`, to examine it"
+        } else {
+            "export it to raw, `ewfexport -f raw`, or examine the files it holds as a folder"
+        };
         return Some(Err(format!(
             "a {name} container, a format ferret does not read yet: nothing in it was \
-             examined (convert it to raw, `qemu-img convert -O raw`, to examine it)"
+             examined ({hint})"
         )));
     }
     Some(match *name {
