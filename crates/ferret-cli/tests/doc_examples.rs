@@ -67,6 +67,10 @@ enum Fixture {
     NtfsVolume,
     /// A GPT disk around such a volume.
     GptDisk,
+    /// Such a GPT disk converted by `qemu-img convert -O FORMAT -o subformat=SUBFORMAT`.
+    Qemu(&'static str, &'static str),
+    /// Such a GPT disk acquired by `ewfacquire` into an E01.
+    E01,
     /// A file an earlier example wrote (relative to the scratch folder).
     Alias(&'static str),
 }
@@ -79,6 +83,10 @@ const PATHS: &[(&str, Fixture)] = &[
     ("/srv/www", Fixture::Tree),
     ("disk.img", Fixture::GptDisk),
     ("volume.dd", Fixture::NtfsVolume),
+    ("host.E01", Fixture::E01),
+    ("server.vhdx", Fixture::Qemu("vhdx", "dynamic")),
+    ("server.vhd", Fixture::Qemu("vpc", "dynamic")),
+    ("server.vmdk", Fixture::Qemu("vmdk", "monolithicSparse")),
     ("/var/www", Fixture::Tree),
     ("/mnt/image", Fixture::Tree),
     ("/mnt/golden", Fixture::Tree),
@@ -292,6 +300,40 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
             let volume = at.with_extension("volume");
             ntfs_volume(&volume);
             ferret_testkit::disk::gpt_disk(at, &[&volume], true);
+        }
+        Fixture::Qemu(format, subformat) => {
+            let raw = at.with_extension("raw");
+            make(Fixture::GptDisk, &raw, scratch);
+            let made = ferret_testkit::require(
+                "qemu-img (Debian package qemu-utils)",
+                std::process::Command::new("qemu-img").arg("--version").output().is_ok(),
+            ) && std::process::Command::new("qemu-img")
+                .args(["convert", "-f", "raw", "-O", format, "-o"])
+                .arg(format!("subformat={subformat}"))
+                .arg(&raw)
+                .arg(at)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !made {
+                std::fs::copy(&raw, at).unwrap();
+            }
+        }
+        Fixture::E01 => {
+            let raw = at.with_extension("raw");
+            make(Fixture::GptDisk, &raw, scratch);
+            let made = ferret_testkit::require(
+                "ewfacquire (Debian package ewf-tools)",
+                std::process::Command::new("ewfacquire").arg("-V").output().is_ok(),
+            ) && std::process::Command::new("ewfacquire")
+                .args(["-u", "-q", "-d", "sha1", "-t"])
+                .arg(at.with_extension(""))
+                .arg(&raw)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !made {
+                std::fs::copy(&raw, at).unwrap();
+            }
         }
         Fixture::Alias(_) => unreachable!(),
     }

@@ -31,7 +31,8 @@ pub struct FileTimes {
 pub struct Provenance {
     /// The container file as it was named on the command line (a disk image).
     pub container: String,
-    /// The container's format: `raw` (a raw/dd disk or a bare volume) or `vhd-fixed`.
+    /// The container's format: `raw` (a raw/dd disk or a bare volume), `e01`, `vhd-fixed`,
+    /// `vhd-dynamic`, `vhdx-dynamic`, `vmdk-stream-optimized`, … (`docs/report-format.md`).
     pub container_format: String,
     /// The partition table: `mbr`, `gpt`, or absent for a bare volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]

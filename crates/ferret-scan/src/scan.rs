@@ -29,6 +29,9 @@ pub struct ScanConfig {
     pub yara_timeout: Duration,
     /// ferret's own files (executable, loaded rules, built-in sources): never matched.
     pub own: OwnFiles,
+    /// Read the whole disk of every container named and check it against the checksums the
+    /// container stores (an E01's MD5 and SHA-1): a mismatch is a problem, a match a note.
+    pub verify_containers: bool,
 }
 
 impl Default for ScanConfig {
@@ -38,6 +41,7 @@ impl Default for ScanConfig {
             max_file_size: 512 << 20,
             yara_timeout: Duration::from_secs(60),
             own: OwnFiles::default(),
+            verify_containers: false,
         }
     }
 }
@@ -77,12 +81,39 @@ fn split_images(roots: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
 /// incomplete; what was left alone on purpose is a note.
 fn open_images(
     images: &[PathBuf],
+    verify: bool,
     sink: &dyn Sink,
     notes: &mut Vec<String>,
     incomplete: &mut Vec<String>,
 ) -> Vec<std::sync::Arc<dyn Source>> {
     let mut sources = Vec::new();
     for image in images {
+        if verify {
+            match ferret_evidence::verify_container(image) {
+                Ok(v) if v.matched.is_empty() => notes.push(format!(
+                    "{}: a {} container stores no checksum of its disk; nothing to verify",
+                    image.display(),
+                    v.format
+                )),
+                Ok(v) => notes.push(format!(
+                    "{}: {} container verified: {}",
+                    image.display(),
+                    v.format,
+                    v.matched
+                        .iter()
+                        .map(|(a, h)| format!("{a} {h} matches the media"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Err(p) => {
+                    incomplete.push(format!(
+                        "{}: the container could not be verified (see problems)",
+                        image.display()
+                    ));
+                    sink.problem(p);
+                }
+            }
+        }
         match ferret_evidence::open_image(image) {
             Ok(opened) => {
                 if !opened.problems.is_empty() {
@@ -150,7 +181,13 @@ pub fn scan(
     let cancel: &Cancel = &config.walk.cancel;
     let mut image_notes = Vec::new();
     let mut image_incomplete = Vec::new();
-    let sources = open_images(&images, sink, &mut image_notes, &mut image_incomplete);
+    let sources = open_images(
+        &images,
+        config.verify_containers,
+        sink,
+        &mut image_notes,
+        &mut image_incomplete,
+    );
     let sources = &sources;
     let needs = rules.iocs.needs();
     let kinds = HashKinds { md5: needs.md5, sha1: needs.sha1, sha256: needs.sha256, blake3: false };
