@@ -3043,7 +3043,7 @@ _ferret() {
             return 0
             ;;
         ferret__subcmd__scan)
-            opts="-r -L -j -o -q -h --rules --no-builtin --cache-dir --no-cache --no-default-excludes --follow-symlinks --one-file-system --cross-filesystems --intel --intel-key --open-containers --no-archives --yara-timeout --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
+            opts="-r -L -j -o -q -h --rules --no-builtin --cache-dir --no-cache --no-default-excludes --follow-symlinks --one-file-system --cross-filesystems --intel --intel-key --open-containers --no-archives --yara-timeout --verify-container --threads --low-priority --exclude --max-file-size --min-severity --min-score --format --output --quiet --report-to --syslog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

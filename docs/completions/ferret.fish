@@ -209,6 +209,7 @@ complete -c ferret -n "__fish_ferret_using_subcommand scan" -l one-file-system -
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l cross-filesystems -d 'Descend into other filesystems even when scanning `/`'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l open-containers -d 'Also open disk images found inside the walked trees (`.img`, `.vhdx`, `.vmdk`, `.e01`, …, recognised by content) and scan their file systems; images named as targets are always opened'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l no-archives -d 'Do not read the members of archives found inside the walked trees (`.zip`, `.tar`, `.tar.gz`, `.tgz`; Velociraptor and KAPE collections among them); archives named as targets are always read'
+complete -c ferret -n "__fish_ferret_using_subcommand scan" -l verify-container -d 'Read the whole disk of every container named (E01, VHDX, VMDK, VHD) and check it against the checksums the container stores (an E01\'s MD5 and SHA-1); a mismatch is a problem'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -l low-priority -d 'Run at the lowest CPU priority (niceness 19) and in the idle I/O class, so the host\'s own work goes first'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -s q -l quiet -d 'No progress bar and no notes on stderr'
 complete -c ferret -n "__fish_ferret_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'

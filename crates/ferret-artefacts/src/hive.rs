@@ -179,7 +179,8 @@ impl Hive {
                      log beside it: read as it is on disk, the latest changes may be missing"
                 ));
             } else {
-                let r = crate::log::replay(&mut bins, secondary, logs);
+                let r =
+                    crate::log::replay(&mut bins, secondary, u64_at(base, 12).unwrap_or(0), logs);
                 warnings.extend(r.warnings);
                 replayed = r.applied;
                 if let Some(s) = r.bins_size {
@@ -255,6 +256,19 @@ impl Hive {
             k = k.subkey(part)?;
         }
         Some(k)
+    }
+
+    /// The key at `path`, or, when there is none, a deleted key of that name left in a free
+    /// cell whose parent is the live key above it ([`Key::recovered`] says which). The last
+    /// component is matched case-insensitively, like a live key.
+    pub fn key_or_recovered(&self, path: &str) -> Option<Key<'_>> {
+        if let Some(k) = self.key(path) {
+            return Some(k);
+        }
+        let path = path.trim_matches('\\');
+        let (parent, name) = path.rsplit_once('\\').unwrap_or(("", path));
+        let parent = if parent.is_empty() { self.root().ok()? } else { self.key(parent)? };
+        parent.deleted_subkeys().into_iter().find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// Keys left in free (deleted) cells: every free cell of the hive bins that still holds a

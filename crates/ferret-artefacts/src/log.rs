@@ -8,7 +8,14 @@
 //! hash 2 over its first 32 bytes), the dirty-page references (offset in the hive bins, size)
 //! and then the pages in the same order. Entries are applied in sequence order starting at the
 //! hive's secondary sequence number; the first gap, bad hash or bad size ends the replay.
-//! The old format (Windows XP to 8, a `DIRT` bitmap) is not replayed; it is reported.
+//!
+//! The old format (Windows XP to Windows 8 and Server 2012) is replayed too: after the base
+//! block copy, a dirty vector at byte 512 (`DIRT`, then a bitmap with one bit per 512-byte page
+//! of the hive bins, least significant bit first) and, from the next 512-byte boundary, one
+//! 512-byte page per set bit, in bit order. Such a log applies only when it is valid (its two
+//! sequence numbers equal) and was written for this hive (its last-written time equals the
+//! primary file's); a dirty hive bin it writes must carry `hbin` and its own offset, or nothing
+//! of that log is applied.
 
 use std::path::PathBuf;
 
@@ -137,8 +144,87 @@ fn entries<'a>(
     out
 }
 
-/// Applies the logs' entries to `bins`, from sequence number `from` on.
-pub(crate) fn replay(bins: &mut Vec<u8>, from: u32, logs: &[(PathBuf, Vec<u8>)]) -> Replay {
+/// The dirty pages of an old-format (`DIRT`) log, applied to a copy of `bins`: the new bins,
+/// or why the log cannot be applied.
+fn old_format(
+    data: &[u8],
+    bins: &[u8],
+    primary_time: u64,
+    log_bytes: usize,
+) -> Result<Vec<u8>, String> {
+    let (primary, secondary) = (u32_at(data, 4), u32_at(data, 8));
+    if primary != secondary {
+        return Err("its sequence numbers differ (the log itself was not finished)".to_owned());
+    }
+    if u64_at(data, 12) != Some(primary_time) {
+        return Err("it was written for another state of the hive (its last-written time differs)"
+            .to_owned());
+    }
+    let size = u32_at(data, 40).unwrap_or(0) as usize;
+    if size == 0
+        || size > MAX_BINS
+        || !size.is_multiple_of(4096)
+        || size > bins.len().saturating_add(log_bytes)
+    {
+        return Err(format!("it declares a bad hive-bins size {size}"));
+    }
+    let pages = size / 512;
+    let bitmap = data
+        .get(516..516 + pages.div_ceil(8))
+        .ok_or_else(|| "its dirty vector runs past the end of the file".to_owned())?;
+    let first_page = (516 + bitmap.len()).div_ceil(512) * 512;
+    let mut out = bins.to_vec();
+    if out.len() < size {
+        out.resize(size, 0);
+    }
+    let mut stored = 0usize;
+    let mut run_start: Option<usize> = None;
+    for bit in 0..pages {
+        let dirty = bitmap.get(bit / 8).is_some_and(|b| b >> (bit % 8) & 1 == 1);
+        if dirty {
+            let at = first_page + stored * 512;
+            let page = data.get(at..at + 512).ok_or_else(|| {
+                format!("dirty page {} is missing (the log ends at {})", stored + 1, data.len())
+            })?;
+            if let Some(dst) = out.get_mut(bit * 512..bit * 512 + 512) {
+                dst.copy_from_slice(page);
+            }
+            stored += 1;
+            run_start.get_or_insert(bit * 512);
+        } else if let Some(start) = run_start.take() {
+            check_bin(&out, start)?;
+        }
+    }
+    if let Some(start) = run_start {
+        check_bin(&out, start)?;
+    }
+    Ok(out)
+}
+
+/// A run of dirty pages that starts a hive bin must hold a sound bin header (`hbin`, its own
+/// offset, a size in 4 KiB steps).
+fn check_bin(bins: &[u8], start: usize) -> Result<(), String> {
+    if !start.is_multiple_of(4096) || bins.get(start..start + 4) != Some(b"hbin") {
+        return Ok(());
+    }
+    let off = u32_at(bins, start + 4).unwrap_or(u32::MAX) as usize;
+    let size = u32_at(bins, start + 8).unwrap_or(0) as usize;
+    if off != start || size == 0 || !size.is_multiple_of(4096) {
+        return Err(format!(
+            "the dirty hive bin at {start} is not sound (offset {off}, size {size})"
+        ));
+    }
+    Ok(())
+}
+
+/// Applies the logs' entries to `bins`, from sequence number `from` on. `primary_time` is the
+/// primary file's last-written time (raw FILETIME), which an old-format log must carry.
+pub(crate) fn replay(
+    bins: &mut Vec<u8>,
+    from: u32,
+    primary_time: u64,
+    logs: &[(PathBuf, Vec<u8>)],
+) -> Replay {
     let mut r = Replay {
         applied: Vec::new(),
         warnings: Vec::new(),
@@ -146,13 +232,29 @@ pub(crate) fn replay(bins: &mut Vec<u8>, from: u32, logs: &[(PathBuf, Vec<u8>)])
         last_written: None,
         root: None,
     };
+    let log_bytes: usize = logs.iter().map(|(_, d)| d.len()).sum();
     let mut all = Vec::new();
     for (i, (path, data)) in logs.iter().enumerate() {
         let name = path
             .file_name()
             .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         if data.get(..4) == Some(b"regf") && data.get(512..516) == Some(b"DIRT") {
-            r.warnings.push(format!("{name}: old-format (DIRT) transaction log, not replayed"));
+            // Old format: the first applicable log is applied whole (no sequence of entries).
+            if !r.applied.is_empty() {
+                continue;
+            }
+            match old_format(data, bins, primary_time, log_bytes) {
+                Ok(new) => {
+                    *bins = new;
+                    r.applied.push(path.clone());
+                    r.bins_size = u32_at(data, 40);
+                    r.root = u32_at(data, 36);
+                    r.last_written = u64_at(data, 12).and_then(crate::bytes::filetime);
+                }
+                Err(why) => r
+                    .warnings
+                    .push(format!("{name}: old-format (DIRT) transaction log not applied: {why}")),
+            }
             continue;
         }
         if data.get(..4) != Some(b"regf") {
@@ -161,8 +263,11 @@ pub(crate) fn replay(bins: &mut Vec<u8>, from: u32, logs: &[(PathBuf, Vec<u8>)])
         }
         all.extend(entries(i, data, &mut r.warnings, &name));
     }
+    if !r.applied.is_empty() {
+        // A hive has logs of one format; an old-format log applied is the whole replay.
+        return r;
+    }
     all.sort_by_key(|e| e.seq);
-    let log_bytes: usize = logs.iter().map(|(_, d)| d.len()).sum();
     let mut next = from;
     let mut used = std::collections::BTreeSet::new();
     for e in all {

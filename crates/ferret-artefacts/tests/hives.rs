@@ -8,7 +8,9 @@ use ferret_artefacts::{Hive, HiveKind, shimcache};
 use ferret_core::{Collector, Engine, ProblemKind};
 use ferret_fs::WalkOptions;
 use ferret_ioc::{IocFormat, IocSet};
-use ferret_testkit::hive::{HiveKey, build, dirty_with_log, shimcache_win7_x64, shimcache_win10};
+use ferret_testkit::hive::{
+    HiveKey, build, dirty_with_log, dirty_with_old_log, shimcache_win7_x64, shimcache_win10,
+};
 
 /// SHA-1 of SolarWinds.Orion.Core.BusinessLayer.dll 2019.4.5200.9083 (SUNBURST), as published.
 const SUNBURST_SHA1: &str = "76640508b1e7759e548771a5359eaed353bf1eec";
@@ -271,6 +273,67 @@ fn dirty_hive_replays_its_log1_in_memory() {
     assert!(problems.iter().any(|p| p.reason.contains("hash check")), "{problems:?}");
 }
 
+/// An old-format log (`SYSTEM.LOG`: a `DIRT` dirty vector and 512-byte pages, Windows XP to
+/// 8) is replayed the same way; one written for another state of the hive, one cut short, or
+/// one whose dirty hive bin is unsound is not applied, and each says why.
+#[test]
+fn dirty_hive_replays_an_old_format_log() {
+    let mut old = HiveKey::new("ROOT");
+    old.key("Select").dword("Current", 1);
+    old.key("ControlSet001\\Services\\WinDefend").dword("Start", 2);
+    let mut new = old.clone();
+    new.key("ControlSet001\\Services\\WinDefend").values.clear();
+    new.key("ControlSet001\\Services\\WinDefend").dword("Start", 4);
+    new.key("ControlSet001\\Services\\Added\\Deep\\Key").sz("ImagePath", &"x".repeat(9000));
+    let (hive, log) = dirty_with_old_log(&old, &new);
+    assert_eq!(&log[512..516], b"DIRT");
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "SYSTEM", &hive);
+    let start = |h: &Hive| {
+        h.key("ControlSet001\\Services\\WinDefend").unwrap().value("Start").unwrap().as_u64()
+    };
+
+    write(dir.path(), "SYSTEM.LOG", &log);
+    let c = Collector::new();
+    let h = load(&p, &c).unwrap();
+    let (_, problems, _, _) = c.into_parts();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(h.replayed, vec![dir.path().join("SYSTEM.LOG")]);
+    assert_eq!(start(&h), Some(4));
+    assert!(h.key("ControlSet001\\Services\\Added\\Deep\\Key").is_some());
+    assert_eq!(std::fs::read(&p).unwrap(), hive, "the hive on disk is unchanged");
+
+    let refused = |log: Vec<u8>, why: &str| {
+        write(dir.path(), "SYSTEM.LOG", &log);
+        let c = Collector::new();
+        let h = load(&p, &c).unwrap();
+        assert!(h.replayed.is_empty(), "{why}");
+        assert_eq!(start(&h), Some(2), "{why}: read as it is on disk");
+        let (_, problems, _, _) = c.into_parts();
+        assert!(
+            problems.iter().any(|p| p.reason.contains("old-format") && p.reason.contains(why)),
+            "{why}: {problems:?}"
+        );
+    };
+    // Written for another state of the hive (last-written time differs).
+    let mut other = log.clone();
+    other[12] ^= 1;
+    refused(other, "last-written time");
+    // Cut short: the dirty pages run out.
+    refused(log[..log.len() - 512].to_vec(), "missing");
+    // The log itself unfinished (its sequence numbers differ).
+    let mut unfinished = log.clone();
+    unfinished[8] ^= 1;
+    refused(unfinished, "sequence numbers");
+    // A dirty hive bin whose header names another offset.
+    let mut bad_bin = log.clone();
+    let bins_size = u32::from_le_bytes(bad_bin[40..44].try_into().unwrap()) as usize;
+    let first_page = (516 + (bins_size / 512).div_ceil(8)).div_ceil(512) * 512;
+    assert_eq!(&bad_bin[first_page..first_page + 4], b"hbin", "the first dirty page starts a bin");
+    bad_bin[first_page + 4] ^= 0x10;
+    refused(bad_bin, "not sound");
+}
+
 #[test]
 fn finds_hives_by_content_and_skips_logs() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,6 +426,19 @@ mod never_panics {
             l.extend_from_slice(b"HvLE");
             l.extend(log);
             let _ = Hive::parse(Path::new("x"), hive, &[(PathBuf::from("x.LOG1"), l)]);
+        }
+
+        #[test]
+        fn arbitrary_old_format_logs(tail in proptest::collection::vec(any::<u8>(), 0..8192), size in any::<u32>(), same_time in any::<bool>()) {
+            let (hive, log) = dirty_with_old_log(&amcache(BENIGN_SHA1, "c:\\x.exe"), &amcache(BENIGN_SHA1, "c:\\y.exe"));
+            let mut l = log[..512].to_vec();
+            if !same_time {
+                l[12] ^= 1;
+            }
+            l[40..44].copy_from_slice(&size.to_le_bytes());
+            l.extend_from_slice(b"DIRT");
+            l.extend(tail);
+            let _ = Hive::parse(Path::new("x"), hive, &[(PathBuf::from("x.LOG"), l)]);
         }
     }
 }

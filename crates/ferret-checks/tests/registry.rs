@@ -90,6 +90,41 @@ fn sb010_sibot_key() {
     assert!(r.of("SB010")[0].evidence.iter().any(|e| e.data.contains("WScript")));
 }
 
+/// A key deleted after use (its cell freed, out of its parent's list) is still found in the
+/// free cell: the finding says it was recovered. A deleted key of another name is nothing.
+#[test]
+fn sb008_and_sb010_find_deleted_keys_recovered_from_free_cells() {
+    let mut sw = software();
+    sw.key("Microsoft\\Windows\\CurrentVersion\\sibot")
+        .sz("", "Set x = CreateObject(\"WScript.Shell\")")
+        .delete();
+    sw.key("Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\dllhost.exe")
+        .sz("Debugger", "C:\\Windows\\Temp\\x.exe")
+        .delete();
+    let bytes = build(&sw);
+    let h = ferret_artefacts::Hive::parse(std::path::Path::new("SOFTWARE"), bytes.as_slice(), &[])
+        .unwrap();
+    assert!(
+        h.key("Microsoft\\Windows\\CurrentVersion\\sibot").is_none(),
+        "gone from the live tree"
+    );
+    let r = run_hive("SOFTWARE", &sw);
+    assert_eq!(r.codes(), vec!["SB008", "SB010"], "{:#?}", r.findings);
+    for f in &r.findings {
+        assert_eq!(f.details["recovered"], true, "{f:?}");
+        assert!(f.message.as_deref().unwrap().contains("deleted key recovered"), "{f:?}");
+    }
+    assert!(r.of("SB010")[0].evidence.iter().any(|e| e.data.contains("WScript")));
+
+    let mut benign = software();
+    benign
+        .key("Microsoft\\Windows\\CurrentVersion\\Uninstall\\OldApp")
+        .sz("DisplayName", "x")
+        .delete();
+    let r = run_hive("SOFTWARE", &benign);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
 #[test]
 fn sb007_reads_the_replayed_state_of_a_dirty_hive() {
     let t = Tree::new();

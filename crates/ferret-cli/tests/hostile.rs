@@ -837,3 +837,77 @@ fn lying_disk_images_are_problems_naming_the_image() {
         assert!(run.problem_for(name).is_some(), "{name}: {:?}", run.reasons());
     }
 }
+
+// ----- registry hives -------------------------------------------------------------------
+
+/// Hives built to loop or exhaust memory: a subkey list that points back at its own key with a
+/// count of 2^32-1, a value claiming 2 GiB of data in a cell whose size field is `i32::MIN`, a
+/// hive cut after its first page of bins, and a base block whose bins size is 4 GiB. `scan` and
+/// `check` over the folder finish, name each unreadable hive, and still read the sound one.
+#[test]
+fn hostile_registry_hives_are_bounded_and_reported() {
+    use ferret_testkit::hive::{HiveKey, build, checksum};
+    let t = Tree::new();
+    let put = |b: &mut [u8], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let mut root = HiveKey::new("ROOT");
+    root.key("Select").dword("Current", 1);
+    root.key("ControlSet001\\Services\\Spooler").dword("Start", 2);
+    root.sz("V", &"y".repeat(100));
+    root.key("ControlSet001\\Control").binary("Blob", &vec![0x5A; 30_000]);
+    let sound = build(&root);
+    assert!(sound.len() > 3 * 4096, "the sound hive spans several pages");
+
+    // Cycle and huge counts.
+    let mut cyc = sound.clone();
+    let r = u32_at(&cyc, 36) as usize;
+    let nk = 4096 + r + 4;
+    let lf = 4096 + u32_at(&cyc, nk + 28) as usize + 4;
+    put(&mut cyc, lf + 4, u32::try_from(r).unwrap());
+    put(&mut cyc, nk + 20, u32::MAX);
+    put(&mut cyc, nk + 36, u32::MAX);
+    let vlist = 4096 + u32_at(&cyc, nk + 40) as usize + 4;
+    let vk = 4096 + u32_at(&cyc, vlist) as usize + 4;
+    put(&mut cyc, vk + 4, 0x7FFF_FFF0);
+    let data_cell = 4096 + u32_at(&cyc, vk + 8) as usize;
+    put(&mut cyc, data_cell, 0x8000_0000);
+    t.file("cycle/SYSTEM", &cyc);
+    // Cut after its first page of hive bins: the base block declares more than the file holds.
+    t.file("cut/SYSTEM", &sound[..8192]);
+    // A base block claiming 4 GiB of bins (checksum made right, so only the size lies).
+    let mut huge = sound.clone();
+    put(&mut huge, 40, 0xFFFF_F000);
+    let sum = checksum(&huge);
+    put(&mut huge, 508, sum);
+    t.file("huge/SYSTEM", &huge);
+    t.file("sound/SYSTEM", &sound);
+
+    for verb in ["scan", "check"] {
+        let out = ferret()
+            .arg(verb)
+            .arg(t.root())
+            .args(["--format", "jsonl", "-q"])
+            .env("FERRET_NO_CONFIG", "1")
+            .output()
+            .unwrap();
+        let run = Run::from(&out);
+        run.assert_complete();
+        for bad in ["cut/SYSTEM", "huge/SYSTEM"] {
+            let p = run
+                .problem_for(bad)
+                .unwrap_or_else(|| panic!("{verb}: {bad}: {:?}", run.reasons()));
+            assert!(p["reason"].as_str().unwrap().contains("hive"), "{verb}: {p}");
+        }
+        assert!(
+            run.summary["counters"]["hives_read"].as_u64().unwrap() >= 2,
+            "{verb}: {}",
+            run.summary
+        );
+        assert_eq!(
+            run.code,
+            3,
+            "{verb}: hives read only in part make the run incomplete: {:?}",
+            run.reasons()
+        );
+    }
+}

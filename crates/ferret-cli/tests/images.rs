@@ -28,7 +28,7 @@ fn of_type<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
 
 /// A China Chopper-style ASPX one-liner (assembled, so no source file carries it).
 fn chopper() -> String {
-    ["<%@ Page Language=\"Jscript\"%><%", "eval(Request", ".Item[\"z\"],\"unsafe\");%>"].concat()
+    ferret_testkit::samples::chopper_aspx("z")
 }
 
 fn scan(target: &Path) -> (i32, Vec<Value>) {

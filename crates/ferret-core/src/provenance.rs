@@ -32,8 +32,9 @@ pub struct Provenance {
     /// The container file as it was named on the command line or found in a walked tree (a
     /// disk image, an archive, a collector's folder).
     pub container: String,
-    /// The container's format: `raw` (a raw/dd disk or a bare volume) or `vhd-fixed`; for a
-    /// collection `zip`, `tar`, `tar.gz` or `directory`.
+    /// The container's format: `raw` (a raw/dd disk or a bare volume), `e01`, `vhd-fixed`,
+    /// `vhd-dynamic`, `vhdx-dynamic`, `vmdk-stream-optimized`, … (`docs/report-format.md`);
+    /// for a collection `zip`, `tar`, `tar.gz` or `directory`.
     pub container_format: String,
     /// The collector whose layout the collection has: `velociraptor` or `kape`; absent for a
     /// disk image or a plain archive.

@@ -13,8 +13,10 @@
 //!   reported under the path the host knew (`C:\inetpub\…`).
 //!
 //! [`open_image`] recognises a disk image by its content ([`sniff`]): a raw disk with an MBR
-//! or GPT partition table, or a bare volume, and opens every partition whose file system is
-//! supported; every other partition is a [`Problem`](ferret_core::Problem) naming the image, the partition and why.
+//! or GPT partition table, or a bare volume, on its own or inside a container ([`container`]:
+//! E01, VHD, VHDX, VMDK, each read as the raw disk it holds), and opens every partition
+//! whose file system is supported; [`verify_container`] checks a container's disk against
+//! the checksums it stores; every other partition is a [`Problem`](ferret_core::Problem) naming the image, the partition and why.
 //!
 //! Invariants: nothing here writes; the image is opened once, read-only, through ferret-fs;
 //! no input makes this crate panic or loop without bound (every count read from the image
@@ -24,6 +26,7 @@
 
 mod bytes;
 pub mod collection;
+pub mod container;
 mod entry;
 mod image;
 mod local;
@@ -37,7 +40,7 @@ pub use entry::{Entry, EntryKind, ListStats, ReadSeek, Source};
 pub use ferret_core::{FileTimes, Provenance};
 pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
 pub use local::LocalDir;
-pub use partition::{Opened, Sniffed, open_image, sniff};
+pub use partition::{Opened, Sniffed, Verified, open_disk, open_image, sniff, verify_container};
 pub use target::{EntrySink, is_evidence, open_evidence};
 
 /// The README's example, run as a doctest so it keeps compiling.

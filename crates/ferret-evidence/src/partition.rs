@@ -13,6 +13,7 @@ use ferret_core::{Problem, ProblemKind, Provenance};
 
 use crate::Source;
 use crate::bytes::{u16_at, u32_at, u64_at, utf16_at};
+use crate::container;
 use crate::image::{ImageFile, ReadAt, Slice, read_exact_at};
 use crate::ntfs::NtfsSource;
 
@@ -33,37 +34,121 @@ pub enum Sniffed {
     Container(&'static str),
 }
 
-/// The container formats recognised by their first bytes but not read yet.
-const UNREAD_CONTAINERS: [(&[u8], &str); 6] = [
-    (b"vhdxfile", "VHDX"),
-    (b"KDMV", "VMDK (sparse extent)"),
-    (b"# Disk DescriptorFile", "VMDK (descriptor)"),
-    (b"conectix", "VHD (dynamic or differencing)"),
-    (b"EVF\x09\x0d\x0a\xff\x00", "E01 (EWF)"),
-    (b"QFI\xfb", "QCOW2"),
-];
-
-/// How the disk's bytes are held: raw, or a fixed VHD (raw bytes and a 512-byte footer);
-/// `Err` names a container format recognised but not read.
-fn container_of(image: &dyn ReadAt, head: &[u8]) -> Result<(u64, &'static str), &'static str> {
-    if let Some((_, name)) = UNREAD_CONTAINERS.iter().find(|(magic, _)| head.starts_with(magic)) {
-        return Err(name);
-    }
+/// Whether the file ends in a VHD footer (a fixed VHD has no other mark).
+fn vhd_footer(image: &dyn ReadAt) -> bool {
     let size = image.size();
-    let mut footer = [0u8; 512];
-    if size >= 1024
-        && read_exact_at(image, &mut footer, size - 512).is_ok()
-        && footer.starts_with(b"conectix")
-    {
-        let be32 = footer.get(60..64).and_then(|b| <[u8; 4]>::try_from(b).ok());
-        if be32.map(u32::from_be_bytes) != Some(2) {
-            return Err("VHD (dynamic or differencing)");
+    let mut cookie = [0u8; 8];
+    size >= 1024 && read_exact_at(image, &mut cookie, size - 512).is_ok() && cookie == *b"conectix"
+}
+
+/// The virtual disk inside `file`: the container's disk (and its format, and the damage
+/// seen opening it), or the file itself as a raw disk. `Err`: a container that cannot be
+/// read, and why.
+fn disk_of(path: &Path, file: Arc<dyn ReadAt>, head: &[u8]) -> Result<container::Disk, String> {
+    let opened = match container::open(path, Arc::clone(&file), head) {
+        Some(r) => Some(r),
+        None if vhd_footer(&*file) => Some(container::vhd::open(path, Arc::clone(&file), &[])),
+        None => None,
+    };
+    opened.unwrap_or_else(|| {
+        let size = file.size();
+        Ok(container::Disk {
+            reader: Arc::new(Slice::new(file, 0, size)),
+            format: "raw",
+            problems: Vec::new(),
+            stored: Vec::new(),
+        })
+    })
+}
+
+/// The disk inside the image at `path` (the virtual disk of a container, or the file itself
+/// for a raw disk or volume) and the container format, with no partition or file system
+/// read. Damage that still lets the disk be read is not reported here (see [`open_image`]).
+pub fn open_disk(path: &Path) -> Result<(Arc<dyn ReadAt>, &'static str), Problem> {
+    let image = ImageFile::open(path).map_err(|e| {
+        Problem::at(ProblemKind::ReadError, path, format!("cannot open the image: {e}"))
+    })?;
+    let mut head = vec![0u8; 8192];
+    let n = read_prefix(&image, &mut head);
+    head.truncate(n);
+    let disk = disk_of(path, Arc::new(image), &head)
+        .map_err(|reason| Problem::at(ProblemKind::Other, path, reason))?;
+    Ok((disk.reader, disk.format))
+}
+
+/// What `--verify-container` found for one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The container format (`e01`, `vhdx-dynamic`, …).
+    pub format: String,
+    /// Each stored checksum checked: the algorithm and the stored value (hex), all matching.
+    pub matched: Vec<(String, String)>,
+}
+
+/// Reads the whole disk inside the container at `path` and checks it against the
+/// checksums the container stores (an E01's MD5 and SHA-1). `Ok` names what matched (an
+/// empty list: the format stores none); `Err`: a mismatch, or the disk could not be read to
+/// the end, as a problem naming the image.
+pub fn verify_container(path: &Path) -> Result<Verified, Problem> {
+    use md5::Digest as _;
+    let problem = |reason: String| Problem::at(ProblemKind::Other, path, reason);
+    let image = ImageFile::open(path).map_err(|e| {
+        Problem::at(ProblemKind::ReadError, path, format!("cannot open the image: {e}"))
+    })?;
+    let mut head = vec![0u8; 8192];
+    let n = read_prefix(&image, &mut head);
+    head.truncate(n);
+    let disk = disk_of(path, Arc::new(image), &head)
+        .map_err(|reason| Problem::at(ProblemKind::Other, path, reason))?;
+    let mut md5 = disk.stored.iter().any(|(a, _)| *a == "MD5").then(md5::Md5::new);
+    let mut sha1 = disk.stored.iter().any(|(a, _)| *a == "SHA-1").then(sha1::Sha1::new);
+    if md5.is_some() || sha1.is_some() {
+        let mut buf = vec![0u8; 1 << 20];
+        let size = disk.reader.size();
+        let mut at = 0u64;
+        while at < size {
+            let want = usize::try_from(size - at).unwrap_or(usize::MAX).min(buf.len());
+            let piece = buf.get_mut(..want).unwrap_or_default();
+            read_exact_at(&*disk.reader, piece, at).map_err(|e| {
+                problem(format!(
+                    "{}: the disk cannot be read to the end to verify its checksums: at byte {at}: {e}",
+                    disk.format
+                ))
+            })?;
+            if let Some(h) = md5.as_mut() {
+                h.update(&*piece);
+            }
+            if let Some(h) = sha1.as_mut() {
+                h.update(&*piece);
+            }
+            at += want as u64;
         }
-        let be64 = footer.get(48..56).and_then(|b| <[u8; 8]>::try_from(b).ok());
-        let current = be64.map_or(0, u64::from_be_bytes);
-        return Ok((current.min(size - 512), "vhd-fixed"));
     }
-    Ok((size, "raw"))
+    let hex = |b: &[u8]| {
+        b.iter().fold(String::new(), |mut s, x| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{x:02x}");
+            s
+        })
+    };
+    let mut matched = Vec::new();
+    for (algorithm, stored) in &disk.stored {
+        let got = match *algorithm {
+            "MD5" => md5.take().map(|h| h.finalize().to_vec()),
+            _ => sha1.take().map(|h| h.finalize().to_vec()),
+        }
+        .unwrap_or_default();
+        if got != *stored {
+            return Err(problem(format!(
+                "{}: the {algorithm} the container stores ({}) does not match its media ({})",
+                disk.format,
+                hex(stored),
+                hex(&got)
+            )));
+        }
+        matched.push(((*algorithm).to_owned(), hex(stored)));
+    }
+    Ok(Verified { format: disk.format.to_owned(), matched })
 }
 
 /// Recognises a disk image by the first bytes of `path` (and a VHD by its footer); `None`
@@ -74,10 +159,13 @@ pub fn sniff(path: &Path) -> Option<Sniffed> {
     let mut head = vec![0u8; 8192];
     let n = read_prefix(&image, &mut head);
     head.truncate(n);
-    match container_of(&image, &head) {
-        Err(name) => Some(Sniffed::Container(name)),
-        Ok(_) => sniff_bytes(&head),
+    if let Some((_, name, _)) = container::MAGICS.iter().find(|(m, _, _)| head.starts_with(m)) {
+        return Some(Sniffed::Container(name));
     }
+    if vhd_footer(&image) {
+        return Some(Sniffed::Container("VHD"));
+    }
+    sniff_bytes(&head)
 }
 
 fn read_prefix(r: &dyn ReadAt, buf: &mut [u8]) -> usize {
@@ -200,17 +288,12 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
     let mut head = vec![0u8; 8192];
     let n = read_prefix(&image, &mut head);
     head.truncate(n);
-    let (size, format) = container_of(&image, &head).map_err(|name| {
-        Problem::at(
-            ProblemKind::Other,
-            path,
-            format!(
-                "a {name} container, a format ferret does not read yet: nothing in it was \
-                 examined (convert it to raw, `qemu-img convert -O raw`, to examine it)"
-            ),
-        )
-    })?;
-    let image: Arc<dyn ReadAt> = Arc::new(Slice::new(Arc::new(image), 0, size));
+    let container::Disk { reader: image, format, problems: damage, .. } =
+        disk_of(path, Arc::new(image), &head)
+            .map_err(|reason| Problem::at(ProblemKind::Other, path, reason))?;
+    let mut head = vec![0u8; 8192];
+    let n = read_prefix(&*image, &mut head);
+    head.truncate(n);
     let container = path.to_string_lossy().into_owned();
     let base = Provenance {
         container: container.clone(),
@@ -223,6 +306,9 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
         notes: Vec::new(),
         layout: String::new(),
     };
+    opened.problems.extend(
+        damage.into_iter().map(|d| Problem::at(ProblemKind::Parse, path, format!("{format}: {d}"))),
+    );
     let problem = |reason: String| Problem::at(ProblemKind::Other, path, reason);
     let sniffed = sniff_bytes(&head).ok_or_else(|| {
         problem(
@@ -231,10 +317,11 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
         )
     })?;
     let (table, parts) = match sniffed {
-        // Refused above by `container_of`.
-        Sniffed::Container(name) => return Err(problem(format!("a {name} container"))),
+        Sniffed::Container(name) => {
+            return Err(problem(format!("a {name} container inside a {format} container")));
+        }
         Sniffed::Volume(_) => {
-            "bare volume".clone_into(&mut opened.layout);
+            opened.layout = format!("{format}, bare volume");
             let mut found = Vec::new();
             open_volume(&image, 0, image.size(), None, &base, &mut opened, &mut found);
             finish(&mut opened, found);
@@ -243,7 +330,7 @@ pub fn open_image(path: &Path) -> Result<Opened, Problem> {
         Sniffed::Mbr => ("mbr", mbr_partitions(&*image, &head, &mut opened.problems, path)),
         Sniffed::Gpt => ("gpt", gpt_partitions(&*image, &mut opened.problems, path)),
     };
-    opened.layout = format!("raw disk, {table}, {} partition(s)", parts.len());
+    opened.layout = format!("{format} disk, {table}, {} partition(s)", parts.len());
     let base = Provenance { partition_table: Some(table.to_owned()), ..base };
     let mut found = Vec::new();
     for p in parts {
@@ -516,21 +603,32 @@ mod tests {
 
     #[test]
     fn containers_by_magic_and_fixed_vhd_by_footer() {
+        let p = Path::new("/nonexistent/d");
+        let open = |b: &Vec<u8>| {
+            disk_of(p, Arc::new(b.clone()), b)
+                .map(|d| (d.reader.size(), d.format, d.problems.len()))
+        };
+        let mut qcow = b"QFI\xfb".to_vec();
+        qcow.resize(4096, 0);
+        assert!(open(&qcow).unwrap_err().contains("QCOW2"));
         let mut vhdx = b"vhdxfile".to_vec();
         vhdx.resize(4096, 0);
-        assert_eq!(container_of(&vhdx, &vhdx), Err("VHDX"));
+        assert!(open(&vhdx).unwrap_err().contains("header"));
         let mut disk = mbr(&[(0x07, 1, 8)]);
         disk.resize(8 * 512, 0);
-        assert_eq!(container_of(&disk, &disk), Ok((8 * 512, "raw")));
+        assert_eq!(open(&disk), Ok((8 * 512, "raw", 0)));
         let mut footer = vec![0u8; 512];
         footer[..8].copy_from_slice(b"conectix");
         footer[48..56].copy_from_slice(&(8u64 * 512).to_be_bytes());
         footer[60..64].copy_from_slice(&2u32.to_be_bytes());
         let mut fixed = disk.clone();
         fixed.extend_from_slice(&footer);
-        assert_eq!(container_of(&fixed, &fixed), Ok((8 * 512, "vhd-fixed")));
+        assert_eq!(open(&fixed), Ok((8 * 512, "vhd-fixed", 1)), "the checksum is wrong");
+        let sum = footer.iter().fold(0u32, |s, b| s.wrapping_add(u32::from(*b)));
+        fixed[8 * 512 + 64..8 * 512 + 68].copy_from_slice(&(!sum).to_be_bytes());
+        assert_eq!(open(&fixed), Ok((8 * 512, "vhd-fixed", 0)));
         fixed[8 * 512 + 63] = 3;
-        assert_eq!(container_of(&fixed, &fixed), Err("VHD (dynamic or differencing)"));
+        assert!(open(&fixed).unwrap_err().contains("dynamic header"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct ScanConfig {
     pub read_archives: bool,
     /// The limits against decompression bombs and hostile archives.
     pub archive_limits: ferret_evidence::Limits,
+    /// Read the whole disk of every container named and check it against the checksums the
+    /// container stores (an E01's MD5 and SHA-1): a mismatch is a problem, a match a note.
+    pub verify_containers: bool,
 }
 
 impl Default for ScanConfig {
@@ -49,6 +52,7 @@ impl Default for ScanConfig {
             open_containers: false,
             read_archives: true,
             archive_limits: ferret_evidence::Limits::default(),
+            verify_containers: false,
         }
     }
 }
@@ -132,12 +136,39 @@ fn open_collections(
 /// incomplete; what was left alone on purpose is a note.
 fn open_images(
     images: &[PathBuf],
+    verify: bool,
     sink: &dyn Sink,
     notes: &mut Vec<String>,
     incomplete: &mut Vec<String>,
 ) -> Vec<std::sync::Arc<dyn Source>> {
     let mut sources = Vec::new();
     for image in images {
+        if verify {
+            match ferret_evidence::verify_container(image) {
+                Ok(v) if v.matched.is_empty() => notes.push(format!(
+                    "{}: a {} container stores no checksum of its disk; nothing to verify",
+                    image.display(),
+                    v.format
+                )),
+                Ok(v) => notes.push(format!(
+                    "{}: {} container verified: {}",
+                    image.display(),
+                    v.format,
+                    v.matched
+                        .iter()
+                        .map(|(a, h)| format!("{a} {h} matches the media"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+                Err(p) => {
+                    incomplete.push(format!(
+                        "{}: the container could not be verified (see problems)",
+                        image.display()
+                    ));
+                    sink.problem(p);
+                }
+            }
+        }
         match ferret_evidence::open_image(image) {
             Ok(opened) => {
                 if !opened.problems.is_empty() {
@@ -208,7 +239,13 @@ pub fn scan(
     let cancel: &Cancel = &config.walk.cancel;
     let mut image_notes = Vec::new();
     let mut image_incomplete = Vec::new();
-    let mut sources = open_images(&images, sink, &mut image_notes, &mut image_incomplete);
+    let mut sources = open_images(
+        &images,
+        config.verify_containers,
+        sink,
+        &mut image_notes,
+        &mut image_incomplete,
+    );
     let file_systems = sources.len();
     sources.extend(open_collections(
         &collections,

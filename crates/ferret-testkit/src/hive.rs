@@ -11,7 +11,8 @@
 //! written as Latin-1 ("compressed", flag 0x20) when they are ASCII, else UTF-16LE.
 //!
 //! [`dirty_with_log`] makes a dirty hive (primary sequence number one above the secondary)
-//! and a `.LOG1` file in the `HvLE` format whose one entry turns the old state into the new.
+//! and a `.LOG1` file in the `HvLE` format whose one entry turns the old state into the new;
+//! [`dirty_with_old_log`] does the same with an old-format (`DIRT`) `.LOG`.
 
 /// A key to write: name, values, subkeys and last-written FILETIME.
 #[derive(Clone, Debug, Default)]
@@ -24,6 +25,9 @@ pub struct HiveKey {
     pub subkeys: Vec<HiveKey>,
     /// Last-written time as a FILETIME (100 ns since 1601).
     pub time: u64,
+    /// Deleted: the key's cell is written but free (a positive size) and left out of its
+    /// parent's subkey list, as Windows leaves a deleted key until its cell is reused.
+    pub deleted: bool,
 }
 
 /// A fixed FILETIME used when none is given: 2020-12-13 00:00:00 UTC.
@@ -40,6 +44,12 @@ impl HiveKey {
     /// A key with no values or subkeys.
     pub fn new(name: &str) -> HiveKey {
         HiveKey { name: name.to_owned(), time: DEFAULT_TIME, ..HiveKey::default() }
+    }
+
+    /// Marks this key deleted (see [`HiveKey::deleted`]).
+    pub fn delete(&mut self) -> &mut HiveKey {
+        self.deleted = true;
+        self
     }
 
     /// The key at a `\`-separated path below this one, made when absent.
@@ -193,8 +203,17 @@ impl Cells {
             let mut lf = vec![0u8; 4];
             lf[..2].copy_from_slice(b"lf");
             put_u16(&mut lf, 2, u16::try_from(kids.len()).expect("subkeys"));
+            let mut live = 0u16;
             for kid in kids {
                 let off = self.key(kid, me, false);
+                if kid.deleted {
+                    // Free the cell (a positive size) and leave it out of the list.
+                    let at = off as usize;
+                    let size = i32::from_le_bytes(self.bins[at..at + 4].try_into().expect("size"));
+                    self.bins[at..at + 4].copy_from_slice(&(-size).to_le_bytes());
+                    continue;
+                }
+                live += 1;
                 lf.extend_from_slice(&off.to_le_bytes());
                 let mut hint = [0u8; 4];
                 for (h, b) in hint.iter_mut().zip(kid.name.bytes()) {
@@ -202,8 +221,9 @@ impl Cells {
                 }
                 lf.extend_from_slice(&hint);
             }
+            put_u16(&mut lf, 2, live);
             let l = self.alloc(&lf);
-            put_u32(&mut self.bins, at + 20, u32::try_from(k.subkeys.len()).expect("subkeys"));
+            put_u32(&mut self.bins, at + 20, u32::from(live));
             put_u32(&mut self.bins, at + 28, l);
         }
         me
@@ -342,6 +362,37 @@ pub fn dirty_with_log(old: &HiveKey, new: &HiveKey) -> (Vec<u8>, Vec<u8>) {
     let h2 = marvin32(LOG_SEED, &entry[..32]);
     put_u64(&mut entry, 32, u64::from(h2));
     log.extend_from_slice(&entry);
+    (hive, log)
+}
+
+/// A dirty hive holding `old` on disk, and an old-format log (Windows XP to 8: a `DIRT`
+/// dirty vector and 512-byte pages) that turns it into `new`: (hive file, log file). Every
+/// 4 KiB block of `new`'s bins that differs from `old`'s is marked dirty, as Windows tracks
+/// changes in 4 KiB blocks.
+pub fn dirty_with_old_log(old: &HiveKey, new: &HiveKey) -> (Vec<u8>, Vec<u8>) {
+    let (old_bins, old_root) = bins(old);
+    let (new_bins, new_root) = bins(new);
+    let mut hive = base_block(old_root, old_bins.len(), 2, 1, 0);
+    hive.extend_from_slice(&old_bins);
+    let mut log = base_block(new_root, new_bins.len(), 2, 2, 1);
+    log.truncate(512);
+    let pages = new_bins.len() / 512;
+    let mut bitmap = vec![0u8; pages.div_ceil(8)];
+    let mut dirty = Vec::new();
+    for (b, block) in new_bins.chunks(4096).enumerate() {
+        if old_bins.get(b * 4096..b * 4096 + block.len()) == Some(block) {
+            continue;
+        }
+        for p in 0..block.len() / 512 {
+            let bit = b * 8 + p;
+            bitmap[bit / 8] |= 1 << (bit % 8);
+            dirty.extend_from_slice(&block[p * 512..p * 512 + 512]);
+        }
+    }
+    log.extend_from_slice(b"DIRT");
+    log.extend_from_slice(&bitmap);
+    log.resize(log.len().div_ceil(512) * 512, 0);
+    log.extend_from_slice(&dirty);
     (hive, log)
 }
 

@@ -7,7 +7,8 @@
 //! [`require`] or [`skip`]: the skip is printed where `cargo test` shows it (the harness does
 //! not capture it), and with `FERRET_STRICT_TESTS=1` (which CI sets) it fails the test, so a
 //! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
-//! [`hive`] writes registry hive files and transaction logs. With the `report` feature,
+//! [`hive`] writes registry hive files and transaction logs; [`samples`] gives web-shell-shaped
+//! samples that no source file or test binary carries whole. With the `report` feature,
 //! `report::report` builds a complete report. [`disk`] builds disk images at test time: NTFS
 //! volumes with ntfs-3g's tools, MBR and GPT disks around them.
 //! [`archive`] writes zip, tar and tar.gz archives in memory (hostile ones too).
@@ -23,6 +24,7 @@ pub mod disk;
 pub mod hive;
 #[cfg(feature = "report")]
 pub mod report;
+pub mod samples;
 
 /// The environment variable that turns every skip into a failure (CI sets it to `1`).
 pub const STRICT_VAR: &str = "FERRET_STRICT_TESTS";

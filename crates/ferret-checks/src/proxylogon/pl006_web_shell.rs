@@ -257,12 +257,7 @@ mod tests {
 
     #[test]
     fn cues() {
-        let chopper = concat!(
-            "<script language=\"JScript\" ",
-            "runat=\"server\">function Page_Load(){",
-            "ev",
-            "al(Request[\"x\"],\"unsafe\");}</script>"
-        );
+        let chopper = ferret_testkit::samples::chopper_script("x");
         assert_eq!(content_cue(chopper.as_bytes()).map(|c| c.0), Some("china-chopper"));
         assert_eq!(content_cue(b"<%@ Page Language=\"C#\" %><html>hello</html>"), None);
         let d = build(&CheckOptions::default()).map(|_| ());

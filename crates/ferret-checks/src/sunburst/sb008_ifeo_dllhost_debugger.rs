@@ -25,7 +25,8 @@ pub static DETECTOR: Registration = Registration {
             why: "CISA's CHIRP (AA21-008A, \"IFEO Persistence\") looks for it: the attackers had the \
                   SolarWinds process create an IFEO debugger for `dllhost.exe`, so that every start \
                   of `dllhost.exe` starts their program instead.",
-            evidence: "The key, the debugger command line and the key's last-written time.",
+            evidence: "The key, the debugger command line and the key's last-written time. A key deleted from the live registry but still whole in a free cell of the hive \
+                       is reported too, marked recovered (`details.recovered`).",
             false_positives: "Debugging or application-compatibility tools can set IFEO debuggers, \
                               but rarely for `dllhost.exe` on a server; check the command line.",
             references: &[REF_AA21_008A],
@@ -45,7 +46,7 @@ const KEYS: [&str; 2] = [
 impl Detector for IfeoDllhost {
     fn on_hive(&self, hive: &Hive, out: &mut Out) {
         for path in KEYS {
-            let Some(k) = hive.key(path) else { continue };
+            let Some(k) = hive.key_or_recovered(path) else { continue };
             let Some(debugger) = k.value("Debugger").and_then(|v| v.as_string()) else { continue };
             if debugger.trim().is_empty() {
                 continue;
@@ -57,7 +58,7 @@ impl Detector for IfeoDllhost {
             f.time = k.last_written();
             f.push_evidence(evidence("key", &format!("HKLM\\SOFTWARE\\{path}")));
             f.push_evidence(evidence("Debugger", &debugger));
-            out.finding(f);
+            out.finding(crate::detector::recovered(f, &k));
         }
     }
 }

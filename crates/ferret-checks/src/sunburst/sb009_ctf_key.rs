@@ -25,7 +25,8 @@ pub static DETECTOR: Registration = Registration {
                   looks for it: TEARDROP variant 1 checks whether this key is present or \
                   accessible and stops if it is, so on a host where TEARDROP is suspected a hit \
                   says variant 1 likely stopped there.",
-            evidence: "The key, its subkey count and its last-written time.",
+            evidence: "The key, its subkey count and its last-written time. A key deleted from the live registry but still whole in a free cell of the hive \
+                       is reported too, marked recovered (`details.recovered`).",
             false_positives: "Windows itself keeps text-input settings under this key on many \
                               installations, so its presence alone proves nothing: this is \
                               context (low) for a host where SUNBURST or TEARDROP is otherwise \
@@ -41,11 +42,11 @@ struct CtfKey;
 
 impl Detector for CtfKey {
     fn on_hive(&self, hive: &Hive, out: &mut Out) {
-        let Some(k) = hive.key("Microsoft\\CTF") else { return };
+        let Some(k) = hive.key_or_recovered("Microsoft\\CTF") else { return };
         let mut f = DETECTOR.info.finding().with_path(hive.path());
         f.time = k.last_written();
         f.push_evidence(evidence("key", "HKLM\\Software\\Microsoft\\CTF"));
         f.push_evidence(evidence("subkeys", &k.subkeys().len().to_string()));
-        out.finding(f);
+        out.finding(crate::detector::recovered(f, &k));
     }
 }

@@ -26,7 +26,8 @@ pub static DETECTOR: Registration = Registration {
             why: "CISA's CHIRP (AA21-008A, \"Sibot - Registry\", confidence 9 of 10) looks for it: \
                   SIBOT, a VBScript used by the same actor after SUNBURST, installs its second \
                   stage in the default value of this key and runs it with `rundll32.exe vbscript:`.",
-            evidence: "The key, the start of its default value and its last-written time.",
+            evidence: "The key, the start of its default value and its last-written time. A key deleted from the live registry but still whole in a free cell of the hive \
+                       is reported too, marked recovered (`details.recovered`).",
             false_positives: "None known: Windows and common software do not create this key.",
             references: &[REF_AA21_008A],
         },
@@ -39,7 +40,9 @@ struct Sibot;
 
 impl Detector for Sibot {
     fn on_hive(&self, hive: &Hive, out: &mut Out) {
-        let Some(k) = hive.key("Microsoft\\Windows\\CurrentVersion\\sibot") else { return };
+        let Some(k) = hive.key_or_recovered("Microsoft\\Windows\\CurrentVersion\\sibot") else {
+            return;
+        };
         let mut f = DETECTOR.info.finding().with_path(hive.path());
         f.time = k.last_written();
         f.push_evidence(evidence(
@@ -50,6 +53,6 @@ impl Detector for Sibot {
             let head: String = v.chars().take(200).collect();
             f.push_evidence(evidence("default value", &head));
         }
-        out.finding(f);
+        out.finding(crate::detector::recovered(f, &k));
     }
 }

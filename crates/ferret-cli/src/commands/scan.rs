@@ -82,6 +82,11 @@ pub struct ScanArgs {
     /// Per-file YARA time limit in seconds (default 60).
     #[arg(long, value_name = "SECS")]
     pub yara_timeout: Option<u64>,
+    /// Read the whole disk of every container named (E01, VHDX, VMDK, VHD) and check it
+    /// against the checksums the container stores (an E01's MD5 and SHA-1); a mismatch is a
+    /// problem.
+    #[arg(long)]
+    pub verify_container: bool,
     #[command(flatten)]
     pub examine: common::ExamineArgs,
     #[command(flatten)]
@@ -189,6 +194,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         open_containers: args.open_containers,
         read_archives: !args.no_archives,
         archive_limits: ScanConfig::default().archive_limits,
+        verify_containers: args.verify_container,
     };
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
     let mut summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
