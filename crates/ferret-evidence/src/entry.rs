@@ -82,4 +82,10 @@ pub trait Source: Send + Sync {
 
     /// Opens an entry's data for reading.
     fn open(&self, entry: &Entry) -> std::io::Result<Box<dyn ReadSeek + '_>>;
+
+    /// The NTFS volume behind this source, for what only NTFS keeps (the MFT's deleted
+    /// records, the change journal); `None` for other sources.
+    fn as_ntfs(&self) -> Option<&crate::ntfs::NtfsSource> {
+        None
+    }
 }

@@ -9,7 +9,8 @@
 //! missing dependency can never pass for a passing test. [`corpus`] finds the public corpus.
 //! [`hive`] writes registry hive files and transaction logs. With the `report` feature,
 //! `report::report` builds a complete report. [`disk`] builds disk images at test time: NTFS
-//! volumes with ntfs-3g's tools, MBR and GPT disks around them.
+//! volumes with ntfs-3g's tools, MBR and GPT disks around them. [`ntfs_history`] writes `$MFT`
+//! records and `$UsnJrnl:$J` journals, and lays them out as a triage collector does.
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
 
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub mod disk;
 pub mod hive;
+pub mod ntfs_history;
 #[cfg(feature = "report")]
 pub mod report;
 
