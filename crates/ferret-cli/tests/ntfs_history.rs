@@ -130,10 +130,10 @@ fn check_timeline_merges_findings_and_records_in_time_order() {
         ferret("check", &["--campaign", "proxylogon", "--timeline"], t.root(), "text");
     assert_eq!(code, 1);
     let tl = text.split("Timeline:").nth(1).expect("a Timeline section");
-    let a = tl.find("u_ex210302.log").unwrap();
-    let b = tl.find("PL009").unwrap();
-    let c = tl.find("FILE_DELETE").unwrap();
-    assert!(a < b && b < c, "{tl}");
+    let log = tl.find("u_ex210302.log").unwrap();
+    let shell = tl.find("PL009").unwrap();
+    let gone = tl.find("FILE_DELETE").unwrap();
+    assert!(log < shell && shell < gone, "{tl}");
     // Without --timeline: none.
     let (_, out) = ferret("check", &["--campaign", "proxylogon"], t.root(), "jsonl");
     assert!(of_type(&records(&out), "summary")[0]["details"]["timeline"].is_null());
