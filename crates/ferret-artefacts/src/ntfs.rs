@@ -513,6 +513,7 @@ pub struct HistoryMatcher<'a> {
     seen: HashMap<(HistoryKind, String), usize>,
     hits: Vec<Hit>,
     scratch: Vec<ferret_ioc::IocMatch>,
+    live_listed: bool,
 }
 
 /// The most distinct paths remembered (beyond it, paths are matched again each time).
@@ -521,11 +522,27 @@ const MAX_SEEN: usize = 1 << 20;
 impl<'a> HistoryMatcher<'a> {
     /// A matcher over `iocs`' file-name indicators.
     pub fn new(iocs: &'a IocSet) -> HistoryMatcher<'a> {
-        HistoryMatcher { iocs, seen: HashMap::new(), hits: Vec::new(), scratch: Vec::new() }
+        HistoryMatcher {
+            iocs,
+            seen: HashMap::new(),
+            hits: Vec::new(),
+            scratch: Vec::new(),
+            live_listed: false,
+        }
+    }
+
+    /// Says whether the live files of the volume being read are matched elsewhere (a disk
+    /// image that `scan` lists file by file): then in-use `$MFT` records are left out, so one
+    /// file is one finding; deleted records and the journal are still matched.
+    pub fn set_live_files_listed(&mut self, listed: bool) {
+        self.live_listed = listed;
     }
 
     /// One change read from `origin`.
     pub fn change(&mut self, origin: &Path, c: &Change) {
+        if self.live_listed && c.kind == HistoryKind::Mft && !c.deleted_record {
+            return;
+        }
         let key = (c.kind, c.path.clone());
         let idx = match self.seen.get(&key) {
             Some(&i) => i,
@@ -634,7 +651,8 @@ impl<'a> HistoryMatcher<'a> {
 
 /// Reads every volume's raw files and every NTFS volume of the images (an image that cannot
 /// be opened is left to the caller, which reports it), and matches the changes against
-/// `iocs`.
+/// `iocs`. The in-use `$MFT` records of an image are left out: `scan` lists and matches those
+/// files itself.
 pub fn examine_history(
     volumes: &[VolumeFiles],
     images: &[PathBuf],
@@ -645,6 +663,7 @@ pub fn examine_history(
     for v in volumes {
         reader.read_files(v, &mut |origin, c| m.change(origin, c));
     }
+    m.set_live_files_listed(true);
     for image in images {
         let Ok(opened) = ferret_evidence::open_image(image) else { continue };
         for src in &opened.sources {
