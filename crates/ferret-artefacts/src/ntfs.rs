@@ -22,17 +22,17 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use ferret_core::{Engine, Evidence, FileTimes, Problem, ProblemKind, Severity, Sink, Summary};
-use ferret_evidence::ntfs::NtfsSource;
 use ferret_evidence::ntfs::mft::{self, MftRecord, MftStats, NameTable};
 use ferret_evidence::ntfs::usn::{self, FileRef, JournalStats, UsnRecord};
 use ferret_ioc::{FileFacts, IocSet};
 
+/// Disk images are opened by ferret-evidence; re-exported for the verbs that read history
+/// from them.
+pub use ferret_evidence::ntfs::NtfsSource;
 pub use ferret_evidence::ntfs::usn::{
     REASON_DATA_EXTEND, REASON_DATA_OVERWRITE, REASON_FILE_CREATE, REASON_FILE_DELETE,
     REASON_RENAME_NEW_NAME, REASON_RENAME_OLD_NAME, reason_names,
 };
-/// Disk images are opened by ferret-evidence; re-exported for the verbs that read history
-/// from them.
 pub use ferret_evidence::{Opened, open_image};
 
 /// Which history file a change comes from.
@@ -667,7 +667,7 @@ pub fn examine_history(
     for image in images {
         let Ok(opened) = ferret_evidence::open_image(image) else { continue };
         for src in &opened.sources {
-            if let Some(ntfs) = src.as_ntfs() {
+            if let Some(ntfs) = NtfsSource::of(src.as_ref()) {
                 let at = src.describe();
                 reader.read_volume(ntfs, &at, &mut |c| m.change(image, c));
             }

@@ -218,7 +218,7 @@ fn deleted_records_are_read_from_an_ntfs_image() {
         std::fs::write(&img, bytes).unwrap();
     }
     let opened = ferret_evidence_open(&img);
-    let src = opened.sources[0].as_ntfs().expect("an NTFS volume");
+    let src = ntfs::NtfsSource::of(opened.sources[0].as_ref()).expect("an NTFS volume");
     let c = Collector::new();
     let never = || false;
     let mut reader = Reader { sink: &c, stop: &never, counts: HistoryCounts::default() };

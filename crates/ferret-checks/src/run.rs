@@ -659,7 +659,7 @@ fn history_step(
                     sink.problem(p);
                 }
                 for src in &opened.sources {
-                    if let Some(vol) = src.as_ntfs() {
+                    if let Some(vol) = ntfs::NtfsSource::of(src.as_ref()) {
                         reader.read_volume(vol, &src.describe(), &mut |c| on(image, c));
                         inv.ntfs_history += 1;
                     }

@@ -83,9 +83,9 @@ pub trait Source: Send + Sync {
     /// Opens an entry's data for reading.
     fn open(&self, entry: &Entry) -> std::io::Result<Box<dyn ReadSeek + '_>>;
 
-    /// The NTFS volume behind this source, for what only NTFS keeps (the MFT's deleted
-    /// records, the change journal); `None` for other sources.
-    fn as_ntfs(&self) -> Option<&crate::ntfs::NtfsSource> {
+    /// The source as `Any`, for what only one kind of source keeps (an NTFS volume's deleted
+    /// MFT records and change journal: downcast to `ntfs::NtfsSource`); `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
 }

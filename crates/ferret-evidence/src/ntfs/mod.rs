@@ -132,6 +132,11 @@ impl NtfsSource {
         self.vol.records
     }
 
+    /// The NTFS volume behind an evidence source, if it is one.
+    pub fn of(src: &dyn Source) -> Option<&NtfsSource> {
+        src.as_any().and_then(|a| a.downcast_ref::<NtfsSource>())
+    }
+
     /// The drive letter paths are given with.
     pub fn letter(&self) -> char {
         self.letter
@@ -502,7 +507,7 @@ impl Source for NtfsSource {
         self.provenance.describe()
     }
 
-    fn as_ntfs(&self) -> Option<&NtfsSource> {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)
     }
 
