@@ -249,3 +249,27 @@ fn ferret_evidence_open(img: &Path) -> ntfs::Opened {
         Err(p) => panic!("open {}: {p:?}", img.display()),
     }
 }
+
+#[test]
+fn a_raw_mft_copied_out_by_ntfs_3g_is_read() {
+    let tools = ferret_testkit::disk::ntfs_tools()
+        && std::process::Command::new("ntfscat").arg("--version").output().is_ok();
+    if !ferret_testkit::require("ntfs-3g's mkntfs, ntfscp and ntfscat", tools) {
+        return;
+    }
+    // The records are written by ntfs-3g, not by the testkit: an independent writer.
+    let t = Tree::new();
+    let work = Tree::new();
+    let img = work.path("vol.img");
+    let name = tool();
+    ferret_testkit::disk::NtfsVolume::new(&img, 8, false).file(&name, b"MZ").file("kept.txt", b"k");
+    let out = std::process::Command::new("ntfscat").arg(&img).arg("$MFT").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.file("C/$MFT", &out.stdout);
+    let (findings, problems, counts) = examine(t.root());
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(counts.history.mft_read, 1);
+    assert!(counts.history.mft_records >= 16, "{:?}", counts.history);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(findings[0].message.as_deref().unwrap().contains(&format!(r"C:\{name}")));
+}
