@@ -509,8 +509,8 @@ struct Hit {
 /// and history file, gathering its times (created, deleted, first and last seen).
 pub struct HistoryMatcher<'a> {
     iocs: &'a IocSet,
-    /// Path → index in `hits`, or `usize::MAX` when nothing matched.
-    seen: HashMap<(HistoryKind, String), usize>,
+    /// Per kind (`$MFT`, `$J`): path → index in `hits`, or `usize::MAX` when nothing matched.
+    seen: [HashMap<String, usize>; 2],
     hits: Vec<Hit>,
     scratch: Vec<ferret_ioc::IocMatch>,
     live_listed: bool,
@@ -524,7 +524,7 @@ impl<'a> HistoryMatcher<'a> {
     pub fn new(iocs: &'a IocSet) -> HistoryMatcher<'a> {
         HistoryMatcher {
             iocs,
-            seen: HashMap::new(),
+            seen: [HashMap::new(), HashMap::new()],
             hits: Vec::new(),
             scratch: Vec::new(),
             live_listed: false,
@@ -543,8 +543,11 @@ impl<'a> HistoryMatcher<'a> {
         if self.live_listed && c.kind == HistoryKind::Mft && !c.deleted_record {
             return;
         }
-        let key = (c.kind, c.path.clone());
-        let idx = match self.seen.get(&key) {
+        let seen = match c.kind {
+            HistoryKind::Mft => &mut self.seen[0],
+            HistoryKind::Journal => &mut self.seen[1],
+        };
+        let idx = match seen.get(c.path.as_str()) {
             Some(&i) => i,
             None => {
                 self.scratch.clear();
@@ -577,8 +580,8 @@ impl<'a> HistoryMatcher<'a> {
                     });
                     self.hits.len() - 1
                 };
-                if self.seen.len() < MAX_SEEN || i != usize::MAX {
-                    self.seen.insert(key, i);
+                if seen.len() < MAX_SEEN || i != usize::MAX {
+                    seen.insert(c.path.clone(), i);
                 }
                 i
             }

@@ -76,6 +76,9 @@ impl Recorder {
     /// A `$MFT` or `$J` change.
     pub fn change(&self, c: &Change) {
         let Some(t) = c.time else { return };
+        if self.campaign_of(t, None).is_none() {
+            return;
+        }
         let norm = c.path.replace('\\', "/").to_ascii_lowercase();
         let Some(campaign) = self.campaign_of(t, Some(&norm)) else { return };
         let what = match (c.kind, c.deleted_record) {

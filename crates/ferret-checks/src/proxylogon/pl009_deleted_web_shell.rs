@@ -129,7 +129,9 @@ impl DeletedShell {
 
 impl Detector for DeletedShell {
     fn on_change(&self, change: &Change, origin: &Path, _out: &mut Out) {
-        if change.is_dir {
+        let ext = change.name().rsplit('.').next().unwrap_or("");
+        if change.is_dir || !(ext.eq_ignore_ascii_case("aspx") || ext.eq_ignore_ascii_case("ashx"))
+        {
             return;
         }
         let norm = change.path.replace('\\', "/").to_ascii_lowercase();

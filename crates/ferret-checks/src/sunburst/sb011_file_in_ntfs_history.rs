@@ -2,7 +2,7 @@
 //! RAINDROP file name or path in the NTFS history (`$UsnJrnl:$J`, `$MFT` live and deleted
 //! records): the file existed here, whether or not it still does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,7 +11,7 @@ use ferret_artefacts::ntfs::Change;
 use ferret_core::Severity;
 
 use crate::detector::{Campaign, Detector, Doc, Info, Input, Out, Registration, evidence};
-use crate::sunburst::{REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_MSFT_STAGE2};
+use crate::sunburst::{FileKind, REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_MSFT_STAGE2};
 
 /// The registration.
 pub static DETECTOR: Registration = Registration {
@@ -45,7 +45,19 @@ pub static DETECTOR: Registration = Registration {
             references: &[REF_AA20_352A, REF_FIREEYE, REF_FIREEYE_IOCS, REF_MSFT_STAGE2],
         },
     },
-    build: |opts| Ok(Box::new(HistoryFile { intel: opts.intel.clone(), hits: Mutex::default() })),
+    build: |opts| {
+        // The last part of every name and path row: a change whose file name is none of
+        // them cannot match, and is passed over without building its normalized path.
+        let names = opts
+            .intel
+            .sunburst_files
+            .rows
+            .iter()
+            .filter(|r| matches!(r.kind, FileKind::Name | FileKind::Path))
+            .map(|r| r.value.rsplit('/').next().unwrap_or(&r.value).to_owned())
+            .collect();
+        Ok(Box::new(HistoryFile { intel: opts.intel.clone(), names, hits: Mutex::default() }))
+    },
 };
 
 /// What the history said of one matched path.
@@ -64,12 +76,13 @@ struct Hit {
 
 struct HistoryFile {
     intel: Arc<crate::intel::CheckIntel>,
+    names: HashSet<String>,
     hits: Mutex<BTreeMap<String, Hit>>,
 }
 
 impl Detector for HistoryFile {
     fn on_change(&self, c: &Change, origin: &Path, _out: &mut Out) {
-        if c.is_dir {
+        if c.is_dir || !self.names.contains(&c.name().to_ascii_lowercase()) {
             return;
         }
         let norm = c.path.replace('\\', "/").to_ascii_lowercase();
