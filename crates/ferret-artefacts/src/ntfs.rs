@@ -516,8 +516,12 @@ pub struct HistoryMatcher<'a> {
     live_listed: bool,
 }
 
-/// The most distinct paths remembered (beyond it, paths are matched again each time).
-const MAX_SEEN: usize = 1 << 20;
+/// The most journal paths that matched nothing remembered; when full, the memory is cleared
+/// (a path met again is matched again), so memory stays bounded whatever the journal's size.
+const MAX_SEEN: usize = 1 << 16;
+/// The most distinct matched paths reported (an indicator matching everything cannot make
+/// memory grow with the history).
+const MAX_HITS: usize = 100_000;
 
 impl<'a> HistoryMatcher<'a> {
     /// A matcher over `iocs`' file-name indicators.
@@ -562,7 +566,7 @@ impl<'a> HistoryMatcher<'a> {
                     &mut self.scratch,
                 );
                 self.scratch.retain(|m| m.engine == Engine::Filename);
-                let i = if self.scratch.is_empty() {
+                let i = if self.scratch.is_empty() || self.hits.len() >= MAX_HITS {
                     usize::MAX
                 } else {
                     self.hits.push(Hit {
@@ -580,7 +584,12 @@ impl<'a> HistoryMatcher<'a> {
                     });
                     self.hits.len() - 1
                 };
-                if seen.len() < MAX_SEEN || i != usize::MAX {
+                // A $MFT names each path once: only its hits are remembered (to gather their
+                // times); the journal repeats paths, so its misses are remembered too.
+                if i != usize::MAX || c.kind == HistoryKind::Journal {
+                    if i == usize::MAX && seen.len() >= MAX_SEEN {
+                        seen.retain(|_, v| *v != usize::MAX);
+                    }
                     seen.insert(c.path.clone(), i);
                 }
                 i

@@ -196,21 +196,35 @@ pub fn read_mft(
     st
 }
 
-/// What the name table keeps of a record.
-#[derive(Clone, Debug)]
+/// What the name table keeps of a record (24 bytes; the name lives in the table's arena).
+#[derive(Clone, Copy, Debug)]
 struct Node {
-    parent: FileRef,
+    /// The parent's record number (48 bits) and sequence number (16 bits), as NTFS packs them.
+    parent: u64,
+    name_off: u32,
+    name_len: u16,
     seq: u16,
     rank: u8,
-    name: Box<str>,
 }
 
+impl Node {
+    fn parent(&self) -> FileRef {
+        FileRef::from_u64(self.parent)
+    }
+}
+
+/// The most records learnt from journal names (the `$MFT`'s own are bounded by its size).
+const MAX_JOURNAL_NAMES: usize = 1 << 24;
+
 /// Record numbers to names and parents, from a `$MFT` (live and deleted records) and from
-/// journal records, to turn a parent reference into a path.
+/// journal records, to turn a parent reference into a path. Names are kept in one arena, so a
+/// record costs about 40 bytes besides its name.
 #[derive(Clone, Debug, Default)]
 pub struct NameTable {
     nodes: HashMap<u64, Node>,
+    names: String,
     letter: Option<char>,
+    learnt: usize,
 }
 
 /// A path built from parent references, and whether it reaches the root.
@@ -225,7 +239,7 @@ pub struct ResolvedPath {
 impl NameTable {
     /// An empty table giving paths on drive `letter` (`None`: paths start at `\`).
     pub fn new(letter: Option<char>) -> NameTable {
-        NameTable { nodes: HashMap::new(), letter }
+        NameTable { letter, ..NameTable::default() }
     }
 
     /// Records kept.
@@ -238,39 +252,58 @@ impl NameTable {
         self.nodes.is_empty()
     }
 
+    /// A node for `name` (`None` when the arena would pass 4 GiB).
+    fn node(&mut self, parent: FileRef, seq: u16, rank: u8, name: &str) -> Option<Node> {
+        let name_off = u32::try_from(self.names.len()).ok()?;
+        let cut = name.char_indices().map(|(i, c)| i + c.len_utf8()).take_while(|e| *e <= 1024);
+        let name = name.get(..cut.last().unwrap_or(0)).unwrap_or("");
+        u32::try_from(self.names.len() + name.len()).ok()?;
+        self.names.push_str(name);
+        Some(Node {
+            parent: (parent.record & 0xFFFF_FFFF_FFFF) | (u64::from(parent.seq) << 48),
+            name_off,
+            name_len: u16::try_from(name.len()).unwrap_or(0),
+            seq,
+            rank,
+        })
+    }
+
+    fn name(&self, n: &Node) -> &str {
+        let from = n.name_off as usize;
+        self.names.get(from..from + usize::from(n.name_len)).unwrap_or("")
+    }
+
     /// Adds a record's best name. An in-use record replaces what a deleted one left under
     /// the same number.
     pub fn add_record(&mut self, r: &MftRecord) {
         let owner = if r.base == 0 { r.number } else { r.base };
         for n in &r.names {
             let rank = namespace_rank(n.namespace);
-            let seq = if r.base == 0 { r.seq } else { self.nodes.get(&owner).map_or(0, |o| o.seq) };
-            let better = self.nodes.get(&owner).is_none_or(|old| {
+            let old = self.nodes.get(&owner).copied();
+            let seq = if r.base == 0 { r.seq } else { old.map_or(0, |o| o.seq) };
+            let better = old.is_none_or(|old| {
                 (r.in_use && old.seq != seq) || (old.seq == seq && rank < old.rank)
             });
             if better {
-                self.nodes.insert(
-                    owner,
-                    Node {
-                        parent: FileRef { record: n.parent, seq: n.parent_seq },
-                        seq,
-                        rank,
-                        name: n.name.clone().into_boxed_str(),
-                    },
-                );
+                let parent = FileRef { record: n.parent, seq: n.parent_seq };
+                if let Some(node) = self.node(parent, seq, rank, &n.name) {
+                    self.nodes.insert(owner, node);
+                }
             }
         }
     }
 
     /// Adds a name learnt from elsewhere (a journal record) when the table has nothing for
-    /// that record number (what the `$MFT` says is never replaced).
+    /// that record number (what the `$MFT` says is never replaced); at most
+    /// 16,777,216 such names.
     pub fn add_name(&mut self, file: FileRef, parent: FileRef, name: &str) {
-        self.nodes.entry(file.record).or_insert_with(|| Node {
-            parent,
-            seq: file.seq,
-            rank: 0,
-            name: name.into(),
-        });
+        if self.learnt >= MAX_JOURNAL_NAMES || self.nodes.contains_key(&file.record) {
+            return;
+        }
+        if let Some(node) = self.node(parent, file.seq, 0, name) {
+            self.nodes.insert(file.record, node);
+            self.learnt += 1;
+        }
     }
 
     /// The path of `name` in the folder `parent`.
@@ -299,11 +332,12 @@ impl NameTable {
                 // The folder's record was reused since: its name now is another's.
                 return true;
             }
-            parts.push(&node.name);
-            if node.parent.record == cur.record {
+            parts.push(self.name(node));
+            let parent = node.parent();
+            if parent.record == cur.record {
                 return true;
             }
-            cur = node.parent;
+            cur = parent;
         }
         // MAX_DEPTH steps without reaching the root: a loop.
         true
