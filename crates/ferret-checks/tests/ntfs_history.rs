@@ -213,3 +213,39 @@ fn hostile_history_files_are_problems() {
     assert!(parse.iter().any(|p| p.reason.contains("$J at offset 4096")), "{:#?}", r.problems);
     assert!(!r.outcome.summary.complete);
 }
+
+#[test]
+fn sb011_from_a_deleted_record_in_a_disk_image() {
+    if !ferret_testkit::require("ntfs-3g's mkntfs and ntfscp", ferret_testkit::disk::ntfs_tools()) {
+        return;
+    }
+    let t = Tree::new();
+    let img = t.path("disk.img");
+    let name: String = "gpj.hturt_suoicarg".chars().rev().collect();
+    ferret_testkit::disk::NtfsVolume::new(&img, 8, false)
+        .file(&name, b"\xff\xd8")
+        .file("a.txt", b"a");
+    // Clear the in-use flag of the file's record, as deleting the file leaves it.
+    let needle: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    #[expect(clippy::disallowed_methods, reason = "the fixture image is edited on purpose")]
+    {
+        let mut bytes = std::fs::read(&img).unwrap();
+        let at = (0..bytes.len() / 1024)
+            .map(|i| i * 1024)
+            .find(|&at| {
+                let r = &bytes[at..at + 1024];
+                r.starts_with(b"FILE")
+                    && r[0x16] & 2 == 0
+                    && r.windows(needle.len()).any(|w| w == needle)
+            })
+            .expect("the file's record");
+        bytes[at + 0x16] &= !1;
+        std::fs::write(&img, bytes).unwrap();
+    }
+    let r = run(&img, &[Campaign::Sunburst]);
+    let f = r.of("SB011");
+    assert_eq!(f.len(), 1, "{:#?} {:#?}", r.findings, r.problems);
+    assert!(f[0].evidence.iter().any(|e| e.label == "history" && e.data.contains("deleted")));
+    assert_eq!(r.outcome.summary.counter("mft_deleted_records"), 1);
+    assert_eq!(r.verdict(Campaign::Sunburst), Some(Verdict::Affected));
+}
