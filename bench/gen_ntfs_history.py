@@ -71,19 +71,23 @@ def main():
     out, n = sys.argv[1], int(sys.argv[2])
     rnd = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     os.makedirs(os.path.join(out, "C", "$Extend"), exist_ok=True)
+    # Folders at most 12 deep, as real volumes are (a parent is chosen among the recent
+    # folders above that depth).
     dirs = [5]
+    depth = {5: 0}
     mft_path = os.path.join(out, "C", "$MFT")
     with open(mft_path, "wb") as f:
         f.write(mft_record(0, 1, True, False, 5, "$MFT", FT_2020))
         f.write(bytes(1024 * 23))
         for number in range(24, n):
             is_dir = number < 64 or rnd.random() < 0.05
-            parent = rnd.choice(dirs[-200:])
+            parent = rnd.choice([d for d in dirs[-200:] if depth[d] < 12] or [5])
             name = f"{'dir' if is_dir else 'file'}{number}.{'d' if is_dir else rnd.choice(['txt', 'dll', 'log', 'aspx'])}"
             t = FT_2020 + rnd.randrange(0, 3 * 365 * 86400) * 10_000_000
             f.write(mft_record(number, 1, rnd.random() > 0.125, is_dir, parent, name, t))
             if is_dir:
                 dirs.append(number)
+                depth[number] = depth[parent] + 1
     j_path = os.path.join(out, "C", "$Extend", "$J")
     planted = "gracious_truth.jpg"
     with open(j_path, "wb") as f:

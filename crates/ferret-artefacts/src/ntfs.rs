@@ -514,11 +514,12 @@ pub struct HistoryMatcher<'a> {
     hits: Vec<Hit>,
     scratch: Vec<ferret_ioc::IocMatch>,
     live_listed: bool,
+    seen_bytes: usize,
 }
 
-/// The most journal paths that matched nothing remembered; when full, the memory is cleared
-/// (a path met again is matched again), so memory stays bounded whatever the journal's size.
-const MAX_SEEN: usize = 1 << 16;
+/// The most bytes of journal paths that matched nothing remembered; when full, the memory is
+/// cleared (a path met again is matched again), so memory stays bounded whatever the journal.
+const MAX_SEEN_BYTES: usize = 16 << 20;
 /// The most distinct matched paths reported (an indicator matching everything cannot make
 /// memory grow with the history).
 const MAX_HITS: usize = 100_000;
@@ -532,6 +533,7 @@ impl<'a> HistoryMatcher<'a> {
             hits: Vec::new(),
             scratch: Vec::new(),
             live_listed: false,
+            seen_bytes: 0,
         }
     }
 
@@ -587,9 +589,11 @@ impl<'a> HistoryMatcher<'a> {
                 // A $MFT names each path once: only its hits are remembered (to gather their
                 // times); the journal repeats paths, so its misses are remembered too.
                 if i != usize::MAX || c.kind == HistoryKind::Journal {
-                    if i == usize::MAX && seen.len() >= MAX_SEEN {
+                    if i == usize::MAX && self.seen_bytes >= MAX_SEEN_BYTES {
                         seen.retain(|_, v| *v != usize::MAX);
+                        self.seen_bytes = 0;
                     }
+                    self.seen_bytes += c.path.len();
                     seen.insert(c.path.clone(), i);
                 }
                 i
