@@ -1659,7 +1659,7 @@ _ferret() {
             return 0
             ;;
         ferret__subcmd__check)
-            opts="-j -r -o -q -h --campaign --manifest --vendor-key --vendor-manifest --match-host --threads --low-priority --exclude --max-file-size --min-severity --min-score --rules --intel --intel-key --format --output --quiet --report-to --syslog --help"
+            opts="-j -r -o -q -h --campaign --manifest --vendor-key --vendor-manifest --match-host --threads --low-priority --exclude --max-file-size --min-severity --min-score --rules --timeline --intel --intel-key --format --output --quiet --report-to --syslog --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

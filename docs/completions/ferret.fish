@@ -69,6 +69,7 @@ complete -c ferret -n "__fish_ferret_using_subcommand check" -s o -l output -d '
 complete -c ferret -n "__fish_ferret_using_subcommand check" -l report-to -d 'Also send the report to a ferret collector (after `ferret enroll`). An unreachable collector gets it later: the report is spooled and sent by the next run or `ferret report send`' -r
 complete -c ferret -n "__fish_ferret_using_subcommand check" -l syslog -d 'Also send every finding, problem and the run summary to a syslog receiver, one RFC 5424 message each with a CEF record: udp://HOST:PORT or tcp://HOST:PORT' -r
 complete -c ferret -n "__fish_ferret_using_subcommand check" -l low-priority -d 'Run at the lowest CPU priority (niceness 19) and in the idle I/O class, so the host\'s own work goes first'
+complete -c ferret -n "__fish_ferret_using_subcommand check" -l timeline -d 'Add a timeline to the report: the findings and the artefact records of the campaigns\' windows ($MFT and $J changes under the campaigns\' folders, Amcache and ShimCache entries) in time order, each line naming its source (log, $MFT, $J, Amcache, ShimCache, registry key last-write)'
 complete -c ferret -n "__fish_ferret_using_subcommand check" -s q -l quiet -d 'No progress bar and no notes on stderr'
 complete -c ferret -n "__fish_ferret_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferret -n "__fish_ferret_using_subcommand hunt" -l sigma -d 'Sigma rule file or directory (repeatable)' -r -F

@@ -1,6 +1,8 @@
 //! Finding hives in the examined paths and matching their execution evidence against the
 //! loaded indicators (engine `artefact`): Amcache's SHA-1s and paths, ShimCache's paths, and
-//! the command lines of autostart places (Run/RunOnce, services' `ImagePath`).
+//! the command lines of autostart places (Run/RunOnce, services' `ImagePath`); and NTFS history
+//! files (`$MFT`, `$J`, found by content, see [`crate::ntfs`]) and the NTFS volumes of disk
+//! images named as targets, whose paths are matched against the file-name indicators.
 //!
 //! Hives are recognised by content: a regular file of at least 8 KiB (a base block and one
 //! hive bin) whose first bytes are `regf` with file type 0 (a primary file; transaction logs
@@ -16,6 +18,7 @@ use ferret_fs::{EntryKind, WalkOptions, Walker};
 use ferret_ioc::{FileFacts, IocSet};
 
 use crate::hive::{Hive, HiveKind, MAX_HIVE_SIZE, sniff};
+use crate::ntfs::{self, HistoryCounts, HistoryKind};
 use crate::{amcache, shimcache};
 
 /// The smallest primary hive file: a base block and one hive bin.
@@ -54,26 +57,65 @@ pub fn find_hives(
     walk: &WalkOptions,
     sink: &dyn Sink,
 ) -> Result<Vec<PathBuf>, ferret_fs::WalkError> {
+    Ok(find(walk, sink)?.hives)
+}
+
+/// What one walk found: hives, and NTFS history files (`$MFT`, `$J`).
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Primary hive files (sorted).
+    pub hives: Vec<PathBuf>,
+    /// `$MFT` and change journal files (sorted), recognised by content.
+    pub history: Vec<(PathBuf, HistoryKind)>,
+}
+
+/// The hives and NTFS history files under the walk's roots; walk problems go to `sink`.
+pub fn find(walk: &WalkOptions, sink: &dyn Sink) -> Result<Found, ferret_fs::WalkError> {
     let walker = Walker::new(walk.clone())?;
-    let found = Mutex::new(Vec::new());
+    let found = Mutex::new(Found::default());
     walker.run(
         || {
             |e: ferret_fs::Entry<'_>| {
-                if e.kind == EntryKind::File
-                    && may_be_hive(e.meta.len(), e.depth == 0)
+                if e.kind != EntryKind::File {
+                    return;
+                }
+                let size = e.meta.len();
+                if may_be_hive(size, e.depth == 0)
                     && is_hive_file(e.path)
                     && let Ok(mut g) = found.lock()
                 {
-                    g.push(e.path.to_path_buf());
+                    g.hives.push(e.path.to_path_buf());
+                    return;
+                }
+                let name = e.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                if ntfs::may_be_history(&name, size)
+                    && let Some(kind) = ntfs::sniff_file(e.path)
+                    && let Ok(mut g) = found.lock()
+                {
+                    g.history.push((e.path.to_path_buf(), kind));
                 }
             }
         },
         sink,
     );
     let mut v = found.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
-    v.sort();
-    v.dedup();
+    v.hives.sort();
+    v.hives.dedup();
+    v.history.sort();
+    v.history.dedup();
     Ok(v)
+}
+
+/// The targets that are disk images (recognised by content), whose NTFS volumes' history is
+/// read.
+pub fn image_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+    roots
+        .iter()
+        .filter(|r| {
+            std::fs::metadata(r).is_ok_and(|m| m.is_file()) && ferret_evidence::sniff(r).is_some()
+        })
+        .cloned()
+        .collect()
 }
 
 fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, (ProblemKind, String)> {
@@ -161,6 +203,8 @@ pub struct Counts {
     pub shimcache_entries: u64,
     /// Autostart entries read (Run/RunOnce values, services' image paths).
     pub autostart_entries: u64,
+    /// NTFS history read (`$MFT`, `$J`).
+    pub history: HistoryCounts,
 }
 
 impl Counts {
@@ -179,6 +223,7 @@ impl Counts {
                 summary.count(name, n);
             }
         }
+        self.history.record(summary);
         if self.hives_unreadable > 0 {
             summary.mark_incomplete(format!(
                 "{} registry hive(s) could not be read (see problems)",
@@ -190,15 +235,27 @@ impl Counts {
 
 /// Finds the hives under the roots and matches their Amcache and ShimCache entries against
 /// `iocs` (SHA-1 indicators against Amcache's SHA-1s; file-name indicators against the
-/// recorded paths). Findings and problems go to `sink`.
+/// recorded paths); then the NTFS history (raw `$MFT` and `$J` files under the roots, and
+/// the volumes of the disk images named as roots), whose paths are matched against the
+/// file-name indicators. Findings and problems go to `sink`.
 pub fn examine(
     opts: &ArtefactOptions,
     iocs: &IocSet,
     sink: &dyn Sink,
 ) -> Result<Counts, ferret_fs::WalkError> {
-    let hives = find_hives(&opts.walk, sink)?;
+    let found = find(&opts.walk, sink)?;
     let mut counts = Counts::default();
-    for path in hives {
+    let cancel = opts.walk.cancel.clone();
+    let stop = move || cancel.is_cancelled();
+    let mut reader = ntfs::Reader { sink, stop: &stop, counts: HistoryCounts::default() };
+    ntfs::examine_history(
+        &ntfs::group(&found.history),
+        &image_roots(&opts.walk.roots),
+        iocs,
+        &mut reader,
+    );
+    counts.history = reader.counts;
+    for path in found.hives {
         if opts.walk.cancel.is_cancelled() {
             break;
         }

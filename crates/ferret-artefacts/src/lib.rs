@@ -8,6 +8,9 @@
 //!   link date, key time).
 //! * [`shimcache`]: the AppCompatCache value of a SYSTEM hive (Windows 10/8.1 `10ts` entries,
 //!   Windows 8.0 `00ts`, Windows 7/2008 R2 x64).
+//! * [`ntfs`]: NTFS history, the `$MFT` (live and deleted records, both time sets) and the
+//!   change journal (`$UsnJrnl:$J`), from disk images or raw collected files, as [`ntfs::Change`]s
+//!   with paths, matched against the file-name indicators.
 //! * [`examine`](mod@examine): finds hives under the examined paths by content and matches their execution
 //!   evidence against a loaded [`ferret_ioc::IocSet`] (findings of engine `artefact`).
 //!
@@ -22,6 +25,7 @@ mod bytes;
 pub mod examine;
 pub mod hive;
 mod log;
+pub mod ntfs;
 pub mod shimcache;
 
 pub use examine::{ArtefactOptions, examine, find_hives};

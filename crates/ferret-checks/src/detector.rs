@@ -22,6 +22,12 @@
 //! * **registry hives** — [`Detector::on_hive`] receives every hive of a kind named in
 //!   [`Info::inputs`] ([`Input::Hive`]); files are recognised as hives by content (`regf`),
 //!   read once with their transaction logs and shared by every interested detector.
+//! * **NTFS history** — [`Detector::on_change`] receives every change of the `$MFT` (live
+//!   and deleted records) and the change journal (`$UsnJrnl:$J`) read in the run (raw files
+//!   found by content, and the NTFS volumes of disk images named as targets), with paths
+//!   built from the parent references ([`ferret_artefacts::ntfs::Change`]), when
+//!   [`Info::inputs`] names [`Input::NtfsHistory`]. Changes arrive in file order from one
+//!   thread after the files were read.
 //! * **the tree** — [`Detector::on_tree`] runs once after the walk with the [`Inventory`]
 //!   (every path seen, the markers found, the logs read), for whole-tree checks such as a
 //!   manifest comparison.
@@ -42,6 +48,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use ferret_artefacts::ntfs::Change;
 use ferret_artefacts::{Hive, HiveKind};
 use ferret_core::{Engine, Evidence, Finding, LogRef, Problem, RuleRef, Severity};
 use ferret_logs::Event;
@@ -63,6 +70,8 @@ pub enum Input {
     Tree(Marker),
     /// A registry hive of this kind was read (recognised by content, see `ferret-artefacts`).
     Hive(HiveKind),
+    /// NTFS history was read: a `$MFT` or a change journal (`$UsnJrnl:$J`).
+    NtfsHistory,
 }
 
 impl Input {
@@ -79,6 +88,9 @@ impl Input {
                 HiveKind::Amcache => "an Amcache.hve hive",
                 HiveKind::Other => "a registry hive",
             },
+            Input::NtfsHistory => {
+                "NTFS history ($MFT or $UsnJrnl:$J, collected or in a disk image)"
+            }
         }
     }
 }
@@ -339,6 +351,10 @@ pub trait Detector: Send + Sync {
     /// A registry hive of a kind named in [`Info::inputs`] ([`Input::Hive`]), read once
     /// (with its transaction logs replayed) and shared by every detector that wants it.
     fn on_hive(&self, _hive: &Hive, _out: &mut Out) {}
+
+    /// One change of the NTFS history read from `origin` (the `$MFT` or `$J` file, or the
+    /// disk image), when [`Info::inputs`] names [`Input::NtfsHistory`].
+    fn on_change(&self, _change: &Change, _origin: &Path, _out: &mut Out) {}
 
     /// Once after the walk, with everything the walk saw.
     fn on_tree(&self, _inventory: &Inventory, _out: &mut Out) {}

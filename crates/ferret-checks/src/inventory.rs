@@ -224,6 +224,8 @@ pub struct Inventory {
     pub logs: Vec<LogRead>,
     /// The kinds of the registry hives read, in path order.
     pub hives: Vec<ferret_artefacts::HiveKind>,
+    /// NTFS history read: `$MFT` and `$UsnJrnl:$J` files or volumes.
+    pub ntfs_history: u64,
 }
 
 impl Inventory {

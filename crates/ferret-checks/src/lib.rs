@@ -34,6 +34,7 @@ pub mod pulse;
 pub mod registry;
 mod run;
 pub mod sunburst;
+pub mod timeline;
 
 pub use detector::{Campaign, Detector, Doc, FileEntry, Info, Input, Out, Registration};
 pub use ferret_core::Summary;

@@ -47,6 +47,9 @@ pub struct CheckOptions {
     /// Raised to stop early (SIGINT): no new file is started, and no campaign is decided
     /// NOT FOUND on what was read so far.
     pub cancel: Cancel,
+    /// Build the timeline of the campaigns' windows (`check --timeline`,
+    /// [`crate::timeline`]): the artefact records are returned in [`crate::Outcome::timeline`].
+    pub timeline: bool,
 }
 
 impl Default for CheckOptions {
@@ -66,6 +69,7 @@ impl Default for CheckOptions {
             threads: 0,
             network: Arc::new(NetIndicators::default()),
             cancel: Cancel::default(),
+            timeline: false,
         }
     }
 }

@@ -13,6 +13,7 @@ pub static DETECTORS: &[&Registration] = &[
     &proxylogon::pl006_web_shell::DETECTOR,
     &proxylogon::pl007_lsass_dump::DETECTOR,
     &proxylogon::pl008_published_client_ip::DETECTOR,
+    &proxylogon::pl009_deleted_web_shell::DETECTOR,
     // SUNBURST
     &sunburst::sb001_orion_dll::DETECTOR,
     &sunburst::sb002_related_file::DETECTOR,
@@ -24,6 +25,7 @@ pub static DETECTORS: &[&Registration] = &[
     &sunburst::sb008_ifeo_dllhost_debugger::DETECTOR,
     &sunburst::sb009_ctf_key::DETECTOR,
     &sunburst::sb010_sibot_key::DETECTOR,
+    &sunburst::sb011_file_in_ntfs_history::DETECTOR,
     // Pulse Connect Secure
     &pulse::ps001_manifest_signature::DETECTOR,
     &pulse::ps002_manifest_integrity::DETECTOR,

@@ -10,6 +10,7 @@ use std::sync::{Mutex, PoisonError};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use ferret_artefacts::HiveKind;
+use ferret_artefacts::ntfs::{self, Change, HistoryCounts, HistoryKind, HistoryMatcher};
 use ferret_core::{
     CampaignVerdict, Problem, ProblemKind, Progress, Severity, Sink, Summary, Verdict,
 };
@@ -34,6 +35,9 @@ pub struct Outcome {
     /// Evidence-level findings of the network indicators of `--rules` ([`crate::netioc`]):
     /// they decide no campaign's verdict (`details["network_findings"]` of the summary).
     pub network_findings: u64,
+    /// With [`CheckOptions::timeline`]: the artefact records of the campaigns' windows
+    /// ([`crate::timeline`]), in the order met; [`crate::timeline::merge`] adds the findings.
+    pub timeline: Vec<ferret_core::TimelineEntry>,
 }
 
 /// The network-indicator pass of a run ([`crate::netioc`]).
@@ -301,6 +305,8 @@ pub fn check(
     let artefact_findings = AtomicU64::new(0);
     let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
+    let history_files = Mutex::new(Vec::new());
+    let recorder = opts.timeline.then(|| crate::timeline::Recorder::new(&campaigns, &opts.intel));
     let results: Vec<FileResult> = work
         .par_iter()
         .map(|(path, size, ev)| {
@@ -313,8 +319,14 @@ pub fn check(
                     hive: HiveOutcome::NotAHive,
                 };
             }
-            let hives =
-                HiveStep { iocs: &iocs, intel: &opts.intel, sink: &artefacts, roots: &opts.paths };
+            let hives = HiveStep {
+                iocs: &iocs,
+                intel: &opts.intel,
+                sink: &artefacts,
+                roots: &opts.paths,
+                history: &history_files,
+                timeline: recorder.as_ref(),
+            };
             let inside = ev.and_then(|k| evidence.get(k)).and_then(|(i, e)| {
                 sources.get(*i).map(|s| (&**s as &dyn ferret_evidence::Source, e))
             });
@@ -351,7 +363,24 @@ pub fn check(
         }
     }
 
-    // 3. Tree detectors, then the end of every detector.
+    // 3. NTFS history: the $MFT and journal files met, and the volumes of disk images named
+    // as targets.
+    let mut history_files = history_files.into_inner().unwrap_or_else(PoisonError::into_inner);
+    history_files.sort();
+    hive_counts.history = history_step(
+        &plan,
+        opts,
+        &history_files,
+        &sources,
+        &iocs,
+        &artefacts,
+        recorder.as_ref(),
+        &mut inv,
+        &mut summary,
+        sink,
+    );
+
+    // 4. Tree detectors, then the end of every detector.
     let mut out = Out::default();
     for (i, a) in plan.active.iter().enumerate() {
         a.det.on_tree(&inv, &mut out);
@@ -362,7 +391,7 @@ pub fn check(
         plan.emit(i, &mut out, sink);
     }
 
-    // 4. Verdicts. An interrupted run decides nothing NOT FOUND: part of the evidence was
+    // 5. Verdicts. An interrupted run decides nothing NOT FOUND: part of the evidence was
     // never read.
     let mut verdicts = verdicts(&plan, &inv, &campaigns, explicit, opts);
     if opts.cancel.is_cancelled() {
@@ -435,7 +464,18 @@ pub fn check(
     if let Some(n) = &net {
         summary.rules.add_loaded("network", n.indicators.len() as u64);
     }
-    Ok(Outcome { summary, verdicts, network_findings })
+    let mut timeline = Vec::new();
+    if let Some(r) = recorder {
+        let (lines, dropped) = r.into_parts();
+        if dropped > 0 {
+            summary.notes.push(format!(
+                "timeline: {} artefact record(s) of the campaign windows kept, {dropped} more left out",
+                lines.len()
+            ));
+        }
+        timeline = lines;
+    }
+    Ok(Outcome { summary, verdicts, network_findings, timeline })
 }
 
 fn dedup(c: &[Campaign]) -> Vec<Campaign> {
@@ -619,6 +659,10 @@ struct HiveStep<'s> {
     sink: &'s ArtefactSink<'s>,
     /// The paths the run was given: a file named there is looked at whatever its size.
     roots: &'s [std::path::PathBuf],
+    /// NTFS history files met (`$MFT`, `$J`), read after the other files.
+    history: &'s Mutex<Vec<(std::path::PathBuf, HistoryKind)>>,
+    /// The timeline's records, with `--timeline`.
+    timeline: Option<&'s crate::timeline::Recorder>,
 }
 
 /// Reads `path` as a registry hive when its content says it is one: the hive detectors get
@@ -643,6 +687,9 @@ fn hive_step(
         if a.info.inputs.contains(&Input::Hive(kind)) {
             a.files.fetch_add(1, Ordering::Relaxed);
             a.det.on_hive(&h, out);
+            for f in &mut out.findings {
+                f.details.entry("artefact".to_owned()).or_insert_with(|| json!("registry"));
+            }
             plan.emit(i, out, sink);
         }
     }
@@ -652,7 +699,98 @@ fn hive_step(
     }
     let iocs = hives.iocs.get_or_init(|| hives.intel.scan_iocs(sink));
     match_hive(&h, iocs, hives.sink, &mut counts);
+    if let Some(t) = hives.timeline {
+        match kind {
+            HiveKind::Amcache => {
+                for e in ferret_artefacts::amcache::entries(&h) {
+                    let p = e.path.unwrap_or_default();
+                    t.execution("Amcache", e.key_time, &p, "program recorded (entry written)");
+                }
+            }
+            HiveKind::System => {
+                for e in ferret_artefacts::shimcache::entries(&h).0 {
+                    t.execution(
+                        "ShimCache",
+                        e.modified,
+                        &e.path,
+                        "executable recorded (file modified)",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
     HiveOutcome::Read(kind, counts)
+}
+
+/// Reads the NTFS history (raw files grouped by volume, then the NTFS volumes of the disk
+/// images named as targets): every change goes to the detectors that read history and is
+/// matched against the intel's file-name indicators (artefact findings).
+#[expect(clippy::too_many_arguments, reason = "the context of one run")]
+fn history_step(
+    plan: &Plan,
+    opts: &CheckOptions,
+    files: &[(std::path::PathBuf, HistoryKind)],
+    sources: &[Arc<dyn ferret_evidence::Source>],
+    iocs: &std::sync::OnceLock<ferret_ioc::IocSet>,
+    artefacts: &ArtefactSink<'_>,
+    recorder: Option<&crate::timeline::Recorder>,
+    inv: &mut Inventory,
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> HistoryCounts {
+    // The NTFS volumes of the disk images named, opened once with the other evidence (step 1).
+    let volumes: Vec<&Arc<dyn ferret_evidence::Source>> =
+        sources.iter().filter(|s| ntfs::NtfsSource::of(s.as_ref()).is_some()).collect();
+    if files.is_empty() && volumes.is_empty() {
+        return HistoryCounts::default();
+    }
+    let wants: Vec<usize> = plan
+        .files
+        .iter()
+        .copied()
+        .filter(|&i| {
+            plan.active.get(i).is_some_and(|a| a.info.inputs.contains(&Input::NtfsHistory))
+        })
+        .collect();
+    let iocs = iocs.get_or_init(|| opts.intel.scan_iocs(sink));
+    let mut matcher = HistoryMatcher::new(iocs);
+    let cancel = opts.cancel.clone();
+    let stop = move || cancel.is_cancelled();
+    let mut reader = ntfs::Reader { sink, stop: &stop, counts: HistoryCounts::default() };
+    let mut out = Out::default();
+    let mut on = |origin: &Path, c: &Change| {
+        matcher.change(origin, c);
+        if let Some(r) = recorder {
+            r.change(c);
+        }
+        for &i in &wants {
+            if let Some(a) = plan.active.get(i) {
+                a.det.on_change(c, origin, &mut out);
+                if !out.is_empty() {
+                    plan.emit(i, &mut out, sink);
+                }
+            }
+        }
+    };
+    for v in ntfs::group(files) {
+        reader.read_files(&v, &mut on);
+        inv.ntfs_history += 1;
+    }
+    for src in volumes {
+        if let Some(vol) = ntfs::NtfsSource::of(src.as_ref()) {
+            let image = PathBuf::from(vol.container());
+            reader.read_volume(vol, &src.describe(), &mut |c| on(&image, c));
+            inv.ntfs_history += 1;
+        }
+    }
+    for &i in &wants {
+        if let Some(a) = plan.active.get(i) {
+            a.files.fetch_add(inv.ntfs_history, Ordering::Relaxed);
+        }
+    }
+    matcher.finish(artefacts);
+    reader.counts
 }
 
 #[expect(clippy::too_many_arguments, reason = "the per-file context of one run")]
@@ -719,6 +857,18 @@ fn examine(
     };
     if !matches!(hive, HiveOutcome::NotAHive) {
         return FileResult { hive, ..none };
+    }
+    // Nor is NTFS history: kept for after the files (a journal needs its volume's $MFT).
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    if ntfs::may_be_history(&name, size)
+        && let Some(kind) = ntfs::sniff_file(path)
+    {
+        hives
+            .history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((path.to_path_buf(), kind));
+        return none;
     }
     if !want_logs || !log_candidate(path) {
         return none;
@@ -866,6 +1016,11 @@ fn ran(a: &Active, inv: &Inventory) -> Option<String> {
                 let n = inv.hives.iter().filter(|h| **h == k).count();
                 if n > 0 {
                     what.push(format!("{n} × {}", input.describe()));
+                }
+            }
+            Input::NtfsHistory => {
+                if inv.ntfs_history > 0 {
+                    what.push(format!("{} NTFS volume(s) of history ($MFT, $J)", inv.ntfs_history));
                 }
             }
         }

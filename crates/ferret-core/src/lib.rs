@@ -29,7 +29,7 @@ pub use problem::{Problem, ProblemKind};
 pub use provenance::{FileTimes, Provenance};
 pub use sink::{Collector, NullProgress, Progress, Sink};
 pub use summary::{RuleStats, Summary};
-pub use verdict::{CampaignVerdict, SourceSpan, Verdict};
+pub use verdict::{CampaignVerdict, SourceSpan, TimelineEntry, Verdict};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

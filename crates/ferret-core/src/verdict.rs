@@ -74,3 +74,31 @@ pub struct CampaignVerdict {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceSpan>,
 }
+/// One line of `ferret check --timeline`: a finding, or an artefact record of a campaign's
+/// window (a `$MFT` or `$J` change under the campaign's folders, an Amcache or ShimCache
+/// entry), in time order. The timeline travels in `Summary::details["timeline"]` as a JSON
+/// array (see `docs/report-format.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When.
+    pub time: DateTime<Utc>,
+    /// Where it comes from: `log`, `$MFT`, `$J`, `Amcache`, `ShimCache`,
+    /// `registry key last-write`, `file`.
+    pub source: String,
+    /// Whether the line is a finding (else an artefact record).
+    pub finding: bool,
+    /// What happened (a finding's message, the journal's reasons, `created`, `ran`).
+    pub what: String,
+    /// The path the line is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A finding's rule (detector code or indicator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// A finding's severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::Severity>,
+    /// The campaign whose window (or finding) put it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+}

@@ -84,4 +84,10 @@ pub trait Source: Send + Sync {
 
     /// Opens an entry's data for reading.
     fn open(&self, entry: &Entry) -> std::io::Result<Box<dyn ReadSeek + '_>>;
+
+    /// The source as `Any`, for what only one kind of source keeps (an NTFS volume's deleted
+    /// MFT records and change journal: downcast to `ntfs::NtfsSource`); `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }

@@ -153,6 +153,34 @@ fn verdict_class(v: Verdict) -> &'static str {
     }
 }
 
+/// The timeline of `ferret check --timeline` as one table (time, source, what, path;
+/// findings marked). Empty when the report has none.
+pub fn timeline_section(lines: &[ferret_core::TimelineEntry]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    html! {
+        section #timeline {
+            h2 { "Timeline" }
+            table {
+                tr { th { "time" } th { "source" } th { "what" } th { "path" } }
+                @for l in lines {
+                    tr class=(if l.finding { "timeline-finding" } else { "timeline-record" }) {
+                        td { (human_time(l.time)) }
+                        td { code { (escape(&l.source)) } }
+                        td {
+                            @if let Some(r) = &l.rule { b { (escape(r)) } " " }
+                            (escape(&l.what))
+                        }
+                        td.mono { @if let Some(p) = &l.path { (escape(p)) } }
+                    }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
 /// The campaign verdicts of a `ferret check` run as one table: the campaign, the verdict,
 /// why, the evidence and leads, what was checked and not checked, and how far back each
 /// log reaches. Empty when the report has no verdicts.
@@ -332,6 +360,7 @@ pub fn run_body(report: &Report, finding_link: &dyn Fn(usize) -> String) -> Stri
         h1 { "ferret " (escape(&report.verb)) " on " (escape(&report.host)) }
         p class=(result_class) #result { (escape(&s.result_line())) }
         (PreEscaped(verdicts_section(&report.verdicts())))
+        (PreEscaped(timeline_section(&report.timeline())))
         table {
             tr { th { "run id" } td.mono { (escape(&report.run_id)) } }
             tr { th { "started" } td { (human_time(report.started)) } }

@@ -126,6 +126,16 @@ impl Report {
             .unwrap_or_default()
     }
 
+    /// The timeline `ferret check --timeline` put in `summary.details["timeline"]` (empty
+    /// otherwise, or when it does not parse).
+    pub fn timeline(&self) -> Vec<ferret_core::TimelineEntry> {
+        self.summary
+            .details
+            .get("timeline")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+
     /// Sorts findings (by path, then time, then engine and rule) and problems (by path,
     /// then kind), so every renderer is deterministic.
     pub fn sort(&mut self) {

@@ -145,6 +145,7 @@ pub fn render(report: &Report, opts: TextOptions) -> String {
         out.push('\n');
     }
     verdict_lines(report, &mut out);
+    timeline_lines(report, &mut out);
     let _ = writeln!(out, "Summary ({} on {}):", report.verb, escape(&report.host));
     if !report.targets.is_empty() {
         let t: Vec<_> = report.targets.iter().map(|t| escape(t).into_owned()).collect();
@@ -247,6 +248,31 @@ fn verdict_lines(report: &Report, out: &mut String) {
         for c in &v.not_checked {
             let _ = writeln!(out, "    not checked: {}", escape(c));
         }
+    }
+    out.push('\n');
+}
+
+/// The timeline of `ferret check --timeline`, when the report has one: one line per entry,
+/// time, source, and what (findings marked `!`).
+fn timeline_lines(report: &Report, out: &mut String) {
+    let lines = report.timeline();
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Timeline:");
+    for l in &lines {
+        let mark = if l.finding { "!" } else { " " };
+        let _ = write!(out, "  {} {mark} {:<24} ", utc(l.time), escape(&l.source));
+        if let Some(r) = &l.rule {
+            let _ = write!(out, "[{}] ", escape(r));
+        }
+        let _ = write!(out, "{}", escape(&l.what));
+        if let Some(p) = &l.path
+            && !l.what.contains(p.as_str())
+        {
+            let _ = write!(out, " {}", escape(p));
+        }
+        out.push('\n');
     }
     out.push('\n');
 }

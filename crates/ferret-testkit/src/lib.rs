@@ -10,7 +10,8 @@
 //! [`hive`] writes registry hive files and transaction logs; [`samples`] gives web-shell-shaped
 //! samples that no source file or test binary carries whole. With the `report` feature,
 //! `report::report` builds a complete report. [`disk`] builds disk images at test time: NTFS
-//! volumes with ntfs-3g's tools, MBR and GPT disks around them.
+//! volumes with ntfs-3g's tools, MBR and GPT disks around them. [`ntfs_history`] writes `$MFT`
+//! records and `$UsnJrnl:$J` journals, and lays them out as a triage collector does.
 //! [`archive`] writes zip, tar and tar.gz archives in memory (hostile ones too).
 
 #![expect(clippy::disallowed_methods, reason = "test fixtures are written on purpose")]
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub mod archive;
 pub mod disk;
 pub mod hive;
+pub mod ntfs_history;
 #[cfg(feature = "report")]
 pub mod report;
 pub mod samples;

@@ -9,6 +9,7 @@ pub mod pl005_iis_exploit_requests;
 pub mod pl006_web_shell;
 pub mod pl007_lsass_dump;
 pub mod pl008_published_client_ip;
+pub mod pl009_deleted_web_shell;
 
 /// CISA alert AA21-062A.
 pub const REF_AA21_062A: &str = "CISA AA21-062A, Mitigate Microsoft Exchange Server Vulnerabilities <https://us-cert.cisa.gov/ncas/alerts/aa21-062a>";

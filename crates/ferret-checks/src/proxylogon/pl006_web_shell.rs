@@ -113,7 +113,7 @@ const PRODUCT_OWA_AUTH: [&str; 9] = [
 ];
 
 /// Whether a normalized path is one of Exchange's own pages.
-fn product_page(norm: &str) -> bool {
+pub(crate) fn product_page(norm: &str) -> bool {
     let name = norm.rsplit('/').next().unwrap_or(norm);
     norm.contains("/owa/auth/") && PRODUCT_OWA_AUTH.contains(&name)
 }

@@ -1,7 +1,8 @@
 //! SUNBURST (AA20-352A) detectors: the trojanized Orion business-layer DLL, SUPERNOVA,
 //! TEARDROP, the `ReportWatcherRetry` setting, stage-2 infrastructure, and the DNS beacon
 //! decoder ([`dga`]) for `*.appsync-api.*.avsvmcloud.com` queries; and in registry hives, the
-//! security services SUNBURST disables and CISA CHIRP's AA21-008A registry patterns.
+//! security services SUNBURST disables and CISA CHIRP's AA21-008A registry patterns; in NTFS
+//! history, the published file names.
 
 pub mod dga;
 pub mod pe_version;
@@ -15,6 +16,7 @@ pub mod sb007_security_service_disabled;
 pub mod sb008_ifeo_dllhost_debugger;
 pub mod sb009_ctf_key;
 pub mod sb010_sibot_key;
+pub mod sb011_file_in_ntfs_history;
 
 pub use crate::intel::sunburst::{FileIndicator, FileKind, Files, NetInfo, Network};
 

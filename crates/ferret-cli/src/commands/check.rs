@@ -59,6 +59,12 @@ pub struct CheckArgs {
     /// read; each hit is a finding naming the indicator's origin (repeatable).
     #[arg(long = "rules", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Add a timeline to the report: the findings and the artefact records of the campaigns'
+    /// windows ($MFT and $J changes under the campaigns' folders, Amcache and ShimCache
+    /// entries) in time order, each line naming its source (log, $MFT, $J, Amcache,
+    /// ShimCache, registry key last-write).
+    #[arg(long)]
+    pub timeline: bool,
     #[command(flatten)]
     pub intel: crate::commands::intel::IntelArgs,
     #[command(flatten)]
@@ -85,6 +91,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         size,
         filter,
         rules,
+        timeline,
         intel,
         output: out,
     } = args;
@@ -117,6 +124,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         cancel: crate::interrupt::cancel_on_signals(),
         intel: intel.intel.clone(),
         network: std::sync::Arc::new(NetIndicators::new(network)),
+        timeline,
         ..CheckOptions::default()
     };
     let bar = Bar::new(!out.quiet && output::stderr_is_tty(), "files");
@@ -139,6 +147,10 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitStatus> {
         Some(intel.info.sha256.clone()),
     );
     report.summary.notes.extend(rule_notes);
+    if timeline {
+        let lines = ferret_checks::timeline::merge(&report.findings, &outcome.timeline);
+        report.summary.details.insert("timeline".to_owned(), serde_json::json!(lines));
+    }
     intel.record(&mut report);
     output::emit(&report, &out)?;
     Ok(ExitStatus::from_summary(&report.summary))

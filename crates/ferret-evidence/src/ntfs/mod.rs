@@ -13,8 +13,10 @@
 //! compressed files and deduplicated files. The metadata files (`$MFT`, `$LogFile`, …,
 //! `$Extend\…`) are counted, not listed.
 
+pub mod mft;
 mod record;
 mod stream;
+pub mod usn;
 
 use std::collections::HashMap;
 use std::io;
@@ -85,6 +87,9 @@ struct Node {
     name: Box<str>,
 }
 
+/// The change journal's data as a reader, and the stream offset it is positioned at.
+pub type Journal<'a> = (Box<dyn ReadSeek + 'a>, u64);
+
 /// An NTFS volume as an evidence source.
 pub struct NtfsSource {
     vol: Volume,
@@ -125,6 +130,90 @@ impl NtfsSource {
     /// Records in the MFT.
     pub fn record_count(&self) -> u64 {
         self.vol.records
+    }
+
+    /// The NTFS volume behind an evidence source, if it is one.
+    pub fn of(src: &dyn Source) -> Option<&NtfsSource> {
+        src.as_any().and_then(|a| a.downcast_ref::<NtfsSource>())
+    }
+
+    /// The container file this volume was read from, as it was named.
+    pub fn container(&self) -> &str {
+        &self.provenance.container
+    }
+
+    /// The drive letter paths are given with.
+    pub fn letter(&self) -> char {
+        self.letter
+    }
+
+    /// Every record of the MFT as history ([`mft::MftRecord`]: in use and deleted, with both
+    /// time sets), in record order; records that cannot be read or parsed are counted in the
+    /// stats (with the first reasons). Stops when `stop` says so (checked per batch).
+    pub fn mft_records(
+        &self,
+        stop: &dyn Fn() -> bool,
+        visit: &mut dyn FnMut(mft::MftRecord),
+    ) -> mft::MftStats {
+        let mut st = mft::MftStats::default();
+        let mut batch = Vec::new();
+        let mut first = 0;
+        while first < self.vol.records {
+            if stop() {
+                break;
+            }
+            let n = BATCH.min(self.vol.records - first);
+            if let Err(e) = self.vol.read_records(first, n, &mut batch) {
+                st.read_error.get_or_insert_with(|| format!("records {first}+{n}: {e}"));
+                st.damaged += n;
+                first += n;
+                continue;
+            }
+            for (i, rec) in batch.chunks_exact_mut(self.vol.record_size).enumerate() {
+                let number = first + i as u64;
+                let parsed = mft::parse_record(number, rec);
+                st.count(&parsed, number);
+                if let Ok(Some(m)) = parsed {
+                    visit(m);
+                }
+            }
+            first += n;
+        }
+        st
+    }
+
+    /// The change journal's data (`$Extend\$UsnJrnl:$J`) as a reader positioned at its first
+    /// allocated byte (the freed part before it is sparse), with that offset. `Ok(None)`: the
+    /// volume has no journal. `Err`: it has one that cannot be read, and why.
+    pub fn usn_journal(&self) -> Result<Option<Journal<'_>>, String> {
+        let Some((&number, _)) = self
+            .nodes
+            .iter()
+            .find(|(_, n)| n.parent == EXTEND && n.name.eq_ignore_ascii_case("$UsnJrnl"))
+        else {
+            return Ok(None);
+        };
+        let mut rec = Vec::new();
+        self.vol.read_records(number, 1, &mut rec).map_err(|e| format!("record {number}: {e}"))?;
+        let header = match record::fixup(&mut rec) {
+            Ok(h) => h,
+            Err(RecordError::Empty) => return Err(format!("record {number} is empty")),
+            Err(RecordError::Bad(why)) => return Err(format!("record {number}: {why}")),
+        };
+        let info = self.file(number, &rec, header)?;
+        let Some(parts) = info.streams.get("$J") else { return Ok(None) };
+        let (data, why) = parts.finish();
+        let data = data.ok_or_else(|| why.unwrap_or_else(|| "the $J stream".to_owned()))?;
+        let start = data
+            .runs
+            .iter()
+            .find(|r| r.lcn.is_some())
+            .map_or(0, |r| r.vcn.saturating_mul(self.vol.cluster))
+            .min(data.size);
+        let mut reader =
+            StreamReader::new(&*self.vol.dev, self.vol.cluster, data).map_err(|e| e.to_string())?;
+        io::Seek::seek(&mut reader, io::SeekFrom::Start(start)).map_err(|e| e.to_string())?;
+        Ok(Some((Box::new(reader), start)))
     }
 
     /// The first pass: every in-use record's best name and parent.
@@ -423,6 +512,10 @@ impl Source for NtfsSource {
         self.provenance.describe()
     }
 
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn entries(&self, sink: &dyn Sink, cancel: &Cancel, visit: &mut dyn FnMut(Entry)) -> ListStats {
         let mut stats = ListStats::default();
         for (number, why) in &self.open_problems {
@@ -623,14 +716,21 @@ impl Volume {
     }
 }
 
-/// A `$FILE_NAME` value.
+/// A `$FILE_NAME` value: the record the volume reader and the history reader
+/// ([`mft::MftRecord`]) share.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct FileName {
-    parent: u64,
-    parent_seq: u16,
-    namespace: u8,
-    name: String,
-    times: FileTimes,
+pub struct FileName {
+    /// The parent folder's record number.
+    pub parent: u64,
+    /// The parent folder's sequence number when the name was written (0: not checked).
+    pub parent_seq: u16,
+    /// 0 POSIX, 1 Win32, 2 DOS, 3 Win32 and DOS.
+    pub namespace: u8,
+    /// The name.
+    pub name: String,
+    /// The `$FILE_NAME` times (set by the kernel when the name is written; tools that change
+    /// `$STANDARD_INFORMATION` times rarely touch these).
+    pub times: FileTimes,
 }
 
 fn parse_file_name(v: &[u8]) -> Option<FileName> {

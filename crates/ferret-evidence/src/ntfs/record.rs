@@ -69,7 +69,13 @@ pub(crate) fn fixup(rec: &mut [u8]) -> Result<Header, RecordError> {
         return Err(bad("update sequence does not fit the record size"));
     }
     let usn = u16_at(rec, usa).ok_or_else(|| bad("update sequence outside the record"))?;
-    for i in 1..count {
+    // A record copied out by a tool that already applied the fixups (ntfs-3g's `ntfscat
+    // '$MFT'` does) holds the saved bytes at every sector end: taken as it is.
+    let applied = (1..count).all(|i| {
+        let at = i * STRIDE - 2;
+        u16_at(rec, at).is_some_and(|v| v != usn && Some(v) == u16_at(rec, usa + 2 * i))
+    });
+    for i in (1..count).filter(|_| !applied) {
         let end = i * STRIDE - 2;
         let saved =
             u16_at(rec, usa + 2 * i).ok_or_else(|| bad("update sequence outside the record"))?;
@@ -278,6 +284,15 @@ mod tests {
         assert_eq!(&rec[510..512], &0xAAAAu16.to_le_bytes());
         assert_eq!(&rec[1022..1024], &0xBBBBu16.to_le_bytes());
         assert_eq!(fixup(&mut [0u8; 1024]), Err(RecordError::Empty));
+        // Already fixed up (a tool's copy): the saved bytes sit at both sector ends.
+        let mut copied = rec.clone();
+        assert!(fixup(&mut copied).unwrap().in_use);
+        assert_eq!(copied, rec, "left as it is");
+        // One sector fixed up and one not: torn.
+        let mut half = rec.clone();
+        half[1022..1024].copy_from_slice(&7u16.to_le_bytes());
+        half[510..512].copy_from_slice(&0xAAAAu16.to_le_bytes());
+        assert!(matches!(fixup(&mut half), Err(RecordError::Bad(r)) if r.contains("torn")));
     }
 
     proptest! {
