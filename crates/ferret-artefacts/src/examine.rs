@@ -174,7 +174,18 @@ pub fn load(path: &Path, sink: &dyn Sink) -> Option<Hive> {
             Err((kind, reason)) => sink.problem(Problem::at(kind, lp.as_path(), reason)),
         }
     }
-    match Hive::parse(path, data, &logs) {
+    parse_loaded(path, data, &logs, sink)
+}
+
+/// Parses a hive already read (from a disk image or a collection, say) with its transaction
+/// logs; warnings and the reason it cannot be read go to `sink` as problems naming `path`.
+pub fn parse_loaded(
+    path: &Path,
+    data: Vec<u8>,
+    logs: &[(PathBuf, Vec<u8>)],
+    sink: &dyn Sink,
+) -> Option<Hive> {
+    match Hive::parse(path, data, logs) {
         Ok(h) => {
             for w in &h.warnings {
                 sink.problem(Problem::at(ProblemKind::Parse, path, format!("registry hive: {w}")));

@@ -1,6 +1,6 @@
 //! The run: walk once, read each log once, dispatch, decide a verdict per campaign.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read as _;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -305,6 +305,14 @@ pub fn check(
     let artefact_findings = AtomicU64::new(0);
     let artefacts = ArtefactSink { inner: sink, findings: &artefact_findings };
     let want_logs = !plan.sources.is_empty() || net.is_some();
+    let evidence_logs: HashMap<(usize, String), usize> = evidence
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (i, e))| {
+            let p = e.path.lossy().to_lowercase();
+            [".log", ".log1", ".log2"].iter().any(|x| p.ends_with(x)).then_some(((*i, p), k))
+        })
+        .collect();
     let history_files = Mutex::new(Vec::new());
     let recorder = opts.timeline.then(|| crate::timeline::Recorder::new(&campaigns, &opts.intel));
     let results: Vec<FileResult> = work
@@ -326,9 +334,11 @@ pub fn check(
                 roots: &opts.paths,
                 history: &history_files,
                 timeline: recorder.as_ref(),
+                evidence: &evidence,
+                evidence_logs: &evidence_logs,
             };
             let inside = ev.and_then(|k| evidence.get(k)).and_then(|(i, e)| {
-                sources.get(*i).map(|s| (&**s as &dyn ferret_evidence::Source, e))
+                sources.get(*i).map(|s| (*i, &**s as &dyn ferret_evidence::Source, e))
             });
             let r =
                 examine(&plan, net.as_ref(), opts, path, *size, want_logs, &hives, sink, inside);
@@ -376,7 +386,6 @@ pub fn check(
         &artefacts,
         recorder.as_ref(),
         &mut inv,
-        &mut summary,
         sink,
     );
 
@@ -663,6 +672,10 @@ struct HiveStep<'s> {
     history: &'s Mutex<Vec<(std::path::PathBuf, HistoryKind)>>,
     /// The timeline's records, with `--timeline`.
     timeline: Option<&'s crate::timeline::Recorder>,
+    /// The entries inside the evidence named, with their source's index.
+    evidence: &'s [(usize, ferret_evidence::Entry)],
+    /// Transaction logs inside evidence: (source index, lowercase path) to their entry.
+    evidence_logs: &'s HashMap<(usize, String), usize>,
 }
 
 /// Reads `path` as a registry hive when its content says it is one: the hive detectors get
@@ -675,18 +688,90 @@ fn hive_step(
     out: &mut Out,
     sink: &dyn Sink,
 ) -> HiveOutcome {
-    use ferret_artefacts::examine::{Counts, is_hive_file, load, match_hive, may_be_hive};
+    use ferret_artefacts::examine::{is_hive_file, load, may_be_hive};
     let named = hives.roots.iter().any(|r| r == path);
     if !may_be_hive(size, named) || !is_hive_file(path) {
         return HiveOutcome::NotAHive;
     }
     let Some(h) = load(path, sink) else { return HiveOutcome::Unreadable };
+    use_hive(plan, hives, &h, out, sink)
+}
+
+/// [`hive_step`] for an entry inside evidence (a disk image, a collection): the hive and its
+/// transaction logs beside it (`NAME.LOG`, `.LOG1`, `.LOG2` in the same source) are read
+/// through the source, in memory.
+fn hive_step_in(
+    plan: &Plan,
+    hives: &HiveStep<'_>,
+    source: usize,
+    src: &dyn ferret_evidence::Source,
+    e: &ferret_evidence::Entry,
+    out: &mut Out,
+    sink: &dyn Sink,
+) -> HiveOutcome {
+    use ferret_artefacts::examine::{may_be_hive, parse_loaded};
+    if e.unreadable.is_some() || !may_be_hive(e.size, false) {
+        return HiveOutcome::NotAHive;
+    }
+    let read = |e: &ferret_evidence::Entry, head_only: bool| -> Result<Vec<u8>, String> {
+        let r = src.open(e).map_err(|err| err.to_string())?;
+        let mut buf = Vec::new();
+        let max = if head_only { 32 } else { ferret_artefacts::hive::MAX_HIVE_SIZE };
+        r.take(max).read_to_end(&mut buf).map_err(|err| err.to_string())?;
+        Ok(buf)
+    };
+    match read(e, true) {
+        Ok(head) if ferret_artefacts::hive::sniff(&head) => {}
+        _ => return HiveOutcome::NotAHive,
+    }
+    let path = std::path::PathBuf::from(e.path.lossy().into_owned());
+    let data = match read(e, false) {
+        Ok(d) => d,
+        Err(why) => {
+            sink.problem(Problem::at(
+                ProblemKind::ReadError,
+                path.as_path(),
+                format!("cannot read: {why}"),
+            ));
+            return HiveOutcome::Unreadable;
+        }
+    };
+    let mut logs = Vec::new();
+    let base = e.path.lossy().to_lowercase();
+    for ext in [".log", ".log1", ".log2"] {
+        let Some(&k) = hives.evidence_logs.get(&(source, format!("{base}{ext}"))) else { continue };
+        let Some((_, le)) = hives.evidence.get(k) else { continue };
+        let lp = std::path::PathBuf::from(le.path.lossy().into_owned());
+        match read(le, false) {
+            Ok(d) => logs.push((lp, d)),
+            Err(why) => {
+                sink.problem(Problem::at(
+                    ProblemKind::ReadError,
+                    lp.as_path(),
+                    format!("cannot read: {why}"),
+                ));
+            }
+        }
+    }
+    let Some(h) = parse_loaded(&path, data, &logs, sink) else { return HiveOutcome::Unreadable };
+    use_hive(plan, hives, &h, out, sink)
+}
+
+/// Gives a read hive to the hive detectors and matches its execution evidence.
+fn use_hive(
+    plan: &Plan,
+    hives: &HiveStep<'_>,
+    h: &ferret_artefacts::Hive,
+    out: &mut Out,
+    sink: &dyn Sink,
+) -> HiveOutcome {
+    use ferret_artefacts::examine::{Counts, match_hive};
     let kind = h.kind();
     for &i in &plan.files {
         let Some(a) = plan.active.get(i) else { continue };
         if a.info.inputs.contains(&Input::Hive(kind)) {
             a.files.fetch_add(1, Ordering::Relaxed);
-            a.det.on_hive(&h, out);
+            a.det.on_hive(h, out);
             for f in &mut out.findings {
                 f.details.entry("artefact".to_owned()).or_insert_with(|| json!("registry"));
             }
@@ -698,17 +783,17 @@ fn hive_step(
         counts.hives_replayed = 1;
     }
     let iocs = hives.iocs.get_or_init(|| hives.intel.scan_iocs(sink));
-    match_hive(&h, iocs, hives.sink, &mut counts);
+    match_hive(h, iocs, hives.sink, &mut counts);
     if let Some(t) = hives.timeline {
         match kind {
             HiveKind::Amcache => {
-                for e in ferret_artefacts::amcache::entries(&h) {
+                for e in ferret_artefacts::amcache::entries(h) {
                     let p = e.path.unwrap_or_default();
                     t.execution("Amcache", e.key_time, &p, "program recorded (entry written)");
                 }
             }
             HiveKind::System => {
-                for e in ferret_artefacts::shimcache::entries(&h).0 {
+                for e in ferret_artefacts::shimcache::entries(h).0 {
                     t.execution(
                         "ShimCache",
                         e.modified,
@@ -736,7 +821,6 @@ fn history_step(
     artefacts: &ArtefactSink<'_>,
     recorder: Option<&crate::timeline::Recorder>,
     inv: &mut Inventory,
-    summary: &mut Summary,
     sink: &dyn Sink,
 ) -> HistoryCounts {
     // The NTFS volumes of the disk images named, opened once with the other evidence (step 1).
@@ -803,20 +887,20 @@ fn examine(
     want_logs: bool,
     hives: &HiveStep<'_>,
     sink: &dyn Sink,
-    inside: Option<(&dyn ferret_evidence::Source, &ferret_evidence::Entry)>,
+    inside: Option<(usize, &dyn ferret_evidence::Source, &ferret_evidence::Entry)>,
 ) -> FileResult {
     let mut out = Out::default();
     // A file inside evidence: read through its source; what is found about it names where.
     let in_evidence;
     let sink: &dyn Sink = match inside {
-        Some((_, e)) => {
+        Some((_, _, e)) => {
             in_evidence = ferret_evidence::EntrySink::new(sink, e);
             &in_evidence
         }
         None => sink,
     };
     let load = |max: u64| -> Result<Vec<u8>, String> {
-        let Some((src, e)) = inside else { return Err("not inside evidence".to_owned()) };
+        let Some((_, src, e)) = inside else { return Err("not inside evidence".to_owned()) };
         if let Some(why) = &e.unreadable {
             return Err(why.clone());
         }
@@ -849,11 +933,10 @@ fn examine(
         not_a_log: true,
         hive: HiveOutcome::NotAHive,
     };
-    // A registry hive is no log. (Hives inside evidence are not read yet.)
-    let hive = if inside.is_some() {
-        HiveOutcome::NotAHive
-    } else {
-        hive_step(plan, hives, path, size, &mut out, sink)
+    // A registry hive is no log.
+    let hive = match inside {
+        Some((i, src, e)) => hive_step_in(plan, hives, i, src, e, &mut out, sink),
+        None => hive_step(plan, hives, path, size, &mut out, sink),
     };
     if !matches!(hive, HiveOutcome::NotAHive) {
         return FileResult { hive, ..none };
@@ -910,7 +993,7 @@ fn examine(
     };
     let cov = match inside {
         None => ferret_logs::read_filtered(path, &opts.read, sink, &keep, &mut on_event),
-        Some((src, e)) => match src.open(e) {
+        Some((_, src, e)) => match src.open(e) {
             Ok(r) => ferret_logs::read_reader_filtered(
                 path,
                 Box::new(r),
