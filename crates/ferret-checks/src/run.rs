@@ -942,15 +942,26 @@ fn examine(
         return FileResult { hive, ..none };
     }
     // Nor is NTFS history: kept for after the files (a journal needs its volume's $MFT).
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    if ntfs::may_be_history(&name, size)
-        && let Some(kind) = ntfs::sniff_file(path)
+    // Inside a collection that is a local folder (KAPE, an unpacked Velociraptor collection)
+    // the raw `$MFT` and `$J` are read from where they lie, grouped by their folders as in a
+    // walked tree; inside an image or an archive they are not read as history.
+    let local = match inside {
+        Some((_, _, e)) => e.local_path(),
+        None => Some(path),
+    };
+    let name = match inside {
+        Some((_, _, e)) => e.file_name(),
+        None => path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+    };
+    if let Some(local) = local
+        && ntfs::may_be_history(&name, size)
+        && let Some(kind) = ntfs::sniff_file(local)
     {
         hives
             .history
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((path.to_path_buf(), kind));
+            .push((local.to_path_buf(), kind));
         return none;
     }
     if !want_logs || !log_candidate(path) {

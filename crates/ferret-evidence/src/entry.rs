@@ -38,6 +38,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The local file that holds the entry's data, when it is one (an entry of a local
+    /// directory, or of a collection that is a local folder such as a KAPE target folder).
+    pub fn local_path(&self) -> Option<&std::path::Path> {
+        match &self.handle {
+            Handle::Local(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The times of the entry (NTFS: `$STANDARD_INFORMATION`), when the source keeps them.
     pub fn times(&self) -> Option<&FileTimes> {
         self.provenance.as_ref().and_then(|p| p.standard_information.as_ref())
