@@ -499,30 +499,7 @@ fn open_evidence(
     summary: &mut Summary,
     sink: &dyn Sink,
 ) -> Vec<Arc<dyn ferret_evidence::Source>> {
-    let mut sources: Vec<Arc<dyn ferret_evidence::Source>> = Vec::new();
-    for p in named {
-        match ferret_evidence::open_evidence(p, ferret_evidence::Limits::default()) {
-            Ok(opened) => {
-                if !opened.problems.is_empty() {
-                    summary.mark_incomplete(format!(
-                        "{}: {} part(s) could not be examined (see problems)",
-                        p.display(),
-                        opened.problems.len()
-                    ));
-                }
-                for pr in opened.problems {
-                    sink.problem(pr);
-                }
-                summary.notes.extend(opened.notes);
-                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
-                sources.extend(opened.sources);
-            }
-            Err(pr) => {
-                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
-                sink.problem(pr);
-            }
-        }
-    }
+    let sources = ferret_evidence::open_named(named, summary, sink);
     if !named.is_empty() {
         summary.count("evidence_sources", sources.len() as u64);
     }

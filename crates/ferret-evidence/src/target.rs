@@ -2,10 +2,10 @@
 //! or a collection rather than a directory, and a sink that names where a file inside was
 //! found.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ferret_core::{Finding, Problem, Provenance, ReportPath, Sink};
+use ferret_core::{Finding, Problem, Provenance, ReportPath, Sink, Summary};
 
 use crate::collection::{Limits, open_collection, sniff_collection};
 use crate::entry::{Entry, Source};
@@ -19,6 +19,41 @@ pub fn is_evidence(path: &Path) -> bool {
 
 fn is_image(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file()) && sniff(path).is_some()
+}
+
+/// Opens every target named that [`is_evidence`], for a verb's run: each one's problems go to
+/// `sink` and make `summary` incomplete, its notes and its layout (`NAME: LAYOUT, read in
+/// place`) go to `summary`, and the sources of all of them are returned in order.
+pub fn open_named(
+    named: &[PathBuf],
+    summary: &mut Summary,
+    sink: &dyn Sink,
+) -> Vec<Arc<dyn Source>> {
+    let mut sources: Vec<Arc<dyn Source>> = Vec::new();
+    for p in named {
+        match open_evidence(p, Limits::default()) {
+            Ok(opened) => {
+                if !opened.problems.is_empty() {
+                    summary.mark_incomplete(format!(
+                        "{}: {} part(s) could not be examined (see problems)",
+                        p.display(),
+                        opened.problems.len()
+                    ));
+                }
+                for pr in opened.problems {
+                    sink.problem(pr);
+                }
+                summary.notes.extend(opened.notes);
+                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
+                sources.extend(opened.sources);
+            }
+            Err(pr) => {
+                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
+                sink.problem(pr);
+            }
+        }
+    }
+    sources
 }
 
 /// Opens a target that [`is_evidence`]: a disk image's file systems, or a collection.

@@ -519,30 +519,7 @@ fn list_evidence(
 ) -> (Sources, Listed) {
     // The patterns were checked when the walk's excludes were built.
     let excludes = ferret_fs::PathExcludes::new(&config.excludes).ok();
-    let mut sources: Vec<Arc<dyn ferret_evidence::Source>> = Vec::new();
-    for p in named {
-        match ferret_evidence::open_evidence(p, ferret_evidence::Limits::default()) {
-            Ok(opened) => {
-                if !opened.problems.is_empty() {
-                    summary.mark_incomplete(format!(
-                        "{}: {} part(s) could not be examined (see problems)",
-                        p.display(),
-                        opened.problems.len()
-                    ));
-                }
-                for pr in opened.problems {
-                    sink.problem(pr);
-                }
-                summary.notes.extend(opened.notes);
-                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
-                sources.extend(opened.sources);
-            }
-            Err(pr) => {
-                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
-                sink.problem(pr);
-            }
-        }
-    }
+    let sources = ferret_evidence::open_named(named, summary, sink);
     let mut out = Vec::new();
     let (mut excluded, mut size, mut errors) = (0u64, 0u64, 0u64);
     for (i, src) in sources.iter().enumerate() {
