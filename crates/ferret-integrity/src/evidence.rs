@@ -1,0 +1,290 @@
+//! Evidence as a tree to record and check: the file systems of a disk image or a triage
+//! collection, read in place through ferret-evidence (opened once by the caller with
+//! `ferret_evidence::open_one`), listed, put in manifest order and handed to the same pipeline
+//! as a local walk ([`crate::tree::Tree`]).
+//!
+//! A path is the one the host knew (`C:\Windows\System32\x.dll`, `C:\dir\file:stream` for an
+//! alternate data stream); a member of a plain archive is named relative to the archive
+//! (`var/www/index.php`). When any path is a Windows path, the manifest's paths are
+//! [`PathStyle::Windows`]: ordered and matched without regard to case, as NTFS compares names,
+//! so a manifest of last month's image checks today's VHDX of the same host whatever case a
+//! name was rewritten in. Only what the source keeps is recorded: type, size, digest and the
+//! `$STANDARD_INFORMATION` modification time; an NTFS file has no POSIX mode, owner or xattrs,
+//! and those stay absent.
+//!
+//! Sources list in their own order (NTFS by MFT record), so the entries are gathered and sorted
+//! before the pipeline: memory grows with the number of entries (about 150 bytes each beside
+//! the path), as the NTFS name table itself does; files are read one at a time per thread.
+//! An entry that cannot be read (EFS, WOF, a read error) is a problem and is recorded without
+//! a digest, never as unchanged content.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ferret_core::{Cancel, Problem, ProblemKind, Sink};
+use ferret_evidence::Source;
+
+use crate::manifest::{Entry, EntryKind, EvidenceInfo, HashAlgorithm, PathStyle};
+use crate::policy::{AttrSet, Policy, PolicyError};
+use crate::tree::{Tree, TreeStats};
+
+/// Evidence opened for `baseline` or `verify`: what was named, how it was read, and its
+/// sources (one per readable file system, or the collection).
+pub struct Evidence {
+    /// The disk image or collection as named.
+    pub target: PathBuf,
+    /// How it was read (`raw disk, gpt, 2 partitions`, `velociraptor zip`).
+    pub layout: String,
+    /// Its readable file systems or the collection.
+    pub sources: Vec<Arc<dyn Source>>,
+}
+
+impl std::fmt::Debug for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evidence")
+            .field("target", &self.target)
+            .field("layout", &self.layout)
+            .field("sources", &self.sources.len())
+            .finish()
+    }
+}
+
+/// Whether a root is evidence read in place (a disk image or a collection, by content) rather
+/// than a directory walked: `ferret_evidence::is_evidence`.
+pub fn is_evidence(root: &Path) -> bool {
+    ferret_evidence::is_evidence(root)
+}
+
+impl Evidence {
+    /// Opens `target` once through ferret-evidence (`open_one`, as `scan`, `check` and `hunt`
+    /// open what they are named): its problems go to `sink` and its notes and the reasons it
+    /// is incomplete to `summary`. Evidence of which nothing can be read has no sources.
+    pub fn open(target: &Path, summary: &mut ferret_core::Summary, sink: &dyn Sink) -> Evidence {
+        let opened = ferret_evidence::open_one(target, summary, sink);
+        let (layout, sources) = opened.map(|o| (o.layout, o.sources)).unwrap_or_default();
+        Evidence { target: target.to_path_buf(), layout, sources }
+    }
+
+    /// What a manifest records of it.
+    pub fn info(&self) -> EvidenceInfo {
+        EvidenceInfo {
+            target: self.target.to_string_lossy().into_owned(),
+            layout: self.layout.clone(),
+            sources: self.sources.iter().map(|s| s.describe()).collect(),
+        }
+    }
+}
+
+/// One listed entry, waiting for the pipeline.
+pub(crate) struct Item {
+    /// The manifest path.
+    path: Vec<u8>,
+    /// Which source holds it.
+    source: usize,
+    /// The source's entry (path and provenance dropped: kept here and in `record`).
+    entry: ferret_evidence::Entry,
+    /// `$STANDARD_INFORMATION` modification time, Unix seconds.
+    mtime: Option<i64>,
+    /// The file-system record (NTFS MFT record), for problems.
+    record: Option<u64>,
+}
+
+/// The entries of evidence in manifest order.
+pub(crate) struct Listed {
+    pub items: Vec<Item>,
+    pub style: PathStyle,
+    /// The policy as it applies to these paths (without regard to case for Windows paths).
+    pub policy: Policy,
+    /// Entries the policy's excludes left out.
+    pub excluded: u64,
+}
+
+impl Listed {
+    /// Whether a manifest path is among the entries.
+    pub fn contains(&self, path: &[u8]) -> bool {
+        self.items.binary_search_by(|i| self.style.cmp(&i.path, path)).is_ok()
+    }
+}
+
+/// The manifest path of a source's entry: a Windows path as it is; a member of a plain
+/// archive relative to the archive.
+fn manifest_path(target: &str, path: &[u8]) -> Vec<u8> {
+    let prefix = format!("{}/", target.trim_end_matches('/'));
+    match path.strip_prefix(prefix.as_bytes()) {
+        Some(rel) if !rel.is_empty() => rel.to_vec(),
+        _ => path.to_vec(),
+    }
+}
+
+/// Lists every entry of the evidence, drops what the policy excludes and sorts the rest in
+/// the order of `style` (or, with `None`, of the style the paths have: Windows when any is a
+/// Windows path). Two entries of the same path (names that differ only in case on a Windows
+/// volume, a name repeated in a collection) keep the first, and the second is a problem.
+pub(crate) fn list(
+    ev: &Evidence,
+    style: Option<PathStyle>,
+    policy: &Policy,
+    cancel: &Cancel,
+    sink: &dyn Sink,
+) -> Result<Listed, PolicyError> {
+    let target = ev.target.to_string_lossy().into_owned();
+    let mut items = Vec::new();
+    for (i, src) in ev.sources.iter().enumerate() {
+        src.entries(sink, cancel, &mut |mut e| {
+            let path = manifest_path(&target, e.path.as_bytes());
+            let prov = e.provenance.take();
+            let mtime = prov
+                .as_ref()
+                .and_then(|p| p.standard_information.as_ref())
+                .and_then(|t| t.modified)
+                .map(|t| t.timestamp());
+            let record = prov.as_ref().and_then(|p| p.record);
+            e.path = ferret_core::ReportPath::from(Vec::new());
+            items.push(Item { path, source: i, entry: e, mtime, record });
+        });
+    }
+    let style = style.unwrap_or_else(|| {
+        if items.iter().any(|i| PathStyle::of_host_path(&i.path) == PathStyle::Windows) {
+            PathStyle::Windows
+        } else {
+            PathStyle::Posix
+        }
+    });
+    let policy =
+        if style == PathStyle::Windows { policy.case_insensitive()? } else { policy.clone() };
+    let before = items.len();
+    items.retain(|i| !policy.is_excluded_path(&style.glob_form(&i.path)));
+    let excluded = (before - items.len()) as u64;
+    items.sort_by(|a, b| style.cmp(&a.path, &b.path));
+    // `dedup_by` hands the later entry first and the one kept second.
+    items.dedup_by(|later, kept| {
+        if !style.cmp(&kept.path, &later.path).is_eq() {
+            return false;
+        }
+        let why = format!(
+            "listed twice (as {}): only the first is recorded{}",
+            String::from_utf8_lossy(&kept.path),
+            if style == PathStyle::Windows {
+                ", as Windows compares names without case"
+            } else {
+                ""
+            }
+        );
+        sink.problem(
+            Problem::at(ProblemKind::Parse, String::from_utf8_lossy(&later.path).as_ref(), why)
+                .with_position(position(ev, later)),
+        );
+        true
+    });
+    Ok(Listed { items, style, policy, excluded })
+}
+
+/// Where an entry was found, for problems: the source and its record.
+fn position(ev: &Evidence, item: &Item) -> String {
+    let place = ev.sources.get(item.source).map(|s| s.describe()).unwrap_or_default();
+    match item.record {
+        Some(r) => format!("{place}, record {r}"),
+        None => place,
+    }
+}
+
+/// Builds the manifest entry of a listed item, hashing a file whose policy compares content.
+fn build(
+    ev: &Evidence,
+    item: Item,
+    hash: Option<HashAlgorithm>,
+    sink: &dyn Sink,
+    stats: &TreeStats,
+) -> Entry {
+    use std::sync::atomic::Ordering;
+    let kind = match item.entry.kind {
+        ferret_evidence::EntryKind::File => EntryKind::File,
+        ferret_evidence::EntryKind::Dir => EntryKind::Dir,
+    };
+    let shown = String::from_utf8_lossy(&item.path).into_owned();
+    let problem = |kind: ProblemKind, reason: String| {
+        sink.problem(Problem::at(kind, shown.as_str(), reason).with_position(position(ev, &item)));
+    };
+    let mut digest = None;
+    if let (EntryKind::File, Some(alg)) = (kind, hash) {
+        if let Some(why) = &item.entry.unreadable {
+            problem(ProblemKind::ReadError, format!("{why}; recorded without a digest"));
+        } else {
+            let read = ev
+                .sources
+                .get(item.source)
+                .ok_or_else(|| std::io::Error::other("no such source"))
+                .and_then(|src| crate::tree::digest_reader(src.open(&item.entry)?, alg));
+            match read {
+                Ok((d, n)) if n == item.entry.size => {
+                    digest = Some(d);
+                    stats.files_hashed.fetch_add(1, Ordering::Relaxed);
+                    stats.bytes_hashed.fetch_add(n, Ordering::Relaxed);
+                }
+                Ok((_, n)) => problem(
+                    ProblemKind::ReadError,
+                    format!(
+                        "{n} bytes read of {}: the data ends early; recorded without a digest",
+                        item.entry.size
+                    ),
+                ),
+                Err(e) => problem(
+                    ProblemKind::ReadError,
+                    format!("cannot read: {e}; recorded without a digest"),
+                ),
+            }
+        }
+    }
+    Entry {
+        size: if kind == EntryKind::File { item.entry.size } else { 0 },
+        path: item.path,
+        kind,
+        mode: None,
+        uid: None,
+        gid: None,
+        digest,
+        target: None,
+        xattrs: std::collections::BTreeMap::new(),
+        rdev: None,
+        mtime: item.mtime,
+    }
+}
+
+/// Runs `consume` over the manifest entries of `listed` in order, built (and hashed with
+/// `hash` where the policy compares content) on rayon's threads as [`Tree::run`] builds a
+/// local walk's.
+pub(crate) fn run<R>(
+    ev: &Evidence,
+    listed: Listed,
+    hash: HashAlgorithm,
+    cancel: &Cancel,
+    sink: &dyn Sink,
+    consume: impl FnOnce(&mut Tree<'_>) -> R,
+) -> R {
+    let Listed { items, style, policy, excluded } = listed;
+    let policy = &policy;
+    let build_cancel = cancel.clone();
+    Tree::run_items(
+        cancel,
+        excluded,
+        move |emit: &mut dyn FnMut(Item) -> bool| {
+            for item in items {
+                if !emit(item) {
+                    break;
+                }
+            }
+        },
+        |item: Item, stats: &TreeStats| {
+            let want = policy.attrs_for(&style.glob_form(&item.path)).has(AttrSet::CONTENT)
+                && !build_cancel.is_cancelled();
+            build(ev, item, want.then_some(hash), sink, stats)
+        },
+        consume,
+    )
+}
+
+/// The root of a manifest of evidence for its findings (plain-archive members are named
+/// under it, as `scan` names them).
+pub(crate) fn root(ev: &Evidence) -> &Path {
+    &ev.target
+}
