@@ -222,11 +222,10 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     };
     let sink = evidence_sink;
     let out = std::io::BufWriter::with_capacity(1 << 16, manifest.file()?);
-    let made = match &evidence {
+    let (out, outcome) = match match &evidence {
         Some(ev) => baseline_evidence(ev, &policy, &opts, out, &sink),
         None => baseline(&args.root, &policy, &opts, out, &sink),
-    };
-    let (out, outcome) = match made {
+    } {
         Ok(done) => done,
         Err(e @ BaselineError::NothingReadable { .. }) => {
             // The temporary file goes with `manifest` when this returns.
