@@ -330,11 +330,11 @@ fn a_velociraptor_collection_is_baselined_and_verified_in_place() {
     );
 }
 
-/// `path` cut to `keep` of its length (whole sectors).
-fn truncate(path: &Path, keep: f64) {
+/// `path` cut to `percent` % of its length (whole sectors).
+fn truncate(path: &Path, percent: u64) {
     let len = std::fs::metadata(path).unwrap().len();
     let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
-    f.set_len(((len as f64) * keep) as u64 / 512 * 512).unwrap();
+    f.set_len(len * percent / 100 / 512 * 512).unwrap();
 }
 
 #[test]
@@ -348,7 +348,7 @@ fn a_truncated_image_is_a_problem_naming_it_and_never_clean() {
     // Cut inside the filler: the MFT is read, the last file's data is gone.
     let cut = t.path("cut.img");
     std::fs::copy(&disk, &cut).unwrap();
-    truncate(&cut, 0.5);
+    truncate(&cut, 50);
     let (code, recs) = verify(&cut, &m, &k);
     assert_eq!(code, 3, "{recs:#?}");
     let problems = of_type(&recs, "problem");
@@ -363,7 +363,7 @@ fn a_truncated_image_is_a_problem_naming_it_and_never_clean() {
     // Cut before the file system: nothing can be examined, and verify says so.
     let stub = t.path("stub.img");
     std::fs::copy(&disk, &stub).unwrap();
-    truncate(&stub, 0.06);
+    truncate(&stub, 6);
     let (code, recs) = verify(&stub, &m, &k);
     assert_eq!(code, 3, "{recs:#?}");
     assert!(findings(&recs).is_empty(), "{recs:#?}");

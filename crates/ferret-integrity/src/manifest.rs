@@ -154,7 +154,6 @@ pub enum PathStyle {
 
 impl PathStyle {
     /// Whether this is [`PathStyle::Posix`].
-    #[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if")]
     pub fn is_posix(&self) -> bool {
         *self == PathStyle::Posix
     }
