@@ -250,6 +250,29 @@ fn an_ntfs_image_is_baselined_with_windows_paths_and_verified_against_another_ac
         assert_eq!(summary["complete"], true, "{summary}");
     }
 
+    // `diff` of the two acquisitions' manifests names the same three files.
+    let m2 = t.path("today.manifest");
+    assert_eq!(baseline(&vhdx, &m2, &k).0, 0);
+    let out = ferret()
+        .arg("diff")
+        .arg(&m)
+        .arg(&m2)
+        .arg("--pubkey")
+        .arg(&k.public)
+        .args(["--format", "jsonl"])
+        .output()
+        .unwrap();
+    let recs = records(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{recs:#?}");
+    assert_eq!(
+        findings(&recs),
+        [
+            ("INT001".into(), r"C:\Windows\System32\kernelbase.dll".into()),
+            ("INT002".into(), r"C:\inetpub\wwwroot\aspnet_client\help.aspx".into()),
+            ("INT003".into(), r"C:\inetpub\wwwroot\old.js".into()),
+        ]
+    );
+
     // A manifest of another host's image: most entries absent, incomplete, never clean.
     let Some(other) = ntfs_disk(
         &t,
@@ -288,6 +311,17 @@ fn an_image_and_its_tree_as_a_directory_give_the_same_digests() {
         assert_eq!(from_image["h"], dir[p.as_str()]["h"], "{p}");
         assert_eq!(from_image["s"], dir[p.as_str()]["s"], "{p}");
     }
+    // Windows paths compared without case cannot be matched with POSIX paths: `diff` refuses.
+    let out = ferret()
+        .arg("diff")
+        .arg(&md)
+        .arg(&mi)
+        .arg("--pubkey")
+        .arg(&k.public)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be compared"));
 }
 
 /// A Velociraptor offline collection of `files` (the `auto` accessor).
