@@ -362,6 +362,40 @@ fn a_velociraptor_collection_is_baselined_and_verified_in_place() {
             ("INT003".into(), r"C:\inetpub\wwwroot\old.js".into()),
         ]
     );
+
+    // `--exclude` matches the host's paths without regard to case.
+    let out = ferret()
+        .arg("verify")
+        .arg(&after)
+        .arg("--manifest")
+        .arg(&m)
+        .arg("--pubkey")
+        .arg(&k.public)
+        .args(["--exclude", "c:/INETPUB/**", "--format", "jsonl"])
+        .output()
+        .unwrap();
+    let recs = records(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{recs:#?}");
+    assert_eq!(
+        findings(&recs),
+        [("INT001".into(), r"C:\Windows\System32\kernelbase.dll".into())]
+    );
+
+    // Two members that are one name to Windows: the second is a problem, never a silent
+    // overwrite, and the baseline is incomplete.
+    let mut twice = golden();
+    twice.push(("users/public/NOTES.txt".to_owned(), b"another file".to_vec()));
+    let twice = t.file("Collection-TWICE.zip", velociraptor_zip(&twice));
+    let out = ferret()
+        .arg("baseline")
+        .arg(&twice)
+        .arg("-o")
+        .arg(t.path("twice.manifest"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("listed twice"), "{stderr}");
 }
 
 /// `path` cut to `percent` % of its length (whole sectors).
