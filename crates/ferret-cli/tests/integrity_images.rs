@@ -312,14 +312,8 @@ fn an_image_and_its_tree_as_a_directory_give_the_same_digests() {
         assert_eq!(from_image["s"], dir[p.as_str()]["s"], "{p}");
     }
     // Windows paths compared without case cannot be matched with POSIX paths: `diff` refuses.
-    let out = ferret()
-        .arg("diff")
-        .arg(&md)
-        .arg(&mi)
-        .arg("--pubkey")
-        .arg(&k.public)
-        .output()
-        .unwrap();
+    let out =
+        ferret().arg("diff").arg(&md).arg(&mi).arg("--pubkey").arg(&k.public).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be compared"));
 }
@@ -376,10 +370,7 @@ fn a_velociraptor_collection_is_baselined_and_verified_in_place() {
         .unwrap();
     let recs = records(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{recs:#?}");
-    assert_eq!(
-        findings(&recs),
-        [("INT001".into(), r"C:\Windows\System32\kernelbase.dll".into())]
-    );
+    assert_eq!(findings(&recs), [("INT001".into(), r"C:\Windows\System32\kernelbase.dll".into())]);
 
     // Two members that are one name to Windows: the second is a problem, never a silent
     // overwrite, and the baseline is incomplete.
@@ -450,4 +441,41 @@ fn names(image: &Path) -> impl Fn(&&Value) -> bool + '_ {
         p["path"] == image.to_str().unwrap()
             || p["position"].as_str().is_some_and(|s| s.contains(image.to_str().unwrap()))
     }
+}
+
+#[test]
+fn files_of_a_partition_that_cannot_be_opened_are_not_reported_as_removed() {
+    if !ferret_testkit::require(
+        "ntfs-3g's mkntfs and ntfscp (Debian package ntfs-3g)",
+        ntfs_tools(),
+    ) {
+        return;
+    }
+    let t = Tree::new();
+    let (system, data) = (t.path("c.vol"), t.path("d.vol"));
+    NtfsVolume::new(&system, 16, false).file("boot.ini", b"[boot loader]\n");
+    let mut volume = NtfsVolume::new(&data, 16, false);
+    for name in ["data1.txt", "data2.txt", "data3.txt"] {
+        volume.file(name, name.as_bytes());
+    }
+    let disk = t.path("two.img");
+    gpt_disk(&disk, &[&system, &data], true);
+    let k = keys(&t);
+    let m = t.path("two.manifest");
+    assert_eq!(baseline(&disk, &m, &k).0, 0);
+    let (_, entries) = manifest(&m);
+    assert!(entries.contains_key(r"C:\boot.ini") && entries.contains_key(r"D:\data1.txt"));
+
+    // The second volume's boot sector loses its signature: D: cannot be opened.
+    let d_start = (2048 + 2048 + (16 << 20) / 512) * 512;
+    let mut file = std::fs::OpenOptions::new().write(true).open(&disk).unwrap();
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(d_start + 3)).unwrap();
+    std::io::Write::write_all(&mut file, b"XXXXXXXX").unwrap();
+    drop(file);
+    let (code, recs) = verify(&disk, &m, &k);
+    assert_eq!(code, 3, "{recs:#?}");
+    assert!(findings(&recs).is_empty(), "D:'s files are not removed: {recs:#?}");
+    assert!(of_type(&recs, "problem").iter().any(names(&disk)), "{recs:#?}");
+    let summary = of_type(&recs, "summary")[0];
+    assert_eq!(summary["complete"], false, "{summary}");
 }

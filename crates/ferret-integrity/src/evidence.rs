@@ -37,6 +37,9 @@ pub struct Evidence {
     pub layout: String,
     /// Its readable file systems or the collection.
     pub sources: Vec<Arc<dyn Source>>,
+    /// Some part of it could not be opened (a partition, a file system): a drive none of
+    /// the sources holds says nothing about what the host held there.
+    pub damaged: bool,
 }
 
 impl std::fmt::Debug for Evidence {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Evidence {
             .field("target", &self.target)
             .field("layout", &self.layout)
             .field("sources", &self.sources.len())
+            .field("damaged", &self.damaged)
             .finish()
     }
 }
@@ -60,9 +64,11 @@ impl Evidence {
     /// open what they are named): its problems go to `sink` and its notes and the reasons it
     /// is incomplete to `summary`. Evidence of which nothing can be read has no sources.
     pub fn open(target: &Path, summary: &mut ferret_core::Summary, sink: &dyn Sink) -> Evidence {
+        let reasons = summary.incomplete_reasons.len();
         let opened = ferret_evidence::open_one(target, summary, sink);
+        let damaged = summary.incomplete_reasons.len() > reasons;
         let (layout, sources) = opened.map(|o| (o.layout, o.sources)).unwrap_or_default();
-        Evidence { target: target.to_path_buf(), layout, sources }
+        Evidence { target: target.to_path_buf(), layout, sources, damaged }
     }
 
     /// What a manifest records of it.
@@ -103,6 +109,19 @@ impl Listed {
     /// Whether a manifest path is among the entries.
     pub fn contains(&self, path: &[u8]) -> bool {
         self.items.binary_search_by(|i| self.style.cmp(&i.path, path)).is_ok()
+    }
+
+    /// The drive letters (upper case) of the Windows paths listed.
+    pub fn drives(&self) -> std::collections::BTreeSet<u8> {
+        self.items.iter().filter_map(|i| drive(&i.path)).collect()
+    }
+}
+
+/// The drive letter (upper case) of a Windows path.
+pub(crate) fn drive(path: &[u8]) -> Option<u8> {
+    match (PathStyle::of_host_path(path), path.first()) {
+        (PathStyle::Windows, Some(d)) => Some(d.to_ascii_uppercase()),
+        _ => None,
     }
 }
 

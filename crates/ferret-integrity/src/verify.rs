@@ -375,6 +375,9 @@ pub fn verify_evidence<R: Read + Seek>(
     let probe = probe(&mut manifest, &policy, |rel| Some(listed.contains(rel)));
     manifest.rewind().map_err(VerifyError::Io)?;
     let wrong_root = ev.sources.is_empty() || mostly_absent(probe.absent, probe.sampled);
+    // A part of the evidence that could not be opened (a damaged partition) holds drives no
+    // source lists: their recorded paths are not reported as removed.
+    let drives_read = ev.damaged.then(|| listed.drives());
     let (summary, header) = with_authenticated(manifest, authenticity.as_ref(), |reader, auth| {
         let ctx = FindingContext {
             root: crate::evidence::root(ev).to_path_buf(),
@@ -384,7 +387,8 @@ pub fn verify_evidence<R: Read + Seek>(
         };
         let hash = reader.header().hash;
         crate::evidence::run(ev, listed, hash, &cancel, sink, |tree| {
-            let join = Join::new(&policy, ctx, sink, wrong_root);
+            let mut join = Join::new(&policy, ctx, sink, wrong_root);
+            join.drives_read = drives_read;
             join.run(reader, tree, &cancel, &ev.target.display().to_string())
         })
     })?;
@@ -415,6 +419,9 @@ struct Join<'a> {
     absent: u64,
     /// Presence changes not reported because of a wrong root.
     not_reported: u64,
+    /// Evidence with a part that could not be opened: the drives that were read (a recorded
+    /// path on another drive is not reported as removed).
+    drives_read: Option<std::collections::BTreeSet<u8>>,
 }
 
 impl<'a> Join<'a> {
@@ -429,6 +436,7 @@ impl<'a> Join<'a> {
             recorded: 0,
             absent: 0,
             not_reported: 0,
+            drives_read: None,
         }
     }
 
@@ -522,6 +530,12 @@ impl<'a> Join<'a> {
         }
         if tree.under_unreadable(&old.path) {
             self.summary.skip("under_unreadable_directory", 1);
+            return;
+        }
+        if let Some(read) = &self.drives_read
+            && crate::evidence::drive(&old.path).is_some_and(|d| !read.contains(&d))
+        {
+            self.summary.skip("on_a_part_not_opened", 1);
             return;
         }
         self.recorded += 1;
