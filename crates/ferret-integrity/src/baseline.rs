@@ -127,7 +127,7 @@ pub fn baseline_evidence<W: Write>(
         return Err(BaselineError::NothingReadable { target: ev.target.display().to_string() });
     }
     let cancel = &opts.walk.cancel;
-    let listed = crate::evidence::list(ev, None, policy, cancel, sink)?;
+    let listed = crate::evidence::list(ev, None, policy, opts.hash, cancel, sink)?;
     if cancel.is_cancelled() {
         return Err(BaselineError::Interrupted);
     }

@@ -369,7 +369,7 @@ pub fn verify_evidence<R: Read + Seek>(
     let mut policy = policy.clone();
     policy.add_excludes(&header.excludes).map_err(VerifyError::Policy)?;
     let cancel = opts.walk.cancel.clone();
-    let listed = crate::evidence::list(ev, Some(header.paths), &policy, &cancel, sink)
+    let listed = crate::evidence::list(ev, Some(header.paths), &policy, header.hash, &cancel, sink)
         .map_err(VerifyError::Policy)?;
     let policy = listed.policy.clone();
     let probe = probe(&mut manifest, &policy, |rel| Some(listed.contains(rel)));
