@@ -519,12 +519,27 @@ fn list_evidence(
     let excludes = ferret_fs::PathExcludes::new(&opts.excludes)?;
     let mut out = Vec::new();
     let (mut excluded, mut size, mut metadata, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut skipped: BTreeMap<&'static str, u64> = BTreeMap::new();
     for (i, src) in sources.iter().enumerate() {
         let stats = src.entries(sink, &opts.cancel, &mut |e| {
             let shown = e.path.lossy().into_owned();
-            if e.kind == ferret_evidence::EntryKind::Dir {
-                inv.mark(Path::new(&shown));
-                return;
+            match e.kind {
+                ferret_evidence::EntryKind::Dir => {
+                    inv.mark(Path::new(&shown));
+                    return;
+                }
+                ferret_evidence::EntryKind::Symlink | ferret_evidence::EntryKind::Special(_) => {
+                    // Listed, never followed or opened (as on a walked tree).
+                    inv.mark(Path::new(&shown));
+                    let what = if e.kind == ferret_evidence::EntryKind::Symlink {
+                        "symlink"
+                    } else {
+                        "not_a_regular_file"
+                    };
+                    *skipped.entry(what).or_default() += 1;
+                    return;
+                }
+                ferret_evidence::EntryKind::File => {}
             }
             if excludes.matches(&shown) {
                 excluded += 1;
@@ -552,6 +567,9 @@ fn list_evidence(
     summary.skip("excluded", excluded);
     summary.skip("size", size);
     summary.skip("evidence_metadata", metadata);
+    for (k, v) in skipped {
+        summary.skip(k, v);
+    }
     if size > 0 {
         summary.mark_incomplete(format!(
             "{size} file(s) inside evidence over --max-file-size ({}) not examined",
