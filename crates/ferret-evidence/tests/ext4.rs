@@ -139,7 +139,7 @@ fn ext4_ext3_and_ext2_volumes_read_back_under_linux_paths() {
         ("ext2", &[][..]),
         ("ext2", &["-b", "4096", "-I", "128"][..]),
     ] {
-        let vol = t.path(&format!("{kind}-{}.img", extra.len()));
+        let vol = t.path(format!("{kind}-{}.img", extra.len()));
         ext_volume(&vol, kind, &root, 16, extra);
         let dev: Arc<dyn ReadAt> = Arc::new(ferret_evidence::ImageFile::open(&vol).unwrap());
         let (src, checked) = Ext4Source::open(dev, Provenance::default()).unwrap();
@@ -301,7 +301,7 @@ fn a_lying_superblock_a_cut_image_and_a_folder_loop_are_problems() {
     // Cut inside the group descriptors: nothing to read, a problem naming why.
     let tiny = t.path("tiny.img");
     std::fs::write(&tiny, &clean[..2048]).unwrap();
-    let err = open_image(&tiny).map(|o| o.problems).unwrap_or_else(|p| vec![p]);
+    let err = open_image(&tiny).map_or_else(|p| vec![p], |o| o.problems);
     assert!(!err.is_empty());
     assert!(err.iter().all(|p| p.path.as_ref().unwrap().lossy().ends_with("tiny.img")), "{err:?}");
 }
@@ -316,7 +316,7 @@ fn flipped_bytes_in_superblock_descriptors_and_inode_tables_never_panic_or_hang(
     for (kind, extra) in
         [("ext4", &[][..]), ("ext2", &[][..]), ("ext4", &["-O", "inline_data"][..])]
     {
-        let vol = t.path(&format!("{kind}-{}.img", extra.len()));
+        let vol = t.path(format!("{kind}-{}.img", extra.len()));
         ext_volume(&vol, kind, &root, 8, extra);
         let clean = std::fs::read(&vol).unwrap();
         let mut x = 0x9E37_79B9_7F4A_7C15u64;

@@ -67,16 +67,13 @@ impl Vouch<'_> {
 }
 
 /// The signature file beside a manifest: `FILE.1` (the appliance's layout) or `FILE.sig`,
-/// read with `read`.
-fn signature_beside(
-    path: &Path,
-    read: &dyn Fn(&Path, u64) -> Result<Vec<u8>, String>,
-) -> Option<Vec<u8>> {
+/// read with `read` (at most 1 MiB).
+fn signature_beside(path: &Path, read: &dyn Fn(&Path) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
     ["1", "sig"].iter().find_map(|ext| {
         let mut p = path.as_os_str().to_owned();
         p.push(".");
         p.push(ext);
-        read(Path::new(&p), 1024 * 1024).ok().map(signature_bytes)
+        read(Path::new(&p)).map(signature_bytes)
     })
 }
 
@@ -106,7 +103,8 @@ impl Vendor {
                 if m.entries.is_empty() {
                     return Err(err(format!("{}: no `<path> <sha256>` line", p.display())));
                 }
-                let signed = match (signature_beside(p, &read_local), &key) {
+                let signed = match (signature_beside(p, &|s| read_local(s, 1024 * 1024).ok()), &key)
+                {
                     (Some(sig), Some((kp, k))) => {
                         if !verifies(k, &text, &sig) {
                             return Err(err(format!(
@@ -136,7 +134,7 @@ impl Vendor {
         let manifest_path = root.join(MANIFEST);
         let (Ok(text), Some(sig)) = (
             inv.read_small(&manifest_path, MAX_READ),
-            signature_beside(&manifest_path, &|p, n| inv.read_small(p, n)),
+            signature_beside(&manifest_path, &|s| inv.read_small(s, 1024 * 1024).ok()),
         ) else {
             return Vouch::Nothing("the on-box manifest or its signature cannot be read");
         };
