@@ -6,9 +6,11 @@
 //! decided when a log is read, from its format, its `#Log-type:` channel and its path. Both are
 //! [`crate::Input`]s: a detector ran when one of its inputs was present.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ferret_core::SourceSpan;
@@ -226,6 +228,85 @@ pub struct Inventory {
     pub hives: Vec<ferret_artefacts::HiveKind>,
     /// NTFS history read: `$MFT` and `$UsnJrnl:$J` files or volumes.
     pub ntfs_history: u64,
+    /// The files inside the disk images and collections named as targets, for the tree
+    /// detectors to read through their source ([`Inventory::read_small`]).
+    pub evidence: EvidenceFiles,
+}
+
+/// The entries inside the disk images and collections named as targets, by the path the host
+/// knew (`/home/etc/manifest/manifest` on an appliance's ext4 partition): a tree detector
+/// reads them through their source, never through a local path that happens to have the same
+/// name.
+#[derive(Clone, Default)]
+pub struct EvidenceFiles {
+    /// Whether evidence was named at all (else every path is local).
+    named: bool,
+    /// The folders walked on this system beside the evidence.
+    local_roots: Vec<PathBuf>,
+    files: HashMap<PathBuf, (Arc<dyn ferret_evidence::Source>, ferret_evidence::Entry)>,
+    /// Symbolic links and special files listed inside evidence: present, never read.
+    others: HashSet<PathBuf>,
+}
+
+impl fmt::Debug for EvidenceFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceFiles")
+            .field("files", &self.files.len())
+            .field("others", &self.others.len())
+            .field("local_roots", &self.local_roots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EvidenceFiles {
+    /// The evidence files of a run that named `sources` and walked `local_roots`.
+    pub(crate) fn new(local_roots: Vec<PathBuf>, named: bool) -> EvidenceFiles {
+        EvidenceFiles { named, local_roots, ..EvidenceFiles::default() }
+    }
+
+    /// Adds a file of `source`.
+    pub(crate) fn add_file(
+        &mut self,
+        source: &Arc<dyn ferret_evidence::Source>,
+        entry: ferret_evidence::Entry,
+    ) {
+        let path = PathBuf::from(entry.path.lossy().into_owned());
+        self.files.insert(path, (Arc::clone(source), entry));
+    }
+
+    /// Adds an entry that is present but not read (a link, a special file, a file over the
+    /// size limit).
+    pub(crate) fn add_other(&mut self, path: PathBuf) {
+        self.others.insert(path);
+    }
+
+    fn is_local(&self, path: &Path) -> bool {
+        !self.named || self.local_roots.iter().any(|r| path.starts_with(r))
+    }
+}
+
+/// Reads a whole (small) local file through `ferret_fs`, up to `limit` bytes.
+pub fn read_local(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let (mut file, meta) = ferret_fs::open_read_only(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    ferret_fs::read_limited(&mut file, &meta, &mut buf, limit).map_err(|e| e.to_string())?;
+    Ok(buf)
+}
+
+/// The SHA-256 of everything `r` yields, lowercase hex.
+fn sha256_of(r: &mut dyn std::io::Read) -> Result<String, String> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(buf.get(..n).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 impl Inventory {
@@ -240,6 +321,45 @@ impl Inventory {
     /// Whether logs of a source were read.
     pub fn has_log(&self, s: LogSource) -> bool {
         self.logs.iter().any(|l| l.source == s)
+    }
+
+    /// Reads up to `limit` bytes of the file at `path`: through its source when it lies inside
+    /// a disk image or collection named as a target, else through `ferret_fs` when it lies
+    /// under a folder walked on this system.
+    pub fn read_small(&self, path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+        if let Some((src, e)) = self.evidence.files.get(path) {
+            let r = src.open(e).map_err(|e| e.to_string())?;
+            let mut buf = Vec::new();
+            r.take(limit).read_to_end(&mut buf).map_err(|e| e.to_string())?;
+            return Ok(buf);
+        }
+        if self.evidence.is_local(path) {
+            return read_local(path, limit);
+        }
+        Err("not found inside the evidence examined".to_owned())
+    }
+
+    /// The SHA-256 of the whole file at `path` (streamed, any size), lowercase hex, read as
+    /// [`Inventory::read_small`] reads.
+    pub fn sha256_file(&self, path: &Path) -> Result<String, String> {
+        if let Some((src, e)) = self.evidence.files.get(path) {
+            let mut r = src.open(e).map_err(|e| e.to_string())?;
+            return sha256_of(&mut r);
+        }
+        if !self.evidence.is_local(path) {
+            return Err("not found inside the evidence examined".to_owned());
+        }
+        let (mut file, _) = ferret_fs::open_read_only(path).map_err(|e| e.to_string())?;
+        sha256_of(&mut file)
+    }
+
+    /// Whether anything is at `path` (a file, a link, a special file, a file left unread for
+    /// its size), inside evidence or on this system.
+    pub fn is_present(&self, path: &Path) -> bool {
+        if self.evidence.files.contains_key(path) || self.evidence.others.contains(path) {
+            return true;
+        }
+        self.evidence.is_local(path) && path.symlink_metadata().is_ok()
     }
 
     /// The regular files whose path (normalized: lowercase, `/`) ends with `suffix`.
@@ -284,6 +404,25 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_inside_evidence_are_never_read_from_this_system() {
+        let here = std::env::current_exe().unwrap();
+        let local = Inventory::default();
+        assert!(local.read_small(&here, 16).is_ok(), "no evidence named: a local path");
+        assert!(local.is_present(&here));
+        let inside =
+            Inventory { evidence: EvidenceFiles::new(Vec::new(), true), ..Inventory::default() };
+        let err = inside.read_small(&here, 16).unwrap_err();
+        assert!(err.contains("not found inside the evidence"), "{err}");
+        assert!(inside.sha256_file(&here).is_err());
+        assert!(!inside.is_present(&here));
+        let beside = Inventory {
+            evidence: EvidenceFiles::new(vec![here.parent().unwrap().to_path_buf()], true),
+            ..Inventory::default()
+        };
+        assert!(beside.sha256_file(&here).is_ok(), "under a folder walked beside the evidence");
+    }
 
     #[test]
     fn markers_from_windows_and_unix_paths() {

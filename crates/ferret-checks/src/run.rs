@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::CheckError;
 use crate::detector::{Campaign, Detector, FileEntry, Info, Input, Out};
-use crate::inventory::{Inventory, LogRead, LogSource, Marker};
+use crate::inventory::{EvidenceFiles, Inventory, LogRead, LogSource, Marker};
 use crate::options::CheckOptions;
 use crate::registry::DETECTORS;
 
@@ -283,6 +283,7 @@ pub fn check(
     } else {
         walk(opts, &walked, &mut summary, sink)?
     };
+    inv.evidence = EvidenceFiles::new(walked.clone(), !named.is_empty());
     let local: Vec<(PathBuf, u64)> = inv.files.clone();
     let evidence = list_evidence(&sources, opts, &mut inv, &mut summary, sink)?;
     // Every file to examine: the local ones, then those inside evidence (with their source).
@@ -389,7 +390,13 @@ pub fn check(
         sink,
     );
 
-    // 4. Tree detectors, then the end of every detector.
+    // 4. Tree detectors, then the end of every detector. The files inside evidence are
+    // handed over, so tree detectors read them through their sources.
+    for (i, e) in evidence {
+        if let Some(src) = sources.get(i) {
+            inv.evidence.add_file(src, e);
+        }
+    }
     let mut out = Out::default();
     for (i, a) in plan.active.iter().enumerate() {
         a.det.on_tree(&inv, &mut out);
@@ -519,12 +526,28 @@ fn list_evidence(
     let excludes = ferret_fs::PathExcludes::new(&opts.excludes)?;
     let mut out = Vec::new();
     let (mut excluded, mut size, mut metadata, mut errors) = (0u64, 0u64, 0u64, 0u64);
+    let mut skipped: BTreeMap<&'static str, u64> = BTreeMap::new();
     for (i, src) in sources.iter().enumerate() {
         let stats = src.entries(sink, &opts.cancel, &mut |e| {
             let shown = e.path.lossy().into_owned();
-            if e.kind == ferret_evidence::EntryKind::Dir {
-                inv.mark(Path::new(&shown));
-                return;
+            match e.kind {
+                ferret_evidence::EntryKind::Dir => {
+                    inv.mark(Path::new(&shown));
+                    return;
+                }
+                ferret_evidence::EntryKind::Symlink | ferret_evidence::EntryKind::Special(_) => {
+                    // Listed, never followed or opened (as on a walked tree).
+                    inv.mark(Path::new(&shown));
+                    inv.evidence.add_other(PathBuf::from(&shown));
+                    let what = if e.kind == ferret_evidence::EntryKind::Symlink {
+                        "symlink"
+                    } else {
+                        "not_a_regular_file"
+                    };
+                    *skipped.entry(what).or_default() += 1;
+                    return;
+                }
+                ferret_evidence::EntryKind::File => {}
             }
             if excludes.matches(&shown) {
                 excluded += 1;
@@ -533,6 +556,7 @@ fn list_evidence(
             inv.mark(Path::new(&shown));
             if e.size > opts.max_file_size {
                 size += 1;
+                inv.evidence.add_other(PathBuf::from(&shown));
                 sink.problem(Problem::at(
                     ProblemKind::Skipped,
                     shown.as_str(),
@@ -552,6 +576,9 @@ fn list_evidence(
     summary.skip("excluded", excluded);
     summary.skip("size", size);
     summary.skip("evidence_metadata", metadata);
+    for (k, v) in skipped {
+        summary.skip(k, v);
+    }
     if size > 0 {
         summary.mark_incomplete(format!(
             "{size} file(s) inside evidence over --max-file-size ({}) not examined",

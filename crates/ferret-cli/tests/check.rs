@@ -219,6 +219,65 @@ fn appliance(t: &Tree, pages: &[(&str, String)]) -> Option<PathBuf> {
     Some(public)
 }
 
+/// The genuine pages with SLIGHTPULSE's published code added to `meeting_testjs.cgi`.
+fn slightpulse_pages() -> Vec<(&'static str, String)> {
+    let mut pages = genuine_pages();
+    pages[0].1.push_str(
+        &[
+            "if (CGI::pa",
+            "ram('img')) { show(); } elsif (1) {\n",
+            "  sys",
+            "tem(\"$cmd > /tmp/7 2>",
+            "&1\");\n",
+            "  open(*F, \"< $out\");\n  while (<F>) { print; }\n",
+            "  print \"Content-type: ima",
+            "ge/gif\\n\\n\";\n}\n",
+        ]
+        .concat(),
+    );
+    pages
+}
+
+/// The appliance's data partition as an ext4 volume in a GPT disk image (as an appliance's
+/// disk is acquired): the Pulse detectors find the appliance by its paths inside the image,
+/// as on a mounted tree, with the same verdicts; the shell is named by its appliance path.
+#[test]
+fn pulse_appliance_inside_an_ext4_disk_image_gets_the_same_verdicts() {
+    use ferret_testkit::disk::{e2fs_tools, ext_volume, gpt_disk};
+    if !ferret_testkit::require("e2fsprogs' mke2fs (Debian package e2fsprogs)", e2fs_tools()) {
+        return;
+    }
+    for (pages, want_code, verdict) in
+        [(genuine_pages(), 0, "not_found"), (slightpulse_pages(), 1, "affected")]
+    {
+        let t = Tree::new();
+        let Some(public) = appliance(&t, &pages) else { return };
+        let vol = t.path("data.ext4");
+        ext_volume(&vol, "ext4", &t.root().join("pcs"), 16, &[]);
+        let disk = t.path("pcs-disk.img");
+        gpt_disk(&disk, &[&vol], false);
+        let key = public.to_string_lossy().into_owned();
+        let (code, out) = ferret(&["--vendor-key", &key, "--format", "jsonl"], &disk);
+        assert_eq!(code, want_code, "{out}");
+        let s = summary(&out);
+        let v = &s["details"]["verdicts"][0];
+        assert_eq!(v["campaign"], "pulse-secure", "{s}");
+        assert_eq!(v["verdict"], verdict, "{s}");
+        if want_code == 1 {
+            let finding = out
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .find(|r| r["type"] == "finding" && r["rule"]["id"] == "PS004")
+                .unwrap_or_else(|| panic!("{out}"));
+            assert_eq!(
+                finding["path"], "/home/webserver/htdocs/dana-na/meeting/meeting_testjs.cgi",
+                "{finding}"
+            );
+            assert_eq!(finding["provenance"]["filesystem"], "ext4", "{finding}");
+        }
+    }
+}
+
 /// Every page whose name the families reuse, genuine and vendor-signed: NOT FOUND, exit 0.
 #[test]
 fn genuine_pulse_appliance_is_not_found_and_exits_zero() {
@@ -238,21 +297,7 @@ fn genuine_pulse_appliance_is_not_found_and_exits_zero() {
 #[test]
 fn slightpulse_in_meeting_testjs_is_affected_and_exits_one() {
     let t = Tree::new();
-    let mut pages = genuine_pages();
-    pages[0].1.push_str(
-        &[
-            "if (CGI::pa",
-            "ram('img')) { show(); } elsif (1) {\n",
-            "  sys",
-            "tem(\"$cmd > /tmp/7 2>",
-            "&1\");\n",
-            "  open(*F, \"< $out\");\n  while (<F>) { print; }\n",
-            "  print \"Content-type: ima",
-            "ge/gif\\n\\n\";\n}\n",
-        ]
-        .concat(),
-    );
-    let Some(public) = appliance(&t, &pages) else { return };
+    let Some(public) = appliance(&t, &slightpulse_pages()) else { return };
     let key = public.to_string_lossy().into_owned();
     let (code, out) = ferret(&["--vendor-key", &key], &t.root().join("pcs"));
     assert_eq!(code, 1, "{out}");

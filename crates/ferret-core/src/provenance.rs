@@ -50,10 +50,12 @@ pub struct Provenance {
     /// partitions from 5), absent for a bare volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<u32>,
-    /// The file system: `ntfs`; absent (empty) for a member of a collection.
+    /// The file system: `ntfs`, `ext4`, `ext3` or `ext2`; absent (empty) for a member of a
+    /// collection.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub filesystem: String,
-    /// The file's record number in the file system (NTFS: the MFT record).
+    /// The file's record number in the file system (NTFS: the MFT record; ext2/3/4: the
+    /// inode number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<u64>,
     /// The alternate data stream read, when not the file's main data.
@@ -65,6 +67,10 @@ pub struct Provenance {
     /// The times of the `$FILE_NAME` the path was built from (set by the kernel only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<FileTimes>,
+    /// The times of a file system that keeps one set per file (ext2/3/4: the inode's
+    /// `crtime`, `mtime`, `ctime` and `atime`; `created` only where the inode has room for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<FileTimes>,
 }
 
 impl Provenance {
@@ -89,7 +95,8 @@ impl Provenance {
         s.push_str(", ");
         s.push_str(&self.filesystem);
         if let Some(r) = self.record {
-            s.push_str(&format!(", record {r}"));
+            let what = if self.filesystem.starts_with("ext") { "inode" } else { "record" };
+            s.push_str(&format!(", {what} {r}"));
         }
         s
     }
@@ -113,6 +120,8 @@ mod tests {
         assert_eq!(p.describe(), "disk.img, partition 2 (gpt), ntfs, record 64");
         let bare = Provenance { partition: None, record: None, ..p };
         assert_eq!(bare.describe(), "disk.img, ntfs");
+        let ext4 = Provenance { filesystem: "ext4".into(), record: Some(12), ..bare };
+        assert_eq!(ext4.describe(), "disk.img, ext4, inode 12");
         let member = Provenance {
             container: "c.zip".into(),
             container_format: "zip".into(),

@@ -13,6 +13,11 @@ pub enum EntryKind {
     File,
     /// A directory (listed for counting; its named streams are separate `File` entries).
     Dir,
+    /// A symbolic link: listed, never followed, never read.
+    Symlink,
+    /// A FIFO, socket or device node (`ferret_fs::EntryKind::Fifo`, …): listed, never
+    /// opened.
+    Special(ferret_fs::EntryKind),
 }
 
 /// A reader over one entry's data.
@@ -25,9 +30,9 @@ pub struct Entry {
     /// The path the examined host knew: a local path, or for NTFS `C:\dir\file` and
     /// `C:\dir\file:stream` for an alternate data stream.
     pub path: ReportPath,
-    /// File or directory.
+    /// File, directory, symbolic link or special file.
     pub kind: EntryKind,
-    /// The data's size in bytes (0 for a directory).
+    /// The data's size in bytes (0 for a directory; a symbolic link's target length).
     pub size: u64,
     /// Where it was found (`None` for a local file).
     pub provenance: Option<Box<Provenance>>,
@@ -47,9 +52,10 @@ impl Entry {
         }
     }
 
-    /// The times of the entry (NTFS: `$STANDARD_INFORMATION`), when the source keeps them.
+    /// The times of the entry (NTFS: `$STANDARD_INFORMATION`; ext2/3/4: the inode's), when
+    /// the source keeps them.
     pub fn times(&self) -> Option<&FileTimes> {
-        self.provenance.as_ref().and_then(|p| p.standard_information.as_ref())
+        self.provenance.as_ref().and_then(|p| p.standard_information.as_ref().or(p.times.as_ref()))
     }
 
     /// The file name: the last component of [`Entry::path`] (for an alternate data stream,
@@ -69,6 +75,8 @@ pub(crate) enum Handle {
     Ntfs(Box<crate::ntfs::StreamData>),
     /// A member of a collection (zip, tar, tar.gz).
     Member(Box<crate::collection::MemberData>),
+    /// A regular file of an ext2/3/4 volume: its inode number.
+    Ext4(u32),
     /// Nothing to read (a directory, an unreadable stream).
     None,
 }

@@ -8,6 +8,8 @@
 //! * [`LocalDir`]: a directory of the live system, listed by `ferret_fs::Walker` and read
 //!   through `ferret_fs::open_read_only` (ferret-fs stays the only door to local files);
 //! * [`ntfs::NtfsSource`]: an NTFS volume inside a disk image, read in place;
+//! * [`ext4::Ext4Source`]: an ext2, ext3 or ext4 volume inside a disk image (a Linux
+//!   server's or appliance's disk), read in place, under the paths the host knew (`/etc/…`);
 //! * [`collection::Collection`]: a triage collection read in place — a zip, tar or tar.gz
 //!   archive (plain, Velociraptor or KAPE), or a Velociraptor or KAPE folder, each member
 //!   reported under the path the host knew (`C:\inetpub\…`).
@@ -28,6 +30,7 @@ mod bytes;
 pub mod collection;
 pub mod container;
 mod entry;
+pub mod ext4;
 mod image;
 mod local;
 pub mod lznt1;

@@ -14,6 +14,7 @@ use ferret_core::{Problem, ProblemKind, Provenance};
 use crate::Source;
 use crate::bytes::{u16_at, u32_at, u64_at, utf16_at};
 use crate::container;
+use crate::ext4::Ext4Source;
 use crate::image::{ImageFile, ReadAt, Slice, read_exact_at};
 use crate::ntfs::NtfsSource;
 
@@ -411,6 +412,20 @@ fn open_volume(
                 Err(e) => {
                     opened.problems.push(problem(format!("{at}: ntfs volume cannot be read: {e}")));
                 }
+            }
+        }
+        Some("ext2/3/4") => {
+            match Ext4Source::open(slice, Provenance { partition: number, ..base.clone() }) {
+                Ok((v, checked)) => {
+                    for why in checked.problems {
+                        opened.problems.push(problem(format!("{at}: {why}")));
+                    }
+                    opened.notes.extend(checked.notes);
+                    opened.sources.push(Arc::new(v));
+                }
+                Err(e) => opened.problems.push(problem(format!(
+                    "{at}: ext2/3/4 file system cannot be read: {e}; its files were not examined"
+                ))),
             }
         }
         Some(fs) => opened.problems.push(problem(format!(

@@ -70,6 +70,7 @@ fn full_report() -> Report {
         stream: Some("zone".into()),
         standard_information: Some(times(24)),
         file_name: Some(times(1)),
+        times: None,
     }));
     let locked: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(b"/srv/www/\xfelocked");
     let problem = Problem::at(ProblemKind::ReadError, std::path::Path::new(locked), "denied")

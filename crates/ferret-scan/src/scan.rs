@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ferret_core::{
-    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, Provenance, RuleRef,
-    Severity, Sink, Summary,
+    Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, Provenance, ReportPath,
+    RuleRef, Severity, Sink, Summary,
 };
 use ferret_evidence::Source;
 use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
@@ -315,15 +315,13 @@ pub fn scan(
         let mut errors = 0;
         for (i, src) in sources.iter().enumerate() {
             let listed = src.entries(sink, cancel, &mut |entry| match entry.kind {
-                ferret_evidence::EntryKind::Dir => {
-                    counters.dirs.fetch_add(1, Ordering::Relaxed);
-                }
                 ferret_evidence::EntryKind::File if excludes.matches(&entry.path.lossy()) => {
                     counters.evidence_excluded.fetch_add(1, Ordering::Relaxed);
                 }
                 ferret_evidence::EntryKind::File => {
                     let _ = tx.send(Job::Evidence(i, entry));
                 }
+                _ => evidence_other(&entry, &counters, sink),
             });
             let metadata =
                 if i < file_systems { &counters.fs_metadata } else { &counters.collector_metadata };
@@ -409,16 +407,36 @@ fn visit_other(e: &ferret_fs::Entry<'_>, c: &Counters, sink: &dyn Sink) {
             c.symlinks.fetch_add(1, Ordering::Relaxed);
         }
         EntryKind::File => {}
-        other => {
-            if let Some(a) = c.skipped_special.get(special_index(other)) {
-                a.fetch_add(1, Ordering::Relaxed);
-            }
-            sink.problem(Problem::at(
-                ProblemKind::Skipped,
-                e.path,
-                format!("{} not opened", other.as_str().replace('_', " ")),
-            ));
+        other => special(e.path, other, c, sink),
+    }
+}
+
+/// A FIFO, socket or device node (on the host, or inside an image): counted, never opened.
+fn special(path: impl Into<ReportPath>, kind: EntryKind, c: &Counters, sink: &dyn Sink) {
+    if let Some(a) = c.skipped_special.get(special_index(kind)) {
+        a.fetch_add(1, Ordering::Relaxed);
+    }
+    sink.problem(Problem::at(
+        ProblemKind::Skipped,
+        path,
+        format!("{} not opened", kind.as_str().replace('_', " ")),
+    ));
+}
+
+/// What listing evidence does with an entry that is not a file: folders and symbolic links
+/// are counted, special files counted and named in a problem (never opened).
+fn evidence_other(e: &ferret_evidence::Entry, c: &Counters, sink: &dyn Sink) {
+    match e.kind {
+        ferret_evidence::EntryKind::Dir => {
+            c.dirs.fetch_add(1, Ordering::Relaxed);
         }
+        ferret_evidence::EntryKind::Symlink => {
+            c.symlinks.fetch_add(1, Ordering::Relaxed);
+        }
+        ferret_evidence::EntryKind::Special(kind) => {
+            special(e.path.clone(), kind, c, &ferret_evidence::EntrySink::new(sink, e));
+        }
+        ferret_evidence::EntryKind::File => {}
     }
 }
 
@@ -693,13 +711,11 @@ impl<'a> Worker<'a> {
             let config = self.config;
             let cancel = &config.walk.cancel;
             let listed = src.entries(sink, cancel, &mut |e| match e.kind {
-                ferret_evidence::EntryKind::Dir => {
-                    c.dirs.fetch_add(1, Ordering::Relaxed);
-                }
                 ferret_evidence::EntryKind::File if excludes.matches(&e.path.lossy()) => {
                     c.evidence_excluded.fetch_add(1, Ordering::Relaxed);
                 }
                 ferret_evidence::EntryKind::File => self.entry(&*src, &e),
+                _ => evidence_other(&e, c, sink),
             });
             c.collector_metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
             c.read_errors.fetch_add(listed.errors, Ordering::Relaxed);

@@ -25,6 +25,30 @@ pub fn ntfs_tools() -> bool {
     ["mkntfs", "ntfscp"].iter().all(|t| tool(t).arg("--version").output().is_ok())
 }
 
+/// Whether e2fsprogs' `mke2fs` can be run (the `e2fsprogs` Debian package).
+pub fn e2fs_tools() -> bool {
+    tool("mke2fs").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+/// Makes an ext2, ext3 or ext4 volume (`kind`) of `mib` MiB at `image` holding a copy of the
+/// folder `tree` (`mke2fs -t KIND -d TREE`: no root, no mount; FIFOs and symbolic links are
+/// copied as they are), with `extra` options for mke2fs (`-b 4096`, `-O inline_data`, …).
+///
+/// # Panics
+/// When mke2fs fails.
+pub fn ext_volume(image: &Path, kind: &str, tree: &Path, mib: u64, extra: &[&str]) {
+    let out = tool("mke2fs")
+        .args(["-q", "-F", "-t", kind, "-L", "FERRET"])
+        .args(extra)
+        .arg("-d")
+        .arg(tree)
+        .arg(image)
+        .arg(format!("{mib}M"))
+        .output()
+        .expect("run mke2fs");
+    assert!(out.status.success(), "mke2fs: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// An NTFS volume in a file, being filled.
 pub struct NtfsVolume {
     image: PathBuf,

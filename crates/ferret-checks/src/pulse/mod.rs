@@ -17,7 +17,6 @@ pub mod signature;
 pub mod vendor;
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 pub use crate::intel::pulse::{Families, Indicator, Kind, MarkerSet, Markers};
@@ -71,31 +70,6 @@ pub fn appliance_path(root: &Path, path: &Path) -> Option<String> {
         s.push_str(&c.as_os_str().to_string_lossy());
     }
     Some(s)
-}
-
-/// Reads a whole (small) file through `ferret_fs`, up to `limit` bytes.
-pub fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let (mut file, meta) = ferret_fs::open_read_only(path).map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    ferret_fs::read_limited(&mut file, &meta, &mut buf, limit).map_err(|e| e.to_string())?;
-    Ok(buf)
-}
-
-/// The SHA-256 of a file (streamed, any size), lowercase hex.
-pub fn sha256_file(path: &Path) -> Result<String, String> {
-    use sha2::Digest as _;
-    let (mut file, _) = ferret_fs::open_read_only(path).map_err(|e| e.to_string())?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(buf.get(..n).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.to_string()),
-        }
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 /// A parsed manifest: appliance path → SHA-256 (lowercase hex), and the lines that did not parse.

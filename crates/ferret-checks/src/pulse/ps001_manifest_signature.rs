@@ -16,7 +16,6 @@ use crate::pulse::signature::{parse_public_key, signature_bytes, verifies};
 use crate::pulse::vendor::Vendor;
 use crate::pulse::{
     MANIFEST, Manifest, REF_AA21_110A, REF_ED_21_03, REF_KB44755, REF_MANDIANT_1, appliance_roots,
-    read_small,
 };
 
 /// The registration.
@@ -73,18 +72,18 @@ struct ManifestSignature {
 }
 
 impl ManifestSignature {
-    fn check_one(&self, root: &Path, out: &mut Out) {
+    fn check_one(&self, inv: &Inventory, root: &Path, out: &mut Out) {
         let manifest_path = root.join(MANIFEST);
         let sig_path = root.join(format!("{MANIFEST}.1"));
         let key_path = root.join(format!("{MANIFEST}.2"));
-        let manifest = match read_small(&manifest_path, MAX_READ) {
+        let manifest = match inv.read_small(&manifest_path, MAX_READ) {
             Ok(m) => m,
             Err(e) => {
                 out.problem(Problem::at(ProblemKind::ReadError, manifest_path.as_path(), e));
                 return;
             }
         };
-        let Ok(sig) = read_small(&sig_path, 1024 * 1024).map(signature_bytes) else {
+        let Ok(sig) = inv.read_small(&sig_path, 1024 * 1024).map(signature_bytes) else {
             out.problem(Problem::at(
                 ProblemKind::ReadError,
                 sig_path.as_path(),
@@ -107,7 +106,8 @@ impl ManifestSignature {
         if verifies(vendor_key, &manifest, &sig) {
             return;
         }
-        let on_box = read_small(&key_path, 1024 * 1024)
+        let on_box = inv
+            .read_small(&key_path, 1024 * 1024)
             .ok()
             .and_then(|pem| parse_public_key(&pem))
             .is_some_and(|k| verifies(&k, &manifest, &sig));
@@ -143,7 +143,7 @@ impl ManifestSignature {
 impl Detector for ManifestSignature {
     fn on_tree(&self, inv: &Inventory, out: &mut Out) {
         for root in appliance_roots(inv) {
-            self.check_one(&root, out);
+            self.check_one(inv, &root, out);
         }
     }
 }

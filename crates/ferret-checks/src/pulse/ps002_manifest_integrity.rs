@@ -14,7 +14,7 @@ use crate::detector::{
 use crate::inventory::{Inventory, Marker};
 use crate::pulse::{
     MANIFEST, Manifest, REF_AA21_110A, REF_KB44755, REF_MANDIANT_1, REF_MANDIANT_2, appliance_path,
-    appliance_roots, on_root, read_small, sha256_file,
+    appliance_roots, on_root,
 };
 
 /// The registration.
@@ -78,7 +78,7 @@ fn code_file(appliance: &str) -> bool {
 
 fn check_root(root: &Path, inv: &Inventory, out: &mut Out) {
     let manifest_path = root.join(MANIFEST);
-    let manifest = match read_small(&manifest_path, 64 * 1024 * 1024) {
+    let manifest = match inv.read_small(&manifest_path, 64 * 1024 * 1024) {
         Ok(m) => Manifest::parse(&m),
         Err(e) => {
             out.problem(Problem::at(ProblemKind::ReadError, manifest_path.as_path(), e));
@@ -100,12 +100,12 @@ fn check_root(root: &Path, inv: &Inventory, out: &mut Out) {
         .map(|(path, want)| {
             let file = on_root(root, path);
             let state = if present.contains(&file) {
-                match sha256_file(&file) {
+                match inv.sha256_file(&file) {
                     Ok(h) if &h == want => State::Same,
                     Ok(h) => State::Modified(h),
                     Err(e) => State::Unreadable(e),
                 }
-            } else if file.symlink_metadata().is_ok() {
+            } else if inv.is_present(&file) {
                 State::Same // not a regular file (a link): not hashed
             } else {
                 State::Missing

@@ -13,7 +13,6 @@ use crate::options::CheckOptions;
 use crate::pulse::vendor::{Vendor, Vouch};
 use crate::pulse::{
     Kind, MANIFEST, Manifest, REF_AA21_110A, REF_KB44755, REF_MANDIANT_2, appliance_roots,
-    read_small,
 };
 
 /// The registration.
@@ -74,9 +73,9 @@ struct Unshipped {
 }
 
 impl Unshipped {
-    fn check_root(&self, root: &Path, out: &mut Out) {
+    fn check_root(&self, inv: &Inventory, root: &Path, out: &mut Out) {
         let manifest_path = root.join(MANIFEST);
-        let onbox = match read_small(&manifest_path, 64 * 1024 * 1024) {
+        let onbox = match inv.read_small(&manifest_path, 64 * 1024 * 1024) {
             Ok(m) => Manifest::parse(&m),
             Err(e) => {
                 out.problem(Problem::at(ProblemKind::ReadError, manifest_path.as_path(), e));
@@ -86,7 +85,7 @@ impl Unshipped {
         // An on-box manifest whose signature holds with the vendor key is the vendor's own:
         // its entries were shipped, whatever their names.
         let vendor_signed =
-            self.vendor.is_none() && matches!(self.trust.vouch(root), Vouch::OnBox(_));
+            self.vendor.is_none() && matches!(self.trust.vouch(inv, root), Vouch::OnBox(_));
         let mut n = 0usize;
         for (path, hash) in &onbox.entries {
             if vendor_signed {
@@ -150,7 +149,7 @@ impl Unshipped {
 impl Detector for Unshipped {
     fn on_tree(&self, inv: &Inventory, out: &mut Out) {
         for root in appliance_roots(inv) {
-            self.check_root(&root, out);
+            self.check_root(inv, &root, out);
         }
     }
 }

@@ -204,8 +204,9 @@ impl Detector for FamilyFile {
                 roots.iter().filter(|r| p.path.starts_with(r)).max_by_key(|r| r.as_os_str().len());
             let vouched = match (root, &p.sha256) {
                 (Some(root), Some(sha)) => {
-                    let v =
-                        vouches.entry(root.as_path()).or_insert_with(|| self.vendor.vouch(root));
+                    let v = vouches
+                        .entry(root.as_path())
+                        .or_insert_with(|| self.vendor.vouch(inv, root));
                     appliance_path(root, &p.path).is_some_and(|ap| v.vouches(&ap, sha))
                 }
                 _ => false,

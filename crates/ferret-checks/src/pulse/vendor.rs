@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use rsa::RsaPublicKey;
 
 use crate::CheckError;
+use crate::inventory::{Inventory, read_local};
 use crate::options::CheckOptions;
 use crate::pulse::signature::{parse_public_key, signature_bytes, verifies};
-use crate::pulse::{MANIFEST, Manifest, read_small};
+use crate::pulse::{MANIFEST, Manifest};
 
 /// Largest manifest, key or signature file read.
 const MAX_READ: u64 = 64 * 1024 * 1024;
@@ -65,13 +66,14 @@ impl Vouch<'_> {
     }
 }
 
-/// The signature file beside a manifest: `FILE.1` (the appliance's layout) or `FILE.sig`.
-fn signature_beside(path: &Path) -> Option<Vec<u8>> {
+/// The signature file beside a manifest: `FILE.1` (the appliance's layout) or `FILE.sig`,
+/// read with `read` (at most 1 MiB).
+fn signature_beside(path: &Path, read: &dyn Fn(&Path) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
     ["1", "sig"].iter().find_map(|ext| {
         let mut p = path.as_os_str().to_owned();
         p.push(".");
         p.push(ext);
-        read_small(Path::new(&p), 1024 * 1024).ok().map(signature_bytes)
+        read(Path::new(&p)).map(signature_bytes)
     })
 }
 
@@ -82,7 +84,7 @@ impl Vendor {
         let key = match &opts.vendor_key {
             None => None,
             Some(p) => {
-                let pem = read_small(p, 1024 * 1024)
+                let pem = read_local(p, 1024 * 1024)
                     .map_err(|reason| CheckError::Option { option: "--vendor-key", reason })?;
                 let key = parse_public_key(&pem).ok_or_else(|| CheckError::Option {
                     option: "--vendor-key",
@@ -96,12 +98,13 @@ impl Vendor {
             Some(p) => {
                 let err =
                     |reason: String| CheckError::Option { option: "--vendor-manifest", reason };
-                let text = read_small(p, MAX_READ).map_err(err)?;
+                let text = read_local(p, MAX_READ).map_err(err)?;
                 let m = Manifest::parse(&text);
                 if m.entries.is_empty() {
                     return Err(err(format!("{}: no `<path> <sha256>` line", p.display())));
                 }
-                let signed = match (signature_beside(p), &key) {
+                let signed = match (signature_beside(p, &|s| read_local(s, 1024 * 1024).ok()), &key)
+                {
                     (Some(sig), Some((kp, k))) => {
                         if !verifies(k, &text, &sig) {
                             return Err(err(format!(
@@ -121,7 +124,7 @@ impl Vendor {
     }
 
     /// Which manifest vouches for the files of the appliance at `root`.
-    pub fn vouch(&self, root: &Path) -> Vouch<'_> {
+    pub fn vouch(&self, inv: &Inventory, root: &Path) -> Vouch<'_> {
         if let Some(v) = &self.manifest {
             return Vouch::Vendor(v);
         }
@@ -129,9 +132,10 @@ impl Vendor {
             return Vouch::Nothing("no vendor key was given (--vendor-key)");
         };
         let manifest_path = root.join(MANIFEST);
-        let (Ok(text), Some(sig)) =
-            (read_small(&manifest_path, MAX_READ), signature_beside(&manifest_path))
-        else {
+        let (Ok(text), Some(sig)) = (
+            inv.read_small(&manifest_path, MAX_READ),
+            signature_beside(&manifest_path, &|s| inv.read_small(s, 1024 * 1024).ok()),
+        ) else {
             return Vouch::Nothing("the on-box manifest or its signature cannot be read");
         };
         if verifies(key, &text, &sig) {

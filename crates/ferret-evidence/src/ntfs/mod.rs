@@ -28,12 +28,13 @@ use ferret_core::{Cancel, FileTimes, Problem, ProblemKind, Provenance, ReportPat
 use crate::bytes::{u8_at, u16_at, u32_at, u64_at, utf16_at};
 use crate::entry::{Entry, EntryKind, Handle, ListStats, ReadSeek, Source};
 use crate::image::{ReadAt, read_exact_at};
+pub(crate) use record::Run;
 use record::{
     ATTR_ATTRIBUTE_LIST, ATTR_DATA, ATTR_FILE_NAME, ATTR_REPARSE_POINT, ATTR_STANDARD_INFORMATION,
     Attr, FLAG_COMPRESSED, FLAG_ENCRYPTED, Header, RecordError,
 };
 pub use stream::StreamData;
-use stream::StreamReader;
+pub(crate) use stream::StreamReader;
 
 /// The deepest path followed (parent references above this are a loop).
 pub const MAX_DEPTH: usize = 512;
