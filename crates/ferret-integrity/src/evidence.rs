@@ -166,9 +166,10 @@ pub(crate) fn list(
         src.entries(sink, cancel, &mut |mut e| {
             let path = manifest_path(&target, e.path.as_bytes());
             let prov = e.provenance.take();
+            // NTFS's `$STANDARD_INFORMATION` times, or an ext2/3/4 inode's.
             let mtime = prov
                 .as_ref()
-                .and_then(|p| p.standard_information.as_ref())
+                .and_then(|p| p.standard_information.as_ref().or(p.times.as_ref()))
                 .and_then(|t| t.modified)
                 .map(|t| t.timestamp());
             let record = prov.as_ref().and_then(|p| p.record);
@@ -176,6 +177,15 @@ pub(crate) fn list(
             let kind = match e.kind {
                 ferret_evidence::EntryKind::File => EntryKind::File,
                 ferret_evidence::EntryKind::Dir => EntryKind::Dir,
+                // A link inside evidence is recorded as one; its target is not read.
+                ferret_evidence::EntryKind::Symlink => EntryKind::Symlink,
+                ferret_evidence::EntryKind::Special(k) => match k {
+                    ferret_fs::EntryKind::Fifo => EntryKind::Fifo,
+                    ferret_fs::EntryKind::Socket => EntryKind::Socket,
+                    ferret_fs::EntryKind::BlockDevice => EntryKind::BlockDevice,
+                    ferret_fs::EntryKind::CharDevice => EntryKind::CharDevice,
+                    _ => EntryKind::Other,
+                },
             };
             let size = if kind == EntryKind::File { e.size } else { 0 };
             // A small readable file is hashed now; what fails is read again, and reported,
