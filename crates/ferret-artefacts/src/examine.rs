@@ -706,7 +706,9 @@ fn persistence(h: &Hive, iocs: &IocSet, sink: &dyn Sink, counts: &mut Counts) {
             let label = if orphan { "deleted_value" } else { "autostart" };
             f.push_evidence(Evidence::from_bytes(label, None, place.as_bytes()));
             f.push_evidence(Evidence::from_bytes("command", None, cmd.as_bytes()));
-            sink.finding(f.with_detail("artefact", if orphan { "deleted-value" } else { "autostart" }));
+            sink.finding(
+                f.with_detail("artefact", if orphan { "deleted-value" } else { "autostart" }),
+            );
         }
     }
 }

@@ -411,7 +411,8 @@ impl Reader<'_> {
                 Some(p) => visit(&mft_change(&r, n, p)),
                 None if waiting.len() < max_waiting => waiting.push(r),
                 None => {
-                    let (word, bit) = (usize::try_from(r.number / 64).unwrap_or(usize::MAX), r.number % 64);
+                    let (word, bit) =
+                        (usize::try_from(r.number / 64).unwrap_or(usize::MAX), r.number % 64);
                     if word < MAX_OVERFLOW_WORDS {
                         if overflow.len() <= word {
                             overflow.resize(word + 1, 0);
@@ -798,13 +799,21 @@ mod tests {
                 Some(mft::read_mft(&mut bytes.as_slice(), 1024, &|| false, f))
             };
             let mut got = Vec::new();
-            reader.mft_changes_keeping("x", &mut table, &mut pass, &mut |c| got.push(c.path.clone()), cap);
+            reader.mft_changes_keeping(
+                "x",
+                &mut table,
+                &mut pass,
+                &mut |c| got.push(c.path.clone()),
+                cap,
+            );
             assert_eq!(passes, passes_wanted, "cap {cap}");
             got.sort();
             let mut want: Vec<String> =
                 (30..40).map(|n| format!("C:\\ProgramData\\tools\\f{n}.txt")).collect();
             want.push("C:\\ProgramData\\f40.txt".to_owned());
-            want.extend(["C:\\$MFT", "C:\\ProgramData", "C:\\ProgramData\\tools"].map(String::from));
+            want.extend(
+                ["C:\\$MFT", "C:\\ProgramData", "C:\\ProgramData\\tools"].map(String::from),
+            );
             want.sort();
             assert_eq!(got, want, "cap {cap}");
             assert_eq!(reader.counts.mft_records, 14);

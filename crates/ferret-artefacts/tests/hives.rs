@@ -708,49 +708,49 @@ fn hostile_deleted_values_are_bounded() {
         &[("A", "C:\\a.exe"), ("B", &"b".repeat(300)), ("C", "C:\\c.exe")],
         &["A", "B", "C"],
     );
-    let b = build(&sw);
+    let bytes = build(&sw);
     let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
     let put = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
     // The vk cells (offsets in the file: the cell's size field is 4 bytes before "vk").
     let vk = |b: &[u8], name: &[u8]| {
         let mut pat = b"vk".to_vec();
-        pat.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        pat.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
         b.windows(pat.len() + 16 + name.len())
             .position(|w| w.starts_with(&pat) && w.ends_with(name))
             .unwrap()
             - 4
     };
-    let (a, bb, c) = (vk(&b, b"A"), vk(&b, b"B"), vk(&b, b"C"));
-    let mut hostile = b.clone();
-    put(&mut hostile, a + 12, 0x7FFF_0000); // A's data cell far out of bounds
-    put(&mut hostile, bb + 8, 0x7FFF_FFF0); // B's data size huge
-    let c_data = 4096 + u32_at(&hostile, c + 12) as usize;
+    let (vk_a, vk_b, vk_c) = (vk(&bytes, b"A"), vk(&bytes, b"B"), vk(&bytes, b"C"));
+    let mut hostile = bytes.clone();
+    put(&mut hostile, vk_a + 12, 0x7FFF_0000); // A's data cell far out of bounds
+    put(&mut hostile, vk_b + 8, 0x7FFF_FFF0); // B's data size huge
+    let c_data = 4096 + u32_at(&hostile, vk_c + 12) as usize;
     let size = i32::from_le_bytes(hostile[c_data..c_data + 4].try_into().unwrap());
     hostile[c_data..c_data + 4].copy_from_slice(&(-size.abs()).to_le_bytes()); // C's data reused
-    let h = Hive::parse(Path::new("x"), hostile.clone(), &[]).unwrap();
-    let got = h.deleted_values();
+    let hive = Hive::parse(Path::new("x"), hostile.clone(), &[]).unwrap();
+    let got = hive.deleted_values();
     assert_eq!(got.len(), 1, "only B's data still parses: {got:?}");
     assert_eq!(got[0].value.name, "B");
     assert!(got[0].value.data.len() <= 700, "cut to its cell");
 
     // A free cell claiming far more than its bin ends the cell walk there.
-    let mut cut = b.clone();
-    put(&mut cut, a, 0x7FFF_FFF8);
-    let h = Hive::parse(Path::new("x"), cut, &[]).unwrap();
-    assert!(h.deleted_values().is_empty());
+    let mut cut = bytes.clone();
+    put(&mut cut, vk_a, 0x7FFF_FFF8);
+    let hive = Hive::parse(Path::new("x"), cut, &[]).unwrap();
+    assert!(hive.deleted_values().is_empty());
 
     // Many free values naming one big free data cell: at most the budget of data comes back.
     let mut root = HiveKey::new("ROOT");
-    let k = root.key("K");
+    let key = root.key("K");
     let big = vec![0x41u8; 2 << 20];
-    k.binary("Big", &big);
+    key.binary("Big", &big);
     for i in 0..60 {
-        k.dword(&format!("v{i}"), i);
+        key.dword(&format!("v{i}"), i);
     }
     for i in 0..60 {
-        k.delete_value(&format!("v{i}"));
+        key.delete_value(&format!("v{i}"));
     }
-    k.delete_value("Big");
+    key.delete_value("Big");
     let mut many = build(&root);
     let big_vk = vk(&many, b"Big");
     let (big_size, big_data) = (u32_at(&many, big_vk + 8), u32_at(&many, big_vk + 12));
@@ -759,8 +759,8 @@ fn hostile_deleted_values_are_bounded() {
         put(&mut many, v + 8, big_size);
         put(&mut many, v + 12, big_data);
     }
-    let h = Hive::parse(Path::new("x"), many, &[]).unwrap();
-    let got = h.deleted_values();
+    let hive = Hive::parse(Path::new("x"), many, &[]).unwrap();
+    let got = hive.deleted_values();
     let total: usize = got.iter().map(|d| d.value.data.len()).sum();
     assert!(total <= ferret_artefacts::hive::DELETED_DATA_BUDGET, "{total}");
     assert!(got.len() < 61, "the budget cut the list: {}", got.len());

@@ -197,7 +197,12 @@ fn amcache_dirty(sha1: &str) -> (Vec<u8>, Vec<u8>) {
             .sz("LowerCaseLongPath", path);
     };
     let mut old = HiveKey::new("ROOT");
-    entry(&mut old, "notepad|1", "0123456789abcdef0123456789abcdef01234567", "c:\\windows\\notepad.exe");
+    entry(
+        &mut old,
+        "notepad|1",
+        "0123456789abcdef0123456789abcdef01234567",
+        "c:\\windows\\notepad.exe",
+    );
     let mut new = old.clone();
     entry(&mut new, "tool|2", sha1, "c:\\programdata\\svc\\tool.exe");
     ferret_testkit::hive::dirty_with_log(&old, &new)
@@ -229,7 +234,11 @@ fn scan_reads_hives_inside_a_collection_and_a_disk_image() {
     let (code, records) = ferret("scan", &["--rules", &rules], &coll);
     assert_eq!(code, 1, "{records:#?}");
     let s = of_type(&records, "summary")[0];
-    assert_eq!((s["counters"]["hives_read"].as_u64(), s["counters"]["hives_replayed"].as_u64()), (Some(1), Some(1)), "{s}");
+    assert_eq!(
+        (s["counters"]["hives_read"].as_u64(), s["counters"]["hives_replayed"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
     let hits: Vec<_> =
         of_type(&records, "finding").into_iter().filter(|f| f["engine"] == "artefact").collect();
     assert_eq!(hits.len(), 1, "{records:#?}");
@@ -283,7 +292,8 @@ fn scan_walks_the_tree_once_for_files_and_hives() {
     t.file("host/config/am.bin.LOG1", log);
     t.file("host/notes.txt", "nothing here");
     std::os::unix::fs::symlink("..", t.path("host/config/up")).unwrap();
-    let (code, records) = ferret("scan", &["--rules", &rules, "--follow-symlinks"], &t.path("host"));
+    let (code, records) =
+        ferret("scan", &["--rules", &rules, "--follow-symlinks"], &t.path("host"));
     assert_eq!(code, 1, "{records:#?}");
     let loops: Vec<_> = of_type(&records, "problem")
         .into_iter()
@@ -294,8 +304,9 @@ fn scan_walks_the_tree_once_for_files_and_hives() {
     assert_eq!(s["counters"]["hives_read"], 1, "{s}");
     assert_eq!(s["counters"]["hives_replayed"], 1, "{s}");
     assert!(
-        of_type(&records, "finding").iter().any(|f| f["engine"] == "artefact"
-            && f["path"].as_str().unwrap().ends_with("am.bin")),
+        of_type(&records, "finding")
+            .iter()
+            .any(|f| f["engine"] == "artefact" && f["path"].as_str().unwrap().ends_with("am.bin")),
         "{records:#?}"
     );
 }

@@ -175,7 +175,8 @@ impl Cells {
         }
         self.free(data);
         if &self.bins[data as usize + 4..data as usize + 6] == b"db" {
-            let n = u16::from_le_bytes([self.bins[data as usize + 6], self.bins[data as usize + 7]]);
+            let n =
+                u16::from_le_bytes([self.bins[data as usize + 6], self.bins[data as usize + 7]]);
             let list = self.u32_at(data as usize + 8);
             self.free(list);
             for i in 0..usize::from(n) {
