@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use ferret_core::{Engine, Evidence, Finding, Problem, ProblemKind, Severity, Sink, Summary};
 use ferret_evidence::{Entry, Source};
@@ -110,25 +110,41 @@ pub struct Candidates {
     noted: Mutex<Noted>,
 }
 
+/// A source met: held weakly, and strongly once it holds a noted hive.
+type SourceSlot = (Weak<dyn Source>, Option<Arc<dyn Source>>);
+
 #[derive(Default)]
 struct Noted {
     hives: Vec<PathBuf>,
     history: Vec<(PathBuf, HistoryKind)>,
     /// Hives inside evidence, by the index of their source in `sources`.
     in_evidence: Vec<(usize, Entry)>,
-    /// Sources that hold a noted hive or log (kept open until the hives are read).
-    sources: Vec<Arc<dyn Source>>,
+    /// Sources that hold a noted hive or log: held weakly (so an archive met in a walk is
+    /// closed when the scan is done with it), and kept open only when they hold a hive.
+    sources: Vec<SourceSlot>,
+    /// Index in `sources` by the source's address (stable while its `Weak` is held).
+    source_index: HashMap<usize, usize>,
     /// Transaction logs inside evidence: (source index, lowercase path) to their entry.
     logs: HashMap<(usize, String), Entry>,
 }
 
 impl Noted {
-    fn source(&mut self, src: &Arc<dyn Source>) -> usize {
-        if let Some(i) = self.sources.iter().position(|s| Arc::ptr_eq(s, src)) {
-            return i;
+    /// The index of `src` in `sources`; `keep` holds it open until the hives are read.
+    fn source(&mut self, src: &Arc<dyn Source>, keep: bool) -> usize {
+        let addr = Arc::as_ptr(src).cast::<()>().addr();
+        let i = match self.source_index.get(&addr) {
+            Some(&i) => i,
+            None => {
+                self.sources.push((Arc::downgrade(src), None));
+                let i = self.sources.len() - 1;
+                self.source_index.insert(addr, i);
+                i
+            }
+        };
+        if keep && let Some((_, strong)) = self.sources.get_mut(i) {
+            strong.get_or_insert_with(|| Arc::clone(src));
         }
-        self.sources.push(Arc::clone(src));
-        self.sources.len() - 1
+        i
     }
 }
 
@@ -194,14 +210,14 @@ impl Candidates {
         let lower = e.path.lossy().to_lowercase();
         if [".log", ".log1", ".log2"].iter().any(|x| lower.ends_with(x)) {
             self.with(|g| {
-                let i = g.source(src);
+                let i = g.source(src, false);
                 g.logs.insert((i, lower), e.clone());
             });
             return;
         }
         if may_be_hive(e.size, false) && head.is_some_and(sniff) {
             self.with(|g| {
-                let i = g.source(src);
+                let i = g.source(src, true);
                 g.in_evidence.push((i, e.clone()));
             });
             return;
@@ -275,7 +291,7 @@ impl Candidates {
             if stop() {
                 break;
             }
-            let Some(src) = noted.sources.get(*i) else { continue };
+            let Some(src) = noted.sources.get(*i).and_then(|(_, s)| s.as_ref()) else { continue };
             let sink = ferret_evidence::EntrySink::new(sink, e);
             let log = |p: &str| noted.logs.get(&(*i, p.to_owned()));
             match load_entry(src.as_ref(), e, &log, &sink) {
