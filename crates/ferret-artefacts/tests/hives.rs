@@ -395,7 +395,10 @@ mod never_panics {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn arbitrary_bytes_after_a_valid_base_block(mut tail in proptest::collection::vec(any::<u8>(), 0..20_000), flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..64)) {
-            let mut bytes = build(&amcache(BENIGN_SHA1, "c:\\x.exe"));
+            // With deleted values (free vk, data and value-list cells) for the flips to hit.
+            let mut tree = amcache(BENIGN_SHA1, "c:\\x.exe");
+            tree.key("K").sz("a", "C:\\a.exe").sz("b", &"b".repeat(40)).dword("c", 1).delete_value("a").delete_value("b");
+            let mut bytes = build(&tree);
             for (at, v) in flips {
                 let i = 4096 + usize::from(at) % (bytes.len() - 4096);
                 bytes[i] = v;
@@ -405,8 +408,9 @@ mod never_panics {
                 let _ = ferret_artefacts::amcache::entries(&h);
                 let _ = shimcache::entries(&h);
                 if let Ok(r) = h.root() {
-                    for k in r.subkeys() { let _ = k.values(); let _ = k.subkeys(); }
+                    for k in r.subkeys() { let _ = k.values_and_deleted(); let _ = k.subkeys(); }
                 }
+                let _ = h.deleted_values();
             }
         }
 
