@@ -3,11 +3,12 @@
 
 Writes OUT/C/$MFT (RECORDS 1,024-byte FILE records: folders and files with
 $STANDARD_INFORMATION and $FILE_NAME, one in eight not in use) and OUT/C/$Extend/$J
-(RECORDS USN_RECORD_V2 records after 64 MiB of sparse-like leading zeros), seeded, with one
+(J_RECORDS USN_RECORD_V2 records after 64 MiB of sparse-like leading zeros), seeded, with one
 planted TEARDROP image name (from the published list) created and deleted in 2020. Prints a
 JSON line with the sizes.
 
-Usage: gen_ntfs_history.py OUT RECORDS [SEED]
+Usage: gen_ntfs_history.py OUT RECORDS [SEED [J_RECORDS]]  (J_RECORDS: journal records,
+default RECORDS)
 """
 import json
 import os
@@ -70,6 +71,7 @@ def usn_record(file, parent, usn, t, reason, name):
 def main():
     out, n = sys.argv[1], int(sys.argv[2])
     rnd = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    jn = int(sys.argv[4]) if len(sys.argv) > 4 else n
     os.makedirs(os.path.join(out, "C", "$Extend"), exist_ok=True)
     # Folders at most 12 deep, as real volumes are (a parent is chosen among the recent
     # folders above that depth).
@@ -95,8 +97,8 @@ def main():
         f.truncate(lead)
         f.seek(lead)
         pos = lead
-        for i in range(n):
-            if i == n // 2:
+        for i in range(jn):
+            if i == jn // 2:
                 rec = usn_record(n + 1, dirs[10], pos, FT_2020 + 200 * 86400 * 10_000_000, 0x80000100, planted)
             else:
                 file = rnd.randrange(24, n)
@@ -111,7 +113,7 @@ def main():
                 rec = rec[:24] + struct.pack("<Q", pos) + rec[32:]
             f.write(rec)
             pos += len(rec)
-    print(json.dumps({"records": n, "mft_bytes": os.path.getsize(mft_path),
+    print(json.dumps({"records": n, "j_records": jn, "mft_bytes": os.path.getsize(mft_path),
                       "j_bytes": os.path.getsize(j_path), "planted": planted}))
 
 

@@ -114,7 +114,31 @@ pub struct Hive {
     pub replayed: Vec<PathBuf>,
     /// Whether the hive was dirty (sequence numbers differ) when read.
     pub dirty: bool,
+    /// The deleted values found in free cells, by their offsets (made on first use).
+    deleted: std::sync::OnceLock<Vec<Freed>>,
 }
+
+/// A value left in a free cell: its `vk` cell's offset and the live key it is attributed to.
+#[derive(Clone, Copy, Debug)]
+struct Freed {
+    vk: u32,
+    key: Option<u32>,
+}
+
+/// A deleted value recovered from a free cell ([`Hive::deleted_values`]).
+#[derive(Clone, Debug)]
+pub struct DeletedValue<'h> {
+    /// The value, marked [`Value::recovered`].
+    pub value: Value,
+    /// The live key whose value it was, when the hive still says so; `None`: unattributed.
+    pub key: Option<Key<'h>>,
+    /// The offset of its `vk` cell in the hive bins.
+    pub offset: u32,
+}
+
+/// The most value data [`Hive::deleted_values`] returns in all (the values after it are left
+/// out): a free cell may claim any data, and many free values may name the same big cell.
+pub const DELETED_DATA_BUDGET: usize = 64 << 20;
 
 /// The XOR checksum of a base block (its first 508 bytes).
 pub fn checksum(base: &[u8]) -> u32 {
@@ -222,6 +246,7 @@ impl Hive {
             warnings,
             replayed,
             dirty,
+            deleted: std::sync::OnceLock::new(),
         };
         let root_key = hive.root().map_err(HiveError::BadRoot)?;
         let kind = classify(&root_key, path);
@@ -277,6 +302,23 @@ impl Hive {
     /// hive's size.
     pub fn deleted_keys(&self) -> Vec<Key<'_>> {
         let mut out = Vec::new();
+        self.each_cell(&mut |cell, allocated| {
+            if !allocated
+                && self.bins.get(cell + 4..cell + 6) == Some(b"nk")
+                && let Ok(off) = u32::try_from(cell)
+                && let Ok(mut k) = Key::at(self, off)
+            {
+                k.recovered = true;
+                out.push(k);
+            }
+        });
+        out
+    }
+
+    /// Calls `f(offset, allocated)` for every cell of the hive bins, in order. The walk
+    /// follows the bins' and the cells' sizes and stops at the first one that is out of
+    /// bounds, so it is linear in the hive's size.
+    fn each_cell(&self, f: &mut dyn FnMut(usize, bool)) {
         let mut bin = 0usize;
         while self.bins.get(bin..bin + 4) == Some(b"hbin") {
             let Some(size) = u32_at(&self.bins, bin + 8).map(|s| s as usize) else { break };
@@ -291,17 +333,133 @@ impl Hive {
                 if len < 8 || !len.is_multiple_of(8) || cell + len > end {
                     break;
                 }
-                if raw > 0
-                    && self.bins.get(cell + 4..cell + 6) == Some(b"nk")
-                    && let Ok(off) = u32::try_from(cell)
-                    && let Ok(mut k) = Key::at(self, off)
-                {
-                    k.recovered = true;
-                    out.push(k);
-                }
+                f(cell, raw < 0);
                 cell += len;
             }
             bin += size;
+        }
+    }
+
+    /// Whether the cell at `off` is in bounds and free (a positive size).
+    fn is_free(&self, off: u32) -> bool {
+        i32_at(&self.bins, off as usize).is_some_and(|s| s > 0)
+    }
+
+    /// The 32-bit entries of a cell's data, at most `max`.
+    fn offsets(&self, off: u32, max: usize) -> impl Iterator<Item = u32> + '_ {
+        let cell = self.cell(off).unwrap_or_default();
+        (0..(cell.len() / 4).min(max)).map_while(move |i| u32_at(cell, i * 4))
+    }
+
+    /// Finds the deleted values once: free `vk` cells that no key (live or deleted) lists,
+    /// whose data is inline or in a cell that is free too (not reused for something else).
+    /// A value is attributed to a live key when the slack of that key's value list (the
+    /// entries past its count) names it, or when a freed list (a free cell without a
+    /// signature: the key's value list before the deletion, left behind when it was
+    /// reallocated) names it beside live values of that key and of no other.
+    fn freed(&self) -> &[Freed] {
+        self.deleted.get_or_init(|| {
+            use std::collections::{BTreeMap, BTreeSet};
+            let mut free_vk = BTreeSet::new();
+            let mut keys = Vec::new();
+            let mut bare = Vec::new();
+            self.each_cell(&mut |cell, allocated| {
+                let Ok(off) = u32::try_from(cell) else { return };
+                match (self.bins.get(cell + 4..cell + 6), allocated) {
+                    (Some(b"vk"), false) => {
+                        free_vk.insert(off);
+                    }
+                    (Some(b"nk"), _) => keys.push((off, allocated)),
+                    (Some(b"vk" | b"sk" | b"lf" | b"lh" | b"li" | b"ri" | b"db"), _) => {}
+                    (_, false) => bare.push(off),
+                    _ => {}
+                }
+            });
+            if free_vk.is_empty() {
+                return Vec::new();
+            }
+            // Live values → their key; values listed by any key are not deleted values.
+            let mut owner: BTreeMap<u32, u32> = BTreeMap::new();
+            let mut slack: BTreeMap<u32, u32> = BTreeMap::new();
+            for &(k, allocated) in &keys {
+                let Some(cell) = self.cell(k) else { continue };
+                let count = u32_at(cell, 36).unwrap_or(0) as usize;
+                let Some(list) = u32_at(cell, 40).filter(|l| *l != u32::MAX) else { continue };
+                for (i, v) in self.offsets(list, MAX_LIST).enumerate() {
+                    if i < count {
+                        free_vk.remove(&v);
+                        if allocated {
+                            owner.insert(v, k);
+                        }
+                    } else if allocated && free_vk.contains(&v) {
+                        slack.entry(v).or_insert(k);
+                    }
+                }
+            }
+            let mut attributed: BTreeMap<u32, u32> = BTreeMap::new();
+            for list in bare {
+                let (mut freed, mut owners) = (Vec::new(), BTreeSet::new());
+                for v in self.offsets(list, MAX_LIST) {
+                    if free_vk.contains(&v) {
+                        freed.push(v);
+                    } else if let Some(k) = owner.get(&v) {
+                        owners.insert(*k);
+                    } else {
+                        break;
+                    }
+                }
+                if let (false, Some(&k)) = (owners.len() > 1, owners.first()) {
+                    for v in freed {
+                        attributed.entry(v).or_insert(k);
+                    }
+                }
+            }
+            free_vk
+                .into_iter()
+                .filter(|&vk| self.value_data_free(vk))
+                .map(|vk| Freed {
+                    vk,
+                    key: attributed.get(&vk).or_else(|| slack.get(&vk)).copied(),
+                })
+                .collect()
+        })
+    }
+
+    /// Whether a free value's data can still be trusted: inline, or in a free cell (with,
+    /// for big data, its segment list free too).
+    fn value_data_free(&self, vk: u32) -> bool {
+        let Some(cell) = self.cell(vk) else { return false };
+        let (Some(size), Some(data)) = (u32_at(cell, 4), u32_at(cell, 8)) else { return false };
+        if size & 0x8000_0000 != 0 {
+            return true;
+        }
+        if !self.is_free(data) {
+            return false;
+        }
+        match self.cell(data) {
+            Some(db) if db.get(..2) == Some(b"db") => {
+                u32_at(db, 4).is_some_and(|l| self.is_free(l))
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Values left in free (deleted) cells whose data still parses, marked
+    /// [`Value::recovered`], each with the live key it is attributed to when the hive still
+    /// says so (see the module's notes), else `None`. Values of deleted keys are read through
+    /// those keys ([`Hive::deleted_keys`]), not here. At most [`DELETED_DATA_BUDGET`] bytes of
+    /// data in all.
+    pub fn deleted_values(&self) -> Vec<DeletedValue<'_>> {
+        let mut out = Vec::new();
+        let mut budget = DELETED_DATA_BUDGET;
+        for f in self.freed() {
+            let Some(mut value) = Value::at(self, f.vk) else { continue };
+            let Some(left) = budget.checked_sub(value.data.len()) else { break };
+            budget = left;
+            value.recovered = true;
+            let key = f.key.and_then(|k| Key::at(self, k).ok());
+            out.push(DeletedValue { value, key, offset: f.vk });
         }
         out
     }
@@ -484,6 +642,41 @@ impl<'h> Key<'h> {
     pub fn value(&self, name: &str) -> Option<Value> {
         self.values().into_iter().find(|v| v.name.eq_ignore_ascii_case(name))
     }
+
+    /// The deleted values attributed to this (live) key, recovered from free cells and
+    /// marked [`Value::recovered`] (see [`Hive::deleted_values`]).
+    pub fn deleted_values(&self) -> Vec<Value> {
+        if self.recovered {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for f in self.hive.freed().iter().filter(|f| f.key == Some(self.off)) {
+            if let Some(mut v) = Value::at(self.hive, f.vk) {
+                v.recovered = true;
+                out.push(v);
+            }
+            if out.len() >= MAX_LIST {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The values, then the deleted values attributed to this key (marked
+    /// [`Value::recovered`]).
+    pub fn values_and_deleted(&self) -> Vec<Value> {
+        let mut v = self.values();
+        v.extend(self.deleted_values());
+        v
+    }
+
+    /// The value named `name`, or when the key has none, a deleted value of that name
+    /// attributed to it (marked [`Value::recovered`]).
+    pub fn value_or_recovered(&self, name: &str) -> Option<Value> {
+        self.value(name).or_else(|| {
+            self.deleted_values().into_iter().find(|v| v.name.eq_ignore_ascii_case(name))
+        })
+    }
 }
 
 /// A value (`vk` cell) with its data.
@@ -496,6 +689,8 @@ pub struct Value {
     pub kind: u32,
     /// The data bytes (cut at [`MAX_VALUE_DATA`]).
     pub data: Vec<u8>,
+    /// Recovered from a free (deleted) cell: Windows no longer lists it.
+    pub recovered: bool,
 }
 
 impl Value {
@@ -523,7 +718,7 @@ impl Value {
                 cell.get(..size.min(cell.len()))?.to_vec()
             }
         };
-        Some(Value { name, kind, data })
+        Some(Value { name, kind, data, recovered: false })
     }
 
     /// The data as text (`REG_SZ`, `REG_EXPAND_SZ`, `REG_LINK`; the first string of

@@ -11,8 +11,10 @@
 //! * [`ntfs`]: NTFS history, the `$MFT` (live and deleted records, both time sets) and the
 //!   change journal (`$UsnJrnl:$J`), from disk images or raw collected files, as [`ntfs::Change`]s
 //!   with paths, matched against the file-name indicators.
-//! * [`examine`](mod@examine): finds hives under the examined paths by content and matches their execution
-//!   evidence against a loaded [`ferret_ioc::IocSet`] (findings of engine `artefact`).
+//! * [`examine`](mod@examine): notes hives and NTFS history files by their first bytes as a
+//!   scan (or a walk of its own) reads every file, inside disk images and collections too,
+//!   and matches their execution evidence against a loaded [`ferret_ioc::IocSet`] (findings
+//!   of engine `artefact`).
 //!
 //! Every hive problem (truncated, bad checksum, dirty without logs, a cell out of bounds) is
 //! a [`ferret_core::Problem`] naming the file; nothing here panics on any input, and every
@@ -28,8 +30,8 @@ mod log;
 pub mod ntfs;
 pub mod shimcache;
 
-pub use examine::{ArtefactOptions, examine, find_hives};
-pub use hive::{Hive, HiveError, HiveKind, Key, Value};
+pub use examine::{ArtefactOptions, Candidates, examine, find_hives};
+pub use hive::{DeletedValue, Hive, HiveError, HiveKind, Key, Value};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use ferret_core::{Engine, Evidence, FileTimes, Problem, ProblemKind, Severity, Sink, Summary};
-use ferret_evidence::ntfs::mft::{self, MftRecord, MftStats, NameTable};
+use ferret_evidence::ntfs::mft::{self, MftRecord, MftStats, NameTable, ResolvedPath};
 use ferret_evidence::ntfs::usn::{self, FileRef, JournalStats, UsnRecord};
 use ferret_ioc::{FileFacts, IocSet};
 
@@ -255,6 +255,31 @@ impl HistoryCounts {
 /// file could not be opened, and the problem is reported).
 type MftPass<'a> = dyn FnMut(&mut dyn FnMut(MftRecord)) -> Option<MftStats> + 'a;
 
+/// Records whose folders come later in the `$MFT` kept in memory until its end (about 250
+/// bytes each); more are read again in a second pass.
+const MAX_WAITING: usize = 1 << 18;
+
+/// The bit set of records read again covers record numbers below 64 × this (2^32 records).
+const MAX_OVERFLOW_WORDS: usize = 1 << 26;
+
+/// The change of a `$MFT` record (its best name `n`, at path `p`).
+fn mft_change(r: &MftRecord, n: &ferret_evidence::ntfs::FileName, p: ResolvedPath) -> Change {
+    let si = r.standard_information.clone();
+    Change {
+        kind: HistoryKind::Mft,
+        time: si.as_ref().and_then(|t| t.created).or(n.times.created),
+        path: p.path,
+        partial: p.partial,
+        file: r.file_ref(),
+        is_dir: r.is_dir,
+        reason: 0,
+        deleted_record: !r.in_use,
+        standard_information: si,
+        file_name_times: Some(n.times.clone()),
+        position: format!("record {}", r.number),
+    }
+}
+
 /// What reading a volume's history needs: where problems go, when to stop.
 pub struct Reader<'a> {
     /// Problems (damage, unreadable files).
@@ -343,7 +368,11 @@ impl Reader<'_> {
         }
     }
 
-    /// The changes of `$MFT` records: `pass` is called twice (names first, then changes).
+    /// The changes of `$MFT` records, read in one pass: each record's name goes into `table`
+    /// and its change is given at once when the folders above it are known (they come first
+    /// in the file as a rule); a record whose folder chain reaches a record number not read
+    /// yet is kept (at most [`MAX_WAITING`] of them) and given at the end. Records beyond that
+    /// many are only noted, and `pass` is called a second time for them alone.
     fn mft_changes(
         &mut self,
         at: &str,
@@ -351,36 +380,80 @@ impl Reader<'_> {
         pass: &mut MftPass<'_>,
         visit: &mut dyn FnMut(&Change),
     ) {
-        let Some(st) = pass(&mut |r| table.add_record(&r)) else { return };
-        self.mft_damage(at, &st);
-        self.counts.mft_read += 1;
-        let table = &*table;
+        self.mft_changes_keeping(at, table, pass, visit, MAX_WAITING);
+    }
+
+    /// [`Reader::mft_changes`] keeping at most `max_waiting` records until the end.
+    fn mft_changes_keeping(
+        &mut self,
+        at: &str,
+        table: &mut NameTable,
+        pass: &mut MftPass<'_>,
+        visit: &mut dyn FnMut(&Change),
+        max_waiting: usize,
+    ) {
         let mut records = 0u64;
         let mut deleted = 0u64;
-        pass(&mut |r| {
+        let mut waiting: Vec<MftRecord> = Vec::new();
+        // Record numbers of the records waiting beyond `MAX_WAITING`, as a bit set.
+        let mut overflow: Vec<u64> = Vec::new();
+        let mut overflowed = false;
+        let first = pass(&mut |r| {
+            table.add_record(&r);
             if r.base != 0 {
                 return;
             }
             let Some(n) = r.best_name() else { return };
             records += 1;
             deleted += u64::from(!r.in_use);
-            let p = table.child_path(FileRef { record: n.parent, seq: n.parent_seq }, &n.name);
-            let si = r.standard_information.clone();
-            let c = Change {
-                kind: HistoryKind::Mft,
-                time: si.as_ref().and_then(|t| t.created).or(n.times.created),
-                path: p.path,
-                partial: p.partial,
-                file: r.file_ref(),
-                is_dir: r.is_dir,
-                reason: 0,
-                deleted_record: !r.in_use,
-                standard_information: si,
-                file_name_times: Some(n.times.clone()),
-                position: format!("record {}", r.number),
-            };
-            visit(&c);
+            let parent = FileRef { record: n.parent, seq: n.parent_seq };
+            match table.child_path_final(parent, &n.name, r.number.saturating_add(1)) {
+                Some(p) => visit(&mft_change(&r, n, p)),
+                None if waiting.len() < max_waiting => waiting.push(r),
+                None => {
+                    let (word, bit) =
+                        (usize::try_from(r.number / 64).unwrap_or(usize::MAX), r.number % 64);
+                    if word < MAX_OVERFLOW_WORDS {
+                        if overflow.len() <= word {
+                            overflow.resize(word + 1, 0);
+                        }
+                        if let Some(w) = overflow.get_mut(word) {
+                            *w |= 1 << bit;
+                        }
+                        overflowed = true;
+                    }
+                }
+            }
         });
+        let Some(st) = first else { return };
+        self.mft_damage(at, &st);
+        self.counts.mft_read += 1;
+        let table = &*table;
+        for r in &waiting {
+            if let Some(n) = r.best_name() {
+                let p = table.child_path(FileRef { record: n.parent, seq: n.parent_seq }, &n.name);
+                visit(&mft_change(r, n, p));
+            }
+        }
+        drop(waiting);
+        if overflowed {
+            let is_set = |number: u64| {
+                usize::try_from(number / 64)
+                    .ok()
+                    .and_then(|w| overflow.get(w))
+                    .is_some_and(|w| w & (1 << (number % 64)) != 0)
+            };
+            pass(&mut |r| {
+                if r.base != 0 || !is_set(r.number) {
+                    return;
+                }
+                if let Some(n) = r.best_name() {
+                    let p =
+                        table.child_path(FileRef { record: n.parent, seq: n.parent_seq }, &n.name);
+                    visit(&mft_change(&r, n, p));
+                }
+            });
+        }
         self.counts.mft_records += records;
         self.counts.mft_deleted += deleted;
     }
@@ -690,4 +763,60 @@ pub fn examine_history(
         }
     }
     m.finish(reader.sink);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferret_testkit::ntfs_history::{Record, folders, mft as mft_file};
+
+    /// Files whose folder record comes later in the `$MFT` get their full path whether they
+    /// wait in memory for the end of the file or, beyond the cap, are read again.
+    #[test]
+    fn records_before_their_folder_get_full_paths_in_one_pass_or_two() {
+        let (mut recs, tools) = folders("ProgramData/tools", 60, 0);
+        let file = |number: u64, parent: u64| Record {
+            number,
+            seq: 1,
+            in_use: true,
+            dir: false,
+            parent: (parent, 1),
+            name: format!("f{number}.txt"),
+            si: (0, 0),
+            fname: (0, 0),
+        };
+        recs.extend((30..40).map(|n| file(n, tools)));
+        recs.push(file(40, 60)); // its folder is known only at record 60, before `tools`
+        let bytes = mft_file(&recs);
+        for (cap, passes_wanted) in [(1000, 1), (3, 2)] {
+            let sink = ferret_core::Collector::new();
+            let never = || false;
+            let mut reader = Reader { sink: &sink, stop: &never, counts: HistoryCounts::default() };
+            let mut table = NameTable::new(Some('C'));
+            let mut passes = 0;
+            let mut pass = |f: &mut dyn FnMut(MftRecord)| {
+                passes += 1;
+                Some(mft::read_mft(&mut bytes.as_slice(), 1024, &|| false, f))
+            };
+            let mut got = Vec::new();
+            reader.mft_changes_keeping(
+                "x",
+                &mut table,
+                &mut pass,
+                &mut |c| got.push(c.path.clone()),
+                cap,
+            );
+            assert_eq!(passes, passes_wanted, "cap {cap}");
+            got.sort();
+            let mut want: Vec<String> =
+                (30..40).map(|n| format!("C:\\ProgramData\\tools\\f{n}.txt")).collect();
+            want.push("C:\\ProgramData\\f40.txt".to_owned());
+            want.extend(
+                ["C:\\$MFT", "C:\\ProgramData", "C:\\ProgramData\\tools"].map(String::from),
+            );
+            want.sort();
+            assert_eq!(got, want, "cap {cap}");
+            assert_eq!(reader.counts.mft_records, 14);
+        }
+    }
 }

@@ -395,7 +395,10 @@ mod never_panics {
         #![proptest_config(ProptestConfig::with_cases(256))]
         #[test]
         fn arbitrary_bytes_after_a_valid_base_block(mut tail in proptest::collection::vec(any::<u8>(), 0..20_000), flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..64)) {
-            let mut bytes = build(&amcache(BENIGN_SHA1, "c:\\x.exe"));
+            // With deleted values (free vk, data and value-list cells) for the flips to hit.
+            let mut tree = amcache(BENIGN_SHA1, "c:\\x.exe");
+            tree.key("K").sz("a", "C:\\a.exe").sz("b", &"b".repeat(40)).dword("c", 1).delete_value("a").delete_value("b");
+            let mut bytes = build(&tree);
             for (at, v) in flips {
                 let i = 4096 + usize::from(at) % (bytes.len() - 4096);
                 bytes[i] = v;
@@ -405,8 +408,9 @@ mod never_panics {
                 let _ = ferret_artefacts::amcache::entries(&h);
                 let _ = shimcache::entries(&h);
                 if let Ok(r) = h.root() {
-                    for k in r.subkeys() { let _ = k.values(); let _ = k.subkeys(); }
+                    for k in r.subkeys() { let _ = k.values_and_deleted(); let _ = k.subkeys(); }
                 }
+                let _ = h.deleted_values();
             }
         }
 
@@ -605,4 +609,163 @@ fn a_log_claiming_a_huge_hive_is_refused() {
     let h = Hive::parse(Path::new("x"), hive, &[(PathBuf::from("x.LOG1"), log)]).unwrap();
     assert!(h.replayed.is_empty());
     assert!(h.warnings.iter().any(|w| w.contains("bad hive-bins size")), "{:?}", h.warnings);
+}
+
+fn evil_names() -> IocSet {
+    let mut iocs = IocSet::new();
+    let mut problems = Vec::new();
+    iocs.load(IocFormat::LokiFilename, "names.txt", "(?i)\\\\evil_tool\\.exe;80\n", &mut problems);
+    assert!(problems.is_empty(), "{problems:?}");
+    iocs
+}
+
+fn software_with_run(values: &[(&str, &str)], delete: &[&str]) -> HiveKey {
+    let mut sw = HiveKey::new("ROOT");
+    sw.key("Microsoft\\Windows NT\\CurrentVersion").sz("ProductName", "Windows");
+    let run = sw.key("Microsoft\\Windows\\CurrentVersion\\Run");
+    for (n, v) in values {
+        run.sz(n, v);
+    }
+    for n in delete {
+        run.delete_value(n);
+    }
+    sw
+}
+
+/// A Run value deleted from a live key (its `vk` and data cells freed, the old value list left
+/// in a free cell) is recovered, attributed to the Run key and matched, marked recovered; the
+/// live values are unchanged and a deleted benign value gives no finding.
+#[test]
+fn deleted_run_value_is_recovered_attributed_and_matched() {
+    let sw = software_with_run(
+        &[
+            ("OneDrive", "C:\\Program Files\\OneDrive\\OneDrive.exe /background"),
+            ("Updater", "\"C:\\ProgramData\\evil_tool.exe\" -k"),
+        ],
+        &["Updater"],
+    );
+    let h = Hive::parse(Path::new("SOFTWARE"), build(&sw), &[]).unwrap();
+    let run_key = h.key("Microsoft\\Windows\\CurrentVersion\\Run").unwrap();
+    let live: Vec<String> = run_key.values().into_iter().map(|v| v.name).collect();
+    assert_eq!(live, ["OneDrive"], "the deleted value is gone from the live key");
+    let deleted = run_key.deleted_values();
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0].name, "Updater");
+    assert!(deleted[0].recovered);
+    assert!(deleted[0].as_string().unwrap().contains("evil_tool.exe"));
+    assert!(run_key.value("Updater").is_none());
+    assert!(run_key.value_or_recovered("Updater").is_some_and(|v| v.recovered));
+    assert!(!run_key.value_or_recovered("OneDrive").unwrap().recovered);
+    let all = h.deleted_values();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].key.as_ref().map(ferret_artefacts::Key::name), Some("Run"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "SOFTWARE", &build(&sw));
+    let (findings, problems, counts) = run(&evil_names(), &p);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(counts.deleted_values, 1);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].details["artefact"], "autostart");
+    assert_eq!(findings[0].details["recovered"], true);
+    assert!(findings[0].message.as_deref().unwrap().contains("deleted value"), "{findings:?}");
+
+    // Benign: the deleted value named a genuine program.
+    let sw = software_with_run(
+        &[
+            ("OneDrive", "C:\\Program Files\\OneDrive\\OneDrive.exe /background"),
+            ("Teams", "C:\\Program Files\\Teams\\Update.exe --processStart Teams.exe"),
+        ],
+        &["Teams"],
+    );
+    let p = write(dir.path(), "SOFTWARE2", &build(&sw));
+    let (findings, problems, counts) = run(&evil_names(), &p);
+    assert!(problems.is_empty() && findings.is_empty(), "{problems:?} {findings:?}");
+    assert_eq!(counts.deleted_values, 1);
+}
+
+/// Every value of a key deleted: no live value ties the old list to its key, so the value is
+/// reported unattributed (and still matched).
+#[test]
+fn a_deleted_value_no_key_claims_is_unattributed() {
+    let sw = software_with_run(&[("Updater", "C:\\ProgramData\\evil_tool.exe")], &["Updater"]);
+    let h = Hive::parse(Path::new("SOFTWARE"), build(&sw), &[]).unwrap();
+    let run_key = h.key("Microsoft\\Windows\\CurrentVersion\\Run").unwrap();
+    assert!(run_key.values().is_empty() && run_key.deleted_values().is_empty());
+    let all = h.deleted_values();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0].key.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "SOFTWARE", &build(&sw));
+    let (findings, _, _) = run(&evil_names(), &p);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].details["unattributed"], true);
+    assert_eq!(findings[0].details["artefact"], "deleted-value");
+}
+
+/// Hostile free cells: a free `vk` whose data cell is out of bounds, one whose data size is
+/// huge, one whose data cell was reused (allocated), a free cell claiming more than its bin,
+/// and thousands of free values naming one big data cell: reading stays bounded.
+#[test]
+fn hostile_deleted_values_are_bounded() {
+    let sw = software_with_run(
+        &[("A", "C:\\a.exe"), ("B", &"b".repeat(300)), ("C", "C:\\c.exe")],
+        &["A", "B", "C"],
+    );
+    let bytes = build(&sw);
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let put = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // The vk cells (offsets in the file: the cell's size field is 4 bytes before "vk").
+    let vk = |b: &[u8], name: &[u8]| {
+        let mut pat = b"vk".to_vec();
+        pat.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+        b.windows(pat.len() + 16 + name.len())
+            .position(|w| w.starts_with(&pat) && w.ends_with(name))
+            .unwrap()
+            - 4
+    };
+    let (vk_a, vk_b, vk_c) = (vk(&bytes, b"A"), vk(&bytes, b"B"), vk(&bytes, b"C"));
+    let mut hostile = bytes.clone();
+    put(&mut hostile, vk_a + 12, 0x7FFF_0000); // A's data cell far out of bounds
+    put(&mut hostile, vk_b + 8, 0x7FFF_FFF0); // B's data size huge
+    let c_data = 4096 + u32_at(&hostile, vk_c + 12) as usize;
+    let size = i32::from_le_bytes(hostile[c_data..c_data + 4].try_into().unwrap());
+    hostile[c_data..c_data + 4].copy_from_slice(&(-size.abs()).to_le_bytes()); // C's data reused
+    let hive = Hive::parse(Path::new("x"), hostile.clone(), &[]).unwrap();
+    let got = hive.deleted_values();
+    assert_eq!(got.len(), 1, "only B's data still parses: {got:?}");
+    assert_eq!(got[0].value.name, "B");
+    assert!(got[0].value.data.len() <= 700, "cut to its cell");
+
+    // A free cell claiming far more than its bin ends the cell walk there.
+    let mut cut = bytes.clone();
+    put(&mut cut, vk_a, 0x7FFF_FFF8);
+    let hive = Hive::parse(Path::new("x"), cut, &[]).unwrap();
+    assert!(hive.deleted_values().is_empty());
+
+    // Many free values naming one big free data cell: at most the budget of data comes back.
+    let mut root = HiveKey::new("ROOT");
+    let key = root.key("K");
+    let big = vec![0x41u8; 2 << 20];
+    key.binary("Big", &big);
+    for i in 0..60 {
+        key.dword(&format!("v{i}"), i);
+    }
+    for i in 0..60 {
+        key.delete_value(&format!("v{i}"));
+    }
+    key.delete_value("Big");
+    let mut many = build(&root);
+    let big_vk = vk(&many, b"Big");
+    let (big_size, big_data) = (u32_at(&many, big_vk + 8), u32_at(&many, big_vk + 12));
+    for i in 0..60 {
+        let v = vk(&many, format!("v{i}").as_bytes());
+        put(&mut many, v + 8, big_size);
+        put(&mut many, v + 12, big_data);
+    }
+    let hive = Hive::parse(Path::new("x"), many, &[]).unwrap();
+    let got = hive.deleted_values();
+    let total: usize = got.iter().map(|d| d.value.data.len()).sum();
+    assert!(total <= ferret_artefacts::hive::DELETED_DATA_BUDGET, "{total}");
+    assert!(got.len() < 61, "the budget cut the list: {}", got.len());
 }

@@ -214,6 +214,25 @@ pub fn recovered(f: Finding, key: &ferret_artefacts::Key<'_>) -> Finding {
     .with_detail("recovered", true)
 }
 
+/// [`recovered`], and when the key is live but the value the finding rests on was recovered
+/// from a free cell (a deleted value still attributed to the key, see
+/// [`ferret_artefacts::Key::value_or_recovered`]), the finding says that instead.
+pub fn recovered_value(
+    f: Finding,
+    key: &ferret_artefacts::Key<'_>,
+    value: Option<&ferret_artefacts::Value>,
+) -> Finding {
+    if key.recovered() || !value.is_some_and(|v| v.recovered) {
+        return recovered(f, key);
+    }
+    let said = f.message.clone().unwrap_or_else(|| f.rule.name.clone());
+    f.with_message(format!(
+        "in a deleted value recovered from a free cell of the hive (the value existed; it is \
+         gone from the live registry): {said}"
+    ))
+    .with_detail("recovered", true)
+}
+
 /// One file the walk met, offered to the detectors that want it. Content and SHA-256 are read
 /// on first use through [`ferret_fs::open_read_only`] and shared by every detector.
 pub struct FileEntry<'a> {

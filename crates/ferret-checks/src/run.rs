@@ -713,51 +713,22 @@ fn hive_step_in(
     out: &mut Out,
     sink: &dyn Sink,
 ) -> HiveOutcome {
-    use ferret_artefacts::examine::{may_be_hive, parse_loaded};
+    use ferret_artefacts::examine::{EntryHive, load_entry, may_be_hive};
     if e.unreadable.is_some() || !may_be_hive(e.size, false) {
         return HiveOutcome::NotAHive;
     }
-    let read = |e: &ferret_evidence::Entry, head_only: bool| -> Result<Vec<u8>, String> {
-        let r = src.open(e).map_err(|err| err.to_string())?;
-        let mut buf = Vec::new();
-        let max = if head_only { 32 } else { ferret_artefacts::hive::MAX_HIVE_SIZE };
-        r.take(max).read_to_end(&mut buf).map_err(|err| err.to_string())?;
-        Ok(buf)
+    let log = |p: &str| {
+        hives
+            .evidence_logs
+            .get(&(source, p.to_owned()))
+            .and_then(|&k| hives.evidence.get(k))
+            .map(|(_, le)| le)
     };
-    match read(e, true) {
-        Ok(head) if ferret_artefacts::hive::sniff(&head) => {}
-        _ => return HiveOutcome::NotAHive,
-    }
-    let path = std::path::PathBuf::from(e.path.lossy().into_owned());
-    let data = match read(e, false) {
-        Ok(d) => d,
-        Err(why) => {
-            sink.problem(Problem::at(
-                ProblemKind::ReadError,
-                path.as_path(),
-                format!("cannot read: {why}"),
-            ));
-            return HiveOutcome::Unreadable;
-        }
+    let h = match load_entry(src, e, &log, sink) {
+        EntryHive::NotAHive => return HiveOutcome::NotAHive,
+        EntryHive::Unreadable => return HiveOutcome::Unreadable,
+        EntryHive::Read(h) => h,
     };
-    let mut logs = Vec::new();
-    let base = e.path.lossy().to_lowercase();
-    for ext in [".log", ".log1", ".log2"] {
-        let Some(&k) = hives.evidence_logs.get(&(source, format!("{base}{ext}"))) else { continue };
-        let Some((_, le)) = hives.evidence.get(k) else { continue };
-        let lp = std::path::PathBuf::from(le.path.lossy().into_owned());
-        match read(le, false) {
-            Ok(d) => logs.push((lp, d)),
-            Err(why) => {
-                sink.problem(Problem::at(
-                    ProblemKind::ReadError,
-                    lp.as_path(),
-                    format!("cannot read: {why}"),
-                ));
-            }
-        }
-    }
-    let Some(h) = parse_loaded(&path, data, &logs, sink) else { return HiveOutcome::Unreadable };
     use_hive(plan, hives, &h, out, sink)
 }
 

@@ -125,6 +125,42 @@ fn sb008_and_sb010_find_deleted_keys_recovered_from_free_cells() {
     assert!(r.findings.is_empty(), "{:#?}", r.findings);
 }
 
+/// A value deleted from a live key (its cells freed, the old value list left in a free cell) is
+/// recovered and attributed to the key: SB008 finds a deleted `Debugger` of the live
+/// `dllhost.exe` IFEO key and says it was recovered; SB010 shows a deleted default value of the
+/// live `sibot` key as recovered. A deleted value of another name under the IFEO key is nothing.
+#[test]
+fn sb008_and_sb010_see_deleted_values_of_live_keys() {
+    let mut sw = software();
+    sw.key("Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\dllhost.exe")
+        .dword("GlobalFlag", 0)
+        .sz("Debugger", "C:\\Windows\\Temp\\x.exe")
+        .delete_value("Debugger");
+    sw.key("Microsoft\\Windows\\CurrentVersion\\sibot")
+        .sz("Stage", "1")
+        .sz("", "Set x = CreateObject(\"WScript.Shell\")")
+        .delete_value("");
+    let r = run_hive("SOFTWARE", &sw);
+    assert_eq!(r.codes(), vec!["SB008", "SB010"], "{:#?}", r.findings);
+    let sb008 = r.of("SB008")[0];
+    assert_eq!(sb008.details["recovered"], true, "{sb008:?}");
+    assert!(sb008.message.as_deref().unwrap().contains("deleted value recovered"), "{sb008:?}");
+    assert!(sb008.evidence.iter().any(|e| e.data.contains("x.exe")));
+    let sb010 = r.of("SB010")[0];
+    assert_eq!(sb010.details["value_recovered"], true, "{sb010:?}");
+    assert!(!sb010.details.contains_key("recovered"), "the key itself is live: {sb010:?}");
+    assert!(sb010.evidence.iter().any(|e| e.data.contains("WScript")));
+
+    let mut benign = software();
+    benign
+        .key("Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\dllhost.exe")
+        .dword("GlobalFlag", 0)
+        .dword("MitigationOptions", 1)
+        .delete_value("MitigationOptions");
+    let r = run_hive("SOFTWARE", &benign);
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}
+
 #[test]
 fn sb007_reads_the_replayed_state_of_a_dirty_hive() {
     let t = Tree::new();

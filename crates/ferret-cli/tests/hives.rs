@@ -183,3 +183,130 @@ fn hives_inside_a_collection_and_a_disk_image_are_read_in_place() {
         "{findings:#?}"
     );
 }
+
+/// The SHA-1 (first 30 MiB) of a planted tool that was run and deleted since: only Amcache
+/// remembers it. Loaded from a hash list given with `--rules`.
+const PLANTED_SHA1: &str = "3b9d2c0e57a1f4b8c6d0e2a4f6b8c0d2e4f6a8b0";
+
+/// An Amcache whose on-disk state holds only a benign program; its `.LOG1` adds the entry of
+/// the planted tool (so the finding needs the log replayed from the same source).
+fn amcache_dirty(sha1: &str) -> (Vec<u8>, Vec<u8>) {
+    let entry = |root: &mut HiveKey, id: &str, sha1: &str, path: &str| {
+        root.key(&format!("Root\\InventoryApplicationFile\\{id}"))
+            .sz("FileId", &format!("0000{sha1}"))
+            .sz("LowerCaseLongPath", path);
+    };
+    let mut old = HiveKey::new("ROOT");
+    entry(
+        &mut old,
+        "notepad|1",
+        "0123456789abcdef0123456789abcdef01234567",
+        "c:\\windows\\notepad.exe",
+    );
+    let mut new = old.clone();
+    entry(&mut new, "tool|2", sha1, "c:\\programdata\\svc\\tool.exe");
+    ferret_testkit::hive::dirty_with_log(&old, &new)
+}
+
+fn hash_rules(t: &Tree) -> String {
+    t.file("rules/hash-iocs.txt", format!("{PLANTED_SHA1};Planted tool, run and deleted\n"))
+        .display()
+        .to_string()
+}
+
+/// `scan` of a Velociraptor collection and of an NTFS disk image reads the hives inside them
+/// with their transaction logs from the same source: the Amcache SHA-1 of the planted tool is
+/// an `artefact` finding naming the Windows path and where it was found; the benign twin
+/// gives nothing.
+#[test]
+fn scan_reads_hives_inside_a_collection_and_a_disk_image() {
+    use ferret_testkit::archive::zip;
+    let t = Tree::new();
+    let rules = hash_rules(&t);
+    let (hive, log) = amcache_dirty(PLANTED_SHA1);
+    let dir = "uploads/auto/C%3A/Windows/appcompat/Programs";
+    let am = format!("{dir}/Amcache.hve");
+    let am_log = format!("{dir}/Amcache.hve.LOG1");
+    let coll = t.file(
+        "Collection-HOST.zip",
+        zip(&[(am.as_str(), &hive), (am_log.as_str(), &log), ("uploads.json", b"[]")]),
+    );
+    let (code, records) = ferret("scan", &["--rules", &rules], &coll);
+    assert_eq!(code, 1, "{records:#?}");
+    let s = of_type(&records, "summary")[0];
+    assert_eq!(
+        (s["counters"]["hives_read"].as_u64(), s["counters"]["hives_replayed"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let hits: Vec<_> =
+        of_type(&records, "finding").into_iter().filter(|f| f["engine"] == "artefact").collect();
+    assert_eq!(hits.len(), 1, "{records:#?}");
+    assert_eq!(hits[0]["path"], "C:\\Windows\\appcompat\\Programs\\Amcache.hve", "{hits:#?}");
+    assert_eq!(hits[0]["provenance"]["collection"], "velociraptor", "{hits:#?}");
+    assert_eq!(hits[0]["details"]["sha1_first_30mib"], PLANTED_SHA1);
+    assert!(hits[0]["message"].as_str().unwrap().contains("tool.exe"), "{hits:#?}");
+
+    // The benign twin: the log adds a program nobody listed.
+    let (hive, log) = amcache_dirty("fedcba9876543210fedcba9876543210fedcba98");
+    let benign = t.file(
+        "Collection-CLEAN.zip",
+        zip(&[(am.as_str(), &hive), (am_log.as_str(), &log), ("uploads.json", b"[]")]),
+    );
+    let (code, records) = ferret("scan", &["--rules", &rules], &benign);
+    assert_eq!(code, 0, "{records:#?}");
+    assert!(of_type(&records, "finding").is_empty(), "{records:#?}");
+    assert_eq!(of_type(&records, "summary")[0]["counters"]["hives_read"], 1);
+
+    if !ferret_testkit::require(
+        "ntfs-3g's mkntfs and ntfscp (Debian package ntfs-3g)",
+        ferret_testkit::disk::ntfs_tools(),
+    ) {
+        return;
+    }
+    let (hive, log) = amcache_dirty(PLANTED_SHA1);
+    let vol = t.path("vol.img");
+    let mut v = ferret_testkit::disk::NtfsVolume::new(&vol, 16, false);
+    v.file("Amcache.hve", &hive);
+    v.file("Amcache.hve.LOG1", &log);
+    let (code, records) = ferret("scan", &["--rules", &rules], &vol);
+    assert_eq!(code, 1, "{records:#?}");
+    let s = of_type(&records, "summary")[0];
+    assert_eq!(s["counters"]["hives_replayed"], 1, "{s}");
+    let hits: Vec<_> =
+        of_type(&records, "finding").into_iter().filter(|f| f["engine"] == "artefact").collect();
+    assert_eq!(hits.len(), 1, "{records:#?}");
+    assert_eq!(hits[0]["path"], "C:\\Amcache.hve", "{hits:#?}");
+    assert!(hits[0]["provenance"].is_object(), "{hits:#?}");
+}
+
+/// The tree is walked once: the scan notes hives as it reads every file, and the artefact step
+/// reads only those. A directory loop met with `--follow-symlinks` is reported by each walk
+/// of the tree, so a second walk would report it twice.
+#[test]
+fn scan_walks_the_tree_once_for_files_and_hives() {
+    let t = Tree::new();
+    let rules = hash_rules(&t);
+    let (hive, log) = amcache_dirty(PLANTED_SHA1);
+    t.file("host/config/am.bin", hive);
+    t.file("host/config/am.bin.LOG1", log);
+    t.file("host/notes.txt", "nothing here");
+    std::os::unix::fs::symlink("..", t.path("host/config/up")).unwrap();
+    let (code, records) =
+        ferret("scan", &["--rules", &rules, "--follow-symlinks"], &t.path("host"));
+    assert_eq!(code, 1, "{records:#?}");
+    let loops: Vec<_> = of_type(&records, "problem")
+        .into_iter()
+        .filter(|p| p["path"].as_str().is_some_and(|p| p.ends_with("/up")))
+        .collect();
+    assert_eq!(loops.len(), 1, "one walk, one report of the loop: {loops:#?}");
+    let s = of_type(&records, "summary")[0];
+    assert_eq!(s["counters"]["hives_read"], 1, "{s}");
+    assert_eq!(s["counters"]["hives_replayed"], 1, "{s}");
+    assert!(
+        of_type(&records, "finding")
+            .iter()
+            .any(|f| f["engine"] == "artefact" && f["path"].as_str().unwrap().ends_with("am.bin")),
+        "{records:#?}"
+    );
+}

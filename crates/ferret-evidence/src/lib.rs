@@ -34,6 +34,7 @@ pub mod ext4;
 mod image;
 mod local;
 pub mod lznt1;
+mod notice;
 pub mod ntfs;
 pub mod partition;
 mod target;
@@ -43,6 +44,7 @@ pub use entry::{Entry, EntryKind, ListStats, ReadSeek, Source};
 pub use ferret_core::{FileTimes, Provenance};
 pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
 pub use local::LocalDir;
+pub use notice::{NOTICE_HEAD, Notice};
 pub use partition::{Opened, Sniffed, Verified, open_disk, open_image, sniff, verify_container};
 pub use target::{EntrySink, is_evidence, open_evidence, open_named, open_one};
 

@@ -24,7 +24,7 @@ pub use cache::YARA_X_VERSION;
 pub use ferret_ioc::intel::is_scan_table;
 pub use own::OwnFiles;
 pub use rules::{LoadOptions, RuleSet, RuleSource, builtin_sha256, write_bundle};
-pub use scan::{ScanConfig, scan};
+pub use scan::{ScanConfig, scan, scan_noting};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use ferret_core::{
     Cancel, Engine, Evidence, Finding, Problem, ProblemKind, Progress, Provenance, ReportPath,
     RuleRef, Severity, Sink, Summary,
 };
-use ferret_evidence::Source;
+use ferret_evidence::{NOTICE_HEAD, Notice, Source};
 use ferret_fs::hash::{Digests, HashKinds, hash_bytes, hash_reader};
 use ferret_fs::{EntryKind, OpenError, ThreadBudget, WalkOptions, Walker};
 use ferret_ioc::{FileFacts, IocMatch};
@@ -83,6 +84,21 @@ const ARCHIVE_NAMES: [&str; 5] = [".zip", ".tar", ".tar.gz", ".tgz", ".taz"];
 /// recognised by content).
 const IMAGE_NAMES: [&str; 10] =
     [".img", ".raw", ".dd", ".vhd", ".vhdx", ".vmdk", ".e01", ".001", ".bin", ".ntfs"];
+
+/// A reader that keeps the first [`NOTICE_HEAD`] bytes read through it.
+struct HeadTap<'r> {
+    inner: &'r mut dyn std::io::Read,
+    head: &'r mut Vec<u8>,
+}
+
+impl std::io::Read for HeadTap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let want = NOTICE_HEAD.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(buf.get(..want).unwrap_or_default());
+        Ok(n)
+    }
+}
 
 /// One file for a scanning thread: a local file as the walker listed it, or an entry of the
 /// evidence source at this index of the run's sources (a file system inside a disk image).
@@ -224,6 +240,17 @@ pub fn scan(
     sink: &dyn Sink,
     progress: &dyn Progress,
 ) -> Result<Summary, ferret_fs::WalkError> {
+    scan_noting(config, rules, sink, progress, &())
+}
+
+/// [`scan`], telling `notice` about every file as it is read (see [`Notice`]).
+pub fn scan_noting(
+    config: &ScanConfig,
+    rules: &RuleSet,
+    sink: &dyn Sink,
+    progress: &dyn Progress,
+    notice: &dyn Notice,
+) -> Result<Summary, ferret_fs::WalkError> {
     let budget = ThreadBudget::for_request(config.walk.threads);
     let mut walk = config.walk.clone();
     walk.threads = budget.threads;
@@ -271,6 +298,7 @@ pub fn scan(
             scope.spawn(move || {
                 let mut worker =
                     Worker::new(rules, config, kinds, sink, counters, owners, excludes);
+                worker.notice = notice;
                 for job in rx {
                     if cancel.is_cancelled() {
                         counters.not_scanned.fetch_add(1, Ordering::Relaxed);
@@ -284,7 +312,7 @@ pub fn scan(
                         }
                         Job::Evidence(i, entry) => {
                             if let Some(src) = sources.get(i) {
-                                worker.entry(&**src, &entry);
+                                worker.entry(src, &entry);
                             }
                             progress.advance(1, entry.size);
                         }
@@ -462,6 +490,10 @@ struct Worker<'a> {
     excludes: &'a ferret_fs::PathExcludes,
     buf: Vec<u8>,
     matches: Vec<IocMatch>,
+    /// Told about every file read.
+    notice: &'a dyn Notice,
+    /// The first bytes of the file being hashed (streamed), for `notice`.
+    head: Vec<u8>,
 }
 
 impl<'a> Worker<'a> {
@@ -487,6 +519,8 @@ impl<'a> Worker<'a> {
             excludes,
             buf: Vec::new(),
             matches: Vec::new(),
+            notice: &(),
+            head: Vec::new(),
         }
     }
 
@@ -534,6 +568,7 @@ impl<'a> Worker<'a> {
                     self.config.max_file_size
                 ),
             ));
+            self.notice.local(path, listed.len(), None);
             self.names_only(path, path_bytes, listed.len());
             return;
         }
@@ -572,22 +607,24 @@ impl<'a> Worker<'a> {
                     changed = out.changed;
                     read_bytes = out.len as u64;
                     digests = hash_bytes(self.kinds, &self.buf);
+                    self.notice.local(path, size, self.buf.get(..self.buf.len().min(NOTICE_HEAD)));
                 }
                 Err(err) => return self.read_failed(path, path_bytes, size, &err),
             }
         } else if self.kinds.is_empty() {
             // Name indicators only: nothing to read.
             digests = Digests::default();
+            self.notice.local(path, size, None);
         } else {
-            match hash_reader(
-                self.kinds,
-                &mut std::io::Read::take(&mut file, self.config.max_file_size),
-                &mut self.buf,
-            ) {
+            self.head.clear();
+            let mut limited = std::io::Read::take(&mut file, self.config.max_file_size);
+            let mut tap = HeadTap { inner: &mut limited, head: &mut self.head };
+            match hash_reader(self.kinds, &mut tap, &mut self.buf) {
                 Ok((d, n)) => {
                     digests = d;
                     read_bytes = n;
                     changed = n != size;
+                    self.notice.local(path, size, Some(&self.head));
                 }
                 Err(err) => return self.read_failed(path, path_bytes, size, &err),
             }
@@ -714,7 +751,7 @@ impl<'a> Worker<'a> {
                 ferret_evidence::EntryKind::File if excludes.matches(&e.path.lossy()) => {
                     c.evidence_excluded.fetch_add(1, Ordering::Relaxed);
                 }
-                ferret_evidence::EntryKind::File => self.entry(&*src, &e),
+                ferret_evidence::EntryKind::File => self.entry(&src, &e),
                 _ => evidence_other(&e, c, sink),
             });
             c.collector_metadata.fetch_add(listed.metadata_skipped, Ordering::Relaxed);
@@ -724,7 +761,7 @@ impl<'a> Worker<'a> {
 
     /// A file inside evidence (a disk image): read through its source, matched like a local
     /// file, reported with the path the host knew and where it was found.
-    fn entry(&mut self, src: &dyn Source, e: &ferret_evidence::Entry) {
+    fn entry(&mut self, src: &Arc<dyn Source>, e: &ferret_evidence::Entry) {
         self.c.files.fetch_add(1, Ordering::Relaxed);
         let shown = e.path.lossy().into_owned();
         let path = Path::new(&shown);
@@ -751,6 +788,7 @@ impl<'a> Worker<'a> {
                 )
                 .with_position(place),
             );
+            self.notice.entry(src, e, None);
             return self.names_only_from(path, path_bytes, e.size, prov);
         }
         self.buf.clear();
@@ -770,8 +808,10 @@ impl<'a> Worker<'a> {
                 )
                 .with_position(place),
             );
+            self.notice.entry(src, e, None);
             return self.names_only_from(path, path_bytes, e.size, prov);
         }
+        self.notice.entry(src, e, self.buf.get(..self.buf.len().min(NOTICE_HEAD)));
         let size = self.buf.len() as u64;
         let digests = hash_bytes(self.kinds, &self.buf);
         let sha256 = digests.sha256.or_else(|| {

@@ -28,6 +28,10 @@ pub struct HiveKey {
     /// Deleted: the key's cell is written but free (a positive size) and left out of its
     /// parent's subkey list, as Windows leaves a deleted key until its cell is reused.
     pub deleted: bool,
+    /// Names of values deleted from this key: their `vk` and data cells are written but free,
+    /// and left out of the key's value list; the list as it was before the deletion is left
+    /// in a free cell, as Windows leaves it when the list is reallocated.
+    pub deleted_values: Vec<String>,
 }
 
 /// A fixed FILETIME used when none is given: 2020-12-13 00:00:00 UTC.
@@ -49,6 +53,16 @@ impl HiveKey {
     /// Marks this key deleted (see [`HiveKey::deleted`]).
     pub fn delete(&mut self) -> &mut HiveKey {
         self.deleted = true;
+        self
+    }
+
+    /// Deletes the value `name` (see [`HiveKey::deleted_values`]); it must have been added.
+    pub fn delete_value(&mut self, name: &str) -> &mut HiveKey {
+        assert!(
+            self.values.iter().any(|(n, _, _)| n.eq_ignore_ascii_case(name)),
+            "no value {name} to delete"
+        );
+        self.deleted_values.push(name.to_owned());
         self
     }
 
@@ -140,6 +154,38 @@ impl Cells {
         off
     }
 
+    /// Frees the allocated cell at `off` (its size made positive).
+    fn free(&mut self, off: u32) {
+        let at = off as usize;
+        let size = i32::from_le_bytes(self.bins[at..at + 4].try_into().expect("size"));
+        self.bins[at..at + 4].copy_from_slice(&size.abs().to_le_bytes());
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.bins[at..at + 4].try_into().expect("u32"))
+    }
+
+    /// Frees a value's `vk` cell and the cells of its data (a `db` cell, its segment list
+    /// and segments for big data).
+    fn free_value(&mut self, vk: u32) {
+        self.free(vk);
+        let (size, data) = (self.u32_at(vk as usize + 8), self.u32_at(vk as usize + 12));
+        if size & 0x8000_0000 != 0 {
+            return;
+        }
+        self.free(data);
+        if &self.bins[data as usize + 4..data as usize + 6] == b"db" {
+            let n =
+                u16::from_le_bytes([self.bins[data as usize + 6], self.bins[data as usize + 7]]);
+            let list = self.u32_at(data as usize + 8);
+            self.free(list);
+            for i in 0..usize::from(n) {
+                let seg = self.u32_at(list as usize + 4 + i * 4);
+                self.free(seg);
+            }
+        }
+    }
+
     fn value(&mut self, name: &str, kind: u32, data: &[u8]) -> u32 {
         let (nb, ascii) = name_bytes(name);
         let len = u32::try_from(data.len()).expect("value size");
@@ -193,9 +239,29 @@ impl Cells {
         if !k.values.is_empty() {
             let offs: Vec<u32> = k.values.iter().map(|(n, t, d)| self.value(n, *t, d)).collect();
             let list: Vec<u8> = offs.iter().flat_map(|o| o.to_le_bytes()).collect();
-            let l = self.alloc(&list);
-            put_u32(&mut self.bins, at + 36, u32::try_from(offs.len()).expect("values"));
-            put_u32(&mut self.bins, at + 40, l);
+            let gone = |n: &str| k.deleted_values.iter().any(|d| d.eq_ignore_ascii_case(n));
+            let live: Vec<u32> = offs
+                .iter()
+                .zip(&k.values)
+                .filter(|(_, (n, _, _))| !gone(n))
+                .map(|(o, _)| *o)
+                .collect();
+            if live.len() < offs.len() {
+                // The list before the deletion, freed; the deleted values' cells freed.
+                let old = self.alloc(&list);
+                self.free(old);
+                for (o, (n, _, _)) in offs.iter().zip(&k.values) {
+                    if gone(n) {
+                        self.free_value(*o);
+                    }
+                }
+            }
+            if !live.is_empty() {
+                let list: Vec<u8> = live.iter().flat_map(|o| o.to_le_bytes()).collect();
+                let l = self.alloc(&list);
+                put_u32(&mut self.bins, at + 36, u32::try_from(live.len()).expect("values"));
+                put_u32(&mut self.bins, at + 40, l);
+            }
         }
         if !k.subkeys.is_empty() {
             let mut kids: Vec<&HiveKey> = k.subkeys.iter().collect();
@@ -208,9 +274,7 @@ impl Cells {
                 let off = self.key(kid, me, false);
                 if kid.deleted {
                     // Free the cell (a positive size) and leave it out of the list.
-                    let at = off as usize;
-                    let size = i32::from_le_bytes(self.bins[at..at + 4].try_into().expect("size"));
-                    self.bins[at..at + 4].copy_from_slice(&(-size).to_le_bytes());
+                    self.free(off);
                     continue;
                 }
                 live += 1;

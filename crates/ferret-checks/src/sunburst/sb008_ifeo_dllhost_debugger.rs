@@ -26,7 +26,8 @@ pub static DETECTOR: Registration = Registration {
                   SolarWinds process create an IFEO debugger for `dllhost.exe`, so that every start \
                   of `dllhost.exe` starts their program instead.",
             evidence: "The key, the debugger command line and the key's last-written time. A key deleted from the live registry but still whole in a free cell of the hive \
-                       is reported too, marked recovered (`details.recovered`).",
+                       is reported too, marked recovered (`details.recovered`), and so is a `Debugger` value deleted \
+                       from a live key whose cell and data are still whole in free cells.",
             false_positives: "Debugging or application-compatibility tools can set IFEO debuggers, \
                               but rarely for `dllhost.exe` on a server; check the command line.",
             references: &[REF_AA21_008A],
@@ -47,7 +48,8 @@ impl Detector for IfeoDllhost {
     fn on_hive(&self, hive: &Hive, out: &mut Out) {
         for path in KEYS {
             let Some(k) = hive.key_or_recovered(path) else { continue };
-            let Some(debugger) = k.value("Debugger").and_then(|v| v.as_string()) else { continue };
+            let Some(value) = k.value_or_recovered("Debugger") else { continue };
+            let Some(debugger) = value.as_string() else { continue };
             if debugger.trim().is_empty() {
                 continue;
             }
@@ -58,7 +60,7 @@ impl Detector for IfeoDllhost {
             f.time = k.last_written();
             f.push_evidence(evidence("key", &format!("HKLM\\SOFTWARE\\{path}")));
             f.push_evidence(evidence("Debugger", &debugger));
-            out.finding(crate::detector::recovered(f, &k));
+            out.finding(crate::detector::recovered_value(f, &k, Some(&value)));
         }
     }
 }

@@ -27,7 +27,8 @@ pub static DETECTOR: Registration = Registration {
                   SIBOT, a VBScript used by the same actor after SUNBURST, installs its second \
                   stage in the default value of this key and runs it with `rundll32.exe vbscript:`.",
             evidence: "The key, the start of its default value and its last-written time. A key deleted from the live registry but still whole in a free cell of the hive \
-                       is reported too, marked recovered (`details.recovered`).",
+                       is reported too, marked recovered (`details.recovered`); a default value deleted from the \
+                       live key but still whole in free cells is shown, marked `details.value_recovered`.",
             false_positives: "None known: Windows and common software do not create this key.",
             references: &[REF_AA21_008A],
         },
@@ -49,9 +50,17 @@ impl Detector for Sibot {
             "key",
             "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\sibot",
         ));
-        if let Some(v) = k.value("").and_then(|v| v.as_string()) {
-            let head: String = v.chars().take(200).collect();
-            f.push_evidence(evidence("default value", &head));
+        if let Some(v) = k.value_or_recovered("")
+            && let Some(text) = v.as_string()
+        {
+            let head: String = text.chars().take(200).collect();
+            if v.recovered {
+                // The key is live; its default value was deleted but is still whole.
+                f.push_evidence(evidence("deleted default value (recovered)", &head));
+                f = f.with_detail("value_recovered", true);
+            } else {
+                f.push_evidence(evidence("default value", &head));
+            }
         }
         out.finding(crate::detector::recovered(f, &k));
     }

@@ -197,17 +197,18 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         verify_containers: args.verify_container,
     };
     let bar = crate::progress::Bar::new(!args.output.quiet && output::stderr_is_tty(), "files");
-    let mut summary = ferret_scan::scan(&config, &rules, &collector, &bar)?;
+    // Registry hives and NTFS history files are recognised by their first bytes as the scan
+    // reads every file (in the walked trees and inside the images and collections), then
+    // read: Amcache, ShimCache and autostart entries, and the paths of `$MFT`/`$J` history,
+    // matched against the same indicators (engine `artefact`). The tree is walked once.
+    let candidates = ferret_artefacts::examine::Candidates::new(&config.walk.roots);
+    let mut summary = ferret_scan::scan_noting(&config, &rules, &collector, &bar, &candidates)?;
     bar.finish();
-    // Registry hives under the targets (found by content): Amcache, ShimCache and autostart
-    // entries matched against the same indicators (engine `artefact`).
     if !config.walk.cancel.is_cancelled() {
-        let hives = ferret_artefacts::examine(
-            &ferret_artefacts::ArtefactOptions { walk: config.walk.clone() },
-            rules.iocs(),
-            &collector,
-        )?;
-        hives.record(&mut summary);
+        let cancel = config.walk.cancel.clone();
+        let stop = move || cancel.is_cancelled();
+        let images = ferret_artefacts::examine::image_roots(&config.walk.roots);
+        candidates.examine(&images, rules.iocs(), &stop, &collector).record(&mut summary);
     }
     for m in missing {
         summary.mark_incomplete(m);

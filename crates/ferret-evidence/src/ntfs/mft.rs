@@ -313,6 +313,19 @@ impl NameTable {
         self.render(&parts, partial)
     }
 
+    /// [`NameTable::child_path`] for a reader that adds the records of a `$MFT` in order and
+    /// has added those below record number `next`: the path when nothing that may still come
+    /// can change it, `None` when a folder on the way is missing and its record number is
+    /// `next` or above (it may come later in the file).
+    pub fn child_path_final(&self, parent: FileRef, name: &str, next: u64) -> Option<ResolvedPath> {
+        let mut parts: Vec<&str> = vec![name];
+        match self.climb_to(parent, &mut parts) {
+            Ok(partial) => Some(self.render(&parts, partial)),
+            Err(missing) if missing >= next => None,
+            Err(_) => Some(self.render(&parts, true)),
+        }
+    }
+
     /// The path of record `file`.
     pub fn path_of(&self, file: FileRef) -> ResolvedPath {
         let mut parts: Vec<&str> = Vec::new();
@@ -322,25 +335,31 @@ impl NameTable {
 
     /// Pushes the names from `start` up to the root; true when the chain broke.
     fn climb<'a>(&'a self, start: FileRef, parts: &mut Vec<&'a str>) -> bool {
+        self.climb_to(start, parts).unwrap_or(true)
+    }
+
+    /// [`NameTable::climb`], telling a missing folder (`Err`, its record number) from the
+    /// other breaks (`Ok(true)`).
+    fn climb_to<'a>(&'a self, start: FileRef, parts: &mut Vec<&'a str>) -> Result<bool, u64> {
         let mut cur = start;
         for _ in 0..MAX_DEPTH {
             if cur.record == ROOT {
-                return false;
+                return Ok(false);
             }
-            let Some(node) = self.nodes.get(&cur.record) else { return true };
+            let Some(node) = self.nodes.get(&cur.record) else { return Err(cur.record) };
             if cur.seq != 0 && node.seq != 0 && node.seq != cur.seq {
                 // The folder's record was reused since: its name now is another's.
-                return true;
+                return Ok(true);
             }
             parts.push(self.name(node));
             let parent = node.parent();
             if parent.record == cur.record {
-                return true;
+                return Ok(true);
             }
             cur = parent;
         }
         // MAX_DEPTH steps without reaching the root: a loop.
-        true
+        Ok(true)
     }
 
     fn render(&self, parts: &[&str], partial: bool) -> ResolvedPath {
