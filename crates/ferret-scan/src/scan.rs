@@ -561,15 +561,17 @@ impl<'a> Worker<'a> {
             // Name indicators only: nothing to read.
             digests = Digests::default();
         } else {
-            match hash_reader(
+            match ferret_fs::hash::hash_file(
                 self.kinds,
-                &mut std::io::Read::take(&mut file, self.config.max_file_size),
+                &mut file,
+                &meta,
+                self.config.max_file_size,
                 &mut self.buf,
             ) {
-                Ok((d, n)) => {
-                    digests = d;
-                    read_bytes = n;
-                    changed = n != size;
+                Ok(out) => {
+                    digests = out.digests;
+                    read_bytes = out.len;
+                    changed = out.changed || out.len != size;
                 }
                 Err(err) => return self.read_failed(path, path_bytes, size, &err),
             }
@@ -818,9 +820,9 @@ impl<'a> Worker<'a> {
         // rule matched it.
         let mut own_text: Option<Vec<std::ops::Range<usize>>> = None;
         for (scanner, range) in self.scanners().iter_mut() {
-            // Each set serves a range of sizes; yara-x's `filesize` is the length of the data
-            // scanned.
-            if !range.contains(data.len() as u64) {
+            // Each group serves the files it can match (sizes, the `MZ` header); yara-x's
+            // `filesize` is the length of the data scanned.
+            if !range.holds(&data) {
                 continue;
             }
             let _ = scanner.set_global("filename", name.as_str());
