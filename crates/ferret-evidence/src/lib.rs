@@ -41,7 +41,7 @@ pub use ferret_core::{FileTimes, Provenance};
 pub use image::{ImageFile, ReadAt, Slice, read_exact_at};
 pub use local::LocalDir;
 pub use partition::{Opened, Sniffed, Verified, open_disk, open_image, sniff, verify_container};
-pub use target::{EntrySink, is_evidence, open_evidence, open_named};
+pub use target::{EntrySink, is_evidence, open_evidence, open_named, open_one};
 
 /// The README's example, run as a doctest so it keeps compiling.
 #[cfg(doctest)]

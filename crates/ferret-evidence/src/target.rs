@@ -31,29 +31,40 @@ pub fn open_named(
 ) -> Vec<Arc<dyn Source>> {
     let mut sources: Vec<Arc<dyn Source>> = Vec::new();
     for p in named {
-        match open_evidence(p, Limits::default()) {
-            Ok(opened) => {
-                if !opened.problems.is_empty() {
-                    summary.mark_incomplete(format!(
-                        "{}: {} part(s) could not be examined (see problems)",
-                        p.display(),
-                        opened.problems.len()
-                    ));
-                }
-                for pr in opened.problems {
-                    sink.problem(pr);
-                }
-                summary.notes.extend(opened.notes);
-                summary.notes.push(format!("{}: {}, read in place", p.display(), opened.layout));
-                sources.extend(opened.sources);
-            }
-            Err(pr) => {
-                summary.mark_incomplete(format!("{}: could not be examined", p.display()));
-                sink.problem(pr);
-            }
+        if let Some(opened) = open_one(p, summary, sink) {
+            sources.extend(opened.sources);
         }
     }
     sources
+}
+
+/// Opens one target that [`is_evidence`] as [`open_named`] does (problems to `sink`, notes
+/// and the reasons it is incomplete to `summary`), keeping its layout
+/// (`raw disk, gpt`, `velociraptor zip`) for a verb that records it. `None` when nothing in
+/// it can be examined (the problem says why).
+pub fn open_one(path: &Path, summary: &mut Summary, sink: &dyn Sink) -> Option<Opened> {
+    match open_evidence(path, Limits::default()) {
+        Ok(mut opened) => {
+            if !opened.problems.is_empty() {
+                summary.mark_incomplete(format!(
+                    "{}: {} part(s) could not be examined (see problems)",
+                    path.display(),
+                    opened.problems.len()
+                ));
+            }
+            for pr in std::mem::take(&mut opened.problems) {
+                sink.problem(pr);
+            }
+            summary.notes.append(&mut opened.notes);
+            summary.notes.push(format!("{}: {}, read in place", path.display(), opened.layout));
+            Some(opened)
+        }
+        Err(pr) => {
+            summary.mark_incomplete(format!("{}: could not be examined", path.display()));
+            sink.problem(pr);
+            None
+        }
+    }
 }
 
 /// Opens a target that [`is_evidence`]: a disk image's file systems, or a collection.

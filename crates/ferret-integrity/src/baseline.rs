@@ -6,8 +6,9 @@ use std::sync::atomic::Ordering;
 
 use ferret_core::{Sink, Summary};
 
+use crate::evidence::Evidence;
 use crate::manifest::{HashAlgorithm, Header, ManifestError, ManifestWriter};
-use crate::policy::Policy;
+use crate::policy::{Policy, PolicyError};
 use crate::tree::{Tree, WalkOptions};
 
 /// Options of a baseline.
@@ -53,6 +54,16 @@ pub enum BaselineError {
     /// Writing the manifest failed.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
+    /// No file system or collection in the evidence could be read: there is nothing to
+    /// record (the problems say why).
+    #[error("nothing in {target} could be read: no manifest written")]
+    NothingReadable {
+        /// The evidence, as named.
+        target: String,
+    },
+    /// The policy's globs do not compile without regard to case.
+    #[error("invalid policy")]
+    Policy(#[from] PolicyError),
 }
 
 /// Walks `root` under `policy` and writes a manifest to `out`. Files whose content the
@@ -74,17 +85,73 @@ pub fn baseline<W: Write>(
     let mut writer = ManifestWriter::new(out, &header, opts.zstd)?;
     let mut summary = Summary::default();
     Tree::run(root, policy, opts.walk.clone(), opts.hash, sink, |tree| {
-        for entry in tree.by_ref() {
-            writer.write_entry(&entry)?;
-        }
-        if tree.stopped() {
-            return Err(BaselineError::Interrupted);
-        }
-        summary.count("files_hashed", tree.stats.files_hashed.load(Ordering::Relaxed));
-        summary.count("bytes_hashed", tree.stats.bytes_hashed.load(Ordering::Relaxed));
-        summary.skip("excluded", tree.excluded());
-        Ok(())
+        record(tree, &mut writer, &mut summary)
     })?;
+    finish(writer, header, summary)
+}
+
+/// Writes every entry of `tree` and counts what was hashed and excluded.
+fn record<W: Write>(
+    tree: &mut Tree<'_>,
+    writer: &mut ManifestWriter<W>,
+    summary: &mut Summary,
+) -> Result<(), BaselineError> {
+    for entry in tree.by_ref() {
+        writer.write_entry(&entry)?;
+    }
+    if tree.stopped() {
+        return Err(BaselineError::Interrupted);
+    }
+    summary.count("files_hashed", tree.stats.files_hashed.load(Ordering::Relaxed));
+    summary.count("bytes_hashed", tree.stats.bytes_hashed.load(Ordering::Relaxed));
+    summary.skip("excluded", tree.excluded());
+    Ok(())
+}
+
+/// Records the file systems of a disk image or a triage collection ([`Evidence`], opened
+/// once by the caller) as [`baseline`] records a local tree: every regular file of every
+/// readable file system, and every alternate data stream, under the path the host knew
+/// (`C:\Windows\…`), with its size, digest and modification time; what NTFS does not keep
+/// (POSIX mode, owner) is left out. The manifest is schema version 2 and names the evidence
+/// (`Header::evidence`). Evidence with no readable source is
+/// [`BaselineError::NothingReadable`]; entries that cannot be read are problems and are
+/// recorded without a digest.
+pub fn baseline_evidence<W: Write>(
+    ev: &Evidence,
+    policy: &Policy,
+    opts: &BaselineOptions,
+    out: W,
+    sink: &dyn Sink,
+) -> Result<(W, BaselineOutcome), BaselineError> {
+    if ev.sources.is_empty() {
+        return Err(BaselineError::NothingReadable { target: ev.target.display().to_string() });
+    }
+    let cancel = &opts.walk.cancel;
+    let listed = crate::evidence::list(ev, None, policy, opts.hash, cancel, sink)?;
+    if cancel.is_cancelled() {
+        return Err(BaselineError::Interrupted);
+    }
+    let header = Header::for_evidence(
+        ev.info(),
+        listed.style,
+        &opts.host,
+        opts.hash,
+        policy.excludes().to_vec(),
+    );
+    let mut writer = ManifestWriter::new(out, &header, opts.zstd)?;
+    let mut summary = Summary::default();
+    crate::evidence::run(ev, listed, opts.hash, cancel, sink, |tree| {
+        record(tree, &mut writer, &mut summary)
+    })?;
+    summary.count("evidence_sources", ev.sources.len() as u64);
+    finish(writer, header, summary)
+}
+
+fn finish<W: Write>(
+    writer: ManifestWriter<W>,
+    header: Header,
+    mut summary: Summary,
+) -> Result<(W, BaselineOutcome), BaselineError> {
     let entries = writer.count();
     let out = writer.finish()?;
     summary.count("entries", entries);

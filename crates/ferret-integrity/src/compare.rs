@@ -13,7 +13,7 @@ use std::path::Path;
 use base64::Engine as _;
 use ferret_core::{Engine, Evidence, Finding, RuleRef, Severity};
 
-use crate::manifest::{Entry, EntryKind, ManifestKind as _};
+use crate::manifest::{Entry, EntryKind, ManifestKind as _, PathStyle};
 use crate::policy::AttrSet;
 
 /// One difference between the recorded and the current state of a path.
@@ -120,11 +120,14 @@ pub fn compare(old: &Entry, new: &Entry, attrs: AttrSet) -> Vec<Change> {
         let (old, new) = pair();
         out.push(Change::Target { old, new });
     }
-    if attrs.has(AttrSet::MODE) && old.mode != new.mode && old.kind != EntryKind::Symlink {
+    // A value the source does not keep (an NTFS file has no POSIX mode or owner) is absent
+    // and never compared.
+    let differs = |a: Option<u32>, b: Option<u32>| matches!((a, b), (Some(a), Some(b)) if a != b);
+    if attrs.has(AttrSet::MODE) && differs(old.mode, new.mode) && old.kind != EntryKind::Symlink {
         let (old, new) = pair();
         out.push(Change::Mode { old, new });
     }
-    if attrs.has(AttrSet::OWNER) && (old.uid != new.uid || old.gid != new.gid) {
+    if attrs.has(AttrSet::OWNER) && (differs(old.uid, new.uid) || differs(old.gid, new.gid)) {
         let (old, new) = pair();
         out.push(Change::Owner { old, new });
     }
@@ -156,17 +159,27 @@ const SYSTEM_PREFIXES: [&str; 17] = [
     "etc/ld.so.preload",
 ];
 
-/// Whether a relative path is in a system directory.
+/// The folders of a Windows volume whose programs and libraries an attacker replaces or
+/// plants (after the drive, compared without case).
+const WINDOWS_SYSTEM_PREFIXES: [&str; 3] =
+    ["\\windows\\", "\\program files\\", "\\program files (x86)\\"];
+
+/// Whether a relative path is in a system directory (for a Windows path, `X:\Windows\…` and
+/// the program folders).
 pub fn is_system_path(rel: &[u8]) -> bool {
+    if let (PathStyle::Windows, Some(after)) = (PathStyle::of_host_path(rel), rel.get(2..)) {
+        let head = after.get(..24).unwrap_or(after).to_ascii_lowercase();
+        return WINDOWS_SYSTEM_PREFIXES.iter().any(|p| head.starts_with(p.as_bytes()));
+    }
     SYSTEM_PREFIXES.iter().any(|p| rel.starts_with(p.as_bytes()))
 }
 
 fn is_setid(e: &Entry) -> bool {
-    e.kind == EntryKind::File && e.mode & 0o6000 != 0
+    e.kind == EntryKind::File && e.mode.unwrap_or(0) & 0o6000 != 0
 }
 
 fn is_exec(e: &Entry) -> bool {
-    e.kind == EntryKind::File && e.mode & 0o111 != 0
+    e.kind == EntryKind::File && e.mode.unwrap_or(0) & 0o111 != 0
 }
 
 /// Context of the findings of one run.
@@ -178,10 +191,32 @@ pub struct FindingContext {
     pub authenticated: bool,
     /// The manifest id (or `old → new` for a diff).
     pub manifest_id: String,
+    /// How the manifest writes paths: a Windows path is reported as the host knew it, not
+    /// under the root.
+    pub style: PathStyle,
 }
 
-fn mode_text(m: u32) -> String {
-    format!("{m:04o}")
+fn mode_text(m: Option<u32>) -> String {
+    m.map_or_else(|| "(none)".into(), |m| format!("{m:04o}"))
+}
+
+fn owner_text(e: &Entry) -> String {
+    match (e.uid, e.gid) {
+        (None, None) => "(none)".into(),
+        (u, g) => format!(
+            "{}:{}",
+            u.map_or_else(|| "-".into(), |u| u.to_string()),
+            g.map_or_else(|| "-".into(), |g| g.to_string())
+        ),
+    }
+}
+
+/// The path a finding names: a Windows path as the host knew it, any other under the root.
+pub fn finding_path(ctx: &FindingContext, rel: &[u8]) -> std::path::PathBuf {
+    match ctx.style {
+        PathStyle::Windows => std::path::PathBuf::from(String::from_utf8_lossy(rel).into_owned()),
+        PathStyle::Posix => crate::tree::abs_path(&ctx.root, rel),
+    }
 }
 
 fn bytes_text(b: Option<&[u8]>) -> String {
@@ -253,12 +288,12 @@ pub fn finding(change: &Change, ctx: &FindingContext) -> Finding {
             } else {
                 format!("new {}", e.kind.name())
             };
-            ev.push(Evidence { label: "mode".into(), offset: None, data: mode_text(e.mode) });
-            ev.push(Evidence {
-                label: "owner".into(),
-                offset: None,
-                data: format!("{}:{}", e.uid, e.gid),
-            });
+            if e.mode.is_some() {
+                ev.push(Evidence { label: "mode".into(), offset: None, data: mode_text(e.mode) });
+            }
+            if e.uid.is_some() || e.gid.is_some() {
+                ev.push(Evidence { label: "owner".into(), offset: None, data: owner_text(e) });
+            }
             if let Some(t) = &e.target {
                 ev.push(Evidence::from_bytes("target", None, t));
             }
@@ -278,8 +313,9 @@ pub fn finding(change: &Change, ctx: &FindingContext) -> Finding {
         }
         Change::Mode { old, new } => {
             push("mode", mode_text(old.mode), mode_text(new.mode));
-            let gained_setid = new.kind == EntryKind::File && (new.mode & !old.mode) & 0o6000 != 0;
-            let gained_write = (new.mode & !old.mode) & 0o022 != 0;
+            let gained = new.mode.unwrap_or(0) & !old.mode.unwrap_or(0);
+            let gained_setid = new.kind == EntryKind::File && gained & 0o6000 != 0;
+            let gained_write = gained & 0o022 != 0;
             let score = if gained_setid {
                 85
             } else if gained_write && sys {
@@ -297,7 +333,7 @@ pub fn finding(change: &Change, ctx: &FindingContext) -> Finding {
             (score, msg)
         }
         Change::Owner { old, new } => {
-            push("owner", format!("{}:{}", old.uid, old.gid), format!("{}:{}", new.uid, new.gid));
+            push("owner", owner_text(old), owner_text(new));
             (if sys { 70 } else { 55 }, "owner or group changed".into())
         }
         Change::Xattrs { old, new } => {
@@ -325,7 +361,7 @@ pub fn finding(change: &Change, ctx: &FindingContext) -> Finding {
         Severity::Info,
     )
     .with_score(score)
-    .with_path(crate::tree::abs_path(&ctx.root, rel))
+    .with_path(finding_path(ctx, rel))
     .with_message(message)
     .with_detail("manifest_id", ctx.manifest_id.clone())
     .with_detail("authenticated", ctx.authenticated)
@@ -366,14 +402,14 @@ mod tests {
             path: path.as_bytes().to_vec(),
             kind: EntryKind::File,
             size: 3,
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
+            mode: Some(0o755),
+            uid: Some(0),
+            gid: Some(0),
             digest: Some("aa".into()),
             target: None,
             xattrs: BTreeMap::new(),
             rdev: None,
-            mtime: 1,
+            mtime: Some(1),
         }
     }
 
@@ -382,7 +418,7 @@ mod tests {
     fn one_change_one_finding() {
         let a = file("usr/bin/ls");
         let mut b = a.clone();
-        b.mode = 0o4755;
+        b.mode = Some(0o4755);
         let ch = compare(&a, &b, AttrSet::ALL);
         assert_eq!(ch.len(), 1);
         let f = finding(&ch[0], &FindingContext { authenticated: true, ..Default::default() });
@@ -391,15 +427,40 @@ mod tests {
         let mut c = a.clone();
         c.kind = EntryKind::Dir;
         c.digest = None;
-        c.mode = 0o700;
+        c.mode = Some(0o700);
         assert_eq!(compare(&a, &c, AttrSet::ALL).len(), 1);
         let mut d = a.clone();
-        d.mtime = 99;
+        d.mtime = Some(99);
         assert!(compare(&a, &d, AttrSet::ALL).is_empty());
         let mut e = a.clone();
         e.digest = Some("bb".into());
         assert!(compare(&a, &e, AttrSet::PERMS).is_empty());
         assert_eq!(compare(&a, &e, AttrSet::ALL).len(), 1);
+    }
+
+    #[test]
+    fn absent_mode_and_owner_are_never_compared_and_windows_paths_are_named_as_known() {
+        let mut a = file(r"C:\Windows\System32\evil.dll");
+        (a.mode, a.uid, a.gid) = (None, None, None);
+        let mut b = a.clone();
+        b.mode = Some(0o644);
+        assert!(compare(&a, &b, AttrSet::ALL).is_empty(), "absent on one side: not compared");
+        b.digest = Some("bb".into());
+        let ch = compare(&a, &b, AttrSet::ALL);
+        assert_eq!(ch.len(), 1);
+        let ctx = FindingContext {
+            root: "/cases/disk.img".into(),
+            authenticated: true,
+            style: PathStyle::Windows,
+            ..Default::default()
+        };
+        let f = finding(&ch[0], &ctx);
+        assert_eq!(f.path.unwrap().lossy(), r"C:\Windows\System32\evil.dll");
+        assert_eq!(f.score, 80, "C:\\Windows is a system folder");
+        assert!(is_system_path(br"d:\PROGRAM FILES\x.exe"));
+        assert!(!is_system_path(br"C:\Users\x.exe"));
+        let added = finding(&Change::Added(a), &ctx);
+        assert!(added.evidence.iter().all(|e| e.label != "mode" && e.label != "owner"));
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::io::{Read, Seek};
 use ferret_core::{Sink, Summary};
 
 use crate::compare::{Change, FindingContext, compare, finding};
-use crate::manifest::path_cmp;
 use crate::policy::{AttrSet, Policy};
 use crate::verify::{Trust, VerifyError, describe, with_manifest};
 
@@ -31,16 +30,34 @@ pub fn diff<A: Read + Seek, B: Read + Seek>(
         with_manifest(old, trust_old, |old_reader, old_auth| {
             let old_id = old_reader.header().id.clone();
             let old_hash = old_reader.header().hash;
+            let style = old_reader.header().paths;
             let inner = with_manifest(new, trust_new, |new_reader, new_auth| {
+                // The merge-join needs one order: paths written the Windows way (compared
+                // without case) and POSIX paths cannot be matched with each other.
+                if new_reader.header().paths != style {
+                    return Err(VerifyError::Incompatible {
+                        reason: "one manifest records Windows paths (compared without case), \
+                                 the other POSIX paths: their entries cannot be matched"
+                            .into(),
+                    });
+                }
                 let ctx = FindingContext {
                     root: crate::compare::no_root().to_path_buf(),
                     authenticated: old_auth.is_some() && new_auth.is_some(),
                     manifest_id: format!("{old_id} -> {}", new_reader.header().id),
+                    style,
                 };
+                let policy = match style {
+                    crate::manifest::PathStyle::Windows => {
+                        policy.case_insensitive().map_err(VerifyError::Policy)?
+                    }
+                    crate::manifest::PathStyle::Posix => policy.clone(),
+                };
+                let attrs = |p: &[u8]| policy.attrs_for(&style.glob_form(p));
                 let same_hash = old_hash == new_reader.header().hash;
                 let mut summary = Summary::default();
                 let emit = |c: Change, summary: &mut Summary| {
-                    if policy.attrs_for(c.path()).has(AttrSet::PRESENCE)
+                    if attrs(c.path()).has(AttrSet::PRESENCE)
                         || !matches!(c, Change::Added(_) | Change::Removed(_))
                     {
                         summary.count(c.rule().1, 1);
@@ -63,7 +80,7 @@ pub fn diff<A: Read + Seek, B: Read + Seek>(
                             emit(Change::Added(n), &mut summary);
                             b = new_reader.next();
                         }
-                        (Some(Ok(o)), Some(Ok(n))) => match path_cmp(&o.path, &n.path) {
+                        (Some(Ok(o)), Some(Ok(n))) => match style.cmp(&o.path, &n.path) {
                             Ordering::Less => {
                                 emit(Change::Removed(o), &mut summary);
                                 a = old_reader.next();
@@ -81,7 +98,7 @@ pub fn diff<A: Read + Seek, B: Read + Seek>(
                                     o.digest = None;
                                     n.digest = None;
                                 }
-                                for c in compare(&o, &n, policy.attrs_for(&n.path)) {
+                                for c in compare(&o, &n, attrs(&n.path)) {
                                     emit(c, &mut summary);
                                 }
                                 a = old_reader.next();

@@ -8,8 +8,11 @@
 //!
 //! Entry points:
 //! - [`baseline::baseline`] walks a root and writes a manifest;
+//! - [`baseline::baseline_evidence`] does the same for the file systems of a disk image or a
+//!   triage collection ([`evidence::Evidence`], opened by `ferret_evidence::open_one`);
 //! - [`verify::verify`] checks a root against a manifest, pushing findings (engine
-//!   `integrity`) into a [`ferret_core::Sink`];
+//!   `integrity`) into a [`ferret_core::Sink`], and [`verify::verify_evidence`] checks
+//!   evidence;
 //! - [`diff::diff`] compares two manifests;
 //! - [`dpkg::verify_dpkg`] checks installed Debian packages against their recorded MD5 sums
 //!   and looks for files no package owns where packages install, rolled up per package.
@@ -31,6 +34,7 @@ pub mod compare;
 pub mod diff;
 pub mod directive;
 pub mod dpkg;
+pub mod evidence;
 pub mod intel_pack;
 pub mod manifest;
 pub mod policy;
@@ -38,7 +42,9 @@ pub mod sign;
 pub mod tree;
 pub mod verify;
 
-pub use manifest::{Entry, EntryKind, HashAlgorithm, Header, ManifestError, ManifestKind};
+pub use manifest::{
+    Entry, EntryKind, EvidenceInfo, HashAlgorithm, Header, ManifestError, ManifestKind, PathStyle,
+};
 pub use policy::{AttrSet, Policy};
 
 /// The README's example, run as a doctest so it keeps compiling.

@@ -1,6 +1,6 @@
 //! The manifest format: a versioned, streaming, sorted list of a tree's entries.
 //!
-//! # Wire format (`schema_version` 1)
+//! # Wire format (`schema_version` 1 and 2)
 //!
 //! A manifest is UTF-8 text, one JSON object per line (`\n`-terminated), optionally
 //! compressed as a single zstd frame (recognised by its magic number). It has three parts:
@@ -28,6 +28,15 @@
 //!    - `mt`: modification time, Unix seconds — information only, never compared.
 //! 3. **Trailer** (last line): `{"end":{"entries":N}}`. A manifest without it is truncated.
 //!
+//! **Version 2** is written for a file system inside evidence (a disk image, a triage
+//! collection); a local tree is still written as version 1, so older readers keep reading
+//! it. A version 2 header may carry `paths` (`posix`, the default, or `windows`: paths as the
+//! Windows host knew them, `C:\dir\file` and `C:\dir\file:stream`, ordered and matched
+//! without regard to case, see [`PathStyle`]) and `evidence` (what the manifest was taken
+//! from, [`EvidenceInfo`]). A version 2 entry may leave out `m`, `u`, `g` and `mt`: a value
+//! the source does not keep (an NTFS file has no POSIX mode or owner) is absent, never
+//! invented. Version 1 requires `m`, `u` and `g`.
+//!
 //! Unknown keys are ignored (forward compatibility within a schema version); a higher
 //! `schema_version` is refused. A detached minisign signature (`MANIFEST.minisig`) covers the
 //! file's bytes as stored; see [`crate::sign`].
@@ -40,8 +49,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-/// The manifest schema version this crate writes and the highest it reads.
+/// The manifest schema version this crate writes for a local tree (older readers read it).
 pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version written for a file system inside evidence, and the highest read.
+pub const SCHEMA_VERSION_EVIDENCE: u32 = 2;
 /// The `format` value of the header.
 pub const FORMAT: &str = "ferret-manifest";
 /// The longest line accepted when reading (a guard against garbage input).
@@ -120,6 +131,73 @@ pub struct Header {
     /// Globs (relative to the root) that were not walked.
     #[serde(default)]
     pub excludes: Vec<String>,
+    /// How paths are written, ordered and matched (version 2; `posix` when absent).
+    #[serde(default, skip_serializing_if = "PathStyle::is_posix")]
+    pub paths: PathStyle,
+    /// The evidence the manifest was taken from (version 2; absent for a local tree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceInfo>,
+}
+
+/// How a manifest's paths are written, ordered and matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PathStyle {
+    /// Relative paths with `/`, compared as raw bytes ([`path_cmp`]).
+    #[default]
+    Posix,
+    /// Windows paths as the host knew them (`C:\dir\file`, `C:\dir\file:stream`), `\`
+    /// separating components, compared without regard to case as NTFS compares names
+    /// ([`windows_cmp`]).
+    Windows,
+}
+
+impl PathStyle {
+    /// Whether this is [`PathStyle::Posix`].
+    pub fn is_posix(&self) -> bool {
+        *self == PathStyle::Posix
+    }
+
+    /// The manifest order of two paths of this style.
+    pub fn cmp(self, a: &[u8], b: &[u8]) -> Ordering {
+        match self {
+            PathStyle::Posix => path_cmp(a, b),
+            PathStyle::Windows => windows_cmp(a, b),
+        }
+    }
+
+    /// The path as the policy's globs see it: `/` between components (a Windows path's `\`
+    /// read as `/`).
+    pub fn glob_form(self, path: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            PathStyle::Windows if path.contains(&b'\\') => std::borrow::Cow::Owned(
+                path.iter().map(|&c| if c == b'\\' { b'/' } else { c }).collect(),
+            ),
+            _ => std::borrow::Cow::Borrowed(path),
+        }
+    }
+
+    /// The style of a path as a host knew it: `windows` for `X:` followed by nothing or `\`.
+    pub fn of_host_path(path: &[u8]) -> PathStyle {
+        match path {
+            [d, b':'] | [d, b':', b'\\', ..] if d.is_ascii_alphabetic() => PathStyle::Windows,
+            _ => PathStyle::Posix,
+        }
+    }
+}
+
+/// What a manifest of evidence was taken from (information, like `root`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceInfo {
+    /// The evidence as it was named (a disk image, a collection).
+    pub target: String,
+    /// Its layout (`raw disk, gpt`, `velociraptor zip`, …).
+    #[serde(default)]
+    pub layout: String,
+    /// The file systems or collections read, one line each
+    /// (`disk.img, partition 2 (gpt), ntfs`).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 impl Header {
@@ -135,7 +213,31 @@ impl Header {
             hash,
             id: uuid::Uuid::new_v4().to_string(),
             excludes,
+            paths: PathStyle::Posix,
+            evidence: None,
         }
+    }
+
+    /// A header for a manifest of evidence (schema version 2): paths of `style`, taken from
+    /// `evidence`.
+    pub fn for_evidence(
+        evidence: EvidenceInfo,
+        style: PathStyle,
+        host: &str,
+        hash: HashAlgorithm,
+        excludes: Vec<String>,
+    ) -> Header {
+        Header {
+            schema_version: SCHEMA_VERSION_EVIDENCE,
+            paths: style,
+            ..Header::new(&evidence.target, host, hash, excludes)
+        }
+        .with_evidence(evidence)
+    }
+
+    fn with_evidence(mut self, evidence: EvidenceInfo) -> Header {
+        self.evidence = Some(evidence);
+        self
     }
 }
 
@@ -219,12 +321,13 @@ pub struct Entry {
     pub kind: EntryKind,
     /// Size in bytes (regular files; 0 otherwise).
     pub size: u64,
-    /// Permission bits including setuid, setgid and sticky (`mode & 0o7777`).
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
+    /// Permission bits including setuid, setgid and sticky (`mode & 0o7777`); `None` when
+    /// the source keeps none (NTFS).
+    pub mode: Option<u32>,
+    /// Owner; `None` when the source keeps none.
+    pub uid: Option<u32>,
+    /// Group; `None` when the source keeps none.
+    pub gid: Option<u32>,
     /// Content digest, lowercase hex (regular files that could be read).
     pub digest: Option<String>,
     /// Symlink target, raw bytes.
@@ -233,8 +336,8 @@ pub struct Entry {
     pub xattrs: BTreeMap<String, Vec<u8>>,
     /// Device number (devices only).
     pub rdev: Option<u64>,
-    /// Modification time, Unix seconds (information only).
-    pub mtime: i64,
+    /// Modification time, Unix seconds (information only); `None` when unknown.
+    pub mtime: Option<i64>,
 }
 
 impl Entry {
@@ -258,6 +361,30 @@ pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len())
 }
 
+/// A character as NTFS compares names: upper-cased where the upper case is one character
+/// (NTFS's `$UpCase` table maps each UTF-16 unit to one), `\` ranked below every other
+/// character as the component separator.
+fn windows_key(c: char) -> char {
+    if c == '\\' {
+        return '\0';
+    }
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Orders Windows paths ([`PathStyle::Windows`]): component by component (`\` separates),
+/// each compared character by character without regard to case; paths that differ only in
+/// case are equal. A path that is not UTF-8 is compared by its raw bytes.
+pub fn windows_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    match (std::str::from_utf8(a), std::str::from_utf8(b)) {
+        (Ok(x), Ok(y)) => x.chars().map(windows_key).cmp(y.chars().map(windows_key)),
+        _ => path_cmp(a, b),
+    }
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct EntryWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,9 +394,12 @@ struct EntryWire {
     t: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<u64>,
-    m: String,
-    u: u32,
-    g: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    m: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    g: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     h: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,8 +410,8 @@ struct EntryWire {
     x: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     r: Option<u64>,
-    #[serde(default)]
-    mt: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mt: Option<i64>,
 }
 
 fn split_bytes(raw: &[u8]) -> (Option<String>, Option<String>) {
@@ -308,7 +438,7 @@ impl From<&Entry> for EntryWire {
             pb,
             t: e.kind.code().into(),
             s: (e.kind == EntryKind::File).then_some(e.size),
-            m: format!("{:04o}", e.mode & 0o7777),
+            m: e.mode.map(|m| format!("{:04o}", m & 0o7777)),
             u: e.uid,
             g: e.gid,
             h: e.digest.clone(),
@@ -329,10 +459,16 @@ impl TryFrom<EntryWire> for Entry {
             return Err("entry path is not a clean relative path".into());
         }
         let kind = EntryKind::from_code(&w.t).ok_or_else(|| format!("unknown type {:?}", w.t))?;
-        let mode = u32::from_str_radix(&w.m, 8).map_err(|_| format!("bad mode {:?}", w.m))?;
-        if mode > 0o7777 {
-            return Err(format!("bad mode {:?}", w.m));
-        }
+        let mode = match &w.m {
+            Some(m) => {
+                let mode = u32::from_str_radix(m, 8).map_err(|_| format!("bad mode {m:?}"))?;
+                if mode > 0o7777 {
+                    return Err(format!("bad mode {m:?}"));
+                }
+                Some(mode)
+            }
+            None => None,
+        };
         if let Some(h) = &w.h
             && (h.is_empty()
                 || !h.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()))
@@ -378,6 +514,7 @@ enum Sink<W: Write> {
 /// Writes a manifest, entry by entry, checking the order.
 pub struct ManifestWriter<W: Write> {
     out: Sink<W>,
+    style: PathStyle,
     count: u64,
     last: Option<Vec<u8>>,
     line: Vec<u8>,
@@ -387,7 +524,13 @@ impl<W: Write> ManifestWriter<W> {
     /// Starts a manifest: writes the header. `zstd` compresses the whole file.
     pub fn new(out: W, header: &Header, zstd: bool) -> Result<ManifestWriter<W>, ManifestError> {
         let out = if zstd { Sink::Zstd(zstd::Encoder::new(out, 3)?) } else { Sink::Plain(out) };
-        let mut w = ManifestWriter { out, count: 0, last: None, line: Vec::with_capacity(512) };
+        let mut w = ManifestWriter {
+            out,
+            style: header.paths,
+            count: 0,
+            last: None,
+            line: Vec::with_capacity(512),
+        };
         let mut line = serde_json::to_vec(header).map_err(io::Error::other)?;
         line.push(b'\n');
         w.write_raw(&line)?;
@@ -401,10 +544,11 @@ impl<W: Write> ManifestWriter<W> {
         }
     }
 
-    /// Appends one entry; entries must come in [`path_cmp`] order without duplicates.
+    /// Appends one entry; entries must come in the header's [`PathStyle`] order without
+    /// duplicates.
     pub fn write_entry(&mut self, e: &Entry) -> Result<(), ManifestError> {
         if let Some(last) = &self.last
-            && path_cmp(last, &e.path) != Ordering::Less
+            && self.style.cmp(last, &e.path) != Ordering::Less
         {
             return Err(ManifestError::OutOfOrder { path: e.display_path() });
         }
@@ -502,11 +646,12 @@ impl<'r> ManifestReader<'r> {
             });
         }
         let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
-        if version != Some(u64::from(SCHEMA_VERSION)) {
+        if !version.is_some_and(|v| (1..=u64::from(SCHEMA_VERSION_EVIDENCE)).contains(&v)) {
             return Err(ManifestError::Invalid {
                 line: 1,
                 reason: format!(
-                    "unsupported schema_version {} (this ferret reads {SCHEMA_VERSION})",
+                    "unsupported schema_version {} (this ferret reads 1 to \
+                     {SCHEMA_VERSION_EVIDENCE})",
                     version.map_or_else(|| "missing".to_owned(), |v| v.to_string())
                 ),
             });
@@ -546,8 +691,13 @@ impl<'r> ManifestReader<'r> {
         let wire: EntryWire =
             serde_json::from_slice(&self.buf).map_err(|e| invalid(format!("bad entry: {e}")))?;
         let entry = Entry::try_from(wire).map_err(invalid)?;
+        if self.header.schema_version == SCHEMA_VERSION
+            && (entry.mode.is_none() || entry.uid.is_none() || entry.gid.is_none())
+        {
+            return Err(invalid("entry without its mode, owner or group (m, u, g)".into()));
+        }
         if let Some(last) = &self.last
-            && path_cmp(last, &entry.path) != Ordering::Less
+            && self.header.paths.cmp(last, &entry.path) != Ordering::Less
         {
             return Err(invalid(format!(
                 "entries out of order or duplicated at {:?}",
@@ -613,14 +763,14 @@ mod tests {
             path: path.as_bytes().to_vec(),
             kind,
             size: if kind == EntryKind::File { 3 } else { 0 },
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
+            mode: Some(0o644),
+            uid: Some(0),
+            gid: Some(0),
             digest: (kind == EntryKind::File).then(|| "ab".repeat(32)),
             target: (kind == EntryKind::Symlink).then(|| b"x".to_vec()),
             xattrs: BTreeMap::new(),
             rdev: None,
-            mtime: 1,
+            mtime: Some(1),
         }
     }
 
@@ -659,6 +809,70 @@ mod tests {
             let back: Vec<Entry> = r.collect::<Result<_, _>>().unwrap();
             assert_eq!(back, entries);
         }
+    }
+
+    #[test]
+    fn windows_paths_order_and_match_without_case() {
+        assert_eq!(windows_cmp(br"C:\Windows", br"c:\WINDOWS"), Ordering::Equal);
+        assert_eq!(windows_cmp(br"C:\a\b", br"C:\a.txt"), Ordering::Less, "by component");
+        assert_eq!(windows_cmp(br"C:\a\z", br"C:\a:stream"), Ordering::Less);
+        assert_eq!(windows_cmp(br"C:\b", br"C:\A"), Ordering::Greater);
+        assert_eq!(
+            windows_cmp("C:\\\u{e9}t\u{e9}".as_bytes(), "C:\\\u{c9}T\u{c9}".as_bytes()),
+            Ordering::Equal
+        );
+        assert_eq!(PathStyle::of_host_path(br"C:\x"), PathStyle::Windows);
+        assert_eq!(PathStyle::of_host_path(b"var/www/x"), PathStyle::Posix);
+        assert_eq!(PathStyle::Windows.glob_form(br"C:\a\b").as_ref(), b"C:/a/b");
+    }
+
+    #[test]
+    fn an_evidence_manifest_is_version_2_and_leaves_absent_values_out() {
+        let info = EvidenceInfo {
+            target: "/cases/disk.img".into(),
+            layout: "raw disk, gpt".into(),
+            sources: vec!["/cases/disk.img, partition 2 (gpt), ntfs".into()],
+        };
+        let h = Header::for_evidence(info, PathStyle::Windows, "h", HashAlgorithm::Sha256, vec![]);
+        let mut dir = entry(r"C:\Windows", EntryKind::Dir);
+        let mut file = entry(r"c:\windows\a.dll", EntryKind::File);
+        for e in [&mut dir, &mut file] {
+            (e.mode, e.uid, e.gid, e.mtime) = (None, None, None, None);
+        }
+        let mut w = ManifestWriter::new(Vec::new(), &h, false).unwrap();
+        w.write_entry(&dir).unwrap();
+        w.write_entry(&file).unwrap();
+        assert!(w.write_entry(&entry(r"C:\WINDOWS\A.DLL", EntryKind::File)).is_err(), "same name");
+        let bytes = w.finish().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with(r#"{"format":"ferret-manifest","schema_version":2"#), "{text}");
+        assert!(
+            text.contains(r#""paths":"windows""#) && text.contains(r#""layout":"raw disk, gpt""#)
+        );
+        let line = text.lines().nth(2).unwrap();
+        assert!(
+            !line.contains(r#""m":"#) && !line.contains(r#""u":"#) && !line.contains(r#""mt":"#),
+            "{line}"
+        );
+        let r = ManifestReader::new(bytes.as_slice()).unwrap();
+        assert_eq!(r.header().evidence.as_ref().unwrap().target, "/cases/disk.img");
+        let back: Vec<Entry> = r.collect::<Result<_, _>>().unwrap();
+        assert_eq!(back, vec![dir, file]);
+    }
+
+    #[test]
+    fn version_1_still_needs_mode_and_owner_and_unknown_versions_are_refused() {
+        let bytes = write(&[entry("a", EntryKind::File)], false);
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains(r#""schema_version":1"#), "a local tree is still version 1");
+        let stripped = text.replace(r#""m":"0644","u":0,"g":0,"#, "");
+        assert_ne!(stripped, text);
+        let err = ManifestReader::new(stripped.as_bytes())
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .unwrap_err();
+        assert!(err.to_string().contains("mode, owner or group"), "{err}");
+        let v3 = text.replace(r#""schema_version":1"#, r#""schema_version":3"#);
+        assert!(ManifestReader::new(v3.as_bytes()).is_err());
     }
 
     #[test]

@@ -161,22 +161,31 @@ pub struct Policy {
     excludes: Vec<String>,
     exclude_set: GlobSet,
     rules: Vec<(GlobSet, AttrSet)>,
+    /// The rules' globs as written (to compile them again without regard to case).
+    rule_globs: Vec<(Vec<String>, AttrSet)>,
+    /// Globs match without regard to case (a manifest of Windows paths).
+    case_insensitive: bool,
 }
 
-fn glob(g: &str) -> Result<Glob, PolicyError> {
+fn glob(g: &str, case_insensitive: bool) -> Result<Glob, PolicyError> {
     GlobBuilder::new(g.trim_start_matches('/'))
         .literal_separator(true)
         .backslash_escape(true)
+        .case_insensitive(case_insensitive)
         .build()
         .map_err(|e| PolicyError::Glob { glob: g.into(), reason: e.kind().to_string() })
 }
 
-fn glob_set(globs: &[String]) -> Result<GlobSet, PolicyError> {
+fn glob_set_ci(globs: &[String], case_insensitive: bool) -> Result<GlobSet, PolicyError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        b.add(glob(g)?);
+        b.add(glob(g, case_insensitive)?);
     }
     b.build().map_err(|e| PolicyError::Glob { glob: globs.join(","), reason: e.to_string() })
+}
+
+fn glob_set(globs: &[String]) -> Result<GlobSet, PolicyError> {
+    glob_set_ci(globs, false)
 }
 
 impl Default for Policy {
@@ -194,7 +203,29 @@ impl Policy {
 
     /// A policy that walks everything and compares every attribute.
     pub fn empty() -> Policy {
-        Policy { excludes: Vec::new(), exclude_set: GlobSet::empty(), rules: Vec::new() }
+        Policy {
+            excludes: Vec::new(),
+            exclude_set: GlobSet::empty(),
+            rules: Vec::new(),
+            rule_globs: Vec::new(),
+            case_insensitive: false,
+        }
+    }
+
+    /// The same policy with every glob matching without regard to case, as Windows compares
+    /// names (for a manifest of Windows paths, whose `\` the caller gives as `/`).
+    pub fn case_insensitive(&self) -> Result<Policy, PolicyError> {
+        let mut rules = Vec::with_capacity(self.rule_globs.len());
+        for (globs, attrs) in &self.rule_globs {
+            rules.push((glob_set_ci(globs, true)?, *attrs));
+        }
+        Ok(Policy {
+            excludes: self.excludes.clone(),
+            exclude_set: glob_set_ci(&self.excludes, true)?,
+            rules,
+            rule_globs: self.rule_globs.clone(),
+            case_insensitive: true,
+        })
     }
 
     /// Parses a policy file. Unless it says `defaults = false`, the built-in rules follow
@@ -207,22 +238,25 @@ impl Policy {
         let file: PolicyFile = toml::from_str(text)?;
         let mut excludes = file.exclude;
         let mut rules = Vec::new();
+        let mut rule_globs = Vec::new();
         for r in &file.rule {
             let mut set = AttrSet::NONE;
             for c in &r.check {
                 set = set.with(AttrSet::parse(c).ok_or_else(|| PolicyError::Attr(c.clone()))?);
             }
             rules.push((glob_set(&r.paths)?, set));
+            rule_globs.push((r.paths.clone(), set));
         }
         if allow_defaults && file.defaults {
             let builtin = Policy::from_toml_text(BUILTIN_LINUX, false)?;
             excludes.extend(builtin.excludes);
             rules.extend(builtin.rules);
+            rule_globs.extend(builtin.rule_globs);
         }
         excludes.sort();
         excludes.dedup();
         let exclude_set = glob_set(&excludes)?;
-        Ok(Policy { excludes, exclude_set, rules })
+        Ok(Policy { excludes, exclude_set, rules, rule_globs, case_insensitive: false })
     }
 
     /// Adds exclude globs (from `--exclude` or a manifest header).
@@ -230,7 +264,7 @@ impl Policy {
         self.excludes.extend(more.iter().cloned());
         self.excludes.sort();
         self.excludes.dedup();
-        self.exclude_set = glob_set(&self.excludes)?;
+        self.exclude_set = glob_set_ci(&self.excludes, self.case_insensitive)?;
         Ok(())
     }
 
@@ -318,6 +352,21 @@ mod tests {
         assert_eq!(p.attrs_for(b"var/log/other"), AttrSet::PERMS);
         let q = Policy::from_toml("defaults = false").unwrap();
         assert!(!q.is_excluded(b"proc"));
+    }
+
+    #[test]
+    fn a_case_insensitive_policy_matches_windows_names_in_any_case() {
+        let p = Policy::from_toml(
+            "defaults = false\nexclude = [\"C:/Windows/Temp\"]\n[[rule]]\npaths = [\"C:/inetpub/logs/**\"]\ncheck = [\"perms\"]\n",
+        )
+        .unwrap();
+        assert!(!p.is_excluded_path(b"c:/windows/temp/x.tmp"), "case-sensitive as written");
+        let mut w = p.case_insensitive().unwrap();
+        assert!(w.is_excluded_path(b"c:/WINDOWS/temp/x.tmp"));
+        assert!(!w.is_excluded_path(b"c:/windows/temp2"));
+        assert_eq!(w.attrs_for(b"C:/INETPUB/LOGS/u_ex.log"), AttrSet::PERMS);
+        w.add_excludes(&["C:/Users/*/AppData".into()]).unwrap();
+        assert!(w.is_excluded_path(b"c:/users/bob/appdata/x"), "added excludes keep the case rule");
     }
 
     #[test]

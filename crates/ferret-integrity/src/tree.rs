@@ -275,72 +275,54 @@ impl Tree<'_> {
         sink: &dyn Sink,
         consume: impl FnOnce(&mut Tree<'_>) -> R,
     ) -> R {
-        let workers = rayon::current_num_threads().max(1);
         let cancel = opts.cancel.clone();
         let shared = WalkShared::default();
         let stats = TreeStats::default();
-        let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, WalkItem)>(1024);
-        let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Entry)>(1024);
-        let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(WINDOW);
-        for _ in 0..WINDOW {
-            let _ = token_tx.send(());
-        }
-        std::thread::scope(|scope| {
-            let (shared, stats) = (&shared, &stats);
-            {
-                let cancel = cancel.clone();
-                scope.spawn(move || {
-                    let mut walk = SortedWalk::new(root, policy, opts, sink);
-                    let mut seq = 0u64;
-                    while let Some(item) = walk.next() {
-                        // A token per entry: the walk waits while WINDOW entries are in flight;
-                        // the consumer gone (tokens disconnected) or a stop ends it.
-                        if cancel.is_cancelled()
-                            || token_rx.recv().is_err()
-                            || job_tx.send((seq, item)).is_err()
-                        {
-                            break;
-                        }
-                        seq += 1;
-                        shared.excluded.store(walk.excluded(), Ordering::Relaxed);
-                        if !walk.unreadable.is_empty() {
-                            lock(&shared.unreadable).append(&mut walk.unreadable);
-                        }
+        let build_cancel = cancel.clone();
+        pipeline(
+            &cancel,
+            &shared,
+            &stats,
+            |emit: &mut dyn FnMut(WalkItem) -> bool| {
+                let mut walk = SortedWalk::new(root, policy, opts, sink);
+                while let Some(item) = walk.next() {
+                    if !emit(item) {
+                        break;
                     }
                     shared.excluded.store(walk.excluded(), Ordering::Relaxed);
-                    lock(&shared.unreadable).append(&mut walk.unreadable);
-                });
-            }
-            for _ in 0..workers {
-                let (job_rx, done_tx, cancel) = (job_rx.clone(), done_tx.clone(), cancel.clone());
-                scope.spawn(move || {
-                    for (seq, item) in job_rx {
-                        // Once stopped, nothing more is hashed (the consumer yields no more).
-                        let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
-                            && !cancel.is_cancelled();
-                        let entry = build_entry(item, want.then_some(hash), sink, stats);
-                        if done_tx.send((seq, entry)).is_err() {
-                            break;
-                        }
+                    if !walk.unreadable.is_empty() {
+                        lock(&shared.unreadable).append(&mut walk.unreadable);
                     }
-                });
-            }
-            drop((job_rx, done_tx));
-            let mut tree = Tree {
-                done: done_rx,
-                tokens: token_tx,
-                pending: BTreeMap::new(),
-                next_seq: 0,
-                shared,
-                cancel,
-                stopped: false,
-                stats,
-            };
-            let out = consume(&mut tree);
-            // Dropping the tree disconnects the channels: the walk and the workers end.
-            drop(tree);
-            out
-        })
+                }
+                shared.excluded.store(walk.excluded(), Ordering::Relaxed);
+                lock(&shared.unreadable).append(&mut walk.unreadable);
+            },
+            |item: WalkItem| {
+                // Once stopped, nothing more is hashed (the consumer yields no more).
+                let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
+                    && !build_cancel.is_cancelled();
+                build_entry(item, want.then_some(hash), sink, &stats)
+            },
+            consume,
+        )
+    }
+
+    /// Runs `consume` over entries produced by `produce` (already in manifest order, each
+    /// handed to `emit`, which says `false` when the consumer is gone or the run stopped) and
+    /// built by `build` on rayon's threads, as [`Tree::run`] does for a local walk: what
+    /// evidence (a disk image's file systems, a collection) gives goes through the same
+    /// pipeline. `excluded` is the count of entries the producer's listing left out.
+    pub(crate) fn run_items<I: Send, R>(
+        cancel: &Cancel,
+        excluded: u64,
+        produce: impl FnOnce(&mut dyn FnMut(I) -> bool) + Send,
+        build: impl Fn(I, &TreeStats) -> Entry + Sync,
+        consume: impl FnOnce(&mut Tree<'_>) -> R,
+    ) -> R {
+        let shared = WalkShared::default();
+        shared.excluded.store(excluded, Ordering::Relaxed);
+        let stats = TreeStats::default();
+        pipeline(cancel, &shared, &stats, produce, |item| build(item, &stats), consume)
     }
 
     /// Whether the tree ended early because its [`WalkOptions::cancel`] flag was raised
@@ -358,6 +340,74 @@ impl Tree<'_> {
     pub fn excluded(&self) -> u64 {
         self.shared.excluded.load(Ordering::Relaxed)
     }
+}
+
+/// The pipeline under [`Tree::run`]: one thread produces items in manifest order and numbers
+/// them; as many threads as rayon's global pool has build entries from them, each taking the
+/// next item as soon as it is free; the consumer gets them back in order. At most
+/// [`WINDOW`] items are in flight.
+fn pipeline<I: Send, R>(
+    cancel: &Cancel,
+    shared: &WalkShared,
+    stats: &TreeStats,
+    produce: impl FnOnce(&mut dyn FnMut(I) -> bool) + Send,
+    build: impl Fn(I) -> Entry + Sync,
+    consume: impl FnOnce(&mut Tree<'_>) -> R,
+) -> R {
+    let workers = rayon::current_num_threads().max(1);
+    let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, I)>(1024);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Entry)>(1024);
+    let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(WINDOW);
+    for _ in 0..WINDOW {
+        let _ = token_tx.send(());
+    }
+    let build = &build;
+    std::thread::scope(|scope| {
+        {
+            let cancel = cancel.clone();
+            scope.spawn(move || {
+                let mut seq = 0u64;
+                let mut emit = |item: I| -> bool {
+                    // A token per entry: the producer waits while WINDOW entries are in
+                    // flight; the consumer gone (tokens disconnected) or a stop ends it.
+                    if cancel.is_cancelled()
+                        || token_rx.recv().is_err()
+                        || job_tx.send((seq, item)).is_err()
+                    {
+                        return false;
+                    }
+                    seq += 1;
+                    true
+                };
+                produce(&mut emit);
+            });
+        }
+        for _ in 0..workers {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            scope.spawn(move || {
+                for (seq, item) in job_rx {
+                    if done_tx.send((seq, build(item))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((job_rx, done_tx));
+        let mut tree = Tree {
+            done: done_rx,
+            tokens: token_tx,
+            pending: BTreeMap::new(),
+            next_seq: 0,
+            shared,
+            cancel: cancel.clone(),
+            stopped: false,
+            stats,
+        };
+        let out = consume(&mut tree);
+        // Dropping the tree disconnects the channels: the producer and the workers end.
+        drop(tree);
+        out
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -420,14 +470,14 @@ pub fn build_entry(
         path: item.rel,
         kind,
         size: if kind == EntryKind::File { meta.len() } else { 0 },
-        mode: meta.mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
+        mode: Some(meta.mode() & 0o7777),
+        uid: Some(meta.uid()),
+        gid: Some(meta.gid()),
         digest: None,
         target: None,
         xattrs: std::collections::BTreeMap::new(),
         rdev: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice).then(|| meta.rdev()),
-        mtime: meta.mtime(),
+        mtime: Some(meta.mtime()),
     };
     if kind == EntryKind::Symlink {
         match std::fs::read_link(&item.abs) {

@@ -15,7 +15,8 @@ use std::sync::atomic::Ordering as AtomicOrdering;
 use ferret_core::{Sink, Summary};
 
 use crate::compare::{Change, FindingContext, compare, finding};
-use crate::manifest::{Entry, Header, ManifestError, ManifestReader, path_cmp};
+use crate::evidence::Evidence;
+use crate::manifest::{Entry, Header, ManifestError, ManifestReader, PathStyle};
 use crate::policy::{AttrSet, Policy, PolicyError};
 use crate::sign::{Authenticity, HashingReader, SignError, authenticate};
 use crate::tree::{Tree, WalkOptions};
@@ -35,6 +36,12 @@ pub enum VerifyError {
     /// The signature is good but its signed comment does not name this manifest.
     #[error("the signature belongs to another manifest: {reason}")]
     Mismatch {
+        /// Why.
+        reason: String,
+    },
+    /// Two manifests that cannot be compared (a diff of Windows paths with POSIX paths).
+    #[error("the manifests cannot be compared: {reason}")]
+    Incompatible {
         /// Why.
         reason: String,
     },
@@ -227,24 +234,23 @@ impl SplitMix {
 }
 
 /// Reads the manifest once, keeps a uniform sample of its entries (the root entry and
-/// excluded paths left out) and looks each one up under `root` with `lstat`. A root where
-/// most of them are absent is not the tree the manifest was made of (a mistyped or unmounted
-/// mount point): its absences and additions are then counted, not reported one by one.
+/// excluded paths left out) and asks `present` whether each one is there (`None`: cannot
+/// tell). A root where most of them are absent is not the tree the manifest was made of (a
+/// mistyped or unmounted mount point, another host's image): its absences and additions are
+/// then counted, not reported one by one. `policy` already holds the manifest's excludes.
 /// Best effort: a manifest that does not parse gives what was read (the merge-join reports
 /// the error).
-fn probe_root(root: &Path, manifest: impl Read, policy: &Policy) -> Probe {
+fn probe(manifest: impl Read, policy: &Policy, present: impl Fn(&[u8]) -> Option<bool>) -> Probe {
     let Ok(reader) = ManifestReader::new(manifest) else { return Probe::default() };
-    let mut policy = policy.clone();
-    if policy.add_excludes(&reader.header().excludes).is_err() {
-        return Probe::default();
-    }
+    let style = reader.header().paths;
     let mut sample: Vec<Vec<u8>> = Vec::with_capacity(PROBE_SAMPLE);
     let mut rng = SplitMix(0x6665_7272_6574);
     let mut seen = 0u64;
     for entry in reader {
         let Ok(entry) = entry else { break };
-        let clean = entry.path.split(|&c| c == b'/').all(|c| !matches!(c, b"" | b"." | b".."));
-        if !clean || policy.is_excluded_path(&entry.path) {
+        let clean = style == PathStyle::Windows
+            || entry.path.split(|&c| c == b'/').all(|c| !matches!(c, b"" | b"." | b".."));
+        if !clean || policy.is_excluded_path(&style.glob_form(&entry.path)) {
             continue;
         }
         seen += 1;
@@ -258,19 +264,43 @@ fn probe_root(root: &Path, manifest: impl Read, policy: &Policy) -> Probe {
     }
     let mut probe = Probe::default();
     for rel in &sample {
-        match std::fs::symlink_metadata(crate::tree::abs_path(root, rel)) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) =>
-            {
-                probe.absent += 1;
-            }
+        match present(rel) {
+            Some(true) => {}
+            Some(false) => probe.absent += 1,
             // Unreadable: says nothing about the root.
-            Err(_) => continue,
+            None => continue,
         }
         probe.sampled += 1;
     }
     probe
+}
+
+/// [`probe`] of a local root, looking each path up with `lstat`.
+fn probe_root(root: &Path, manifest: impl Read, header: &Header, policy: &Policy) -> Probe {
+    let mut policy = policy.clone();
+    if policy.add_excludes(&header.excludes).is_err() {
+        return Probe::default();
+    }
+    probe(manifest, &policy, |rel| {
+        match std::fs::symlink_metadata(crate::tree::abs_path(root, rel)) {
+            Ok(_) => Some(true),
+            Err(e)
+                if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) =>
+            {
+                Some(false)
+            }
+            Err(_) => None,
+        }
+    })
+}
+
+/// Reads the header of a manifest whose signature was checked (the entries are read later,
+/// by the merge-join, which checks the bytes again).
+fn peek_header<R: Read + Seek>(manifest: &mut R) -> Result<Header, VerifyError> {
+    let header =
+        ManifestReader::new(&mut *manifest).map_err(VerifyError::Manifest)?.header().clone();
+    manifest.rewind().map_err(VerifyError::Io)?;
+    Ok(header)
 }
 
 /// Verifies `root` against a manifest. Findings (engine `integrity`) go to `sink`.
@@ -292,7 +322,8 @@ pub fn verify<R: Read + Seek>(
     std::fs::metadata(root)
         .map_err(|source| VerifyError::Root { root: root.display().to_string(), source })?;
     let authenticity = authenticate_manifest(&mut manifest, trust)?;
-    let probe = probe_root(root, &mut manifest, policy);
+    let header = peek_header(&mut manifest)?;
+    let probe = probe_root(root, &mut manifest, &header, policy);
     manifest.rewind().map_err(VerifyError::Io)?;
     let wrong_root = mostly_absent(probe.absent, probe.sampled);
     let cancel = opts.walk.cancel.clone();
@@ -303,81 +334,12 @@ pub fn verify<R: Read + Seek>(
             root: root.to_path_buf(),
             authenticated: auth.is_some(),
             manifest_id: reader.header().id.clone(),
+            style: reader.header().paths,
         };
         let hash = reader.header().hash;
         Tree::run(root, &policy, opts.walk.clone(), hash, sink, |tree| {
-            let mut j = Join {
-                policy: &policy,
-                ctx,
-                sink,
-                summary: Summary::default(),
-                wrong_root,
-                recorded: 0,
-                absent: 0,
-                not_reported: 0,
-            };
-            let mut m = reader.next();
-            let mut t = tree.next();
-            loop {
-                if cancel.is_cancelled() {
-                    j.summary.mark_interrupted();
-                    break;
-                }
-                match (m.take(), t.take()) {
-                    (None, None) => break,
-                    (Some(Err(e)), _) => return Err(VerifyError::Manifest(e)),
-                    (Some(Ok(old)), None) => {
-                        j.removed(old, tree);
-                        m = reader.next();
-                    }
-                    (None, Some(new)) => {
-                        j.added(new);
-                        t = tree.next();
-                    }
-                    (Some(Ok(old)), Some(new)) => match path_cmp(&old.path, &new.path) {
-                        Ordering::Less => {
-                            j.removed(old, tree);
-                            m = reader.next();
-                            t = Some(new);
-                        }
-                        Ordering::Greater => {
-                            j.added(new);
-                            t = tree.next();
-                            m = Some(Ok(old));
-                        }
-                        Ordering::Equal => {
-                            j.same(&old, &new);
-                            m = reader.next();
-                            t = tree.next();
-                        }
-                    },
-                }
-            }
-            let (recorded, absent, not_reported) = (j.recorded, j.absent, j.not_reported);
-            let mut summary = j.summary;
-            summary.count("entries_absent", absent);
-            summary.count("files_hashed", tree.stats.files_hashed.load(AtomicOrdering::Relaxed));
-            summary.count("bytes_hashed", tree.stats.bytes_hashed.load(AtomicOrdering::Relaxed));
-            summary.skip("excluded", tree.excluded());
-            let header = reader.header();
-            if !summary.interrupted && (wrong_root || mostly_absent(absent, recorded)) {
-                let mut reason = format!(
-                    "{absent} of {recorded} manifest entries are absent from {} (the manifest \
-                 records {} on host {}): it is probably not the tree the manifest was made of",
-                    root.display(),
-                    header.root,
-                    header.host
-                );
-                if wrong_root {
-                    summary.skip("wrong_root", not_reported);
-                    let _ = write!(
-                        reason,
-                        "; {not_reported} absent or unexpected path(s) were counted, not reported"
-                    );
-                }
-                summary.mark_incomplete(reason);
-            }
-            Ok(summary)
+            let join = Join::new(&policy, ctx, sink, wrong_root);
+            join.run(reader, tree, &cancel, &root.display().to_string())
         })
     })?;
     let mut summary = summary;
@@ -385,9 +347,67 @@ pub fn verify<R: Read + Seek>(
     Ok(VerifyOutcome { header, authenticity, summary })
 }
 
+/// Verifies the file systems of a disk image or a triage collection ([`Evidence`], opened
+/// once by the caller) against a manifest, as [`verify`] verifies a local root. Paths are
+/// matched as the manifest writes them: a manifest of Windows paths (`C:\…`) without regard
+/// to case, so a manifest of another acquisition of the same host (last month's image,
+/// today's VHDX) checks this one. An entry that cannot be read (EFS, WOF, a read error) is a
+/// problem and its content is not compared, never taken as unchanged; evidence of which
+/// nothing could be read, or where most manifest entries are absent (another host's image),
+/// is incomplete, never clean.
+pub fn verify_evidence<R: Read + Seek>(
+    ev: &Evidence,
+    mut manifest: R,
+    trust: &Trust,
+    policy: &Policy,
+    opts: &VerifyOptions,
+    sink: &dyn Sink,
+) -> Result<VerifyOutcome, VerifyError> {
+    let authenticity = authenticate_manifest(&mut manifest, trust)?;
+    // The header says how the paths are ordered and matched.
+    let header = peek_header(&mut manifest)?;
+    let mut policy = policy.clone();
+    policy.add_excludes(&header.excludes).map_err(VerifyError::Policy)?;
+    let cancel = opts.walk.cancel.clone();
+    let listed = crate::evidence::list(ev, Some(header.paths), &policy, header.hash, &cancel, sink)
+        .map_err(VerifyError::Policy)?;
+    let policy = listed.policy.clone();
+    let probe = probe(&mut manifest, &policy, |rel| Some(listed.contains(rel)));
+    manifest.rewind().map_err(VerifyError::Io)?;
+    let wrong_root = ev.sources.is_empty() || mostly_absent(probe.absent, probe.sampled);
+    // A part of the evidence that could not be opened (a damaged partition) holds drives no
+    // source lists: their recorded paths are not reported as removed.
+    let drives_read = ev.damaged.then(|| listed.drives());
+    let (summary, header) = with_authenticated(manifest, authenticity.as_ref(), |reader, auth| {
+        let ctx = FindingContext {
+            root: crate::evidence::root(ev).to_path_buf(),
+            authenticated: auth.is_some(),
+            manifest_id: reader.header().id.clone(),
+            style: reader.header().paths,
+        };
+        let hash = reader.header().hash;
+        crate::evidence::run(ev, listed, hash, &cancel, sink, |tree| {
+            let mut join = Join::new(&policy, ctx, sink, wrong_root);
+            join.drives_read = drives_read;
+            join.run(reader, tree, &cancel, &ev.target.display().to_string())
+        })
+    })?;
+    let mut summary = summary;
+    if ev.sources.is_empty() {
+        summary.mark_nothing_examined(format!(
+            "nothing in {} could be read: no file was compared with the manifest",
+            ev.target.display()
+        ));
+    }
+    summary.count("evidence_sources", ev.sources.len() as u64);
+    describe(&mut summary, &header, authenticity.as_ref());
+    Ok(VerifyOutcome { header, authenticity, summary })
+}
+
 /// The merge-join's bookkeeping.
 struct Join<'a> {
     policy: &'a Policy,
+    style: PathStyle,
     ctx: FindingContext,
     sink: &'a dyn Sink,
     summary: Summary,
@@ -399,9 +419,104 @@ struct Join<'a> {
     absent: u64,
     /// Presence changes not reported because of a wrong root.
     not_reported: u64,
+    /// Evidence with a part that could not be opened: the drives that were read (a recorded
+    /// path on another drive is not reported as removed).
+    drives_read: Option<std::collections::BTreeSet<u8>>,
 }
 
-impl Join<'_> {
+impl<'a> Join<'a> {
+    fn new(policy: &'a Policy, ctx: FindingContext, sink: &'a dyn Sink, wrong_root: bool) -> Self {
+        Join {
+            policy,
+            style: ctx.style,
+            ctx,
+            sink,
+            summary: Summary::default(),
+            wrong_root,
+            recorded: 0,
+            absent: 0,
+            not_reported: 0,
+            drives_read: None,
+        }
+    }
+
+    /// Merge-joins the manifest (`reader`) with `tree`, both in the manifest's path order,
+    /// and returns the summary; `root` names what was checked in the reason of a wrong root.
+    fn run(
+        mut self,
+        reader: &mut ManifestReader<'_>,
+        tree: &mut Tree<'_>,
+        cancel: &ferret_core::Cancel,
+        root: &str,
+    ) -> Result<Summary, VerifyError> {
+        let wrong_root = self.wrong_root;
+        let mut m = reader.next();
+        let mut t = tree.next();
+        loop {
+            if cancel.is_cancelled() {
+                self.summary.mark_interrupted();
+                break;
+            }
+            match (m.take(), t.take()) {
+                (None, None) => break,
+                (Some(Err(e)), _) => return Err(VerifyError::Manifest(e)),
+                (Some(Ok(old)), None) => {
+                    self.removed(old, tree);
+                    m = reader.next();
+                }
+                (None, Some(new)) => {
+                    self.added(new);
+                    t = tree.next();
+                }
+                (Some(Ok(old)), Some(new)) => match self.style.cmp(&old.path, &new.path) {
+                    Ordering::Less => {
+                        self.removed(old, tree);
+                        m = reader.next();
+                        t = Some(new);
+                    }
+                    Ordering::Greater => {
+                        self.added(new);
+                        t = tree.next();
+                        m = Some(Ok(old));
+                    }
+                    Ordering::Equal => {
+                        self.same(&old, &new);
+                        m = reader.next();
+                        t = tree.next();
+                    }
+                },
+            }
+        }
+        let (recorded, absent, not_reported) = (self.recorded, self.absent, self.not_reported);
+        let mut summary = self.summary;
+        summary.count("entries_absent", absent);
+        summary.count("files_hashed", tree.stats.files_hashed.load(AtomicOrdering::Relaxed));
+        summary.count("bytes_hashed", tree.stats.bytes_hashed.load(AtomicOrdering::Relaxed));
+        summary.skip("excluded", tree.excluded());
+        let header = reader.header();
+        if !summary.interrupted && (wrong_root || mostly_absent(absent, recorded)) {
+            let mut reason = format!(
+                "{absent} of {recorded} manifest entries are absent from {root} (the manifest \
+                 records {} on host {}): it is probably not the tree the manifest was made of",
+                header.root, header.host
+            );
+            if wrong_root {
+                summary.skip("wrong_root", not_reported);
+                let _ = write!(
+                    reason,
+                    "; {not_reported} absent or unexpected path(s) were counted, not reported"
+                );
+            }
+            summary.mark_incomplete(reason);
+        }
+        Ok(summary)
+    }
+
+    /// The path as the policy's globs see it.
+    fn glob_form<'p>(&self, path: &'p [u8]) -> std::borrow::Cow<'p, [u8]> {
+        self.style.glob_form(path)
+    }
+
     fn emit(&mut self, change: &Change) {
         self.summary.count(change.rule().1, 1);
         self.sink.finding(finding(change, &self.ctx));
@@ -409,7 +524,7 @@ impl Join<'_> {
 
     fn removed(&mut self, old: Entry, tree: &Tree<'_>) {
         self.summary.count("entries_checked", 1);
-        if self.policy.is_excluded_path(&old.path) {
+        if self.policy.is_excluded_path(&self.glob_form(&old.path)) {
             self.summary.skip("excluded", 1);
             return;
         }
@@ -417,9 +532,15 @@ impl Join<'_> {
             self.summary.skip("under_unreadable_directory", 1);
             return;
         }
+        if let Some(read) = &self.drives_read
+            && crate::evidence::drive(&old.path).is_some_and(|d| !read.contains(&d))
+        {
+            self.summary.skip("on_a_part_not_opened", 1);
+            return;
+        }
         self.recorded += 1;
         self.absent += 1;
-        if self.policy.attrs_for(&old.path).has(AttrSet::PRESENCE) {
+        if self.policy.attrs_for(&self.glob_form(&old.path)).has(AttrSet::PRESENCE) {
             if self.wrong_root {
                 self.not_reported += 1;
             } else {
@@ -430,7 +551,7 @@ impl Join<'_> {
 
     fn added(&mut self, new: Entry) {
         self.summary.count("entries_walked", 1);
-        if self.policy.attrs_for(&new.path).has(AttrSet::PRESENCE) {
+        if self.policy.attrs_for(&self.glob_form(&new.path)).has(AttrSet::PRESENCE) {
             if self.wrong_root {
                 self.not_reported += 1;
             } else {
@@ -445,7 +566,7 @@ impl Join<'_> {
         if !old.path.is_empty() {
             self.recorded += 1;
         }
-        let attrs = self.policy.attrs_for(&new.path);
+        let attrs = self.policy.attrs_for(&self.glob_form(&new.path));
         for c in compare(old, new, attrs) {
             self.emit(&c);
         }

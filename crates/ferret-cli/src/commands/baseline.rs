@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use ferret_core::{Cancel, Collector};
-use ferret_integrity::baseline::{BaselineError, BaselineOptions, baseline};
+use ferret_integrity::baseline::{BaselineError, BaselineOptions, baseline, baseline_evidence};
 use ferret_integrity::{HashAlgorithm, Policy};
 
 use crate::exit::ExitStatus;
@@ -25,7 +25,8 @@ pub enum HashArg {
 /// Arguments of `ferret baseline`.
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
-    /// The root to record (a mounted image, or `/`, the default).
+    /// The root to record (a directory, `/` by default), or a disk image or triage
+    /// collection, whose file systems are read in place (paths as the host knew them).
     #[arg(value_name = "ROOT", default_value = "/")]
     pub root: PathBuf,
     /// Manifest file to write (written beside it under a temporary name, renamed when
@@ -130,6 +131,24 @@ fn own_output_excludes(root: &Path, outputs: &[&Path]) -> Vec<String> {
     globs
 }
 
+/// Opens a disk image or a collection named as the root, once, through ferret-evidence:
+/// its problems go to `sink`, its notes (the layout read) to stderr.
+pub fn open_evidence(
+    root: &Path,
+    sink: &dyn ferret_core::Sink,
+    quiet: bool,
+) -> ferret_integrity::evidence::Evidence {
+    let target = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut summary = ferret_core::Summary::default();
+    let ev = ferret_integrity::evidence::Evidence::open(&target, &mut summary, sink);
+    if !quiet {
+        for n in &summary.notes {
+            crate::output::note(&format!("ferret: note: {n}"));
+        }
+    }
+    ev
+}
+
 /// Removes a signature file left from the manifest being replaced.
 #[expect(clippy::disallowed_methods, reason = "ferret's own signature file, being replaced")]
 fn remove_old_signature(path: &Path) -> anyhow::Result<()> {
@@ -178,9 +197,16 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     }
     let manifest = AtomicFile::create(&args.output)?;
     let mut excludes = args.examine.exclude.clone();
-    let mut own: Vec<&Path> = vec![&args.output, &sig_path];
-    own.extend(manifest.tmp_path());
-    excludes.extend(own_output_excludes(&args.root, &own));
+    // A disk image or a collection is read in place (opened once, here); a directory walked.
+    let evidence_sink = Collector::new();
+    let evidence = if ferret_integrity::evidence::is_evidence(&args.root) {
+        Some(open_evidence(&args.root, &evidence_sink, args.quiet))
+    } else {
+        let mut own: Vec<&Path> = vec![&args.output, &sig_path];
+        own.extend(manifest.tmp_path());
+        excludes.extend(own_output_excludes(&args.root, &own));
+        None
+    };
     let policy = load_policy(args.policy.as_deref(), &excludes)?;
     let opts = BaselineOptions {
         hash: match args.hash {
@@ -194,10 +220,24 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
         },
         host: super::common::host_name(),
     };
-    let sink = Collector::new();
+    let sink = evidence_sink;
     let out = std::io::BufWriter::with_capacity(1 << 16, manifest.file()?);
-    let (out, outcome) = match baseline(&args.root, &policy, &opts, out, &sink) {
+    let (out, outcome) = match match &evidence {
+        Some(ev) => baseline_evidence(ev, &policy, &opts, out, &sink),
+        None => baseline(&args.root, &policy, &opts, out, &sink),
+    } {
         Ok(done) => done,
+        Err(e @ BaselineError::NothingReadable { .. }) => {
+            // The temporary file goes with `manifest` when this returns.
+            if !args.quiet {
+                let (_, problems, _, _) = sink.into_parts();
+                for p in problems.iter().take(20) {
+                    crate::output::note(&format!("ferret: problem: {p}"));
+                }
+                crate::output::note(&format!("ferret: {e}"));
+            }
+            return Ok(ExitStatus::Incomplete);
+        }
         Err(BaselineError::Interrupted) => {
             // The temporary file goes with `manifest` when this returns.
             if !args.quiet {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use ferret_core::Collector;
-use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify};
+use ferret_integrity::evidence::{Evidence, is_evidence};
+use ferret_integrity::verify::{Trust, VerifyOptions, signature_path, verify, verify_evidence};
 
 use super::baseline::{load_policy_hashed, open_input, read_input, stop_flag};
 use crate::exit::ExitStatus;
@@ -16,7 +17,8 @@ use crate::output::OutputArgs;
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The root to check; manifest paths are relative to it (a mounted image is checked
-    /// offline). Default `/`.
+    /// offline), or a disk image or triage collection read in place, whose paths are the
+    /// host's (`C:\...`, compared without case). Default `/`.
     #[arg(value_name = "ROOT")]
     pub root_arg: Option<PathBuf>,
     /// The root (same as ROOT; for `--dpkg`).
@@ -128,7 +130,20 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             },
         };
         let file = std::io::BufReader::new(open_input(manifest)?);
-        let outcome = verify(&root, file, &trust, &policy, &opts, &collector)?;
+        let outcome = if is_evidence(&root) {
+            // A disk image or a collection: opened once, read in place.
+            let mut opened = ferret_core::Summary::default();
+            let ev = Evidence::open(&root, &mut opened, &collector);
+            let mut outcome = verify_evidence(&ev, file, &trust, &policy, &opts, &collector)?;
+            let s = &mut outcome.summary;
+            s.notes.append(&mut opened.notes);
+            for reason in opened.incomplete_reasons {
+                s.mark_incomplete(reason);
+            }
+            outcome
+        } else {
+            verify(&root, file, &trust, &policy, &opts, &collector)?
+        };
         let h = &outcome.header;
         let who = outcome.authenticity.as_ref().map_or_else(
             || "UNAUTHENTICATED (signature not checked)".to_owned(),
