@@ -54,7 +54,8 @@ impl SizeRange {
     }
 }
 
-/// What a source can match: its size bound (see [`source_bound`]) and whether every rule
+/// What a source can match: its size bound (the smallest file size from which no rule can
+/// match; `None`: some rule may match any size) and whether every rule
 /// requires the `MZ` header.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Reach {
@@ -111,6 +112,7 @@ fn is_mz_word(call: &Expr<'_>, literal: &Expr<'_>) -> bool {
 
 /// The smallest file size from which no rule of `src` can match (every rule's condition
 /// requires `filesize` below it), or `None` when some rule may match a file of any size.
+#[cfg(test)]
 pub(crate) fn source_bound(src: &[u8]) -> Option<u64> {
     source_reach(src).bound
 }
