@@ -225,7 +225,7 @@ mod tests {
         let window = usize::try_from(MAP_WINDOW).unwrap();
         let min = usize::try_from(MAP_MIN).unwrap();
         for size in [0, 1, min - 1, min, min + 4097, window, window + 1, 2 * window + 12345] {
-            let data: Vec<u8> = (0..size).map(|i| (i * 31 % 253) as u8).collect();
+            let data: Vec<u8> = (0..size).map(|i| u8::try_from(i * 31 % 253).unwrap()).collect();
             let (_d, p) = fixture(&data);
             let (mut f, meta) = crate::open_read_only(&p).unwrap();
             let mut buf = Vec::new();
