@@ -1,7 +1,8 @@
 //! `--low-priority`: lower ferret's CPU and I/O priority so a scan of a production server
 //! yields to the server's own work.
 //!
-//! This is the only module of ferret with `unsafe` code: two system calls with integer
+//! This is one of the two modules of ferret with `unsafe` code (the other is ferret-fs's
+//! guarded maps): two system calls with integer
 //! arguments (`setpriority(2)` and `ioprio_set(2)`), and their read-back counterparts for
 //! tests. Both apply to the calling thread and are inherited by every thread and process it
 //! creates afterwards, so [`lower`] must run before any worker thread is spawned (each verb

@@ -9,7 +9,7 @@ use crate::{Entry, Source};
 
 /// How many first bytes of a file read a [`Notice`] is given at least (where the file has
 /// them).
-pub const NOTICE_HEAD: usize = 4096;
+pub const NOTICE_HEAD: usize = ferret_fs::hash::HEAD;
 
 /// Told about the files a reader meets, from the reading threads.
 pub trait Notice: Sync {

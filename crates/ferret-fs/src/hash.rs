@@ -3,7 +3,8 @@
 //! MD5 costs more than SHA-256 on CPUs with SHA extensions, so nothing is computed unless a
 //! loaded indicator set or the manifest asks for it.
 
-use std::io::{self, Read};
+use std::fs::{File, Metadata};
+use std::io::{self, Read, Seek as _};
 
 use md5::Digest as _;
 
@@ -118,6 +119,115 @@ pub fn hash_reader(
     Ok((h.finish(), total))
 }
 
+/// Files of this size or more are hashed through memory maps ([`crate::mapped`]): no copy of
+/// their bytes into a buffer. Smaller ones are read (a map costs more than the copy it saves).
+pub const MAP_MIN: u64 = 256 << 10;
+
+/// Bytes mapped at a time: bounds the address space and the resident pages one file holds.
+const MAP_WINDOW: u64 = 32 << 20;
+
+/// How many first bytes [`hash_file`] hands back when asked.
+pub const HEAD: usize = 4096;
+
+/// A reader that keeps the first [`HEAD`] bytes read through it.
+struct HeadTap<'r> {
+    inner: &'r mut dyn Read,
+    head: &'r mut Vec<u8>,
+}
+
+impl Read for HeadTap<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let want = HEAD.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(buf.get(..want).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// What [`hash_file`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HashedFile {
+    /// The digests asked for.
+    pub digests: Digests,
+    /// Bytes hashed.
+    pub len: u64,
+    /// Whether the file's size or change times differ from `before` after hashing.
+    pub changed: bool,
+}
+
+/// Digests of the first `limit` bytes of an examined file, opened by
+/// [`open_read_only`](crate::open_read_only); `before` is the metadata taken when it was
+/// opened. Files of [`MAP_MIN`] bytes or more are read through read-only maps a window at a
+/// time; if the file is cut short under a map (or a map cannot be made), the file is hashed
+/// again from its start with `read(2)` through `buf`, so the result is always that of reading
+/// it.
+///
+/// `head`, when given, is cleared and receives the file's first [`HEAD`] bytes (fewer for a
+/// shorter file), for a caller that recognises files by their first bytes.
+pub fn hash_file(
+    kinds: HashKinds,
+    file: &mut File,
+    before: &Metadata,
+    limit: u64,
+    buf: &mut Vec<u8>,
+    mut head: Option<&mut Vec<u8>>,
+) -> io::Result<HashedFile> {
+    let want = before.len().min(limit);
+    if let Some(h) = head.as_deref_mut() {
+        h.clear();
+    }
+    let mapped =
+        if want >= MAP_MIN { hash_mapped(kinds, file, want, head.as_deref_mut()) } else { None };
+    let (digests, len) = match mapped {
+        Some(d) => (d, want),
+        None => {
+            file.rewind()?;
+            let mut limited = Read::take(&mut *file, limit);
+            match head {
+                Some(h) => {
+                    h.clear();
+                    hash_reader(kinds, &mut HeadTap { inner: &mut limited, head: h }, buf)?
+                }
+                None => hash_reader(kinds, &mut limited, buf)?,
+            }
+        }
+    };
+    let after = file.metadata()?;
+    Ok(HashedFile {
+        digests,
+        len,
+        changed: crate::open::stamp(before) != crate::open::stamp(&after),
+    })
+}
+
+/// The digests of the first `len` bytes of `file` read through maps; `None` when a window
+/// could not be mapped or the file was cut short under one.
+fn hash_mapped(
+    kinds: HashKinds,
+    file: &File,
+    len: u64,
+    mut head: Option<&mut Vec<u8>>,
+) -> Option<Digests> {
+    let mut h = MultiHasher::new(kinds);
+    let mut off = 0u64;
+    while off < len {
+        let n = usize::try_from((len - off).min(MAP_WINDOW)).ok()?;
+        let window = crate::mapped::Window::map(file, off, n)?;
+        let first = off == 0;
+        let ((), cut_short) = window.read(|bytes| {
+            if let (true, Some(head)) = (first, head.as_deref_mut()) {
+                head.extend_from_slice(bytes.get(..HEAD.min(bytes.len())).unwrap_or_default());
+            }
+            h.update(bytes);
+        });
+        if cut_short {
+            return None;
+        }
+        off += n as u64;
+    }
+    Some(h.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +252,57 @@ mod tests {
     fn only_requested_digests() {
         let d = hash_bytes(HashKinds { sha256: true, ..HashKinds::default() }, b"x");
         assert!(d.md5.is_none() && d.sha1.is_none() && d.blake3.is_none() && d.sha256.is_some());
+    }
+
+    /// A file written by the test (tests may write their fixtures).
+    #[expect(clippy::disallowed_methods, reason = "tests write their fixtures")]
+    fn fixture(data: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, data).unwrap();
+        (d, p)
+    }
+
+    #[test]
+    fn mapped_and_read_files_hash_alike_at_every_size_around_the_windows() {
+        let all = HashKinds { md5: true, sha1: true, sha256: true, blake3: true };
+        let window = usize::try_from(MAP_WINDOW).unwrap();
+        let min = usize::try_from(MAP_MIN).unwrap();
+        for size in [0, 1, min - 1, min, min + 4097, window, window + 1, 2 * window + 12345] {
+            let data: Vec<u8> = (0..size).map(|i| u8::try_from(i * 31 % 253).unwrap()).collect();
+            let (_d, p) = fixture(&data);
+            let (mut f, meta) = crate::open_read_only(&p).unwrap();
+            let mut buf = Vec::new();
+            let mut head = Vec::new();
+            let out = hash_file(all, &mut f, &meta, u64::MAX, &mut buf, Some(&mut head)).unwrap();
+            assert_eq!(head, data[..HEAD.min(size)], "size {size}");
+            assert_eq!(out.digests, hash_bytes(all, &data), "size {size}");
+            assert_eq!(out.len, size as u64);
+            assert!(!out.changed);
+            // A limit below the size hashes that many bytes, mapped or read.
+            let cut = size / 2;
+            let (mut f, meta) = crate::open_read_only(&p).unwrap();
+            let out = hash_file(all, &mut f, &meta, cut as u64, &mut buf, None).unwrap();
+            assert_eq!(out.digests, hash_bytes(all, &data[..cut]), "size {size}, limit {cut}");
+            assert_eq!(out.len, cut as u64);
+        }
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "the test cuts its own fixture")]
+    fn a_file_cut_short_while_hashed_gives_what_reading_it_gives_and_is_changed() {
+        let all = HashKinds { sha256: true, ..HashKinds::default() };
+        let data = vec![9u8; usize::try_from(MAP_MIN).unwrap() * 4];
+        let (_d, p) = fixture(&data);
+        let (mut f, meta) = crate::open_read_only(&p).unwrap();
+        // Cut after the open: the map sees a shorter file than `meta` says.
+        std::fs::OpenOptions::new().write(true).open(&p).and_then(|w| w.set_len(1000)).unwrap();
+        let mut head = Vec::new();
+        let out =
+            hash_file(all, &mut f, &meta, u64::MAX, &mut Vec::new(), Some(&mut head)).unwrap();
+        assert_eq!(head, data[..1000]);
+        assert_eq!(out.digests, hash_bytes(all, &data[..1000]));
+        assert_eq!(out.len, 1000);
+        assert!(out.changed);
     }
 }

@@ -154,7 +154,7 @@ pub struct ReadOutcome {
     pub changed: bool,
 }
 
-fn stamp(m: &Metadata) -> (u64, i64, i64, i64, i64) {
+pub(crate) fn stamp(m: &Metadata) -> (u64, i64, i64, i64, i64) {
     use std::os::unix::fs::MetadataExt;
     (m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
 }

@@ -528,28 +528,45 @@ pub fn digest_file(
     seen: &Metadata,
     alg: HashAlgorithm,
 ) -> Result<(String, u64), (ProblemKind, String)> {
-    let (file, meta) = open_examined(path)?;
+    let (mut file, meta) = open_examined(path)?;
     if meta.ino() != seen.ino() || meta.dev() != seen.dev() {
         return Err((ProblemKind::Changed, "file was replaced while being examined".into()));
     }
-    digest_reader(file, alg).map_err(|e| (problem_kind(&e), format!("cannot read: {e}")))
+    BUF.with(|buf| {
+        let out = ferret_fs::hash::hash_file(
+            kinds(alg),
+            &mut file,
+            &meta,
+            u64::MAX,
+            &mut buf.borrow_mut(),
+            None,
+        )
+        .map_err(|e| (problem_kind(&e), format!("cannot read: {e}")))?;
+        Ok((hex_digest(out.digests, alg), out.len))
+    })
+}
+
+fn kinds(alg: HashAlgorithm) -> ferret_fs::hash::HashKinds {
+    ferret_fs::hash::HashKinds {
+        sha256: alg == HashAlgorithm::Sha256,
+        blake3: alg == HashAlgorithm::Blake3,
+        ..Default::default()
+    }
+}
+
+fn hex_digest(d: ferret_fs::hash::Digests, alg: HashAlgorithm) -> String {
+    let raw = match alg {
+        HashAlgorithm::Sha256 => d.sha256,
+        HashAlgorithm::Blake3 => d.blake3,
+    };
+    raw.map(hex::encode).unwrap_or_default()
 }
 
 /// Hashes a reader in large chunks with [`ferret_fs::hash::hash_reader`].
 pub fn digest_reader(mut r: impl Read, alg: HashAlgorithm) -> io::Result<(String, u64)> {
-    let kinds = ferret_fs::hash::HashKinds {
-        sha256: alg == HashAlgorithm::Sha256,
-        blake3: alg == HashAlgorithm::Blake3,
-        ..Default::default()
-    };
     BUF.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        let (d, n) = ferret_fs::hash::hash_reader(kinds, &mut r, &mut buf)?;
-        let raw = match alg {
-            HashAlgorithm::Sha256 => d.sha256,
-            HashAlgorithm::Blake3 => d.blake3,
-        };
-        Ok((raw.map(hex::encode).unwrap_or_default(), n))
+        let (d, n) = ferret_fs::hash::hash_reader(kinds(alg), &mut r, &mut buf.borrow_mut())?;
+        Ok((hex_digest(d, alg), n))
     })
 }
 

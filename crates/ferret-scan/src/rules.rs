@@ -160,24 +160,22 @@ impl RuleSet {
             }
         }
         if !yara_sources.is_empty() {
-            let tiers = if opts.size_tiers {
-                let bounds: Vec<Option<u64>> =
-                    yara_sources.iter().map(|s| crate::tiers::source_bound(&s.text)).collect();
-                crate::tiers::levels(&bounds)
+            let groups = if opts.size_tiers {
+                let reach: Vec<crate::tiers::Reach> =
+                    yara_sources.iter().map(|s| crate::tiers::source_reach(&s.text)).collect();
+                crate::tiers::groups(&reach)
             } else {
                 vec![((0..yara_sources.len()).collect(), crate::tiers::SizeRange::ALL)]
             };
             let mut loaded = 0u64;
             let mut failed = 0usize;
-            let compiled_levels = compile_tiers(&yara_sources, &tiers, opts.cache_dir.as_deref());
-            for (level, (compiled, range)) in compiled_levels.into_iter().enumerate() {
-                // The first level holds every source: its problems and counts are the set's
-                // (the other levels compile some of the same sources again).
-                if level == 0 {
-                    problems.extend(compiled.problems);
-                    loaded = compiled.compiled.rules.iter().count() as u64;
-                    failed = compiled.compiled.failed_files;
-                }
+            // Every source is in exactly one group: each group's problems and counts add up.
+            for (compiled, range) in
+                compile_groups(&yara_sources, &groups, opts.cache_dir.as_deref())
+            {
+                problems.extend(compiled.problems);
+                loaded += compiled.compiled.rules.iter().count() as u64;
+                failed += compiled.compiled.failed_files;
                 set.loaded_files.extend(compiled.own_files);
                 set.yara.push(compiled.compiled.rules);
                 set.yara_sizes.push(range);
@@ -516,40 +514,42 @@ impl RuleSet {
     }
 }
 
-/// One tier's compile: the rules, and the problems and cache file it produced.
-struct TierCompile {
+/// One group's compile: the rules, and the problems and cache file it produced.
+struct GroupCompile {
     compiled: crate::cache::Compiled,
     problems: Vec<Problem>,
     own_files: Vec<PathBuf>,
 }
 
-/// Compiles each level (source indices, size range), two at a time when there are several:
-/// yara-x compiles on one thread, and the levels are independent. Results come back in level
-/// order, each with its range. A source's compile errors are reported by the first level
-/// only (the others hold the same sources again).
-fn compile_tiers(
+/// Compiles each group (source indices, reach), two at a time when there are several:
+/// yara-x compiles on one thread, and the groups are independent. Results come back in group
+/// order, each with its reach.
+fn compile_groups(
     sources: &[YaraSource],
     tiers: &[(Vec<usize>, crate::tiers::SizeRange)],
     cache_dir: Option<&Path>,
-) -> Vec<(TierCompile, crate::tiers::SizeRange)> {
+) -> Vec<(GroupCompile, crate::tiers::SizeRange)> {
     let one = |members: &[usize]| {
         let picked: Vec<(usize, &YaraSource)> =
             members.iter().filter_map(|&i| sources.get(i).map(|s| (i, s))).collect();
         let (mut problems, mut own_files) = (Vec::new(), Vec::new());
         let compiled =
             crate::cache::compile_cached(&picked, cache_dir, &mut problems, &mut own_files);
-        TierCompile { compiled, problems, own_files }
+        GroupCompile { compiled, problems, own_files }
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(2);
     if tiers.len() < 2 || threads < 2 {
         return tiers.iter().map(|(m, b)| (one(m), *b)).collect();
     }
-    // Two workers take tiers in turn from a shared counter (the largest tier, usually the
-    // unbounded one, first), so neither waits on the other.
+    // Two workers take groups in turn from a shared counter (the largest first), so neither
+    // waits on the other.
     let mut order: Vec<usize> = (0..tiers.len()).collect();
-    order.sort_by_key(|&t| std::cmp::Reverse(tiers.get(t).map_or(0, |(m, _)| m.len())));
+    let weight = |members: &[usize]| -> usize {
+        members.iter().filter_map(|&i| sources.get(i)).map(|s| s.text.len()).sum()
+    };
+    order.sort_by_key(|&t| std::cmp::Reverse(tiers.get(t).map_or(0, |(m, _)| weight(m))));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, TierCompile)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, GroupCompile)> = std::thread::scope(|scope| {
         let work = || {
             let mut out = Vec::new();
             loop {

@@ -85,21 +85,6 @@ const ARCHIVE_NAMES: [&str; 5] = [".zip", ".tar", ".tar.gz", ".tgz", ".taz"];
 const IMAGE_NAMES: [&str; 10] =
     [".img", ".raw", ".dd", ".vhd", ".vhdx", ".vmdk", ".e01", ".001", ".bin", ".ntfs"];
 
-/// A reader that keeps the first [`NOTICE_HEAD`] bytes read through it.
-struct HeadTap<'r> {
-    inner: &'r mut dyn std::io::Read,
-    head: &'r mut Vec<u8>,
-}
-
-impl std::io::Read for HeadTap<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let want = NOTICE_HEAD.saturating_sub(self.head.len()).min(n);
-        self.head.extend_from_slice(buf.get(..want).unwrap_or_default());
-        Ok(n)
-    }
-}
-
 /// One file for a scanning thread: a local file as the walker listed it, or an entry of the
 /// evidence source at this index of the run's sources (a file system inside a disk image).
 enum Job {
@@ -616,14 +601,18 @@ impl<'a> Worker<'a> {
             digests = Digests::default();
             self.notice.local(path, size, None);
         } else {
-            self.head.clear();
-            let mut limited = std::io::Read::take(&mut file, self.config.max_file_size);
-            let mut tap = HeadTap { inner: &mut limited, head: &mut self.head };
-            match hash_reader(self.kinds, &mut tap, &mut self.buf) {
-                Ok((d, n)) => {
-                    digests = d;
-                    read_bytes = n;
-                    changed = n != size;
+            match ferret_fs::hash::hash_file(
+                self.kinds,
+                &mut file,
+                &meta,
+                self.config.max_file_size,
+                &mut self.buf,
+                Some(&mut self.head),
+            ) {
+                Ok(out) => {
+                    digests = out.digests;
+                    read_bytes = out.len;
+                    changed = out.changed || out.len != size;
                     self.notice.local(path, size, Some(&self.head));
                 }
                 Err(err) => return self.read_failed(path, path_bytes, size, &err),
@@ -874,9 +863,9 @@ impl<'a> Worker<'a> {
         // rule matched it.
         let mut own_text: Option<Vec<std::ops::Range<usize>>> = None;
         for (scanner, range) in self.scanners().iter_mut() {
-            // Each set serves a range of sizes; yara-x's `filesize` is the length of the data
-            // scanned.
-            if !range.contains(data.len() as u64) {
+            // Each group serves the files it can match (sizes, the `MZ` header); yara-x's
+            // `filesize` is the length of the data scanned.
+            if !range.holds(&data) {
                 continue;
             }
             let _ = scanner.set_global("filename", name.as_str());

@@ -1,63 +1,120 @@
-//! Size levels: YARA sources compiled again without those that cannot match large files.
+//! Rule groups: YARA sources split into disjoint sets by what they can match, so a file is
+//! scanned only by the sets that can match it, and the sets compile in parallel.
 //!
-//! Most community rules bound the file size (`filesize < 200KB and ...`). A source file
-//! whose every rule requires `filesize` below a literal bound cannot match a file of that
-//! size or more. Besides the set of every source (used for small files), the sources that
-//! can match a file of at least [`CUTS`] bytes are compiled into a second set, and each file
-//! is scanned by exactly one of them: a large file meets a much smaller rule set (fewer atoms
-//! to look for, fewer candidates to verify), a small file one set, as without levels.
+//! Two facts about a source are read from yara-x's own parser (the AST the compiler works
+//! from), and only from forms whose meaning is certain:
+//! * **a size bound**: most community rules bound the file size (`filesize < 200KB and ...`);
+//!   a source whose every rule requires `filesize` below a literal cannot match a file of that
+//!   size or more. Recognised: a comparison of `filesize` with an integer literal (`<`, `<=`,
+//!   `==`, and the same written the other way round), a conjunction with at least one bounded
+//!   operand (the smallest bound holds), a disjunction whose operands are all bounded (the
+//!   largest), and `false`.
+//! * **a Windows executable header**: many rules start with `uint16(0) == 0x5A4D` (the `MZ`
+//!   of a PE file); a source whose every rule requires it cannot match a file that does not
+//!   start with `MZ`. Recognised: `uint16(0) == 0x5A4D` and `uint16be(0) == 0x4D5A` (either
+//!   way round), a conjunction with one such operand, a disjunction of such operands, `false`.
 //!
-//! The bound is derived from yara-x's own parser (the AST the compiler works from), and
-//! only from forms whose meaning is certain: a comparison of `filesize` with an integer
-//! literal (`<`, `<=`, `==`, and the same written the other way round), a conjunction with
-//! at least one bounded operand (the smallest bound holds), a disjunction whose operands are
-//! all bounded (the largest), and `false`. Anything else (a bound through a variable, an
-//! arithmetic expression, an `include`, a source the parser reports errors in) makes the
-//! source unbounded: it is in every level. Each source is one namespace, so rule references
-//! never cross sets.
+//! Anything else (a bound through a variable, an arithmetic expression, a rule referring to
+//! another, an `include`, a source the parser reports errors in) is neither: the source may
+//! match any file. Sources are grouped by (size class on the ladder [`CUTS`], `MZ` or not):
+//! every source is in exactly one group, each group is compiled once (two at a time), and a
+//! file is scanned by every group whose reach ([`SizeRange`]) holds it. Each source is one
+//! namespace, so rule references never cross groups, and the matches are those of one set
+//! of every source (the property test `exactness` below).
 
 use yara_x_parser::ast::{AST, BinaryExpr, Expr, Item, LiteralInteger};
 
-/// Where the levels start: a file of at least `CUTS[i]` bytes is scanned by the set of the
-/// sources that can match a file that large (see [`levels`]); smaller files by every source.
-/// One cut: 89% of the benchmark tree's bytes are in files of 1 MiB or more, and most
-/// community rules bound their files below it.
+/// The size classes: a source bounded at or below `CUTS[i]` (and above the cut before) is
+/// grouped apart from those that can match larger files. One cut: 89% of the benchmark
+/// tree's bytes are in files of 1 MiB or more, and most community rules that bound their
+/// files bound them below it.
 pub(crate) const CUTS: [u64; 1] = [1 << 20];
 
-/// The file sizes a compiled set is used for: `from` ≤ size < `below` (`None`: no upper
-/// end).
+/// The files a compiled group is used for: `from` ≤ size < `below` (`None`: no upper end)
+/// and, when `mz`, only data that starts with `MZ`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SizeRange {
     pub(crate) from: u64,
     pub(crate) below: Option<u64>,
+    pub(crate) mz: bool,
 }
 
 impl SizeRange {
-    /// Every size.
-    pub(crate) const ALL: SizeRange = SizeRange { from: 0, below: None };
+    /// Every file.
+    pub(crate) const ALL: SizeRange = SizeRange { from: 0, below: None, mz: false };
 
-    /// Whether data of `len` bytes is in the range.
+    /// Whether some data of `len` bytes is in the reach (whatever its first bytes).
     pub(crate) fn contains(self, len: u64) -> bool {
         self.from <= len && self.below.is_none_or(|b| len < b)
     }
+
+    /// Whether `data` is in the reach.
+    pub(crate) fn holds(self, data: &[u8]) -> bool {
+        self.contains(data.len() as u64) && (!self.mz || data.starts_with(b"MZ"))
+    }
+}
+
+/// What a source can match: its size bound (the smallest file size from which no rule can
+/// match; `None`: some rule may match any size) and whether every rule
+/// requires the `MZ` header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Reach {
+    pub(crate) bound: Option<u64>,
+    pub(crate) mz: bool,
+}
+
+/// The [`Reach`] of a source (one parse).
+pub(crate) fn source_reach(src: &[u8]) -> Reach {
+    let ast = AST::from(src);
+    if !ast.errors().is_empty() {
+        return Reach::default();
+    }
+    let mut bound = Some(0u64);
+    let mut mz = true;
+    for item in ast.items() {
+        match item {
+            Item::Import(_) => {}
+            Item::Include(_) => return Reach::default(),
+            Item::Rule(rule) => {
+                bound = match (bound, expr_bound(&rule.condition)) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+                mz = mz && expr_needs_mz(&rule.condition);
+            }
+        }
+    }
+    Reach { bound, mz }
+}
+
+/// Whether the expression is false for data that does not start with `MZ`.
+fn expr_needs_mz(e: &Expr<'_>) -> bool {
+    match e {
+        Expr::False { .. } => true,
+        Expr::And(n) => n.operands().any(expr_needs_mz),
+        Expr::Or(n) => n.operands().all(expr_needs_mz),
+        Expr::Eq(b) => is_mz_word(&b.lhs, &b.rhs) || is_mz_word(&b.rhs, &b.lhs),
+        _ => false,
+    }
+}
+
+/// `uint16(0)` compared with 0x5A4D, or `uint16be(0)` with 0x4D5A.
+fn is_mz_word(call: &Expr<'_>, literal: &Expr<'_>) -> bool {
+    let (Expr::FuncCall(f), Expr::LiteralInteger(l)) = (call, literal) else { return false };
+    let at_zero = matches!(f.args.as_slice(), [Expr::LiteralInteger(a)] if a.value == 0);
+    let want = match f.identifier.name {
+        "uint16" => 0x5A4D,
+        "uint16be" => 0x4D5A,
+        _ => return false,
+    };
+    f.object.is_none() && at_zero && !l.is_unsigned && l.value == want
 }
 
 /// The smallest file size from which no rule of `src` can match (every rule's condition
 /// requires `filesize` below it), or `None` when some rule may match a file of any size.
+#[cfg(test)]
 pub(crate) fn source_bound(src: &[u8]) -> Option<u64> {
-    let ast = AST::from(src);
-    if !ast.errors().is_empty() {
-        return None;
-    }
-    let mut bound = 0u64;
-    for item in ast.items() {
-        match item {
-            Item::Import(_) => {}
-            Item::Include(_) => return None,
-            Item::Rule(rule) => bound = bound.max(expr_bound(&rule.condition)?),
-        }
-    }
-    Some(bound)
+    source_reach(src).bound
 }
 
 /// `Some(n)`: the expression is false whenever `filesize >= n`.
@@ -103,46 +160,36 @@ fn literal_size(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
     Some((n, n.saturating_add(1)))
 }
 
-/// The levels to compile on the ladder [`CUTS`]: for each level, the sources (by index) that
-/// can match a file in its size range, and the range. The first level holds every source
-/// (files below the first cut); the level from cut `c` holds the sources whose bound is above
-/// `c` or that are unbounded. So each file is scanned by exactly one set, never smaller than
-/// what can match it. A level with the same sources as the one below extends it; sizes no
-/// source can match get no level.
-pub(crate) fn levels(bounds: &[Option<u64>]) -> Vec<(Vec<usize>, SizeRange)> {
-    levels_on(bounds, &CUTS)
+/// The groups to compile: for each, the sources (by index) and the files it is used for.
+/// Sources are grouped by size class on the ladder [`CUTS`] (the first cut at or above their
+/// bound; unbounded ones last) and by whether they need `MZ`; a group reaches the sizes below
+/// its members' largest bound. Every source is in exactly one group (sources bounded by 0,
+/// which can match nothing, too, so that their compile problems are reported); empty groups
+/// are left out.
+pub(crate) fn groups(reach: &[Reach]) -> Vec<(Vec<usize>, SizeRange)> {
+    groups_on(reach, &CUTS)
 }
 
-fn levels_on(bounds: &[Option<u64>], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
-    let lows: Vec<u64> = std::iter::once(0).chain(cuts.iter().copied()).collect();
-    let mut out: Vec<(Vec<usize>, SizeRange)> = Vec::new();
-    for (k, &from) in lows.iter().enumerate() {
-        let members: Vec<usize> = bounds
-            .iter()
-            .enumerate()
-            // The first level holds every source, so that each one's compile problems are
-            // reported whatever its bound.
-            .filter(|(_, b)| k == 0 || b.is_none_or(|b| b > from))
-            .map(|(i, _)| i)
-            .collect();
-        if members.is_empty() {
-            continue;
+fn groups_on(reach: &[Reach], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
+    let class =
+        |r: &Reach| r.bound.map_or(cuts.len(), |b| cuts.iter().take_while(|&&c| c < b).count());
+    let mut out = Vec::new();
+    for k in 0..=cuts.len() {
+        for mz in [false, true] {
+            let members: Vec<usize> = reach
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| class(r) == k && r.mz == mz)
+                .map(|(i, _)| i)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let below = members
+                .iter()
+                .try_fold(0u64, |acc, &i| Some(acc.max(reach.get(i).and_then(|r| r.bound)?)));
+            out.push((members, SizeRange { from: 0, below, mz }));
         }
-        // No member matches a file of its largest bound or more.
-        let largest =
-            members.iter().try_fold(0u64, |acc, &i| Some(acc.max(bounds.get(i).copied()??)));
-        let below = match (lows.get(k + 1), largest) {
-            (Some(&next), Some(m)) => Some(next.min(m)),
-            (Some(&next), None) => Some(next),
-            (None, m) => m,
-        };
-        if let Some((prev, range)) = out.last_mut()
-            && *prev == members
-        {
-            range.below = below;
-            continue;
-        }
-        out.push((members, SizeRange { from, below }));
     }
     out
 }
@@ -188,23 +235,58 @@ mod tests {
     }
 
     #[test]
-    fn levels_cover_what_can_match() {
-        let bounds = [Some(10), None, Some(2000), Some(700), Some(1 << 30), Some(0)];
-        let lv = levels_on(&bounds, &[100, 1000]);
-        assert_eq!(lv[0], (vec![0, 1, 2, 3, 4, 5], SizeRange { from: 0, below: Some(100) }));
-        assert_eq!(lv[1], (vec![1, 2, 3, 4], SizeRange { from: 100, below: Some(1000) }));
-        assert_eq!(lv[2], (vec![1, 2, 4], SizeRange { from: 1000, below: None }));
-        // All bounded: nothing above the largest bound; equal levels merge.
-        let lv = levels_on(&[Some(50), Some(5000)], &[10, 100]);
-        assert_eq!(lv[0], (vec![0, 1], SizeRange { from: 0, below: Some(100) }));
-        assert_eq!(lv[1], (vec![1], SizeRange { from: 100, below: Some(5000) }));
-        assert_eq!(lv.len(), 2);
+    fn recognises_the_mz_header_only_in_certain_forms() {
+        let mz = |c: &str| {
+            source_reach(format!("rule r {{ strings: $a = \"x\" condition: {c} }}").as_bytes()).mz
+        };
+        assert!(mz("uint16(0) == 0x5a4d and $a"));
+        assert!(mz("$a and 0x5A4D == uint16(0)"));
+        assert!(mz("uint16be(0) == 0x4d5a and filesize < 10"));
+        assert!(mz("(uint16(0) == 0x5a4d and $a) or (uint16(0) == 23117 and #a > 1)"));
+        assert!(mz("false"));
+        // Not certain: another offset or word, an `or` with another side, `not`, a `!=`.
+        assert!(!mz("uint16(2) == 0x5a4d and $a"));
+        assert!(!mz("uint16(0) == 0x4d5a and $a"));
+        assert!(!mz("uint32(0) == 0x5a4d and $a"));
+        assert!(!mz("uint16(0) == 0x5a4d or $a"));
+        assert!(!mz("not (uint16(0) != 0x5a4d)"));
+        assert!(!mz("$a"));
+        // Every rule of the source counts.
+        let two = "rule r { condition: uint16(0) == 0x5a4d } rule s { condition: true }";
+        assert!(!source_reach(two.as_bytes()).mz);
+    }
+
+    #[test]
+    fn groups_are_disjoint_and_reach_what_can_match() {
+        let r = |bound, mz| Reach { bound, mz };
+        let reach = [
+            r(Some(10), false),
+            r(None, false),
+            r(Some(2000), true),
+            r(Some(700), false),
+            r(Some(1 << 30), true),
+            r(Some(0), false),
+            r(None, true),
+        ];
+        let g = groups_on(&reach, &[100, 1000]);
         assert_eq!(
-            levels_on(&[Some(0)], &[10]),
-            [(vec![0], SizeRange { from: 0, below: Some(0) })]
+            g,
+            [
+                (vec![0, 5], SizeRange { from: 0, below: Some(10), mz: false }),
+                (vec![3], SizeRange { from: 0, below: Some(700), mz: false }),
+                (vec![1], SizeRange { from: 0, below: None, mz: false }),
+                (vec![2, 4, 6], SizeRange { from: 0, below: None, mz: true }),
+            ]
+        );
+        // A bound above every cut stays bounded.
+        assert_eq!(
+            groups_on(&[r(Some(5000), true)], &[100]),
+            [(vec![0], SizeRange { from: 0, below: Some(5000), mz: true })]
         );
         assert!(SizeRange::ALL.contains(u64::MAX));
-        assert!(!SizeRange { from: 3, below: Some(5) }.contains(5));
+        assert!(!SizeRange { from: 3, below: Some(5), mz: false }.contains(5));
+        let pe = SizeRange { from: 0, below: None, mz: true };
+        assert!(pe.holds(b"MZ\x90\x00") && !pe.holds(b"ZM") && !pe.holds(b"M"));
     }
 
     /// signature-base's YARA folder: a good part of the files bound their rules' file size, and a bound is
@@ -212,7 +294,7 @@ mod tests {
     #[test]
     fn signature_base_is_partly_bounded() {
         let Some(c) = ferret_testkit::require_corpus() else { return };
-        let mut bounds = Vec::new();
+        let (mut bounds, mut texts) = (Vec::new(), Vec::new());
         for e in std::fs::read_dir(c.join("signature-base/yara")).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "yar" || x == "yara") {
@@ -224,11 +306,16 @@ mod tests {
                     assert!(t.contains("filesize"), "{}", p.display());
                 }
                 bounds.push(bound);
+                texts.push(text);
             }
         }
-        let lv = levels(&bounds);
-        let sizes: Vec<(usize, SizeRange)> = lv.iter().map(|(m, r)| (m.len(), *r)).collect();
-        eprintln!("signature-base: {} files; levels (files, sizes): {sizes:?}", bounds.len());
+        let reach: Vec<Reach> = texts.iter().map(|t| source_reach(t)).collect();
+        let g = groups(&reach);
+        let sizes: Vec<(usize, SizeRange)> = g.iter().map(|(m, r)| (m.len(), *r)).collect();
+        eprintln!("signature-base: {} files; groups (files, reach): {sizes:?}", bounds.len());
+        let mz = reach.iter().filter(|r| r.mz).count();
+        // Many signature-base files hold only rules for Windows executables.
+        assert!(mz * 10 > reach.len(), "{mz} of {} need MZ", reach.len());
         let bounded = bounds.iter().filter(|b| b.is_some()).count();
         // 290 of 741 files in the corpus's copy.
         assert!(bounded * 4 > bounds.len(), "{bounded} of {} bounded", bounds.len());
@@ -259,6 +346,10 @@ mod tests {
                 (0u32..3).prop_map(|k| format!("#a > {k}")),
                 Just("true".to_owned()),
                 Just("false".to_owned()),
+                Just("uint16(0) == 0x5a4d".to_owned()),
+                Just("0x4d5a == uint16be(0)".to_owned()),
+                Just("uint16(0) == 0x4d5a".to_owned()),
+                Just("uint16(0) != 0x5a4d".to_owned()),
             ];
             leaf.prop_recursive(3, 12, 3, |inner| {
                 prop_oneof![
@@ -294,12 +385,15 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-            /// Scanning each file with the one level of its size finds exactly what one set
+            /// Scanning each file with every group that reaches it finds exactly what one set
             /// of every rule finds.
             #[test]
-            fn tiers_lose_no_match(
+            fn groups_lose_no_match(
                 files in prop::collection::vec(prop::collection::vec(cond(), 1..4), 1..7),
-                data in prop::collection::vec((0usize..2200, prop::collection::vec(0usize..2200, 0..3)), 12),
+                data in prop::collection::vec(
+                    (0usize..2200, prop::collection::vec(0usize..2200, 0..3), any::<bool>()),
+                    12,
+                ),
             ) {
                 let sources: Vec<YaraSource> = files
                     .iter()
@@ -314,10 +408,9 @@ mod tests {
                 let (mut problems, mut own) = (Vec::new(), Vec::new());
                 let full = compile_cached(&all, None, &mut problems, &mut own);
                 prop_assert!(problems.is_empty(), "{problems:?}");
-                let bounds: Vec<Option<u64>> =
-                    sources.iter().map(|s| source_bound(&s.text)).collect();
-                // A ladder at the scale of these sizes, so that every level is exercised.
-                let lv: Vec<(yara_x::Rules, SizeRange)> = levels_on(&bounds, &[300, 900, 1600])
+                let reach: Vec<Reach> = sources.iter().map(|s| source_reach(&s.text)).collect();
+                // A ladder at the scale of these sizes, so that every class is exercised.
+                let lv: Vec<(yara_x::Rules, SizeRange)> = groups_on(&reach, &[300, 900, 1600])
                     .into_iter()
                     .map(|(members, range)| {
                         let picked: Vec<(usize, &YaraSource)> =
@@ -325,22 +418,25 @@ mod tests {
                         (compile_cached(&picked, None, &mut problems, &mut own).rules, range)
                     })
                     .collect();
-                for (len, needles) in &data {
+                for (len, needles, exe) in &data {
                     let mut bytes = vec![b'.'; *len];
+                    if *exe && bytes.len() >= 2 {
+                        bytes[..2].copy_from_slice(b"MZ");
+                    }
                     for &at in needles {
                         if at + 6 <= bytes.len() {
                             bytes[at..at + 6].copy_from_slice(b"needle");
                         }
                     }
                     let mut want = matches(&full.rules, &bytes);
-                    let sets: Vec<&(yara_x::Rules, SizeRange)> =
-                        lv.iter().filter(|(_, r)| r.contains(bytes.len() as u64)).collect();
-                    prop_assert!(sets.len() <= 1, "one set per size");
-                    let mut got: Vec<String> =
-                        sets.iter().flat_map(|(r, _)| matches(r, &bytes)).collect();
+                    let mut got: Vec<String> = lv
+                        .iter()
+                        .filter(|(_, r)| r.holds(&bytes))
+                        .flat_map(|(r, _)| matches(r, &bytes))
+                        .collect();
                     want.sort();
                     got.sort();
-                    prop_assert_eq!(got, want, "size {} bounds {:?}", bytes.len(), bounds);
+                    prop_assert_eq!(got, want, "size {} reach {:?}", bytes.len(), reach);
                 }
             }
         }
