@@ -139,14 +139,20 @@ pub(crate) fn drive(path: &[u8]) -> Option<u8> {
 }
 
 /// The manifest path of a source's entry: a Windows path as it is; a member of a plain
-/// archive relative to the archive.
+/// archive relative to the archive; a Linux host's path (an ext2/3/4 volume) relative to its
+/// root, as in a manifest of `/` taken on the running host, so that either can be verified
+/// against the other (and the policy's root-relative excludes apply).
 fn manifest_path(target: &str, path: &[u8]) -> Vec<u8> {
     let prefix = format!("{}/", target.trim_end_matches('/'));
     match path.strip_prefix(prefix.as_bytes()) {
         Some(rel) if !rel.is_empty() => rel.to_vec(),
-        _ => path.to_vec(),
+        _ => match path.strip_prefix(b"/") {
+            Some(rel) if !rel.is_empty() => rel.to_vec(),
+            _ => path.to_vec(),
+        },
     }
 }
+
 
 /// Lists every entry of the evidence, drops what the policy excludes and sorts the rest in
 /// the order of `style` (or, with `None`, of the style the paths have: Windows when any is a
@@ -342,4 +348,17 @@ pub(crate) fn run<R>(
 /// under it, as `scan` names them).
 pub(crate) fn root(ev: &Evidence) -> &Path {
     &ev.target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_path;
+
+    #[test]
+    fn manifest_paths_are_the_hosts_relative_to_its_root() {
+        assert_eq!(manifest_path("/e/c.zip", b"/e/c.zip/dir/f"), b"dir/f");
+        assert_eq!(manifest_path("/e/d.img", br"C:\Windows\x.dll"), br"C:\Windows\x.dll");
+        assert_eq!(manifest_path("/e/d.img", b"/var/www/html/x.php"), b"var/www/html/x.php");
+        assert_eq!(manifest_path("/e/d.img", b"/"), b"/");
+    }
 }
