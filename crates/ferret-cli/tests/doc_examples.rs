@@ -67,6 +67,10 @@ enum Fixture {
     NtfsVolume,
     /// A GPT disk around such a volume.
     GptDisk,
+    /// A bare ext4 volume (e2fsprogs' `mke2fs -d`) holding a small web root.
+    Ext4Volume,
+    /// A GPT disk around such a volume, as a VMware VMDK.
+    Ext4Vmdk,
     /// A Velociraptor offline collection (a zip with `uploads/auto/C%3A/…`).
     VelociraptorZip,
     /// A KAPE target folder (`C/…`).
@@ -99,6 +103,8 @@ const PATHS: &[(&str, Fixture)] = &[
     ("server.vhdx", Fixture::Qemu("vhdx", "dynamic")),
     ("server.vhd", Fixture::Qemu("vpc", "dynamic")),
     ("server.vmdk", Fixture::Qemu("vmdk", "monolithicSparse")),
+    ("web01.vmdk", Fixture::Ext4Vmdk),
+    ("pcs-data.img", Fixture::Ext4Volume),
     ("/var/www", Fixture::Tree),
     ("/mnt/image", Fixture::Tree),
     ("/mnt/golden", Fixture::Tree),
@@ -337,19 +343,14 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
         Fixture::Qemu(format, subformat) => {
             let raw = at.with_extension("raw");
             make(Fixture::GptDisk, &raw, scratch);
-            let made = ferret_testkit::require(
-                "qemu-img (Debian package qemu-utils)",
-                std::process::Command::new("qemu-img").arg("--version").output().is_ok(),
-            ) && std::process::Command::new("qemu-img")
-                .args(["convert", "-f", "raw", "-O", format, "-o"])
-                .arg(format!("subformat={subformat}"))
-                .arg(&raw)
-                .arg(at)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !made {
-                std::fs::copy(&raw, at).unwrap();
-            }
+            qemu_convert(&raw, at, format, subformat);
+        }
+        Fixture::Ext4Volume => ext4_volume(at),
+        Fixture::Ext4Vmdk => {
+            let (volume, raw) = (at.with_extension("volume"), at.with_extension("raw"));
+            ext4_volume(&volume);
+            ferret_testkit::disk::gpt_disk(&raw, &[&volume], false);
+            qemu_convert(&raw, at, "vmdk", "monolithicSparse");
         }
         Fixture::E01 => {
             let raw = at.with_extension("raw");
@@ -375,6 +376,38 @@ fn make(fixture: Fixture, at: &Path, scratch: &Path) -> PathBuf {
 
 /// A bare NTFS volume at `at` holding `index.html` (without ntfs-3g's tools, a visible skip
 /// and an empty file, which is scanned as a file).
+/// Converts the raw disk `raw` to `at` with qemu-img (a copy of the raw disk when qemu-img is
+/// missing, which the strict mode refuses).
+fn qemu_convert(raw: &Path, at: &Path, format: &str, subformat: &str) {
+    let made = ferret_testkit::require(
+        "qemu-img (Debian package qemu-utils)",
+        std::process::Command::new("qemu-img").arg("--version").output().is_ok(),
+    ) && std::process::Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", format, "-o"])
+        .arg(format!("subformat={subformat}"))
+        .arg(raw)
+        .arg(at)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        std::fs::copy(raw, at).unwrap();
+    }
+}
+
+fn ext4_volume(at: &Path) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    if ferret_testkit::require(
+        "e2fsprogs' mke2fs (Debian package e2fsprogs)",
+        ferret_testkit::disk::e2fs_tools(),
+    ) {
+        let tree = at.with_extension("tree");
+        write(&tree.join("var/www/html/index.html"), "<html>hello</html>\n");
+        ferret_testkit::disk::ext_volume(at, "ext4", &tree, 8, &[]);
+    } else {
+        std::fs::write(at, b"").unwrap();
+    }
+}
+
 fn ntfs_volume(at: &Path) {
     std::fs::create_dir_all(at.parent().unwrap()).unwrap();
     if ferret_testkit::require(

@@ -153,7 +153,6 @@ fn manifest_path(target: &str, path: &[u8]) -> Vec<u8> {
     }
 }
 
-
 /// Lists every entry of the evidence, drops what the policy excludes and sorts the rest in
 /// the order of `style` (or, with `None`, of the style the paths have: Windows when any is a
 /// Windows path). Two entries of the same path (names that differ only in case on a Windows
