@@ -19,12 +19,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 FERRET=${FERRET:-$here/target/release/ferret}
 SIZE_MB=${SIZE_MB:-1024}
 RUNS=${RUNS:-3}
-if [[ -z ${BENCH_DIR:-} ]]; then
-    BENCH_DIR=$(mktemp -d)
-    trap 'rm -rf "$BENCH_DIR"' EXIT
-fi
-mkdir -p "$BENCH_DIR"
-[[ -x $FERRET ]] || { echo "ferret binary not found at $FERRET" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_scratch
 
 data=$BENCH_DIR/host
 if [[ ! -f $BENCH_DIR/planted.json ]]; then
@@ -34,15 +31,9 @@ bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"]
 echo "data: $data ($bytes bytes of log; planted: $(cat "$BENCH_DIR/planted.json"))"
 echo "ferret: $("$FERRET" --version 2>&1)"
 
-cmd=("$FERRET" check --campaign proxylogon --format jsonl -q -o "$BENCH_DIR/report.jsonl" "$data")
-echo "command: ${cmd[*]}"
-"${cmd[@]}" || true   # warm-up (page cache); exit 1 = AFFECTED, expected
-for i in $(seq "$RUNS"); do
-    echo "load: $(uptime)"
-    /usr/bin/time -f "%e %U %S %M" -o "$BENCH_DIR/time.txt" "${cmd[@]}" || true
-    # (time prefixes "Command exited with non-zero status 1" for an AFFECTED run.)
-    read -r wall user sys rss < <(tail -n 1 "$BENCH_DIR/time.txt")
-    python3 - "$bytes" "$wall" "$user" "$sys" "$rss" <<'PY'
+# One timed run's figures: wall, user and system seconds, peak RSS in KiB.
+report() {
+    python3 - "$bytes" "$@" <<'PY'
 import sys
 b, wall, user, sys_, rss = int(sys.argv[1]), *map(float, sys.argv[2:5]), int(sys.argv[5])
 mib = b / 1048576
@@ -50,8 +41,8 @@ print(f"run: wall {wall:.2f} s = {mib / wall:.0f} MiB/s; cpu {user + sys_:.2f} s
       f"(user {user:.2f}, sys {sys_:.2f}) = {mib / (user + sys_):.0f} MiB per cpu-second; "
       f"peak rss {rss // 1024} MiB")
 PY
-done
-echo "load: $(uptime)"
+}
+bench_runs report "$FERRET" check --campaign proxylogon --format jsonl -q -o "$BENCH_DIR/report.jsonl" "$data"
 
 # Every planted line must have been found, nothing else.
 python3 - "$BENCH_DIR/planted.json" "$BENCH_DIR/report.jsonl" <<'PY'

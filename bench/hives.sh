@@ -18,12 +18,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 FERRET=${FERRET:-$here/target/release/ferret}
 ENTRIES=${ENTRIES:-200000}
 RUNS=${RUNS:-3}
-if [[ -z ${BENCH_DIR:-} ]]; then
-    BENCH_DIR=$(mktemp -d)
-    trap 'rm -rf "$BENCH_DIR"' EXIT
-fi
-mkdir -p "$BENCH_DIR"
-[[ -x $FERRET ]] || { echo "ferret binary not found at $FERRET" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$here/bench/lib.sh"
+bench_scratch
 
 data=$BENCH_DIR/hives
 if [[ ! -f $BENCH_DIR/planted.json ]]; then
@@ -33,14 +30,9 @@ echo "data: $data ($(cat "$BENCH_DIR/planted.json"))"
 echo "ferret: $("$FERRET" --version 2>&1)"
 bytes=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["amcache_bytes"]+d["system_bytes"])' "$BENCH_DIR/planted.json")
 
-cmd=("$FERRET" check --campaign sunburst --format jsonl -q -o "$BENCH_DIR/report.jsonl" "$data")
-echo "command: ${cmd[*]}"
-"${cmd[@]}" || true   # warm-up (page cache); exit 1 expected (findings)
-for i in $(seq "$RUNS"); do
-    echo "load: $(uptime)"
-    /usr/bin/time -f "%e %U %S %M" -o "$BENCH_DIR/time.txt" "${cmd[@]}" || true
-    read -r wall user sys rss < <(tail -n 1 "$BENCH_DIR/time.txt")
-    python3 - "$bytes" "$ENTRIES" "$wall" "$user" "$sys" "$rss" <<'PY'
+# One timed run's figures: wall, user and system seconds, peak RSS in KiB.
+report() {
+    python3 - "$bytes" "$ENTRIES" "$@" <<'PY'
 import sys
 b, n = int(sys.argv[1]), int(sys.argv[2])
 wall, user, sys_ = map(float, sys.argv[3:6])
@@ -49,8 +41,8 @@ mib = b / 1048576
 print(f"run: wall {wall:.2f} s = {mib / wall:.0f} MiB/s of hive, {n / wall:,.0f} Amcache entries/s; "
       f"cpu {user + sys_:.2f} s (user {user:.2f}, sys {sys_:.2f}); peak rss {rss // 1024} MiB")
 PY
-done
-echo "load: $(uptime)"
+}
+bench_runs report "$FERRET" check --campaign sunburst --format jsonl -q -o "$BENCH_DIR/report.jsonl" "$data"
 
 python3 - "$BENCH_DIR/planted.json" "$BENCH_DIR/report.jsonl" <<'PY'
 import json, sys

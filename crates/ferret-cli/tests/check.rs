@@ -4,12 +4,16 @@
 //! and without SLIGHTPULSE's published code in `meeting_testjs.cgi`; the same appliance under its
 //! Ivanti Connect Secure name, with and without LIGHTWIRE; ProxyShell over the Exchange host.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
 use ferret_testkit::Tree;
 use serde_json::Value;
+
+use common::summary_of as summary;
 
 const V15: &str = "Program Files/Microsoft/Exchange Server/V15";
 const IIS_HEADER: &str = "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n";
@@ -42,14 +46,6 @@ fn ferret(args: &[&str], path: &Path) -> (i32, String) {
         .output()
         .unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn summary(jsonl: &str) -> Value {
-    jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["type"] == "summary")
-        .unwrap()
 }
 
 #[test]

@@ -6,32 +6,21 @@
 #![cfg(feature = "scan")]
 #![allow(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command as Process;
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
 use ferret_testkit::disk::{e2fs_tools, ext_volume, gpt_disk};
 use serde_json::Value;
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.env("FERRET_NO_CONFIG", "1").timeout(std::time::Duration::from_secs(300));
-    c
-}
+use common::{ferret, of_type, records};
 
 fn scan(target: &Path) -> (i32, Vec<Value>) {
     let out = ferret().arg("scan").arg(target).args(["--format", "jsonl"]).output().unwrap();
-    let recs = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (out.status.code().unwrap(), recs)
-}
-
-fn of_type<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["type"] == t).collect()
+    (out.status.code().unwrap(), records(&out.stdout))
 }
 
 /// (path relative to the tree's root, rule) of every finding; `root` is stripped from the

@@ -2,12 +2,16 @@
 //! by the testkit's regf writer (names that do not say what they are), a garbage hive, and a
 //! hive given directly as the target.
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
 use ferret_testkit::Tree;
 use ferret_testkit::hive::{HiveKey, build};
 use serde_json::Value;
+
+use common::{of_type, records};
 
 /// SHA-1 of SolarWinds.Orion.Core.BusinessLayer.dll 2019.4.5200.9083 (SUNBURST), as published.
 const SUNBURST_SHA1: &str = "76640508b1e7759e548771a5359eaed353bf1eec";
@@ -39,15 +43,7 @@ fn ferret(verb: &str, args: &[&str], path: &Path) -> (i32, Vec<Value>) {
         .arg(path)
         .output()
         .unwrap();
-    let records = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .collect();
-    (out.status.code().unwrap(), records)
-}
-
-fn of_type<'v>(records: &'v [Value], t: &str) -> Vec<&'v Value> {
-    records.iter().filter(|r| r["type"] == t).collect()
+    (out.status.code().unwrap(), records(&out.stdout))
 }
 
 #[test]

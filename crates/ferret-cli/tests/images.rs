@@ -5,26 +5,15 @@
 #![cfg(feature = "scan")]
 #![allow(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
 use ferret_testkit::disk::{NtfsVolume, gpt_disk, ntfs_tools};
 use serde_json::Value;
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.env("FERRET_NO_CONFIG", "1").timeout(std::time::Duration::from_secs(300));
-    c
-}
-
-fn records(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn of_type<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["type"] == t).collect()
-}
+use common::{ferret, of_type, records};
 
 /// A China Chopper-style ASPX one-liner (assembled, so no source file carries it).
 fn chopper() -> String {

@@ -2,15 +2,14 @@
 
 #![expect(clippy::disallowed_methods, reason = "tests build and mutate fixture trees")]
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn ferret() -> Command {
-    Command::cargo_bin("ferret").unwrap()
-}
+use common::bin as ferret;
 
 fn put(root: &Path, rel: &str, data: &[u8]) {
     let p = root.join(rel);

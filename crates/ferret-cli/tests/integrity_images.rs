@@ -8,29 +8,18 @@
 
 #![expect(clippy::disallowed_methods, reason = "tests build and mutate fixture trees")]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
 use ferret_testkit::archive::ZipWriter;
 use ferret_testkit::disk::{NtfsVolume, gpt_disk, ntfs_tools};
 use serde_json::Value;
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.env("FERRET_NO_CONFIG", "1").timeout(std::time::Duration::from_secs(300));
-    c
-}
-
-fn records(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn of_type<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["type"] == t).collect()
-}
+use common::{ferret, of_type, records};
 
 /// The host as it was when the baseline was taken: (path under `C:` with `/`, content).
 fn golden() -> Vec<(String, Vec<u8>)> {

@@ -6,7 +6,7 @@
 
 #![expect(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
-mod intel_common;
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +14,7 @@ use assert_cmd::Command;
 use ferret_testkit::Tree;
 use serde_json::Value;
 
-use intel_common::{ferret, intel_dir, keygen, s};
+use common::{intel_dir, keygen, run_with_config as ferret, s, summary_of as summary};
 
 /// A BIND query log naming `host` during the SUNBURST window.
 fn dns_tree(host: &str) -> Tree {
@@ -27,14 +27,6 @@ fn dns_tree(host: &str) -> Tree {
         ),
     );
     t
-}
-
-fn summary(jsonl: &str) -> Value {
-    jsonl
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|v| v["type"] == "summary")
-        .unwrap()
 }
 
 fn sb005(jsonl: &str) -> usize {

@@ -7,19 +7,15 @@
 
 #![expect(clippy::disallowed_methods, reason = "tests write their own temporary fixtures")]
 
-mod intel_common;
+mod common;
 
 use std::path::{Path, PathBuf};
 
 use ferret_testkit::Tree;
 use serde_json::Value;
 
-use intel_common::{ferret, intel_dir, keygen, s};
+use common::{intel_dir, keygen, records, run_with_config as ferret, s};
 use sha2::Digest as _;
-
-fn records(jsonl: &str) -> Vec<Value> {
-    jsonl.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect()
-}
 
 fn findings(recs: &[Value]) -> Vec<&Value> {
     recs.iter().filter(|v| v["type"] == "finding").collect()

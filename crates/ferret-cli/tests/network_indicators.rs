@@ -4,11 +4,14 @@
 //! run that checks SUNBURST is left to SB005; `scan` counts the indicators and says they are
 //! for logs.
 
+mod common;
+
 use std::path::Path;
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
 use serde_json::Value;
+
+use common::{records, run_with_config as ferret};
 
 const STIX_DOMAIN_ID: &str = "indicator--6a1c3f0e-1b2d-4c5e-8f90-0a1b2c3d4e5f";
 const STIX_URL_ID: &str = "indicator--7b2d4a1f-2c3e-4d6f-9a01-1b2c3d4e5f60";
@@ -89,24 +92,6 @@ fn host(bad: bool) -> Tree {
     t.file("inetpub/logs/LogFiles/W3SVC1/u_ex260305.log", iis);
     t.file("var/log/squid/access.log", access);
     t
-}
-
-fn ferret(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::cargo_bin("ferret")
-        .unwrap()
-        .env("FERRET_CONFIG_DIR", dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn records(jsonl: &str) -> Vec<Value> {
-    jsonl.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect()
 }
 
 fn network_findings(recs: &[Value]) -> Vec<&Value> {

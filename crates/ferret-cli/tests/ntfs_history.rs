@@ -3,6 +3,8 @@
 //! names against the built-in file-name indicators, and hostile `$MFT`/`$J` files (problems,
 //! exit status 3, no panic).
 
+mod common;
+
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -11,7 +13,8 @@ use ferret_testkit::ntfs_history::{
     ARCHIVE, CLOSE, DATA_EXTEND, FILE_CREATE, FILE_DELETE, Record, Usn, filetime, folders, journal,
     kape_layout, mft,
 };
-use serde_json::Value;
+
+use common::{of_type, records};
 
 fn ferret(verb: &str, args: &[&str], path: &Path, format: &str) -> (i32, String) {
     let out = Command::cargo_bin("ferret")
@@ -24,14 +27,6 @@ fn ferret(verb: &str, args: &[&str], path: &Path, format: &str) -> (i32, String)
         .unwrap();
     assert!(out.status.code().is_some(), "killed: {}", String::from_utf8_lossy(&out.stderr));
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn records(out: &str) -> Vec<Value> {
-    out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect()
-}
-
-fn of_type<'v>(records: &'v [Value], t: &str) -> Vec<&'v Value> {
-    records.iter().filter(|r| r["type"] == t).collect()
 }
 
 fn usn(file: u64, parent: u64, time: u64, reason: u32, name: &str) -> Usn {

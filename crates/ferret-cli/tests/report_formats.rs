@@ -5,21 +5,17 @@
 
 #![cfg(feature = "scan")]
 
+mod common;
+
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.env("XDG_CACHE_HOME", std::env::temp_dir().join("ferret-test-cache"));
-    c.timeout(Duration::from_secs(120));
-    c
-}
+use common::ferret_cached as ferret;
 
 /// A tree with one planted file and the hash IOC file that names it.
 fn planted() -> (Tree, Tree, PathBuf) {

@@ -1,27 +1,15 @@
 //! Safe on a production host: problems with the output are found before the work, thread
 //! counts are bounded by the machine, and an interrupted run keeps what it found.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use ferret_testkit::Tree;
-use serde_json::Value;
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.timeout(Duration::from_secs(300));
-    c
-}
-
-fn records(text: &str) -> Vec<Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn summary(recs: &[Value]) -> &Value {
-    recs.iter().rev().find(|r| r["type"] == "summary").expect("a summary record")
-}
+use common::{ferret_plain as ferret, records, summary};
 
 fn sigma_rule(dir: &Tree) -> std::path::PathBuf {
     dir.file(
@@ -94,7 +82,7 @@ fn thread_counts_are_bounded_by_the_machine() {
             ferret().args(&args).args(["-j", "100000", "--format", "jsonl"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {text}");
-        let s = summary(&records(&text)).clone();
+        let s = summary(&records(text.as_bytes())).clone();
         let notes = s["notes"].to_string();
         assert!(notes.contains("100000 threads were asked for"), "{args:?}: {s}");
     }

@@ -3,27 +3,14 @@
 
 #![cfg(feature = "scan")]
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
 use ferret_testkit::Tree;
 use sha2::{Digest, Sha256};
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.env("XDG_CACHE_HOME", std::env::temp_dir().join("ferret-test-cache"));
-    c.timeout(Duration::from_secs(120));
-    c
-}
-
-fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn of_type<'a>(recs: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_json::Value> {
-    recs.iter().filter(|r| r["type"] == t).collect()
-}
+use common::{ferret_cached as ferret, of_type, records};
 
 fn scan_jsonl(root: &Path, extra: &[&str]) -> (i32, Vec<serde_json::Value>) {
     let out = ferret()

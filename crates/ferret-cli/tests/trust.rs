@@ -4,13 +4,12 @@
 
 #![expect(clippy::disallowed_methods, reason = "the test builds its fixture tree")]
 
-use assert_cmd::Command;
+mod common;
+
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-fn ferret() -> Command {
-    Command::cargo_bin("ferret").unwrap()
-}
+use common::bin as ferret;
 
 fn exe_sha256() -> String {
     hex::encode(Sha256::digest(std::fs::read(assert_cmd::cargo::cargo_bin("ferret")).unwrap()))

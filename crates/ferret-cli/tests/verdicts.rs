@@ -4,30 +4,14 @@
 
 #![cfg(feature = "scan")]
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
+
 use ferret_testkit::Tree;
 use serde_json::Value;
 
-fn ferret() -> Command {
-    let mut c = Command::cargo_bin("ferret").unwrap();
-    c.timeout(Duration::from_secs(300));
-    c
-}
-
-fn records(stdout: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn of_type<'a>(recs: &'a [Value], t: &str) -> Vec<&'a Value> {
-    recs.iter().filter(|r| r["type"] == t).collect()
-}
-
-fn summary(recs: &[Value]) -> &Value {
-    of_type(recs, "summary").pop().expect("a summary record")
-}
+use common::{ferret_plain as ferret, of_type, records, summary};
 
 /// A China Chopper-style ASPX one-liner (assembled, so no source file carries it).
 fn chopper() -> String {
