@@ -119,8 +119,9 @@ pub fn hash_reader(
     Ok((h.finish(), total))
 }
 
-/// Files of this size or more are hashed through memory maps ([`crate::mapped`]): no copy of
-/// their bytes into a buffer. Smaller ones are read (a map costs more than the copy it saves).
+/// Files of this size or more are hashed through memory maps ([`crate::mapped`]) when only
+/// BLAKE3 is asked for: no copy of their bytes into a buffer. Smaller ones are read (a map
+/// costs more than the copy it saves).
 pub const MAP_MIN: u64 = 256 << 10;
 
 /// Bytes mapped at a time: bounds the address space and the resident pages one file holds.
@@ -158,9 +159,9 @@ pub struct HashedFile {
 /// Digests of the first `limit` bytes of an examined file, opened by
 /// [`open_read_only`](crate::open_read_only); `before` is the metadata taken when it was
 /// opened. Files of [`MAP_MIN`] bytes or more are read through read-only maps a window at a
-/// time; if the file is cut short under a map (or a map cannot be made), the file is hashed
-/// again from its start with `read(2)` through `buf`, so the result is always that of reading
-/// it.
+/// time when only BLAKE3 is asked for (see `maps_pay`); if the file is cut short under a map
+/// (or a map cannot be made), the file is hashed again from its start with `read(2)` through
+/// `buf`, so the result is always that of reading it.
 ///
 /// `head`, when given, is cleared and receives the file's first [`HEAD`] bytes (fewer for a
 /// shorter file), for a caller that recognises files by their first bytes.
@@ -176,8 +177,11 @@ pub fn hash_file(
     if let Some(h) = head.as_deref_mut() {
         h.clear();
     }
-    let mapped =
-        if want >= MAP_MIN { hash_mapped(kinds, file, want, head.as_deref_mut()) } else { None };
+    let mapped = if want >= MAP_MIN && maps_pay(kinds) {
+        hash_mapped(kinds, file, want, head.as_deref_mut())
+    } else {
+        None
+    };
     let (digests, len) = match mapped {
         Some(d) => (d, want),
         None => {
@@ -198,6 +202,14 @@ pub fn hash_file(
         len,
         changed: crate::open::stamp(before) != crate::open::stamp(&after),
     })
+}
+
+/// Whether reading through maps is faster than `read(2)` for these digests. Measured
+/// (`BENCHMARKS.md`, hashing): for BLAKE3 alone, which hashes several times faster than the
+/// copy `read(2)` makes, maps win; for SHA-256 (and the slower MD5 and SHA-1) the faults and
+/// page-table walks of a map cost more than the copy they save, so those are read.
+fn maps_pay(kinds: HashKinds) -> bool {
+    kinds == HashKinds { blake3: true, ..HashKinds::default() }
 }
 
 /// The digests of the first `len` bytes of `file` read through maps; `None` when a window
@@ -266,32 +278,38 @@ mod tests {
     #[test]
     fn mapped_and_read_files_hash_alike_at_every_size_around_the_windows() {
         let all = HashKinds { md5: true, sha1: true, sha256: true, blake3: true };
+        let mapped = HashKinds { blake3: true, ..HashKinds::default() };
+        assert!(maps_pay(mapped) && !maps_pay(all));
         let window = usize::try_from(MAP_WINDOW).unwrap();
         let min = usize::try_from(MAP_MIN).unwrap();
         for size in [0, 1, min - 1, min, min + 4097, window, window + 1, 2 * window + 12345] {
             let data: Vec<u8> = (0..size).map(|i| u8::try_from(i * 31 % 253).unwrap()).collect();
             let (_d, p) = fixture(&data);
-            let (mut f, meta) = crate::open_read_only(&p).unwrap();
-            let mut buf = Vec::new();
-            let mut head = Vec::new();
-            let out = hash_file(all, &mut f, &meta, u64::MAX, &mut buf, Some(&mut head)).unwrap();
-            assert_eq!(head, data[..HEAD.min(size)], "size {size}");
-            assert_eq!(out.digests, hash_bytes(all, &data), "size {size}");
-            assert_eq!(out.len, size as u64);
-            assert!(!out.changed);
-            // A limit below the size hashes that many bytes, mapped or read.
-            let cut = size / 2;
-            let (mut f, meta) = crate::open_read_only(&p).unwrap();
-            let out = hash_file(all, &mut f, &meta, cut as u64, &mut buf, None).unwrap();
-            assert_eq!(out.digests, hash_bytes(all, &data[..cut]), "size {size}, limit {cut}");
-            assert_eq!(out.len, cut as u64);
+            for kinds in [all, mapped] {
+                let (mut f, meta) = crate::open_read_only(&p).unwrap();
+                let mut buf = Vec::new();
+                let mut head = Vec::new();
+                let out =
+                    hash_file(kinds, &mut f, &meta, u64::MAX, &mut buf, Some(&mut head)).unwrap();
+                assert_eq!(head, data[..HEAD.min(size)], "size {size}");
+                assert_eq!(out.digests, hash_bytes(kinds, &data), "size {size}");
+                assert_eq!(out.len, size as u64);
+                assert!(!out.changed);
+                // A limit below the size hashes that many bytes, mapped or read.
+                let cut = size / 2;
+                let (mut f, meta) = crate::open_read_only(&p).unwrap();
+                let out = hash_file(kinds, &mut f, &meta, cut as u64, &mut buf, None).unwrap();
+                assert_eq!(out.digests, hash_bytes(kinds, &data[..cut]), "size {size}, cut {cut}");
+                assert_eq!(out.len, cut as u64);
+            }
         }
     }
 
     #[test]
     #[expect(clippy::disallowed_methods, reason = "the test cuts its own fixture")]
     fn a_file_cut_short_while_hashed_gives_what_reading_it_gives_and_is_changed() {
-        let all = HashKinds { sha256: true, ..HashKinds::default() };
+        // BLAKE3 alone: read through maps, so the cut happens under one.
+        let all = HashKinds { blake3: true, ..HashKinds::default() };
         let data = vec![9u8; usize::try_from(MAP_MIN).unwrap() * 4];
         let (_d, p) = fixture(&data);
         let (mut f, meta) = crate::open_read_only(&p).unwrap();
