@@ -428,7 +428,6 @@ impl Reader<'_> {
         let Some(st) = first else { return };
         self.mft_damage(at, &st);
         self.counts.mft_read += 1;
-        let table = &*table;
         for r in &waiting {
             if let Some(n) = r.best_name() {
                 let p = table.child_path(FileRef { record: n.parent, seq: n.parent_seq }, &n.name);
@@ -514,6 +513,9 @@ impl Reader<'_> {
                 }
             };
             if let Some(size) = size {
+                if let Ok(meta) = std::fs::symlink_metadata(m) {
+                    table.reserve(meta.len() / size as u64);
+                }
                 let stop = self.stop;
                 let sink = self.sink;
                 let mut pass = |f: &mut dyn FnMut(MftRecord)| -> Option<MftStats> {
