@@ -104,7 +104,9 @@ impl Change {
 
     /// The file name (the last part of the path).
     pub fn name(&self) -> &str {
-        self.path.rsplit('\\').next().unwrap_or(&self.path)
+        // `\` is one byte in UTF-8: the byte after it starts a character.
+        let from = self.path.bytes().rposition(|b| b == b'\\').map_or(0, |i| i + 1);
+        self.path.get(from..).unwrap_or(&self.path)
     }
 }
 

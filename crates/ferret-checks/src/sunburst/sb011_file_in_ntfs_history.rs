@@ -82,7 +82,21 @@ struct HistoryFile {
 
 impl Detector for HistoryFile {
     fn on_change(&self, c: &Change, origin: &Path, _out: &mut Out) {
-        if c.is_dir || !self.names.contains(&c.name().to_ascii_lowercase()) {
+        if c.is_dir {
+            return;
+        }
+        // Lower-cased without allocating for the usual short names (every change comes here).
+        let name = c.name();
+        let mut buf = [0u8; 256];
+        let known = match buf.get_mut(..name.len()) {
+            Some(b) => {
+                b.copy_from_slice(name.as_bytes());
+                b.make_ascii_lowercase();
+                std::str::from_utf8(b).is_ok_and(|n| self.names.contains(n))
+            }
+            None => self.names.contains(&name.to_ascii_lowercase()),
+        };
+        if !known {
             return;
         }
         let norm = c.path.replace('\\', "/").to_ascii_lowercase();

@@ -245,6 +245,9 @@ const MAX_RESERVED: usize = 1 << 26;
 pub struct NameTable {
     /// By record number; a slot whose `rank` is [`EMPTY`] holds nothing.
     dense: Vec<Node>,
+    /// One bit per slot of `dense`: set when it holds a record (a look-up that only asks
+    /// whether a record is known stays in a small array).
+    known: Vec<u64>,
     /// Records whose numbers lie beyond `dense` (journal names, extension records naming a
     /// base record not read yet).
     sparse: HashMap<u64, Node>,
@@ -292,6 +295,7 @@ impl NameTable {
     pub fn reserve(&mut self, records: u64) {
         let n = usize::try_from(records).unwrap_or(usize::MAX).min(MAX_RESERVED);
         self.dense.reserve_exact(n.saturating_sub(self.dense.len()));
+        self.known.reserve_exact(n.div_ceil(64).saturating_sub(self.known.len()));
     }
 
     /// Records kept.
@@ -302,6 +306,15 @@ impl NameTable {
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// Whether the table holds record `record`.
+    fn has(&self, record: u64) -> bool {
+        let word = usize::try_from(record / 64).ok().and_then(|w| self.known.get(w));
+        match word {
+            Some(w) if w & (1 << (record % 64)) != 0 => true,
+            _ => !self.sparse.is_empty() && self.sparse.contains_key(&record),
+        }
     }
 
     fn get(&self, record: u64) -> Option<&Node> {
@@ -343,6 +356,13 @@ impl NameTable {
         match slot {
             Some(s) => {
                 *s = node;
+                let (word, bit) = ((record / 64) as usize, record % 64);
+                if self.known.len() <= word {
+                    self.known.resize(word + 1, 0);
+                }
+                if let Some(w) = self.known.get_mut(word) {
+                    *w |= 1 << bit;
+                }
                 if !self.sparse.is_empty() {
                     self.sparse.remove(&record);
                 }
@@ -410,7 +430,7 @@ impl NameTable {
     /// that record number (what the `$MFT` says is never replaced); at most
     /// 16,777,216 such names.
     pub fn add_name(&mut self, file: FileRef, parent: FileRef, name: &str) {
-        if self.learnt >= MAX_JOURNAL_NAMES || self.get(file.record).is_some() {
+        if self.learnt >= MAX_JOURNAL_NAMES || self.has(file.record) {
             return;
         }
         if let Some(node) = self.node(parent, file.seq, 0, name) {
