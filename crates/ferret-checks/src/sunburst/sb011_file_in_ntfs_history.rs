@@ -55,8 +55,16 @@ pub static DETECTOR: Registration = Registration {
             .iter()
             .filter(|r| matches!(r.kind, FileKind::Name | FileKind::Path))
             .map(|r| r.value.rsplit('/').next().unwrap_or(&r.value).to_owned())
-            .collect();
-        Ok(Box::new(HistoryFile { intel: opts.intel.clone(), names, hits: Mutex::default() }))
+            .collect::<HashSet<String>>();
+        let lengths = names.iter().fold(0u64, |m, n| {
+            m | u32::try_from(n.len()).ok().and_then(|l| 1u64.checked_shl(l)).unwrap_or(0)
+        });
+        Ok(Box::new(HistoryFile {
+            intel: opts.intel.clone(),
+            names,
+            lengths,
+            hits: Mutex::default(),
+        }))
     },
 };
 
@@ -77,6 +85,9 @@ struct Hit {
 struct HistoryFile {
     intel: Arc<crate::intel::CheckIntel>,
     names: HashSet<String>,
+    /// Bit `n` set when a name is `n` bytes long (names of 64 bytes or more are always
+    /// looked up).
+    lengths: u64,
     hits: Mutex<BTreeMap<String, Hit>>,
 }
 
@@ -85,17 +96,10 @@ impl Detector for HistoryFile {
         if c.is_dir {
             return;
         }
-        // Lower-cased without allocating for the usual short names (every change comes here).
+        // Most names have a length no indicator has: passed over without lower-casing.
         let name = c.name();
-        let mut buf = [0u8; 256];
-        let known = match buf.get_mut(..name.len()) {
-            Some(b) => {
-                b.copy_from_slice(name.as_bytes());
-                b.make_ascii_lowercase();
-                std::str::from_utf8(b).is_ok_and(|n| self.names.contains(n))
-            }
-            None => self.names.contains(&name.to_ascii_lowercase()),
-        };
+        let known = (name.len() >= 64 || self.lengths & (1 << name.len()) != 0)
+            && self.names.contains(&name.to_ascii_lowercase());
         if !known {
             return;
         }
