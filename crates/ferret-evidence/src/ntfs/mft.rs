@@ -275,6 +275,7 @@ pub struct ResolvedPath {
 type Chain = Vec<(u64, Node)>;
 
 /// Where a climb ended.
+#[derive(Clone, Copy)]
 enum Climbed {
     /// At the root, or at a folder whose path is kept (its node).
     Root(Option<Node>),
