@@ -231,6 +231,10 @@ impl Node {
 /// The most records learnt from journal names (the `$MFT`'s own are bounded by its size).
 const MAX_JOURNAL_NAMES: usize = 1 << 24;
 
+/// How far past the highest record indexed a record read may lie and still be indexed by
+/// number (the slots between cost 24 bytes each).
+const MAX_GAP: usize = 1 << 16;
+
 /// The most record numbers a table indexes densely before any record is read
 /// ([`NameTable::reserve`]).
 const MAX_RESERVED: usize = 1 << 26;
@@ -349,7 +353,10 @@ impl NameTable {
             self.count += 1;
         }
         let slot = usize::try_from(record).ok().and_then(|i| {
-            if i >= self.dense.len() && record <= grow_to {
+            // Within what was reserved, or close to the records read so far (a record far
+            // beyond them, as a sparse volume may hold, goes to the map).
+            let near = i < self.dense.capacity() || i - self.dense.len() < MAX_GAP;
+            if i >= self.dense.len() && record <= grow_to && near {
                 self.dense.resize(i + 1, Node { rank: EMPTY, ..node });
             }
             self.dense.get_mut(i)
@@ -641,6 +648,25 @@ mod tests {
             r"C:\inetpub\wwwroot\aspnet_client\z.aspx"
         );
         assert_eq!(NameTable::new(None).path_of(FileRef { record: ROOT, seq: 0 }).path, "\\");
+    }
+
+    /// A record read far beyond the others (a sparse volume) is kept without making room for
+    /// every number before it.
+    #[test]
+    fn a_far_record_number_is_kept_without_room_for_the_numbers_before() {
+        let mut t = NameTable::new(Some('C'));
+        t.add_record(&rec(30, 1, true, ROOT, "inetpub"));
+        let far = 1u64 << 40;
+        let mut dir = rec(far, 1, true, 30, "far");
+        dir.is_dir = true;
+        t.add_record(&dir);
+        t.add_record(&rec(far + 1, 1, true, far, "x.aspx"));
+        assert!(t.dense.len() < 1 << 20, "{} slots", t.dense.len());
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.path_of(FileRef { record: far + 1, seq: 1 }).path, r"C:\inetpub\far\x.aspx");
+        assert_eq!(t.child_path(FileRef { record: far, seq: 1 }, "y").path, r"C:\inetpub\far\y");
+        t.add_name(FileRef { record: far + 1, seq: 1 }, FileRef { record: 30, seq: 0 }, "other");
+        assert_eq!(t.len(), 3, "a journal name never replaces a record's");
     }
 
     proptest! {
