@@ -104,7 +104,9 @@ impl Change {
 
     /// The file name (the last part of the path).
     pub fn name(&self) -> &str {
-        self.path.rsplit('\\').next().unwrap_or(&self.path)
+        // `\` is one byte in UTF-8: the byte after it starts a character.
+        let from = self.path.bytes().rposition(|b| b == b'\\').map_or(0, |i| i + 1);
+        self.path.get(from..).unwrap_or(&self.path)
     }
 }
 
@@ -428,7 +430,6 @@ impl Reader<'_> {
         let Some(st) = first else { return };
         self.mft_damage(at, &st);
         self.counts.mft_read += 1;
-        let table = &*table;
         for r in &waiting {
             if let Some(n) = r.best_name() {
                 let p = table.child_path(FileRef { record: n.parent, seq: n.parent_seq }, &n.name);
@@ -514,6 +515,9 @@ impl Reader<'_> {
                 }
             };
             if let Some(size) = size {
+                if let Ok(meta) = std::fs::symlink_metadata(m) {
+                    table.reserve(meta.len() / size as u64);
+                }
                 let stop = self.stop;
                 let sink = self.sink;
                 let mut pass = |f: &mut dyn FnMut(MftRecord)| -> Option<MftStats> {

@@ -55,8 +55,16 @@ pub static DETECTOR: Registration = Registration {
             .iter()
             .filter(|r| matches!(r.kind, FileKind::Name | FileKind::Path))
             .map(|r| r.value.rsplit('/').next().unwrap_or(&r.value).to_owned())
-            .collect();
-        Ok(Box::new(HistoryFile { intel: opts.intel.clone(), names, hits: Mutex::default() }))
+            .collect::<HashSet<String>>();
+        let lengths = names.iter().fold(0u64, |m, n| {
+            m | u32::try_from(n.len()).ok().and_then(|l| 1u64.checked_shl(l)).unwrap_or(0)
+        });
+        Ok(Box::new(HistoryFile {
+            intel: opts.intel.clone(),
+            names,
+            lengths,
+            hits: Mutex::default(),
+        }))
     },
 };
 
@@ -77,12 +85,22 @@ struct Hit {
 struct HistoryFile {
     intel: Arc<crate::intel::CheckIntel>,
     names: HashSet<String>,
+    /// Bit `n` set when a name is `n` bytes long (names of 64 bytes or more are always
+    /// looked up).
+    lengths: u64,
     hits: Mutex<BTreeMap<String, Hit>>,
 }
 
 impl Detector for HistoryFile {
     fn on_change(&self, c: &Change, origin: &Path, _out: &mut Out) {
-        if c.is_dir || !self.names.contains(&c.name().to_ascii_lowercase()) {
+        if c.is_dir {
+            return;
+        }
+        // Most names have a length no indicator has: passed over without lower-casing.
+        let name = c.name();
+        let known = (name.len() >= 64 || self.lengths & (1 << name.len()) != 0)
+            && self.names.contains(&name.to_ascii_lowercase());
+        if !known {
             return;
         }
         let norm = c.path.replace('\\', "/").to_ascii_lowercase();
