@@ -34,15 +34,7 @@ fn chopper() -> String {
 
 /// Bytes that do not compress (so an E01 of the disk spans several 1 MiB segments).
 fn noise(n: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
+    ferret_testkit::noise(n, 0x9E37_79B9_7F4A_7C15)
 }
 
 fn scan(target: &Path, extra: &[&str]) -> (i32, Vec<Value>) {

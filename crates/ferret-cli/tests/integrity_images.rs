@@ -89,15 +89,7 @@ fn ntfs_disk(t: &Tree, name: &str, files: &[(String, Vec<u8>)], filler: bool) ->
     v.file("readme.txt", b"read me\n");
     v.stream("readme.txt", "notes", b"a note kept in a stream\n");
     if filler {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let noise: Vec<u8> = (0..12 << 20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x.to_le_bytes()[0]
-            })
-            .collect();
+        let noise = ferret_testkit::noise(12 << 20, 0x2545_f491_4f6c_dd1d);
         v.file("filler.bin", &noise);
     }
     let disk = t.path(format!("{name}.img"));

@@ -644,8 +644,8 @@ impl Ext4Source {
     ) {
         let name = child.rsplit(|b| *b == b'/').next().unwrap_or_default();
         if name.contains(&0) || child.ends_with(b"/") {
-            walk.stats.errors += 1;
-            self.problem(
+            walk.fail(
+                self,
                 sink,
                 ProblemKind::Parse,
                 &child,
@@ -657,8 +657,8 @@ impl Ext4Source {
         let inode = match self.inode(ino) {
             Ok(i) => i,
             Err(e) => {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::Parse,
                     &child,
@@ -669,8 +669,8 @@ impl Ext4Source {
             }
         };
         let Some(entry) = self.entry(&child, ino, &inode) else {
-            walk.stats.errors += 1;
-            self.problem(
+            walk.fail(
+                self,
                 sink,
                 ProblemKind::Parse,
                 &child,
@@ -681,8 +681,8 @@ impl Ext4Source {
         };
         if entry.kind == EntryKind::Dir {
             if depth + 1 > MAX_DEPTH {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::Walk,
                     &child,
@@ -690,8 +690,8 @@ impl Ext4Source {
                     format!("deeper than {MAX_DEPTH} folders; not entered"),
                 );
             } else if !walk.seen.insert(ino) {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::Walk,
                     &child,
@@ -752,6 +752,22 @@ struct Walk {
     subdirs: Vec<(u32, Vec<u8>, usize)>,
 }
 
+impl Walk {
+    /// Counts an error of the listing and reports it (see [`Ext4Source::problem`]).
+    fn fail(
+        &mut self,
+        src: &Ext4Source,
+        sink: &dyn Sink,
+        kind: ProblemKind,
+        path: &[u8],
+        inode: u32,
+        why: String,
+    ) {
+        self.stats.errors += 1;
+        src.problem(sink, kind, path, inode, why);
+    }
+}
+
 /// The path shown for `path` (`/` for the root).
 fn shown(path: &[u8]) -> ReportPath {
     if path.is_empty() { ReportPath::from("/") } else { ReportPath::from(path.to_vec()) }
@@ -809,8 +825,8 @@ impl Source for Ext4Source {
             let dir = match self.inode(number) {
                 Ok(d) => d,
                 Err(e) => {
-                    walk.stats.errors += 1;
-                    self.problem(
+                    walk.fail(
+                        self,
                         sink,
                         ProblemKind::Parse,
                         &path,
@@ -821,8 +837,8 @@ impl Source for Ext4Source {
                 }
             };
             if dir.flags & FLAG_ENCRYPT != 0 {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::ReadError,
                     &path,
@@ -846,8 +862,8 @@ impl Source for Ext4Source {
                 &mut damage,
             );
             if let Err(e) = listed {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::Parse,
                     &path,
@@ -856,8 +872,8 @@ impl Source for Ext4Source {
                 );
             }
             for why in damage {
-                walk.stats.errors += 1;
-                self.problem(
+                walk.fail(
+                    self,
                     sink,
                     ProblemKind::Parse,
                     &path,

@@ -17,24 +17,11 @@ use std::sync::Arc;
 use ferret_core::{Cancel, Collector, Provenance};
 use ferret_evidence::ext4::Ext4Source;
 use ferret_evidence::{Entry, EntryKind, ReadAt, Source, open_image};
-use ferret_testkit::Tree;
 use ferret_testkit::disk::{e2fs_tools, ext_volume, gpt_disk, mbr_disk};
+use ferret_testkit::{Tree, noise};
 
 fn tools() -> bool {
     ferret_testkit::require("e2fsprogs' mke2fs (Debian package e2fsprogs)", e2fs_tools())
-}
-
-/// Deterministic bytes that do not compress.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 /// A small Linux host's tree under `t/tree`: regular files (one spanning indirect blocks on

@@ -15,24 +15,11 @@ use std::sync::Arc;
 use ferret_core::{Cancel, Collector, Provenance, Sink as _};
 use ferret_evidence::ntfs::NtfsSource;
 use ferret_evidence::{Entry, EntryKind, Source, open_image};
-use ferret_testkit::Tree;
 use ferret_testkit::disk::{NtfsVolume, gpt_disk, mbr_disk, ntfs_tools};
+use ferret_testkit::{Tree, noise};
 
 fn tools() -> bool {
     ferret_testkit::require("ntfs-3g's mkntfs and ntfscp (Debian package ntfs-3g)", ntfs_tools())
-}
-
-/// Deterministic bytes that do not compress.
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn text(n: usize) -> Vec<u8> {

@@ -155,6 +155,21 @@ impl Default for Tree {
     }
 }
 
+/// `n` deterministic bytes that do not compress (xorshift64 from `seed`; the same `n` and
+/// `seed` give the same bytes), for fixtures that must not shrink (container segments,
+/// compression units, byte-flip rounds).
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
 /// A harmless marker string for detection tests, assembled at run time.
 pub fn eicar_like() -> Vec<u8> {
     let parts = ["FERRET-", "TEST-", "MARKER-", "not-malware-", "3c1f"];
