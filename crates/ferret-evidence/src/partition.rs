@@ -66,6 +66,12 @@ fn disk_of(path: &Path, file: Arc<dyn ReadAt>, head: &[u8]) -> Result<container:
 /// for a raw disk or volume) and the container format, with no partition or file system
 /// read. Damage that still lets the disk be read is not reported here (see [`open_image`]).
 pub fn open_disk(path: &Path) -> Result<(Arc<dyn ReadAt>, &'static str), Problem> {
+    let disk = open_container(path)?;
+    Ok((disk.reader, disk.format))
+}
+
+/// The image at `path` opened and its container recognised from its first 8 KiB.
+fn open_container(path: &Path) -> Result<container::Disk, Problem> {
     let image = ImageFile::open(path).map_err(|e| {
         Problem::at(ProblemKind::ReadError, path, format!("cannot open the image: {e}"))
     })?;
@@ -74,7 +80,7 @@ pub fn open_disk(path: &Path) -> Result<(Arc<dyn ReadAt>, &'static str), Problem
     head.truncate(n);
     let disk = disk_of(path, Arc::new(image), &head)
         .map_err(|reason| Problem::at(ProblemKind::Other, path, reason))?;
-    Ok((disk.reader, disk.format))
+    Ok(disk)
 }
 
 /// What `--verify-container` found for one image.
@@ -93,14 +99,7 @@ pub struct Verified {
 pub fn verify_container(path: &Path) -> Result<Verified, Problem> {
     use md5::Digest as _;
     let problem = |reason: String| Problem::at(ProblemKind::Other, path, reason);
-    let image = ImageFile::open(path).map_err(|e| {
-        Problem::at(ProblemKind::ReadError, path, format!("cannot open the image: {e}"))
-    })?;
-    let mut head = vec![0u8; 8192];
-    let n = read_prefix(&image, &mut head);
-    head.truncate(n);
-    let disk = disk_of(path, Arc::new(image), &head)
-        .map_err(|reason| Problem::at(ProblemKind::Other, path, reason))?;
+    let disk = open_container(path)?;
     let mut md5 = disk.stored.iter().any(|(a, _)| *a == "MD5").then(md5::Md5::new);
     let mut sha1 = disk.stored.iter().any(|(a, _)| *a == "SHA-1").then(sha1::Sha1::new);
     if md5.is_some() || sha1.is_some() {

@@ -152,6 +152,38 @@ pub fn fuzz(data: &[u8]) {
     }
 }
 
+/// A read of `want` bytes at `offset` of a disk of `size` bytes laid out in blocks of
+/// `block_size`, cut at the end of the block and of the disk: (block, offset within it,
+/// bytes to read). The caller has checked `offset < size`.
+pub(crate) fn block_span(
+    offset: u64,
+    want: usize,
+    block_size: u64,
+    size: u64,
+) -> (u64, u64, usize) {
+    let block = offset / block_size;
+    let within = offset % block_size;
+    let room = (block_size - within).min(size - offset);
+    (block, within, want.min(usize::try_from(room).unwrap_or(usize::MAX)))
+}
+
+/// Reads what a differencing disk does not hold from its parent; without a parent, or past a
+/// parent smaller than the child, the bytes read as zeros.
+pub(crate) fn read_parent(
+    parent: Option<&Arc<dyn ReadAt>>,
+    buf: &mut [u8],
+    offset: u64,
+) -> io::Result<usize> {
+    if let Some(p) = parent {
+        let n = p.read_at(buf, offset)?;
+        if n > 0 {
+            return Ok(n);
+        }
+    }
+    buf.fill(0);
+    Ok(buf.len())
+}
+
 /// An `io::Error` for damage met while reading.
 pub(crate) fn damaged(what: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)

@@ -9,7 +9,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Cache, Disk, MAX_DISK, MAX_TABLE, be32, be64, damaged, read_vec};
+use super::{
+    Cache, Disk, MAX_DISK, MAX_TABLE, be32, be64, block_span, damaged, read_parent, read_vec,
+};
 use crate::image::{ReadAt, Slice, read_exact_at};
 
 const FIXED: u32 = 2;
@@ -201,32 +203,16 @@ fn open_parent(
     Ok((at, p))
 }
 
-impl Vhd {
-    fn read_parent(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        if let Some(p) = &self.parent {
-            let n = p.read_at(buf, offset)?;
-            if n > 0 {
-                return Ok(n);
-            }
-        }
-        buf.fill(0);
-        Ok(buf.len())
-    }
-}
-
 impl ReadAt for Vhd {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         if offset >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let block = offset / self.block_size;
-        let within = offset % self.block_size;
-        let room = (self.block_size - within).min(self.size - offset);
-        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let (block, within, len) = block_span(offset, buf.len(), self.block_size, self.size);
         let buf = buf.get_mut(..len).unwrap_or_default();
         let entry = usize::try_from(block).ok().and_then(|b| self.bat.get(b)).copied();
         let Some(sector) = entry.filter(|e| *e != u32::MAX) else {
-            return self.read_parent(buf, offset);
+            return read_parent(self.parent.as_ref(), buf, offset);
         };
         let start = u64::from(sector) * 512;
         let buf = if self.parent.is_some() {
@@ -240,7 +226,7 @@ impl ReadAt for Vhd {
             let n = len.min(usize::try_from(512 - within % 512).unwrap_or(512));
             let part = buf.get_mut(..n).unwrap_or_default();
             if !present {
-                return self.read_parent(part, offset);
+                return read_parent(self.parent.as_ref(), part, offset);
             }
             part
         } else {

@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Cache, Disk, MAX_DISK, MAX_TABLE, crc32c, damaged, read_vec};
+use super::{Cache, Disk, MAX_DISK, MAX_TABLE, block_span, crc32c, damaged, read_parent, read_vec};
 use crate::bytes::{u16_at, u32_at, u64_at, utf16_at};
 use crate::image::ReadAt;
 
@@ -307,24 +307,6 @@ impl Vhdx {
         }
         Ok(n)
     }
-
-    fn read_parent(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        match &self.parent {
-            Some(p) => {
-                let n = p.read_at(buf, offset)?;
-                // A parent smaller than the child reads as zeros past its end.
-                if n == 0 {
-                    buf.fill(0);
-                    return Ok(buf.len());
-                }
-                Ok(n)
-            }
-            None => {
-                buf.fill(0);
-                Ok(buf.len())
-            }
-        }
-    }
 }
 
 impl ReadAt for Vhdx {
@@ -332,10 +314,7 @@ impl ReadAt for Vhdx {
         if offset >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let block = offset / self.block_size;
-        let within = offset % self.block_size;
-        let room = (self.block_size - within).min(self.size - offset);
-        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let (block, within, len) = block_span(offset, buf.len(), self.block_size, self.size);
         let buf = buf.get_mut(..len).unwrap_or_default();
         let entry = self.entry(block + block / self.chunk_ratio);
         let at = (entry >> 20) << 20;
@@ -364,11 +343,11 @@ impl ReadAt for Vhdx {
                 if present {
                     self.read_file(part, at + within)
                 } else {
-                    self.read_parent(part, offset)
+                    read_parent(self.parent.as_ref(), part, offset)
                 }
             }
             PAYLOAD_FULLY_PRESENT | PAYLOAD_PARTIALLY_PRESENT => self.read_file(buf, at + within),
-            0..=3 => self.read_parent(buf, offset),
+            0..=3 => read_parent(self.parent.as_ref(), buf, offset),
             state => Err(damaged(format!(
                 "{}: block {block} has the unknown BAT state {state}",
                 self.name
