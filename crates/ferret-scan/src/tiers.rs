@@ -26,8 +26,9 @@
 //! byte of them but line ends replaced by a space, so that a compile error's line and column
 //! are those of the file). A source is cut only when that cannot change what its rules
 //! match: it parses without errors, has no `include` and no `global` rule, no two rules share
-//! a name, and no rule's condition names another rule of the file (a rule reference, or a
-//! rule set like `any of (a*)`); otherwise it stays whole. Pieces are grouped by (size class
+//! a name, and no rule's condition names another rule of the file; otherwise it stays
+//! whole. (yara-x compiles a source rule by rule, a rule that does not compile left out
+//! alone, so the pieces load exactly the rules the whole source would.) Pieces are grouped by (size class
 //! on the ladder [`CUTS`], `MZ` or not): every piece is in exactly one group, each group is
 //! compiled once (two at a time), and a file is scanned by every group whose reach
 //! ([`SizeRange`]) holds it. Every piece of a source compiles into the source's one
@@ -209,9 +210,8 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
 }
 
 /// Whether `rule`'s condition may name another rule of the file: a word of the condition
-/// that is another rule's name, or a prefix of one followed by `*` (a rule set). Words after
-/// `$ # @ !` (patterns) or `.` (fields) are not rule names. Errs towards yes: a word in a
-/// string literal counts too.
+/// that is another rule's name. Words after `$ # @ !` (patterns) or `.` (fields) are not
+/// rule names. Errs towards yes: a word in a string literal counts too.
 fn names_a_rule(src: &[u8], rule: &Rule<'_>, names: &[&str]) -> bool {
     let span = rule.condition.span();
     let Some(text) = src.get(span.start()..span.end()) else { return true };
@@ -230,11 +230,7 @@ fn names_a_rule(src: &[u8], rule: &Rule<'_>, names: &[&str]) -> bool {
             continue;
         }
         let word = text.get(start..i).unwrap_or_default();
-        let set = text.get(i) == Some(&b'*');
-        if names.iter().any(|n| {
-            *n != rule.identifier.name
-                && (n.as_bytes() == word || (set && n.as_bytes().starts_with(word)))
-        }) {
+        if names.iter().any(|n| *n != rule.identifier.name && n.as_bytes() == word) {
             return true;
         }
     }
@@ -496,7 +492,7 @@ mod tests {
         // error; all rules in one group.
         assert!(whole(format!("{exe} rule other {{ condition: exe }}")));
         assert!(whole(format!("{exe} rule other {{ condition: not exe or true }}")));
-        assert!(whole(format!("{exe} rule other {{ condition: any of (ex*) }}")));
+        assert!(whole(format!("{exe} rule other {{ condition: any of (exe, false) }}")));
         assert!(whole(format!("{exe} global rule other {{ condition: true }}")));
         assert!(whole(format!("{exe} rule exe {{ condition: true }}")));
         assert!(whole(format!("include \"x.yar\" {exe} rule other {{ condition: true }}")));
@@ -571,7 +567,7 @@ mod tests {
                 Just("0x4d5a == uint16be(0)".to_owned()),
                 Just("uint16(0) == 0x4d5a".to_owned()),
                 Just("uint16(0) != 0x5a4d".to_owned()),
-                // Another rule of the file, by name and as a rule set (see `source`).
+                // Another rule of the file, by name and in an `of` tuple (see `source`).
                 Just("REF".to_owned()),
                 Just("SET".to_owned()),
             ];
@@ -589,7 +585,7 @@ mod tests {
             for (i, c) in conds.iter().enumerate() {
                 // The first rule has no rule before it to name.
                 let (by_name, by_set) =
-                    if i == 0 { ("true", "true") } else { ("r0", "any of (r0*)") };
+                    if i == 0 { ("true", "true") } else { ("r0", "any of (r0, false)") };
                 let c = c.replace("REF", by_name).replace("SET", by_set);
                 let strings = if c.contains("$a") || c.contains("#a") {
                     "strings: $a = \"needle\" "
