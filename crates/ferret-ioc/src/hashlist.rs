@@ -298,4 +298,22 @@ mod tests {
         );
         assert!(leading_hash(&format!("{}x", "a".repeat(40))).is_none());
     }
+
+    #[test]
+    fn the_hex_table_is_every_byte_right() {
+        for b in 0..=255u8 {
+            let want = char::from(b).to_digit(16).map_or(0xff, |d| d as u8);
+            assert_eq!(hex_value(b), want, "byte {b:#x}");
+        }
+        // One byte that is not a digit, anywhere in a digest, refuses it.
+        let good = "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef0123";
+        assert!(parse_hex_digest(good).is_some());
+        for at in 0..good.len() {
+            for bad in [b'g', b' ', b'/', b':', b'@', b'G', b'`', 0x80] {
+                let mut s = good.as_bytes().to_vec();
+                s[at] = bad;
+                assert!(decode_hex::<32>(&s).is_none(), "{at} {bad}");
+            }
+        }
+    }
 }
