@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::AhoCorasick;
 use ferret_artefacts::HiveKind;
 use ferret_artefacts::ntfs::{self, Change, HistoryCounts, HistoryKind, HistoryMatcher};
 use ferret_core::{
@@ -153,13 +153,7 @@ impl Plan {
                     }
                 }
             }
-            if !needles.is_empty() {
-                plan.needles = AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .build(&needles)
-                    .ok();
-            }
+            plan.needles = ferret_logs::netioc::line_prefilter(&needles);
             if !plan.is_empty() {
                 sources.insert(s, plan);
             }

@@ -13,14 +13,27 @@
 
 use crate::{DEFAULT_HASH_SCORE, Digest, HashMeta, LoadCtx, urls_in};
 
+/// Each byte's value as a hex digit; 0xff for any other byte. (A table: a list of 100,000
+/// digests is parsed at the start of every scan that loads it, on its serial path.)
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0u8;
+    while i < 10 {
+        t[(b'0' + i) as usize] = i;
+        i += 1;
+    }
+    let mut i = 0u8;
+    while i < 6 {
+        t[(b'a' + i) as usize] = 10 + i;
+        t[(b'A' + i) as usize] = 10 + i;
+        i += 1;
+    }
+    t
+};
+
 /// A hex digit's value; 0xff for any other byte.
 fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        b'A'..=b'F' => b - b'A' + 10,
-        _ => 0xff,
-    }
+    HEX[usize::from(b)]
 }
 
 /// Decodes exactly `2 * N` hex digits.
@@ -29,15 +42,15 @@ fn decode_hex<const N: usize>(s: &[u8]) -> Option<[u8; N]> {
         return None;
     }
     let mut out = [0u8; N];
+    // Every digit's value or'ed together: above 15 when any byte is not a digit.
+    let mut seen = 0u8;
     for (o, pair) in out.iter_mut().zip(s.chunks_exact(2)) {
         let [hi, lo] = pair else { return None };
         let (hi, lo) = (hex_value(*hi), hex_value(*lo));
-        if hi > 15 || lo > 15 {
-            return None;
-        }
-        *o = (hi << 4) | lo;
+        seen |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
     }
-    Some(out)
+    (seen <= 15).then_some(out)
 }
 
 /// Parses a hex digest of 32/40/64 hex digits (either case).
@@ -53,7 +66,7 @@ pub(crate) fn parse_hex_digest(s: &str) -> Option<Digest> {
 
 /// The leading hex run of a line, when it is followed by the end or a separator.
 fn leading_hex(line: &str) -> Option<(&str, &str)> {
-    let end = line.bytes().position(|b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
+    let end = line.bytes().position(|b| hex_value(b) > 15).unwrap_or(line.len());
     let (hex, rest) = line.split_at_checked(end)?;
     let sep_ok = rest.is_empty()
         || rest
@@ -284,5 +297,23 @@ mod tests {
             Some((crate::HashKind::Sha1, ";x"))
         );
         assert!(leading_hash(&format!("{}x", "a".repeat(40))).is_none());
+    }
+
+    #[test]
+    fn the_hex_table_is_every_byte_right() {
+        for b in 0..=255u8 {
+            let want = char::from(b).to_digit(16).map_or(0xff, |d| d as u8);
+            assert_eq!(hex_value(b), want, "byte {b:#x}");
+        }
+        // One byte that is not a digit, anywhere in a digest, refuses it.
+        let good = "0123456789abcdefABCDEF0123456789abcdefABCDEF0123456789abcdef0123";
+        assert!(parse_hex_digest(good).is_some());
+        for at in 0..good.len() {
+            for bad in [b'g', b' ', b'/', b':', b'@', b'G', b'`', 0x80] {
+                let mut s = good.as_bytes().to_vec();
+                s[at] = bad;
+                assert!(decode_hex::<32>(&s).is_none(), "{at} {bad}");
+            }
+        }
     }
 }

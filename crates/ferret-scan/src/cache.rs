@@ -19,7 +19,8 @@ use crate::yara::{EXTERNALS, YaraSource, render_compile_error};
 /// A compiled set and how many source files failed to compile.
 pub(crate) struct Compiled {
     pub(crate) rules: yara_x::Rules,
-    pub(crate) failed_files: usize,
+    /// The sources (by load index) that did not compile.
+    pub(crate) failed: Vec<usize>,
 }
 
 /// The yara-x release ferret links: it keys the compiled-rule cache and the bundle format
@@ -74,7 +75,7 @@ pub(crate) fn compile_cached(
             Ok(payload) => {
                 if let Ok(rules) = yara_x::Rules::deserialize(payload) {
                     own_files.push(f.clone());
-                    return Compiled { rules, failed_files: 0 };
+                    return Compiled { rules, failed: Vec::new() };
                 }
                 problems.push(cache_problem(f, "yara-x could not load it"));
             }
@@ -82,7 +83,7 @@ pub(crate) fn compile_cached(
         }
     }
     let compiled = compile(sources, problems);
-    if compiled.failed_files == 0
+    if compiled.failed.is_empty()
         && let Some(f) = &file
         && let Ok(bytes) = compiled.rules.serialize()
     {
@@ -152,12 +153,12 @@ fn compile(sources: &[(usize, &YaraSource)], problems: &mut Vec<Problem>) -> Com
         // Declaring a string global cannot fail for these fixed, valid names.
         let _ = c.define_global(e, "");
     }
-    let mut failed = 0;
+    let mut failed = Vec::new();
     for &(i, s) in sources {
         c.new_namespace(&namespace(&s.name, i));
         let src = yara_x::SourceCode::from(s.text.as_slice()).with_origin(s.name.as_str());
         if let Err(err) = c.add_source(src) {
-            failed += 1;
+            failed.push(i);
             let (position, reason) = render_compile_error(&err);
             let mut p = Problem::at(
                 ProblemKind::RuleLoad,
@@ -168,7 +169,7 @@ fn compile(sources: &[(usize, &YaraSource)], problems: &mut Vec<Problem>) -> Com
             problems.push(p);
         }
     }
-    Compiled { rules: c.build(), failed_files: failed }
+    Compiled { rules: c.build(), failed }
 }
 
 #[cfg(test)]

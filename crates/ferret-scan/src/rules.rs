@@ -35,9 +35,10 @@ pub struct LoadOptions {
     pub paths: Vec<PathBuf>,
     /// Where compiled YARA rules are cached (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
-    /// Also compile the YARA sources that can match large files into a set of their own, which
-    /// a scan uses for files of that size (one set per file either way). Off, the sources
-    /// compile into one set (what a bundle holds).
+    /// Compile the YARA sources in groups by what their rules can match (file size class,
+    /// the `MZ` header; a source mixing rules of several groups cut into pieces, see
+    /// `tiers`), so that a scan runs each file only against the groups that can match it.
+    /// Off, the sources compile into one set (what a bundle holds).
     pub size_tiers: bool,
 }
 
@@ -160,22 +161,35 @@ impl RuleSet {
             }
         }
         if !yara_sources.is_empty() {
-            let groups = if opts.size_tiers {
-                let reach: Vec<crate::tiers::Reach> =
-                    yara_sources.iter().map(|s| crate::tiers::source_reach(&s.text)).collect();
-                crate::tiers::groups(&reach)
+            // (source, text of the piece or None for the whole source) and each piece's reach.
+            let (pieces, groups) = if opts.size_tiers {
+                let (mut pieces, mut reach) = (Vec::new(), Vec::new());
+                // Each source parsed once, two at a time (a few hundred milliseconds for a
+                // large collection, before any file is scanned).
+                let order: Vec<usize> = (0..yara_sources.len()).collect();
+                let cut =
+                    on_two_threads(&yara_sources, &order, |s| crate::tiers::source_pieces(&s.text));
+                for (i, source_pieces) in cut.into_iter().enumerate() {
+                    for piece in source_pieces {
+                        pieces.push((i, piece.text));
+                        reach.push(piece.reach);
+                    }
+                }
+                (pieces, crate::tiers::groups(&reach))
             } else {
-                vec![((0..yara_sources.len()).collect(), crate::tiers::SizeRange::ALL)]
+                let pieces: Vec<(usize, Option<Vec<u8>>)> =
+                    (0..yara_sources.len()).map(|i| (i, None)).collect();
+                (pieces, vec![((0..yara_sources.len()).collect(), crate::tiers::SizeRange::ALL)])
             };
             let mut loaded = 0u64;
-            let mut failed = 0usize;
-            // Every source is in exactly one group: each group's problems and counts add up.
+            let mut failed = std::collections::BTreeSet::new();
+            // Every piece is in exactly one group: each group's problems and counts add up.
             for (compiled, range) in
-                compile_groups(&yara_sources, &groups, opts.cache_dir.as_deref())
+                compile_groups(&yara_sources, &pieces, &groups, opts.cache_dir.as_deref())
             {
                 problems.extend(compiled.problems);
                 loaded += compiled.compiled.rules.iter().count() as u64;
-                failed += compiled.compiled.failed_files;
+                failed.extend(compiled.compiled.failed);
                 set.loaded_files.extend(compiled.own_files);
                 set.yara.push(compiled.compiled.rules);
                 set.yara_sizes.push(range);
@@ -190,7 +204,7 @@ impl RuleSet {
                 });
             }
             set.stats.add_loaded("yara", loaded);
-            for _ in 0..failed {
+            for _ in 0..failed.len() {
                 set.stats.add_not_loaded("yara compile error");
             }
         }
@@ -521,42 +535,80 @@ struct GroupCompile {
     own_files: Vec<PathBuf>,
 }
 
-/// Compiles each group (source indices, reach), two at a time when there are several:
+/// Compiles each group (piece indices, reach), two at a time when there are several:
 /// yara-x compiles on one thread, and the groups are independent. Results come back in group
-/// order, each with its reach.
+/// order, each with its reach. yara-x compiles a source rule by rule (a rule that does not
+/// compile is left out, the others of its file are kept), so a source's pieces load exactly
+/// the rules the whole source would.
 fn compile_groups(
     sources: &[YaraSource],
+    pieces: &[(usize, Option<Vec<u8>>)],
     tiers: &[(Vec<usize>, crate::tiers::SizeRange)],
     cache_dir: Option<&Path>,
 ) -> Vec<(GroupCompile, crate::tiers::SizeRange)> {
     let one = |members: &[usize]| {
-        let picked: Vec<(usize, &YaraSource)> =
-            members.iter().filter_map(|&i| sources.get(i).map(|s| (i, s))).collect();
+        // A piece compiles under its source's name and index (so in its namespace).
+        let owned: Vec<(usize, std::borrow::Cow<'_, YaraSource>)> = members
+            .iter()
+            .filter_map(|&p| pieces.get(p))
+            .filter_map(|(i, text)| {
+                let s = sources.get(*i)?;
+                Some((
+                    *i,
+                    match text {
+                        None => std::borrow::Cow::Borrowed(s),
+                        Some(t) => std::borrow::Cow::Owned(YaraSource {
+                            name: s.name.clone(),
+                            text: t.clone(),
+                            path: s.path.clone(),
+                        }),
+                    },
+                ))
+            })
+            .collect();
+        let picked: Vec<(usize, &YaraSource)> = owned.iter().map(|(i, s)| (*i, &**s)).collect();
         let (mut problems, mut own_files) = (Vec::new(), Vec::new());
         let compiled =
             crate::cache::compile_cached(&picked, cache_dir, &mut problems, &mut own_files);
         GroupCompile { compiled, problems, own_files }
     };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(2);
-    if tiers.len() < 2 || threads < 2 {
-        return tiers.iter().map(|(m, b)| (one(m), *b)).collect();
-    }
-    // Two workers take groups in turn from a shared counter (the largest first), so neither
-    // waits on the other.
-    let mut order: Vec<usize> = (0..tiers.len()).collect();
+    // The largest groups first, so that the two threads end together.
     let weight = |members: &[usize]| -> usize {
-        members.iter().filter_map(|&i| sources.get(i)).map(|s| s.text.len()).sum()
+        members
+            .iter()
+            .filter_map(|&p| pieces.get(p))
+            .filter_map(|(i, text)| {
+                let text = text.as_ref().or_else(|| sources.get(*i).map(|s| &s.text))?;
+                Some(text.iter().filter(|b| !b.is_ascii_whitespace()).count())
+            })
+            .sum()
     };
+    let mut order: Vec<usize> = (0..tiers.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(tiers.get(t).map_or(0, |(m, _)| weight(m))));
+    on_two_threads(tiers, &order, |(members, range)| (one(members), *range))
+}
+
+/// `f` over `items` on two threads (one on a one-core machine), each taking the next item
+/// in `order` from a shared counter so that neither waits on the other; the results in the
+/// items' order. yara-x compiles and parses on one thread.
+fn on_two_threads<T: Sync, R: Send>(
+    items: &[T],
+    order: &[usize],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(2);
+    if items.len() < 2 || threads < 2 {
+        return items.iter().map(f).collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, GroupCompile)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
         let work = || {
             let mut out = Vec::new();
             loop {
                 let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&t) = order.get(k) else { break };
-                if let Some((m, _)) = tiers.get(t) {
-                    out.push((t, one(m)));
+                let Some(&i) = order.get(k) else { break };
+                if let Some(item) = items.get(i) {
+                    out.push((i, f(item)));
                 }
             }
             out
@@ -569,8 +621,8 @@ fn compile_groups(
         }
         mine
     });
-    done.sort_by_key(|(t, _)| *t);
-    done.into_iter().filter_map(|(t, c)| tiers.get(t).map(|(_, b)| (c, *b))).collect()
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// A MISP feed folder: the events its manifest lists (sorted by UUID) and those present.
@@ -647,4 +699,89 @@ fn set_origins(
     from: std::collections::BTreeMap<String, String>,
 ) {
     into.extend(from);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_dir(files: &[(&str, &str)], size_tiers: bool) -> (RuleSet, Vec<Problem>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut problems = Vec::new();
+        let opts = LoadOptions {
+            builtin: false,
+            intel: None,
+            paths: vec![dir.path().to_path_buf()],
+            cache_dir: None,
+            size_tiers,
+        };
+        (RuleSet::load(&opts, &mut problems), problems)
+    }
+
+    fn ids(set: &RuleSet) -> Vec<String> {
+        let mut ids: Vec<String> = set
+            .yara()
+            .iter()
+            .flat_map(|r| r.iter().map(|r| format!("{}:{}", r.namespace(), r.identifier())))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    const MIXED: &str = "import \"pe\"\n\
+        rule exe { strings: $a = \"x\" condition: uint16(0) == 0x5a4d and $a }\n\
+        rule small { strings: $a = \"y\" condition: filesize < 50 and $a }\n\
+        rule other { condition: pe.is_pe }\n";
+
+    #[test]
+    fn a_cut_source_loads_the_rules_of_the_whole_one_under_its_name() {
+        let (cut, p1) = load_dir(&[("mixed.yar", MIXED)], true);
+        let (whole, p2) = load_dir(&[("mixed.yar", MIXED)], false);
+        assert!(p1.is_empty() && p2.is_empty(), "{p1:?} {p2:?}");
+        assert_eq!(ids(&cut), ["mixed_0:exe", "mixed_0:other", "mixed_0:small"]);
+        assert_eq!(ids(&cut), ids(&whole));
+        // One compiled group per piece; the source counted once.
+        assert_eq!(cut.yara().len(), 3);
+        assert_eq!(cut.sources.len(), 1);
+        assert_eq!(cut.stats.loaded.get("yara"), Some(&3));
+    }
+
+    #[test]
+    fn a_rule_that_does_not_compile_is_left_out_alone_as_in_the_whole_file() {
+        // The executable rule (line 2) does not compile; yara-x keeps the file's others,
+        // whether the file is compiled whole or cut.
+        let broken = "rule small { strings: $a = \"y\" condition: filesize < 50 and $a }\n\
+            rule exe { strings: $a = \"x\" condition: uint16(0) == 0x5a4d and $a and $b }\n\
+            rule other { strings: $a = \"z\" condition: $a }\n";
+        let mut seen = Vec::new();
+        for size_tiers in [true, false] {
+            let (set, problems) =
+                load_dir(&[("broken.yar", broken), ("mixed.yar", MIXED)], size_tiers);
+            let ids = ids(&set);
+            assert_eq!(
+                ids,
+                [
+                    "broken_0:other",
+                    "broken_0:small",
+                    "mixed_1:exe",
+                    "mixed_1:other",
+                    "mixed_1:small"
+                ]
+            );
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            let p = &problems[0];
+            assert!(
+                p.path.as_ref().is_some_and(|f| f.as_bytes().ends_with(b"broken.yar")),
+                "{p:?}"
+            );
+            // The line of the file (a piece keeps every rule where the file has it).
+            assert!(p.position.as_deref().is_some_and(|at| at.starts_with("2:")), "{p:?}");
+            assert_eq!(set.stats.not_loaded.get("yara compile error"), Some(&1));
+            seen.push((ids, p.position.clone(), p.reason.clone()));
+        }
+        assert_eq!(seen[0], seen[1]);
+    }
 }

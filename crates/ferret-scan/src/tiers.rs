@@ -1,28 +1,43 @@
 //! Rule groups: YARA sources split into disjoint sets by what they can match, so a file is
 //! scanned only by the sets that can match it, and the sets compile in parallel.
 //!
-//! Two facts about a source are read from yara-x's own parser (the AST the compiler works
-//! from), and only from forms whose meaning is certain:
+//! Two facts about each rule's condition are read from yara-x's own parser (the AST the
+//! compiler works from), and only from forms whose meaning is certain:
 //! * **a size bound**: most community rules bound the file size (`filesize < 200KB and ...`);
-//!   a source whose every rule requires `filesize` below a literal cannot match a file of that
-//!   size or more. Recognised: a comparison of `filesize` with an integer literal (`<`, `<=`,
+//!   a rule that requires `filesize` below a literal cannot match a file of that size or
+//!   more. Recognised: a comparison of `filesize` with an integer literal (`<`, `<=`,
 //!   `==`, and the same written the other way round), a conjunction with at least one bounded
 //!   operand (the smallest bound holds), a disjunction whose operands are all bounded (the
 //!   largest), and `false`.
 //! * **a Windows executable header**: many rules start with `uint16(0) == 0x5A4D` (the `MZ`
-//!   of a PE file); a source whose every rule requires it cannot match a file that does not
-//!   start with `MZ`. Recognised: `uint16(0) == 0x5A4D` and `uint16be(0) == 0x4D5A` (either
+//!   of a PE file); a rule that requires it cannot match a file that does not start with
+//!   `MZ`. Recognised: `uint16(0) == 0x5A4D` and `uint16be(0) == 0x4D5A` (either
 //!   way round), a conjunction with one such operand, a disjunction of such operands, `false`.
 //!
 //! Anything else (a bound through a variable, an arithmetic expression, a rule referring to
-//! another, an `include`, a source the parser reports errors in) is neither: the source may
-//! match any file. Sources are grouped by (size class on the ladder [`CUTS`], `MZ` or not):
-//! every source is in exactly one group, each group is compiled once (two at a time), and a
-//! file is scanned by every group whose reach ([`SizeRange`]) holds it. Each source is one
-//! namespace, so rule references never cross groups, and the matches are those of one set
-//! of every source (the property test `exactness` below).
+//! another, an `include`, a source the parser reports errors in) is neither: the rule (or
+//! the source) may match any file.
+//!
+//! The unit grouped is a **piece** of a source ([`source_pieces`]): rule files mix rules for
+//! executables with rules for scripts, and a file's cost in yara-x grows with the rules it is
+//! scanned against (each rule's condition runs for every file; each pattern's atoms are
+//! searched in every byte). A source whose rules fall in different groups is cut into one
+//! piece per group: the source's text with the rules of the other pieces blanked out (every
+//! byte of them but line ends replaced by a space, so that a compile error's line and column
+//! are those of the file). A source is cut only when that cannot change what its rules
+//! match: it parses without errors, has no `include` and no `global` rule, no two rules share
+//! a name, and no rule's condition names another rule of the file; otherwise it stays
+//! whole. (yara-x compiles a source rule by rule, a rule that does not compile left out
+//! alone, so the pieces load exactly the rules the whole source would.) Pieces are grouped by (size class
+//! on the ladder [`CUTS`], `MZ` or not): every piece is in exactly one group, each group is
+//! compiled once (two at a time), and a file is scanned by every group whose reach
+//! ([`SizeRange`]) holds it. Every piece of a source compiles into the source's one
+//! namespace (rule identifiers are those of the whole file), and the matches are those of
+//! one set of every source (the property test `exactness` below).
 
-use yara_x_parser::ast::{AST, BinaryExpr, Expr, Item, LiteralInteger};
+use yara_x_parser::ast::{AST, BinaryExpr, Expr, Item, LiteralInteger, Rule, RuleFlags, WithSpan};
+use yara_x_parser::cst::{Event, SyntaxKind};
+use yara_x_parser::{Parser, Span};
 
 /// The size classes: a source bounded at or below `CUTS[i]` (and above the cut before) is
 /// grouped apart from those that can match larger files. One cut: 89% of the benchmark
@@ -63,9 +78,15 @@ pub(crate) struct Reach {
     pub(crate) mz: bool,
 }
 
-/// The [`Reach`] of a source (one parse).
+/// The [`Reach`] of a source (one parse; what [`source_pieces`] gives a source it keeps
+/// whole).
+#[cfg(test)]
 pub(crate) fn source_reach(src: &[u8]) -> Reach {
-    let ast = AST::from(src);
+    reach_of(&AST::from(src))
+}
+
+/// The [`Reach`] of a parsed source: every rule's, joined.
+fn reach_of(ast: &AST<'_>) -> Reach {
     if !ast.errors().is_empty() {
         return Reach::default();
     }
@@ -85,6 +106,135 @@ pub(crate) fn source_reach(src: &[u8]) -> Reach {
         }
     }
     Reach { bound, mz }
+}
+
+/// What the rules of `reach` and one more rule can match together.
+fn join(a: Reach, b: Reach) -> Reach {
+    Reach {
+        bound: match (a.bound, b.bound) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            _ => None,
+        },
+        mz: a.mz && b.mz,
+    }
+}
+
+/// A piece of a source to compile: the whole source (`text: None`), or its text with the
+/// rules of its other pieces blanked out; and what the piece's rules can match.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Piece {
+    pub(crate) text: Option<Vec<u8>>,
+    pub(crate) reach: Reach,
+}
+
+/// `src` cut into one piece per group its rules belong in (see the module's documentation
+/// for when a source stays whole). One piece (the whole source) when all its rules belong
+/// in one group.
+pub(crate) fn source_pieces(src: &[u8]) -> Vec<Piece> {
+    pieces_on(src, &CUTS)
+}
+
+fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
+    // One parse: the syntax tree for the conditions, and from the parser's events on the
+    // way the top-level declarations' spans (a rule's from `rule` or its modifiers to `}`).
+    let (mut spans, mut depth, mut other) = (Vec::<Span>::new(), 0usize, false);
+    let events = Parser::new(src).inspect(|e| match e {
+        Event::Begin { kind, .. } => {
+            if depth == 1 && !matches!(kind, SyntaxKind::RULE_DECL | SyntaxKind::IMPORT_STMT) {
+                other = true;
+            }
+            depth += 1;
+        }
+        Event::End { kind, span } => {
+            // (An `End` carries its node's whole span.)
+            if depth == 2 && *kind == SyntaxKind::RULE_DECL {
+                spans.push(span.clone());
+            }
+            depth = depth.saturating_sub(1);
+        }
+        Event::Token { .. } | Event::Error { .. } => {}
+    });
+    let ast = AST::new(src, events);
+    let whole = |ast: &AST<'_>| vec![Piece { text: None, reach: reach_of(ast) }];
+    if !ast.errors().is_empty() || other {
+        return whole(&ast);
+    }
+    let mut rules: Vec<&Rule<'_>> = Vec::new();
+    for item in ast.items() {
+        match item {
+            Item::Import(_) => {}
+            Item::Include(_) => return whole(&ast),
+            Item::Rule(rule) => rules.push(rule),
+        }
+    }
+    let mut names: Vec<&str> = rules.iter().map(|r| r.identifier.name).collect();
+    names.sort_unstable();
+    let shared_name = names.windows(2).any(|w| w.first() == w.get(1));
+    if rules.len() < 2
+        || spans.len() != rules.len()
+        || shared_name
+        || rules.iter().any(|r| r.flags.contains(RuleFlags::Global))
+        || rules.iter().any(|r| names_a_rule(src, r, &names))
+    {
+        return whole(&ast);
+    }
+    let keyed: Vec<((usize, bool), Reach)> = rules
+        .iter()
+        .map(|r| {
+            let reach = Reach { bound: expr_bound(&r.condition), mz: expr_needs_mz(&r.condition) };
+            ((class(&reach, cuts), reach.mz), reach)
+        })
+        .collect();
+    let mut keys: Vec<(usize, bool)> = keyed.iter().map(|(k, _)| *k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.len() < 2 {
+        return whole(&ast);
+    }
+    keys.iter()
+        .map(|key| {
+            let mut text = src.to_vec();
+            let mut reach: Option<Reach> = None;
+            for ((k, r), span) in keyed.iter().zip(&spans) {
+                if k == key {
+                    reach = Some(reach.map_or(*r, |a| join(a, *r)));
+                } else if let Some(bytes) = text.get_mut(span.start()..span.end()) {
+                    for b in bytes.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
+                        *b = b' ';
+                    }
+                }
+            }
+            Piece { text: Some(text), reach: reach.unwrap_or_default() }
+        })
+        .collect()
+}
+
+/// Whether `rule`'s condition may name another rule of the file: a word of the condition
+/// that is another rule's name. Words after `$ # @ !` (patterns) or `.` (fields) are not
+/// rule names. Errs towards yes: a word in a string literal counts too.
+fn names_a_rule(src: &[u8], rule: &Rule<'_>, names: &[&str]) -> bool {
+    let span = rule.condition.span();
+    let Some(text) = src.get(span.start()..span.end()) else { return true };
+    let mut i = 0;
+    while let Some(&b) = text.get(i) {
+        if !(b.is_ascii_alphabetic() || b == b'_') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while text.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+            i += 1;
+        }
+        let before = start.checked_sub(1).and_then(|p| text.get(p)).copied();
+        if matches!(before, Some(b'$' | b'#' | b'@' | b'!' | b'.')) {
+            continue;
+        }
+        let word = text.get(start..i).unwrap_or_default();
+        if names.iter().any(|n| *n != rule.identifier.name && n.as_bytes() == word) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether the expression is false for data that does not start with `MZ`.
@@ -160,19 +310,24 @@ fn literal_size(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
     Some((n, n.saturating_add(1)))
 }
 
-/// The groups to compile: for each, the sources (by index) and the files it is used for.
-/// Sources are grouped by size class on the ladder [`CUTS`] (the first cut at or above their
-/// bound; unbounded ones last) and by whether they need `MZ`; a group reaches the sizes below
-/// its members' largest bound. Every source is in exactly one group (sources bounded by 0,
-/// which can match nothing, too, so that their compile problems are reported); empty groups
-/// are left out.
+/// The groups to compile: for each, the pieces (by index in `reach`) and the files it is
+/// used for. Pieces are grouped by size class on the ladder [`CUTS`] (the first cut at or
+/// above their bound; unbounded ones last) and by whether they need `MZ`; a group reaches
+/// the sizes below its members' largest bound. Every piece is in exactly one group (pieces
+/// bounded by 0, which can match nothing, too, so that their compile problems are
+/// reported), and two pieces of one source never share a group; empty groups are left out.
 pub(crate) fn groups(reach: &[Reach]) -> Vec<(Vec<usize>, SizeRange)> {
     groups_on(reach, &CUTS)
 }
 
+/// The size class of a reach on the ladder `cuts`: the first cut at or above its bound;
+/// `cuts.len()` when unbounded.
+fn class(r: &Reach, cuts: &[u64]) -> usize {
+    r.bound.map_or(cuts.len(), |b| cuts.iter().take_while(|&&c| c < b).count())
+}
+
 fn groups_on(reach: &[Reach], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
-    let class =
-        |r: &Reach| r.bound.map_or(cuts.len(), |b| cuts.iter().take_while(|&&c| c < b).count());
+    let class = |r: &Reach| class(r, cuts);
     let mut out = Vec::new();
     for k in 0..=cuts.len() {
         for mz in [false, true] {
@@ -289,6 +444,68 @@ mod tests {
         assert!(pe.holds(b"MZ\x90\x00") && !pe.holds(b"ZM") && !pe.holds(b"M"));
     }
 
+    fn cut(src: &str) -> Vec<Piece> {
+        pieces_on(src.as_bytes(), &[100])
+    }
+
+    #[test]
+    fn a_mixed_source_is_cut_into_one_piece_per_group_keeping_positions() {
+        let src = "import \"pe\"\n\
+                   rule exe { strings: $a = \"x\" condition: uint16(0) == 0x5a4d and $a }\n\
+                   // a comment between rules\n\
+                   rule small {\n  strings: $a = \"y\"\n  condition: filesize < 50 and $a\n}\n\
+                   rule any1 { strings: $a = \"z\" condition: $a }\n\
+                   rule any2 { condition: pe.is_pe }\n";
+        let p = cut(src);
+        let texts: Vec<String> =
+            p.iter().map(|p| String::from_utf8(p.text.clone().unwrap()).unwrap()).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        // In group order: the small-file class, then the unbounded without and with MZ.
+        assert_eq!(p[0].reach, Reach { bound: Some(50), mz: false });
+        assert_eq!(p[1].reach, Reach { bound: None, mz: false });
+        assert_eq!(p[2].reach, Reach { bound: None, mz: true });
+        let has = |t: &str, r: &str| t.contains(&format!("rule {r} "));
+        assert!(has(&texts[0], "small") && !has(&texts[0], "exe") && !has(&texts[0], "any1"));
+        assert!(has(&texts[1], "any1") && has(&texts[1], "any2") && !has(&texts[1], "small"));
+        assert!(has(&texts[2], "exe") && !has(&texts[2], "any2"));
+        for t in &texts {
+            // Same length and lines: every line is the source's line or blank, the imports
+            // and comments stay.
+            assert_eq!(t.len(), src.len());
+            assert_eq!(t.lines().count(), src.lines().count());
+            assert!(t.lines().zip(src.lines()).all(|(a, b)| a == b || a.trim().is_empty()));
+            assert!(t.starts_with("import \"pe\"\n") && t.contains("// a comment"));
+        }
+        // Each piece's reach is the join of its rules'; the whole source's is the join of all.
+        assert_eq!(source_reach(src.as_bytes()), Reach { bound: None, mz: false });
+    }
+
+    #[test]
+    fn a_source_stays_whole_when_cutting_could_change_what_it_matches() {
+        let exe = "rule exe { strings: $a = \"x\" condition: uint16(0) == 0x5a4d and $a }";
+        let whole = |src: String| {
+            let p = cut(&src);
+            p.len() == 1 && p[0].text.is_none() && p[0].reach == source_reach(src.as_bytes())
+        };
+        assert!(!whole(format!("{exe} rule other {{ condition: true }}")));
+        // A rule reference, a rule set, a global rule, a shared name, an include, a parse
+        // error; all rules in one group.
+        assert!(whole(format!("{exe} rule other {{ condition: exe }}")));
+        assert!(whole(format!("{exe} rule other {{ condition: not exe or true }}")));
+        assert!(whole(format!("{exe} rule other {{ condition: any of (exe, false) }}")));
+        assert!(whole(format!("{exe} global rule other {{ condition: true }}")));
+        assert!(whole(format!("{exe} rule exe {{ condition: true }}")));
+        assert!(whole(format!("include \"x.yar\" {exe} rule other {{ condition: true }}")));
+        assert!(whole(format!("{exe} rule other {{ condition: }}")));
+        assert!(whole(format!("{exe} {}", exe.replace("rule exe", "rule exe2"))));
+        assert!(whole(exe.to_owned()));
+        // Patterns and fields named like a rule are not references.
+        assert!(!whole(format!(
+            "{exe} rule other {{ strings: $exe = \"q\" condition: $exe and #exe > 0 and @exe[1] > 0 }}"
+        )));
+        assert!(!whole(format!("import \"pe\" {exe} rule other {{ condition: pe.exe }}")));
+    }
+
     /// signature-base's YARA folder: a good part of the files bound their rules' file size, and a bound is
     /// only found in a file that mentions `filesize`.
     #[test]
@@ -350,6 +567,9 @@ mod tests {
                 Just("0x4d5a == uint16be(0)".to_owned()),
                 Just("uint16(0) == 0x4d5a".to_owned()),
                 Just("uint16(0) != 0x5a4d".to_owned()),
+                // Another rule of the file, by name and in an `of` tuple (see `source`).
+                Just("REF".to_owned()),
+                Just("SET".to_owned()),
             ];
             leaf.prop_recursive(3, 12, 3, |inner| {
                 prop_oneof![
@@ -363,6 +583,10 @@ mod tests {
         fn source(conds: &[String]) -> String {
             let mut text = String::new();
             for (i, c) in conds.iter().enumerate() {
+                // The first rule has no rule before it to name.
+                let (by_name, by_set) =
+                    if i == 0 { ("true", "true") } else { ("r0", "any of (r0, false)") };
+                let c = c.replace("REF", by_name).replace("SET", by_set);
                 let strings = if c.contains("$a") || c.contains("#a") {
                     "strings: $a = \"needle\" "
                 } else {
@@ -408,13 +632,22 @@ mod tests {
                 let (mut problems, mut own) = (Vec::new(), Vec::new());
                 let full = compile_cached(&all, None, &mut problems, &mut own);
                 prop_assert!(problems.is_empty(), "{problems:?}");
-                let reach: Vec<Reach> = sources.iter().map(|s| source_reach(&s.text)).collect();
                 // A ladder at the scale of these sizes, so that every class is exercised.
-                let lv: Vec<(yara_x::Rules, SizeRange)> = groups_on(&reach, &[300, 900, 1600])
+                let cuts = [300, 900, 1600];
+                // Every source cut into its pieces, each compiled under the source's index.
+                let (mut pieces, mut reach) = (Vec::new(), Vec::new());
+                for (i, s) in sources.iter().enumerate() {
+                    for p in pieces_on(&s.text, &cuts) {
+                        let text = p.text.unwrap_or_else(|| s.text.clone());
+                        pieces.push((i, YaraSource { name: s.name.clone(), text, path: None }));
+                        reach.push(p.reach);
+                    }
+                }
+                let lv: Vec<(yara_x::Rules, SizeRange)> = groups_on(&reach, &cuts)
                     .into_iter()
                     .map(|(members, range)| {
                         let picked: Vec<(usize, &YaraSource)> =
-                            members.iter().map(|&i| (i, &sources[i])).collect();
+                            members.iter().map(|&p| (pieces[p].0, &pieces[p].1)).collect();
                         (compile_cached(&picked, None, &mut problems, &mut own).rules, range)
                     })
                     .collect();
@@ -438,6 +671,9 @@ mod tests {
                     got.sort();
                     prop_assert_eq!(got, want, "size {} reach {:?}", bytes.len(), reach);
                 }
+                // Every rule compiled once: the pieces' rules are the sources' rules.
+                let count: usize = lv.iter().map(|(r, _)| r.iter().count()).sum();
+                prop_assert_eq!(count, full.rules.iter().count());
             }
         }
     }

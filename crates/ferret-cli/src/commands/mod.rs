@@ -110,6 +110,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         crate::output::note(&cmd.render_help().to_string());
         return Ok(ExitStatus::Failed);
     };
+    // The commands that end in a report, whose header names the executable by its SHA-256.
+    let reports = match &command {
+        Command::Check(_) | Command::Hunt(_) | Command::Verify(_) | Command::Diff(_) => true,
+        #[cfg(feature = "scan")]
+        Command::Scan(_) => true,
+        _ => false,
+    };
+    if reports {
+        common::hash_exe_in_background();
+    }
     match command {
         Command::Check(args) => check::run(args),
         Command::Hunt(args) => hunt::run(args),
