@@ -705,6 +705,7 @@ fn set_origins(
 mod tests {
     use super::*;
 
+    #[expect(clippy::disallowed_methods, reason = "the test writes its own rule files")]
     fn load_dir(files: &[(&str, &str)], size_tiers: bool) -> (RuleSet, Vec<Problem>) {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
