@@ -489,20 +489,37 @@ pub fn build_entry(
             )),
         }
     }
+    // A file to hash is opened first, and its attributes are read from that descriptor: one
+    // path look-up fewer per file, and the attributes are those of the content hashed.
+    let opened = match (kind, hash) {
+        (EntryKind::File, Some(_)) => Some(open_checked(&item.abs, meta)),
+        _ => None,
+    };
     // One listxattr call; values are read only for the security names present. Errors
     // (ENOTSUP and the like) mean "none here".
-    if let Ok(names) = xattr::list(&item.abs) {
+    let file = opened.as_ref().and_then(|o| o.as_ref().ok()).map(|(f, _)| f);
+    let names = match file {
+        Some(f) => xattr::FileExt::list_xattr(f),
+        None => xattr::list(&item.abs),
+    };
+    if let Ok(names) = names {
         for name in names {
-            if let Some(known) =
+            let Some(known) =
                 SECURITY_XATTRS.iter().find(|k| name.as_encoded_bytes() == k.as_bytes())
-                && let Ok(Some(v)) = xattr::get(&item.abs, known)
-            {
+            else {
+                continue;
+            };
+            let value = match file {
+                Some(f) => xattr::FileExt::get_xattr(f, known),
+                None => xattr::get(&item.abs, known),
+            };
+            if let Ok(Some(v)) = value {
                 entry.xattrs.insert((*known).to_owned(), v);
             }
         }
     }
-    if let (EntryKind::File, Some(alg)) = (kind, hash) {
-        match digest_file(&item.abs, meta, alg) {
+    if let (Some(opened), Some(alg)) = (opened, hash) {
+        match opened.and_then(|(mut file, meta)| digest_open(&mut file, &meta, alg)) {
             Ok((d, n)) => {
                 entry.digest = Some(d);
                 stats.files_hashed.fetch_add(1, Ordering::Relaxed);
@@ -528,15 +545,33 @@ pub fn digest_file(
     seen: &Metadata,
     alg: HashAlgorithm,
 ) -> Result<(String, u64), (ProblemKind, String)> {
-    let (mut file, meta) = open_examined(path)?;
+    let (mut file, meta) = open_checked(path, seen)?;
+    digest_open(&mut file, &meta, alg)
+}
+
+/// Opens an examined file read-only and checks that it is the file `lstat` saw.
+fn open_checked(
+    path: &Path,
+    seen: &Metadata,
+) -> Result<(std::fs::File, Metadata), (ProblemKind, String)> {
+    let (file, meta) = open_examined(path)?;
     if meta.ino() != seen.ino() || meta.dev() != seen.dev() {
         return Err((ProblemKind::Changed, "file was replaced while being examined".into()));
     }
+    Ok((file, meta))
+}
+
+/// Hashes a file opened by [`open_checked`] (`meta`: its metadata at opening).
+fn digest_open(
+    file: &mut std::fs::File,
+    meta: &Metadata,
+    alg: HashAlgorithm,
+) -> Result<(String, u64), (ProblemKind, String)> {
     BUF.with(|buf| {
         let out = ferret_fs::hash::hash_file(
             kinds(alg),
-            &mut file,
-            &meta,
+            file,
+            meta,
             u64::MAX,
             &mut buf.borrow_mut(),
             None,
