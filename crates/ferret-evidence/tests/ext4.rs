@@ -14,11 +14,14 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ferret_core::{Cancel, Collector, Provenance};
+use ferret_core::{Collector, Provenance};
 use ferret_evidence::ext4::Ext4Source;
-use ferret_evidence::{Entry, EntryKind, ReadAt, Source, open_image};
+use ferret_evidence::{EntryKind, ReadAt, Source, open_image};
 use ferret_testkit::disk::{e2fs_tools, ext_volume, gpt_disk, mbr_disk};
 use ferret_testkit::{Tree, noise};
+
+mod common;
+use common::{entries_read, read_all_lenient};
 
 fn tools() -> bool {
     ferret_testkit::require("e2fsprogs' mke2fs (Debian package e2fsprogs)", e2fs_tools())
@@ -64,24 +67,9 @@ fn problems(sink: Collector) -> Vec<ferret_core::Problem> {
     sink.into_parts().1
 }
 
-/// Every entry of `src` by path, the files' contents read through the source.
-fn list(src: &dyn Source, sink: &Collector) -> BTreeMap<String, (Entry, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut entries = Vec::new();
-    src.entries(sink, &Cancel::default(), &mut |e| entries.push(e));
-    for e in entries {
-        let mut data = Vec::new();
-        if e.kind == EntryKind::File && e.unreadable.is_none() {
-            src.open(&e).unwrap().read_to_end(&mut data).unwrap();
-        }
-        out.insert(e.path.lossy().into_owned(), (e, data));
-    }
-    out
-}
-
 fn check_tree(src: &dyn Source, files: &BTreeMap<String, Vec<u8>>, fs: &str) {
     let sink = Collector::default();
-    let got = list(src, &sink);
+    let got = entries_read(src, &sink);
     let problems = problems(sink);
     assert!(problems.is_empty(), "{problems:?}");
     for (path, data) in files {
@@ -135,7 +123,7 @@ fn ext4_ext3_and_ext2_volumes_read_back_under_linux_paths() {
         check_tree(&src, &files, kind);
         if kind == "ext4" {
             let sink = Collector::default();
-            let got = list(&src, &sink);
+            let got = entries_read(&src, &sink);
             let times = got["/etc/passwd"].0.provenance.as_ref().unwrap().times.clone().unwrap();
             assert!(times.created.is_some(), "256-byte inodes keep crtime: {times:?}");
         }
@@ -162,7 +150,7 @@ fn inline_data_files_and_folders_read_back() {
     let dev: Arc<dyn ReadAt> = Arc::new(ferret_evidence::ImageFile::open(&vol).unwrap());
     let (src, _) = Ext4Source::open(dev, Provenance::default()).unwrap();
     let sink = Collector::default();
-    let got = list(&src, &sink);
+    let got = entries_read(&src, &sink);
     let problems = problems(sink);
     assert!(problems.is_empty(), "{problems:?}");
     for (path, data) in &files {
@@ -194,7 +182,7 @@ fn gpt_and_mbr_disks_and_a_bare_volume_give_partition_provenance() {
         let src = &opened.sources[0];
         check_tree(&**src, &files, "ext4");
         let sink = Collector::default();
-        let got = list(&**src, &sink);
+        let got = entries_read(&**src, &sink);
         let p = got["/etc/passwd"].0.provenance.clone().unwrap();
         assert_eq!(p.container, image.to_string_lossy());
         assert_eq!(p.partition_table.as_deref(), table);
@@ -213,22 +201,6 @@ fn open_bytes(img: Vec<u8>) -> Result<Ext4Source, ferret_evidence::ext4::Ext4Err
     let dev: Arc<dyn ReadAt> = Arc::new(img);
     Ext4Source::open(dev, Provenance { container: "test".into(), ..Provenance::default() })
         .map(|(s, _)| s)
-}
-
-/// Lists and reads everything, tolerating damage; what was read.
-fn read_lenient(src: &dyn Source, sink: &Collector) -> usize {
-    let mut entries = Vec::new();
-    src.entries(sink, &Cancel::default(), &mut |e| entries.push(e));
-    let mut read = 0;
-    for e in entries.iter().filter(|e| e.kind == EntryKind::File && e.unreadable.is_none()) {
-        if let Ok(mut r) = src.open(e) {
-            let mut data = Vec::new();
-            if r.by_ref().take(1 << 20).read_to_end(&mut data).is_ok() {
-                read += 1;
-            }
-        }
-    }
-    read
 }
 
 #[test]
@@ -268,7 +240,7 @@ fn a_lying_superblock_a_cut_image_and_a_folder_loop_are_problems() {
     img[at..at + 4].copy_from_slice(&2u32.to_le_bytes());
     let src = open_bytes(img).unwrap();
     let sink = Collector::default();
-    read_lenient(&src, &sink);
+    read_all_lenient(&src, &sink);
     let problems = problems(sink);
     assert!(problems.iter().any(|p| p.reason.contains("a loop")), "{problems:?}");
 
@@ -283,7 +255,7 @@ fn a_lying_superblock_a_cut_image_and_a_folder_loop_are_problems() {
     );
     let sink = Collector::default();
     for src in &opened.sources {
-        read_lenient(&**src, &sink);
+        read_all_lenient(&**src, &sink);
     }
     // Cut inside the group descriptors: nothing to read, a problem naming why.
     let tiny = t.path("tiny.img");
@@ -327,7 +299,7 @@ fn flipped_bytes_in_superblock_descriptors_and_inode_tables_never_panic_or_hang(
             }
             let Ok(src) = open_bytes(img) else { continue };
             let sink = Collector::default();
-            read_lenient(&src, &sink);
+            read_all_lenient(&src, &sink);
         }
     }
 }
@@ -348,7 +320,7 @@ fn an_encrypted_inode_is_listed_unreadable() {
     let dev: Arc<dyn ReadAt> = Arc::new(img.clone());
     let (src, _) = Ext4Source::open(dev, Provenance::default()).unwrap();
     let sink = Collector::default();
-    let got = list(&src, &sink);
+    let got = entries_read(&src, &sink);
     let key = got["/secret/key.txt"].0.provenance.as_ref().unwrap().record.unwrap();
     let plain = got["/plain.txt"].0.provenance.as_ref().unwrap().record.unwrap();
     let folder = got["/secret"].0.provenance.as_ref().unwrap().record.unwrap();
@@ -365,7 +337,7 @@ fn an_encrypted_inode_is_listed_unreadable() {
     }
     let src = open_bytes(img).unwrap();
     let sink = Collector::default();
-    let got = list(&src, &sink);
+    let got = entries_read(&src, &sink);
     let (e, _) = &got["/plain.txt"];
     assert!(e.unreadable.as_deref().unwrap().contains("encrypted"), "{e:?}");
     assert!(src.open(e).is_err());

@@ -8,15 +8,17 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
-use ferret_core::{Cancel, Collector, Provenance, Sink as _};
+use ferret_core::{Collector, Provenance, Sink as _};
 use ferret_evidence::ntfs::NtfsSource;
 use ferret_evidence::{Entry, EntryKind, Source, open_image};
 use ferret_testkit::disk::{NtfsVolume, gpt_disk, mbr_disk, ntfs_tools};
 use ferret_testkit::{Tree, noise};
+
+mod common;
+use common::{entries_read, read_all_lenient};
 
 fn tools() -> bool {
     ferret_testkit::require("ntfs-3g's mkntfs and ntfscp (Debian package ntfs-3g)", ntfs_tools())
@@ -31,19 +33,11 @@ fn text(n: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Every file entry of `src`, by path, with its content read through the source.
+/// The files of `src` by path, their contents read through the source.
 fn read_all(src: &dyn Source, sink: &dyn ferret_core::Sink) -> BTreeMap<String, (Entry, Vec<u8>)> {
-    let mut out = BTreeMap::new();
-    let mut entries = Vec::new();
-    src.entries(sink, &Cancel::default(), &mut |e| entries.push(e));
-    for e in entries.into_iter().filter(|e| e.kind == EntryKind::File) {
-        let mut data = Vec::new();
-        if e.unreadable.is_none() {
-            src.open(&e).unwrap().read_to_end(&mut data).unwrap();
-        }
-        out.insert(e.path.lossy().into_owned(), (e, data));
-    }
-    out
+    let mut all = entries_read(src, sink);
+    all.retain(|_, (e, _)| e.kind == EntryKind::File);
+    all
 }
 
 fn volume(
@@ -222,22 +216,6 @@ fn unsupported_truncated_and_damaged_images_are_problems() {
     let txt = t.file("notes.txt", "just text\n");
     assert!(open_image(&txt).is_err());
     assert_eq!(ferret_evidence::sniff(&txt), None);
-}
-
-/// Lists and reads everything, tolerating read errors (a damaged image).
-fn read_all_lenient(src: &dyn Source, sink: &dyn ferret_core::Sink) -> usize {
-    let mut entries = Vec::new();
-    src.entries(sink, &Cancel::default(), &mut |e| entries.push(e));
-    let mut read = 0;
-    for e in entries.iter().filter(|e| e.kind == EntryKind::File && e.unreadable.is_none()) {
-        if let Ok(mut r) = src.open(e) {
-            let mut data = Vec::new();
-            if r.by_ref().take(1 << 20).read_to_end(&mut data).is_ok() {
-                read += 1;
-            }
-        }
-    }
-    read
 }
 
 #[test]

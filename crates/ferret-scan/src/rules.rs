@@ -161,7 +161,7 @@ impl RuleSet {
             }
         }
         if !yara_sources.is_empty() {
-            // (source, text of the piece or None for the whole source) and each piece's reach.
+            // (source, the piece or None for the whole source) and each piece's reach.
             let (pieces, groups) = if opts.size_tiers {
                 let (mut pieces, mut reach) = (Vec::new(), Vec::new());
                 // Each source parsed once, two at a time (a few hundred milliseconds for a
@@ -171,13 +171,17 @@ impl RuleSet {
                     on_two_threads(&yara_sources, &order, |s| crate::tiers::source_pieces(&s.text));
                 for (i, source_pieces) in cut.into_iter().enumerate() {
                     for piece in source_pieces {
-                        pieces.push((i, piece.text));
+                        // A piece compiles under its source's name (so in its namespace).
+                        let text = piece.text.zip(yara_sources.get(i)).map(|(text, s)| {
+                            YaraSource { name: s.name.clone(), text, path: s.path.clone() }
+                        });
+                        pieces.push((i, text));
                         reach.push(piece.reach);
                     }
                 }
                 (pieces, crate::tiers::groups(&reach))
             } else {
-                let pieces: Vec<(usize, Option<Vec<u8>>)> =
+                let pieces: Vec<(usize, Option<YaraSource>)> =
                     (0..yara_sources.len()).map(|i| (i, None)).collect();
                 (pieces, vec![((0..yara_sources.len()).collect(), crate::tiers::SizeRange::ALL)])
             };
@@ -542,31 +546,17 @@ struct GroupCompile {
 /// the rules the whole source would.
 fn compile_groups(
     sources: &[YaraSource],
-    pieces: &[(usize, Option<Vec<u8>>)],
+    pieces: &[(usize, Option<YaraSource>)],
     tiers: &[(Vec<usize>, crate::tiers::SizeRange)],
     cache_dir: Option<&Path>,
 ) -> Vec<(GroupCompile, crate::tiers::SizeRange)> {
+    // A piece's source: its own text, or the whole source's.
+    let source = |p: usize| -> Option<(usize, &YaraSource)> {
+        let (i, piece) = pieces.get(p)?;
+        Some((*i, piece.as_ref().or_else(|| sources.get(*i))?))
+    };
     let one = |members: &[usize]| {
-        // A piece compiles under its source's name and index (so in its namespace).
-        let owned: Vec<(usize, std::borrow::Cow<'_, YaraSource>)> = members
-            .iter()
-            .filter_map(|&p| pieces.get(p))
-            .filter_map(|(i, text)| {
-                let s = sources.get(*i)?;
-                Some((
-                    *i,
-                    match text {
-                        None => std::borrow::Cow::Borrowed(s),
-                        Some(t) => std::borrow::Cow::Owned(YaraSource {
-                            name: s.name.clone(),
-                            text: t.clone(),
-                            path: s.path.clone(),
-                        }),
-                    },
-                ))
-            })
-            .collect();
-        let picked: Vec<(usize, &YaraSource)> = owned.iter().map(|(i, s)| (*i, &**s)).collect();
+        let picked: Vec<(usize, &YaraSource)> = members.iter().filter_map(|&p| source(p)).collect();
         let (mut problems, mut own_files) = (Vec::new(), Vec::new());
         let compiled =
             crate::cache::compile_cached(&picked, cache_dir, &mut problems, &mut own_files);
@@ -576,11 +566,8 @@ fn compile_groups(
     let weight = |members: &[usize]| -> usize {
         members
             .iter()
-            .filter_map(|&p| pieces.get(p))
-            .filter_map(|(i, text)| {
-                let text = text.as_ref().or_else(|| sources.get(*i).map(|s| &s.text))?;
-                Some(text.iter().filter(|b| !b.is_ascii_whitespace()).count())
-            })
+            .filter_map(|&p| source(p))
+            .map(|(_, s)| s.text.iter().filter(|b| !b.is_ascii_whitespace()).count())
             .sum()
     };
     let mut order: Vec<usize> = (0..tiers.len()).collect();

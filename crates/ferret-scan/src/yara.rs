@@ -10,7 +10,6 @@ use std::path::PathBuf;
 pub(crate) const EXTERNALS: [&str; 5] = ["filename", "filepath", "extension", "filetype", "owner"];
 
 /// One YARA source file (or built-in source) to compile, in load order.
-#[derive(Clone)]
 pub(crate) struct YaraSource {
     pub(crate) name: String,
     pub(crate) text: Vec<u8>,
