@@ -35,8 +35,8 @@
 //! alone, so the pieces load exactly the rules the whole source would.) A piece (or a source
 //! kept whole) also loses the imports of modules none of its rules names
 //! ([`blank_unused_imports`]): yara-x runs every module a compiled set imports on every file
-//! it scans. Pieces are grouped by (size class
-//! on the ladder [`CUTS`], header class [`head_class`]): every piece is in exactly one group, each group is
+//! it scans. Pieces are grouped by [`group_key`] (size class on the ladder [`CUTS`]; header
+//! class, for the largest files only `MZ` or not): every piece is in exactly one group, each group is
 //! compiled once (two at a time), and a file is scanned by every group whose reach
 //! ([`SizeRange`]) holds it. Every piece of a source compiles into the source's one
 //! namespace (rule identifiers are those of the whole file), and the matches are those of
@@ -114,8 +114,8 @@ impl Heads {
 /// header is checked by more than 75.
 const OWN_HEADS: [[u8; 2]; 2] = [*b"MZ", *b"\x7fE"];
 
-/// The header class of a reach: 0 any data, `1 + i` only `OWN_HEADS[i]`, after those every
-/// other set (one header or more, or none).
+/// The header class of a reach: 0 any data, `1 + i` only `OWN_HEADS[i]` (`MZ` is 1), after
+/// those every other set (one header or more, or none).
 fn head_class(h: &Heads) -> usize {
     if h.0.is_none() {
         return 0;
@@ -269,7 +269,7 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
         .iter()
         .map(|r| {
             let reach = rule_reach(r);
-            ((class(&reach, cuts), head_class(&reach.heads)), reach)
+            (group_key(&reach, cuts), reach)
         })
         .collect();
     let mut keys: Vec<(usize, usize)> = keyed.iter().map(|(k, _)| *k).collect();
@@ -460,7 +460,7 @@ fn literal_size(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
 
 /// The groups to compile: for each, the pieces (by index in `reach`) and the files it is
 /// used for. Pieces are grouped by size class on the ladder [`CUTS`] (the first cut at or
-/// above their bound; unbounded ones last) and by header class ([`head_class`]); a group
+/// above their bound; unbounded ones last) and by header class ([`group_key`]); a group
 /// reaches the sizes below its members' largest bound and the headers any member admits.
 /// Every piece is in exactly one group (pieces that can match nothing, too, so that their
 /// compile problems are reported), and two pieces of one source never share a group; empty
@@ -475,6 +475,21 @@ fn class(r: &Reach, cuts: &[u64]) -> usize {
     r.bound.map_or(cuts.len(), |b| cuts.iter().take_while(|&&c| c < b).count())
 }
 
+/// The group of a reach: its size class, and its header class ([`head_class`]) below the
+/// last size class; in the last (the largest files), only whether it needs `MZ`. Each group
+/// a file meets is one more pass of yara-x over all its bytes: for a small file a pass costs
+/// little next to the rules it is spared (each rule's condition runs for every file), for a
+/// large one the pass is the cost (measured: `BENCHMARKS.md`).
+fn group_key(r: &Reach, cuts: &[u64]) -> (usize, usize) {
+    let size = class(r, cuts);
+    let head = match head_class(&r.heads) {
+        h if size < cuts.len() => h,
+        1 => 1,
+        _ => 0,
+    };
+    (size, head)
+}
+
 fn groups_on(reach: &[Reach], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
     let mut out = Vec::new();
     for k in 0..=cuts.len() {
@@ -482,7 +497,7 @@ fn groups_on(reach: &[Reach], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
             let members: Vec<usize> = reach
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| class(r, cuts) == k && head_class(&r.heads) == h)
+                .filter(|(_, r)| group_key(r, cuts) == (k, h))
                 .map(|(i, _)| i)
                 .collect();
             let mut picked = members.iter().filter_map(|&i| reach.get(i));
@@ -613,20 +628,25 @@ mod tests {
             r(None, &pk),
             r(Some(50), &of(&[b"MZ", b"%P"])),
             r(None, &of(&[])),
+            r(Some(80), &elf),
         ];
         let g = groups_on(&reach, &[100, 1000]);
         let range = |below, heads: &Heads| SizeRange { from: 0, below, heads: heads.clone() };
+        // Below the last size class, by header class; in the last, by MZ or not.
         assert_eq!(
             g,
             [
                 (vec![0, 5], range(Some(10), &any)),
+                (vec![11], range(Some(80), &elf)),
                 (vec![9], range(Some(50), &of(&[b"MZ", b"%P"]))),
                 (vec![3], range(Some(700), &any)),
-                (vec![1], range(None, &any)),
+                (vec![1, 7, 8, 10], range(None, &any)),
                 (vec![2, 4, 6], range(None, &mz)),
-                (vec![7], range(None, &elf)),
-                (vec![8, 10], range(None, &pk)),
             ]
+        );
+        assert_eq!(
+            groups_on(&[r(None, &elf), r(None, &pk)], &[100]),
+            [(vec![0, 1], range(None, &of(&[b"\x7fE", b"PK"])))]
         );
         // A bound above every cut stays bounded.
         assert_eq!(groups_on(&[r(Some(5000), &mz)], &[100]), [(vec![0], range(Some(5000), &mz))]);
