@@ -151,11 +151,19 @@ impl SizeRange {
 }
 
 /// What a source can match: its size bound (the smallest file size from which no rule can
-/// match; `None`: some rule may match any size) and the headers its rules admit.
+/// match; `None`: some rule may match any size) and the headers its rules admit; and whether
+/// its rules use a module.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Reach {
     pub(crate) bound: Option<u64>,
     pub(crate) heads: Heads,
+    /// Whether some rule uses an imported module (for a source kept as written, whether it
+    /// imports one). yara-x builds the structure of every module a compiled set imports for
+    /// every file it scans (for `pe`, a few hundred fields read through protobuf reflection,
+    /// whatever the file): such pieces go to the last size class whatever their bound, so
+    /// that a small file meets one set that imports modules (two for an executable) instead
+    /// of one per size class.
+    pub(crate) modules: bool,
 }
 
 /// The [`Reach`] of a source (one parse; what [`source_pieces`] gives a source it keeps
@@ -170,10 +178,10 @@ fn reach_of(ast: &AST<'_>) -> Reach {
     if !ast.errors().is_empty() {
         return Reach::default();
     }
-    let mut all = Reach { bound: Some(0), heads: Heads::none() };
+    let mut all = Reach { bound: Some(0), heads: Heads::none(), modules: false };
     for item in ast.items() {
         match item {
-            Item::Import(_) => {}
+            Item::Import(_) => all.modules = true,
             Item::Include(_) => return Reach::default(),
             Item::Rule(rule) => all = join(&all, &rule_reach(rule)),
         }
@@ -181,9 +189,9 @@ fn reach_of(ast: &AST<'_>) -> Reach {
     all
 }
 
-/// What one rule can match.
+/// What one rule can match (its use of modules aside).
 fn rule_reach(rule: &Rule<'_>) -> Reach {
-    Reach { bound: expr_bound(&rule.condition), heads: expr_heads(&rule.condition) }
+    Reach { bound: expr_bound(&rule.condition), heads: expr_heads(&rule.condition), modules: false }
 }
 
 /// What the rules of `reach` and one more rule can match together.
@@ -194,6 +202,7 @@ fn join(a: &Reach, b: &Reach) -> Reach {
             _ => None,
         },
         heads: a.heads.union(&b.heads),
+        modules: a.modules || b.modules,
     }
 }
 
@@ -249,11 +258,20 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
     if spans.len() != rules.len() {
         return whole(&ast);
     }
+    // Whether each rule uses a module: names one the source imports.
+    let uses: Vec<bool> = spans
+        .iter()
+        .map(|span| {
+            src.get(span.start()..span.end())
+                .is_some_and(|t| imports.iter().any(|(module, _)| holds_word(t, module.as_bytes())))
+        })
+        .collect();
     // The source kept whole, but without the imports no rule of it uses.
     let whole_trimmed = || {
         let mut text = src.to_vec();
         let trimmed = blank_unused_imports(&mut text, &imports, &spans);
-        vec![Piece { text: trimmed.then_some(text), reach: reach_of(&ast) }]
+        let reach = Reach { modules: uses.contains(&true), ..reach_of(&ast) };
+        vec![Piece { text: trimmed.then_some(text), reach }]
     };
     let mut names: Vec<&str> = rules.iter().map(|r| r.identifier.name).collect();
     names.sort_unstable();
@@ -267,8 +285,9 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
     }
     let keyed: Vec<((usize, usize), Reach)> = rules
         .iter()
-        .map(|r| {
-            let reach = rule_reach(r);
+        .zip(&uses)
+        .map(|(r, &modules)| {
+            let reach = Reach { modules, ..rule_reach(r) };
             (group_key(&reach, cuts), reach)
         })
         .collect();
@@ -479,9 +498,10 @@ fn class(r: &Reach, cuts: &[u64]) -> usize {
 /// last size class; in the last (the largest files), only whether it needs `MZ`. Each group
 /// a file meets is one more pass of yara-x over all its bytes: for a small file a pass costs
 /// little next to the rules it is spared (each rule's condition runs for every file), for a
-/// large one the pass is the cost (measured: `BENCHMARKS.md`).
+/// large one the pass is the cost (measured: `BENCHMARKS.md`). A reach that uses a module
+/// is in the last size class whatever its bound (see [`Reach::modules`]).
 fn group_key(r: &Reach, cuts: &[u64]) -> (usize, usize) {
-    let size = class(r, cuts);
+    let size = if r.modules { cuts.len() } else { class(r, cuts) };
     let head = match head_class(&r.heads) {
         h if size < cuts.len() => h,
         1 => 1,
@@ -614,7 +634,7 @@ mod tests {
 
     #[test]
     fn groups_are_disjoint_and_reach_what_can_match() {
-        let r = |bound, heads: &Heads| Reach { bound, heads: heads.clone() };
+        let r = |bound, heads: &Heads| Reach { bound, heads: heads.clone(), modules: false };
         let (any, mz, elf, pk) = (Heads::ANY, of(&[b"MZ"]), of(&[b"\x7fE"]), of(&[b"PK"]));
         let reach = [
             r(Some(10), &any),
@@ -648,6 +668,19 @@ mod tests {
             groups_on(&[r(None, &elf), r(None, &pk)], &[100]),
             [(vec![0, 1], range(None, &of(&[b"\x7fE", b"PK"])))]
         );
+        // Pieces that use a module are in the last size class, whatever their bound.
+        let m = |bound, heads: &Heads| Reach { bound, heads: heads.clone(), modules: true };
+        assert_eq!(
+            groups_on(
+                &[m(Some(10), &any), r(None, &any), m(Some(10), &mz), r(Some(10), &any)],
+                &[100]
+            ),
+            [
+                (vec![3], range(Some(10), &any)),
+                (vec![0, 1], range(None, &any)),
+                (vec![2], range(Some(10), &mz))
+            ]
+        );
         // A bound above every cut stays bounded.
         assert_eq!(groups_on(&[r(Some(5000), &mz)], &[100]), [(vec![0], range(Some(5000), &mz))]);
         assert!(SizeRange::ALL.contains(u64::MAX));
@@ -667,15 +700,16 @@ mod tests {
                    // a comment between rules\n\
                    rule small {\n  strings: $a = \"y\"\n  condition: filesize < 50 and $a\n}\n\
                    rule any1 { strings: $a = \"z\" condition: $a }\n\
-                   rule any2 { condition: pe.is_pe }\n";
+                   rule any2 { condition: filesize < 40 and pe.is_pe }\n";
         let p = cut(src);
         let texts: Vec<String> =
             p.iter().map(|p| String::from_utf8(p.text.clone().unwrap()).unwrap()).collect();
         assert_eq!(texts.len(), 3, "{texts:?}");
-        // In group order: the small-file class, then the unbounded without and with MZ.
-        assert_eq!(p[0].reach, Reach { bound: Some(50), heads: Heads::ANY });
-        assert_eq!(p[1].reach, Reach { bound: None, heads: Heads::ANY });
-        assert_eq!(p[2].reach, Reach { bound: None, heads: of(&[b"MZ"]) });
+        // In group order: the small-file class, then the unbounded (with `any2`, bounded but
+        // using a module) without and with MZ.
+        assert_eq!(p[0].reach, Reach { bound: Some(50), heads: Heads::ANY, modules: false });
+        assert_eq!(p[1].reach, Reach { bound: None, heads: Heads::ANY, modules: true });
+        assert_eq!(p[2].reach, Reach { bound: None, heads: of(&[b"MZ"]), modules: false });
         let has = |t: &str, r: &str| t.contains(&format!("rule {r} "));
         assert!(has(&texts[0], "small") && !has(&texts[0], "exe") && !has(&texts[0], "any1"));
         assert!(has(&texts[1], "any1") && has(&texts[1], "any2") && !has(&texts[1], "small"));
@@ -692,7 +726,10 @@ mod tests {
         assert!(texts[1].starts_with("import \"pe\"\n"));
         assert!(!texts[0].contains("import") && !texts[2].contains("import"));
         // Each piece's reach is the join of its rules'; the whole source's is the join of all.
-        assert_eq!(source_reach(src.as_bytes()), Reach { bound: None, heads: Heads::ANY });
+        assert_eq!(
+            source_reach(src.as_bytes()),
+            Reach { bound: None, heads: Heads::ANY, modules: true }
+        );
     }
 
     #[test]
@@ -725,16 +762,20 @@ mod tests {
     fn unused_imports_are_blanked_used_ones_kept() {
         let src = "import \"pe\"\nimport \"math\"\n\
                    rule exe { condition: uint16(0) == 0x5a4d and pe.number_of_sections > 2 }\n\
-                   rule txt { strings: $a = \"pe.\" condition: $a and math.max(1, 2) == 2 }\n\
-                   rule plain { strings: $a = \"x\" condition: $a }\n";
+                   rule txt { strings: $a = \"pe.\" condition: filesize < 50 and $a and math.max(1, 2) == 2 }\n\
+                   rule plain { strings: $a = \"x\" condition: $a }\n\
+                   rule tiny { strings: $a = \"q\" condition: filesize < 50 and $a }\n";
         let p = cut(src);
         let texts: Vec<String> =
             p.iter().map(|p| String::from_utf8(p.text.clone().unwrap()).unwrap()).collect();
-        assert_eq!(texts.len(), 2, "{texts:?}");
-        // The piece of any data keeps math (and pe: a string names it, which counts), the
-        // executable's piece keeps pe only.
-        assert!(texts[0].contains("import \"math\"") && texts[0].contains("import \"pe\""));
-        assert!(texts[1].contains("import \"pe\"") && !texts[1].contains("import \"math\""));
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        // The small-file piece imports nothing; the one of any data, with `txt` (bounded, but
+        // it uses modules), keeps math (and pe: a string names it, which counts); the
+        // executable's keeps pe only.
+        assert!(!texts[0].contains("import"));
+        assert!(texts[1].contains("import \"math\"") && texts[1].contains("import \"pe\""));
+        assert!(texts[2].contains("import \"pe\"") && !texts[2].contains("import \"math\""));
+        assert_eq!(p.iter().map(|p| p.reach.modules).collect::<Vec<_>>(), [false, true, true]);
         assert!(
             texts.iter().all(|t| t.len() == src.len() && t.lines().count() == src.lines().count())
         );
