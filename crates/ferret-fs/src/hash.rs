@@ -157,7 +157,7 @@ pub struct HashedFile {
 }
 
 /// Digests of the first `limit` bytes of an examined file, opened by
-/// [`open_read_only`](crate::open_read_only); `before` is the metadata taken when it was
+/// [`open_read_only`](crate::open_read_only) and not read yet (at its start); `before` is the metadata taken when it was
 /// opened. Files of [`MAP_MIN`] bytes or more are read through read-only maps a window at a
 /// time when only BLAKE3 is asked for (see `maps_pay`); if the file is cut short under a map
 /// (or a map cannot be made), the file is hashed again from its start with `read(2)` through
@@ -177,15 +177,16 @@ pub fn hash_file(
     if let Some(h) = head.as_deref_mut() {
         h.clear();
     }
-    let mapped = if want >= MAP_MIN && maps_pay(kinds) {
-        hash_mapped(kinds, file, want, head.as_deref_mut())
-    } else {
-        None
-    };
+    let try_map = want >= MAP_MIN && maps_pay(kinds);
+    let mapped = if try_map { hash_mapped(kinds, file, want, head.as_deref_mut()) } else { None };
     let (digests, len) = match mapped {
         Some(d) => (d, want),
         None => {
-            file.rewind()?;
+            // A file is handed over as opened, at its start; only a map that failed part
+            // way leaves it elsewhere (one `lseek` a file fewer).
+            if try_map {
+                file.rewind()?;
+            }
             let mut limited = Read::take(&mut *file, limit);
             match head {
                 Some(h) => {

@@ -572,7 +572,7 @@ fn compile_groups(
     };
     let mut order: Vec<usize> = (0..tiers.len()).collect();
     order.sort_by_key(|&t| std::cmp::Reverse(tiers.get(t).map_or(0, |(m, _)| weight(m))));
-    on_two_threads(tiers, &order, |(members, range)| (one(members), *range))
+    on_two_threads(tiers, &order, |(members, range)| (one(members), range.clone()))
 }
 
 /// `f` over `items` on two threads (one on a one-core machine), each taking the next item

@@ -516,7 +516,7 @@ impl<'a> Worker<'a> {
             rules
                 .yara
                 .iter()
-                .zip(rules.yara_sizes.iter().copied())
+                .zip(rules.yara_sizes.iter().cloned())
                 .filter(|(r, _)| r.iter().next().is_some())
                 .map(|(r, range)| {
                     let mut s = yara_x::Scanner::new(r);

@@ -9,10 +9,14 @@
 //!   `==`, and the same written the other way round), a conjunction with at least one bounded
 //!   operand (the smallest bound holds), a disjunction whose operands are all bounded (the
 //!   largest), and `false`.
-//! * **a Windows executable header**: many rules start with `uint16(0) == 0x5A4D` (the `MZ`
-//!   of a PE file); a rule that requires it cannot match a file that does not start with
-//!   `MZ`. Recognised: `uint16(0) == 0x5A4D` and `uint16be(0) == 0x4D5A` (either
-//!   way round), a conjunction with one such operand, a disjunction of such operands, `false`.
+//! * **a file header**: many rules start with a check of the file's first bytes
+//!   (`uint16(0) == 0x5A4D`, the `MZ` of a Windows executable; `uint32(0) == 0x464C457F`,
+//!   an ELF file's `\x7fELF`; OLE, ZIP, PDF and script headers); a rule that requires one
+//!   cannot match a file that does not start with it. What is kept is the set of the first
+//!   two bytes the rule admits. Recognised: `uint16`, `uint16be`, `uint32` and `uint32be` at
+//!   offset 0 compared for equality with an integer literal (either way round; a literal out
+//!   of the function's range admits nothing), a conjunction (what all its operands admit), a
+//!   disjunction (what any operand admits), `false` (nothing).
 //!
 //! Anything else (a bound through a variable, an arithmetic expression, a rule referring to
 //! another, an `include`, a source the parser reports errors in) is neither: the rule (or
@@ -28,8 +32,11 @@
 //! match: it parses without errors, has no `include` and no `global` rule, no two rules share
 //! a name, and no rule's condition names another rule of the file; otherwise it stays
 //! whole. (yara-x compiles a source rule by rule, a rule that does not compile left out
-//! alone, so the pieces load exactly the rules the whole source would.) Pieces are grouped by (size class
-//! on the ladder [`CUTS`], `MZ` or not): every piece is in exactly one group, each group is
+//! alone, so the pieces load exactly the rules the whole source would.) A piece (or a source
+//! kept whole) also loses the imports of modules none of its rules names
+//! ([`blank_unused_imports`]): yara-x runs every module a compiled set imports on every file
+//! it scans. Pieces are grouped by [`group_key`] (size class on the ladder [`CUTS`]; header
+//! class, for the largest files only `MZ` or not): every piece is in exactly one group, each group is
 //! compiled once (two at a time), and a file is scanned by every group whose reach
 //! ([`SizeRange`]) holds it. Every piece of a source compiles into the source's one
 //! namespace (rule identifiers are those of the whole file), and the matches are those of
@@ -45,37 +52,118 @@ use yara_x_parser::{Parser, Span};
 /// files bound them below it.
 pub(crate) const CUTS: [u64; 1] = [1 << 20];
 
+/// The first two bytes of the data a rule (or a group) can match: any (`None`), or one of a
+/// sorted set (empty: the rule can match nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Heads(Option<Vec<[u8; 2]>>);
+
+impl Heads {
+    /// Any data.
+    pub(crate) const ANY: Heads = Heads(None);
+
+    /// No data at all.
+    fn none() -> Heads {
+        Heads(Some(Vec::new()))
+    }
+
+    fn one(h: [u8; 2]) -> Heads {
+        Heads(Some(vec![h]))
+    }
+
+    /// What either admits.
+    fn union(&self, other: &Heads) -> Heads {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => {
+                let mut v: Vec<[u8; 2]> = a.iter().chain(b).copied().collect();
+                v.sort_unstable();
+                v.dedup();
+                Heads(Some(v))
+            }
+            _ => Heads::ANY,
+        }
+    }
+
+    /// What both admit.
+    fn intersect(&self, other: &Heads) -> Heads {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => {
+                Heads(Some(a.iter().filter(|h| b.contains(h)).copied().collect()))
+            }
+            (Some(a), None) | (None, Some(a)) => Heads(Some(a.clone())),
+            (None, None) => Heads::ANY,
+        }
+    }
+
+    /// Whether data starting with `data` may be admitted.
+    pub(crate) fn admits(&self, data: &[u8]) -> bool {
+        let Some(set) = &self.0 else { return true };
+        match data {
+            [a, b, ..] => set.binary_search(&[*a, *b]).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Whether this admits exactly the one header `h`.
+    fn is_only(&self, h: [u8; 2]) -> bool {
+        self.0.as_deref() == Some(&[h])
+    }
+}
+
+/// The headers that get groups of their own; every other header-bound piece shares one group.
+/// In signature-base, 3,306 conditions check for `MZ` and 179 for an ELF header; no other
+/// header is checked by more than 75.
+const OWN_HEADS: [[u8; 2]; 2] = [*b"MZ", *b"\x7fE"];
+
+/// The header class of a reach: 0 any data, `1 + i` only `OWN_HEADS[i]` (`MZ` is 1), after
+/// those every other set (one header or more, or none).
+fn head_class(h: &Heads) -> usize {
+    if h.0.is_none() {
+        return 0;
+    }
+    OWN_HEADS.iter().position(|&o| h.is_only(o)).map_or(OWN_HEADS.len() + 1, |i| i + 1)
+}
+
+/// The number of header classes ([`head_class`]).
+const HEAD_CLASSES: usize = OWN_HEADS.len() + 2;
+
 /// The files a compiled group is used for: `from` ≤ size < `below` (`None`: no upper end)
-/// and, when `mz`, only data that starts with `MZ`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// and whose first bytes `heads` admits.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SizeRange {
     pub(crate) from: u64,
     pub(crate) below: Option<u64>,
-    pub(crate) mz: bool,
+    pub(crate) heads: Heads,
 }
 
 impl SizeRange {
     /// Every file.
-    pub(crate) const ALL: SizeRange = SizeRange { from: 0, below: None, mz: false };
+    pub(crate) const ALL: SizeRange = SizeRange { from: 0, below: None, heads: Heads::ANY };
 
     /// Whether some data of `len` bytes is in the reach (whatever its first bytes).
-    pub(crate) fn contains(self, len: u64) -> bool {
+    pub(crate) fn contains(&self, len: u64) -> bool {
         self.from <= len && self.below.is_none_or(|b| len < b)
     }
 
     /// Whether `data` is in the reach.
-    pub(crate) fn holds(self, data: &[u8]) -> bool {
-        self.contains(data.len() as u64) && (!self.mz || data.starts_with(b"MZ"))
+    pub(crate) fn holds(&self, data: &[u8]) -> bool {
+        self.contains(data.len() as u64) && self.heads.admits(data)
     }
 }
 
 /// What a source can match: its size bound (the smallest file size from which no rule can
-/// match; `None`: some rule may match any size) and whether every rule
-/// requires the `MZ` header.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// match; `None`: some rule may match any size) and the headers its rules admit; and whether
+/// its rules use a module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Reach {
     pub(crate) bound: Option<u64>,
-    pub(crate) mz: bool,
+    pub(crate) heads: Heads,
+    /// Whether some rule uses an imported module (for a source kept as written, whether it
+    /// imports one). yara-x builds the structure of every module a compiled set imports for
+    /// every file it scans (for `pe`, a few hundred fields read through protobuf reflection,
+    /// whatever the file): such pieces go to the last size class whatever their bound, so
+    /// that a small file meets one set that imports modules (two for an executable) instead
+    /// of one per size class.
+    pub(crate) modules: bool,
 }
 
 /// The [`Reach`] of a source (one parse; what [`source_pieces`] gives a source it keeps
@@ -90,32 +178,31 @@ fn reach_of(ast: &AST<'_>) -> Reach {
     if !ast.errors().is_empty() {
         return Reach::default();
     }
-    let mut bound = Some(0u64);
-    let mut mz = true;
+    let mut all = Reach { bound: Some(0), heads: Heads::none(), modules: false };
     for item in ast.items() {
         match item {
-            Item::Import(_) => {}
+            Item::Import(_) => all.modules = true,
             Item::Include(_) => return Reach::default(),
-            Item::Rule(rule) => {
-                bound = match (bound, expr_bound(&rule.condition)) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    _ => None,
-                };
-                mz = mz && expr_needs_mz(&rule.condition);
-            }
+            Item::Rule(rule) => all = join(&all, &rule_reach(rule)),
         }
     }
-    Reach { bound, mz }
+    all
+}
+
+/// What one rule can match (its use of modules aside).
+fn rule_reach(rule: &Rule<'_>) -> Reach {
+    Reach { bound: expr_bound(&rule.condition), heads: expr_heads(&rule.condition), modules: false }
 }
 
 /// What the rules of `reach` and one more rule can match together.
-fn join(a: Reach, b: Reach) -> Reach {
+fn join(a: &Reach, b: &Reach) -> Reach {
     Reach {
         bound: match (a.bound, b.bound) {
             (Some(x), Some(y)) => Some(x.max(y)),
             _ => None,
         },
-        mz: a.mz && b.mz,
+        heads: a.heads.union(&b.heads),
+        modules: a.modules || b.modules,
     }
 }
 
@@ -160,53 +247,114 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
         return whole(&ast);
     }
     let mut rules: Vec<&Rule<'_>> = Vec::new();
+    let mut imports: Vec<(&str, Span)> = Vec::new();
     for item in ast.items() {
         match item {
-            Item::Import(_) => {}
+            Item::Import(i) => imports.push((i.module_name, i.span())),
             Item::Include(_) => return whole(&ast),
             Item::Rule(rule) => rules.push(rule),
         }
     }
+    if spans.len() != rules.len() {
+        return whole(&ast);
+    }
+    // Whether each rule uses a module: names one the source imports.
+    let uses: Vec<bool> = spans
+        .iter()
+        .map(|span| {
+            src.get(span.start()..span.end())
+                .is_some_and(|t| imports.iter().any(|(module, _)| holds_word(t, module.as_bytes())))
+        })
+        .collect();
+    // The source kept whole, but without the imports no rule of it uses.
+    let whole_trimmed = || {
+        let mut text = src.to_vec();
+        let trimmed = blank_unused_imports(&mut text, &imports, &spans);
+        let reach = Reach { modules: uses.contains(&true), ..reach_of(&ast) };
+        vec![Piece { text: trimmed.then_some(text), reach }]
+    };
     let mut names: Vec<&str> = rules.iter().map(|r| r.identifier.name).collect();
     names.sort_unstable();
     let shared_name = names.windows(2).any(|w| w.first() == w.get(1));
     if rules.len() < 2
-        || spans.len() != rules.len()
         || shared_name
         || rules.iter().any(|r| r.flags.contains(RuleFlags::Global))
         || rules.iter().any(|r| names_a_rule(src, r, &names))
     {
-        return whole(&ast);
+        return whole_trimmed();
     }
-    let keyed: Vec<((usize, bool), Reach)> = rules
+    let keyed: Vec<((usize, usize), Reach)> = rules
         .iter()
-        .map(|r| {
-            let reach = Reach { bound: expr_bound(&r.condition), mz: expr_needs_mz(&r.condition) };
-            ((class(&reach, cuts), reach.mz), reach)
+        .zip(&uses)
+        .map(|(r, &modules)| {
+            let reach = Reach { modules, ..rule_reach(r) };
+            (group_key(&reach, cuts), reach)
         })
         .collect();
-    let mut keys: Vec<(usize, bool)> = keyed.iter().map(|(k, _)| *k).collect();
+    let mut keys: Vec<(usize, usize)> = keyed.iter().map(|(k, _)| *k).collect();
     keys.sort_unstable();
     keys.dedup();
     if keys.len() < 2 {
-        return whole(&ast);
+        return whole_trimmed();
     }
     keys.iter()
         .map(|key| {
             let mut text = src.to_vec();
             let mut reach: Option<Reach> = None;
+            let mut kept = Vec::new();
             for ((k, r), span) in keyed.iter().zip(&spans) {
                 if k == key {
-                    reach = Some(reach.map_or(*r, |a| join(a, *r)));
-                } else if let Some(bytes) = text.get_mut(span.start()..span.end()) {
-                    for b in bytes.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
-                        *b = b' ';
-                    }
+                    reach = Some(reach.map_or_else(|| r.clone(), |a| join(&a, r)));
+                    kept.push(span.clone());
+                } else {
+                    blank(&mut text, span);
                 }
             }
+            blank_unused_imports(&mut text, &imports, &kept);
             Piece { text: Some(text), reach: reach.unwrap_or_default() }
         })
         .collect()
+}
+
+/// Every byte of `span` in `text` but line ends made a space (lines and columns kept).
+fn blank(text: &mut [u8], span: &Span) {
+    if let Some(bytes) = text.get_mut(span.start()..span.end()) {
+        for b in bytes.iter_mut().filter(|b| !matches!(b, b'\n' | b'\r')) {
+            *b = b' ';
+        }
+    }
+}
+
+/// Blanks the imports of modules that no rule in `kept` (spans of `text`) names: yara-x
+/// runs every imported module on every file a compiled set scans, used or not, and builds
+/// its whole structure each time (a few hundred fields for `pe`). A rule can only use a
+/// module by its name, so a rule whose text (meta, strings and condition) never holds the
+/// name as a word does not use it. Whether something was blanked.
+fn blank_unused_imports(text: &mut [u8], imports: &[(&str, Span)], kept: &[Span]) -> bool {
+    let mut blanked = false;
+    for (module, span) in imports {
+        let used = kept.iter().any(|k| {
+            text.get(k.start()..k.end()).is_some_and(|t| holds_word(t, module.as_bytes()))
+        });
+        if !used {
+            blank(text, span);
+            blanked = true;
+        }
+    }
+    blanked
+}
+
+/// Whether `word` occurs in `text` with no identifier character on either side.
+fn holds_word(text: &[u8], word: &[u8]) -> bool {
+    let ident = |b: Option<&u8>| b.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+    if word.is_empty() {
+        return false;
+    }
+    text.windows(word.len()).enumerate().any(|(i, w)| {
+        w == word
+            && !ident(i.checked_sub(1).and_then(|p| text.get(p)))
+            && !ident(text.get(i + word.len()))
+    })
 }
 
 /// Whether `rule`'s condition may name another rule of the file: a word of the condition
@@ -237,27 +385,46 @@ fn names_a_rule(src: &[u8], rule: &Rule<'_>, names: &[&str]) -> bool {
     false
 }
 
-/// Whether the expression is false for data that does not start with `MZ`.
-fn expr_needs_mz(e: &Expr<'_>) -> bool {
+/// The first two bytes of the data for which the expression may be true.
+fn expr_heads(e: &Expr<'_>) -> Heads {
     match e {
-        Expr::False { .. } => true,
-        Expr::And(n) => n.operands().any(expr_needs_mz),
-        Expr::Or(n) => n.operands().all(expr_needs_mz),
-        Expr::Eq(b) => is_mz_word(&b.lhs, &b.rhs) || is_mz_word(&b.rhs, &b.lhs),
-        _ => false,
+        Expr::False { .. } => Heads::none(),
+        Expr::And(n) => n.operands().fold(Heads::ANY, |acc, op| acc.intersect(&expr_heads(op))),
+        Expr::Or(n) => n.operands().fold(Heads::none(), |acc, op| acc.union(&expr_heads(op))),
+        Expr::Eq(b) => header_word(&b.lhs, &b.rhs)
+            .or_else(|| header_word(&b.rhs, &b.lhs))
+            .unwrap_or(Heads::ANY),
+        _ => Heads::ANY,
     }
 }
 
-/// `uint16(0)` compared with 0x5A4D, or `uint16be(0)` with 0x4D5A.
-fn is_mz_word(call: &Expr<'_>, literal: &Expr<'_>) -> bool {
-    let (Expr::FuncCall(f), Expr::LiteralInteger(l)) = (call, literal) else { return false };
+/// `uint16(0)`, `uint16be(0)`, `uint32(0)` or `uint32be(0)` compared with an integer
+/// literal: the first two bytes of the data for which they are equal (none when the literal
+/// is out of the function's range; data too short for the read makes the comparison false).
+fn header_word(call: &Expr<'_>, literal: &Expr<'_>) -> Option<Heads> {
+    let (Expr::FuncCall(f), Expr::LiteralInteger(l)) = (call, literal) else { return None };
     let at_zero = matches!(f.args.as_slice(), [Expr::LiteralInteger(a)] if a.value == 0);
-    let want = match f.identifier.name {
-        "uint16" => 0x5A4D,
-        "uint16be" => 0x4D5A,
-        _ => return false,
+    if f.object.is_some() || !at_zero || l.is_unsigned {
+        return None;
+    }
+    let value = l.value;
+    let head = |bytes: &[u8]| -> Heads {
+        match bytes {
+            [first, second, ..] => Heads::one([*first, *second]),
+            _ => Heads::ANY,
+        }
     };
-    f.object.is_none() && at_zero && !l.is_unsigned && l.value == want
+    Some(match f.identifier.name {
+        "uint16" => u16::try_from(value).map_or_else(|_| Heads::none(), |w| head(&w.to_le_bytes())),
+        "uint16be" => {
+            u16::try_from(value).map_or_else(|_| Heads::none(), |w| head(&w.to_be_bytes()))
+        }
+        "uint32" => u32::try_from(value).map_or_else(|_| Heads::none(), |w| head(&w.to_le_bytes())),
+        "uint32be" => {
+            u32::try_from(value).map_or_else(|_| Heads::none(), |w| head(&w.to_be_bytes()))
+        }
+        _ => return None,
+    })
 }
 
 /// The smallest file size from which no rule of `src` can match (every rule's condition
@@ -312,10 +479,11 @@ fn literal_size(l: &LiteralInteger<'_>) -> Option<(u64, u64)> {
 
 /// The groups to compile: for each, the pieces (by index in `reach`) and the files it is
 /// used for. Pieces are grouped by size class on the ladder [`CUTS`] (the first cut at or
-/// above their bound; unbounded ones last) and by whether they need `MZ`; a group reaches
-/// the sizes below its members' largest bound. Every piece is in exactly one group (pieces
-/// bounded by 0, which can match nothing, too, so that their compile problems are
-/// reported), and two pieces of one source never share a group; empty groups are left out.
+/// above their bound; unbounded ones last) and by header class ([`group_key`]); a group
+/// reaches the sizes below its members' largest bound and the headers any member admits.
+/// Every piece is in exactly one group (pieces that can match nothing, too, so that their
+/// compile problems are reported), and two pieces of one source never share a group; empty
+/// groups are left out.
 pub(crate) fn groups(reach: &[Reach]) -> Vec<(Vec<usize>, SizeRange)> {
     groups_on(reach, &CUTS)
 }
@@ -326,24 +494,36 @@ fn class(r: &Reach, cuts: &[u64]) -> usize {
     r.bound.map_or(cuts.len(), |b| cuts.iter().take_while(|&&c| c < b).count())
 }
 
+/// The group of a reach: its size class, and its header class ([`head_class`]) below the
+/// last size class; in the last (the largest files), only whether it needs `MZ`. Each group
+/// a file meets is one more pass of yara-x over all its bytes: for a small file a pass costs
+/// little next to the rules it is spared (each rule's condition runs for every file), for a
+/// large one the pass is the cost (measured: `BENCHMARKS.md`). A reach that uses a module
+/// is in the last size class whatever its bound (see [`Reach::modules`]).
+fn group_key(r: &Reach, cuts: &[u64]) -> (usize, usize) {
+    let size = if r.modules { cuts.len() } else { class(r, cuts) };
+    let head = match head_class(&r.heads) {
+        h if size < cuts.len() => h,
+        1 => 1,
+        _ => 0,
+    };
+    (size, head)
+}
+
 fn groups_on(reach: &[Reach], cuts: &[u64]) -> Vec<(Vec<usize>, SizeRange)> {
-    let class = |r: &Reach| class(r, cuts);
     let mut out = Vec::new();
     for k in 0..=cuts.len() {
-        for mz in [false, true] {
+        for h in 0..HEAD_CLASSES {
             let members: Vec<usize> = reach
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| class(r) == k && r.mz == mz)
+                .filter(|(_, r)| group_key(r, cuts) == (k, h))
                 .map(|(i, _)| i)
                 .collect();
-            if members.is_empty() {
-                continue;
-            }
-            let below = members
-                .iter()
-                .try_fold(0u64, |acc, &i| Some(acc.max(reach.get(i).and_then(|r| r.bound)?)));
-            out.push((members, SizeRange { from: 0, below, mz }));
+            let mut picked = members.iter().filter_map(|&i| reach.get(i));
+            let Some(first) = picked.next() else { continue };
+            let all = picked.fold(first.clone(), |acc, r| join(&acc, r));
+            out.push((members, SizeRange { from: 0, below: all.bound, heads: all.heads }));
         }
     }
     out
@@ -389,58 +569,123 @@ mod tests {
         assert_eq!(b("import \"pe\""), Some(0));
     }
 
+    fn heads(c: &str) -> Heads {
+        source_reach(format!("rule r {{ strings: $a = \"x\" condition: {c} }}").as_bytes()).heads
+    }
+
+    fn of(hs: &[&[u8; 2]]) -> Heads {
+        let mut v: Vec<[u8; 2]> = hs.iter().map(|h| **h).collect();
+        v.sort_unstable();
+        Heads(Some(v))
+    }
+
     #[test]
-    fn recognises_the_mz_header_only_in_certain_forms() {
-        let mz = |c: &str| {
-            source_reach(format!("rule r {{ strings: $a = \"x\" condition: {c} }}").as_bytes()).mz
-        };
-        assert!(mz("uint16(0) == 0x5a4d and $a"));
-        assert!(mz("$a and 0x5A4D == uint16(0)"));
-        assert!(mz("uint16be(0) == 0x4d5a and filesize < 10"));
-        assert!(mz("(uint16(0) == 0x5a4d and $a) or (uint16(0) == 23117 and #a > 1)"));
-        assert!(mz("false"));
-        // Not certain: another offset or word, an `or` with another side, `not`, a `!=`.
-        assert!(!mz("uint16(2) == 0x5a4d and $a"));
-        assert!(!mz("uint16(0) == 0x4d5a and $a"));
-        assert!(!mz("uint32(0) == 0x5a4d and $a"));
-        assert!(!mz("uint16(0) == 0x5a4d or $a"));
-        assert!(!mz("not (uint16(0) != 0x5a4d)"));
-        assert!(!mz("$a"));
+    fn recognises_headers_only_in_certain_forms() {
+        let mz = of(&[b"MZ"]);
+        let elf = of(&[b"\x7fE"]);
+        assert_eq!(heads("uint16(0) == 0x5a4d and $a"), mz);
+        assert_eq!(heads("$a and 0x5A4D == uint16(0)"), mz);
+        assert_eq!(heads("uint16be(0) == 0x4d5a and filesize < 10"), mz);
+        assert_eq!(heads("(uint16(0) == 0x5a4d and $a) or (uint16(0) == 23117 and #a > 1)"), mz);
+        assert_eq!(heads("uint32(0) == 0x464c457f and $a"), elf);
+        assert_eq!(heads("uint32be(0) == 0x7f454c46"), elf);
+        assert_eq!(heads("uint16(0) == 0x457f"), elf);
+        assert_eq!(heads("uint32(0) == 0x00905a4d"), mz);
+        // Either header; both at once, or a value no read can give: nothing.
+        assert_eq!(heads("uint16(0) == 0x5a4d or uint32(0) == 0x464c457f"), of(&[b"MZ", b"\x7fE"]));
+        assert_eq!(heads("uint16(0) == 0x5a4d and uint16(0) == 0x457f"), of(&[]));
+        assert_eq!(heads("uint16(0) == 0x15a4d and $a"), of(&[]));
+        assert_eq!(heads("uint16(0) == -2 and $a"), of(&[]));
+        assert_eq!(heads("false"), of(&[]));
+        // Not certain: another offset or function, an `or` with another side, `not`, `!=`.
+        for c in [
+            "uint16(2) == 0x5a4d and $a",
+            "uint8(0) == 0x4d and $a",
+            "int16(0) == 0x5a4d and $a",
+            "uint16(0) == 0x5a4d or $a",
+            "not (uint16(0) != 0x5a4d)",
+            "uint16(0) != 0x5a4d",
+            "uint16(0) == 0x5a4d + 0",
+            "$a",
+        ] {
+            assert_eq!(heads(c), Heads::ANY, "{c}");
+        }
         // Every rule of the source counts.
         let two = "rule r { condition: uint16(0) == 0x5a4d } rule s { condition: true }";
-        assert!(!source_reach(two.as_bytes()).mz);
+        assert_eq!(source_reach(two.as_bytes()).heads, Heads::ANY);
+        let two =
+            "rule r { condition: uint16(0) == 0x5a4d } rule s { condition: uint16(0) == 0x4b50 }";
+        assert_eq!(source_reach(two.as_bytes()).heads, of(&[b"MZ", b"PK"]));
+    }
+
+    #[test]
+    fn headers_admit_only_their_first_bytes() {
+        assert!(Heads::ANY.admits(b"") && Heads::ANY.admits(b"x"));
+        let h = of(&[b"MZ", b"PK"]);
+        assert!(h.admits(b"MZ\x90\x00") && h.admits(b"PK") && !h.admits(b"ZM"));
+        assert!(!h.admits(b"M") && !h.admits(b"") && !of(&[]).admits(b"MZ"));
+        assert_eq!(head_class(&Heads::ANY), 0);
+        assert_eq!(head_class(&of(&[b"MZ"])), 1);
+        assert_eq!(head_class(&of(&[b"\x7fE"])), 2);
+        assert_eq!(head_class(&of(&[b"PK"])), 3);
+        assert_eq!(head_class(&of(&[b"MZ", b"\x7fE"])), 3);
+        assert_eq!(head_class(&of(&[])), 3);
     }
 
     #[test]
     fn groups_are_disjoint_and_reach_what_can_match() {
-        let r = |bound, mz| Reach { bound, mz };
+        let r = |bound, heads: &Heads| Reach { bound, heads: heads.clone(), modules: false };
+        let (any, mz, elf, pk) = (Heads::ANY, of(&[b"MZ"]), of(&[b"\x7fE"]), of(&[b"PK"]));
         let reach = [
-            r(Some(10), false),
-            r(None, false),
-            r(Some(2000), true),
-            r(Some(700), false),
-            r(Some(1 << 30), true),
-            r(Some(0), false),
-            r(None, true),
+            r(Some(10), &any),
+            r(None, &any),
+            r(Some(2000), &mz),
+            r(Some(700), &any),
+            r(Some(1 << 30), &mz),
+            r(Some(0), &any),
+            r(None, &mz),
+            r(None, &elf),
+            r(None, &pk),
+            r(Some(50), &of(&[b"MZ", b"%P"])),
+            r(None, &of(&[])),
+            r(Some(80), &elf),
         ];
         let g = groups_on(&reach, &[100, 1000]);
+        let range = |below, heads: &Heads| SizeRange { from: 0, below, heads: heads.clone() };
+        // Below the last size class, by header class; in the last, by MZ or not.
         assert_eq!(
             g,
             [
-                (vec![0, 5], SizeRange { from: 0, below: Some(10), mz: false }),
-                (vec![3], SizeRange { from: 0, below: Some(700), mz: false }),
-                (vec![1], SizeRange { from: 0, below: None, mz: false }),
-                (vec![2, 4, 6], SizeRange { from: 0, below: None, mz: true }),
+                (vec![0, 5], range(Some(10), &any)),
+                (vec![11], range(Some(80), &elf)),
+                (vec![9], range(Some(50), &of(&[b"MZ", b"%P"]))),
+                (vec![3], range(Some(700), &any)),
+                (vec![1, 7, 8, 10], range(None, &any)),
+                (vec![2, 4, 6], range(None, &mz)),
+            ]
+        );
+        assert_eq!(
+            groups_on(&[r(None, &elf), r(None, &pk)], &[100]),
+            [(vec![0, 1], range(None, &of(&[b"\x7fE", b"PK"])))]
+        );
+        // Pieces that use a module are in the last size class, whatever their bound.
+        let m = |bound, heads: &Heads| Reach { bound, heads: heads.clone(), modules: true };
+        assert_eq!(
+            groups_on(
+                &[m(Some(10), &any), r(None, &any), m(Some(10), &mz), r(Some(10), &any)],
+                &[100]
+            ),
+            [
+                (vec![3], range(Some(10), &any)),
+                (vec![0, 1], range(None, &any)),
+                (vec![2], range(Some(10), &mz))
             ]
         );
         // A bound above every cut stays bounded.
-        assert_eq!(
-            groups_on(&[r(Some(5000), true)], &[100]),
-            [(vec![0], SizeRange { from: 0, below: Some(5000), mz: true })]
-        );
+        assert_eq!(groups_on(&[r(Some(5000), &mz)], &[100]), [(vec![0], range(Some(5000), &mz))]);
         assert!(SizeRange::ALL.contains(u64::MAX));
-        assert!(!SizeRange { from: 3, below: Some(5), mz: false }.contains(5));
-        let pe = SizeRange { from: 0, below: None, mz: true };
+        assert!(!SizeRange { from: 3, below: Some(5), heads: Heads::ANY }.contains(5));
+        let pe = range(None, &mz);
         assert!(pe.holds(b"MZ\x90\x00") && !pe.holds(b"ZM") && !pe.holds(b"M"));
     }
 
@@ -455,29 +700,36 @@ mod tests {
                    // a comment between rules\n\
                    rule small {\n  strings: $a = \"y\"\n  condition: filesize < 50 and $a\n}\n\
                    rule any1 { strings: $a = \"z\" condition: $a }\n\
-                   rule any2 { condition: pe.is_pe }\n";
+                   rule any2 { condition: filesize < 40 and pe.is_pe }\n";
         let p = cut(src);
         let texts: Vec<String> =
             p.iter().map(|p| String::from_utf8(p.text.clone().unwrap()).unwrap()).collect();
         assert_eq!(texts.len(), 3, "{texts:?}");
-        // In group order: the small-file class, then the unbounded without and with MZ.
-        assert_eq!(p[0].reach, Reach { bound: Some(50), mz: false });
-        assert_eq!(p[1].reach, Reach { bound: None, mz: false });
-        assert_eq!(p[2].reach, Reach { bound: None, mz: true });
+        // In group order: the small-file class, then the unbounded (with `any2`, bounded but
+        // using a module) without and with MZ.
+        assert_eq!(p[0].reach, Reach { bound: Some(50), heads: Heads::ANY, modules: false });
+        assert_eq!(p[1].reach, Reach { bound: None, heads: Heads::ANY, modules: true });
+        assert_eq!(p[2].reach, Reach { bound: None, heads: of(&[b"MZ"]), modules: false });
         let has = |t: &str, r: &str| t.contains(&format!("rule {r} "));
         assert!(has(&texts[0], "small") && !has(&texts[0], "exe") && !has(&texts[0], "any1"));
         assert!(has(&texts[1], "any1") && has(&texts[1], "any2") && !has(&texts[1], "small"));
         assert!(has(&texts[2], "exe") && !has(&texts[2], "any2"));
         for t in &texts {
-            // Same length and lines: every line is the source's line or blank, the imports
-            // and comments stay.
+            // Same length and lines: every line is the source's line or blank, the
+            // comments stay.
             assert_eq!(t.len(), src.len());
             assert_eq!(t.lines().count(), src.lines().count());
             assert!(t.lines().zip(src.lines()).all(|(a, b)| a == b || a.trim().is_empty()));
-            assert!(t.starts_with("import \"pe\"\n") && t.contains("// a comment"));
+            assert!(t.contains("// a comment"));
         }
+        // Only the piece whose rules use `pe` imports it.
+        assert!(texts[1].starts_with("import \"pe\"\n"));
+        assert!(!texts[0].contains("import") && !texts[2].contains("import"));
         // Each piece's reach is the join of its rules'; the whole source's is the join of all.
-        assert_eq!(source_reach(src.as_bytes()), Reach { bound: None, mz: false });
+        assert_eq!(
+            source_reach(src.as_bytes()),
+            Reach { bound: None, heads: Heads::ANY, modules: true }
+        );
     }
 
     #[test]
@@ -506,6 +758,39 @@ mod tests {
         assert!(!whole(format!("import \"pe\" {exe} rule other {{ condition: pe.exe }}")));
     }
 
+    #[test]
+    fn unused_imports_are_blanked_used_ones_kept() {
+        let src = "import \"pe\"\nimport \"math\"\n\
+                   rule exe { condition: uint16(0) == 0x5a4d and pe.number_of_sections > 2 }\n\
+                   rule txt { strings: $a = \"pe.\" condition: filesize < 50 and $a and math.max(1, 2) == 2 }\n\
+                   rule plain { strings: $a = \"x\" condition: $a }\n\
+                   rule tiny { strings: $a = \"q\" condition: filesize < 50 and $a }\n";
+        let p = cut(src);
+        let texts: Vec<String> =
+            p.iter().map(|p| String::from_utf8(p.text.clone().unwrap()).unwrap()).collect();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        // The small-file piece imports nothing; the one of any data, with `txt` (bounded, but
+        // it uses modules), keeps math (and pe: a string names it, which counts); the
+        // executable's keeps pe only.
+        assert!(!texts[0].contains("import"));
+        assert!(texts[1].contains("import \"math\"") && texts[1].contains("import \"pe\""));
+        assert!(texts[2].contains("import \"pe\"") && !texts[2].contains("import \"math\""));
+        assert_eq!(p.iter().map(|p| p.reach.modules).collect::<Vec<_>>(), [false, true, true]);
+        assert!(
+            texts.iter().all(|t| t.len() == src.len() && t.lines().count() == src.lines().count())
+        );
+        // A source kept whole loses its unused imports too; nothing to lose, no copy.
+        let whole = "import \"pe\"\nimport \"math\"\nrule a { condition: pe.is_pe }";
+        let p = cut(whole);
+        assert_eq!(p.len(), 1);
+        let t = String::from_utf8(p[0].text.clone().unwrap()).unwrap();
+        assert!(t.contains("import \"pe\"") && !t.contains("math") && t.len() == whole.len());
+        assert!(cut("import \"pe\" rule a { condition: pe.is_pe }")[0].text.is_none());
+        // Words, not parts of words.
+        assert!(holds_word(b"x and pe.is_pe", b"pe") && holds_word(b"pe", b"pe"));
+        assert!(!holds_word(b"$pe_x and type", b"pe") && !holds_word(b"ape.x", b"pe"));
+    }
+
     /// signature-base's YARA folder: a good part of the files bound their rules' file size, and a bound is
     /// only found in a file that mentions `filesize`.
     #[test]
@@ -528,9 +813,9 @@ mod tests {
         }
         let reach: Vec<Reach> = texts.iter().map(|t| source_reach(t)).collect();
         let g = groups(&reach);
-        let sizes: Vec<(usize, SizeRange)> = g.iter().map(|(m, r)| (m.len(), *r)).collect();
+        let sizes: Vec<(usize, SizeRange)> = g.iter().map(|(m, r)| (m.len(), r.clone())).collect();
         eprintln!("signature-base: {} files; groups (files, reach): {sizes:?}", bounds.len());
-        let mz = reach.iter().filter(|r| r.mz).count();
+        let mz = reach.iter().filter(|r| r.heads.is_only(*b"MZ")).count();
         // Many signature-base files hold only rules for Windows executables.
         assert!(mz * 10 > reach.len(), "{mz} of {} need MZ", reach.len());
         let bounded = bounds.iter().filter(|b| b.is_some()).count();
@@ -567,6 +852,16 @@ mod tests {
                 Just("0x4d5a == uint16be(0)".to_owned()),
                 Just("uint16(0) == 0x4d5a".to_owned()),
                 Just("uint16(0) != 0x5a4d".to_owned()),
+                Just("uint32(0) == 0x464c457f".to_owned()),
+                Just("uint16be(0) == 0x7f45".to_owned()),
+                Just("uint32be(0) == 0x504b0304".to_owned()),
+                Just("uint16(0) == 0x4b50".to_owned()),
+                Just("uint32(0) == 0x4b50".to_owned()),
+                Just("uint16(0) == 0x10000".to_owned()),
+                Just("uint8(0) == 0x50".to_owned()),
+                // Modules (every source imports both; a piece keeps only those it names).
+                Just("pe.is_pe".to_owned()),
+                Just("math.max(1, 2) == 2".to_owned()),
                 // Another rule of the file, by name and in an `of` tuple (see `source`).
                 Just("REF".to_owned()),
                 Just("SET".to_owned()),
@@ -581,7 +876,7 @@ mod tests {
         }
 
         fn source(conds: &[String]) -> String {
-            let mut text = String::new();
+            let mut text = String::from("import \"pe\"\nimport \"math\"\n");
             for (i, c) in conds.iter().enumerate() {
                 // The first rule has no rule before it to name.
                 let (by_name, by_set) =
@@ -615,7 +910,7 @@ mod tests {
             fn groups_lose_no_match(
                 files in prop::collection::vec(prop::collection::vec(cond(), 1..4), 1..7),
                 data in prop::collection::vec(
-                    (0usize..2200, prop::collection::vec(0usize..2200, 0..3), any::<bool>()),
+                    (0usize..2200, prop::collection::vec(0usize..2200, 0..3), 0usize..5),
                     12,
                 ),
             ) {
@@ -651,11 +946,12 @@ mod tests {
                         (compile_cached(&picked, None, &mut problems, &mut own).rules, range)
                     })
                     .collect();
-                for (len, needles, exe) in &data {
+                for (len, needles, head) in &data {
                     let mut bytes = vec![b'.'; *len];
-                    if *exe && bytes.len() >= 2 {
-                        bytes[..2].copy_from_slice(b"MZ");
-                    }
+                    // No header, an executable's, an ELF file's, a ZIP file's, a bare `PK`.
+                    let head: &[u8] = [&b""[..], b"MZ", b"\x7fELF", b"PK\x03\x04", b"PK\0\0"][*head];
+                    let n = head.len().min(bytes.len());
+                    bytes[..n].copy_from_slice(&head[..n]);
                     for &at in needles {
                         if at + 6 <= bytes.len() {
                             bytes[at..at + 6].copy_from_slice(b"needle");
