@@ -329,10 +329,15 @@ fn blank(text: &mut [u8], span: &Span) {
 /// runs every imported module on every file a compiled set scans, used or not, and builds
 /// its whole structure each time (a few hundred fields for `pe`). A rule can only use a
 /// module by its name, so a rule whose text (meta, strings and condition) never holds the
-/// name as a word does not use it. Whether something was blanked.
+/// name as a word does not use it. Only modules of this build are blanked: importing one it
+/// does not have is a compile error, which the piece must still report. Whether something
+/// was blanked.
 fn blank_unused_imports(text: &mut [u8], imports: &[(&str, Span)], kept: &[Span]) -> bool {
     let mut blanked = false;
     for (module, span) in imports {
+        if !yara_x::mods::module_names().any(|known| known == *module) {
+            continue;
+        }
         let used = kept.iter().any(|k| {
             text.get(k.start()..k.end()).is_some_and(|t| holds_word(t, module.as_bytes()))
         });
@@ -786,6 +791,9 @@ mod tests {
         let t = String::from_utf8(p[0].text.clone().unwrap()).unwrap();
         assert!(t.contains("import \"pe\"") && !t.contains("math") && t.len() == whole.len());
         assert!(cut("import \"pe\" rule a { condition: pe.is_pe }")[0].text.is_none());
+        // A module this build does not have stays imported: its compile error is reported.
+        let unknown = "import \"vt\"\nrule a { condition: true }";
+        assert!(cut(unknown)[0].text.is_none());
         // Words, not parts of words.
         assert!(holds_word(b"x and pe.is_pe", b"pe") && holds_word(b"pe", b"pe"));
         assert!(!holds_word(b"$pe_x and type", b"pe") && !holds_word(b"ape.x", b"pe"));
