@@ -157,11 +157,12 @@ pub struct HashedFile {
 }
 
 /// Digests of the first `limit` bytes of an examined file, opened by
-/// [`open_read_only`](crate::open_read_only) and not read yet (at its start); `before` is the metadata taken when it was
-/// opened. Files of [`MAP_MIN`] bytes or more are read through read-only maps a window at a
-/// time when only BLAKE3 is asked for (see `maps_pay`); if the file is cut short under a map
-/// (or a map cannot be made), the file is hashed again from its start with `read(2)` through
-/// `buf`, so the result is always that of reading it.
+/// [`open_read_only`](crate::open_read_only) and not read yet (at its start); `before` is
+/// the metadata taken when it was opened. Files of [`MAP_MIN`] bytes or more are read
+/// through read-only maps a window at a time when only BLAKE3 is asked for (see
+/// `maps_pay`); if the file is cut short under a map (or a map cannot be made), the file is
+/// hashed again from its start with `read(2)` through `buf`, so the result is always that of
+/// reading it.
 ///
 /// `head`, when given, is cleared and receives the file's first [`HEAD`] bytes (fewer for a
 /// shorter file), for a caller that recognises files by their first bytes.

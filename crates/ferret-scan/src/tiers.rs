@@ -250,7 +250,9 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
     let mut imports: Vec<(&str, Span)> = Vec::new();
     for item in ast.items() {
         match item {
-            Item::Import(i) => imports.push((i.module_name, i.span())),
+            // Only modules this build has (see `blank_unused_imports`).
+            Item::Import(i) if is_module(i.module_name) => imports.push((i.module_name, i.span())),
+            Item::Import(_) => {}
             Item::Include(_) => return whole(&ast),
             Item::Rule(rule) => rules.push(rule),
         }
@@ -258,18 +260,21 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
     if spans.len() != rules.len() {
         return whole(&ast);
     }
-    // Whether each rule uses a module: names one the source imports.
-    let uses: Vec<bool> = spans
+    // Which imports each rule names (by index in `imports`), read once; and whether it uses
+    // a module at all.
+    let named: Vec<Vec<bool>> = spans
         .iter()
         .map(|span| {
-            src.get(span.start()..span.end())
-                .is_some_and(|t| imports.iter().any(|(module, _)| holds_word(t, module.as_bytes())))
+            let text = src.get(span.start()..span.end()).unwrap_or_default();
+            imports.iter().map(|(module, _)| holds_word(text, module.as_bytes())).collect()
         })
         .collect();
+    let uses: Vec<bool> = named.iter().map(|n| n.contains(&true)).collect();
     // The source kept whole, but without the imports no rule of it uses.
     let whole_trimmed = || {
         let mut text = src.to_vec();
-        let trimmed = blank_unused_imports(&mut text, &imports, &spans);
+        let all: Vec<&[bool]> = named.iter().map(Vec::as_slice).collect();
+        let trimmed = blank_unused_imports(&mut text, &imports, &all);
         let reach = Reach { modules: uses.contains(&true), ..reach_of(&ast) };
         vec![Piece { text: trimmed.then_some(text), reach }]
     };
@@ -301,11 +306,11 @@ fn pieces_on(src: &[u8], cuts: &[u64]) -> Vec<Piece> {
         .map(|key| {
             let mut text = src.to_vec();
             let mut reach: Option<Reach> = None;
-            let mut kept = Vec::new();
-            for ((k, r), span) in keyed.iter().zip(&spans) {
+            let mut kept: Vec<&[bool]> = Vec::new();
+            for (((k, r), span), n) in keyed.iter().zip(&spans).zip(&named) {
                 if k == key {
                     reach = Some(reach.map_or_else(|| r.clone(), |a| join(&a, r)));
-                    kept.push(span.clone());
+                    kept.push(n);
                 } else {
                     blank(&mut text, span);
                 }
@@ -325,28 +330,28 @@ fn blank(text: &mut [u8], span: &Span) {
     }
 }
 
-/// Blanks the imports of modules that no rule in `kept` (spans of `text`) names: yara-x
-/// runs every imported module on every file a compiled set scans, used or not, and builds
-/// its whole structure each time (a few hundred fields for `pe`). A rule can only use a
-/// module by its name, so a rule whose text (meta, strings and condition) never holds the
-/// name as a word does not use it. Only modules of this build are blanked: importing one it
-/// does not have is a compile error, which the piece must still report. Whether something
-/// was blanked.
-fn blank_unused_imports(text: &mut [u8], imports: &[(&str, Span)], kept: &[Span]) -> bool {
+/// Blanks the imports of modules that no rule kept in `text` names (`kept`: for each such
+/// rule, which of `imports` it names): yara-x runs every imported module on every file a
+/// compiled set scans, used or not, and builds its whole structure each time (a few hundred
+/// fields for `pe`). A rule can only use a module by its name, so a rule whose text (meta,
+/// strings and condition) never holds the name as a word does not use it. Only modules of
+/// this build are blanked: importing one it does not have is a compile error, which the
+/// piece must still report (`imports` holds only the modules this build has). Whether
+/// something was blanked.
+fn blank_unused_imports(text: &mut [u8], imports: &[(&str, Span)], kept: &[&[bool]]) -> bool {
     let mut blanked = false;
-    for (module, span) in imports {
-        if !yara_x::mods::module_names().any(|known| known == *module) {
-            continue;
-        }
-        let used = kept.iter().any(|k| {
-            text.get(k.start()..k.end()).is_some_and(|t| holds_word(t, module.as_bytes()))
-        });
-        if !used {
+    for (j, (_, span)) in imports.iter().enumerate() {
+        if !kept.iter().any(|n| n.get(j) == Some(&true)) {
             blank(text, span);
             blanked = true;
         }
     }
     blanked
+}
+
+/// Whether this build of yara-x has the module `name`.
+fn is_module(name: &str) -> bool {
+    yara_x::mods::module_names().any(|known| known == name)
 }
 
 /// Whether `word` occurs in `text` with no identifier character on either side.
