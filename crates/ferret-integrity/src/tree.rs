@@ -531,11 +531,9 @@ pub fn build_entry(
     entry
 }
 
-/// Read size for hashing.
-const CHUNK: usize = 256 << 10;
-
 thread_local! {
-    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; CHUNK]);
+    /// The read buffer of this thread's hashing (sized by `ferret_fs::hash`).
+    static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Hashes one examined file (opened read-only through ferret-fs), checking that it is the
