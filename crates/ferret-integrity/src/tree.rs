@@ -26,7 +26,7 @@ use crate::policy::{AttrSet, Policy};
 /// The xattrs kept in manifests.
 pub const SECURITY_XATTRS: [&str; 2] = ["security.capability", "security.selinux"];
 
-/// One path found by the walk, with its `lstat` metadata.
+/// One path found by the walk, with its `lstat` metadata (taken when the walk reached it).
 #[derive(Debug)]
 pub struct WalkItem {
     /// Path relative to the root (empty for the root).
@@ -495,6 +495,15 @@ pub fn build_entry(
         (EntryKind::File, Some(_)) => Some(open_checked(&item.abs, meta)),
         _ => None,
     };
+    // The attributes recorded with a digest are those of the file opened for it (the walk's
+    // `lstat` can be older by up to the entries in flight).
+    if let Some(Ok((_, m))) = &opened {
+        entry.size = m.len();
+        entry.mode = Some(m.mode() & 0o7777);
+        entry.uid = Some(m.uid());
+        entry.gid = Some(m.gid());
+        entry.mtime = Some(m.mtime());
+    }
     // One listxattr call; values are read only for the security names present. Errors
     // (ENOTSUP and the like) mean "none here".
     let file = opened.as_ref().and_then(|o| o.as_ref().ok()).map(|(f, _)| f);
@@ -531,11 +540,9 @@ pub fn build_entry(
     entry
 }
 
-/// Read size for hashing.
-const CHUNK: usize = 256 << 10;
-
 thread_local! {
-    static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; CHUNK]);
+    /// The read buffer of this thread's hashing (sized by `ferret_fs::hash`).
+    static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Hashes one examined file (opened read-only through ferret-fs), checking that it is the
@@ -639,5 +646,54 @@ mod tests {
             .map(|i| String::from_utf8(i.rel).unwrap())
             .collect();
         assert_eq!(rels, ["", "a", "a/b", "a/c", "a/c/d", "a.txt", "b"]);
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn a_directory_replaced_by_a_symlink_after_listing_is_not_descended() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"s").unwrap();
+        std::fs::create_dir(d.path().join("a")).unwrap();
+        std::fs::write(d.path().join("a/f"), b"x").unwrap();
+        std::fs::create_dir(d.path().join("b")).unwrap();
+        std::fs::write(d.path().join("b/g"), b"y").unwrap();
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let mut walk = SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink);
+        // The root: its names are listed now.
+        assert_eq!(walk.next().unwrap().rel, b"");
+        // `b` becomes a symlink to a directory outside the tree before it is visited.
+        std::fs::rename(d.path().join("b"), d.path().join("old-b")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("b")).unwrap();
+        let items: Vec<(String, bool)> = walk
+            .map(|i| (String::from_utf8(i.rel).unwrap(), i.meta.file_type().is_symlink()))
+            .collect();
+        assert_eq!(
+            items,
+            [("a".into(), false), ("a/f".into(), false), ("b".into(), true)],
+            "the symlink is recorded as one and nothing behind it is walked"
+        );
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn a_digest_is_recorded_with_the_attributes_of_the_file_hashed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, b"before").unwrap();
+        // The walk's lstat, then the file grows before it is hashed.
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        std::fs::write(&p, b"after, longer").unwrap();
+        let item = WalkItem { rel: b"f".to_vec(), abs: p.clone(), meta };
+        let sink = Collector::new();
+        let stats = TreeStats::default();
+        let e = build_entry(item, Some(HashAlgorithm::Sha256), &sink, &stats);
+        assert_eq!(e.size, 13);
+        let want = ferret_fs::hash::hash_bytes(
+            ferret_fs::hash::HashKinds { sha256: true, ..Default::default() },
+            b"after, longer",
+        );
+        assert_eq!(e.digest, want.sha256.map(hex::encode));
     }
 }
