@@ -401,7 +401,7 @@ fn md5_of(path: &Path) -> Outcome {
         Err((k, r)) => return Outcome::Error(k, r),
     };
     let kinds = ferret_fs::hash::HashKinds { md5: true, ..Default::default() };
-    match ferret_fs::hash::hash_reader(kinds, &mut &file, &mut Vec::new()) {
+    match crate::tree::with_read_buf(|buf| ferret_fs::hash::hash_reader(kinds, &mut &file, buf)) {
         Ok((d, _)) => Outcome::Hashed(d.md5.map(hex::encode).unwrap_or_default()),
         Err(e) => Outcome::Error(ProblemKind::ReadError, format!("cannot read: {e}")),
     }

@@ -545,6 +545,12 @@ thread_local! {
     static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` with this thread's hashing buffer: allocated and grown once per thread, not once
+/// per file.
+pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    BUF.with(|buf| f(&mut buf.borrow_mut()))
+}
+
 /// Hashes one examined file (opened read-only through ferret-fs), checking that it is the
 /// file `lstat` saw. Returns the hex digest and the bytes read.
 pub fn digest_file(
@@ -574,16 +580,9 @@ fn digest_open(
     meta: &Metadata,
     alg: HashAlgorithm,
 ) -> Result<(String, u64), (ProblemKind, String)> {
-    BUF.with(|buf| {
-        let out = ferret_fs::hash::hash_file(
-            kinds(alg),
-            file,
-            meta,
-            u64::MAX,
-            &mut buf.borrow_mut(),
-            None,
-        )
-        .map_err(|e| (problem_kind(&e), format!("cannot read: {e}")))?;
+    with_read_buf(|buf| {
+        let out = ferret_fs::hash::hash_file(kinds(alg), file, meta, u64::MAX, buf, None)
+            .map_err(|e| (problem_kind(&e), format!("cannot read: {e}")))?;
         Ok((hex_digest(out.digests, alg), out.len))
     })
 }
@@ -606,8 +605,8 @@ fn hex_digest(d: ferret_fs::hash::Digests, alg: HashAlgorithm) -> String {
 
 /// Hashes a reader in large chunks with [`ferret_fs::hash::hash_reader`].
 pub fn digest_reader(mut r: impl Read, alg: HashAlgorithm) -> io::Result<(String, u64)> {
-    BUF.with(|buf| {
-        let (d, n) = ferret_fs::hash::hash_reader(kinds(alg), &mut r, &mut buf.borrow_mut())?;
+    with_read_buf(|buf| {
+        let (d, n) = ferret_fs::hash::hash_reader(kinds(alg), &mut r, buf)?;
         Ok((hex_digest(d, alg), n))
     })
 }

@@ -479,6 +479,9 @@ struct Worker<'a> {
     notice: &'a dyn Notice,
     /// The first bytes of the file being hashed (streamed), for `notice`.
     head: Vec<u8>,
+    /// The read buffer of streamed hashing: apart from `buf`, whose length follows the last
+    /// file read whole, so it is sized once.
+    hash_buf: Vec<u8>,
 }
 
 impl<'a> Worker<'a> {
@@ -506,6 +509,7 @@ impl<'a> Worker<'a> {
             matches: Vec::new(),
             notice: &(),
             head: Vec::new(),
+            hash_buf: Vec::new(),
         }
     }
 
@@ -606,7 +610,7 @@ impl<'a> Worker<'a> {
                 &mut file,
                 &meta,
                 self.config.max_file_size,
-                &mut self.buf,
+                &mut self.hash_buf,
                 Some(&mut self.head),
             ) {
                 Ok(out) => {
