@@ -7,6 +7,8 @@
 //! * [`Walker`] walks roots in parallel, yields every entry with its metadata and never opens
 //!   anything itself; symlinks are not followed unless asked (and then loops are detected),
 //!   pseudo-filesystems are excluded when scanning `/`, excludes are globs.
+//! * [`dir`] keeps a walk's directories open and reaches their entries relative to them
+//!   (`fstatat`, `openat`), never following a component swapped for a symbolic link.
 //! * [`hash`] computes only the digests a caller needs, in one pass over the bytes; large
 //!   files are read through memory maps guarded against truncation ([`mapped`]).
 //! * [`read_limited`] reads a file into a reused buffer up to a size limit and reports whether
@@ -16,6 +18,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
 
+pub mod dir;
 pub mod hash;
 pub mod mapped;
 mod open;

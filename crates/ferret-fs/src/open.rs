@@ -95,7 +95,7 @@ pub enum OpenError {
 }
 
 impl OpenError {
-    fn from_io(e: io::Error) -> OpenError {
+    pub(crate) fn from_io(e: io::Error) -> OpenError {
         match e.kind() {
             io::ErrorKind::PermissionDenied => OpenError::PermissionDenied(e),
             io::ErrorKind::NotFound => OpenError::Vanished(e),
@@ -133,6 +133,12 @@ pub fn open_read_only(path: &Path) -> Result<(File, Metadata), OpenError> {
         }
         Err(e) => return Err(OpenError::from_io(e)),
     };
+    refuse_irregular(file)
+}
+
+/// The file with its metadata (`fstat` on the open descriptor), or the refusal of anything
+/// that is not a regular file.
+pub(crate) fn refuse_irregular(file: File) -> Result<(File, Metadata), OpenError> {
     let meta = file.metadata().map_err(OpenError::Io)?;
     let kind = EntryKind::of(meta.file_type());
     if kind != EntryKind::File {

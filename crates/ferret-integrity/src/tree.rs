@@ -4,18 +4,24 @@
 //! [`path_cmp`](crate::manifest::path_cmp) order without holding the whole tree in memory.
 //! [`SortedWalk`] is a depth-first walk that reads one directory at a time and visits its
 //! names in byte order: memory is bounded by depth × directory width. It opens nothing but
-//! directories and never follows symlinks. [`Tree`] takes the walk in batches and builds
-//! entries (hashing files through `ferret_fs::open_read_only`, reading security xattrs) in
-//! parallel with rayon, keeping the order.
+//! directories and never follows symlinks. Each directory stays open while its entries are
+//! in flight: they are examined relative to it (`fstatat`, `openat`; see [`ferret_fs::dir`]),
+//! not by their whole path, within a budget of descriptors sized on the process's limit
+//! (past it, by path). [`Tree`] builds entries (hashing files through ferret-fs's read-only
+//! opening, reading security xattrs) on several threads, keeping the order.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ferret_fs::dir::FileStat;
 
 use crossbeam_channel::{Receiver, Sender};
 use ferret_core::{Cancel, Problem, ProblemKind, Sink};
@@ -33,8 +39,54 @@ pub struct WalkItem {
     pub rel: Vec<u8>,
     /// Absolute path.
     pub abs: PathBuf,
-    /// `lstat` metadata.
-    pub meta: Metadata,
+    /// `lstat` metadata. `None` for a regular file (by its directory entry) whose content is
+    /// to be hashed and whose directory is held: it is opened without an `lstat` first, and
+    /// its attributes are taken from the open descriptor (see [`build_entry`]).
+    pub meta: Option<FileStat>,
+    /// The directory holding it, open since the walk listed it: the entry is examined
+    /// relative to it. `None` for the root, for a walk's budget of descriptors spent, and for
+    /// items made by hand (examined by path).
+    pub dir: Option<Arc<OpenDir>>,
+}
+
+impl WalkItem {
+    /// The directory to examine it relative to, with its name there.
+    fn at(&self) -> Option<(BorrowedFd<'_>, &OsStr)> {
+        at(self.dir.as_deref(), &self.rel)
+    }
+}
+
+/// The last component of a relative path.
+fn name_of(rel: &[u8]) -> &OsStr {
+    OsStr::from_bytes(rel.rsplit(|&b| b == b'/').next().unwrap_or_default())
+}
+
+/// `rel`'s directory descriptor and name there, when its directory is held open.
+fn at<'a>(dir: Option<&'a OpenDir>, rel: &'a [u8]) -> Option<(BorrowedFd<'a>, &'a OsStr)> {
+    let dir = dir?;
+    (!rel.is_empty()).then(|| (dir.fd.as_fd(), name_of(rel)))
+}
+
+/// A directory a walk holds open (see [`WalkItem::dir`]); closed when the walk and every
+/// item from it are done with it.
+#[derive(Debug)]
+pub struct OpenDir {
+    fd: OwnedFd,
+    live: Arc<AtomicUsize>,
+}
+
+impl Drop for OpenDir {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The most directories a walk holds open at once: half the process's limit on descriptors
+/// (the rest is for the files being hashed and everything else), and never more than the
+/// entries a [`Tree`] has in flight need.
+fn dir_budget() -> usize {
+    let limit = ferret_fs::dir::open_file_limit();
+    usize::try_from(limit / 2).unwrap_or(usize::MAX).saturating_sub(64).min(2 * WINDOW)
 }
 
 /// Options of a walk.
@@ -56,9 +108,20 @@ pub struct SortedWalk<'a> {
     opts: WalkOptions,
     root_dev: Option<u64>,
     started: bool,
-    stack: Vec<std::vec::IntoIter<Vec<u8>>>,
+    stack: Vec<Frame>,
     unreadable: Vec<Vec<u8>>,
     excluded: u64,
+    /// Directories held open now (by the walk and by items in flight).
+    live: Arc<AtomicUsize>,
+    /// The most held at once ([`dir_budget`]).
+    budget: usize,
+}
+
+/// A directory being visited: its sorted entries (paths relative to the root, with the kind
+/// the listing gave) and, within the budget, the directory itself, open.
+struct Frame {
+    dir: Option<Arc<OpenDir>>,
+    names: std::vec::IntoIter<ferret_fs::dir::Listed>,
 }
 
 impl std::fmt::Debug for SortedWalk<'_> {
@@ -105,7 +168,16 @@ impl<'a> SortedWalk<'a> {
             stack: Vec::new(),
             unreadable: Vec::new(),
             excluded: 0,
+            live: Arc::default(),
+            budget: dir_budget(),
         }
+    }
+
+    /// The same walk holding at most `budget` directories open (0: everything by path).
+    #[cfg(test)]
+    fn with_budget(mut self, budget: usize) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Whether `rel` lies below a directory that could not be read (so its absence from the
@@ -119,41 +191,75 @@ impl<'a> SortedWalk<'a> {
         self.excluded
     }
 
-    fn descend(&mut self, rel: &[u8], abs: &Path, meta: &Metadata) {
+    /// Lists the directory `rel` (whose `lstat` is `meta`) and pushes its entries, sorted.
+    /// It is opened relative to `parent` when the walk holds that open, else by path; never
+    /// through a symbolic link below the root; and it must be the directory `lstat` saw.
+    fn descend(&mut self, rel: &[u8], abs: &Path, meta: &FileStat, parent: Option<&OpenDir>) {
         if let (true, Some(dev)) = (self.opts.one_file_system, self.root_dev)
-            && meta.dev() != dev
+            && meta.dev != dev
         {
             return;
         }
-        match std::fs::read_dir(abs) {
-            Ok(rd) => {
-                let mut names: Vec<Vec<u8>> = Vec::new();
-                for de in rd {
-                    match de {
-                        Ok(de) => names.push(de.file_name().into_vec()),
-                        Err(e) => {
-                            self.sink.problem(Problem::at(
-                                problem_kind(&e),
-                                abs,
-                                format!("cannot list directory: {e}"),
-                            ));
-                            self.unreadable.push(rel.to_vec());
-                        }
-                    }
-                }
-                names.sort_unstable();
-                let full: Vec<Vec<u8>> = names.iter().map(|n| join(rel, n)).collect();
-                self.stack.push(full.into_iter());
+        let opened = match at(parent, rel) {
+            Some((fd, name)) => ferret_fs::dir::open_dir(Some(fd), Path::new(name), false),
+            // The root may be a symlink to the tree (a mount point alias); below it, nothing is
+            // followed.
+            None => ferret_fs::dir::open_dir(None, abs, rel.is_empty()),
+        };
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(e) => {
+                return self.unlisted(
+                    rel,
+                    abs,
+                    &format!("cannot list directory: {e}"),
+                    problem_kind(&e),
+                );
+            }
+        };
+        match rustix::fs::fstat(&fd) {
+            Ok(st) if st.st_ino == meta.ino && st.st_dev == meta.dev => {}
+            Ok(_) => {
+                return self.unlisted(
+                    rel,
+                    abs,
+                    "directory was replaced while being examined",
+                    ProblemKind::Changed,
+                );
             }
             Err(e) => {
-                self.sink.problem(Problem::at(
-                    problem_kind(&e),
+                let e = io::Error::from(e);
+                return self.unlisted(
+                    rel,
                     abs,
-                    format!("cannot list directory: {e}"),
-                ));
-                self.unreadable.push(rel.to_vec());
+                    &format!("cannot list directory: {e}"),
+                    problem_kind(&e),
+                );
             }
         }
+        let (mut names, err) = ferret_fs::dir::list_dir(fd.as_fd());
+        if let Some(e) = err {
+            self.sink.problem(Problem::at(
+                problem_kind(&e),
+                abs,
+                format!("cannot list directory: {e}"),
+            ));
+            self.unreadable.push(rel.to_vec());
+        }
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let full: Vec<ferret_fs::dir::Listed> =
+            names.iter().map(|(n, kind)| (join(rel, n), *kind)).collect();
+        let dir = (self.live.load(Ordering::Relaxed) < self.budget).then(|| {
+            self.live.fetch_add(1, Ordering::Relaxed);
+            Arc::new(OpenDir { fd, live: Arc::clone(&self.live) })
+        });
+        self.stack.push(Frame { dir, names: full.into_iter() });
+    }
+
+    /// A directory that could not be listed: a problem, and nothing is said of its content.
+    fn unlisted(&mut self, rel: &[u8], abs: &Path, reason: &str, kind: ProblemKind) {
+        self.sink.problem(Problem::at(kind, abs, reason.to_owned()));
+        self.unreadable.push(rel.to_vec());
     }
 }
 
@@ -168,11 +274,17 @@ impl Iterator for SortedWalk<'_> {
             // nothing is followed.
             match std::fs::metadata(&root) {
                 Ok(meta) => {
-                    self.root_dev = Some(meta.dev());
-                    if meta.is_dir() {
-                        self.descend(b"", &root, &meta);
+                    let meta = FileStat::from(&meta);
+                    self.root_dev = Some(meta.dev);
+                    if meta.kind == EntryKind::Dir {
+                        self.descend(b"", &root, &meta, None);
                     }
-                    return Some(WalkItem { rel: Vec::new(), abs: root, meta });
+                    return Some(WalkItem {
+                        rel: Vec::new(),
+                        abs: root,
+                        meta: Some(meta),
+                        dir: None,
+                    });
                 }
                 Err(e) => {
                     self.sink.problem(Problem::at(
@@ -187,7 +299,7 @@ impl Iterator for SortedWalk<'_> {
         }
         loop {
             let top = self.stack.last_mut()?;
-            let Some(rel) = top.next() else {
+            let Some((rel, listed)) = top.names.next() else {
                 self.stack.pop();
                 continue;
             };
@@ -195,13 +307,26 @@ impl Iterator for SortedWalk<'_> {
                 self.excluded += 1;
                 continue;
             }
+            let dir = top.dir.clone();
             let abs = abs_path(&self.root, &rel);
-            match std::fs::symlink_metadata(&abs) {
+            // A regular file to hash, in a directory held open: its `lstat` would be one more
+            // look-up of its name, and the `fstat` of the file opened says the same.
+            if listed == Some(EntryKind::File)
+                && dir.is_some()
+                && self.policy.attrs_for(&rel).has(AttrSet::CONTENT)
+            {
+                return Some(WalkItem { rel, abs, meta: None, dir });
+            }
+            let stat = match at(dir.as_deref(), &rel) {
+                Some((fd, name)) => ferret_fs::dir::lstat_at(fd, name),
+                None => std::fs::symlink_metadata(&abs).map(|m| FileStat::from(&m)),
+            };
+            match stat {
                 Ok(meta) => {
-                    if meta.is_dir() {
-                        self.descend(&rel, &abs, &meta);
+                    if meta.kind == EntryKind::Dir {
+                        self.descend(&rel, &abs, &meta, dir.as_deref());
                     }
-                    return Some(WalkItem { rel, abs, meta });
+                    return Some(WalkItem { rel, abs, meta: Some(meta), dir });
                 }
                 Err(e) => {
                     self.sink.problem(Problem::at(
@@ -241,9 +366,9 @@ const WINDOW: usize = 8192;
 
 /// Entries of a tree in manifest order, built by a pipeline (see [`Tree::run`]).
 pub struct Tree<'s> {
-    done: Receiver<(u64, Entry)>,
+    done: Receiver<(u64, Option<Entry>)>,
     tokens: Sender<()>,
-    pending: BTreeMap<u64, Entry>,
+    pending: BTreeMap<u64, Option<Entry>>,
     next_seq: u64,
     shared: &'s WalkShared,
     cancel: Cancel,
@@ -322,7 +447,7 @@ impl Tree<'_> {
         let shared = WalkShared::default();
         shared.excluded.store(excluded, Ordering::Relaxed);
         let stats = TreeStats::default();
-        pipeline(cancel, &shared, &stats, produce, |item| build(item, &stats), consume)
+        pipeline(cancel, &shared, &stats, produce, |item| Some(build(item, &stats)), consume)
     }
 
     /// Whether the tree ended early because its [`WalkOptions::cancel`] flag was raised
@@ -351,12 +476,12 @@ fn pipeline<I: Send, R>(
     shared: &WalkShared,
     stats: &TreeStats,
     produce: impl FnOnce(&mut dyn FnMut(I) -> bool) + Send,
-    build: impl Fn(I) -> Entry + Sync,
+    build: impl Fn(I) -> Option<Entry> + Sync,
     consume: impl FnOnce(&mut Tree<'_>) -> R,
 ) -> R {
     let workers = rayon::current_num_threads().max(1);
     let (job_tx, job_rx) = crossbeam_channel::bounded::<(u64, I)>(1024);
-    let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Entry)>(1024);
+    let (done_tx, done_rx) = crossbeam_channel::bounded::<(u64, Option<Entry>)>(1024);
     let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(WINDOW);
     for _ in 0..WINDOW {
         let _ = token_tx.send(());
@@ -436,8 +561,12 @@ impl Iterator for Tree<'_> {
                 self.next_seq += 1;
                 // The token returns to the walk: one more entry may be in flight.
                 let _ = self.tokens.send(());
-                self.stats.entries.fetch_add(1, Ordering::Relaxed);
-                return Some(e);
+                // (None: an item gone before it could be examined, a problem already.)
+                if let Some(e) = e {
+                    self.stats.entries.fetch_add(1, Ordering::Relaxed);
+                    return Some(e);
+                }
+                continue;
             }
             match self.done.recv() {
                 Ok((seq, e)) => {
@@ -457,31 +586,52 @@ impl Iterator for Tree<'_> {
 
 /// Builds an entry from a walked item: reads the symlink target and security xattrs, and
 /// hashes a regular file when `hash` is given. Failures become problems (the entry is kept,
-/// without a digest).
+/// without a digest). `None` only for an item the walk did not `lstat` (see
+/// [`WalkItem::meta`]) that is gone when it is built: a problem, as for an entry that
+/// vanished before the walk's `lstat`.
 pub fn build_entry(
     item: WalkItem,
     hash: Option<HashAlgorithm>,
     sink: &dyn Sink,
     stats: &TreeStats,
-) -> Entry {
-    let meta = &item.meta;
-    let kind = EntryKind::from_file_type(meta.file_type());
+) -> Option<Entry> {
+    let (meta, opened) = match (item.meta, hash) {
+        (Some(meta), _) => {
+            let opened = (meta.kind == EntryKind::File && hash.is_some())
+                .then(|| open_checked(&item, &meta));
+            (meta, opened)
+        }
+        (None, Some(_)) => match open_listed(&item) {
+            Ok((file, m)) => (FileStat::from(&m), Some(Ok((file, m)))),
+            // Gone, replaced or refused since it was listed: looked at as the walk would have.
+            Err(_) => lstat_then_open(&item, hash, sink)?,
+        },
+        (None, None) => lstat_then_open(&item, hash, sink)?,
+    };
+    let meta = &meta;
+    let kind = meta.kind.recorded();
     let mut entry = Entry {
-        path: item.rel,
+        path: Vec::new(),
         kind,
-        size: if kind == EntryKind::File { meta.len() } else { 0 },
-        mode: Some(meta.mode() & 0o7777),
-        uid: Some(meta.uid()),
-        gid: Some(meta.gid()),
+        size: if kind == EntryKind::File { meta.size } else { 0 },
+        mode: Some(meta.mode & 0o7777),
+        uid: Some(meta.uid),
+        gid: Some(meta.gid),
         digest: None,
         target: None,
         xattrs: std::collections::BTreeMap::new(),
-        rdev: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice).then(|| meta.rdev()),
-        mtime: Some(meta.mtime()),
+        rdev: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice).then_some(meta.rdev),
+        mtime: Some(meta.mtime),
     };
     if kind == EntryKind::Symlink {
-        match std::fs::read_link(&item.abs) {
-            Ok(t) => entry.target = Some(t.into_os_string().into_vec()),
+        let target = match item.at() {
+            Some((fd, name)) => rustix::fs::readlinkat(fd, name, Vec::new())
+                .map(std::ffi::CString::into_bytes)
+                .map_err(io::Error::from),
+            None => std::fs::read_link(&item.abs).map(|t| t.into_os_string().into_vec()),
+        };
+        match target {
+            Ok(t) => entry.target = Some(t),
             Err(e) => sink.problem(Problem::at(
                 problem_kind(&e),
                 item.abs.as_path(),
@@ -489,12 +639,6 @@ pub fn build_entry(
             )),
         }
     }
-    // A file to hash is opened first, and its attributes are read from that descriptor: one
-    // path look-up fewer per file, and the attributes are those of the content hashed.
-    let opened = match (kind, hash) {
-        (EntryKind::File, Some(_)) => Some(open_checked(&item.abs, meta)),
-        _ => None,
-    };
     // The attributes recorded with a digest are those of the file opened for it (the walk's
     // `lstat` can be older by up to the entries in flight).
     if let Some(Ok((_, m))) = &opened {
@@ -537,7 +681,38 @@ pub fn build_entry(
             Err((kind, reason)) => sink.problem(Problem::at(kind, item.abs.as_path(), reason)),
         }
     }
-    entry
+    entry.path = item.rel;
+    Some(entry)
+}
+
+type Opened = Result<(std::fs::File, Metadata), (ProblemKind, String)>;
+
+/// The `lstat` of an item the walk did not `lstat`, and the file opened when it is one to
+/// hash; `None` (and a problem) when it is gone.
+fn lstat_then_open(
+    item: &WalkItem,
+    hash: Option<HashAlgorithm>,
+    sink: &dyn Sink,
+) -> Option<(FileStat, Option<Opened>)> {
+    let stat = match item.at() {
+        Some((fd, name)) => ferret_fs::dir::lstat_at(fd, name),
+        None => std::fs::symlink_metadata(&item.abs).map(|m| FileStat::from(&m)),
+    };
+    match stat {
+        Ok(meta) => {
+            let opened =
+                (meta.kind == EntryKind::File && hash.is_some()).then(|| open_checked(item, &meta));
+            Some((meta, opened))
+        }
+        Err(e) => {
+            sink.problem(Problem::at(
+                problem_kind(&e),
+                item.abs.as_path(),
+                format!("cannot examine: {e}"),
+            ));
+            None
+        }
+    }
 }
 
 thread_local! {
@@ -551,24 +726,20 @@ pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     BUF.with(|buf| f(&mut buf.borrow_mut()))
 }
 
-/// Hashes one examined file (opened read-only through ferret-fs), checking that it is the
-/// file `lstat` saw. Returns the hex digest and the bytes read.
-pub fn digest_file(
-    path: &Path,
-    seen: &Metadata,
-    alg: HashAlgorithm,
-) -> Result<(String, u64), (ProblemKind, String)> {
-    let (mut file, meta) = open_checked(path, seen)?;
-    digest_open(&mut file, &meta, alg)
+/// Opens a walked file read-only, relative to its directory when the walk holds it open.
+fn open_listed(item: &WalkItem) -> Opened {
+    match item.at() {
+        Some((fd, name)) => {
+            ferret_fs::dir::open_read_only_at(fd, name).map_err(|e| open_problem(&e))
+        }
+        None => open_examined(&item.abs),
+    }
 }
 
-/// Opens an examined file read-only and checks that it is the file `lstat` saw.
-fn open_checked(
-    path: &Path,
-    seen: &Metadata,
-) -> Result<(std::fs::File, Metadata), (ProblemKind, String)> {
-    let (file, meta) = open_examined(path)?;
-    if meta.ino() != seen.ino() || meta.dev() != seen.dev() {
+/// [`open_listed`], checking that the file is the one `lstat` saw.
+fn open_checked(item: &WalkItem, seen: &FileStat) -> Opened {
+    let (file, meta) = open_listed(item)?;
+    if meta.ino() != seen.ino || meta.dev() != seen.dev {
         return Err((ProblemKind::Changed, "file was replaced while being examined".into()));
     }
     Ok((file, meta))
@@ -613,16 +784,18 @@ pub fn digest_reader(mut r: impl Read, alg: HashAlgorithm) -> io::Result<(String
 
 /// Opens an examined regular file read-only through ferret-fs.
 pub fn open_examined(path: &Path) -> Result<(std::fs::File, Metadata), (ProblemKind, String)> {
+    ferret_fs::open_read_only(path).map_err(|e| open_problem(&e))
+}
+
+fn open_problem(e: &ferret_fs::OpenError) -> (ProblemKind, String) {
     use ferret_fs::OpenError;
-    ferret_fs::open_read_only(path).map_err(|e| {
-        let kind = match &e {
-            OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
-            OpenError::Vanished(_) => ProblemKind::Vanished,
-            OpenError::Symlink(_) | OpenError::NotRegular { .. } => ProblemKind::Changed,
-            OpenError::Io(_) => ProblemKind::ReadError,
-        };
-        (kind, format!("cannot open: {e}"))
-    })
+    let kind = match e {
+        OpenError::PermissionDenied(_) => ProblemKind::PermissionDenied,
+        OpenError::Vanished(_) => ProblemKind::Vanished,
+        OpenError::Symlink(_) | OpenError::NotRegular { .. } => ProblemKind::Changed,
+        OpenError::Io(_) => ProblemKind::ReadError,
+    };
+    (kind, format!("cannot open: {e}"))
 }
 
 #[cfg(test)]
@@ -666,13 +839,168 @@ mod tests {
         std::fs::rename(d.path().join("b"), d.path().join("old-b")).unwrap();
         std::os::unix::fs::symlink(outside.path(), d.path().join("b")).unwrap();
         let items: Vec<(String, bool)> = walk
-            .map(|i| (String::from_utf8(i.rel).unwrap(), i.meta.file_type().is_symlink()))
+            .map(|i| {
+                (
+                    String::from_utf8(i.rel).unwrap(),
+                    i.meta.is_some_and(|m| m.kind == EntryKind::Symlink),
+                )
+            })
             .collect();
         assert_eq!(
             items,
             [("a".into(), false), ("a/f".into(), false), ("b".into(), true)],
             "the symlink is recorded as one and nothing behind it is walked"
         );
+    }
+
+    /// A tree of nested directories, a file and a symlink in each.
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn nested_tree(depth: usize) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        let mut dir = d.path().to_path_buf();
+        for i in 0..depth {
+            std::fs::write(dir.join("f"), format!("file {i}")).unwrap();
+            std::os::unix::fs::symlink("f", dir.join("l")).unwrap();
+            dir = dir.join(format!("d{i}"));
+            std::fs::create_dir(&dir).unwrap();
+        }
+        d
+    }
+
+    fn built(walk: SortedWalk<'_>, sink: &Collector) -> Vec<Entry> {
+        let stats = TreeStats::default();
+        walk.filter_map(|i| build_entry(i, Some(HashAlgorithm::Sha256), sink, &stats)).collect()
+    }
+
+    #[test]
+    fn a_walk_holds_no_more_directories_open_than_its_budget_and_finds_the_same() {
+        let d = nested_tree(12);
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let by_path = built(
+            SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink).with_budget(0),
+            &sink,
+        );
+        assert_eq!(by_path.len(), 1 + 12 * 3);
+        assert!(by_path.iter().any(|e| e.target.as_deref() == Some(b"f".as_slice())));
+        for budget in [1, 3, usize::MAX] {
+            let mut walk = SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink)
+                .with_budget(budget);
+            let live = Arc::clone(&walk.live);
+            let mut items = Vec::new();
+            // Every item kept alive: their directories stay open.
+            for item in walk.by_ref() {
+                assert!(live.load(Ordering::Relaxed) <= budget.min(13), "root and 12 directories");
+                items.push(item);
+            }
+            assert!(items.iter().any(|i| i.dir.is_some()), "budget {budget}: nothing held");
+            drop(walk);
+            let stats = TreeStats::default();
+            let entries: Vec<Entry> = items
+                .into_iter()
+                .filter_map(|i| build_entry(i, Some(HashAlgorithm::Sha256), &sink, &stats))
+                .collect();
+            assert_eq!(entries, by_path, "budget {budget}");
+            assert_eq!(live.load(Ordering::Relaxed), 0, "every directory closed");
+        }
+        let problems = sink.into_parts().1;
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn files_are_read_from_the_directory_listed_even_if_its_path_is_redirected() {
+        let d = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("f"), b"outside the tree").unwrap();
+        std::fs::create_dir(d.path().join("a")).unwrap();
+        std::fs::write(d.path().join("a/f"), b"inside").unwrap();
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let mut walk = SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink);
+        assert_eq!(walk.next().unwrap().rel, b"");
+        // `a` is listed when it is reached...
+        assert_eq!(walk.next().unwrap().rel, b"a");
+        // ...then its path is made to lead outside the tree.
+        std::fs::rename(d.path().join("a"), d.path().join("old-a")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), d.path().join("a")).unwrap();
+        let item = walk.next().unwrap();
+        assert_eq!(item.rel, b"a/f");
+        let stats = TreeStats::default();
+        let e = build_entry(item, Some(HashAlgorithm::Sha256), &sink, &stats).unwrap();
+        assert_eq!(e.size, 6, "the attributes are of the file listed");
+        let want = ferret_fs::hash::hash_bytes(
+            ferret_fs::hash::HashKinds { sha256: true, ..Default::default() },
+            b"inside",
+        );
+        assert_eq!(e.digest, want.sha256.map(hex::encode), "the file listed, not the one outside");
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn a_directory_replaced_between_its_lstat_and_its_listing_is_not_listed() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("a")).unwrap();
+        std::fs::write(d.path().join("a/f"), b"x").unwrap();
+        let seen = FileStat::from(&std::fs::symlink_metadata(d.path().join("a")).unwrap());
+        std::fs::rename(d.path().join("a"), d.path().join("old-a")).unwrap();
+        std::fs::create_dir(d.path().join("a")).unwrap();
+        std::fs::write(d.path().join("a/planted"), b"y").unwrap();
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let mut walk = SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink);
+        walk.descend(b"a", &d.path().join("a"), &seen, None);
+        assert!(walk.stack.is_empty(), "nothing listed");
+        assert!(walk.under_unreadable(b"a/f"));
+        drop(walk);
+        let problems = sink.into_parts().1;
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].reason.contains("replaced"), "{problems:?}");
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "test fixture")]
+    fn files_changed_after_listing_are_recorded_as_what_they_have_become() {
+        let d = tempfile::tempdir().unwrap();
+        for name in ["a", "b", "c", "d"] {
+            std::fs::write(d.path().join(name), name).unwrap();
+        }
+        let policy = Policy::builtin();
+        let sink = Collector::new();
+        let items: Vec<WalkItem> =
+            SortedWalk::new(d.path(), &policy, WalkOptions::default(), &sink).collect();
+        assert!(items.iter().skip(1).all(|i| i.meta.is_none()), "files left to their opening");
+        // After listing: `a` becomes a symlink, `b` a FIFO, `c` is deleted, `d` is rewritten.
+        std::fs::remove_file(d.path().join("a")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.path().join("a")).unwrap();
+        std::fs::remove_file(d.path().join("b")).unwrap();
+        let fifo = std::process::Command::new("mkfifo").arg(d.path().join("b")).status();
+        assert!(fifo.unwrap().success());
+        std::fs::remove_file(d.path().join("c")).unwrap();
+        std::fs::write(d.path().join("d"), b"rewritten").unwrap();
+        let stats = TreeStats::default();
+        let entries: Vec<Entry> = items
+            .into_iter()
+            .filter_map(|i| build_entry(i, Some(HashAlgorithm::Sha256), &sink, &stats))
+            .collect();
+        let got: Vec<String> = entries
+            .iter()
+            .map(|e| {
+                let target = e.target.as_deref().map(String::from_utf8_lossy);
+                format!(
+                    "{} {} {target:?} {}",
+                    String::from_utf8_lossy(&e.path),
+                    e.kind.code(),
+                    e.size
+                )
+            })
+            .collect();
+        assert_eq!(got, [" d None 0", "a l Some(\"/etc/passwd\") 0", "b p None 0", "d f None 9"]);
+        assert!(entries.iter().all(|e| e.path != b"d" || e.digest.is_some()));
+        assert!(entries.iter().all(|e| e.path == b"d" || e.digest.is_none()), "nothing else read");
+        let problems = sink.into_parts().1;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].kind, ProblemKind::Vanished, "{problems:?}");
     }
 
     #[test]
@@ -684,10 +1012,15 @@ mod tests {
         // The walk's lstat, then the file grows before it is hashed.
         let meta = std::fs::symlink_metadata(&p).unwrap();
         std::fs::write(&p, b"after, longer").unwrap();
-        let item = WalkItem { rel: b"f".to_vec(), abs: p.clone(), meta };
+        let item = WalkItem {
+            rel: b"f".to_vec(),
+            abs: p.clone(),
+            meta: Some(FileStat::from(&meta)),
+            dir: None,
+        };
         let sink = Collector::new();
         let stats = TreeStats::default();
-        let e = build_entry(item, Some(HashAlgorithm::Sha256), &sink, &stats);
+        let e = build_entry(item, Some(HashAlgorithm::Sha256), &sink, &stats).unwrap();
         assert_eq!(e.size, 13);
         let want = ferret_fs::hash::hash_bytes(
             ferret_fs::hash::HashKinds { sha256: true, ..Default::default() },
