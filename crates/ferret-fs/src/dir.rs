@@ -15,7 +15,7 @@ use std::path::Path;
 
 use rustix::fs::{AtFlags, Mode, OFlags};
 
-use crate::open::{EntryKind, OpenError, refuse_irregular};
+use crate::open::{EntryKind, OpenError, open_read_only_in};
 
 /// The `lstat` of an entry: what a walk records of it, whether taken by path or relative to
 /// its directory.
@@ -103,8 +103,8 @@ pub fn open_dir(parent: Option<BorrowedFd<'_>>, name: &Path, follow: bool) -> io
     let fd = match parent {
         Some(dir) => rustix::fs::openat(dir, name, flags, Mode::empty()),
         None => rustix::fs::open(name, flags, Mode::empty()),
-    }?;
-    Ok(fd)
+    };
+    Ok(fd?)
 }
 
 /// A name in a directory and its kind as the listing gives it (see [`list_dir`]).
@@ -145,33 +145,20 @@ pub fn lstat_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<FileStat> {
 /// `O_NOFOLLOW`, `O_NOCTTY`, `O_NOATIME` where permitted) and the same refusal of anything
 /// that is not a regular file once open, without looking the directory's path up again.
 pub fn open_read_only_at(dir: BorrowedFd<'_>, name: &OsStr) -> Result<(File, Metadata), OpenError> {
-    let base =
-        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let fd = match rustix::fs::openat(dir, name, base | OFlags::NOATIME, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, name, base, Mode::empty())
-            .map_err(|e| OpenError::from_io(e.into()))?,
-        Err(e) => return Err(OpenError::from_io(e.into())),
-    };
-    refuse_irregular(File::from(fd))
+    open_read_only_in(dir, Path::new(name))
 }
 
-/// Raises this process's soft limit on open descriptors to its hard limit, up to `want`,
-/// and returns the soft limit in force afterwards (`u64::MAX`: unlimited). A walk that
-/// keeps directories open sizes its budget of descriptors on it.
-pub fn raise_open_file_limit(want: u64) -> u64 {
+/// Raises this process's soft limit on open descriptors to its hard limit, up to `want` (a
+/// walk that keeps directories open sizes its budget of descriptors on the limit). Where it
+/// cannot be raised, the limit stays as it was.
+pub fn raise_open_file_limit(want: u64) {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let mut lim = getrlimit(Resource::Nofile);
-    let soft = lim.current.unwrap_or(u64::MAX);
-    let hard = lim.maximum.unwrap_or(u64::MAX);
-    let target = want.min(hard);
-    if soft < target {
+    let target = want.min(lim.maximum.unwrap_or(u64::MAX));
+    if lim.current.is_some_and(|soft| soft < target) {
         lim.current = Some(target);
-        if setrlimit(Resource::Nofile, lim).is_ok() {
-            return target;
-        }
+        let _ = setrlimit(Resource::Nofile, lim);
     }
-    soft
 }
 
 /// The soft limit on open descriptors (`u64::MAX`: unlimited).

@@ -2,6 +2,7 @@
 
 use std::fs::{File, FileType, Metadata};
 use std::io::{self, Read};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 /// What kind of filesystem object an entry is.
@@ -95,7 +96,7 @@ pub enum OpenError {
 }
 
 impl OpenError {
-    pub(crate) fn from_io(e: io::Error) -> OpenError {
+    fn from_io(e: io::Error) -> OpenError {
         match e.kind() {
             io::ErrorKind::PermissionDenied => OpenError::PermissionDenied(e),
             io::ErrorKind::NotFound => OpenError::Vanished(e),
@@ -103,19 +104,6 @@ impl OpenError {
             _ => OpenError::Io(e),
         }
     }
-}
-
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the one place that opens examined files, read-only and non-blocking"
-)]
-fn open_with(path: &Path, noatime: bool) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut flags = libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NOCTTY;
-    if noatime {
-        flags |= libc::O_NOATIME;
-    }
-    std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path)
 }
 
 /// Opens an examined file read-only and returns it with its metadata (taken on the open
@@ -126,19 +114,30 @@ fn open_with(path: &Path, noatime: bool) -> io::Result<File> {
 /// owner and to root; otherwise the open is retried without it). Anything that is not a
 /// regular file is refused after `fstat`.
 pub fn open_read_only(path: &Path) -> Result<(File, Metadata), OpenError> {
-    let file = match open_with(path, true) {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-            open_with(path, false).map_err(OpenError::from_io)?
-        }
-        Err(e) => return Err(OpenError::from_io(e)),
+    open_read_only_in(rustix::fs::CWD, path)
+}
+
+/// The one place that opens examined files: [`open_read_only`] for `path` relative to `dir`
+/// (the working directory for [`rustix::fs::CWD`]).
+pub(crate) fn open_read_only_in(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+) -> Result<(File, Metadata), OpenError> {
+    use rustix::fs::{Mode, OFlags};
+    let base =
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd = match rustix::fs::openat(dir, path, base | OFlags::NOATIME, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, path, base, Mode::empty())
+            .map_err(|e| OpenError::from_io(e.into()))?,
+        Err(e) => return Err(OpenError::from_io(e.into())),
     };
-    refuse_irregular(file)
+    refuse_irregular(File::from(fd))
 }
 
 /// The file with its metadata (`fstat` on the open descriptor), or the refusal of anything
 /// that is not a regular file.
-pub(crate) fn refuse_irregular(file: File) -> Result<(File, Metadata), OpenError> {
+fn refuse_irregular(file: File) -> Result<(File, Metadata), OpenError> {
     let meta = file.metadata().map_err(OpenError::Io)?;
     let kind = EntryKind::of(meta.file_type());
     if kind != EntryKind::File {

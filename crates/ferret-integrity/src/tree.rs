@@ -248,7 +248,7 @@ impl<'a> SortedWalk<'a> {
         }
         names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let full: Vec<ferret_fs::dir::Listed> =
-            names.iter().map(|(n, kind)| (join(rel, n), *kind)).collect();
+            names.into_iter().map(|(n, kind)| (join(rel, &n), kind)).collect();
         let dir = (self.live.load(Ordering::Relaxed) < self.budget).then(|| {
             self.live.fetch_add(1, Ordering::Relaxed);
             Arc::new(OpenDir { fd, live: Arc::clone(&self.live) })
@@ -423,8 +423,11 @@ impl Tree<'_> {
                 lock(&shared.unreadable).append(&mut walk.unreadable);
             },
             |item: WalkItem| {
-                // Once stopped, nothing more is hashed (the consumer yields no more).
-                let want = policy.attrs_for(&item.rel).has(AttrSet::CONTENT)
+                // Once stopped, nothing more is hashed (the consumer yields no more). An item
+                // the walk did not `lstat` is a file whose content the policy compares (the
+                // walk asked the policy already).
+                let want = (item.meta.is_none()
+                    || policy.attrs_for(&item.rel).has(AttrSet::CONTENT))
                     && !build_cancel.is_cancelled();
                 build_entry(item, want.then_some(hash), sink, &stats)
             },
@@ -596,19 +599,20 @@ pub fn build_entry(
     stats: &TreeStats,
 ) -> Option<Entry> {
     let (meta, opened) = match (item.meta, hash) {
-        (Some(meta), _) => {
-            let opened = (meta.kind == EntryKind::File && hash.is_some())
-                .then(|| open_checked(&item, &meta));
-            (meta, opened)
-        }
+        (Some(meta), _) => (meta, open_if_file(&item, &meta, hash)),
         (None, Some(_)) => match open_listed(&item) {
-            Ok((file, m)) => (FileStat::from(&m), Some(Ok((file, m)))),
+            Ok(opened) => (FileStat::from(&opened.1), Some(Ok(opened))),
             // Gone, replaced or refused since it was listed: looked at as the walk would have.
             Err(_) => lstat_then_open(&item, hash, sink)?,
         },
         (None, None) => lstat_then_open(&item, hash, sink)?,
     };
-    let meta = &meta;
+    // The attributes recorded with a digest are those of the file opened for it (the walk's
+    // `lstat` can be older by up to the entries in flight).
+    let meta = &match &opened {
+        Some(Ok((_, m))) => FileStat::from(m),
+        _ => meta,
+    };
     let kind = meta.kind.recorded();
     let mut entry = Entry {
         path: Vec::new(),
@@ -638,15 +642,6 @@ pub fn build_entry(
                 format!("cannot read symlink: {e}"),
             )),
         }
-    }
-    // The attributes recorded with a digest are those of the file opened for it (the walk's
-    // `lstat` can be older by up to the entries in flight).
-    if let Some(Ok((_, m))) = &opened {
-        entry.size = m.len();
-        entry.mode = Some(m.mode() & 0o7777);
-        entry.uid = Some(m.uid());
-        entry.gid = Some(m.gid());
-        entry.mtime = Some(m.mtime());
     }
     // One listxattr call; values are read only for the security names present. Errors
     // (ENOTSUP and the like) mean "none here".
@@ -700,8 +695,7 @@ fn lstat_then_open(
     };
     match stat {
         Ok(meta) => {
-            let opened =
-                (meta.kind == EntryKind::File && hash.is_some()).then(|| open_checked(item, &meta));
+            let opened = open_if_file(item, &meta, hash);
             Some((meta, opened))
         }
         Err(e) => {
@@ -724,6 +718,11 @@ thread_local! {
 /// per file.
 pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     BUF.with(|buf| f(&mut buf.borrow_mut()))
+}
+
+/// The item opened (checked against `meta`) when it is a regular file to hash.
+fn open_if_file(item: &WalkItem, meta: &FileStat, hash: Option<HashAlgorithm>) -> Option<Opened> {
+    (meta.kind == EntryKind::File && hash.is_some()).then(|| open_checked(item, meta))
 }
 
 /// Opens a walked file read-only, relative to its directory when the walk holds it open.
